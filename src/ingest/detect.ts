@@ -1,0 +1,89 @@
+/**
+ * Which reader a file needs, from its content first and its name second. Every format has exactly
+ * one reader (see READERS in ingest.ts), so a new format cannot be half-added.
+ */
+import { basename } from 'node:path';
+import { InputError, UsageError } from '../errors.ts';
+import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
+import { foldName } from './fields.ts';
+import type { Prescan } from './prescan.ts';
+
+export const FORMATS = ['zeek', 'zeek-json', 'windows', 'ndjson', 'json', 'csv', 'cert'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export function parseFormat(value: string | undefined): Format | undefined {
+  if (value === undefined || value === 'auto') return undefined;
+  if ((FORMATS as readonly string[]).includes(value)) return value as Format;
+  throw new UsageError(`unknown input format "${value}"; use one of auto, ${FORMATS.join(', ')}`);
+}
+
+export const CERT_KINDS = ['logon', 'device', 'file', 'email', 'http', 'ldap'] as const;
+export type CertKind = (typeof CERT_KINDS)[number];
+
+/** CERT insider-threat files are told apart by their header (and, failing that, their name). */
+export function certKind(fileName: string, fields: readonly string[]): CertKind | undefined {
+  const names = new Set(fields.map(foldName));
+  if (names.has('employee_name') && names.has('user_id')) return 'ldap';
+  if (!(names.has('id') && names.has('date') && names.has('user') && names.has('pc'))) return undefined;
+  if (names.has('to') && names.has('from')) return 'email';
+  if (names.has('url')) return 'http';
+  if (names.has('filename')) return 'file';
+  if (names.has('file_tree')) return 'device';
+  const stem = basename(fileName).toLowerCase().split('.')[0];
+  if (stem === 'device') return 'device';
+  if (names.has('activity')) return 'logon';
+  return undefined;
+}
+
+function looksBinary(scan: Prescan): boolean {
+  if (scan.firstNulLine !== undefined) return true;
+  const sample = scan.sample.subarray(0, 4096);
+  let control = 0;
+  for (const byte of sample) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) control++;
+  return sample.length > 0 && control / sample.length > 0.05;
+}
+
+function firstJsonLine(text: string): unknown {
+  const line = text.split('\n', 1)[0].trim();
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+function isWindowsEvent(value: Record<string, unknown>): boolean {
+  const keys = Object.keys(value);
+  return 'Event' in value || 'winlog' in value || (keys.includes('EventID') && (keys.includes('Channel') || keys.includes('SourceName') || keys.includes('Hostname')));
+}
+
+function isZeekJson(value: Record<string, unknown>): boolean {
+  return '_path' in value || 'id.orig_h' in value || 'id_orig_h' in value || ('uid' in value && 'ts' in value);
+}
+
+export function detectFormat(fileName: string, scan: Prescan): Format {
+  if (looksBinary(scan)) {
+    throw new InputError(`binary content (NUL or control bytes), not a log this version reads`, { location: { file: fileName, line: scan.firstNulLine ?? 1 } });
+  }
+  const text = scan.sample.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.startsWith('#separator')) return 'zeek';
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{')) {
+    const first = firstJsonLine(trimmed);
+    if (first && typeof first === 'object' && !Array.isArray(first)) {
+      const object = first as Record<string, unknown>;
+      if (isWindowsEvent(object)) return 'windows';
+      if (isZeekJson(object)) return 'zeek-json';
+      return 'ndjson';
+    }
+    // A pretty-printed object (an evtx dump, for instance) spans lines: a JSON document.
+    return /"Event"\s*:\s*\{/.test(trimmed.slice(0, 4096)) ? 'windows' : 'json';
+  }
+  if (trimmed.startsWith('[')) return /"(Event|EventID|winlog)"\s*:/.test(trimmed.slice(0, 8192)) ? 'windows' : 'json';
+  const header = firstLine(scan.sample);
+  const fields = splitCsvLine(header, guessDelimiter(header));
+  if (fields.length >= 2 && fields.every((f) => f.trim() !== '' && f.length < 200)) {
+    return certKind(fileName, fields) ? 'cert' : 'csv';
+  }
+  throw new InputError('unknown format: not Zeek TSV, JSON, NDJSON or delimited text with a header row; name it with --format', { location: { file: fileName, line: 1 } });
+}

@@ -1,0 +1,254 @@
+/**
+ * `huntbook ingest`: files, directories (recursively) and .zip archives into the workspace.
+ * Each file lands whole in one transaction or not at all, and its accounting must reconcile:
+ * read = loaded + rejected, with every reject kept (file, line, field, reason).
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import { HuntbookError, InputError } from '../errors.ts';
+import { quoteIdent } from '../store/schema.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
+import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
+import { loadJson } from './jsonlog.ts';
+import type { LoadContext, LoadOutcome, Reject } from './load.ts';
+import { prescan, type Prescan } from './prescan.ts';
+import { createProgress, type Progress } from './progress.ts';
+import { loadTabular } from './tabular.ts';
+import { loadZeekTsv } from './zeek.ts';
+
+export interface IngestOptions {
+  table?: string;
+  format?: Format;
+  map?: string;
+  force?: boolean;
+  progress?: Progress;
+}
+
+export type FileStatus = 'loaded' | 'skipped' | 'failed';
+
+export interface FileReport {
+  path: string;
+  status: FileStatus;
+  format?: Format;
+  table?: string;
+  read: number;
+  loaded: number;
+  rejected: number;
+  seconds: number;
+  /** Why a file was skipped or failed; the first rejects otherwise. */
+  message?: string;
+  rejects: Reject[];
+}
+
+interface SourceFile {
+  display: string;
+  local: string;
+  size: number;
+  /** Found by walking a directory: unknown formats there are skipped, not errors. */
+  discovered: boolean;
+}
+
+type Reader = (ctx: LoadContext, scan: Prescan) => Promise<LoadOutcome>;
+
+const CERT_PROFILE: Record<CertKind, Parameters<typeof loadTabular>[2]> = {
+  logon: { table: 'activity', constants: { kind: 'logon' } },
+  device: { table: 'activity', constants: { kind: 'device' } },
+  file: { table: 'activity', constants: { kind: 'file' } },
+  email: { table: 'activity', constants: { kind: 'email' } },
+  http: { table: 'activity', constants: { kind: 'http' } },
+  ldap: { table: 'directory' },
+};
+
+function jsonShape(scan: Prescan): 'ndjson' | 'document' {
+  const line = scan.sample.toString('utf8').replace(/^\uFEFF/, '').trimStart().split('\n', 1)[0];
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? 'ndjson' : 'document';
+  } catch {
+    return 'document';
+  }
+}
+
+const READERS: Record<Format, Reader> = {
+  zeek: (ctx, scan) => loadZeekTsv(ctx, scan),
+  'zeek-json': (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'zeek'),
+  windows: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'windows'),
+  ndjson: (ctx, scan) => loadJson(ctx, scan, 'ndjson', 'generic'),
+  json: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'generic'),
+  csv: (ctx, scan) => loadTabular(ctx, scan),
+  cert: (ctx, scan) => {
+    const header = firstLine(scan.sample);
+    const kind = certKind(ctx.display, splitCsvLine(header, guessDelimiter(header)));
+    if (!kind) throw new InputError('not a CERT insider-threat file (logon, device, file, email, http or LDAP header expected)', { location: { file: ctx.display, line: 1 } });
+    return loadTabular(ctx, scan, CERT_PROFILE[kind]);
+  },
+};
+
+/** Files a directory holds that are documentation, not logs. */
+const NOT_LOGS = /^(readme|license|licence|copying|citation|changelog)(\.|$)|\.(md|txt|cff|yml|yaml|config|pdf|png|jpg|html)$/i;
+
+export async function ingest(ws: Workspace, paths: readonly string[], options: IngestOptions = {}): Promise<FileReport[]> {
+  const reports: FileReport[] = [];
+  const tempDir = await mkdtemp(join(tmpdir(), 'huntbook-ingest-'));
+  try {
+    for (const path of paths) {
+      for await (const file of expand(path, tempDir, false)) {
+        reports.push(await ingestFile(ws, file, options));
+      }
+    }
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+  return reports;
+}
+
+async function* expand(path: string, tempDir: string, discovered: boolean): AsyncGenerator<SourceFile> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new InputError('no such file or directory', { location: { file: path }, cause: error });
+  }
+  if (info.isDirectory()) {
+    const entries = (await readdir(path)).filter((name) => !name.startsWith('.')).sort();
+    for (const name of entries) {
+      if (NOT_LOGS.test(name)) continue;
+      yield* expand(join(path, name), tempDir, true);
+    }
+    return;
+  }
+  if (path.toLowerCase().endsWith('.zip')) {
+    yield* extractZip(path, tempDir);
+    return;
+  }
+  yield { display: path, local: path, size: info.size, discovered };
+}
+
+/** Archive members are extracted one at a time to a temporary file that DuckDB can read. */
+async function* extractZip(path: string, tempDir: string): AsyncGenerator<SourceFile> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(path, { lazyEntries: true, autoClose: false }, (error, file) => (error || !file ? reject(new InputError(`not a readable zip archive: ${error?.message}`, { location: { file: path }, cause: error })) : resolve(file))));
+  try {
+    const entries: yauzl.Entry[] = [];
+    await new Promise<void>((resolve, reject) => {
+      zip.on('entry', (entry: yauzl.Entry) => {
+        entries.push(entry);
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve());
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+    for (const [index, entry] of entries.entries()) {
+      if (entry.fileName.endsWith('/') || NOT_LOGS.test(basename(entry.fileName))) continue;
+      const local = join(tempDir, `member-${index}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+        zip.openReadStream(entry, (error, s) => (error || !s ? reject(error) : resolve(s))));
+      await pipeline(stream, createWriteStream(local));
+      yield { display: `${path}!${entry.fileName}`, local, size: entry.uncompressedSize, discovered: true };
+      await rm(local, { force: true });
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOptions): Promise<FileReport> {
+  const started = performance.now();
+  const progress = options.progress ?? createProgress(process.stderr, false);
+  const report: FileReport = { path: file.display, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, rejects: [] };
+  const label = basename(file.display);
+  try {
+    const scan = await prescan(file.local, file.size, (done, total) => progress.update(`${label}: reading`, total > 0 ? done / total : undefined));
+    let format: Format;
+    try {
+      format = options.format ?? detectFormat(file.display, scan);
+    } catch (error) {
+      if (file.discovered && error instanceof InputError) {
+        return { ...report, status: 'skipped', message: error.message, seconds: elapsed(started) };
+      }
+      throw error;
+    }
+    report.format = format;
+    const previous = await ws.query('SELECT file_id, path, target_table FROM ingested_files WHERE sha256 = $1', [scan.sha256]);
+    if (previous.length > 0 && !options.force) {
+      return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
+    }
+    const outcome = await ws.transaction(async () => {
+      for (const old of previous) await forget(ws, Number(old.file_id), String(old.target_table));
+      const fileId = Number(await ws.scalar("SELECT nextval('file_ids')"));
+      const ctx: LoadContext = {
+        ws, fileId, display: file.display, localPath: file.local, table: options.table, map: options.map,
+        watch: (what, work) => watch(ws, progress, `${label}: ${what}`, work),
+      };
+      const result = await READERS[format](ctx, scan);
+      reconcile(file.display, format, scan, result);
+      await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
+      await ws.run(
+        `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11)`,
+        [fileId, file.display, null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started)],
+      );
+      return result;
+    });
+    return {
+      ...report, status: 'loaded', table: outcome.target, read: outcome.read, loaded: outcome.loaded,
+      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started),
+    };
+  } catch (error) {
+    if (!(error instanceof HuntbookError)) throw error;
+    return { ...report, message: error.describe(), seconds: elapsed(started) };
+  } finally {
+    progress.done();
+  }
+}
+
+/**
+ * The load must account for every record the file holds; a file whose every record was refused
+ * is an error, not an empty success.
+ */
+function reconcile(file: string, format: Format, scan: Prescan, result: LoadOutcome): void {
+  const rejected = result.rejects.length;
+  if (result.read !== result.loaded + rejected) {
+    throw new InputError(`accounting mismatch: read ${result.read} but loaded ${result.loaded} + rejected ${rejected}; nothing was kept`, { location: { file } });
+  }
+  const lineOriented = format === 'zeek' || ((format === 'ndjson' || format === 'windows' || format === 'zeek-json') && jsonShape(scan) === 'ndjson');
+  if (lineOriented && result.read !== scan.dataLines) {
+    throw new InputError(`accounting mismatch: the file has ${scan.dataLines} data lines but ${result.read} were read; nothing was kept`, { location: { file } });
+  }
+  if (result.read > 0 && result.loaded === 0) {
+    const first = result.rejects.slice(0, 3).map((r) => `line ${r.line ?? '?'}${r.field ? ` field ${r.field}` : ''}: ${r.reason}`).join('; ');
+    throw new InputError(`all ${result.read} records were rejected (${first})`, { location: { file, line: result.rejects[0]?.line ?? undefined } });
+  }
+}
+
+/** --force: the earlier copy of this content leaves every table before it is loaded again. */
+async function forget(ws: Workspace, fileId: number, targets: string): Promise<void> {
+  for (const table of targets.split(',').filter(Boolean)) {
+    const exists = await ws.scalar('SELECT count(*) FROM information_schema.tables WHERE table_name = $1', [table]);
+    if (Number(exists) > 0) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
+  }
+  await ws.run('DELETE FROM rejects WHERE file_id = $1', [fileId]);
+  await ws.run('DELETE FROM ingested_files WHERE file_id = $1', [fileId]);
+}
+
+async function watch<T>(ws: Workspace, progress: Progress, label: string, work: Promise<T>): Promise<T> {
+  progress.update(label);
+  const timer = setInterval(() => {
+    const percent = ws.progress();
+    progress.update(label, percent === undefined ? undefined : percent / 100);
+  }, 200);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started) / 1000;
+}

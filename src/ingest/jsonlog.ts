@@ -1,0 +1,227 @@
+/**
+ * JSON logs: NDJSON (one object a line: Zeek JSON, OTRF / winlogbeat Windows events, SIEM
+ * exports) and JSON documents (an array of objects, or pretty-printed objects such as evtx dumps).
+ * Lines are staged as DuckDB JSON values first, which gives each malformed line its line number;
+ * fields are then pulled out in SQL, never in a JS loop over rows.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { InputError, UsageError } from '../errors.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
+import { readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import type { Prescan } from './prescan.ts';
+import { guessTable } from './tabular.ts';
+import { chooseTimeReading, timestampFromText } from './timeformat.ts';
+import { sanitizeName, targetForZeekPath } from './zeek.ts';
+
+export type JsonProfile = 'generic' | 'windows' | 'zeek';
+
+const STAGE = 'hb_stage';
+const CONVERTED = 'hb_converted';
+const MAX_KEYS = 4000;
+
+/**
+ * Windows events come in three shapes; all become one flat object so that Sigma field names
+ * (Image, CommandLine, EventID, Channel, Computer...) are top-level keys:
+ * - OTRF / NXLog: already flat;
+ * - winlogbeat: `winlog.event_data` plus `winlog.event_id`, `winlog.channel`, `winlog.computer_name`;
+ * - evtx dumped to JSON: `Event.System` plus `Event.EventData`.
+ * The original System block is kept under `System` so nothing is lost.
+ */
+const WINDOWS_FLATTEN = `CASE
+  WHEN json_type(j) <> 'OBJECT' THEN j
+  WHEN json_exists(j, '$.Event.System') THEN json_merge_patch(
+    json_object('EventID', j->'$.Event.System.EventID', 'Channel', j->'$.Event.System.Channel',
+      'Computer', j->'$.Event.System.Computer', 'Provider_Name', j->'$.Event.System.Provider."#attributes".Name',
+      'TimeCreated', j->'$.Event.System.TimeCreated."#attributes".SystemTime',
+      'EventRecordID', j->'$.Event.System.EventRecordID', 'UserID', j->'$.Event.System.Security."#attributes".UserID',
+      'System', j->'$.Event.System'),
+    coalesce(CASE WHEN json_type(j, '$.Event.EventData') = 'OBJECT' THEN j->'$.Event.EventData' END, '{}'::JSON),
+    coalesce(CASE WHEN json_type(j, '$.Event.UserData') = 'OBJECT' THEN j->'$.Event.UserData' END, '{}'::JSON))
+  WHEN json_exists(j, '$.winlog.event_data') OR json_exists(j, '$.winlog.event_id') THEN json_merge_patch(j,
+    json_object('EventID', j->'$.winlog.event_id', 'Channel', j->'$.winlog.channel', 'Computer', j->'$.winlog.computer_name',
+      'Provider_Name', j->'$.winlog.provider_name'),
+    coalesce(CASE WHEN json_type(j, '$.winlog.event_data') = 'OBJECT' THEN j->'$.winlog.event_data' END, '{}'::JSON))
+  ELSE j END`;
+
+/** Canonical event columns that Windows field names fill, in order of preference. */
+const WINDOWS_ALIASES: Partial<Record<string, string[]>> = {
+  host: ['hostname', 'computer', 'computername', 'host'],
+  user: ['user', 'targetusername', 'subjectusername', 'accountname', 'username'],
+  ts: ['@timestamp', 'timecreated', 'utctime', 'eventtime', 'timestamp', 'ts'],
+  provider: ['provider_name', 'sourcename', 'providername', 'provider'],
+  process: ['image', 'newprocessname', 'processname', 'application', 'process'],
+  parent_process: ['parentimage', 'parentprocessname', 'parent_process'],
+  command_line: ['commandline', 'processcommandline', 'command_line', 'scriptblocktext'],
+  file_path: ['targetfilename', 'imageloaded', 'objectname', 'filename', 'file_path', 'relativetargetname'],
+  target: ['targetobject', 'destinationhostname', 'queryname', 'destinationip', 'destaddress', 'servicename', 'target'],
+  action: ['task', 'category', 'action', 'eventtype'],
+};
+
+export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<LoadOutcome> {
+  await stage(ctx, scan, shape, profile);
+  const readerRefused = await readerRejects(ctx.ws, () => null);
+  const stats = await ctx.ws.query(`SELECT count(j) AS records, count(*) FILTER (WHERE json_type(j) = 'OBJECT') AS objects FROM ${STAGE}`);
+  const records = Number(stats[0].records);
+  if (records > 0 && Number(stats[0].objects) === 0) {
+    throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', { location: { file: ctx.display } });
+  }
+  const keys = (await ctx.ws.query(
+    `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT') GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`,
+  )).map((row) => String(row.k));
+
+  const table = await chooseTable(ctx, profile, keys);
+  const params: DuckDBValue[] = [];
+  const bind = (value: DuckDBValue) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  // Keys with quotes or backslashes are never used as paths (they stay in the raw JSON), so the
+  // quoted literal below cannot be broken out of.
+  const text = (key: string) => `json_extract_string(j, ${quoteLiteral(`$."${key}"`)})`;
+  const usable = keys.filter((key) => !/["\\]/.test(key));
+
+  let insertColumns: string[];
+  let convertExprs: { name: string; expr: string; check?: string; field: string }[];
+  if (isCanonicalTable(table)) {
+    const overrides = parseMapOption(ctx.map, table);
+    convertExprs = [];
+    for (const { name, type } of CANONICAL_COLUMNS[table]) {
+      const sourceKeys = keysFor(table, name, usable, overrides, profile);
+      if (sourceKeys.length === 0) continue;
+      const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
+      const converted = await convert(ctx, raw, type, name === 'ts');
+      convertExprs.push({ name, expr: converted, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
+    }
+    convertExprs.push({ name: EXTRA_COLUMN[table], expr: 'j', field: '' });
+    insertColumns = convertExprs.map((c) => c.name);
+  } else {
+    // A Zeek JSON log with no canonical table: its own table, every field as text but ts.
+    const names = usable.map(sanitizeName);
+    convertExprs = await Promise.all(usable.map(async (key, i) => ({
+      name: names[i],
+      expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true) : text(key),
+      check: key === 'ts' ? text(key) : undefined,
+      field: key,
+    })));
+    await ensureTextTable(ctx, table, convertExprs.map((c) => c.name));
+    insertColumns = convertExprs.map((c) => c.name);
+  }
+
+  const reasonCases = convertExprs.filter((c) => c.check).map((c) =>
+    `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`);
+  await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
+  await ctx.watch('converting', ctx.ws.run(
+    `CREATE TEMP TABLE ${CONVERTED} AS SELECT rowid AS rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
+       CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' ${reasonCases.join(' ')} END AS reason,
+       left(CAST(j AS VARCHAR), 300) AS text
+     FROM ${STAGE} WHERE j IS NOT NULL`, params));
+  await ctx.watch(`loading ${table}`, ctx.ws.run(
+    `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id)
+     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`));
+  const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
+  const converted = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
+  const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
+  const rejects: Reject[] = [...readerRefused];
+  for (const row of converted) {
+    const index = Number(row.rn);
+    const reason = String(row.reason);
+    const field = reason.startsWith('not a JSON') ? null : reason.slice(0, reason.indexOf(':'));
+    rejects.push(shape === 'ndjson'
+      ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
+      : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) });
+  }
+  await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
+  await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
+  return { target: table, read: records + readerRefused.length, loaded, rejects };
+}
+
+async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<void> {
+  await resetReaderRejects(ctx.ws);
+  await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
+  const path = quoteLiteral(ctx.localPath);
+  const compression = `compression='${scan.gzip ? 'gzip' : 'none'}'`;
+  // \u0001 cannot appear unescaped in valid JSON, so as a delimiter it leaves each line whole.
+  const source = shape === 'ndjson'
+    ? `SELECT j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false, new_line='\\n',
+         ${compression}, columns={'j': 'JSON'}, ${STORE_REJECTS})`
+    : `SELECT json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}', ${compression}, maximum_object_size=67108864)`;
+  const select = profile === 'windows' ? `SELECT ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
+  try {
+    await ctx.watch('reading', ctx.ws.run(`CREATE TEMP TABLE ${STAGE} AS ${select}`));
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new InputError(`not valid JSON: ${message}`, { location: { file: ctx.display }, cause: error });
+  }
+}
+
+async function chooseTable(ctx: LoadContext, profile: JsonProfile, keys: string[]): Promise<string> {
+  if (ctx.table) return ctx.table;
+  if (profile === 'windows') return 'events';
+  if (profile === 'zeek') {
+    const path = keys.includes('_path')
+      ? (await ctx.ws.scalar(`SELECT mode(json_extract_string(j, '$._path')) FROM ${STAGE} WHERE json_type(j) = 'OBJECT'`))
+      : null;
+    return targetForZeekPath(path === null ? undefined : String(path), ctx.display, undefined);
+  }
+  const guessed = guessTable(keys);
+  if (!guessed) {
+    throw new InputError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, { location: { file: ctx.display } });
+  }
+  return guessed;
+}
+
+/** Every present key that can fill `column`, best first (JSON rows differ in which keys they carry). */
+function keysFor(table: CanonicalTable, column: string, keys: string[], overrides: Map<string, string>, profile: JsonProfile): string[] {
+  const override = overrides.get(column);
+  if (override !== undefined) {
+    const key = keys.find((k) => foldName(k) === foldName(override));
+    if (!key) throw new UsageError(`--map ${column}=${override}: no field "${override}" in this file`);
+    return [key];
+  }
+  const aliases = (profile === 'windows' && table === 'events' ? WINDOWS_ALIASES[column] : undefined) ?? FIELD_ALIASES[table][column] ?? [column];
+  const byFolded = new Map(keys.map((k) => [foldName(k), k] as const));
+  const extra = profile === 'windows' && table === 'events' ? ({ event_id: ['eventid'], channel: ['channel'] } as Record<string, string[]>)[column] ?? [] : [];
+  return [...new Set([...aliases, ...extra])].map((alias) => byFolded.get(alias)).filter((k): k is string => k !== undefined);
+}
+
+async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean): Promise<string> {
+  if (type === 'TIMESTAMP') {
+    if (!isTs) return timestampFromText(raw, { kind: 'iso' });
+    const sample = await ctx.ws.query(`SELECT v FROM (SELECT ${raw} AS v FROM ${STAGE}) WHERE v IS NOT NULL LIMIT 2000`);
+    const reading = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
+    if (!reading) {
+      const example = sample[0] ? String(sample[0].v).slice(0, 60) : '';
+      throw new InputError(`cannot read timestamps like "${example}"; supported: epoch seconds or ms, ISO 8601, common log formats`, { location: { file: ctx.display, field: 'ts' } });
+    }
+    return timestampFromText(raw, reading);
+  }
+  if (type === 'VARCHAR' || type === 'JSON') return raw;
+  return `TRY_CAST(${raw} AS ${type})`;
+}
+
+function firstNonSpace(sample: Buffer): string {
+  const match = /\S/.exec(sample.toString('utf8', 0, Math.min(sample.length, 4096)).replace(/^\uFEFF/, ''));
+  return match ? match[0] : '';
+}
+
+/** NDJSON: record index → line, knowing which lines the reader refused (they are not records). */
+function lineOfRecord(index: number, refusedLines: number[]): number {
+  let line = index + 1;
+  for (const refused of refusedLines) {
+    if (refused <= line) line++;
+    else break;
+  }
+  return line;
+}
+
+async function ensureTextTable(ctx: LoadContext, table: string, columns: string[]): Promise<void> {
+  if (!/^zeek_[a-z0-9_]+$/.test(table)) throw new UsageError(`--as ${table}: JSON Zeek logs go to flows, http, tls or a zeek_<name> table`);
+  const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table]);
+  if (existing.length === 0) {
+    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${columns.map((c) => `${quoteIdent(c)} ${c === 'ts' ? 'TIMESTAMP' : 'VARCHAR'}`).join(', ')}, file_id INTEGER NOT NULL)`);
+    return;
+  }
+  const have = new Set(existing.map((row) => String(row.column_name)));
+  for (const column of columns) if (!have.has(column)) await ctx.ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} VARCHAR`);
+}

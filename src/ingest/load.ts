@@ -1,0 +1,97 @@
+/**
+ * What every reader shares: the context of one file's load, the reject record, and collecting
+ * the rows DuckDB's CSV reader refused (with their line numbers) from its rejects table.
+ */
+import type { Workspace } from '../store/workspace.ts';
+
+export interface Reject {
+  line: number | null;
+  field: string | null;
+  reason: string;
+  text: string | null;
+}
+
+export interface LoadContext {
+  ws: Workspace;
+  fileId: number;
+  /** The path shown to the user (archive members as `archive.zip!member`). */
+  display: string;
+  /** The path DuckDB reads (a temporary extraction for archive members). */
+  localPath: string;
+  /** `--as TABLE`, if given. */
+  table?: string;
+  /** `--map dest=src,...`, if given. */
+  map?: string;
+  /** Polls DuckDB's progress while a long statement runs. */
+  watch: <T>(label: string, work: Promise<T>) => Promise<T>;
+}
+
+export interface LoadOutcome {
+  target: string;
+  /** Records the source holds (data lines for line-oriented formats). */
+  read: number;
+  loaded: number;
+  rejects: Reject[];
+}
+
+export const REJECTS_TABLE = 'hb_reader_rejects';
+export const SCANS_TABLE = 'hb_reader_scans';
+/** Longest line the readers accept; longer ones are rejected with their line number. */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+const TEXT_KEEP = 300;
+
+/** CSV-reader options that make DuckDB record refused rows instead of failing the scan. */
+export const STORE_REJECTS = `store_rejects=true, rejects_table='${REJECTS_TABLE}', rejects_scan='${SCANS_TABLE}', max_line_size=${MAX_LINE_BYTES}`;
+
+export async function resetReaderRejects(ws: Workspace): Promise<void> {
+  await ws.run(`DROP TABLE IF EXISTS ${REJECTS_TABLE}`);
+  await ws.run(`DROP TABLE IF EXISTS ${SCANS_TABLE}`);
+}
+
+/**
+ * One reject per refused line: the first error DuckDB reported on it. `fieldName` turns the
+ * reader's positional column name (c0, c1, ...) back into the source's field name.
+ */
+export async function readerRejects(ws: Workspace, fieldName: (column: string) => string | null, skipLines: ReadonlySet<number> = new Set()): Promise<Reject[]> {
+  const exists = await ws.scalar(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '${REJECTS_TABLE}'`);
+  if (Number(exists) === 0) return [];
+  const rows = await ws.query(
+    `SELECT line, arg_min(column_name, column_idx) AS column_name, arg_min(error_type, column_idx) AS error_type,
+            arg_min(error_message, column_idx) AS message, arg_min(left(csv_line, ${TEXT_KEEP}), column_idx) AS text
+       FROM ${REJECTS_TABLE} GROUP BY line ORDER BY line`,
+  );
+  const rejects: Reject[] = [];
+  for (const row of rows) {
+    const line = Number(row.line);
+    if (skipLines.has(line)) continue;
+    const column = row.column_name === null ? null : String(row.column_name);
+    const field = column === null ? null : fieldName(column);
+    rejects.push({ line, field, reason: describeReaderError(String(row.error_type), String(row.message), field), text: row.text === null ? null : String(row.text) });
+  }
+  return rejects;
+}
+
+function describeReaderError(type: string, message: string, field: string | null): string {
+  // DuckDB's messages name our positional columns; restate them in the source's terms.
+  switch (type) {
+    case 'CAST': {
+      const value = /Could not convert string "(.*)" to/s.exec(message)?.[1];
+      return value !== undefined ? `cannot read "${value.slice(0, 80)}" as the field's type` : `cannot read value${field ? ` of ${field}` : ''}`;
+    }
+    case 'MISSING COLUMNS':
+    case 'TOO MANY COLUMNS': {
+      const m = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
+      return m ? `wrong column count: expected ${m[1]}, found ${type === 'TOO MANY COLUMNS' ? 'more' : m[2]}` : type.toLowerCase();
+    }
+    case 'LINE SIZE OVER MAXIMUM':
+      return `line longer than ${MAX_LINE_BYTES} bytes`;
+    case 'INVALID ENCODING':
+    case 'INVALID UNICODE':
+      return 'invalid UTF-8';
+    case 'UNQUOTED VALUE':
+    case 'UNTERMINATED QUOTES':
+      return `bad CSV quoting (${type.toLowerCase()})`;
+    default:
+      return `${type.toLowerCase()}: ${message.split('\n')[0]}`;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Timestamps arrive as epoch seconds or milliseconds, ISO 8601 with or without a zone, or in
+ * locale formats (CERT's 01/02/2010 07:11:45, Apache's 10/Oct/2000:13:55:36 -0700). We look at a
+ * sample once per file and choose one reading, so DuckDB parses every row the same way and
+ * refuses (with its line) any row that does not fit.
+ */
+import { listValue } from '@duckdb/node-api';
+import type { Workspace } from '../store/workspace.ts';
+
+export type TimeReading =
+  | { kind: 'epoch'; scale: number }
+  | { kind: 'iso' }
+  | { kind: 'format'; format: string };
+
+export const STRPTIME_FORMATS = [
+  '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%d/%m/%Y %H:%M:%S', '%d/%b/%Y:%H:%M:%S %z', '%Y/%m/%d %H:%M:%S',
+  '%Y-%m-%dT%H:%M:%S.%g%z', '%Y-%m-%dT%H:%M:%S%z', '%b %d %Y %H:%M:%S', '%a %b %d %H:%M:%S %Y',
+] as const;
+
+const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const EPOCH = /^\d{9,10}(\.\d+)?$|^\d{1,8}(\.\d+)?$/;
+const EPOCH_MS = /^\d{13}(\.\d+)?$/;
+
+export async function chooseTimeReading(ws: Workspace, samples: readonly string[]): Promise<TimeReading | null> {
+  const values = samples.map((s) => s.trim()).filter((s) => s !== '');
+  if (values.length === 0) return null;
+  if (values.every((v) => EPOCH_MS.test(v))) return { kind: 'epoch', scale: 1000 };
+  if (values.every((v) => EPOCH.test(v))) return { kind: 'epoch', scale: 1 };
+  if (values.every((v) => ISO.test(v))) return { kind: 'iso' };
+  const rows = await ws.query(
+    `SELECT fmt, count(*) FILTER (WHERE try_strptime(v, fmt) IS NULL) AS bad
+       FROM unnest($1::VARCHAR[]) AS s(v), unnest($2::VARCHAR[]) WITH ORDINALITY AS f(fmt, pos)
+      GROUP BY fmt, pos ORDER BY bad, pos LIMIT 1`,
+    [listValue(values), listValue([...STRPTIME_FORMATS])],
+  );
+  const best = rows[0];
+  return best && Number(best.bad) === 0 ? { kind: 'format', format: String(best.fmt) } : null;
+}
+
+/** SQL turning text `expr` into a UTC TIMESTAMP by the chosen reading (NULL when it does not fit). */
+export function timestampFromText(expr: string, reading: TimeReading): string {
+  switch (reading.kind) {
+    case 'epoch':
+      return `make_timestamp(CAST(round(TRY_CAST(${expr} AS DOUBLE) * ${1_000_000 / reading.scale}) AS BIGINT))`;
+    case 'iso':
+      return `TRY_CAST(TRY_CAST(${expr} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+    case 'format':
+      return `TRY_CAST(try_strptime(${expr}, '${reading.format.replaceAll("'", "''")}') AS TIMESTAMP)`;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Numbered, append-only schema migrations. Never edit a released migration: add the next one.
+ * The workspace records the highest applied number in `schema_migrations`.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const canonical = `
+CREATE TABLE ingested_files (
+  file_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL, member VARCHAR, sha256 VARCHAR NOT NULL,
+  size BIGINT NOT NULL, format VARCHAR NOT NULL, target_table VARCHAR NOT NULL,
+  read BIGINT NOT NULL, loaded BIGINT NOT NULL, rejected BIGINT NOT NULL,
+  ingested_at TIMESTAMP NOT NULL, seconds DOUBLE NOT NULL
+);
+CREATE UNIQUE INDEX ingested_files_hash ON ingested_files (sha256, target_table);
+CREATE TABLE rejects (
+  file_id INTEGER NOT NULL, path VARCHAR NOT NULL, line BIGINT, field VARCHAR, reason VARCHAR NOT NULL,
+  text VARCHAR
+);
+CREATE TABLE flows (
+  ts TIMESTAMP, uid VARCHAR, src_ip VARCHAR, src_port INTEGER, dest_ip VARCHAR, dest_port INTEGER,
+  proto VARCHAR, service VARCHAR, duration DOUBLE, bytes_out BIGINT, bytes_in BIGINT, pkts_out BIGINT,
+  pkts_in BIGINT, ip_bytes_out BIGINT, ip_bytes_in BIGINT, conn_state VARCHAR, "user" VARCHAR,
+  file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE http (
+  ts TIMESTAMP, uid VARCHAR, src_ip VARCHAR, src_port INTEGER, "user" VARCHAR, dest VARCHAR,
+  dest_ip VARCHAR, dest_port INTEGER, method VARCHAR, url VARCHAR, status INTEGER, bytes_out BIGINT,
+  bytes_in BIGINT, user_agent VARCHAR, referrer VARCHAR, content_type VARCHAR, category VARCHAR,
+  file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE tls (
+  ts TIMESTAMP, uid VARCHAR, src_ip VARCHAR, src_port INTEGER, dest_ip VARCHAR, dest_port INTEGER,
+  server_name VARCHAR, version VARCHAR, cipher VARCHAR, ja3 VARCHAR, established BOOLEAN,
+  subject VARCHAR, issuer VARCHAR, file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE events (
+  ts TIMESTAMP, host VARCHAR, "user" VARCHAR, event_id INTEGER, channel VARCHAR, provider VARCHAR,
+  action VARCHAR, process VARCHAR, parent_process VARCHAR, command_line VARCHAR, file_path VARCHAR,
+  target VARCHAR, raw JSON, file_id INTEGER NOT NULL
+);
+CREATE TABLE activity (
+  ts TIMESTAMP, kind VARCHAR, record_id VARCHAR, "user" VARCHAR, host VARCHAR, action VARCHAR,
+  target VARCHAR, size BIGINT, attachments VARCHAR, details JSON, file_id INTEGER NOT NULL
+);
+CREATE TABLE directory (
+  "user" VARCHAR, name VARCHAR, email VARCHAR, role VARCHAR, department VARCHAR, team VARCHAR,
+  supervisor VARCHAR, valid_from TIMESTAMP, valid_to TIMESTAMP, file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE interactions (
+  ts TIMESTAMP, profile_id VARCHAR, profile_name VARCHAR, profile_url VARCHAR, image_url VARCHAR,
+  profile_title VARCHAR, "user" VARCHAR, user_email VARCHAR, user_title VARCHAR, kind VARCHAR,
+  file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE detections (
+  ts TIMESTAMP NOT NULL, rule_id VARCHAR NOT NULL, rule VARCHAR NOT NULL, phase VARCHAR, weight DOUBLE NOT NULL,
+  entity_type VARCHAR NOT NULL, entity VARCHAR NOT NULL, source_table VARCHAR NOT NULL, event_ref VARCHAR NOT NULL,
+  details JSON, run_id INTEGER
+);
+CREATE UNIQUE INDEX detections_once ON detections (rule_id, source_table, event_ref, entity_type, entity);
+CREATE TABLE hunt_runs (
+  run_id INTEGER PRIMARY KEY, hunt VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, seconds DOUBLE,
+  parameters JSON NOT NULL, window_start TIMESTAMP, window_end TIMESTAMP, result_count BIGINT
+);
+CREATE TABLE results (
+  run_id INTEGER NOT NULL, hunt VARCHAR NOT NULL, rank INTEGER NOT NULL, entity_type VARCHAR NOT NULL,
+  entity VARCHAR NOT NULL, score DOUBLE, features JSON NOT NULL, reasons JSON NOT NULL, evidence JSON
+);
+CREATE TABLE entity_history (
+  hunt VARCHAR NOT NULL, entity_type VARCHAR NOT NULL, entity VARCHAR NOT NULL, window_start TIMESTAMP NOT NULL,
+  window_end TIMESTAMP NOT NULL, metrics JSON NOT NULL, run_id INTEGER NOT NULL
+);
+CREATE SEQUENCE file_ids START 1;
+CREATE SEQUENCE run_ids START 1;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'canonical tables', sql: canonical }];

@@ -1,0 +1,184 @@
+/**
+ * The workspace: one DuckDB file. This is the only module that talks to the DuckDB driver;
+ * everything else asks it to run SQL with bound parameters.
+ */
+import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, type DuckDBValue } from '@duckdb/node-api';
+import { WorkspaceError } from '../errors.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+export const DEFAULT_WORKSPACE = 'huntbook.duckdb';
+
+/** A JSON-safe cell: 64-bit integers beyond 2^53 travel as strings, never as lossy numbers. */
+export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
+export type Row = Record<string, Cell>;
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** DuckDB threads; default: all cores. */
+  threads?: number;
+}
+
+export class Workspace {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(path: string, options: OpenOptions = {}): Promise<Workspace> {
+    const readOnly = options.readOnly ?? false;
+    const config: Record<string, string> = { access_mode: readOnly ? 'READ_ONLY' : 'READ_WRITE' };
+    if (options.threads) config.threads = String(options.threads);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (error) {
+      throw translateOpenError(path, error);
+    }
+    const connection = await instance.connect();
+    const workspace = new Workspace(path, instance, connection, readOnly);
+    // Pinned so that timestamps print and bucket the same on every machine.
+    await connection.run("SET TimeZone = 'UTC'");
+    await workspace.migrate();
+    return workspace;
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.connection.run(sql, params);
+  }
+
+  /** Rows as JSON-safe objects, keys named exactly as the result columns. */
+  async query(sql: string, params?: Params): Promise<Row[]> {
+    return (await this.queryWithColumns(sql, params)).rows;
+  }
+
+  /** Result columns as well as rows, for printers that must show headers of empty results. */
+  async queryWithColumns(sql: string, params?: Params): Promise<{ columns: string[]; rows: Row[] }> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    const columns = reader.columnNames();
+    // JSON conversion keeps timestamps at full precision; integer columns come back as numbers
+    // where they fit in 2^53 and stay strings where they do not.
+    const numeric = reader.columnTypes().map((type) => NUMERIC_TYPE_IDS.has(type.typeId));
+    const rows = reader.getRowObjectsJson().map((row) => {
+      const out: Row = {};
+      columns.forEach((name, index) => {
+        const value = row[name] as Cell;
+        out[name] = numeric[index] && typeof value === 'string' ? toSafeNumber(value) : value;
+      });
+      return out;
+    });
+    return { columns, rows };
+  }
+
+  async scalar(sql: string, params?: Params): Promise<Cell> {
+    const rows = await this.query(sql, params);
+    const first = rows[0];
+    return first === undefined ? null : (Object.values(first)[0] ?? null);
+  }
+
+  /** Runs fn inside one transaction: all of it lands, or (on any error or crash) none of it. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.connection.run('COMMIT');
+      return result;
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Appends rows of text/number/null cells to a table through DuckDB's appender (far faster than
+   * one INSERT a row). Cells are values, never SQL.
+   */
+  async append(table: string, rows: readonly (string | number | null)[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const appender = await this.connection.createAppender(table);
+    try {
+      for (const row of rows) {
+        for (const cell of row) {
+          if (cell === null) appender.appendNull();
+          else if (typeof cell === 'number') appender.appendBigInt(BigInt(Math.trunc(cell)));
+          else appender.appendVarchar(cell);
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  /** Percent done of the running statement, or undefined when DuckDB cannot tell. */
+  progress(): number | undefined {
+    const percentage = this.connection.progress.percentage;
+    return percentage >= 0 ? percentage : undefined;
+  }
+
+  /** Asks DuckDB to stop the running statement (Ctrl-C). */
+  interrupt(): void {
+    this.connection.interrupt();
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  async schemaVersion(): Promise<number> {
+    const exists = await this.scalar(
+      "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations' AND table_schema = 'main'",
+    );
+    if (Number(exists) === 0) return 0;
+    return Number((await this.scalar('SELECT coalesce(max(version), 0) FROM schema_migrations')) ?? 0);
+  }
+
+  private async migrate(): Promise<void> {
+    const current = await this.schemaVersion();
+    const latest = MIGRATIONS.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new WorkspaceError(
+        `workspace ${this.path} has schema version ${current}, newer than this huntbook understands (${latest}); upgrade huntbook`,
+      );
+    }
+    if (current === latest) return;
+    if (this.readOnly) {
+      throw new WorkspaceError(
+        `workspace ${this.path} needs schema upgrade ${current} -> ${latest}; run a writing command (e.g. huntbook ingest) first`,
+      );
+    }
+    await this.transaction(async () => {
+      await this.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)');
+      for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
+        await this.run(migration.sql);
+        await this.run('INSERT INTO schema_migrations VALUES ($1, $2, now()::TIMESTAMP)', [migration.version, migration.name]);
+      }
+    });
+  }
+}
+
+function translateOpenError(path: string, error: unknown): WorkspaceError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/Could not set lock|Conflicting lock/i.test(message)) {
+    const pid = /PID (\d+)/.exec(message)?.[1];
+    return new WorkspaceError(
+      `workspace ${path} is in use by another process${pid ? ` (PID ${pid})` : ''}; wait for it to finish, or use --db to choose another workspace`,
+      { cause: error },
+    );
+  }
+  return new WorkspaceError(`cannot open workspace ${path}: ${message}`, { cause: error });
+}
+
+const NUMERIC_TYPE_IDS = new Set<DuckDBTypeId>([
+  DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT, DuckDBTypeId.DECIMAL,
+]);
+
+function toSafeNumber(text: string): number | string {
+  const value = Number(text);
+  if (!Number.isFinite(value)) return text;
+  return Number.isInteger(value) && !Number.isSafeInteger(value) ? text : value;
+}
