@@ -40,3 +40,6 @@ export class InputError extends HuntbookError {}
 
 /** The workspace cannot be opened, is locked, or has a schema newer than this huntbook. */
 export class WorkspaceError extends HuntbookError {}
+
+/** Readable input whose fields fit no canonical table: the user must say --as (or skip it). */
+export class UnknownTableError extends InputError {}

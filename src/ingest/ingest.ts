@@ -3,13 +3,12 @@
  * Each file lands whole in one transaction or not at all, and its accounting must reconcile:
  * read = loaded + rejected, with every reject kept (file, line, field, reason).
  */
-import { createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
-import { HuntbookError, InputError } from '../errors.ts';
+import { Unzip, UnzipInflate } from 'fflate';
+import { HuntbookError, InputError, UnknownTableError } from '../errors.ts';
 import { quoteIdent } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
@@ -97,8 +96,14 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
   const tempDir = await mkdtemp(join(tmpdir(), 'huntbook-ingest-'));
   try {
     for (const path of paths) {
-      for await (const file of expand(path, tempDir, false)) {
-        reports.push(await ingestFile(ws, file, options));
+      try {
+        for await (const file of expand(path, tempDir, false)) {
+          reports.push(await ingestFile(ws, file, options));
+        }
+      } catch (error) {
+        // An unreadable archive or a missing path fails that path; the others still load.
+        if (!(error instanceof HuntbookError)) throw error;
+        reports.push({ path: error.location.file ?? path, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, message: error.describe(), rejects: [] });
       }
     }
   } finally {
@@ -129,32 +134,47 @@ async function* expand(path: string, tempDir: string, discovered: boolean): Asyn
   yield { display: path, local: path, size: info.size, discovered };
 }
 
-/** Archive members are extracted one at a time to a temporary file that DuckDB can read. */
+/**
+ * Archive members are extracted to temporary files that DuckDB can read. The archive is read as a
+ * stream of local headers (fflate), which also opens archives whose central directory is damaged.
+ */
 async function* extractZip(path: string, tempDir: string): AsyncGenerator<SourceFile> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (error, file) => (error || !file ? reject(new InputError(`not a readable zip archive: ${error?.message}`, { location: { file: path }, cause: error })) : resolve(file))));
+  const files: SourceFile[] = [];
+  let failure: unknown;
+  const unzip = new Unzip((entry) => {
+    if (entry.name.endsWith('/') || NOT_LOGS.test(basename(entry.name))) return;
+    const file: SourceFile = {
+      display: `${path}!${entry.name}`,
+      local: join(tempDir, `member-${files.length}-${basename(entry.name).replace(/[^\w.-]/g, '_')}`),
+      size: 0,
+      discovered: true,
+    };
+    files.push(file);
+    const fd = openSync(file.local, 'w');
+    entry.ondata = (error, data, final) => {
+      if (error) failure ??= error;
+      else {
+        writeSync(fd, data);
+        file.size += data.length;
+      }
+      if (final || error) closeSync(fd);
+    };
+    entry.start();
+  });
+  unzip.register(UnzipInflate);
   try {
-    const entries: yauzl.Entry[] = [];
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: yauzl.Entry) => {
-        entries.push(entry);
-        zip.readEntry();
-      });
-      zip.on('end', () => resolve());
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-    for (const [index, entry] of entries.entries()) {
-      if (entry.fileName.endsWith('/') || NOT_LOGS.test(basename(entry.fileName))) continue;
-      const local = join(tempDir, `member-${index}-${basename(entry.fileName).replace(/[^\w.-]/g, '_')}`);
-      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
-        zip.openReadStream(entry, (error, s) => (error || !s ? reject(error) : resolve(s))));
-      await pipeline(stream, createWriteStream(local));
-      yield { display: `${path}!${entry.fileName}`, local, size: entry.uncompressedSize, discovered: true };
-      await rm(local, { force: true });
-    }
-  } finally {
-    zip.close();
+    for await (const chunk of createReadStream(path)) unzip.push(chunk as Buffer, false);
+    unzip.push(new Uint8Array(0), true);
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined || files.length === 0) {
+    const reason = failure instanceof Error ? failure.message : failure === undefined ? 'no log files inside' : String(failure);
+    throw new InputError(`cannot read zip archive: ${reason}`, { location: { file: path }, cause: failure });
+  }
+  for (const file of files) {
+    yield file;
+    await rm(file.local, { force: true });
   }
 }
 
@@ -201,7 +221,9 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     };
   } catch (error) {
     if (!(error instanceof HuntbookError)) throw error;
-    return { ...report, message: error.describe(), seconds: elapsed(started) };
+    // Found while walking a directory and not a log we can place: skipped, not a failure.
+    const status = file.discovered && error instanceof UnknownTableError ? 'skipped' : 'failed';
+    return { ...report, status, message: error.describe(), seconds: elapsed(started) };
   } finally {
     progress.done();
   }

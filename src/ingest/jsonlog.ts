@@ -5,7 +5,7 @@
  * fields are then pulled out in SQL, never in a JS loop over rows.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
 import { readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
@@ -143,7 +143,7 @@ async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'documen
   const compression = `compression='${scan.gzip ? 'gzip' : 'none'}'`;
   // \u0001 cannot appear unescaped in valid JSON, so as a delimiter it leaves each line whole.
   const source = shape === 'ndjson'
-    ? `SELECT j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false, new_line='\\n',
+    ? `SELECT j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
          ${compression}, columns={'j': 'JSON'}, ${STORE_REJECTS})`
     : `SELECT json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}', ${compression}, maximum_object_size=67108864)`;
   const select = profile === 'windows' ? `SELECT ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
@@ -166,7 +166,7 @@ async function chooseTable(ctx: LoadContext, profile: JsonProfile, keys: string[
   }
   const guessed = guessTable(keys);
   if (!guessed) {
-    throw new InputError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, { location: { file: ctx.display } });
+    throw new UnknownTableError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, { location: { file: ctx.display } });
   }
   return guessed;
 }

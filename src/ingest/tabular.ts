@@ -4,7 +4,7 @@
  * with the column types of that table, so a bad value is refused with its line and field.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import { InputError, UsageError } from '../errors.ts';
+import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
@@ -38,7 +38,7 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
   const names = splitCsvLine(header, delimiter).map((name) => name.trim());
   const tableName = ctx.table ?? profile.table ?? guessTable(names);
   if (!tableName) {
-    throw new InputError(`cannot tell which table these columns belong to (${names.slice(0, 12).join(', ')}); name it with --as flows|http|tls|events|activity|directory|interactions and map fields with --map`, { location: { file: ctx.display, line: 1 } });
+    throw new UnknownTableError(`cannot tell which table these columns belong to (${names.slice(0, 12).join(', ')}); name it with --as flows|http|tls|events|activity|directory|interactions and map fields with --map`, { location: { file: ctx.display, line: 1 } });
   }
   if (!isCanonicalTable(tableName)) throw new UsageError(`--as ${tableName}: not a canonical table`);
   const table: CanonicalTable = tableName;

@@ -97,7 +97,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
   const { block } = plan;
   const columns = block.fields.map((_, i) => `'c${i}': '${readerType(block.types[i])}'`).join(', ');
   const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false,
-    auto_detect=false, nullstr=${quoteLiteral(block.unsetField)}, new_line='\\n', compression='${plan.gzip ? 'gzip' : 'none'}',
+    auto_detect=false, nullstr=${quoteLiteral(block.unsetField)}, compression='${plan.gzip ? 'gzip' : 'none'}',
     columns={${columns}}, ${STORE_REJECTS})`;
   const params: DuckDBValue[] = [];
   const bind = (value: DuckDBValue) => {

@@ -1,0 +1,1 @@
+import type { Command } from "commander"; import type { CliIO } from "./io.ts"; export function registerDemo(_p: Command, _io: CliIO): void {}

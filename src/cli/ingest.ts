@@ -1,0 +1,69 @@
+import { Command } from 'commander';
+import { HuntbookError } from '../errors.ts';
+import { FORMATS, parseFormat } from '../ingest/detect.ts';
+import { ingest, type FileReport } from '../ingest/ingest.ts';
+import { createProgress } from '../ingest/progress.ts';
+import type { CliIO } from './io.ts';
+import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+
+export function registerIngest(program: Command, io: CliIO): void {
+  withCommon(program.command('ingest'), { rows: false })
+    .description('load log files, directories (recursively) and .zip archives into the workspace')
+    .argument('<paths...>', 'files or directories')
+    .option('--as <table>', 'target table (flows, http, tls, events, activity, directory, interactions, zeek_<log>)')
+    .option('--format <fmt>', `input format: auto, ${FORMATS.join(', ')}`, 'auto')
+    .option('--output <fmt>', 'summary format: table, json, csv, ndjson', 'table')
+    .option('--map <pairs>', 'rename source fields onto canonical columns: dest=src,... e.g. src_ip=client,dest=site')
+    .option('--force', 'load files again even when the same content was ingested before')
+    .option('--json', 'print the summary as JSON (same as --output json)')
+    .addHelpText('after', `
+Formats are detected from content: Zeek TSV (also .gz, several header blocks), Zeek JSON,
+Windows events (OTRF / winlogbeat NDJSON, evtx dumped to JSON), CSV with a header (Splunk
+exports; CIM names like src_ip, dest_ip, bytes_out, user, dest, url are understood), NDJSON,
+JSON arrays, and the CERT insider-threat CSVs (logon, device, file, email, http, LDAP).
+
+Every file reports read = loaded + rejected. Rejected rows are kept with file, line, field and
+reason:  huntbook sql "SELECT * FROM rejects"
+Exit code: 0 when every file loaded, 1 when any file failed.
+
+Examples:
+  huntbook ingest zeek/ --db case.duckdb
+  huntbook ingest export.csv --as http --map dest=site,user=login`)
+    .action(async (paths: string[], raw: Record<string, unknown>) => {
+      // --format names the input here; the summary format is --output (or --json).
+      const options = commonOptions({ ...raw, format: raw.json ? 'json' : raw.output });
+      const progress = createProgress(process.stderr, !options.quiet);
+      const reports = await withWorkspace(options.db, (ws) =>
+        ingest(ws, paths, { table: raw.as as string | undefined, format: parseFormat(raw.format as string), map: raw.map as string | undefined, force: Boolean(raw.force), progress }));
+      printReports(io, options.format, reports, Boolean(options.quiet));
+      if (reports.some((r) => r.status === 'failed')) process.exitCode = 1;
+      if (reports.length === 0) throw new HuntbookError(`no files found in ${paths.join(', ')}`);
+    });
+}
+
+function printReports(io: CliIO, format: ReturnType<typeof commonOptions>['format'], reports: FileReport[], quiet: boolean): void {
+  const rows = reports.map((r) => ({
+    path: r.path, status: r.status, format: r.format ?? null, table: r.table ?? null, read: r.read, loaded: r.loaded,
+    rejected: r.rejected, seconds: r.seconds, message: r.message ?? null,
+  }));
+  if (format !== 'table') {
+    printRows(io, format, Object.keys(rows[0] ?? { path: null }), rows);
+    return;
+  }
+  for (const r of reports) {
+    if (r.status === 'loaded') {
+      io.stdout.write(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s\n`);
+      for (const reject of r.rejects.slice(0, 5)) {
+        io.stdout.write(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}\n`);
+      }
+      if (r.rejects.length > 5) io.stdout.write(`  ... ${r.rejects.length - 5} more in the rejects table\n`);
+    } else if (r.status === 'skipped') {
+      if (!quiet) io.stdout.write(`${r.path}: skipped: ${r.message}\n`);
+    } else {
+      io.stdout.write(`${r.path}: FAILED: ${r.message}\n`);
+    }
+  }
+  const total = reports.reduce((acc, r) => ({ read: acc.read + r.read, loaded: acc.loaded + r.loaded, rejected: acc.rejected + r.rejected }), { read: 0, loaded: 0, rejected: 0 });
+  const failed = reports.filter((r) => r.status === 'failed').length;
+  io.stdout.write(`${reports.length} file(s): read ${total.read}, loaded ${total.loaded}, rejected ${total.rejected}${failed ? `, ${failed} FAILED` : ''}\n`);
+}
