@@ -1,1 +1,45 @@
-import type { Command } from "commander"; import type { CliIO } from "./io.ts"; export function registerDemo(_p: Command, _io: CliIO): void {}
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { generate } from '../generate/generate.ts';
+import { ingest } from '../ingest/ingest.ts';
+import { createProgress } from '../ingest/progress.ts';
+import type { CliIO } from './io.ts';
+import { printRows, requireInteger, withWorkspace } from './main.ts';
+import { DEMO_HUNTS } from './demo-hunts.ts';
+
+export function registerDemo(program: Command, io: CliIO): void {
+  program.command('demo')
+    .description('generate a synthetic enterprise, ingest it into a fresh workspace and run every hunt')
+    .option('--dir <dir>', 'where the demo data and workspace go', 'huntbook-demo')
+    .option('--seed <n>', 'random seed', '7')
+    .option('--users <n>', 'employees', '60')
+    .option('--days <n>', 'days', '7')
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (raw: Record<string, string | boolean>) => {
+      const dir = String(raw.dir);
+      const data = join(dir, 'data');
+      const db = join(dir, 'demo.duckdb');
+      rmSync(dir, { recursive: true, force: true });
+      const say = (text: string) => io.stdout.write(`${text}\n`);
+      say(`== 1. generate: ${raw.users} users, ${raw.days} days, seed ${raw.seed} → ${data}`);
+      const summary = generate({ seed: requireInteger('--seed', String(raw.seed), 0), users: requireInteger('--users', String(raw.users), 10, 5000), days: requireInteger('--days', String(raw.days), 1, 60), out: data });
+      const rows = Object.values(summary.files).reduce((a, b) => a + b, 0);
+      say(`   ${rows} log rows in ${Object.keys(summary.files).length} files; ground truth in ${summary.truth}`);
+      await withWorkspace(db, async (ws) => {
+        say(`== 2. ingest into ${db}`);
+        const reports = await ingest(ws, [data], { progress: createProgress(process.stderr, !raw.quiet) });
+        for (const r of reports.filter((r) => r.status === 'loaded')) say(`   ${r.path} → ${r.table}: read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected}`);
+        const failed = reports.filter((r) => r.status === 'failed');
+        if (failed.length > 0) throw new Error(`demo ingest failed: ${failed.map((r) => r.message).join('; ')}`);
+        let step = 3;
+        for (const hunt of DEMO_HUNTS) {
+          say(`== ${step++}. ${hunt.title}`);
+          const result = await hunt.run(ws, { truth: summary.truth });
+          printRows(io, 'table', result.columns, result.rows);
+          for (const note of result.notes) say(`   ${note}`);
+        }
+      });
+      say(`\nWorkspace: ${db}. Explore it:\n  npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`);
+    });
+}

@@ -61,7 +61,7 @@ export const FIELD_ALIASES: Record<CanonicalTable, Aliases> = {
   },
   activity: {
     ts: TIME, kind: ['kind'], record_id: ['record_id', 'id'], user: USER, host: ['host', 'pc', 'hostname', 'computer'],
-    action: ['action', 'activity'], target: ['target', 'to', 'filename', 'url'], size: ['size', 'bytes'],
+    action: ['action', 'activity'], target: ['target', 'to', 'filename', 'url', 'file_tree'], size: ['size', 'bytes'],
     attachments: ['attachments', 'attachment'],
   },
   directory: {

@@ -141,11 +141,12 @@ async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'documen
   await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
   const path = quoteLiteral(ctx.localPath);
   const compression = `compression='${scan.gzip ? 'gzip' : 'none'}'`;
+  const jsonCompression = scan.gzip ? ", compression='gzip'" : '';
   // \u0001 cannot appear unescaped in valid JSON, so as a delimiter it leaves each line whole.
   const source = shape === 'ndjson'
     ? `SELECT j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
          ${compression}, columns={'j': 'JSON'}, ${STORE_REJECTS})`
-    : `SELECT json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}', ${compression}, maximum_object_size=67108864)`;
+    : `SELECT json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}'${jsonCompression}, maximum_object_size=67108864)`;
   const select = profile === 'windows' ? `SELECT ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
   try {
     await ctx.watch('reading', ctx.ws.run(`CREATE TEMP TABLE ${STAGE} AS ${select}`));

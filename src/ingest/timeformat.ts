@@ -27,13 +27,11 @@ export async function chooseTimeReading(ws: Workspace, samples: readonly string[
   if (values.every((v) => EPOCH_MS.test(v))) return { kind: 'epoch', scale: 1000 };
   if (values.every((v) => EPOCH.test(v))) return { kind: 'epoch', scale: 1 };
   if (values.every((v) => ISO.test(v))) return { kind: 'iso' };
-  const rows = await ws.query(
-    `SELECT fmt, count(*) FILTER (WHERE try_strptime(v, fmt) IS NULL) AS bad
-       FROM unnest($1::VARCHAR[]) AS s(v), unnest($2::VARCHAR[]) WITH ORDINALITY AS f(fmt, pos)
-      GROUP BY fmt, pos ORDER BY bad, pos LIMIT 1`,
-    [listValue(values), listValue([...STRPTIME_FORMATS])],
-  );
-  const best = rows[0];
+  // strptime wants a constant format: one column per candidate (our own constants, not input).
+  const columns = STRPTIME_FORMATS.map((format, i) => `count(*) FILTER (WHERE try_strptime(v, '${format}') IS NULL) AS f${i}`);
+  const rows = await ws.query(`SELECT ${columns.join(', ')} FROM unnest($1::VARCHAR[]) AS s(v)`, [listValue(values)]);
+  const index = STRPTIME_FORMATS.findIndex((_, i) => Number(rows[0]?.[`f${i}`]) === 0);
+  const best = index === -1 ? undefined : { fmt: STRPTIME_FORMATS[index], bad: 0 };
   return best && Number(best.bad) === 0 ? { kind: 'format', format: String(best.fmt) } : null;
 }
 

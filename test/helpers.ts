@@ -1,0 +1,60 @@
+/** Shared by the tests: temporary folders, real workspaces, the CLI run in-process. */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { run } from '../src/cli/main.ts';
+import { Workspace } from '../src/store/workspace.ts';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+/** The project's shared data (third-party logs), beside the clone as in CI. */
+export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
+
+export function sharedData(...parts: string[]): string {
+  const path = join(SHARED_DATA, ...parts);
+  if (!existsSync(path)) throw new Error(`shared data missing: ${path} (tests expect ../shared/data beside the repository)`);
+  return path;
+}
+
+export function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'huntbook-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function openWorkspace(t: { after: (fn: () => void) => void }, dir = tempDir(t)): Promise<Workspace> {
+  const ws = await Workspace.open(join(dir, 'test.duckdb'));
+  t.after(() => ws.close());
+  return ws;
+}
+
+class Capture extends Writable {
+  text = '';
+  isTTY = false;
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `huntbook ARGS` in this process, with stdout and stderr captured. */
+export async function cli(...args: string[]): Promise<CliResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    const code = await run(args, { stdout, stderr });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  } finally {
+    process.exitCode = saved;
+  }
+}
