@@ -33,15 +33,35 @@ Examples:
       // --format names the input here; the summary format is --output (or --json).
       const options = commonOptions({ ...raw, format: raw.json ? 'json' : raw.output });
       const progress = createProgress(process.stderr, !options.quiet);
+      const table = options.format === 'table';
       const reports = await withWorkspace(options.db, (ws) =>
-        ingest(ws, paths, { table: raw.as as string | undefined, format: parseFormat(raw.format as string), map: raw.map as string | undefined, force: Boolean(raw.force), progress }));
-      printReports(io, options.format, reports, Boolean(options.quiet));
+        ingest(ws, paths, {
+          table: raw.as as string | undefined, format: parseFormat(raw.format as string), map: raw.map as string | undefined,
+          force: Boolean(raw.force), progress,
+          // People see each file as it finishes; machine formats get one document at the end.
+          onFile: table ? (report) => printFileLine(io, report, Boolean(options.quiet)) : undefined,
+        }));
+      printReports(io, options.format, reports);
       if (reports.some((r) => r.status === 'failed')) process.exitCode = 1;
       if (reports.length === 0) throw new HuntbookError(`no files found in ${paths.join(', ')}`);
     });
 }
 
-function printReports(io: CliIO, format: ReturnType<typeof commonOptions>['format'], reports: FileReport[], quiet: boolean): void {
+function printFileLine(io: CliIO, r: FileReport, quiet: boolean): void {
+  if (r.status === 'loaded') {
+    io.stdout.write(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s\n`);
+    for (const reject of r.rejects.slice(0, 5)) {
+      io.stdout.write(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}\n`);
+    }
+    if (r.rejects.length > 5) io.stdout.write(`  ... ${r.rejects.length - 5} more in the rejects table\n`);
+  } else if (r.status === 'skipped') {
+    if (!quiet) io.stdout.write(`${r.path}: skipped: ${r.message}\n`);
+  } else {
+    io.stdout.write(`${r.path}: FAILED: ${r.message}\n`);
+  }
+}
+
+function printReports(io: CliIO, format: ReturnType<typeof commonOptions>['format'], reports: FileReport[]): void {
   const rows = reports.map((r) => ({
     path: r.path, status: r.status, format: r.format ?? null, table: r.table ?? null, read: r.read, loaded: r.loaded,
     rejected: r.rejected, seconds: r.seconds, message: r.message ?? null,
@@ -49,19 +69,6 @@ function printReports(io: CliIO, format: ReturnType<typeof commonOptions>['forma
   if (format !== 'table') {
     printRows(io, format, Object.keys(rows[0] ?? { path: null }), rows);
     return;
-  }
-  for (const r of reports) {
-    if (r.status === 'loaded') {
-      io.stdout.write(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s\n`);
-      for (const reject of r.rejects.slice(0, 5)) {
-        io.stdout.write(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}\n`);
-      }
-      if (r.rejects.length > 5) io.stdout.write(`  ... ${r.rejects.length - 5} more in the rejects table\n`);
-    } else if (r.status === 'skipped') {
-      if (!quiet) io.stdout.write(`${r.path}: skipped: ${r.message}\n`);
-    } else {
-      io.stdout.write(`${r.path}: FAILED: ${r.message}\n`);
-    }
   }
   const total = reports.reduce((acc, r) => ({ read: acc.read + r.read, loaded: acc.loaded + r.loaded, rejected: acc.rejected + r.rejected }), { read: 0, loaded: 0, rejected: 0 });
   const failed = reports.filter((r) => r.status === 'failed').length;

@@ -26,6 +26,8 @@ export interface IngestOptions {
   map?: string;
   force?: boolean;
   progress?: Progress;
+  /** Called as each file finishes, so long runs report as they go. */
+  onFile?: (report: FileReport) => void;
 }
 
 export type FileStatus = 'loaded' | 'skipped' | 'failed';
@@ -98,12 +100,16 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
     for (const path of paths) {
       try {
         for await (const file of expand(path, tempDir, false)) {
-          reports.push(await ingestFile(ws, file, options));
+          const report = await ingestFile(ws, file, options);
+          reports.push(report);
+          options.onFile?.(report);
         }
       } catch (error) {
         // An unreadable archive or a missing path fails that path; the others still load.
         if (!(error instanceof HuntbookError)) throw error;
-        reports.push({ path: error.location.file ?? path, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, message: error.describe(), rejects: [] });
+        const report: FileReport = { path: error.location.file ?? path, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, message: error.describe(), rejects: [] };
+        reports.push(report);
+        options.onFile?.(report);
       }
     }
   } finally {

@@ -112,7 +112,7 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
     `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`);
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
   await ctx.watch('converting', ctx.ws.run(
-    `CREATE TEMP TABLE ${CONVERTED} AS SELECT rowid AS rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
+    `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
        CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' ${reasonCases.join(' ')} END AS reason,
        left(CAST(j AS VARCHAR), 300) AS text
      FROM ${STAGE} WHERE j IS NOT NULL`, params));
@@ -144,10 +144,11 @@ async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'documen
   const jsonCompression = scan.gzip ? ", compression='gzip'" : '';
   // \u0001 cannot appear unescaped in valid JSON, so as a delimiter it leaves each line whole.
   const source = shape === 'ndjson'
-    ? `SELECT j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
+    ? `SELECT row_number() OVER () - 1 AS rn, j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
          ${compression}, columns={'j': 'JSON'}, ${STORE_REJECTS})`
-    : `SELECT json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}'${jsonCompression}, maximum_object_size=67108864)`;
-  const select = profile === 'windows' ? `SELECT ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
+    : `SELECT row_number() OVER () - 1 AS rn, json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}'${jsonCompression}, maximum_object_size=67108864)`;
+  // rn numbers records in file order (DuckDB keeps insertion order), so refused ones map to lines.
+  const select = profile === 'windows' ? `SELECT rn, ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
   try {
     await ctx.watch('reading', ctx.ws.run(`CREATE TEMP TABLE ${STAGE} AS ${select}`));
   } catch (error) {

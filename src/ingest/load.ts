@@ -56,8 +56,8 @@ export async function readerRejects(ws: Workspace, fieldName: (column: string) =
   const exists = await ws.scalar(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '${REJECTS_TABLE}'`);
   if (Number(exists) === 0) return [];
   const rows = await ws.query(
-    `SELECT line, arg_min(column_name, column_idx) AS column_name, arg_min(error_type, column_idx) AS error_type,
-            arg_min(error_message, column_idx) AS message, arg_min(left(csv_line, ${TEXT_KEEP}), column_idx) AS text
+    `SELECT line, arg_min(column_name, coalesce(column_idx, -1)) AS column_name, arg_min(error_type, coalesce(column_idx, -1)) AS error_type,
+            arg_min(error_message, coalesce(column_idx, -1)) AS message, arg_min(left(csv_line, ${TEXT_KEEP}), coalesce(column_idx, -1)) AS text
        FROM ${REJECTS_TABLE} GROUP BY line ORDER BY line`,
   );
   const rejects: Reject[] = [];

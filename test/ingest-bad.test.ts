@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { ingest } from '../src/ingest/ingest.ts';
+import { Workspace } from '../src/store/workspace.ts';
+import { cli, FIXTURES, ROOT, openWorkspace, tempDir } from './helpers.ts';
+
+const CONN = readFileSync(join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log'), 'utf8').trimEnd().split('\n');
+const HEADER = CONN.slice(0, 8);
+const DATA = CONN.slice(8);
+
+function reconciles(report: { read: number; loaded: number; rejected: number }): void {
+  assert.equal(report.read, report.loaded + report.rejected, 'read = loaded + rejected');
+}
+
+test('truncated gzip: the file fails with its name and the line where the data stops', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'conn.log.gz');
+  const whole = gzipSync(`${CONN.join('\n')}\n`);
+  writeFileSync(path, whole.subarray(0, Math.floor(whole.length * 0.6)));
+  const result = await cli('ingest', path, '--db', join(dir, 'w.duckdb'));
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, new RegExp(`${path.replaceAll('.', '\\.')}.*FAILED: .*conn\\.log\\.gz:\\d+: gzip stream is truncated`));
+  const ws = await Workspace.open(join(dir, 'w.duckdb'));
+  t.after(() => ws.close());
+  assert.equal(await ws.scalar('SELECT count(*) FROM flows'), 0, 'nothing of a failed file is kept');
+  assert.equal(await ws.scalar('SELECT count(*) FROM ingested_files'), 0);
+});
+
+test('wrong column counts are rejected with line, field and reason; the rest loads and counts reconcile', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const short = DATA[1].split('\t').slice(0, 5).join('\t');
+  const long = `${DATA[2]}\textra\tcolumns`;
+  const path = join(dir, 'conn.log');
+  writeFileSync(path, [...HEADER, DATA[0], short, long, DATA[3]].join('\n'));
+  const [report] = await ingest(ws, [path]);
+  assert.equal(report.status, 'loaded');
+  reconciles(report);
+  assert.deepEqual([report.read, report.loaded, report.rejected], [4, 2, 2]);
+  assert.deepEqual(report.rejects.map((r) => r.line), [10, 11]);
+  assert.match(report.rejects[0].reason, /wrong column count: expected 23, found 5/);
+  assert.match(report.rejects[1].reason, /wrong column count: expected 23/);
+  const kept = await ws.query('SELECT path, line, reason FROM rejects ORDER BY line');
+  assert.deepEqual(kept.map((r) => [r.path, r.line]), [[path, 10], [path, 11]]);
+
+  // The same in a CSV with a header.
+  const csv = join(dir, 'proxy.csv');
+  writeFileSync(csv, 'ts,src_ip,dest,url,bytes_out,bytes_in\n2026-01-01T00:00:00Z,10.0.0.1,a.example,/x,100,200\n2026-01-01T00:00:01Z,10.0.0.1,a.example\n2026-01-01T00:00:02Z,10.0.0.1,a.example,/y,lots,200\n');
+  const [csvReport] = await ingest(ws, [csv]);
+  reconciles(csvReport);
+  assert.deepEqual(csvReport.rejects.map((r) => [r.line, r.field]), [[3, 'url'], [4, 'bytes_out']]);
+  assert.match(csvReport.rejects[1].reason, /cannot read "lots"/);
+});
+
+test('binary junk and unknown formats are refused with a clear error naming the file', async (t) => {
+  const dir = tempDir(t);
+  const junk = join(dir, 'junk.bin');
+  writeFileSync(junk, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  const unknown = join(dir, 'notes.log');
+  writeFileSync(unknown, 'just some words\nwithout any structure\n');
+  const result = await cli('ingest', junk, unknown, '--db', join(dir, 'w.duckdb'));
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, /junk\.bin: FAILED: .*junk\.bin:\d+: binary content/);
+  assert.match(result.stdout, /notes\.log: FAILED: .*notes\.log:1: unknown format/);
+  assert.match(result.stdout, /2 FAILED/);
+});
+
+test('a 10 MB line and invalid UTF-8 are rejects with their line numbers, not crashes', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const huge = DATA[1].replace('REJ', 'x'.repeat(10 * 1024 * 1024));
+  const badUtf8 = Buffer.concat([Buffer.from(DATA[2].slice(0, 40)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(DATA[2].slice(43))]);
+  const path = join(dir, 'conn.log');
+  writeFileSync(path, Buffer.concat([Buffer.from(`${[...HEADER, DATA[0], huge].join('\n')}\n`), badUtf8, Buffer.from(`\n${DATA[3]}\n`)]));
+  const [report] = await ingest(ws, [path]);
+  assert.equal(report.status, 'loaded', report.message);
+  reconciles(report);
+  assert.deepEqual(report.rejects.map((r) => r.line), [10, 11]);
+  assert.match(report.rejects[0].reason, /line longer than/);
+  assert.match(report.rejects[1].reason, /invalid UTF-8/);
+});
+
+test('a file whose every row is refused is an error with a non-zero exit', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'conn.log');
+  writeFileSync(path, [...HEADER, ...DATA.map((line) => line.replace(/^\d+\.\d+/, 'yesterday'))].join('\n'));
+  const result = await cli('ingest', path, '--db', join(dir, 'w.duckdb'));
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, /FAILED: .*conn\.log:9: all 12 records were rejected \(line 9 field ts: cannot read "yesterday"/);
+});
+
+test('NDJSON: malformed lines and non-objects are rejected by line; blank lines are not records', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const path = join(dir, 'proxy.ndjson');
+  writeFileSync(path, [
+    '{"_time":"2026-01-01T00:00:00Z","src_ip":"10.0.0.1","dest":"a.example","url":"/a","bytes_out":10}',
+    '{"_time":"2026-01-01T00:00:01Z","src_ip":"10.0.0.1",',
+    '',
+    '[1,2]',
+    '{"_time":"2026-01-01T00:00:02Z","src_ip":"10.0.0.1","dest":"a.example","url":"/b","bytes_out":"many"}',
+    '{"_time":"2026-01-01T00:00:03Z","src_ip":"10.0.0.1","dest":"b.example","url":"/c","bytes_out":30}',
+  ].join('\n'));
+  const [report] = await ingest(ws, [path]);
+  assert.equal(report.table, 'http');
+  reconciles(report);
+  assert.deepEqual([report.read, report.loaded], [5, 2]);
+  assert.deepEqual(report.rejects.map((r) => [r.line, r.field]), [[2, null], [4, null], [5, 'bytes_out']]);
+  assert.match(report.rejects[1].reason, /not a JSON object/);
+  assert.match(report.rejects[2].reason, /bytes_out: cannot read "many"/);
+});
+
+test('re-ingesting identical content is a no-op; --force replaces it without duplicates', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const a = join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log');
+  const copy = join(dir, 'renamed-copy.log');
+  writeFileSync(copy, readFileSync(a));
+  const first = await ingest(ws, [a]);
+  const second = await ingest(ws, [copy]);
+  assert.equal(first[0].status, 'loaded');
+  assert.equal(second[0].status, 'skipped');
+  assert.match(second[0].message ?? '', /already ingested as .*conn-remcos-excerpt\.log/);
+  const forced = await ingest(ws, [copy], { force: true });
+  assert.equal(forced[0].status, 'loaded');
+  assert.equal(await ws.scalar('SELECT count(*) FROM flows'), 12);
+  assert.equal(await ws.scalar('SELECT count(*) FROM ingested_files'), 1);
+});
+
+test('killing the process mid-ingest leaves a workspace that opens and holds only whole files', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  const small = join(dir, 'small.log');
+  writeFileSync(small, `${CONN.join('\n')}\n`);
+  const big = join(dir, 'big.log');
+  const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
+  writeFileSync(big, `${HEADER.join('\n')}\n${body}\n`);
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, big, '--db', db, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    // The small file has committed; kill while the big one loads.
+    if (output.includes('small.log →')) setTimeout(() => child.kill('SIGKILL'), 150);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, null, `expected a kill, got exit ${code}: ${output}`);
+  const ws = await Workspace.open(db);
+  t.after(() => ws.close());
+  const files = await ws.query('SELECT path, loaded FROM ingested_files ORDER BY path');
+  const rows = Number(await ws.scalar('SELECT count(*) FROM flows'));
+  assert.ok(files.length >= 1, 'the small file committed before the kill');
+  assert.equal(rows, files.reduce((sum, f) => sum + Number(f.loaded), 0), 'rows in flows = rows of registered files');
+  assert.ok(files.every((f) => f.path === small || Number(f.loaded) === 1_500_000), JSON.stringify(files));
+});
