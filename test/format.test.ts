@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { guardCsvCell, renderRows } from '../src/report/format.ts';
+import { cli, tempDir } from './helpers.ts';
+
+test('CSV export guards cells a spreadsheet would run as formulas, and quotes what needs it', () => {
+  const rows = [{ url: '=HYPERLINK("http://x")', user: '+alice', note: '@SUM(A1)', n: -5, text: 'a,"b"', dash: '-cmd' }];
+  const out = renderRows('csv', ['url', 'user', 'note', 'n', 'text', 'dash'], rows);
+  assert.equal(out, `url,user,note,n,text,dash\n"'=HYPERLINK(""http://x"")",'+alice,'@SUM(A1),-5,"a,""b""",'-cmd\n`);
+  assert.equal(guardCsvCell('\t=1+1'), "'\t=1+1");
+  assert.equal(guardCsvCell('-3.5'), '-3.5');
+});
+
+test('JSON keys are exactly the column names, in ranked order; NDJSON one object a line', () => {
+  const rows = [{ 'dest ip': '1.2.3.4', score: 0.9 }, { 'dest ip': '5.6.7.8', score: 0.1 }];
+  assert.deepEqual(JSON.parse(renderRows('json', ['dest ip', 'score'], rows)), rows);
+  assert.equal(renderRows('ndjson', ['dest ip', 'score'], rows), '{"dest ip":"1.2.3.4","score":0.9}\n{"dest ip":"5.6.7.8","score":0.1}\n');
+});
+
+test('terminal tables escape control characters from log fields', () => {
+  const out = renderRows('table', ['ua'], [{ ua: 'evil\u001b[2Jclear' }]);
+  assert.match(out, /evil\\x1b\[2Jclear/);
+  assert.doesNotMatch(out, /\u001b/);
+});
+
+test('huntbook sql prints every format and refuses writes unless --write', async (t) => {
+  const db = `${tempDir(t)}/w.duckdb`;
+  const created = await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id, \'=2+2\' AS body', '--db', db, '--write');
+  assert.equal(created.code, 0, created.stderr);
+  const csv = await cli('sql', 'SELECT * FROM notes', '--db', db, '--format', 'csv');
+  assert.equal(csv.stdout, "id,body\n1,'=2+2\n");
+  const json = await cli('sql', 'SELECT * FROM notes', '--db', db, '--format', 'json');
+  assert.deepEqual(JSON.parse(json.stdout), [{ id: 1, body: '=2+2' }]);
+  const table = await cli('sql', 'SELECT * FROM notes', '--db', db);
+  assert.match(table.stdout, /^id  body\n──  ────\n 1  =2\+2\n\(1 row\)\n$/);
+  const denied = await cli('sql', 'DROP TABLE notes', '--db', db);
+  assert.equal(denied.code, 70);
+  assert.match(denied.stderr, /read-only/i);
+  const badFormat = await cli('sql', 'SELECT 1', '--db', db, '--format', 'xml');
+  assert.equal(badFormat.code, 1);
+  assert.match(badFormat.stderr, /Allowed choices are table, json, csv, ndjson/);
+});
