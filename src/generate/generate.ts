@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from './rng.ts';
+import { Rng } from '../ml/random.ts';
 import { DayBuffer, LineSink } from './sink.ts';
 import { buildWorld, publicIp, type Person, type World } from './world.ts';
 

@@ -2,7 +2,7 @@
  * The synthetic enterprise: people, machines, the web they use, and the planted threats whose
  * ground truth `huntbook generate` writes to truth.json. Everything derives from one seed.
  */
-import { Rng, Zipf } from './rng.ts';
+import { Rng, Zipf } from '../ml/random.ts';
 
 export interface Person {
   index: number;

@@ -1,0 +1,263 @@
+/**
+ * k-means (Lloyd's algorithm) with k-means++ seeding (Arthur & Vassilvitskii 2007), `nInit`
+ * seeded restarts keeping the lowest inertia, and empty clusters re-seeded with the point
+ * farthest from its centroid. Plus the two usual ways to choose k: silhouette (sampled for large
+ * n) and the elbow of the inertia curve.
+ */
+import { MlError, assertFinite, type Matrix } from './matrix.ts';
+import { Rng } from './random.ts';
+
+export interface KMeansOptions {
+  k: number;
+  nInit?: number;
+  maxIter?: number;
+  /** Stop when no centroid moves more than this (squared, relative to the data's variance). */
+  tol?: number;
+  seed?: number;
+}
+
+export interface KMeansResult {
+  k: number;
+  /** k × cols, row-major. */
+  centroids: Float64Array;
+  labels: Int32Array;
+  /** Sum of squared distances to the nearest centroid. */
+  inertia: number;
+  iterations: number;
+  sizes: Int32Array;
+}
+
+function squaredDistance(data: Float64Array, a: number, centroids: Float64Array, c: number, cols: number): number {
+  let sum = 0;
+  for (let j = 0; j < cols; j++) {
+    const d = data[a * cols + j] - centroids[c * cols + j];
+    sum += d * d;
+  }
+  return sum;
+}
+
+function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
+  const { rows, cols, data } = x;
+  const centroids = new Float64Array(k * cols);
+  const first = Math.floor(rng.next() * rows);
+  centroids.set(data.subarray(first * cols, first * cols + cols), 0);
+  const closest = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) closest[i] = squaredDistance(data, i, centroids, 0, cols);
+  for (let c = 1; c < k; c++) {
+    let total = 0;
+    for (let i = 0; i < rows; i++) total += closest[i];
+    let chosen = rows - 1;
+    if (total > 0) {
+      let target = rng.next() * total;
+      for (let i = 0; i < rows; i++) {
+        target -= closest[i];
+        if (target < 0) {
+          chosen = i;
+          break;
+        }
+      }
+    } else chosen = Math.floor(rng.next() * rows);
+    centroids.set(data.subarray(chosen * cols, chosen * cols + cols), c * cols);
+    for (let i = 0; i < rows; i++) {
+      const d = squaredDistance(data, i, centroids, c, cols);
+      if (d < closest[i]) closest[i] = d;
+    }
+  }
+  return centroids;
+}
+
+function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol: number): KMeansResult {
+  const { rows, cols, data } = x;
+  const centroids = initial;
+  const labels = new Int32Array(rows);
+  const distances = new Float64Array(rows);
+  const sums = new Float64Array(k * cols);
+  const sizes = new Int32Array(k);
+  let iterations = 0;
+  let inertia = 0;
+  for (; iterations < maxIter; iterations++) {
+    inertia = 0;
+    for (let i = 0; i < rows; i++) {
+      let best = 0;
+      let bestDistance = Infinity;
+      for (let c = 0; c < k; c++) {
+        const d = squaredDistance(data, i, centroids, c, cols);
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = c;
+        }
+      }
+      labels[i] = best;
+      distances[i] = bestDistance;
+      inertia += bestDistance;
+    }
+    sums.fill(0);
+    sizes.fill(0);
+    for (let i = 0; i < rows; i++) {
+      const c = labels[i];
+      sizes[c]++;
+      for (let j = 0; j < cols; j++) sums[c * cols + j] += data[i * cols + j];
+    }
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      if (sizes[c] === 0) {
+        // An empty cluster takes the point farthest from its own centroid.
+        let far = 0;
+        for (let i = 1; i < rows; i++) if (distances[i] > distances[far]) far = i;
+        distances[far] = 0;
+        for (let j = 0; j < cols; j++) {
+          shift = Math.max(shift, (centroids[c * cols + j] - data[far * cols + j]) ** 2);
+          centroids[c * cols + j] = data[far * cols + j];
+        }
+        continue;
+      }
+      for (let j = 0; j < cols; j++) {
+        const next = sums[c * cols + j] / sizes[c];
+        shift = Math.max(shift, (next - centroids[c * cols + j]) ** 2);
+        centroids[c * cols + j] = next;
+      }
+    }
+    if (shift <= tol) {
+      iterations++;
+      break;
+    }
+  }
+  // Final assignment against the final centroids, so labels, sizes and inertia agree.
+  inertia = 0;
+  sizes.fill(0);
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    let bestDistance = Infinity;
+    for (let c = 0; c < k; c++) {
+      const d = squaredDistance(data, i, centroids, c, cols);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = c;
+      }
+    }
+    labels[i] = best;
+    sizes[best]++;
+    inertia += bestDistance;
+  }
+  return { k, centroids, labels, inertia, iterations, sizes };
+}
+
+export function kmeans(x: Matrix, options: KMeansOptions): KMeansResult {
+  assertFinite(x);
+  const { k } = options;
+  if (!Number.isInteger(k) || k < 1) throw new MlError(`k must be a positive integer, got ${k}`);
+  if (k > x.rows) throw new MlError(`k = ${k} is more than the ${x.rows} rows to cluster`);
+  const nInit = options.nInit ?? 10;
+  const maxIter = options.maxIter ?? 300;
+  const rng = new Rng(options.seed ?? 1);
+  // Tolerance relative to the data's mean variance, as scikit-learn does.
+  let variance = 0;
+  for (let j = 0; j < x.cols; j++) {
+    let mean = 0;
+    for (let i = 0; i < x.rows; i++) mean += x.data[i * x.cols + j];
+    mean /= x.rows;
+    let sq = 0;
+    for (let i = 0; i < x.rows; i++) sq += (x.data[i * x.cols + j] - mean) ** 2;
+    variance += sq / x.rows;
+  }
+  const tol = (options.tol ?? 1e-4) * (variance / Math.max(1, x.cols));
+  let best: KMeansResult | undefined;
+  for (let run = 0; run < nInit; run++) {
+    const result = lloyd(x, k, kmeansPlusPlus(x, k, rng), maxIter, tol);
+    if (!best || result.inertia < best.inertia) best = result;
+  }
+  return canonicalOrder(best!, x.cols);
+}
+
+/**
+ * Cluster numbers ordered by size (largest first, ties by centroid), so the same partition
+ * always gets the same numbers whatever the seed found first.
+ */
+function canonicalOrder(result: KMeansResult, cols: number): KMeansResult {
+  const order = Array.from({ length: result.k }, (_, c) => c).sort((a, b) => {
+    if (result.sizes[b] !== result.sizes[a]) return result.sizes[b] - result.sizes[a];
+    for (let j = 0; j < cols; j++) {
+      const d = result.centroids[a * cols + j] - result.centroids[b * cols + j];
+      if (d !== 0) return d;
+    }
+    return a - b;
+  });
+  const rank = new Int32Array(result.k);
+  order.forEach((c, r) => (rank[c] = r));
+  const centroids = new Float64Array(result.centroids.length);
+  const sizes = new Int32Array(result.k);
+  order.forEach((c, r) => {
+    centroids.set(result.centroids.subarray(c * cols, c * cols + cols), r * cols);
+    sizes[r] = result.sizes[c];
+  });
+  return { ...result, centroids, sizes, labels: result.labels.map((c) => rank[c]) };
+}
+
+/** Mean silhouette over (a sample of) the rows: how much closer each point is to its own cluster. */
+export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { sample?: number; seed?: number } = {}): number {
+  const { rows, cols, data } = x;
+  const sampleSize = Math.min(rows, options.sample ?? 2000);
+  const rng = new Rng(options.seed ?? 1);
+  const idx = Int32Array.from({ length: rows }, (_, i) => i);
+  for (let i = 0; i < sampleSize; i++) {
+    const j = i + Math.floor(rng.next() * (rows - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  const sample = idx.subarray(0, sampleSize);
+  const counts = new Int32Array(k);
+  for (const i of sample) counts[labels[i]]++;
+  let total = 0;
+  const sums = new Float64Array(k);
+  for (const i of sample) {
+    sums.fill(0);
+    for (const j of sample) {
+      if (i === j) continue;
+      let d = 0;
+      for (let f = 0; f < cols; f++) d += (data[i * cols + f] - data[j * cols + f]) ** 2;
+      sums[labels[j]] += Math.sqrt(d);
+    }
+    const own = labels[i];
+    if (counts[own] <= 1) continue; // silhouette of a singleton is 0
+    const a = sums[own] / (counts[own] - 1);
+    let b = Infinity;
+    for (let c = 0; c < k; c++) if (c !== own && counts[c] > 0) b = Math.min(b, sums[c] / counts[c]);
+    if (Number.isFinite(b)) total += (b - a) / Math.max(a, b);
+  }
+  return total / sampleSize;
+}
+
+export interface KChoice {
+  k: number;
+  method: 'silhouette' | 'elbow';
+  /** Per candidate k: inertia and silhouette. */
+  candidates: { k: number; inertia: number; silhouette: number }[];
+  elbow: number;
+}
+
+/**
+ * Tries k = 2..maxK. The silhouette picks the k with the best mean silhouette; the elbow is the
+ * k whose (k, inertia) point lies farthest below the straight line from the first to the last.
+ * Silhouette decides; the elbow is reported beside it.
+ */
+export function chooseK(x: Matrix, options: { maxK?: number; seed?: number; nInit?: number } = {}): KChoice {
+  const maxK = Math.min(options.maxK ?? 8, x.rows - 1);
+  if (maxK < 2) throw new MlError(`need at least 3 rows to choose k, got ${x.rows}`);
+  const candidates: KChoice['candidates'] = [];
+  for (let k = 2; k <= maxK; k++) {
+    const result = kmeans(x, { k, seed: options.seed, nInit: options.nInit ?? 4 });
+    candidates.push({ k, inertia: result.inertia, silhouette: silhouette(x, result.labels, k, { seed: options.seed }) });
+  }
+  const best = candidates.reduce((a, b) => (b.silhouette > a.silhouette + 1e-12 ? b : a));
+  const first = candidates[0];
+  const last = candidates[candidates.length - 1];
+  let elbow = first.k;
+  let farthest = -Infinity;
+  for (const c of candidates) {
+    const line = first.inertia + ((last.inertia - first.inertia) * (c.k - first.k)) / Math.max(1, last.k - first.k);
+    if (line - c.inertia > farthest) {
+      farthest = line - c.inertia;
+      elbow = c.k;
+    }
+  }
+  return { k: best.k, method: 'silhouette', candidates, elbow };
+}

@@ -1,0 +1,58 @@
+/**
+ * A numeric table for the learners: row-major Float64Array plus feature names, so an error or an
+ * explanation can say which feature it means.
+ */
+export class MlError extends Error {
+  constructor(message: string, readonly feature?: string) {
+    super(message);
+    this.name = 'MlError';
+  }
+}
+
+export interface Matrix {
+  readonly rows: number;
+  readonly cols: number;
+  /** Row-major: value (i, j) at data[i * cols + j]. */
+  readonly data: Float64Array;
+  readonly names: readonly string[];
+}
+
+export function matrix(rows: readonly (readonly number[])[], names?: readonly string[]): Matrix {
+  const cols = rows[0]?.length ?? names?.length ?? 0;
+  const data = new Float64Array(rows.length * cols);
+  rows.forEach((row, i) => {
+    if (row.length !== cols) throw new MlError(`row ${i} has ${row.length} values, expected ${cols}`);
+    data.set(row, i * cols);
+  });
+  return { rows: rows.length, cols, data, names: names ?? Array.from({ length: cols }, (_, j) => `x${j}`) };
+}
+
+export function fromColumns(columns: readonly Float64Array[], names: readonly string[]): Matrix {
+  const rows = columns[0]?.length ?? 0;
+  const cols = columns.length;
+  const data = new Float64Array(rows * cols);
+  for (let j = 0; j < cols; j++) {
+    const column = columns[j];
+    if (column.length !== rows) throw new MlError(`column ${names[j]} has ${column.length} values, expected ${rows}`, names[j]);
+    for (let i = 0; i < rows; i++) data[i * cols + j] = column[i];
+  }
+  return { rows, cols, data, names };
+}
+
+export function column(m: Matrix, j: number): Float64Array {
+  const out = new Float64Array(m.rows);
+  for (let i = 0; i < m.rows; i++) out[i] = m.data[i * m.cols + j];
+  return out;
+}
+
+/** NaN and ±Infinity have no place in a distance or a split: refuse them, naming the feature and row. */
+export function assertFinite(m: Matrix): void {
+  for (let i = 0; i < m.rows; i++) {
+    for (let j = 0; j < m.cols; j++) {
+      const value = m.data[i * m.cols + j];
+      if (!Number.isFinite(value)) {
+        throw new MlError(`feature ${m.names[j]} is ${value} at row ${i + 1}; every value must be a finite number (filter or fill it first)`, m.names[j]);
+      }
+    }
+  }
+}
