@@ -8,6 +8,7 @@ import { HuntbookError, UsageError } from '../errors.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
 import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
 import type { CliIO } from './io.ts';
+import { registerAnalyze } from './analyze.ts';
 import { registerDemo } from './demo.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
@@ -70,6 +71,7 @@ Start here:
   registerGenerate(program, io);
   registerIngest(program, io);
   registerSql(program, io);
+  registerAnalyze(program, io);
   return program;
 }
 

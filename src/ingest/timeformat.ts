@@ -4,8 +4,7 @@
  * sample once per file and choose one reading, so DuckDB parses every row the same way and
  * refuses (with its line) any row that does not fit.
  */
-import { listValue } from '@duckdb/node-api';
-import type { Workspace } from '../store/workspace.ts';
+import { listValue, type Workspace } from '../store/workspace.ts';
 
 export type TimeReading =
   | { kind: 'epoch'; scale: number }

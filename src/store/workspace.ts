@@ -6,6 +6,9 @@ import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, type DuckDBValue } from
 import { WorkspaceError } from '../errors.ts';
 import { MIGRATIONS } from './migrations.ts';
 
+/** Binds a JS array as one LIST parameter (e.g. `IN (SELECT unnest($1))`). */
+export { listValue } from '@duckdb/node-api';
+
 export const DEFAULT_WORKSPACE = 'huntbook.duckdb';
 
 /** A JSON-safe cell: 64-bit integers beyond 2^53 travel as strings, never as lossy numbers. */
@@ -70,6 +73,12 @@ export class Workspace {
       return out;
     });
     return { columns, rows };
+  }
+
+  /** Numeric result columns as typed arrays (NULL → NaN), for the learners. */
+  async columns(sql: string, params?: Params): Promise<Float64Array[]> {
+    const reader = await this.connection.runAndReadAll(sql, params);
+    return reader.getColumnsJS().map((values) => Float64Array.from(values as (number | null)[], (v) => (v === null ? NaN : Number(v))));
   }
 
   async scalar(sql: string, params?: Params): Promise<Cell> {
