@@ -10,6 +10,7 @@ import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
 import type { CliIO } from './io.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerDemo } from './demo.ts';
+import { registerHunt } from './hunt.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
@@ -72,6 +73,7 @@ Start here:
   registerIngest(program, io);
   registerSql(program, io);
   registerAnalyze(program, io);
+  registerHunt(program, io);
   return program;
 }
 

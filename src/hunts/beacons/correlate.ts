@@ -1,0 +1,61 @@
+/**
+ * "Dynamic Correlation, ML and Hunting": the scored pairs of this run, together with the pairs
+ * kept from earlier runs (the seed's MySQL table), ranked by an isolation forest over
+ * distinct_event_count, time_count, above and addedweight, or clustered with k-means.
+ */
+import { IsolationForest } from '../../ml/iforest.ts';
+import { kmeans } from '../../ml/kmeans.ts';
+import { fitScaler } from '../../ml/scaling.ts';
+import type { Matrix } from '../../ml/matrix.ts';
+import { CORRELATION_FEATURES } from './params.ts';
+
+export interface Correlated {
+  /** Per current row: the outlier score (iforest) or the distance-based cluster rarity (kmeans). */
+  scores: Float64Array;
+  /** Per current row: the features that isolated it, strongest first. */
+  reasons: string[][];
+  /** Per current row, kmeans only: cluster number and size. */
+  clusters?: { cluster: number; size: number }[];
+}
+
+export function correlate(current: Record<string, number>[], history: Record<string, number>[], model: 'iforest' | 'kmeans', seed: number, k = 3): Correlated {
+  const all = [...current, ...history];
+  const names = [...CORRELATION_FEATURES];
+  const data = new Float64Array(all.length * names.length);
+  all.forEach((row, i) => names.forEach((name, j) => (data[i * names.length + j] = Number(row[name] ?? 0))));
+  const x: Matrix = { rows: all.length, cols: names.length, data, names };
+  const scores = new Float64Array(current.length);
+  const reasons: string[][] = current.map(() => []);
+  if (all.length < 2) return { scores, reasons };
+  if (model === 'iforest') {
+    const forest = new IsolationForest({ seed }).fit(x);
+    const all_scores = forest.scoreSamples(x);
+    for (let i = 0; i < current.length; i++) {
+      scores[i] = all_scores[i];
+      reasons[i] = forest.explain(x, i).filter((a) => a.share >= 0.1).map((a) => `${a.feature} isolates (${Math.round(a.share * 100)}%)`);
+    }
+    return { scores, reasons };
+  }
+  // k-means on standardised features; a row's score is how rare its cluster is (1 − share).
+  const spread = names.map((_, j) => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < x.rows; i++) {
+      lo = Math.min(lo, data[i * x.cols + j]);
+      hi = Math.max(hi, data[i * x.cols + j]);
+    }
+    return hi > lo;
+  });
+  const keep = names.filter((_, j) => spread[j]);
+  if (keep.length === 0) return { scores, reasons };
+  const sub: Matrix = { rows: x.rows, cols: keep.length, names: keep, data: new Float64Array(x.rows * keep.length) };
+  for (let i = 0; i < x.rows; i++) keep.forEach((name, j) => (sub.data[i * keep.length + j] = data[i * x.cols + names.indexOf(name as (typeof names)[number])]));
+  const scaled = fitScaler('standard', sub).transform(sub);
+  const result = kmeans(scaled, { k: Math.min(k, x.rows), seed });
+  const clusters = current.map((_, i) => ({ cluster: result.labels[i], size: result.sizes[result.labels[i]] }));
+  for (let i = 0; i < current.length; i++) {
+    scores[i] = 1 - clusters[i].size / x.rows;
+    reasons[i] = [`cluster ${clusters[i].cluster} of ${result.k} holds ${clusters[i].size} of ${x.rows} pairs`];
+  }
+  return { scores, reasons, clusters };
+}
