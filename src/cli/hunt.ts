@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
+import { timingHunt } from '../hunts/beacons/timing.ts';
+import { loadConfig } from '../config.ts';
 import type { CliIO } from './io.ts';
 import { commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './main.ts';
 
@@ -32,6 +34,10 @@ export function registerHunt(program: Command, io: CliIO): void {
     .option('--ports <list>', "flow mode: destination ports, or 'all'", DEFAULT_FLOW.ports.join(','))
     .option('--min-percentage <n>', 'flow mode: keep beacon_percentage above this (the seed suggests 500)', '0')
     .option('--seed <n>', 'random seed for the models', '1')
+    .option('--internal <cidrs>', 'timing mode: internal networks, comma-separated (default from config: RFC 1918 + fd00::/8)')
+    .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
+    .option('--include-allowed', 'timing mode: also print allow-listed pairs (they rank last)')
+    .option('--no-allowlist', 'timing mode: ignore the allow-list')
     .addHelpText('after', `
 Scored mode implements the seed's case() tiers as their evident intent, highest tier first with
 no gaps (evtmult >300 → 100, >60 → 50; beaconmult above >100 → 200, >5 → 100; urlmult avgurl
@@ -56,8 +62,17 @@ Examples:
           });
         case 'flow':
           return flowHunt(ws, { params: { ports: ports(String(raw.ports)), minPercentage: Number(raw.minPercentage) || 0 }, since, until, top: requireInteger('--top', String(raw.top), 1) });
-        default:
-          throw new UsageError('timing mode is not available yet');
+        default: {
+          const config = loadConfig(raw.config as string | undefined);
+          const internal = raw.internal ? String(raw.internal).split(',').map((c) => c.trim()).filter(Boolean) : config.networks.internal;
+          return timingHunt(ws, {
+            params: {
+              internal, allow: raw.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance,
+              minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
+            },
+            top: requireInteger('--top', String(raw.top), 1), includeAllowed: Boolean(raw.includeAllowed),
+          });
+        }
       }
     });
     printRows(io, options.format, output.columns, output.rows);
