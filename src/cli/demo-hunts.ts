@@ -1,7 +1,13 @@
 /**
  * What `huntbook demo` runs after ingest, in order. Each hunt that lands adds itself here, so the
- * demo always shows every hunt there is.
+ * demo always shows every hunt there is. Rows are marked with the generator's ground truth, so a
+ * newcomer sees at once what was found.
  */
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../config.ts';
+import { flowHunt, scoredHunt } from '../hunts/beacons/seed-hunts.ts';
+import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
+import { timingHunt } from '../hunts/beacons/timing.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 
 export interface DemoResult {
@@ -15,17 +21,53 @@ export interface DemoHunt {
   run: (ws: Workspace, context: { truth: string }) => Promise<DemoResult>;
 }
 
+interface Truth {
+  beacons: { id: string; kind: string; channel: string; src_ip: string; dest: string; dest_ip: string; period_s: number; jitter: number }[];
+  benign_periodic: { dest: string; note: string; users: string[] | '*' }[];
+}
+
+/** "planted B03 jitter (180 s ± 30 %)" for a planted pair, the note of a known benign poller, or ''. */
+function label(truth: Truth, src: unknown, dest: unknown): string {
+  const beacon = truth.beacons.find((b) => b.src_ip === src && (b.channel === 'proxy' ? b.dest : b.dest_ip) === dest);
+  if (beacon) return `PLANTED ${beacon.id} ${beacon.kind} (${beacon.period_s} s${beacon.jitter ? ` ± ${beacon.jitter * 100} %` : ''})`;
+  const benign = truth.benign_periodic.find((b) => b.dest === dest);
+  return benign ? `benign: ${benign.note}` : '';
+}
+
+const pick = (row: Row, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row[k] ?? null]));
+
 export const DEMO_HUNTS: DemoHunt[] = [
   {
-    title: 'workspace overview: rows per table and the busiest single-user web destinations',
-    run: async (ws) => {
-      const { columns, rows } = await ws.queryWithColumns(
-        `SELECT dest, any_value(src_ip) AS src_ip, count(*) AS requests, count(DISTINCT "user") AS users,
-                count(DISTINCT date_trunc('hour', ts)) AS hours_seen
-           FROM http GROUP BY dest HAVING count(DISTINCT "user") = 1 ORDER BY hours_seen DESC, requests DESC, dest LIMIT 10`,
-      );
-      const counts = await ws.query('SELECT target_table, sum(loaded) AS n FROM ingested_files GROUP BY ALL ORDER BY ALL');
-      return { columns, rows, notes: [counts.map((r) => `${r.target_table}: ${r.n}`).join(', ')] };
+    title: 'hunt beacons (timing): RITA-style regularity per pair, ranked with prevalence and allow-list',
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const config = loadConfig();
+      const out = await timingHunt(ws, {
+        params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords },
+        top: 15,
+      });
+      const columns = ['rank', 'kind', 'src', 'dest', 'records', 'score', 'jitter_score', 'prevalence', 'rank_score', 'truth'];
+      const rows = out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src, r.dest) }));
+      const found = t.beacons.filter((b) => rows.slice(0, 20).some((r) => r.truth.startsWith(`PLANTED ${b.id} `)));
+      return { columns, rows, notes: [...out.notes, `planted beacons in this list: ${found.length} of ${t.beacons.length}; full reasons: --format json`] };
+    },
+  },
+  {
+    title: "hunt beacons --mode scored: the seed's risk-scored search, top pairs by isolation forest",
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await scoredHunt(ws, { table: 'http', params: DEFAULT_SCORED, model: 'iforest', topFraction: 0.003, seed: 1, all: true });
+      const columns = ['rank', 'iforest_score', 'dest', 'src_ip', 'distinct_event_count', 'time_count', 'above', 'addedweight', 'truth'];
+      return { columns, rows: out.rows.slice(0, 10).map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest) })), notes: out.notes };
+    },
+  },
+  {
+    title: "hunt beacons --mode flow: the seed's first search over flows (repeated exact sizes)",
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await flowHunt(ws, { params: { ...DEFAULT_FLOW, ports: [] }, top: 5 });
+      const columns = ['rank', 'src_ip', 'dest_ip', 'bytes_out', 'beacon_count', 'beacon_percentage', 'total_count', 'truth'];
+      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest_ip) })), notes: out.notes };
     },
   },
 ];

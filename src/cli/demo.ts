@@ -14,7 +14,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--dir <dir>', 'where the demo data and workspace go', 'huntbook-demo')
     .option('--seed <n>', 'random seed', '7')
     .option('--users <n>', 'employees', '60')
-    .option('--days <n>', 'days', '7')
+    .option('--days <n>', 'days (5 ends on a Friday, so the last-day beacon window is a working day)', '5')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (raw: Record<string, string | boolean>) => {
       const dir = String(raw.dir);

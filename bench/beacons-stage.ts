@@ -1,0 +1,33 @@
+/**
+ * One measured huntbook run for bench/beacons.ts, in its own process so that its peak memory is
+ * its own: ingest a proxy CSV into a fresh workspace, run the scored beacon hunt, dump features.
+ *   tsx bench/beacons-stage.ts CSV WORKSPACE JOIN DUMP
+ */
+import { rmSync } from 'node:fs';
+import { DEFAULT_SCORED } from '../src/hunts/beacons/params.ts';
+import { SCORED_COLUMNS, scoredSql } from '../src/hunts/beacons/scored.ts';
+import { scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { Workspace } from '../src/store/workspace.ts';
+
+const [csv, db, join, dump] = process.argv.slice(2);
+rmSync(db, { force: true });
+rmSync(`${db}.wal`, { force: true });
+const ws = await Workspace.open(db);
+const t0 = performance.now();
+const [report] = await ingest(ws, [csv]);
+if (report.status !== 'loaded' || report.rejected !== 0) throw new Error(`ingest: ${report.status} ${report.message}`);
+const t1 = performance.now();
+const params = { ...DEFAULT_SCORED, join: join as 'dest' | 'splunk' };
+// The feature stage alone (what the peers' DuckDB statement does), then the whole hunt.
+const { sql, params: values } = scoredSql({ table: 'http' }, params);
+await ws.run(`CREATE OR REPLACE TEMP TABLE feats AS ${sql}`, values);
+const t2 = performance.now();
+const hunt = await scoredHunt(ws, { table: 'http', params, model: 'iforest', topFraction: 0.003, seed: 0, all: true });
+const t3 = performance.now();
+await ws.run(`COPY (SELECT ${SCORED_COLUMNS.join(', ')} FROM feats) TO '${dump.replaceAll("'", "''")}' (HEADER, DELIMITER ',')`);
+ws.close();
+console.log(JSON.stringify({
+  rows: report.loaded, ingest_s: +((t1 - t0) / 1000).toFixed(3), features_s: +((t2 - t1) / 1000).toFixed(3), hunt_s: +((t3 - t2) / 1000).toFixed(3),
+  scored_pairs: hunt.rows.length, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+}));

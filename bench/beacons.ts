@@ -1,0 +1,75 @@
+/**
+ * bench/beacons: the scored beacon hunt against the yardsticks in shared/peers on the same
+ * synthetic proxy CSV (gen_proxy.py), measured in the same run:
+ *   - pandas (seed_beacons_pandas.py, the notebook way): feature stage and end to end;
+ *   - one hand-tuned DuckDB statement (seed_beacons_duckdb.mjs --variant tuned): feature stage;
+ *   - huntbook: ingest, feature stage, whole hunt (features + isolation forest + results kept).
+ * Features are checked with the peers' compare_features.py: --join splunk must be identical to
+ * pandas; the default --join dest differs by design (printed).
+ *
+ *   npm run bench:beacons -- [rows=10000000]
+ * Needs Debian's python3-pandas and python3-sklearn (apt-get install python3-pandas python3-sklearn).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const rows = Number(process.argv[2] ?? 10_000_000);
+const root = process.cwd();
+const peers = resolve(root, '..', 'shared', 'peers');
+const dir = join(root, '.bench', 'beacons');
+mkdirSync(dir, { recursive: true });
+const csv = join(dir, `proxy-${rows}.csv`);
+const py = '/usr/bin/python3';
+const lastJson = (text: string) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!) as Record<string, number>;
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
+
+if (!existsSync(csv)) {
+  console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
+  run(py, [join(peers, 'gen_proxy.py'), '--rows', String(rows), '--seed', '1', '--out', csv]);
+}
+
+// The peers' DuckDB script resolves @duckdb/node-api from its own folder; run it through a link
+// beside our node_modules (same pinned version) instead of copying it.
+const link = join(dir, 'seed_beacons_duckdb.mjs');
+if (!existsSync(link)) symlinkSync(join(peers, 'seed_beacons_duckdb.mjs'), link);
+if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+
+console.log('pandas ...');
+const pandas = lastJson(run(py, [join(peers, 'seed_beacons_pandas.py'), csv, '--dump', join(dir, 'pd.csv')]));
+console.log(JSON.stringify(pandas));
+console.log('tuned DuckDB SQL ...');
+const tuned = lastJson(run(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', link, csv, '--variant', 'tuned', '--dump', join(dir, 'db.csv')]));
+console.log(JSON.stringify(tuned));
+const stage = (joinMode: string) => lastJson(run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'beacons-stage.ts'), csv, join(dir, `hb-${joinMode}.duckdb`), joinMode, join(dir, `hb-${joinMode}.csv`)]));
+console.log('huntbook --join splunk ...');
+const splunk = stage('splunk');
+console.log(JSON.stringify(splunk));
+console.log('huntbook --join dest (default) ...');
+const dest = stage('dest');
+console.log(JSON.stringify(dest));
+const compare = (file: string) => {
+  try {
+    return JSON.parse(run(py, [join(peers, 'compare_features.py'), join(dir, 'pd.csv'), file]).trim()) as Record<string, unknown>;
+  } catch (error) {
+    return JSON.parse(String((error as { stdout?: string }).stdout ?? '{}').trim() || '{}') as Record<string, unknown>;
+  }
+};
+const splunkCompare = compare(join(dir, 'hb-splunk.csv'));
+const destCompare = compare(join(dir, 'hb-dest.csv'));
+const pandasFeatures = pandas.features_s;
+const pandasTotal = pandas.total_s;
+const summary = {
+  bench: 'beacons', rows,
+  pandas_features_s: pandasFeatures, pandas_total_s: pandasTotal, tuned_sql_features_s: tuned.features_s,
+  huntbook_ingest_s: dest.ingest_s, huntbook_features_s: dest.features_s, huntbook_hunt_s: dest.hunt_s,
+  ratio_features_vs_tuned: +(dest.features_s / tuned.features_s).toFixed(2),
+  ratio_hunt_vs_tuned_features: +(dest.hunt_s / tuned.features_s).toFixed(2),
+  speedup_features_vs_pandas: +(pandasFeatures / dest.features_s).toFixed(1),
+  speedup_end_to_end_vs_pandas: +(pandasTotal / (dest.ingest_s + dest.hunt_s)).toFixed(1),
+  huntbook_peak_rss_mb: Math.max(dest.peak_rss_mb, splunk.peak_rss_mb),
+  splunk_join_identical_to_pandas: splunkCompare.identical, splunk_compare: splunkCompare,
+  default_join_compare: destCompare,
+};
+console.log(JSON.stringify(summary));
+rmSync(join(dir, 'hb-splunk.duckdb'), { force: true });
