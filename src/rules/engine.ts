@@ -1,0 +1,173 @@
+/**
+ * Runs rules as SQL over the workspace and appends what they find to `detections` (the seed's
+ * summary index). Rules sharing a table and a log source are evaluated together in one scan:
+ * each event's fields are pulled out of its JSON once, every rule's condition is one boolean of
+ * a list, and matches are unnested straight into detections, never looped over in JS.
+ * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { mapLogsource, type MappedSource } from './logsource.ts';
+import type { Rule } from './model.ts';
+import { compileDetection, UnsupportedError, type CompileContext } from './sigma/compile.ts';
+import { checkRuleSql } from './sqlcheck.ts';
+
+export interface Skipped {
+  rule: Rule;
+  reason: string;
+  detail: string;
+}
+
+interface Planned {
+  rule: Rule;
+  source: MappedSource;
+}
+
+/** Maps every rule to its source; rules that use what we do not support are skipped with the reason. */
+export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped: Skipped[] } {
+  const planned: Planned[] = [];
+  const skipped: Skipped[] = [];
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (seen.has(rule.id)) {
+      skipped.push({ rule, reason: 'duplicate rule id', detail: rule.id });
+      continue;
+    }
+    seen.add(rule.id);
+    try {
+      const source = rule.origin === 'sigma' ? mapLogsource(rule.logsource) : nativeSource(rule.table);
+      // Compile once now, against a throwaway context, so unsupported features are found before any scan.
+      const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?' };
+      if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
+      else compileDetection(rule.detection ?? {}, ctx);
+      planned.push({ rule, source });
+    } catch (error) {
+      if (error instanceof UnsupportedError) skipped.push({ rule, reason: error.reason, detail: error.message });
+      else throw error;
+    }
+  }
+  return { planned, skipped };
+}
+
+/** Native rules name canonical columns directly, or keys of the table's JSON column. */
+function nativeSource(table: CanonicalTable): MappedSource {
+  const columns = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
+  return {
+    table, group: `native/${table}`, where: () => 'true',
+    fieldKeys: (name) => (columns.has(name) ? { column: name } : /^[A-Za-z0-9_.\-@ :]+$/.test(name) ? { jsonKeys: [name] } : (() => { throw new UnsupportedError('field name with unusual characters', name); })()),
+  };
+}
+
+/** SQL text for a field: a canonical column, or the JSON path list entry registered for it. */
+function fieldSql(source: MappedSource, name: string, register: (jsonKey: string) => number): string {
+  const keys = source.fieldKeys(name);
+  if (keys.column) return `CAST(${quoteIdent(keys.column)} AS VARCHAR)`;
+  const refs = (keys.jsonKeys ?? []).map((k) => `fl[${register(k)}]`);
+  return refs.length === 1 ? refs[0] : `coalesce(${refs.join(', ')})`;
+}
+
+/** Entity values, normalised so that DOMAIN\alice, alice@corp.example and ALICE are one user. */
+export const NORMALISE_USER = (expr: string) =>
+  `nullif(regexp_replace(regexp_replace(lower(trim(${expr})), '^.*\\\\', ''), '@.*$', ''), '')`;
+export const NORMALISE_HOST = (expr: string) => `nullif(split_part(lower(trim(${expr})), '.', 1), '')`;
+/** Accounts that act for the machine, not a person: left out of user entities. */
+const SERVICE_ACCOUNTS = ['system', 'local service', 'network service', 'anonymous logon', '-', 'n/a'];
+
+export interface RunReport {
+  rules: number;
+  skipped: Skipped[];
+  groups: number;
+  events: number;
+  matched: number;
+  inserted: number;
+  seconds: number;
+}
+
+const CHUNK = 250;
+
+export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onGroup?: (group: string, done: number, total: number) => void } = {}): Promise<RunReport> {
+  const started = performance.now();
+  const { planned, skipped } = planRules(rules);
+  const groups = new Map<string, Planned[]>();
+  for (const p of planned) groups.set(p.source.group, [...(groups.get(p.source.group) ?? []), p]);
+  const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
+  let matched = 0;
+  let events = 0;
+  let done = 0;
+  for (const [group, members] of groups) {
+    for (let i = 0; i < members.length; i += CHUNK) {
+      const chunk = members.slice(i, i + CHUNK);
+      const result = await runChunk(ws, chunk, options.runId ?? null, options.placeholders);
+      matched += result.matched;
+      events = Math.max(events, result.events);
+    }
+    options.onGroup?.(group, ++done, groups.size);
+  }
+  const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
+  return { rules: planned.length, skipped, groups: groups.size, events, matched, inserted: after - before, seconds: (performance.now() - started) / 1000 };
+}
+
+async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, placeholders?: Record<string, string[]>): Promise<{ matched: number; events: number }> {
+  const { source } = chunk[0];
+  const table = source.table;
+  const params: DuckDBValue[] = [];
+  const bind = (value: DuckDBValue) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const jsonKeys: string[] = [];
+  const register = (key: string) => {
+    let index = jsonKeys.indexOf(key);
+    if (index === -1) index = jsonKeys.push(key) - 1;
+    return index + 1;
+  };
+  const conditions: string[] = [];
+  const details: string[] = [];
+  chunk.forEach(({ rule }, k) => {
+    const fields = new Set<string>();
+    const ctx: CompileContext = {
+      field: (name) => {
+        fields.add(name);
+        return fieldSql(source, name, register);
+      },
+      fullText: () => 'txt', bind, placeholders,
+    };
+    conditions.push(rule.sql !== undefined ? `coalesce((${rule.sql}), false)` : `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`);
+    const matchedFields = [...fields].slice(0, 12);
+    details.push(`WHEN ${k + 1} THEN ${matchedFields.length ? `json_object(${matchedFields.map((f) => `${bind(f)}, ${fieldSql(source, f, register)}`).join(', ')})` : 'NULL::JSON'}`);
+  });
+  await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entities VARCHAR)');
+  await ws.append('hb_rules', chunk.map(({ rule }, k) => [k + 1, rule.id, rule.name, rule.phase, rule.weight, JSON.stringify(rule.entities)]));
+  const json = EXTRA_COLUMN[table];
+  const entityCols = [...new Set(chunk.flatMap(({ rule }) => rule.entities.map((e) => e.field)))];
+  const entityExpr = (field: string) => {
+    const keys = source.fieldKeys(field);
+    return keys.column ? `CAST(${quoteIdent(keys.column)} AS VARCHAR)` : `fl[${register(keys.jsonKeys![0])}]`;
+  };
+  const entitySelect = entityCols.map((f, i) => `${entityExpr(f)} AS ent${i}`);
+  const entityRows = chunk.flatMap(({ rule }, k) => rule.entities.map((e) => `(${k + 1}, ${quoteLiteral(e.type)}, ${entityCols.indexOf(e.field)})`));
+  // Entity expressions above may register JSON keys too, so the key list is read only now.
+  const fl = jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
+  const entityValue = `CASE ent.col ${entityCols.map((_, i) => `WHEN ${i} THEN x.ent${i}`).join(' ')} END`;
+  const sql = `
+INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+WITH e AS (
+  SELECT rowid AS rid, file_id, ts, CAST(${quoteIdent(json)} AS VARCHAR) AS txt, ${fl} AS fl FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
+), m AS (
+  SELECT *, [${conditions.join(', ')}] AS hits FROM e
+), x AS (
+  SELECT rid, file_id, ts, ${entitySelect.join(', ')}, k, CASE k ${details.join(' ')} END AS matched
+  FROM (SELECT *, unnest(list_filter(range(1, ${chunk.length + 1}), i -> hits[i])) AS k FROM m WHERE list_bool_or(hits))
+), ent (k, type, col) AS (VALUES ${entityRows.join(', ')}),
+v AS (
+  SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
+  FROM x JOIN ent USING (k)
+)
+SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${table}', v.file_id || ':' || v.rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
+FROM v JOIN hb_rules r USING (k)
+WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
+  await ws.run(sql, params);
+  const events = Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
+  return { matched: 0, events };
+}

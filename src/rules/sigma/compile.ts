@@ -1,0 +1,226 @@
+/**
+ * Sigma detections compiled to one SQL boolean per rule. Every value from a rule is a bound
+ * parameter; field names only ever become JSON paths through the caller's `field` resolver.
+ * Matching is case-insensitive unless |cased (or |re, which Sigma leaves case-sensitive).
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { parseCidr } from '../../hunts/network.ts';
+import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
+import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
+
+export class UnsupportedError extends Error {
+  constructor(readonly reason: string, detail?: string) {
+    super(detail ? `${reason}: ${detail}` : reason);
+  }
+}
+
+export interface CompileContext {
+  /** SQL text of a field's value (VARCHAR) for the rule's log source. */
+  field: (name: string) => string;
+  /** SQL text searched by keyword (field-less) detections. */
+  fullText: () => string;
+  bind: (value: DuckDBValue) => string;
+  /** Values for |expand placeholders (%name%); an unknown placeholder matches nothing. */
+  placeholders?: Record<string, string[]>;
+}
+
+const KNOWN_MODIFIERS = new Set([
+  'contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cidr', 'base64', 'base64offset', 'windash',
+  'utf16', 'utf16le', 'utf16be', 'wide', 'exists', 'cased', 'neq', 'lt', 'lte', 'gt', 'gte', 'fieldref', 'expand',
+]);
+
+type Scalar = string | number | boolean | null;
+
+/** Sigma wildcards → a LIKE pattern: * → %, ? → _, \* \? \\ are literal; % _ and our escape char are escaped. */
+export function sigmaToLike(value: string, prefix = '', suffix = ''): { pattern: string; wildcard: boolean } {
+  let out = '';
+  let wildcard = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === '\\' && (value[i + 1] === '*' || value[i + 1] === '?' || value[i + 1] === '\\')) {
+      out += escapeLike(value[i + 1]);
+      i++;
+    } else if (ch === '*') {
+      out += '%';
+      wildcard = true;
+    } else if (ch === '?') {
+      out += '_';
+      wildcard = true;
+    } else out += escapeLike(ch);
+  }
+  return { pattern: `${prefix}${out}${suffix}`, wildcard: wildcard || prefix !== '' || suffix !== '' };
+}
+
+function escapeLike(ch: string): string {
+  return ch === '%' || ch === '_' || ch === '!' ? `!${ch}` : ch;
+}
+
+function unescapePlain(value: string): string {
+  return value.replace(/\\([*?\\])/g, '$1');
+}
+
+interface FieldSpec {
+  field: string | null;
+  modifiers: string[];
+}
+
+function parseKey(key: string): FieldSpec {
+  const [field, ...modifiers] = key.split('|');
+  for (const m of modifiers) if (!KNOWN_MODIFIERS.has(m)) throw new UnsupportedError('unknown modifier', `|${m}`);
+  return { field: field === '' ? null : field, modifiers };
+}
+
+function ipv4Range(cidr: string): [number, number] | undefined {
+  const c = parseCidr(cidr);
+  if (c.v6) return undefined;
+  const size = 2 ** (32 - c.prefix);
+  return [Number(c.bits), Number(c.bits) + size - 1];
+}
+
+function cidrSql(expr: string, cidr: string, ctx: CompileContext): string {
+  const v4 = ipv4Range(cidr);
+  if (v4) {
+    const parts = [1, 2, 3, 4].map((i) => `TRY_CAST(split_part(${expr}, '.', ${i}) AS BIGINT)`);
+    const number = `(${parts[0]} * 16777216 + ${parts[1]} * 65536 + ${parts[2]} * 256 + ${parts[3]})`;
+    return `(regexp_full_match(${expr}, '\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}') AND ${number} BETWEEN ${ctx.bind(v4[0])} AND ${ctx.bind(v4[1])})`;
+  }
+  const c = parseCidr(cidr);
+  if (c.prefix === 128) return `lower(${expr}) = ${ctx.bind(cidr.split('/')[0].toLowerCase())}`;
+  if (c.prefix <= 16) {
+    // Compare the first 16-bit group: enough for the ranges rules use (fe80::/10, fc00::/7, ff00::/8).
+    const first = Number(c.bits >> 112n);
+    const shift = 16 - c.prefix;
+    return `(contains(${expr}, ':') AND (TRY_CAST(('0x' || split_part(${expr}, ':', 1)) AS INTEGER) >> ${shift}) = ${ctx.bind(first >> shift)})`;
+  }
+  throw new UnsupportedError('IPv6 |cidr longer than /16 (other than /128)', cidr);
+}
+
+function matchOne(expr: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string {
+  const has = (m: string) => modifiers.includes(m);
+  if (raw === null) return `${expr} IS NULL`;
+  if (has('exists')) {
+    const wanted = raw === true || String(raw).toLowerCase() === 'true';
+    return wanted ? `${expr} IS NOT NULL` : `${expr} IS NULL`;
+  }
+  if (has('fieldref')) {
+    const other = ctx.field(String(raw));
+    const cmp = has('cased') ? `${expr} = ${other}` : `lower(${expr}) = lower(${other})`;
+    return has('startswith') ? `starts_with(lower(${expr}), lower(${other}))` : has('endswith') ? `ends_with(lower(${expr}), lower(${other}))` : has('contains') ? `contains(lower(${expr}), lower(${other}))` : cmp;
+  }
+  for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
+    if (has(op)) {
+      if (typeof raw !== 'number' && Number.isNaN(Number(raw))) throw new UnsupportedError(`|${op} needs a number`, String(raw));
+      return `TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`;
+    }
+  }
+  if (has('cidr')) return cidrSql(expr, String(raw), ctx);
+  if (has('re')) {
+    const flags = ['i', 'm', 's'].filter((f) => has(f)).join('');
+    const pattern = `${flags ? `(?${flags})` : ''}${String(raw)}`;
+    return `regexp_matches(${expr}, ${ctx.bind(pattern)})`;
+  }
+  const text = String(raw);
+  if (has('expand')) {
+    const placeholders = [...text.matchAll(/%([A-Za-z0-9_]+)%/g)].map((m) => m[1]);
+    const values = ctx.placeholders ?? {};
+    if (placeholders.some((p) => !values[p])) return 'false'; // unknown placeholder: matches nothing unless configured
+    let variants = [text];
+    for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
+    return `(${variants.map((v) => matchOne(expr, v, modifiers.filter((m) => m !== 'expand'), ctx)).join(' OR ')})`;
+  }
+  // Encodings produce literal strings to look for (no wildcards inside).
+  const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
+  let needles: string[] | undefined;
+  if (encodings.length > 0) {
+    const plain = unescapePlain(text);
+    const wide = has('wide') || has('utf16le') ? utf16(plain, 'utf16le') : has('utf16be') ? utf16(plain, 'utf16be') : has('utf16') ? utf16(plain, 'utf16') : Buffer.from(plain, 'utf8');
+    if (has('base64offset')) needles = base64Offsets(wide);
+    else if (has('base64')) needles = [base64(wide)];
+    else needles = [wide.toString('latin1')];
+  }
+  const variants = needles ?? (has('windash') ? windashVariants(text) : [text]);
+  const cased = has('cased');
+  const parts = variants.map((variant) => {
+    const literal = needles !== undefined;
+    const value = literal ? variant.replace(/([*?\\])/g, '\\$1') : variant;
+    const { pattern, wildcard } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
+    if (!wildcard) {
+      const plain = unescapePlain(value);
+      return cased ? `${expr} = ${ctx.bind(plain)}` : `lower(${expr}) = ${ctx.bind(plain.toLowerCase())}`;
+    }
+    return `${expr} ${cased ? 'LIKE' : 'ILIKE'} ${ctx.bind(pattern)} ESCAPE '!'`;
+  });
+  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+}
+
+function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext): string {
+  const list = Array.isArray(values) ? values : [values];
+  if (list.length === 0) throw new UnsupportedError('empty value list');
+  for (const v of list) {
+    if (v !== null && typeof v === 'object') throw new UnsupportedError('nested value', JSON.stringify(v).slice(0, 60));
+  }
+  const negate = spec.modifiers.includes('neq');
+  const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
+  const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
+  const parts = (list as Scalar[]).map((v) => matchOne(expr, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
+  const joined = parts.length === 1 ? parts[0] : `(${parts.join(spec.modifiers.includes('all') ? ' AND ' : ' OR ')})`;
+  // A missing field never equals a value (NULL → false), so "not" of a filter keeps events without the field.
+  const safe = `coalesce(${joined}, false)`;
+  return negate ? `NOT ${safe}` : safe;
+}
+
+/** One search identifier: a map (AND of fields), a list of maps (OR), or a list of keywords. */
+function compileSearch(name: string, search: unknown, ctx: CompileContext): string {
+  if (search === null || search === undefined) throw new UnsupportedError('empty search identifier', name);
+  if (Array.isArray(search)) {
+    if (search.length === 0) throw new UnsupportedError('empty search identifier', name);
+    if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) {
+      return `(${search.map((s, i) => compileSearch(`${name}[${i}]`, s, ctx)).join(' OR ')})`;
+    }
+    if (search.every((s) => s === null || typeof s !== 'object')) return compileFieldItem({ field: null, modifiers: [] }, search, ctx);
+    throw new UnsupportedError('mixed list of maps and keywords', name);
+  }
+  if (typeof search === 'object') {
+    const entries = Object.entries(search as Record<string, unknown>);
+    if (entries.length === 0) throw new UnsupportedError('empty search identifier', name);
+    return `(${entries.map(([key, values]) => compileFieldItem(parseKey(key), values, ctx)).join(' AND ')})`;
+  }
+  return compileFieldItem({ field: null, modifiers: [] }, [search as Scalar], ctx);
+}
+
+export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext): string {
+  const conditions = detection.condition;
+  const texts = Array.isArray(conditions) ? conditions.map(String) : [String(conditions ?? '')];
+  if (texts.length === 0 || texts[0] === '' || texts[0] === 'undefined') throw new UnsupportedError('no condition');
+  const names = Object.keys(detection).filter((k) => k !== 'condition' && k !== 'timeframe');
+  if ('timeframe' in detection) throw new UnsupportedError('timeframe (correlation) is not supported');
+  const compiled = new Map<string, string>();
+  const search = (name: string): string => {
+    if (!compiled.has(name)) {
+      if (!(name in detection)) throw new UnsupportedError('condition names an unknown search identifier', name);
+      compiled.set(name, compileSearch(name, detection[name], ctx));
+    }
+    return compiled.get(name)!;
+  };
+  const walk = (node: ConditionNode): string => {
+    switch (node.type) {
+      case 'ref': return search(node.name);
+      case 'not': return `NOT (${walk(node.operand)})`;
+      case 'and': return `(${node.operands.map(walk).join(' AND ')})`;
+      case 'or': return `(${node.operands.map(walk).join(' OR ')})`;
+      case 'of': {
+        const matched = expandPattern(node.pattern, names);
+        if (matched.length === 0) throw new UnsupportedError('"of" pattern matches no search identifier', node.pattern);
+        return `(${matched.map(search).join(node.quantifier === 'all' ? ' AND ' : ' OR ')})`;
+      }
+    }
+  };
+  let ast: ConditionNode[];
+  try {
+    ast = texts.map((text) => parseCondition(text));
+  } catch (error) {
+    throw new UnsupportedError('condition', (error as Error).message);
+  }
+  // Several conditions in a list are alternatives.
+  return ast.length === 1 ? walk(ast[0]) : `(${ast.map(walk).join(' OR ')})`;
+}
