@@ -37,7 +37,10 @@ const WINDOWS_FLATTEN = `CASE
       'EventRecordID', j->'$.Event.System.EventRecordID', 'UserID', j->'$.Event.System.Security."#attributes".UserID',
       'System', j->'$.Event.System'),
     coalesce(CASE WHEN json_type(j, '$.Event.EventData') = 'OBJECT' THEN j->'$.Event.EventData' END, '{}'::JSON),
-    coalesce(CASE WHEN json_type(j, '$.Event.UserData') = 'OBJECT' THEN j->'$.Event.UserData' END, '{}'::JSON))
+    -- UserData wraps its fields in one element named after the event (e.g. Operation_ClientFailure).
+    coalesce(CASE WHEN json_type(j, '$.Event.UserData') = 'OBJECT' AND len(json_keys(j->'$.Event.UserData')) = 1
+                   AND json_type(j->'$.Event.UserData', '$.*') = ['OBJECT'] THEN (j->'$.Event.UserData')->('$."' || json_keys(j->'$.Event.UserData')[1] || '"')
+                  WHEN json_type(j, '$.Event.UserData') = 'OBJECT' THEN j->'$.Event.UserData' END, '{}'::JSON))
   WHEN json_exists(j, '$.winlog.event_data') OR json_exists(j, '$.winlog.event_id') THEN json_merge_patch(j,
     json_object('EventID', j->'$.winlog.event_id', 'Channel', j->'$.winlog.channel', 'Computer', j->'$.winlog.computer_name',
       'Provider_Name', j->'$.winlog.provider_name'),

@@ -141,7 +141,11 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
   await ws.append('hb_rules', chunk.map(({ rule }, k) => [k + 1, rule.id, rule.name, rule.phase, rule.weight, JSON.stringify(rule.entities)]));
   const json = EXTRA_COLUMN[table];
   const entityCols = [...new Set(chunk.flatMap(({ rule }) => rule.entities.map((e) => e.field)))];
+  // Entities are canonical columns where the table has them (a proxy's "host" is its client address).
+  const columnsOfTable = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
   const entityExpr = (field: string) => {
+    const column = columnsOfTable.has(field) ? field : table !== 'events' && field === 'host' && columnsOfTable.has('src_ip') ? 'src_ip' : undefined;
+    if (column) return `CAST(${quoteIdent(column)} AS VARCHAR)`;
     const keys = source.fieldKeys(field);
     return keys.column ? `CAST(${quoteIdent(keys.column)} AS VARCHAR)` : `fl[${register(keys.jsonKeys![0])}]`;
   };
@@ -153,7 +157,7 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
   const sql = `
 INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH e AS (
-  SELECT rowid AS rid, file_id, ts, CAST(${quoteIdent(json)} AS VARCHAR) AS txt, ${fl} AS fl FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
+  SELECT rowid AS rid, *, CAST(${quoteIdent(json)} AS VARCHAR) AS txt, ${fl} AS fl FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
 ), m AS (
   SELECT *, [${conditions.join(', ')}] AS hits FROM e
 ), x AS (

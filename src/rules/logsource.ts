@@ -72,9 +72,15 @@ export interface MappedSource {
 
 const FIELD_NAME = /^[A-Za-z0-9_.\-@ :]+$/;
 
+/**
+ * Some channels (Windows Defender, for one) write field names with spaces ("Threat Name") where
+ * Sigma rules write them joined (ThreatName): both are tried.
+ */
 function jsonField(name: string, aliases?: Record<string, string[]>): { jsonKeys: string[] } {
   if (!FIELD_NAME.test(name)) throw new UnsupportedError('field name with unusual characters', name);
-  return { jsonKeys: aliases?.[name] ?? [name] };
+  const keys = aliases?.[name] ?? [name];
+  const spaced = keys.map((k) => k.replace(/([a-z])([A-Z])/g, '$1 $2')).filter((k) => !keys.includes(k));
+  return { jsonKeys: [...keys, ...spaced] };
 }
 
 export function mapLogsource(logsource: { product?: string; category?: string; service?: string } | undefined): MappedSource {
