@@ -11,6 +11,7 @@ import type { CliIO } from './io.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerDemo } from './demo.ts';
 import { registerHunt } from './hunt.ts';
+import { registerRules } from './rules.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
@@ -74,6 +75,7 @@ Start here:
   registerSql(program, io);
   registerAnalyze(program, io);
   registerHunt(program, io);
+  registerRules(program, io);
   return program;
 }
 

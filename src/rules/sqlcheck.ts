@@ -20,7 +20,7 @@ export function checkRuleSql(sql: string, table: CanonicalTable): void {
   let match: RegExpExecArray | null;
   while ((match = re.exec(stripped)) !== null) {
     const word = match[1].toLowerCase();
-    if (match[2]) {
+    if (match[2] && !KEYWORDS.has(word)) {
       if (!FUNCTIONS.has(word)) throw new UnsupportedError('SQL rule', `function ${match[1]}() is not allowed`);
       continue;
     }
