@@ -4,6 +4,8 @@ import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
 import { loadConfig } from '../config.ts';
+import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
+import { populationHunt } from '../hunts/risk/population.ts';
 import type { CliIO } from './io.ts';
 import { commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './main.ts';
 
@@ -18,8 +20,17 @@ function ports(value: string): number[] {
   return value.split(',').map((p) => requireInteger('--ports', p.trim(), 0, 65535));
 }
 
+/** "1d", "12h", "30m", "3600s" or plain seconds. */
+export function parseDuration(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${name} must be a duration like 1d, 12h, 30m or 3600s, got "${text}"`);
+  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  if (!(seconds >= 1)) throw new UsageError(`${name} must be at least one second`);
+  return seconds;
+}
+
 export function registerHunt(program: Command, io: CliIO): void {
-  const hunt = program.command('hunt').description('run a hunt over the workspace: beacons (more hunts land over time)');
+  const hunt = program.command('hunt').description('run a hunt over the workspace: beacons, risk, population');
   const beacons = withCommon(hunt.command('beacons'))
     .description('find C2 beacons: RITA-style timing scores, or the seed\'s flow and risk-scored searches')
     .addOption(new Option('--mode <mode>', 'timing: regularity of intervals and sizes per pair (RITA v5); scored: the seed\'s risk-scored search ranked by isolation forest; flow: the seed\'s first search').choices(['timing', 'scored', 'flow']).default('timing'))
@@ -48,6 +59,7 @@ Examples:
   huntbook hunt beacons --db case.duckdb
   huntbook hunt beacons --mode scored --all --format csv > scored.csv
   huntbook hunt beacons --mode flow --min-percentage 500`);
+  registerRiskHunts(hunt, io);
   beacons.action(async (raw: Record<string, string | boolean | undefined>) => {
     const options = commonOptions(raw);
     const seed = requireInteger('--seed', String(raw.seed), 0);
@@ -78,4 +90,55 @@ Examples:
     printRows(io, options.format, output.columns, output.rows);
     if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
   });
+}
+
+export function registerRiskHunts(hunt: Command, io: CliIO): void {
+  withCommon(hunt.command('population'))
+    .description("users against the population: how rare each user's set of phases and rules is, clustered (the seed's More Behavioral Hunting)")
+    .option('--since <ts>', 'only detections at or after this time')
+    .option('--until <ts>', 'only detections before this time')
+    .option('--k <n|auto>', 'k-means clusters, or auto (silhouette)', 'auto')
+    .option('--seed <n>', 'random seed', '1')
+    .option('--top <n>', 'rows to print')
+    .action(async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const output = await withWorkspace(options.db, (ws) => populationHunt(ws, {
+        since: raw.since, until: raw.until, k: raw.k === 'auto' ? 'auto' : requireInteger('--k', raw.k, 1, 50), seed: requireInteger('--seed', raw.seed, 0),
+        top: raw.top === undefined ? undefined : requireInteger('--top', raw.top, 1),
+      }));
+      printRows(io, options.format, output.columns, output.rows);
+      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+    });
+
+  withCommon(hunt.command('risk'))
+    .description("per-entity risk from detections: the seed's weights, phases and multipliers, alert logic, outliers, history")
+    .addOption(new Option('--by <entity>', 'entity type to score').choices(['user', 'host']).default('user'))
+    .option('--window <duration>', 'window per row: 1d, 12h, 7d ...', '1d')
+    .option('--since <ts>', 'only detections at or after this time')
+    .option('--until <ts>', 'only detections before this time')
+    .option('--alert <expr>', 'alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted', DEFAULT_RISK.alert)
+    .option('--phase-step <n>', 'phasemult added per phase above one', String(DEFAULT_RISK.phaseStep))
+    .option('--source-step <n>', 'sourcemult added per distinct rule above one', String(DEFAULT_RISK.sourceStep))
+    .option('--cap-k <n>', "a rule's weights in a window add up to at most k × its largest weight", String(DEFAULT_RISK.capK))
+    .option('--top <n>', 'rows to print', '20')
+    .option('--seed <n>', 'random seed for the models', '1')
+    .addHelpText('after', `
+weighted = tweight + scount + phasemult + sourcemult (the seed's "Insider Threat Hunting").
+risk is Elastic's 0-100 entity score (sum of weights w_i / i^1.5, sorted, over zeta(1.5) x 100)
+with levels unknown < 20 <= low < 40 <= moderate < 70 <= high < 90 <= critical.
+Every window's metrics are kept: huntbook entity NAME shows an entity's days.
+
+Examples:
+  huntbook hunt risk --by user
+  huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`)
+    .action(async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const output = await withWorkspace(options.db, (ws) => riskHunt(ws, {
+        ...DEFAULT_RISK, by: raw.by, windowSeconds: parseDuration('--window', raw.window), since: raw.since, until: raw.until, alert: raw.alert,
+        phaseStep: Number(raw.phaseStep), sourceStep: Number(raw.sourceStep), capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000),
+        seed: requireInteger('--seed', raw.seed, 0),
+      }, requireInteger('--top', raw.top, 1)));
+      printRows(io, options.format, output.columns, output.rows);
+      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+    });
 }

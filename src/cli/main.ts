@@ -12,6 +12,7 @@ import { registerAnalyze } from './analyze.ts';
 import { registerDemo } from './demo.ts';
 import { registerHunt } from './hunt.ts';
 import { registerRules } from './rules.ts';
+import { registerEntity } from './entity.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
@@ -76,6 +77,7 @@ Start here:
   registerAnalyze(program, io);
   registerHunt(program, io);
   registerRules(program, io);
+  registerEntity(program, io);
   return program;
 }
 

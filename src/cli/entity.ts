@@ -1,0 +1,33 @@
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import type { CliIO } from './io.ts';
+import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+import { NORMALISE_HOST, NORMALISE_USER } from '../rules/engine.ts';
+
+export function registerEntity(program: Command, io: CliIO): void {
+  withCommon(program.command('entity'))
+    .description("one entity's history: its windows (metrics, percentile rank against the population) and its detections")
+    .argument('<name>', 'user or host name (DOMAIN\\user, user@domain and case are folded)')
+    .addOption(new Option('--type <type>', 'entity type').choices(['user', 'host']).default('user'))
+    .option('--detections', 'print the detections (for json/csv/ndjson; tables show both)')
+    .action(async (name: string, raw: Record<string, string | boolean>) => {
+      const options = commonOptions(raw);
+      await withWorkspace(options.db, async (ws) => {
+        const entity = String(await ws.scalar(`SELECT ${raw.type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name]));
+        const days = await ws.queryWithColumns(`
+          SELECT window_start, metrics->>'tweight' AS tweight, metrics->>'scount' AS scount, metrics->>'pcount' AS pcount, metrics->>'weighted' AS weighted,
+                 metrics->>'risk' AS risk, metrics->>'level' AS level, metrics->>'alert' AS alert, metrics->>'percentile' AS percentile, metrics->>'phases' AS phases
+            FROM entity_history WHERE hunt = 'risk' AND entity_type = $1 AND entity = $2 ORDER BY window_start`, [raw.type as string, entity]);
+        const detections = await ws.queryWithColumns(
+          'SELECT ts, rule, phase, weight, source_table, event_ref, details FROM detections WHERE entity_type = $1 AND entity = $2 ORDER BY ts, rule', [raw.type as string, entity]);
+        if (days.rows.length === 0 && detections.rows.length === 0) throw new UsageError(`no history or detections for ${raw.type} "${entity}" (run rules and huntbook hunt risk first)`);
+        if (options.format === 'table') {
+          io.stdout.write(`${raw.type} ${entity}: ${days.rows.length} window(s) scored, ${detections.rows.length} detection(s)\n\n`);
+          printRows(io, 'table', days.columns, days.rows);
+          io.stdout.write('\n');
+          printRows(io, 'table', detections.columns, detections.rows);
+        } else if (raw.detections) printRows(io, options.format, detections.columns, detections.rows);
+        else printRows(io, options.format, days.columns, days.rows);
+      }, true);
+    });
+}

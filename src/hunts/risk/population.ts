@@ -1,0 +1,91 @@
+/**
+ * `huntbook hunt population`, the seed's "More Behavioral Hunting and Insider Data Theft": per
+ * user, the set of phases and the set of rules (sources) they were seen in; how many users share
+ * exactly that phase set (user_count) and rule set (user_source_count); md5 of each set (as the
+ * seed hashed Splunk's nomv values, newline-joined, sorted); the multipliers
+ *   user_count_mult         user_count = 1 → 200, < 5 → 150, < 10 → 50, else 0
+ *   dc_phase_count_mult     dc_phase_count ≥ 2 → 100, else 0
+ *   dc_detection_count_mult dc_detection_count > 2 → 100, = 2 → 50, = 1 → 0
+ * addedweight = their sum; then k-means over the output with a risk score per cluster (the mean
+ * addedweight of its users) and the outlier cluster named.
+ */
+import { UsageError } from '../../errors.ts';
+import { chooseK, kmeans } from '../../ml/kmeans.ts';
+import type { Matrix } from '../../ml/matrix.ts';
+import { fitScaler } from '../../ml/scaling.ts';
+import type { Row, Workspace } from '../../store/workspace.ts';
+import type { HuntOutput } from '../beacons/seed-hunts.ts';
+import { finishRun, startRun, type ResultRow } from '../runs.ts';
+
+export const POPULATION_COLUMNS = [
+  'rank', 'user', 'userhash', 'phase_hash', 'source_hash', 'phase_id', 'source_id', 'user_count', 'user_source_count',
+  'detection_count', 'dc_phase_count', 'dc_detection_count', 'user_count_mult', 'dc_phase_count_mult', 'dc_detection_count_mult',
+  'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'reasons',
+] as const;
+
+const FEATURES = ['user_count', 'user_source_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight'];
+
+export async function populationHunt(ws: Workspace, options: { since?: string; until?: string; k: number | 'auto'; seed: number; top?: number }): Promise<HuntOutput> {
+  const values: string[] = [];
+  const filters = ["entity_type = 'user'"];
+  if (options.since) filters.push(`ts >= CAST($${values.push(options.since)} AS TIMESTAMP)`);
+  if (options.until) filters.push(`ts < CAST($${values.push(options.until)} AS TIMESTAMP)`);
+  const run = await startRun(ws, 'population', options, { start: options.since, end: options.until });
+  const rows = await ws.query(`
+WITH u AS (
+  SELECT entity AS "user", list(DISTINCT phase ORDER BY phase) AS phases, count(phase) AS detection_count,
+         count(DISTINCT phase) AS dc_phase_count, list(DISTINCT rule_id ORDER BY rule_id) AS sources, count(DISTINCT rule_id) AS dc_detection_count
+  FROM detections WHERE ${filters.join(' AND ')} GROUP BY entity
+), h AS (
+  SELECT *, array_to_string(phases, chr(10)) AS phase_id, array_to_string(sources, chr(10)) AS source_id FROM u
+), c AS (
+  SELECT *, count(*) OVER (PARTITION BY phase_id) AS user_count, count(*) OVER (PARTITION BY source_id) AS user_source_count FROM h
+)
+SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_id) AS source_hash, phase_id, source_id,
+       user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count,
+       CASE WHEN user_count = 1 THEN 200 WHEN user_count < 5 THEN 150 WHEN user_count < 10 THEN 50 ELSE 0 END AS user_count_mult,
+       CASE WHEN dc_phase_count >= 2 THEN 100 ELSE 0 END AS dc_phase_count_mult,
+       CASE WHEN dc_detection_count > 2 THEN 100 WHEN dc_detection_count = 2 THEN 50 ELSE 0 END AS dc_detection_count_mult
+FROM c ORDER BY "user"`, values);
+  if (rows.length === 0) throw new UsageError('no user detections: run rules first (huntbook rules run)');
+  for (const r of rows) r.addedweight = Number(r.user_count_mult) + Number(r.dc_phase_count_mult) + Number(r.dc_detection_count_mult);
+  const { labels, k } = clusterUsers(rows, options);
+  const risk = new Map<number, { sum: number; n: number }>();
+  rows.forEach((r, i) => {
+    const c = risk.get(labels[i]) ?? { sum: 0, n: 0 };
+    risk.set(labels[i], { sum: c.sum + Number(r.addedweight), n: c.n + 1 });
+  });
+  const clusterRisk = (c: number) => Math.round((risk.get(c)!.sum / risk.get(c)!.n) * 10) / 10;
+  const outlier = [...risk.keys()].sort((a, b) => clusterRisk(b) - clusterRisk(a) || risk.get(a)!.n - risk.get(b)!.n)[0];
+  const out = rows.map((r, i) => {
+    const reasons = [
+      `${r.user_count === 1 ? 'the only user' : `one of ${r.user_count} users`} with phases {${String(r.phase_id).replaceAll('\n', ', ')}} (+${r.user_count_mult})`,
+      `${r.dc_phase_count} phase${Number(r.dc_phase_count) === 1 ? '' : 's'} (+${r.dc_phase_count_mult})`,
+      `${r.dc_detection_count} distinct rule${Number(r.dc_detection_count) === 1 ? '' : 's'} (+${r.dc_detection_count_mult})`,
+      `cluster ${labels[i]} of ${k}: risk score ${clusterRisk(labels[i])}${labels[i] === outlier ? ' (the outlier cluster)' : ''}`,
+    ];
+    return { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier, reasons: reasons.join('; ') } as Row;
+  });
+  out.sort((a, b) => Number(b.cluster_risk) - Number(a.cluster_risk) || Number(b.addedweight) - Number(a.addedweight) || Number(b.detection_count) - Number(a.detection_count) || String(a.user).localeCompare(String(b.user)));
+  const results: ResultRow[] = out.map((r, i) => ({
+    rank: i + 1, entityType: 'user', entity: String(r.user), score: Number(r.addedweight),
+    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])), reasons: String(r.reasons).split('; '), evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
+  }));
+  await finishRun(ws, run, 'population', results);
+  const members = out.filter((r) => r.outlier_cluster).map((r) => r.user);
+  return {
+    columns: [...POPULATION_COLUMNS], rows: out.slice(0, options.top ?? out.length).map((r, i) => ({ rank: i + 1, ...r })), runId: run.runId,
+    notes: [`${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${run.runId}`],
+  };
+}
+
+function clusterUsers(rows: Row[], options: { k: number | 'auto'; seed: number }): { labels: number[]; k: number } {
+  const names = FEATURES.filter((f) => new Set(rows.map((r) => Number(r[f]))).size > 1);
+  if (rows.length < 3 || names.length === 0) return { labels: rows.map(() => 0), k: 1 };
+  const data = new Float64Array(rows.length * names.length);
+  rows.forEach((r, i) => names.forEach((f, j) => (data[i * names.length + j] = Number(r[f]))));
+  const x: Matrix = { rows: rows.length, cols: names.length, data, names };
+  const scaled = fitScaler('standard', x).transform(x);
+  const k = options.k === 'auto' ? chooseK(scaled, { seed: options.seed, maxK: Math.min(8, rows.length - 1) }).k : Math.min(options.k, rows.length);
+  return { labels: Array.from(kmeans(scaled, { k, seed: options.seed }).labels), k };
+}

@@ -1,0 +1,191 @@
+/**
+ * `huntbook hunt risk`: the seed's "It's all in the numbers" and "Insider Threat Hunting" over
+ * the detections table, per entity (user or host) and window (default one day):
+ *   tweight   sum of detection weights (each rule's sum capped at k × its largest weight, as
+ *             Splunk RBA caps a noisy rule)
+ *   scount    detections; dscount distinct rules; pcount distinct phases
+ *   phasemult (pcount − 1) × phase step when pcount > 1; sourcemult (dscount − 1) × source step
+ *   weighted  tweight + scount + phasemult + sourcemult
+ *   alert     the seed's logic as a configurable expression over these names
+ * plus an ATT&CK-tactic rule (≥ 3 tactics and ≥ 4 rules in 7 days), Elastic's 0–100 entity
+ * risk score with its levels, an isolation forest over tweight, pcount, scount, weighted and
+ * k-means over tweight, phasemult, scount. Every window's metrics are kept in entity_history.
+ */
+import type { DuckDBValue } from '@duckdb/node-api';
+import { UsageError } from '../../errors.ts';
+import { IsolationForest } from '../../ml/iforest.ts';
+import { kmeans } from '../../ml/kmeans.ts';
+import type { Matrix } from '../../ml/matrix.ts';
+import { fitScaler } from '../../ml/scaling.ts';
+import { TACTICS } from '../../rules/model.ts';
+import type { Row, Workspace } from '../../store/workspace.ts';
+import { parseExpression } from '../expression.ts';
+import { finishRun, startRun, type ResultRow } from '../runs.ts';
+import type { HuntOutput } from '../beacons/seed-hunts.ts';
+
+export interface RiskParams {
+  by: string;
+  windowSeconds: number;
+  since?: string;
+  until?: string;
+  phaseStep: number;
+  sourceStep: number;
+  /** A rule's weights in one window add up to at most capK × its largest weight. */
+  capK: number;
+  alert: string;
+  tacticRule: { minTactics: number; minRules: number; days: number };
+  seed: number;
+  clusters: number;
+}
+
+export const DEFAULT_RISK: RiskParams = {
+  by: 'user', windowSeconds: 86400, phaseStep: 100, sourceStep: 50, capK: 3,
+  alert: '(scount > 1 and tweight > 500) or (pcount > 1 and tweight > 300) or tweight > 1000',
+  tacticRule: { minTactics: 3, minRules: 4, days: 7 }, seed: 1, clusters: 3,
+};
+
+export const METRICS = ['tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult', 'weighted'] as const;
+
+/** Elastic's entity risk: Σ wᵢ/i^1.5 over weights sorted high to low, normalised by ζ(1.5)·100 to 0–100. */
+export function elasticRisk(weights: readonly number[]): number {
+  const sorted = [...weights].map((w) => Math.min(100, Math.max(0, w))).sort((a, b) => b - a).slice(0, 10000);
+  let sum = 0;
+  sorted.forEach((w, i) => (sum += w / Math.pow(i + 1, 1.5)));
+  return Math.min(100, (100 * sum) / 261.2);
+}
+
+export function riskLevel(score: number): string {
+  return score >= 90 ? 'critical' : score >= 70 ? 'high' : score >= 40 ? 'moderate' : score >= 20 ? 'low' : 'unknown';
+}
+
+export const RISK_COLUMNS = [
+  'rank', 'window_start', 'entity', 'tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult', 'weighted', 'alert',
+  'tactic_rule', 'risk', 'level', 'iforest_score', 'cluster', 'percentile', 'phases', 'reasons',
+] as const;
+
+export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Promise<HuntOutput> {
+  const alert = parseExpression(params.alert, [...METRICS]);
+  if (Number(await ws.scalar('SELECT count(*) FROM detections WHERE entity_type = $1', [params.by])) === 0) {
+    throw new UsageError(`no detections for entity type "${params.by}": run rules first (huntbook rules run)`);
+  }
+  const run = await startRun(ws, 'risk', params, { start: params.since, end: params.until });
+  const values: DuckDBValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
+  const filters = ['entity_type = $1'];
+  if (params.since) filters.push(`ts >= CAST($${values.push(params.since)} AS TIMESTAMP)`);
+  if (params.until) filters.push(`ts < CAST($${values.push(params.until)} AS TIMESTAMP)`);
+  const tactics = [...new Set(Object.values(TACTICS))].map((t) => `'${t}'`).join(', ');
+  const rows = await ws.query(`
+WITH d AS (
+  SELECT entity, rule_id, rule, phase, weight, ts, time_bucket(to_seconds($2::BIGINT), ts) AS window_start
+  FROM detections WHERE ${filters.join(' AND ')}
+), per_rule AS (
+  SELECT entity, window_start, rule_id, any_value(rule) AS rule, any_value(phase) AS phase, count(*) AS n, sum(weight) AS w, max(weight) AS mx,
+         list(weight) AS weights
+  FROM d GROUP BY entity, window_start, rule_id
+), per_entity AS (
+  SELECT entity, window_start, sum(least(w, $3 * mx)) AS tweight, sum(w) AS tweight_uncapped, sum(n)::BIGINT AS scount,
+         count(*) AS dscount, count(DISTINCT phase) AS pcount, list(DISTINCT phase ORDER BY phase) AS phases,
+         list({'rule': rule, 'n': n, 'w': w, 'capped': least(w, $3 * mx)} ORDER BY least(w, $3 * mx) DESC, rule) AS rules,
+         flatten(list(weights)) AS weights
+  FROM per_rule GROUP BY entity, window_start
+), tactic AS (           -- the ATT&CK rule looks back over days, not just the window
+  SELECT e.entity, e.window_start, count(DISTINCT d.phase) FILTER (WHERE d.phase IN (${tactics})) AS tactics_recent,
+         count(DISTINCT d.rule_id) AS rules_recent
+  FROM per_entity e JOIN d ON d.entity = e.entity
+   AND d.ts >= e.window_start + to_seconds($2::BIGINT) - to_days($6::INTEGER) AND d.ts < e.window_start + to_seconds($2::BIGINT)
+  GROUP BY e.entity, e.window_start
+)
+SELECT per_entity.*, tactics_recent, rules_recent,
+       CASE WHEN pcount > 1 THEN (pcount - 1) * $4 ELSE 0 END AS phasemult,
+       CASE WHEN dscount > 1 THEN (dscount - 1) * $5 ELSE 0 END AS sourcemult
+FROM per_entity JOIN tactic USING (entity, window_start)
+ORDER BY window_start, entity`, values);
+
+  const metrics = rows.map((r) => {
+    const m: Record<string, number> = {};
+    for (const name of ['tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult']) m[name] = Number(r[name]);
+    m.weighted = m.tweight + m.scount + m.phasemult + m.sourcemult;
+    return m;
+  });
+  const matrix = (names: string[]): Matrix => {
+    const data = new Float64Array(rows.length * names.length);
+    metrics.forEach((m, i) => names.forEach((n, j) => (data[i * names.length + j] = m[n])));
+    return { rows: rows.length, cols: names.length, data, names };
+  };
+  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix(['tweight', 'pcount', 'scount', 'weighted'])) : undefined;
+  const ifScores = forest ? forest.scoreSamples(matrix(['tweight', 'pcount', 'scount', 'weighted'])) : new Float64Array(rows.length);
+  const clusters = clusterRows(matrix(['tweight', 'phasemult', 'scount']), params);
+  // Percentile of weighted within its window, against everyone seen that window.
+  const byWindow = new Map<string, number[]>();
+  rows.forEach((r, i) => byWindow.set(String(r.window_start), [...(byWindow.get(String(r.window_start)) ?? []), metrics[i].weighted]));
+  const out = rows.map((r, i) => {
+    const m = metrics[i];
+    const peers = byWindow.get(String(r.window_start))!;
+    const percentile = peers.length > 1 ? peers.filter((w) => w < m.weighted).length / (peers.length - 1) : 1;
+    const risk = Math.round(elasticRisk((r.weights as number[]).map(Number)) * 10) / 10;
+    const tacticRule = Number(r.tactics_recent) >= params.tacticRule.minTactics && Number(r.rules_recent) >= params.tacticRule.minRules;
+    const fired = alert.evaluate(m);
+    const reasons = [
+      ...(fired ? [`alert: ${alert.explain(m).join(', ')}`] : []),
+      ...(tacticRule ? [`ATT&CK rule: ${r.tactics_recent} tactics and ${r.rules_recent} rules in ${params.tacticRule.days} days`] : []),
+      `${m.pcount} phase${m.pcount === 1 ? '' : 's'} (${(r.phases as string[]).join(', ')})${m.phasemult ? ` +${m.phasemult}` : ''}`,
+      `${m.dscount} rule${m.dscount === 1 ? '' : 's'}${m.sourcemult ? ` +${m.sourcemult}` : ''}: ${(r.rules as { rule: string; n: number; w: number; capped: number }[]).slice(0, 4).map((x) => `${x.rule} ×${x.n} = ${x.capped}${x.capped < x.w ? ` (capped from ${x.w})` : ''}`).join('; ')}`,
+      ...(forest ? [`isolation forest ${ifScores[i].toFixed(3)}: ${forest.explain(matrix(['tweight', 'pcount', 'scount', 'weighted']), i).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ')}`] : []),
+    ];
+    return {
+      window_start: r.window_start, entity: r.entity, ...m, weighted: m.weighted, alert: fired, tactic_rule: tacticRule, risk, level: riskLevel(risk),
+      iforest_score: Math.round(ifScores[i] * 1e4) / 1e4, cluster: clusters[i], percentile: Math.round(percentile * 1000) / 1000,
+      phases: (r.phases as string[]).join(','), reasons: reasons.join('; '), rules: r.rules,
+    };
+  });
+  out.sort((a, b) => b.risk - a.risk || b.weighted - a.weighted || String(a.entity).localeCompare(String(b.entity)) || String(a.window_start).localeCompare(String(b.window_start)));
+  await keepHistory(ws, run.runId, params, out);
+  const results: ResultRow[] = out.map((r, i) => ({
+    rank: i + 1, entityType: params.by, entity: String(r.entity), score: r.risk,
+    features: Object.fromEntries([...METRICS, 'risk', 'iforest_score', 'percentile'].map((k) => [k, (r as Record<string, unknown>)[k]])),
+    reasons: r.reasons.split('; '), evidence: { window_start: r.window_start, rules: r.rules },
+  }));
+  await finishRun(ws, run, 'risk', results);
+  const printed: Row[] = out.slice(0, top).map((r, i) => {
+    const { rules: _rules, ...rest } = r;
+    return { rank: i + 1, ...rest } as Row;
+  });
+  const alerts = out.filter((r) => r.alert).length;
+  return {
+    columns: [...RISK_COLUMNS], rows: printed, runId: run.runId,
+    notes: [`${out.length} ${params.by}-windows; ${alerts} meet the alert logic (${params.alert}); run ${run.runId}`],
+  };
+}
+
+function clusterRows(x: Matrix, params: RiskParams): number[] {
+  if (x.rows < 2) return Array(x.rows).fill(0);
+  // Features that never vary carry nothing and cannot be scaled.
+  const keep: number[] = [];
+  for (let j = 0; j < x.cols; j++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < x.rows; i++) {
+      lo = Math.min(lo, x.data[i * x.cols + j]);
+      hi = Math.max(hi, x.data[i * x.cols + j]);
+    }
+    if (hi > lo) keep.push(j);
+  }
+  if (keep.length === 0) return Array(x.rows).fill(0);
+  const sub: Matrix = { rows: x.rows, cols: keep.length, names: keep.map((j) => x.names[j]), data: new Float64Array(x.rows * keep.length) };
+  for (let i = 0; i < x.rows; i++) keep.forEach((j, c) => (sub.data[i * keep.length + c] = x.data[i * x.cols + j]));
+  const scaled = fitScaler('standard', sub).transform(sub);
+  return Array.from(kmeans(scaled, { k: Math.min(params.clusters, x.rows), seed: params.seed }).labels);
+}
+
+/** Every window's metrics per entity, replaced when the same window is scored again. */
+async function keepHistory(ws: Workspace, runId: number, params: RiskParams, rows: { window_start: unknown; entity: unknown }[]): Promise<void> {
+  await ws.transaction(async () => {
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_history (entity VARCHAR, window_start TIMESTAMP, metrics VARCHAR)');
+    await ws.append('hb_history', rows.map((r) => {
+      const { reasons: _r, rules: _ru, ...metrics } = r as Record<string, unknown>;
+      return [String(r.entity), String(r.window_start), JSON.stringify(metrics)];
+    }));
+    await ws.run(`DELETE FROM entity_history h WHERE hunt = 'risk' AND entity_type = $1 AND EXISTS (SELECT 1 FROM hb_history n WHERE n.entity = h.entity AND n.window_start = h.window_start)`, [params.by]);
+    await ws.run(`INSERT INTO entity_history SELECT 'risk', $1, entity, window_start, window_start + to_seconds($2::BIGINT), CAST(metrics AS JSON), $3 FROM hb_history`, [params.by, params.windowSeconds, runId]);
+  });
+}
