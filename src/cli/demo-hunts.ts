@@ -9,6 +9,10 @@ import { flowHunt, scoredHunt } from '../hunts/beacons/seed-hunts.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
+import { loadRuleSources } from '../rules/catalog.ts';
+import { runRules } from '../rules/engine.ts';
+import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
+import { populationHunt } from '../hunts/risk/population.ts';
 
 export interface DemoResult {
   columns: string[];
@@ -22,6 +26,8 @@ export interface DemoHunt {
 }
 
 interface Truth {
+  insider: { user: string; phases: { phase: string; date: string }[] };
+  fake_profiles: { profile_id: string }[];
   beacons: { id: string; kind: string; channel: string; src_ip: string; dest: string; dest_ip: string; period_s: number; jitter: number }[];
   benign_periodic: { dest: string; note: string; users: string[] | '*' }[];
 }
@@ -68,6 +74,34 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const out = await flowHunt(ws, { params: { ...DEFAULT_FLOW, ports: [] }, top: 5 });
       const columns = ['rank', 'src_ip', 'dest_ip', 'bytes_out', 'beacon_count', 'beacon_percentage', 'total_count', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest_ip) })), notes: out.notes };
+    },
+  },
+
+  {
+    title: 'rules run: the shipped packs (insider, behavior, intrusion) into the detections table',
+    run: async (ws) => {
+      const { rules } = await loadRuleSources([], []);
+      const report = await runRules(ws, rules);
+      const { columns, rows } = await ws.queryWithColumns('SELECT rule_id, phase, weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections GROUP BY ALL ORDER BY detections DESC, rule_id LIMIT 12');
+      return { columns, rows, notes: [`${report.rules} rules, ${report.inserted} detections in ${report.seconds.toFixed(1)} s`] };
+    },
+  },
+  {
+    title: "hunt risk --by user: the seed's weights, phases and multipliers per user and day",
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await riskHunt(ws, DEFAULT_RISK, 8);
+      const columns = ['rank', 'window_start', 'entity', 'tweight', 'scount', 'pcount', 'weighted', 'alert', 'risk', 'level', 'iforest_score', 'truth'];
+      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.entity === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
+    },
+  },
+  {
+    title: 'hunt population: how rare is each user\'s set of phases and rules (k-means, outlier cluster)',
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await populationHunt(ws, { k: 'auto', seed: 1, top: 6 });
+      const columns = ['rank', 'user', 'user_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'truth'];
+      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider (${t.insider.phases.map((p) => p.phase).join(' → ')})` : '' })), notes: out.notes };
     },
   },
 ];
