@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ingest } from '../src/ingest/ingest.ts';
+import { planRules, runRules } from '../src/rules/engine.ts';
+import { tacticsOf, techniquesOf } from '../src/rules/model.ts';
+import { expandPattern, parseCondition } from '../src/rules/sigma/condition.ts';
+import { compileDetection, sigmaToLike } from '../src/rules/sigma/compile.ts';
+import { parseSigmaFile } from '../src/rules/sigma/load.ts';
+import { base64Offsets, windashVariants } from '../src/rules/sigma/values.ts';
+import { openWorkspace, tempDir } from './helpers.ts';
+
+test('conditions: not binds tightest, then and, then or; "of" over patterns and them', () => {
+  assert.deepEqual(parseCondition('a or b and not c'), {
+    type: 'or', operands: [{ type: 'ref', name: 'a' }, { type: 'and', operands: [{ type: 'ref', name: 'b' }, { type: 'not', operand: { type: 'ref', name: 'c' } }] }],
+  });
+  assert.deepEqual(parseCondition('(a or b) and 1 of sel_*'), {
+    type: 'and', operands: [{ type: 'or', operands: [{ type: 'ref', name: 'a' }, { type: 'ref', name: 'b' }] }, { type: 'of', quantifier: 'any', pattern: 'sel_*' }],
+  });
+  assert.deepEqual(expandPattern('them', ['sel', '_private', 'filter']), ['sel', 'filter']);
+  assert.deepEqual(expandPattern('sel_*', ['sel_a', 'sel_b', 'selx']), ['sel_a', 'sel_b']);
+  assert.throws(() => parseCondition('a and'), /ends too early/);
+  assert.throws(() => parseCondition('selection | count() by host > 5'), /aggregation/);
+  assert.throws(() => parseCondition('2 of them'), /only "1 of" and "all of"/);
+});
+
+test('compiled SQL: values are parameters, fields come from the resolver, lists OR, maps AND', () => {
+  const params: unknown[] = [];
+  const sql = compileDetection({ sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' }, {
+    field: (name) => `F(${name})`, fullText: () => 'T', bind: (v) => `$${params.push(v)}`,
+  });
+  assert.equal(sql, "((coalesce((F(Image) ILIKE $1 ESCAPE '!' OR lower(F(Image)) = $2), false) AND coalesce(lower(F(CommandLine)) = $3, false)) AND NOT ((coalesce(F(User) IS NULL, false))))");
+  assert.deepEqual(params, ['%\\cmd.exe', 'x.exe', 'whoami']);
+  assert.deepEqual(sigmaToLike('a\\*b*c?d%_!'), { pattern: 'a*b%c_d!%!_!!', wildcard: true });
+});
+
+test('value encodings: base64offset, windash', () => {
+  // pySigma's algorithm, checked independently with Python's base64:
+  //   [b64encode(i*b' ' + v)[(0, 2, 3)[i] : (None, -3, -2)[(len(v) + i) % 3]] for i in range(3)]
+  assert.deepEqual(base64Offsets(Buffer.from('ping')), ['cGluZ', 'Bpbm', 'waW5n']);
+  assert.deepEqual(base64Offsets(Buffer.from('IEX')), ['SUVY', 'lFW', 'JRV']);
+  assert.deepEqual(windashVariants('-enc x').sort(), ['-enc x', '/enc x', '\u2013enc x', '\u2014enc x', '\u2015enc x'].sort());
+});
+
+test('tactic tags give the phase: defense-evasion in either spelling, and ATT&CK v19 stealth / defense-impairment', () => {
+  assert.deepEqual(tacticsOf(['attack.defense-evasion', 'attack.t1027']), ['defense-evasion']);
+  assert.deepEqual(tacticsOf(['attack.defense_evasion']), ['defense-evasion']);
+  assert.deepEqual(tacticsOf(['attack.stealth', 'attack.execution']), ['defense-evasion', 'execution']);
+  assert.deepEqual(tacticsOf(['attack.defense-impairment']), ['defense-evasion']);
+  assert.deepEqual(techniquesOf(['attack.t1059.001', 'attack.execution', 'cve.2021-1']), ['T1059.001']);
+});
+
+const EVENTS = [
+  { host: 'h-contains', Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'cmd /c whoami /all' },
+  { host: 'h-re', Image: 'C:\\Tools\\x.exe', CommandLine: 'line1\nSECRET=42' },
+  { host: 'h-cidr4', Image: 'C:\\a.exe', DestinationIp: '10.1.2.3' },
+  { host: 'h-cidr6', Image: 'C:\\a.exe', DestinationIp: 'fe80::1' },
+  { host: 'h-b64', Image: 'C:\\p.exe', CommandLine: `powershell -e ${Buffer.from('  IEX (New-Object Net.WebClient)', 'utf16le').toString('base64')}` },
+  { host: 'h-dash', Image: 'C:\\p.exe', CommandLine: 'powershell \u2013enc AAAA' },
+  { host: 'h-num', Image: 'C:\\n.exe', Count: 17, Other: 'C:\\n.exe' },
+  { host: 'h-case', Image: 'C:\\CasE.exe', Tag: '%ADMIN%' },
+];
+
+const RULES = `
+title: contains all
+id: r-contains-all
+logsource: {product: windows}
+detection: {sel: {CommandLine|contains|all: ['WHOAMI', '/ALL']}, condition: sel}
+level: high
+tags: [attack.discovery]
+---
+title: re with flags
+id: r-re
+logsource: {product: windows}
+detection: {sel: {CommandLine|re|i|m: '^secret=\\d+$'}, condition: sel}
+---
+title: cidr v4
+id: r-cidr4
+logsource: {product: windows}
+detection: {sel: {DestinationIp|cidr: ['10.0.0.0/8', '192.168.0.0/16']}, condition: sel}
+---
+title: cidr v6
+id: r-cidr6
+logsource: {product: windows}
+detection: {sel: {DestinationIp|cidr: 'fe80::/10'}, condition: sel}
+---
+title: wide base64offset
+id: r-b64
+logsource: {product: windows}
+detection: {sel: {CommandLine|wide|base64offset|contains: 'IEX (New-Object'}, condition: sel}
+---
+title: windash
+id: r-dash
+logsource: {product: windows}
+detection: {sel: {CommandLine|windash|contains: ' -enc '}, condition: sel}
+---
+title: numbers and fieldref
+id: r-num
+logsource: {product: windows}
+detection: {sel: {Count|gte: 17, Count|lt: 18}, ref: {Image|fieldref: Other}, condition: sel and ref}
+---
+title: cased and neq and exists
+id: r-case
+logsource: {product: windows}
+detection: {sel: {Image|cased|endswith: 'CasE.exe', Image|neq: 'x', Tag|exists: true, Missing|exists: false}, condition: sel}
+---
+title: cased misses
+id: r-cased-miss
+logsource: {product: windows}
+detection: {sel: {Image|cased|endswith: 'case.exe'}, condition: sel}
+---
+title: expand without configuration matches nothing
+id: r-expand
+logsource: {product: windows}
+detection: {sel: {Tag|expand: '%ADMIN%'}, condition: sel}
+---
+title: keywords search the whole event
+id: r-keyword
+logsource: {product: windows}
+detection: {keywords: ['whoami'], condition: keywords}
+---
+title: not a filter keeps events without the field
+id: r-not
+logsource: {product: windows}
+detection: {sel: {Image|endswith: '.exe'}, filter: {CommandLine|contains: 'cmd'}, condition: sel and not filter}
+`;
+
+test('Sigma modifiers against real events in a workspace', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  writeFileSync(join(dir, 'events.ndjson'), EVENTS.map((e, i) => JSON.stringify({ '@timestamp': `2026-01-01T00:00:0${i}Z`, EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: e.host, ...e })).join('\n'));
+  await ingest(ws, [join(dir, 'events.ndjson')]);
+  const { rules, problems } = parseSigmaFile({ path: 'inline.yml', text: RULES });
+  assert.deepEqual(problems, []);
+  assert.equal(rules[0].weight, 73, 'level high → 73');
+  assert.equal(rules[0].phase, 'discovery');
+  const report = await runRules(ws, rules);
+  assert.deepEqual(report.skipped, []);
+  const hits = await ws.query("SELECT rule_id, list(DISTINCT entity ORDER BY entity) AS hosts FROM detections WHERE entity_type = 'host' GROUP BY rule_id ORDER BY rule_id");
+  assert.deepEqual(Object.fromEntries(hits.map((h) => [h.rule_id, h.hosts])), {
+    'r-b64': ['h-b64'], 'r-case': ['h-case'], 'r-cidr4': ['h-cidr4'], 'r-cidr6': ['h-cidr6'], 'r-contains-all': ['h-contains'],
+    'r-dash': ['h-dash'], 'r-keyword': ['h-contains'], 'r-num': ['h-num'], 'r-re': ['h-re'],
+    'r-not': ['h-b64', 'h-case', 'h-cidr4', 'h-cidr6', 'h-dash', 'h-num', 'h-re'],
+  });
+  // Running again over the same events adds nothing.
+  assert.equal((await runRules(ws, rules)).inserted, 0);
+  const [detail] = await ws.query("SELECT details->>'CommandLine' AS cmd, event_ref FROM detections WHERE rule_id = 'r-contains-all' AND entity_type = 'host'");
+  assert.equal(detail.cmd, 'cmd /c whoami /all');
+  assert.match(String(detail.event_ref), /^\d+:\d+$/);
+});
+
+test('unsupported Sigma features are skipped with their reason, not run half-way', () => {
+  const { rules } = parseSigmaFile({ path: 'x.yml', text: `
+title: a
+id: a
+logsource: {product: linux, category: process_creation}
+detection: {sel: {Image: x}, condition: sel}
+---
+title: b
+id: b
+logsource: {product: windows}
+detection: {sel: {Image|nosuchmodifier: x}, condition: sel}
+---
+title: c
+id: c
+logsource: {product: windows}
+detection: {sel: {DestinationIp|cidr: '2001:db8::/32'}, condition: sel}
+---
+title: d
+id: d
+logsource: {product: windows}
+detection: {sel: {Image: x}, condition: sel and missing}
+` });
+  const { skipped } = planRules(rules);
+  assert.deepEqual(skipped.map((s) => [s.rule.id, s.reason]), [
+    ['a', 'logsource not mapped'], ['b', 'unknown modifier'], ['c', 'IPv6 |cidr longer than /16 (other than /128)'], ['d', 'condition names an unknown search identifier'],
+  ]);
+});
