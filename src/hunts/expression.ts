@@ -124,10 +124,11 @@ export function parseExpression(text: string, allowed: readonly string[]): Expre
     }
   };
   const show = (node: Node): string => (node.kind === 'num' ? String(node.value) : node.kind === 'var' ? node.name : node.kind === 'not' ? `not ${show(node.operand)}` : `${show(node.left)} ${node.op} ${show(node.right)}`);
+  // Only the branches that made the expression true: a failed "and" explains nothing.
   const explain = (node: Node, m: Record<string, number>, out: string[]) => {
     if (node.kind === 'bin' && (node.op === 'and' || node.op === 'or')) {
-      explain(node.left, m, out);
-      explain(node.right, m, out);
+      if (!value(node, m)) return;
+      for (const side of [node.left, node.right]) if (node.op === 'and' || value(side, m)) explain(side, m, out);
     } else if (node.kind === 'bin' && ['>', '>=', '<', '<=', '=', '!='].includes(node.op) && value(node, m)) {
       out.push(`${show(node.left)} ${value(node.left, m)} ${node.op} ${show(node.right)}`);
     }
