@@ -28,7 +28,7 @@ Examples:
       const { skipped } = planRules(loaded);
       const all: Problem[] = [
         ...problems,
-        ...skipped.map((s): Problem => ({ severity: s.rule.origin === 'sigma' ? 'warning' : 'error', file: s.rule.file, rule: s.rule.id, message: `skipped: ${s.detail}` })),
+        ...skipped.map((s): Problem => ({ severity: s.rule.origin === 'sigma' ? 'warning' : 'error', file: s.rule.file, line: s.rule.line, rule: s.rule.id, message: `skipped: ${s.detail}` })),
       ];
       printRows(io, options.format, ['severity', 'file', 'line', 'rule', 'message'], all.map((p) => ({ severity: p.severity, file: p.file, line: p.line ?? null, rule: p.rule ?? null, message: p.message })));
       if (!options.quiet) io.stderr.write(`${loaded.length} rules loaded, ${loaded.length - skipped.length} runnable, ${all.filter((p) => p.severity === 'error').length} errors, ${all.filter((p) => p.severity === 'warning').length} warnings\n`);

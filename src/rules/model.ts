@@ -16,6 +16,8 @@ export interface Rule {
   description?: string;
   origin: 'native' | 'sigma';
   file: string;
+  /** Line of the rule in its file, for problems found later (compiling, running). */
+  line?: number;
   table: CanonicalTable;
   /** Sigma-style detection block (selection / condition). */
   detection?: Record<string, unknown>;

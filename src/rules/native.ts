@@ -69,7 +69,7 @@ export function parsePack(path: string, text: string): { rules: Rule[]; problems
     }
     if (!raw.phase) problem('warning', 'no phase: the rule will not count towards pcount');
     rules.push({
-      id, name: String(raw.name ?? id), description: raw.description === undefined ? undefined : String(raw.description), origin: 'native',
+      id, line, name: String(raw.name ?? id), description: raw.description === undefined ? undefined : String(raw.description), origin: 'native',
       file: pack ? `${path} (${pack})` : path, table, detection: raw.detection as Record<string, unknown> | undefined,
       sql: raw.sql === undefined ? undefined : String(raw.sql), weight, phase: String(raw.phase ?? 'unknown'),
       tags: Array.isArray(raw.tags) ? raw.tags.map(String) : [], level: raw.level === undefined ? undefined : String(raw.level),

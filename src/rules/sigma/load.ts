@@ -101,7 +101,7 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
     const level = String(merged.level ?? 'medium').toLowerCase();
     const logsource = merged.logsource as { product?: string; category?: string; service?: string };
     rules.push({
-      id, name: title, description: merged.description ? String(merged.description) : undefined, origin: 'sigma', file: file.path,
+      id, line, name: title, description: merged.description ? String(merged.description) : undefined, origin: 'sigma', file: file.path,
       table: 'events', detection: merged.detection as Obj, logsource, weight: levelWeights[level] ?? levelWeights.medium ?? 47,
       phase: tacticsOf(tags)[0] ?? 'unknown', tags, level,
       entities: [{ type: 'host', field: 'host' }, { type: 'user', field: 'user' }],

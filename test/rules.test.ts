@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { conformance } from '../bench/sigma-conformance.ts';
+import { generate } from '../src/generate/generate.ts';
+import { populationHunt } from '../src/hunts/risk/population.ts';
+import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { runRules } from '../src/rules/engine.ts';
+import { cli, openWorkspace, sharedData, tempDir } from './helpers.ts';
+
+test('rules lint reports problems as data with file and line, and keeps going', async (t) => {
+  const dir = tempDir(t);
+  const pack = join(dir, 'pack.yml');
+  writeFileSync(pack, [
+    'pack: test',
+    'rules:',
+    '  - id: ok',
+    '    name: fine',
+    '    table: events',
+    '    weight: 10',
+    '    phase: discovery',
+    '    detection: {sel: {command_line|contains: whoami}, condition: sel}',
+    '  - id: no-weight',
+    '    table: events',
+    '    detection: {sel: {process: x}, condition: sel}',
+    '  - id: both',
+    '    weight: 1',
+    '    sql: "true"',
+    '    detection: {sel: {process: x}, condition: sel}',
+    '  - id: bad-sql',
+    '    table: activity',
+    '    weight: 1',
+    '    sql: "kind = \'email\' AND (SELECT 1) = 1"',
+    '  - id: bad-column',
+    '    table: activity',
+    '    weight: 1',
+    '    sql: "password = \'x\'"',
+    '  - id: bad-condition',
+    '    weight: 1',
+    '    detection: {sel: {process: x}, condition: sel and nothere}',
+  ].join('\n'));
+  const result = await cli('rules', 'lint', pack, '--format', 'json');
+  assert.equal(result.code, 1);
+  const problems = JSON.parse(result.stdout) as { severity: string; line: number | null; rule: string; message: string }[];
+  const errors = problems.filter((p) => p.severity === 'error');
+  assert.deepEqual(errors.map((p) => [p.rule, p.line]), [['no-weight', 9], ['both', 12], ['bad-sql', 16], ['bad-column', 20], ['bad-condition', 24]]);
+  assert.match(errors[0].message, /weight must be a number/);
+  assert.match(errors[2].message, /subqueries are not allowed/);
+  assert.match(errors[3].message, /"password" is not a column of activity/);
+  assert.match(errors[4].message, /unknown search identifier: nothere/);
+  assert.deepEqual(problems.filter((p) => p.severity === 'warning').map((p) => p.rule), ['bad-sql', 'bad-column', 'bad-condition'], 'no phase: a warning');
+  assert.match(result.stderr, /4 rules loaded, 1 runnable, 5 errors, 3 warnings/);
+  const shipped = await cli('rules', 'lint');
+  assert.equal(shipped.code, 0, shipped.stdout);
+});
+
+test('SigmaHQ: every rule loads; each regression case triggers its own rule', async () => {
+  const result = await conformance(sharedData('sigma', 'sigma-rules.tar.gz'), sharedData('sigma', 'sigma-regression-data.tar.gz'));
+  assert.equal(result.rules, 3780);
+  assert.equal(result.problems, 0);
+  assert.ok(result.compiled >= 2960, `compiled ${result.compiled}`);
+  assert.equal(result.cases, 152);
+  assert.deepEqual(result.missed, [], 'cases whose rule did not fire');
+  assert.equal(result.triggered, 152);
+  // Overlapping rules (variants of one technique) fire on each other's events; listed in the issue note.
+  assert.ok(result.crossTriggers.length <= 40, `${result.crossTriggers.length} cross-triggers`);
+});
+
+test('the synthetic insider ranks #1 in risk and sits in the outlier cluster of the population', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  generate({ seed: 21, users: 80, days: 7, out });
+  const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as { insider: { user: string } };
+  const ws = await openWorkspace(t, dir);
+  await ingest(ws, [out]);
+  const { rules } = await loadRuleSources([], []);
+  const first = await runRules(ws, rules);
+  assert.ok(first.inserted > 0);
+  assert.equal((await runRules(ws, rules)).inserted, 0, 're-running adds nothing');
+  const risk = await riskHunt(ws, DEFAULT_RISK, 10);
+  assert.equal(risk.rows[0].entity, truth.insider.user);
+  const population = await populationHunt(ws, { k: 'auto', seed: 1 });
+  const insider = population.rows.find((r) => r.user === truth.insider.user)!;
+  assert.equal(insider.outlier_cluster, true);
+  assert.equal(population.rows[0].user, truth.insider.user);
+});
