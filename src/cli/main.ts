@@ -13,6 +13,7 @@ import { registerDemo } from './demo.ts';
 import { registerHunt } from './hunt.ts';
 import { registerRules } from './rules.ts';
 import { registerEntity } from './entity.ts';
+import { registerConfig } from './config.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
@@ -68,6 +69,8 @@ export function buildProgram(io: CliIO): Command {
 Start here:
   huntbook demo                       generate sample data, ingest it, run every hunt
   huntbook ingest logs/ --db case.duckdb
+  huntbook hunt beacons --db case.duckdb
+  huntbook rules run --db case.duckdb && huntbook hunt risk --by user --db case.duckdb
   huntbook sql "SELECT dest, count(*) n FROM http GROUP BY ALL ORDER BY n DESC LIMIT 10" --db case.duckdb
 `);
   registerDemo(program, io);
@@ -78,6 +81,7 @@ Start here:
   registerHunt(program, io);
   registerRules(program, io);
   registerEntity(program, io);
+  registerConfig(program, io);
   return program;
 }
 
