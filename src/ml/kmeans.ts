@@ -66,6 +66,27 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
   return centroids;
 }
 
+/** Each row to its nearest centroid; returns the inertia (sum of squared distances). */
+function assign(x: Matrix, centroids: Float64Array, k: number, labels: Int32Array, distances: Float64Array): number {
+  const { rows, cols, data } = x;
+  let inertia = 0;
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    let bestDistance = Infinity;
+    for (let c = 0; c < k; c++) {
+      const d = squaredDistance(data, i, centroids, c, cols);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = c;
+      }
+    }
+    labels[i] = best;
+    distances[i] = bestDistance;
+    inertia += bestDistance;
+  }
+  return inertia;
+}
+
 function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol: number): KMeansResult {
   const { rows, cols, data } = x;
   const centroids = initial;
@@ -74,23 +95,8 @@ function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol
   const sums = new Float64Array(k * cols);
   const sizes = new Int32Array(k);
   let iterations = 0;
-  let inertia = 0;
   for (; iterations < maxIter; iterations++) {
-    inertia = 0;
-    for (let i = 0; i < rows; i++) {
-      let best = 0;
-      let bestDistance = Infinity;
-      for (let c = 0; c < k; c++) {
-        const d = squaredDistance(data, i, centroids, c, cols);
-        if (d < bestDistance) {
-          bestDistance = d;
-          best = c;
-        }
-      }
-      labels[i] = best;
-      distances[i] = bestDistance;
-      inertia += bestDistance;
-    }
+    assign(x, centroids, k, labels, distances);
     sums.fill(0);
     sizes.fill(0);
     for (let i = 0; i < rows; i++) {
@@ -123,22 +129,9 @@ function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol
     }
   }
   // Final assignment against the final centroids, so labels, sizes and inertia agree.
-  inertia = 0;
+  const inertia = assign(x, centroids, k, labels, distances);
   sizes.fill(0);
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    let bestDistance = Infinity;
-    for (let c = 0; c < k; c++) {
-      const d = squaredDistance(data, i, centroids, c, cols);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = c;
-      }
-    }
-    labels[i] = best;
-    sizes[best]++;
-    inertia += bestDistance;
-  }
+  for (let i = 0; i < rows; i++) sizes[labels[i]]++;
   return { k, centroids, labels, inertia, iterations, sizes };
 }
 

@@ -56,3 +56,21 @@ export function assertFinite(m: Matrix): void {
     }
   }
 }
+
+/** The matrix without columns that never vary (they carry nothing and cannot be scaled). */
+export function dropConstantColumns(m: Matrix): Matrix {
+  const keep: number[] = [];
+  for (let j = 0; j < m.cols; j++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < m.rows; i++) {
+      const v = m.data[i * m.cols + j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (hi > lo) keep.push(j);
+  }
+  const data = new Float64Array(m.rows * keep.length);
+  for (let i = 0; i < m.rows; i++) keep.forEach((j, c) => (data[i * keep.length + c] = m.data[i * m.cols + j]));
+  return { rows: m.rows, cols: keep.length, data, names: keep.map((j) => m.names[j]) };
+}

@@ -6,7 +6,7 @@
 import { IsolationForest } from '../../ml/iforest.ts';
 import { kmeans } from '../../ml/kmeans.ts';
 import { fitScaler } from '../../ml/scaling.ts';
-import type { Matrix } from '../../ml/matrix.ts';
+import { dropConstantColumns, type Matrix } from '../../ml/matrix.ts';
 import { CORRELATION_FEATURES } from './params.ts';
 
 export interface Correlated {
@@ -37,19 +37,8 @@ export function correlate(current: Record<string, number>[], history: Record<str
     return { scores, reasons };
   }
   // k-means on standardised features; a row's score is how rare its cluster is (1 − share).
-  const spread = names.map((_, j) => {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < x.rows; i++) {
-      lo = Math.min(lo, data[i * x.cols + j]);
-      hi = Math.max(hi, data[i * x.cols + j]);
-    }
-    return hi > lo;
-  });
-  const keep = names.filter((_, j) => spread[j]);
-  if (keep.length === 0) return { scores, reasons };
-  const sub: Matrix = { rows: x.rows, cols: keep.length, names: keep, data: new Float64Array(x.rows * keep.length) };
-  for (let i = 0; i < x.rows; i++) keep.forEach((name, j) => (sub.data[i * keep.length + j] = data[i * x.cols + names.indexOf(name as (typeof names)[number])]));
+  const sub = dropConstantColumns(x);
+  if (sub.cols === 0) return { scores, reasons };
   const scaled = fitScaler('standard', sub).transform(sub);
   const result = kmeans(scaled, { k: Math.min(k, x.rows), seed });
   const clusters = current.map((_, i) => ({ cluster: result.labels[i], size: result.sizes[result.labels[i]] }));

@@ -15,7 +15,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '../../errors.ts';
 import { IsolationForest } from '../../ml/iforest.ts';
 import { kmeans } from '../../ml/kmeans.ts';
-import type { Matrix } from '../../ml/matrix.ts';
+import { dropConstantColumns, type Matrix } from '../../ml/matrix.ts';
 import { fitScaler } from '../../ml/scaling.ts';
 import { TACTICS } from '../../rules/model.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
@@ -158,22 +158,9 @@ ORDER BY window_start, entity`, values);
 }
 
 function clusterRows(x: Matrix, params: RiskParams): number[] {
-  if (x.rows < 2) return Array(x.rows).fill(0);
-  // Features that never vary carry nothing and cannot be scaled.
-  const keep: number[] = [];
-  for (let j = 0; j < x.cols; j++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < x.rows; i++) {
-      lo = Math.min(lo, x.data[i * x.cols + j]);
-      hi = Math.max(hi, x.data[i * x.cols + j]);
-    }
-    if (hi > lo) keep.push(j);
-  }
-  if (keep.length === 0) return Array(x.rows).fill(0);
-  const sub: Matrix = { rows: x.rows, cols: keep.length, names: keep.map((j) => x.names[j]), data: new Float64Array(x.rows * keep.length) };
-  for (let i = 0; i < x.rows; i++) keep.forEach((j, c) => (sub.data[i * keep.length + c] = x.data[i * x.cols + j]));
-  const scaled = fitScaler('standard', sub).transform(sub);
+  const varying = dropConstantColumns(x);
+  if (x.rows < 2 || varying.cols === 0) return Array(x.rows).fill(0);
+  const scaled = fitScaler('standard', varying).transform(varying);
   return Array.from(kmeans(scaled, { k: Math.min(params.clusters, x.rows), seed: params.seed }).labels);
 }
 
