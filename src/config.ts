@@ -18,6 +18,12 @@ export interface Config {
     prevalenceMinHosts: number;
     strobeRecords: number;
   };
+  rules: {
+    /** Sigma level → detection weight. */
+    levelWeights: Record<string, number>;
+    /** Values for Sigma |expand placeholders (%name%); unknown placeholders match nothing. */
+    placeholders: Record<string, string[]>;
+  };
   /** Where it came from, for messages. */
   source: string;
 }
@@ -50,7 +56,13 @@ function number(value: unknown, key: string, file: string, fallback: number, min
 
 export function normaliseConfig(raw: unknown, file: string, base?: Config): Config {
   const top = object(raw, '(top level)', file);
-  for (const key of Object.keys(top)) if (!['networks', 'beacons'].includes(key)) throw new ConfigError(`unknown key "${key}" (known: networks, beacons)`, { location: { file, field: key } });
+  for (const key of Object.keys(top)) if (!['networks', 'beacons', 'rules'].includes(key)) throw new ConfigError(`unknown key "${key}" (known: networks, beacons, rules)`, { location: { file, field: key } });
+  const rules = object(top.rules, 'rules', file);
+  const levels = object(rules.level_weights, 'rules.level_weights', file);
+  const levelWeights = { ...(base?.rules.levelWeights ?? {}) };
+  for (const [level, weight] of Object.entries(levels)) levelWeights[level] = number(weight, `rules.level_weights.${level}`, file, 0, 0, 1e6);
+  const placeholders = { ...(base?.rules.placeholders ?? {}) };
+  for (const [name, values] of Object.entries(object(rules.placeholders, 'rules.placeholders', file))) placeholders[name] = strings(values, `rules.placeholders.${name}`, file, []);
   const networks = object(top.networks, 'networks', file);
   const beacons = object(top.beacons, 'beacons', file);
   const allow = object(beacons.allow, 'beacons.allow', file);
@@ -73,6 +85,7 @@ export function normaliseConfig(raw: unknown, file: string, base?: Config): Conf
       prevalenceMinHosts: number(beacons.prevalence_min_hosts, 'beacons.prevalence_min_hosts', file, base?.beacons.prevalenceMinHosts ?? 5, 1, 1e9),
       strobeRecords: number(beacons.strobe_records, 'beacons.strobe_records', file, base?.beacons.strobeRecords ?? 86400, 10, 1e12),
     },
+    rules: { levelWeights, placeholders },
     source: file,
   };
 }

@@ -91,3 +91,12 @@ test('ingest --json prints one machine-readable summary with the accounting of e
   const summary = JSON.parse(result.stdout) as { path: string; table: string; read: number; loaded: number; rejected: number }[];
   assert.deepEqual(summary.map((s) => [s.table, s.read, s.loaded, s.rejected]), [['flows', 12, 12, 0], ['http', 4, 4, 0], ['tls', 5, 5, 0]]);
 });
+
+test('ingest - reads standard input', async (t) => {
+  const dir = tempDir(t);
+  const { spawnSync } = await import('node:child_process');
+  const input = ['_time,src_ip,dest,url,bytes_out', '2026-01-01T00:00:00Z,10.0.0.1,a.example,/x,10', '2026-01-01T00:00:01Z,10.0.0.1,a.example,/y,20'].join('\n');
+  const result = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'huntbook.js'), 'ingest', '-', '--db', join(dir, 'w.duckdb')], { input, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /\(stdin\) → http \(csv\): read 2, loaded 2, rejected 0/);
+});

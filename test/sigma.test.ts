@@ -177,3 +177,13 @@ detection: {sel: {Image: x}, condition: sel and missing}
     ['a', 'logsource not mapped'], ['b', 'unknown modifier'], ['c', 'IPv6 |cidr longer than /16 (other than /128)'], ['d', 'condition names an unknown search identifier'],
   ]);
 });
+
+test('|expand placeholders match the configured values, and nothing when unconfigured', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: 'admin-ws', Computer: 'admin-ws', Image: 'C:\\x.exe' }));
+  await ingest(ws, [join(dir, 'e.ndjson')]);
+  const { rules } = parseSigmaFile({ path: 'x.yml', text: 'title: t\nid: exp\nlogsource: {product: windows}\ndetection: {sel: {Computer|expand: \'%Admin_Workstations%\'}, condition: sel}' });
+  assert.equal((await runRules(ws, rules)).inserted, 0);
+  assert.equal((await runRules(ws, rules, { placeholders: { Admin_Workstations: ['build-01', 'admin-ws'] } })).inserted, 1);
+});

@@ -9,7 +9,7 @@ import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
 export function registerIngest(program: Command, io: CliIO): void {
   withCommon(program.command('ingest'), { rows: false })
     .description('load log files, directories (recursively) and .zip archives into the workspace')
-    .argument('<paths...>', 'files or directories')
+    .argument('<paths...>', "files or directories; - reads standard input")
     .option('--as <table>', 'target table (flows, http, tls, events, activity, directory, interactions, zeek_<log>)')
     .option('--format <fmt>', `input format: auto, ${FORMATS.join(', ')}`, 'auto')
     .option('--output <fmt>', 'summary format: table, json, csv, ndjson', 'table')

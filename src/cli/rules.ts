@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
 import { finishRun, startRun } from '../hunts/runs.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
 import { planRules, runRules } from '../rules/engine.ts';
@@ -39,6 +40,7 @@ Examples:
     .description('run rules over the workspace and append what they find to the detections table')
     .argument('[packs...]', 'native rule packs (default: the shipped packs in rules/)')
     .option('--sigma <path>', 'Sigma rules: a .yml file, a directory or a .tar.gz (repeatable)', collect, [])
+    .option('--config <file>', 'configuration (level weights, |expand placeholders); default ./huntbook.yml over config/huntbook.yml')
     .addHelpText('after', `
 Each detection keeps ts, rule, phase, weight, the entity it names (user, host), the source table
 and row, and the fields that matched. Running again over the same events adds nothing.
@@ -50,11 +52,12 @@ Examples:
   huntbook rules run rules/insider.yml --sigma ./sigma/rules   # a pack and a Sigma folder`)
     .action(async (packs: string[], raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
-      const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[]);
+      const config = loadConfig(raw.config as string | undefined);
+      const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[], config.rules.levelWeights);
       for (const p of problems.filter((x) => x.severity === 'error')) io.stderr.write(`huntbook: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
       await withWorkspace(options.db, async (ws) => {
         const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
-        const report = await runRules(ws, loaded, { runId: run.runId });
+        const report = await runRules(ws, loaded, { runId: run.runId, placeholders: config.rules.placeholders });
         await finishRun(ws, run, 'rules', []);
         const counts = await ws.query('SELECT rule_id, any_value(rule) AS rule, any_value(phase) AS phase, any_value(weight) AS weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections WHERE run_id = $1 GROUP BY rule_id ORDER BY detections DESC, rule_id', [run.runId]);
         printRows(io, options.format, ['rule_id', 'rule', 'phase', 'weight', 'detections', 'entities'], counts as Row[]);

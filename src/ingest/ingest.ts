@@ -3,7 +3,8 @@
  * Each file lands whole in one transaction or not at all, and its accounting must reconcile:
  * read = loaded + rejected, with every reject kept (file, line, field, reason).
  */
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -119,6 +120,13 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
 }
 
 async function* expand(path: string, tempDir: string, discovered: boolean): AsyncGenerator<SourceFile> {
+  if (path === '-') {
+    // Standard input is copied to a temporary file first: DuckDB's readers need a file to scan.
+    const local = join(tempDir, 'stdin');
+    await pipeline(process.stdin, createWriteStream(local));
+    yield { display: '(stdin)', local, size: (await stat(local)).size, discovered: false };
+    return;
+  }
   let info;
   try {
     info = await stat(path);
