@@ -60,9 +60,12 @@ function nativeSource(table: CanonicalTable): MappedSource {
 }
 
 /** SQL text for a field: a canonical column, or the JSON path list entry registered for it. */
-function fieldSql(source: MappedSource, name: string, register: (jsonKey: string) => number): string {
+function fieldSql(source: MappedSource, name: string, register: (jsonKey: string) => number, useColumn: (column: string) => void = () => undefined): string {
   const keys = source.fieldKeys(name);
-  if (keys.column) return `CAST(${quoteIdent(keys.column)} AS VARCHAR)`;
+  if (keys.column) {
+    useColumn(keys.column);
+    return `CAST(${quoteIdent(keys.column)} AS VARCHAR)`;
+  }
   const refs = (keys.jsonKeys ?? []).map((k) => `fl[${register(k)}]`);
   return refs.length === 1 ? refs[0] : `coalesce(${refs.join(', ')})`;
 }
@@ -122,6 +125,11 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
     if (index === -1) index = jsonKeys.push(key) - 1;
     return index + 1;
   };
+  // Only what the rules read is pulled from the table: the columns they name, the JSON keys they
+  // name (parsed once per event), and the event's whole text only if a rule searches keywords.
+  const columnsUsed = new Set<string>(['file_id', 'ts']);
+  const useColumn = (column: string) => columnsUsed.add(column);
+  let fullText = false;
   const conditions: string[] = [];
   const details: string[] = [];
   chunk.forEach(({ rule }, k) => {
@@ -129,13 +137,17 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
     const ctx: CompileContext = {
       field: (name) => {
         fields.add(name);
-        return fieldSql(source, name, register);
+        return fieldSql(source, name, register, useColumn);
       },
-      fullText: () => 'txt', bind, placeholders,
+      fullText: () => {
+        fullText = true;
+        return 'txt';
+      },
+      bind, placeholders,
     };
     conditions.push(rule.sql !== undefined ? `coalesce((${rule.sql}), false)` : `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`);
     const matchedFields = [...fields].slice(0, 12);
-    details.push(`WHEN ${k + 1} THEN ${matchedFields.length ? `json_object(${matchedFields.map((f) => `${bind(f)}, ${fieldSql(source, f, register)}`).join(', ')})` : 'NULL::JSON'}`);
+    details.push(`WHEN ${k + 1} THEN ${matchedFields.length ? `json_object(${matchedFields.map((f) => `${bind(f)}, ${fieldSql(source, f, register, useColumn)}`).join(', ')})` : 'NULL::JSON'}`);
   });
   await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entities VARCHAR)');
   await ws.append('hb_rules', chunk.map(({ rule }, k) => [k + 1, rule.id, rule.name, rule.phase, rule.weight, JSON.stringify(rule.entities)]));
@@ -145,9 +157,11 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
   const columnsOfTable = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
   const entityExpr = (field: string) => {
     const column = columnsOfTable.has(field) ? field : table !== 'events' && field === 'host' && columnsOfTable.has('src_ip') ? 'src_ip' : undefined;
-    if (column) return `CAST(${quoteIdent(column)} AS VARCHAR)`;
-    const keys = source.fieldKeys(field);
-    return keys.column ? `CAST(${quoteIdent(keys.column)} AS VARCHAR)` : `fl[${register(keys.jsonKeys![0])}]`;
+    if (column) {
+      useColumn(column);
+      return `CAST(${quoteIdent(column)} AS VARCHAR)`;
+    }
+    return fieldSql(source, field, register, useColumn);
   };
   const entitySelect = entityCols.map((f, i) => `${entityExpr(f)} AS ent${i}`);
   const entityRows = chunk.flatMap(({ rule }, k) => rule.entities.map((e) => `(${k + 1}, ${quoteLiteral(e.type)}, ${entityCols.indexOf(e.field)})`));
@@ -157,7 +171,8 @@ async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, p
   const sql = `
 INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH e AS (
-  SELECT rowid AS rid, *, CAST(${quoteIdent(json)} AS VARCHAR) AS txt, ${fl} AS fl FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
+  SELECT rowid AS rid, ${chunk.some(({ rule }) => rule.sql !== undefined) ? '*' : [...columnsUsed].map(quoteIdent).join(', ')}${fullText ? `, CAST(${quoteIdent(json)} AS VARCHAR) AS txt` : ''}, ${fl} AS fl
+  FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
 ), m AS (
   SELECT *, [${conditions.join(', ')}] AS hits FROM e
 ), x AS (
