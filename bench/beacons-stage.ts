@@ -14,6 +14,8 @@ const [csv, db, join, dump] = process.argv.slice(2);
 rmSync(db, { force: true });
 rmSync(`${db}.wal`, { force: true });
 const ws = await Workspace.open(db);
+// Optional cap on DuckDB's buffer pool (e.g. 1.5GB): cached table pages are evicted before a query spills.
+if (process.env.HUNTBOOK_MEMORY_LIMIT) await ws.run(`SET memory_limit = '${process.env.HUNTBOOK_MEMORY_LIMIT.replace(/[^0-9A-Za-z.%]/g, '')}'`);
 const t0 = performance.now();
 const [report] = await ingest(ws, [csv]);
 if (report.status !== 'loaded' || report.rejected !== 0) throw new Error(`ingest: ${report.status} ${report.message}`);
