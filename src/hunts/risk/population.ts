@@ -30,6 +30,9 @@ export async function populationHunt(ws: Workspace, options: { since?: string; u
   const filters = ["entity_type = 'user'"];
   if (options.since) filters.push(`ts >= CAST($${values.push(options.since)} AS TIMESTAMP)`);
   if (options.until) filters.push(`ts < CAST($${values.push(options.until)} AS TIMESTAMP)`);
+  if (Number(await ws.scalar("SELECT count(*) FROM detections WHERE entity_type = 'user'")) === 0) {
+    throw new UsageError('no user detections: run rules first (huntbook rules run)');
+  }
   const run = await startRun(ws, 'population', options, { start: options.since, end: options.until });
   const rows = await ws.query(`
 WITH u AS (
@@ -47,7 +50,7 @@ SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_
        CASE WHEN dc_phase_count >= 2 THEN 100 ELSE 0 END AS dc_phase_count_mult,
        CASE WHEN dc_detection_count > 2 THEN 100 WHEN dc_detection_count = 2 THEN 50 ELSE 0 END AS dc_detection_count_mult
 FROM c ORDER BY "user"`, values);
-  if (rows.length === 0) throw new UsageError('no user detections: run rules first (huntbook rules run)');
+  if (rows.length === 0) throw new UsageError('no user detections in this time range');
   for (const r of rows) r.addedweight = Number(r.user_count_mult) + Number(r.dc_phase_count_mult) + Number(r.dc_detection_count_mult);
   const { labels, k } = clusterUsers(rows, options);
   const risk = new Map<number, { sum: number; n: number }>();
