@@ -49,7 +49,7 @@ export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: st
   const weight = params.multipliers.map((m) => m.name).join(' + ');
   const splunk = params.join === 'splunk';
   const sql = `
-WITH base AS (
+WITH base AS NOT MATERIALIZED (   -- read twice (names, r): inlined, not held in memory
   SELECT src_ip, dest_ip, ${dest} AS dest, bytes_out, bytes_in, ${url} AS url, "user", ts FROM ${source.table}
   WHERE dest_ip IS NOT NULL${window}
 ), names AS (          -- login_count per (dest_ip, dest)
