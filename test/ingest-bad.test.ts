@@ -30,6 +30,19 @@ test('truncated gzip: the file fails with its name and the line where the data s
   assert.equal(await ws.scalar('SELECT count(*) FROM ingested_files'), 0);
 });
 
+test('a truncated gzip CSV fails too (DuckDB alone would read it as if the file ended there)', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const rows = ['_time,src_ip,dest,url,bytes_out', ...Array.from({ length: 20000 }, (_, i) => `2026-01-01T00:00:00Z,10.0.0.1,a.example,/x${i},10`)];
+  const whole = gzipSync(`${rows.join('\n')}\n`);
+  const path = join(dir, 'proxy.csv.gz');
+  writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+  const [report] = await ingest(ws, [path]);
+  assert.equal(report.status, 'failed');
+  assert.match(report.message ?? '', /proxy\.csv\.gz:\d+: gzip stream is truncated/);
+  assert.equal(await ws.scalar('SELECT count(*) FROM http'), 0);
+});
+
 test('wrong column counts are rejected with line, field and reason; the rest loads and counts reconcile', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);

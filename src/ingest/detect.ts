@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { InputError, UsageError } from '../errors.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName } from './fields.ts';
-import type { Prescan } from './prescan.ts';
+import type { Head } from './prescan.ts';
 
 export const FORMATS = ['zeek', 'zeek-json', 'windows', 'ndjson', 'json', 'csv', 'cert'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -35,7 +35,7 @@ export function certKind(fileName: string, fields: readonly string[]): CertKind 
   return undefined;
 }
 
-function looksBinary(scan: Prescan): boolean {
+function looksBinary(scan: Head): boolean {
   if (scan.firstNulLine !== undefined) return true;
   const sample = scan.sample.subarray(0, 4096);
   let control = 0;
@@ -61,7 +61,7 @@ function isZeekJson(value: Record<string, unknown>): boolean {
   return '_path' in value || 'id.orig_h' in value || 'id_orig_h' in value || ('uid' in value && 'ts' in value);
 }
 
-export function detectFormat(fileName: string, scan: Prescan): Format {
+export function detectFormat(fileName: string, scan: Head): Format {
   if (looksBinary(scan)) {
     throw new InputError(`binary content (NUL or control bytes), not a log this version reads`, { location: { file: fileName, line: scan.firstNulLine ?? 1 } });
   }

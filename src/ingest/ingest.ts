@@ -16,7 +16,7 @@ import { certKind, detectFormat, type CertKind, type Format } from './detect.ts'
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { loadJson } from './jsonlog.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
-import { prescan, type Prescan } from './prescan.ts';
+import { prescan, readSample, type Prescan } from './prescan.ts';
 import { createProgress, type Progress } from './progress.ts';
 import { loadTabular } from './tabular.ts';
 import { loadZeekTsv } from './zeek.ts';
@@ -67,7 +67,11 @@ const CERT_PROFILE: Record<CertKind, Parameters<typeof loadTabular>[2]> = {
 };
 
 function jsonShape(scan: Prescan): 'ndjson' | 'document' {
-  const line = scan.sample.toString('utf8').replace(/^\uFEFF/, '').trimStart().split('\n', 1)[0];
+  return jsonShapeOf(scan.sample);
+}
+
+function jsonShapeOf(sample: Buffer): 'ndjson' | 'document' {
+  const line = sample.toString('utf8').replace(/^\uFEFF/, '').trimStart().split('\n', 1)[0];
   try {
     const value: unknown = JSON.parse(line);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? 'ndjson' : 'document';
@@ -198,10 +202,10 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
   const report: FileReport = { path: file.display, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, rejects: [] };
   const label = basename(file.display);
   try {
-    const scan = await prescan(file.local, file.size, (done, total) => progress.update(`${label}: reading`, total > 0 ? done / total : undefined));
+    const head = await readSample(file.local);
     let format: Format;
     try {
-      format = options.format ?? detectFormat(file.display, scan);
+      format = options.format ?? detectFormat(file.display, head);
     } catch (error) {
       if (file.discovered && error instanceof InputError) {
         return { ...report, status: 'skipped', message: error.message, seconds: elapsed(started) };
@@ -209,6 +213,10 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       throw error;
     }
     report.format = format;
+    // Line-oriented formats are reconciled against the file's own line count; the others only need the hash.
+    // A gzip file always gets the full pass: DuckDB reads a truncated stream as if the file ended there.
+    const lines = head.gzip || format === 'zeek' || (['ndjson', 'windows', 'zeek-json'].includes(format) && jsonShapeOf(head.sample) === 'ndjson');
+    const scan = await prescan(file.local, file.size, (done, total) => progress.update(`${label}: reading`, total > 0 ? done / total : undefined), { lines, head });
     const previous = await ws.query('SELECT file_id, path, target_table FROM ingested_files WHERE sha256 = $1', [scan.sha256]);
     if (previous.length > 0 && !options.force) {
       return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
@@ -220,7 +228,15 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         ws, fileId, display: file.display, localPath: file.local, table: options.table, map: options.map,
         watch: (what, work) => watch(ws, progress, `${label}: ${what}`, work),
       };
-      const result = await READERS[format](ctx, scan);
+      let result: LoadOutcome;
+      try {
+        result = await READERS[format](ctx, scan);
+      } catch (error) {
+        if (error instanceof HuntbookError) throw error;
+        // What the readers did not turn into rejects (a damaged gzip stream, say) fails the file.
+        const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new InputError(`cannot be read as ${format}: ${message}`, { location: { file: file.display }, cause: error });
+      }
       reconcile(file.display, format, scan, result);
       await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
       await ws.run(
