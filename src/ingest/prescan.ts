@@ -24,9 +24,6 @@ export interface Prescan {
   /** Lines starting with '#' (Zeek headers and trailers), kept in full: there are few. */
   headerLines: HeaderLine[];
   emptyLines: number;
-  longestLine: number;
-  /** Line number of the longest line. */
-  longestLineAt: number;
   /** First bytes of the decompressed content, for format detection. */
   sample: Buffer;
   /** First line that holds a NUL byte: a binary file, not a log. */
@@ -89,7 +86,7 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
   raw.on('error', (error) => content.destroy(error));
 
   const result: Prescan = {
-    sha256: '', size, gzip, dataLines: 0, headerLines: [], emptyLines: 0, longestLine: 0, longestLineAt: 0,
+    sha256: '', size, gzip, dataLines: 0, headerLines: [], emptyLines: 0,
     sample: Buffer.alloc(0),
   };
   const sampleParts: Buffer[] = [];
@@ -106,10 +103,6 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
     if (lineLength === 0 || (lineLength === 1 && lastByteCR)) result.emptyLines++;
     else if (lineStartsWithHash) result.headerLines.push({ line, text: Buffer.concat(headerText).toString('utf8').replace(/\r$/, '') });
     else result.dataLines++;
-    if (lineLength > result.longestLine) {
-      result.longestLine = lineLength;
-      result.longestLineAt = line;
-    }
     line++;
     lineLength = 0;
     lineStartsWithHash = false;
@@ -173,7 +166,7 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
     throw new InputError(`cannot read file: ${(error as Error).message}`, { location: { file: path }, cause: error });
   }
   return {
-    sha256: hash.digest('hex'), size, gzip: head.gzip, dataLines: 0, headerLines: [], emptyLines: 0, longestLine: 0, longestLineAt: 0,
+    sha256: hash.digest('hex'), size, gzip: head.gzip, dataLines: 0, headerLines: [], emptyLines: 0,
     sample: head.sample, firstNulLine: head.firstNulLine,
   };
 }

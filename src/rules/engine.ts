@@ -81,8 +81,8 @@ export interface RunReport {
   rules: number;
   skipped: Skipped[];
   groups: number;
+  /** Rows of the tables the rules read. */
   events: number;
-  matched: number;
   inserted: number;
   seconds: number;
 }
@@ -95,23 +95,20 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
   const groups = new Map<string, Planned[]>();
   for (const p of planned) groups.set(p.source.group, [...(groups.get(p.source.group) ?? []), p]);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  let matched = 0;
-  let events = 0;
   let done = 0;
   for (const [group, members] of groups) {
     for (let i = 0; i < members.length; i += CHUNK) {
-      const chunk = members.slice(i, i + CHUNK);
-      const result = await runChunk(ws, chunk, options.runId ?? null, options.placeholders);
-      matched += result.matched;
-      events = Math.max(events, result.events);
+      await runChunk(ws, members.slice(i, i + CHUNK), options.runId ?? null, options.placeholders);
     }
     options.onGroup?.(group, ++done, groups.size);
   }
+  let events = 0;
+  for (const table of new Set(planned.map((p) => p.source.table))) events += Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  return { rules: planned.length, skipped, groups: groups.size, events, matched, inserted: after - before, seconds: (performance.now() - started) / 1000 };
+  return { rules: planned.length, skipped, groups: groups.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000 };
 }
 
-async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, placeholders?: Record<string, string[]>): Promise<{ matched: number; events: number }> {
+async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, placeholders?: Record<string, string[]>): Promise<void> {
   const { source } = chunk[0];
   const table = source.table;
   const params: DuckDBValue[] = [];
@@ -194,6 +191,4 @@ WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_
   } finally {
     await ws.run('RESET disabled_optimizers');
   }
-  const events = Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
-  return { matched: 0, events };
 }
