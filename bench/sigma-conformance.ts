@@ -9,9 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { extract as untar } from 'tar';
 import { parse } from 'yaml';
-import { Parser } from 'tar';
-import { createReadStream } from 'node:fs';
 import { ingest } from '../src/ingest/ingest.ts';
 import { planRules, runRules } from '../src/rules/engine.ts';
 import { loadSigma } from '../src/rules/sigma/load.ts';
@@ -35,10 +34,7 @@ export interface Conformance {
 }
 
 async function extract(archive: string, dir: string): Promise<void> {
-  const { extract: untar } = await import('tar');
   await untar({ file: archive, cwd: dir });
-  void Parser;
-  void createReadStream;
 }
 
 function walk(dir: string): string[] {
