@@ -25,6 +25,33 @@ test('Splunk-style CSV export: CIM names map, --map renames the rest, unmapped f
   assert.match(bad.stdout, /--map: "nosuch" is not a column of http/);
 });
 
+test('CSV ISO timestamps with zone offsets land as UTC wall time; a bad one is refused with its line', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const path = join(dir, 'proxy.csv');
+  writeFileSync(path, [
+    '_time,src_ip,dest,url,bytes_out',
+    '2024-03-04T10:00:00+02:00,10.0.0.1,a.example,/x,1',
+    '2024-03-04T08:00:00.123456Z,10.0.0.1,a.example,/x,2',
+    '2024-03-04T08:00:00Z,10.0.0.1,a.example,/x,many',
+    '2024-03-04 03:30:00-04:30,10.0.0.1,a.example,/x,3',
+    '1969-12-31T23:59:59.5Z,10.0.0.1,a.example,/x,4',
+    'not a time,10.0.0.1,a.example,/x,5',
+    ',10.0.0.1,a.example,/x,6',
+    '2024-02-30T08:00:00Z,10.0.0.1,a.example,/x,7',
+  ].join('\n'));
+  const [report] = await ingest(ws, [path]);
+  assert.deepEqual([report.status, report.read, report.loaded, report.rejected], ['loaded', 8, 5, 3]);
+  // DuckDB's reader alone would load "not a time" and February 30 as NULL times, silently.
+  assert.deepEqual(report.rejects.map((r) => [r.line, r.field, r.reason]), [
+    [4, 'bytes_out', 'cannot read "many" as the field\'s type'],
+    [7, '_time', 'cannot read "not a time" as a timestamp'],
+    [9, '_time', 'cannot read "2024-02-30T08:00:00Z" as a timestamp'],
+  ]);
+  assert.deepEqual((await ws.query('SELECT CAST(ts AS VARCHAR) AS ts FROM http ORDER BY bytes_out')).map((r) => r.ts),
+    ['2024-03-04 08:00:00', '2024-03-04 08:00:00.123456', '2024-03-04 08:00:00', '1969-12-31 23:59:59.5', null]);
+});
+
 test('JSON arrays and pretty-printed evtx dumps load; Windows events are flattened for Sigma names', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);

@@ -8,7 +8,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
-import { readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { lineOfRecord, readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { guessTable } from './tabular.ts';
 import { chooseTimeReading, timestampFromText } from './timeformat.ts';
@@ -208,16 +208,6 @@ async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boole
 function firstNonSpace(sample: Buffer): string {
   const match = /\S/.exec(sample.toString('utf8', 0, Math.min(sample.length, 4096)).replace(/^\uFEFF/, ''));
   return match ? match[0] : '';
-}
-
-/** NDJSON: record index → line, knowing which lines the reader refused (they are not records). */
-function lineOfRecord(index: number, refusedLines: number[]): number {
-  let line = index + 1;
-  for (const refused of refusedLines) {
-    if (refused <= line) line++;
-    else break;
-  }
-  return line;
 }
 
 async function ensureTextTable(ctx: LoadContext, table: string, columns: string[]): Promise<void> {

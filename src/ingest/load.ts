@@ -97,6 +97,19 @@ function describeReaderError(type: string, message: string, field: string | null
 }
 
 /**
+ * Record index (0-based, file order) → line, knowing which lines the reader refused (they are not
+ * records) and how many lines come before the first record. Assumes one line per record.
+ */
+export function lineOfRecord(index: number, refusedLines: readonly number[], linesBefore = 0): number {
+  let line = index + 1 + linesBefore;
+  for (const refused of refusedLines) {
+    if (refused <= line) line++;
+    else break;
+  }
+  return line;
+}
+
+/**
  * Runs a bulk INSERT with DuckDB free to write rows in any order (about 15 % faster on large
  * files). Only for loads that number nothing by position: the reader's rejects carry their own
  * line numbers, and rows carry file_id.

@@ -8,7 +8,7 @@ import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
-import { readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome } from './load.ts';
+import { lineOfRecord, MAX_LINE_BYTES, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { chooseTimeReading, timestampFromText, type TimeReading } from './timeformat.ts';
 
@@ -61,6 +61,9 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
   }
 
   const readerTypes = names.map((_, i) => readerType(table, mapping, i, reading));
+  // ISO times are read as text and parsed here: DuckDB's reader turns an unreadable TIMESTAMPTZ
+  // into NULL without a reject (duckdb#11832), so such rows are marked and refused below.
+  const isoTs = tsIndex !== undefined && reading?.kind === 'iso';
   const params: DuckDBValue[] = [];
   const bind = (value: DuckDBValue) => {
     params.push(value);
@@ -76,37 +79,79 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
       exprs.push(bind(constant));
     } else if (index !== undefined) {
       columns.push(quoteIdent(name));
-      exprs.push(projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : null));
+      exprs.push(index === tsIndex && isoTs ? 'hb_ts' : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : null));
     }
   }
+  const extraPairs = mapping.unmapped.map((i) => `, ${bind(names[i])}, c${i}`).join('');
+  const extra = mapping.unmapped.length === 0 ? 'NULL' : `json_object(${extraPairs.slice(2)})`;
   columns.push('file_id', quoteIdent(EXTRA_COLUMN[table]));
-  exprs.push(String(ctx.fileId), mapping.unmapped.length === 0 ? 'NULL' : `json_object(${mapping.unmapped.map((i) => `${bind(names[i])}, c${i}`).join(', ')})`);
+  exprs.push(String(ctx.fileId), isoTs ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END` : extra);
   const typeList = readerTypes.map((type, i) => `'c${i}': '${type}'`).join(', ');
   const formatOption = reading?.kind === 'format' ? `, timestampformat=${quoteLiteral(reading.format)}` : '';
-  const sql = `INSERT INTO ${quoteIdent(table)} (${columns.join(', ')}) SELECT ${exprs.join(', ')}
-    FROM read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;
+  const reader = `read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;
+  const source = isoTs ? `(SELECT *, ${isoInstant(`c${tsIndex}`)} AS hb_ts FROM ${reader})` : reader;
+  const sql = `INSERT INTO ${quoteIdent(table)} (${columns.join(', ')}) SELECT ${exprs.join(', ')} FROM ${source}`;
 
   await resetReaderRejects(ctx.ws);
   await unorderedInsert(ctx, `loading ${table}`, sql, params);
-  const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   const rejects = await readerRejects(ctx.ws, (column) => names[Number(column.slice(1))] ?? column);
+  if (isoTs) {
+    const textList = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+    const reread = `read_csv(${path}, ${dialect}, columns={${textList}}, ignore_errors=true, max_line_size=${MAX_LINE_BYTES})`;
+    rejects.push(...await refuseUnreadableTimes(ctx, table, reread, tsIndex, names[tsIndex], rejects));
+  }
+  const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   return { target: table, read: loaded + rejects.length, loaded, rejects };
 }
 
-function readerType(table: CanonicalTable, mapping: FieldMapping, index: number, reading: TimeReading | null): SqlType | 'TIMESTAMPTZ' {
+/** Key in `extra` marking a row whose timestamp text could not be read (refused after the load). */
+const UNREADABLE_TS = '_unreadable_ts';
+
+/** An ISO 8601 text as the UTC TIMESTAMP the canonical tables hold; NULL when unreadable or infinite. */
+function isoInstant(column: string): string {
+  // Through epoch microseconds: a TIMESTAMPTZ → TIMESTAMP CAST goes through ICU's calendar row by
+  // row (about 2 s per 10 M rows), and the number is the same in both types.
+  return `make_timestamp(epoch_us(TRY_CAST(${column} AS TIMESTAMPTZ)))`;
+}
+
+/**
+ * Refuses the loaded rows whose timestamp text was unreadable, with their lines. Rare, so the
+ * line numbers come from a second, ordered scan only when there are any.
+ */
+async function refuseUnreadableTimes(ctx: LoadContext, table: CanonicalTable, reread: string, tsIndex: number, field: string, readerRefused: readonly Reject[]): Promise<Reject[]> {
+  const marked = `file_id = $1 AND ts IS NULL AND json_exists(${quoteIdent(EXTRA_COLUMN[table])}, '$.${UNREADABLE_TS}')`;
+  const count = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE ${marked}`, [ctx.fileId]));
+  if (count === 0) return [];
+  // Every column read as text: only structural faults (column count, quoting, encoding) drop a
+  // record, so record numbers map to lines past those; rows the load refused for a value are
+  // found again here and left out, as they are already refused.
+  const rows = await ctx.ws.query(
+    `SELECT n, v FROM (SELECT row_number() OVER () AS n, c${tsIndex} AS v FROM ${reread})
+      WHERE v IS NOT NULL AND ${isoInstant('v')} IS NULL ORDER BY n`,
+  );
+  const structural = (await ctx.ws.query(`SELECT DISTINCT line FROM ${REJECTS_TABLE} WHERE error_type <> 'CAST' ORDER BY line`)).map((row) => Number(row.line));
+  const refused = new Set(readerRefused.map((r) => r.line));
+  const found = rows.map((row) => ({ line: lineOfRecord(Number(row.n) - 1, structural, 1), value: String(row.v) })).filter((f) => !refused.has(f.line));
+  if (found.length !== count) {
+    throw new InputError(`accounting mismatch: ${count} unreadable timestamps loaded but ${found.length} found again; nothing was kept`, { location: { file: ctx.display, field } });
+  }
+  await ctx.ws.run(`DELETE FROM ${quoteIdent(table)} WHERE ${marked}`, [ctx.fileId]);
+  return found.map(({ line, value }) => ({ line, field, reason: `cannot read "${value.slice(0, 80)}" as a timestamp`, text: null }));
+}
+
+function readerType(table: CanonicalTable, mapping: FieldMapping, index: number, reading: TimeReading | null): SqlType {
   const column = [...mapping.columns].find(([, i]) => i === index)?.[0];
   if (column === undefined) return 'VARCHAR';
   const type = CANONICAL_COLUMNS[table].find((c) => c.name === column)?.type ?? 'VARCHAR';
   if (type === 'TIMESTAMP') {
     if (column !== 'ts' || !reading) return 'VARCHAR';
-    return reading.kind === 'iso' ? 'TIMESTAMPTZ' : reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
+    return reading.kind === 'iso' ? 'VARCHAR' : reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
   }
   return type === 'JSON' ? 'VARCHAR' : type;
 }
 
-function projection(ref: string, type: SqlType, read: SqlType | 'TIMESTAMPTZ', reading: TimeReading | null): string {
+function projection(ref: string, type: SqlType, read: SqlType, reading: TimeReading | null): string {
   if (type !== 'TIMESTAMP') return ref;
-  if (read === 'TIMESTAMPTZ') return `CAST(${ref} AS TIMESTAMP)`;
   if (read === 'DOUBLE' && reading?.kind === 'epoch') return `make_timestamp(CAST(round(${ref} * ${1_000_000 / reading.scale}) AS BIGINT))`;
   if (read === 'TIMESTAMP') return ref;
   return timestampFromText(ref, { kind: 'iso' });

@@ -20,18 +20,26 @@ const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]
 const EPOCH = /^\d{9,10}(\.\d+)?$|^\d{1,8}(\.\d+)?$/;
 const EPOCH_MS = /^\d{13}(\.\d+)?$/;
 
+/**
+ * The reading that fits most of the sample, if it fits more than half of it: a stray bad value
+ * must not decide the file's reading (the reader refuses its row, with its line, instead).
+ */
 export async function chooseTimeReading(ws: Workspace, samples: readonly string[]): Promise<TimeReading | null> {
   const values = samples.map((s) => s.trim()).filter((s) => s !== '');
   if (values.length === 0) return null;
-  if (values.every((v) => EPOCH_MS.test(v))) return { kind: 'epoch', scale: 1000 };
-  if (values.every((v) => EPOCH.test(v))) return { kind: 'epoch', scale: 1 };
-  if (values.every((v) => ISO.test(v))) return { kind: 'iso' };
+  const count = (pattern: RegExp) => values.filter((v) => pattern.test(v)).length;
+  const candidates: { reading: TimeReading; fits: number }[] = [
+    { reading: { kind: 'epoch', scale: 1000 }, fits: count(EPOCH_MS) },
+    { reading: { kind: 'epoch', scale: 1 }, fits: count(EPOCH) },
+    { reading: { kind: 'iso' }, fits: count(ISO) },
+  ];
   // strptime wants a constant format: one column per candidate (our own constants, not input).
-  const columns = STRPTIME_FORMATS.map((format, i) => `count(*) FILTER (WHERE try_strptime(v, '${format}') IS NULL) AS f${i}`);
-  const rows = await ws.query(`SELECT ${columns.join(', ')} FROM unnest($1::VARCHAR[]) AS s(v)`, [listValue(values)]);
-  const index = STRPTIME_FORMATS.findIndex((_, i) => Number(rows[0]?.[`f${i}`]) === 0);
-  const best = index === -1 ? undefined : { fmt: STRPTIME_FORMATS[index], bad: 0 };
-  return best && Number(best.bad) === 0 ? { kind: 'format', format: String(best.fmt) } : null;
+  const columns = STRPTIME_FORMATS.map((format, i) => `count(try_strptime(v, '${format}')) AS f${i}`);
+  const [row] = await ws.query(`SELECT ${columns.join(', ')} FROM unnest($1::VARCHAR[]) AS s(v)`, [listValue(values)]);
+  STRPTIME_FORMATS.forEach((format, i) => candidates.push({ reading: { kind: 'format', format }, fits: Number(row?.[`f${i}`] ?? 0) }));
+  // The first candidate wins ties: epoch before ISO before the locale formats, in listed order.
+  const best = candidates.reduce((a, b) => (b.fits > a.fits ? b : a));
+  return best.fits * 2 > values.length ? best.reading : null;
 }
 
 /** SQL turning text `expr` into a UTC TIMESTAMP by the chosen reading (NULL when it does not fit). */
@@ -45,3 +53,4 @@ export function timestampFromText(expr: string, reading: TimeReading): string {
       return `TRY_CAST(try_strptime(${expr}, '${reading.format.replaceAll("'", "''")}') AS TIMESTAMP)`;
   }
 }
+
