@@ -48,7 +48,10 @@ export function timestampFromText(expr: string, reading: TimeReading): string {
     case 'epoch':
       return `make_timestamp(CAST(round(TRY_CAST(${expr} AS DOUBLE) * ${1_000_000 / reading.scale}) AS BIGINT))`;
     case 'iso':
-      return `TRY_CAST(TRY_CAST(${expr} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+      // Through epoch microseconds: a TIMESTAMPTZ → TIMESTAMP CAST goes through ICU's calendar
+      // row by row (about 2 s per 10 M rows), and the number is the same in both types.
+      // Infinite values come out NULL, so they are refused like any unreadable time.
+      return `make_timestamp(epoch_us(TRY_CAST(${expr} AS TIMESTAMPTZ)))`;
     case 'format':
       return `TRY_CAST(try_strptime(${expr}, '${reading.format.replaceAll("'", "''")}') AS TIMESTAMP)`;
   }
