@@ -7,7 +7,7 @@ import { generate } from '../src/generate/generate.ts';
 import { timingHunt, type TimingParams } from '../src/hunts/beacons/timing.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import type { Workspace } from '../src/store/workspace.ts';
-import { openWorkspace, sharedData, tempDir } from './helpers.ts';
+import { openWorkspace, testData, tempDir } from './helpers.ts';
 
 function params(internal?: string[], allow = true): TimingParams {
   const config = loadConfig();
@@ -24,7 +24,7 @@ async function ranked(ws: Workspace, p: TimingParams, top = 10): Promise<{ src: 
 
 test('Stratosphere 001 (NjRAT): the labelled C2 pair ranks #1 with default settings', async (t) => {
   const ws = await openWorkspace(t);
-  await ingest(ws, [sharedData('zeek', 'stratosphere', '001-zeek-scenario-malicious', 'labeled-conn.log')]);
+  await ingest(ws, [testData('zeek', 'stratosphere', '001-zeek-scenario-malicious', 'labeled-conn.log')]);
   const [first] = await ranked(ws, params());
   assert.deepEqual({ src: first.src, dest: first.dest }, { src: '192.168.1.115', dest: '41.108.179.197' });
   assert.ok(first.score > 0.9, `score ${first.score}`);
@@ -32,7 +32,7 @@ test('Stratosphere 001 (NjRAT): the labelled C2 pair ranks #1 with default setti
 
 test('Slips test18 (RemcosRAT): the C2 pair ranks #1 with default settings', async (t) => {
   const ws = await openWorkspace(t);
-  await ingest(ws, [sharedData('zeek', 'slips-test18-remcos')]);
+  await ingest(ws, [testData('zeek', 'slips-test18-remcos')]);
   const [first] = await ranked(ws, params());
   assert.deepEqual({ src: first.src, dest: first.dest }, { src: '192.168.1.107', dest: '66.63.168.35' });
 });
@@ -40,7 +40,7 @@ test('Slips test18 (RemcosRAT): the C2 pair ranks #1 with default settings', asy
 for (const capture of ['008-zeek-mixed', '011-zeek-mixed']) {
   test(`Stratosphere ${capture}: periodic update traffic is explained and out of the top 5 with the shipped allow-list`, async (t) => {
     const ws = await openWorkspace(t);
-    await ingest(ws, [sharedData('zeek', 'stratosphere', capture)]);
+    await ingest(ws, [testData('zeek', 'stratosphere', capture)]);
     // The lab's hosts have public addresses: tell the hunt which network is the lab's.
     const internal = ['147.32.0.0/16'];
     const updates = /eset\.com$|microsoft\.com$|dropbox\.com$|^91\.228\.16[4-7]\.|^162\.125\./;

@@ -9,12 +9,12 @@ import { Workspace } from '../src/store/workspace.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
-/** The project's shared data (third-party logs), beside the clone as in CI. */
-export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data');
+/** Third-party logs and rules the tests read, in the repository (see test/data/MANIFEST.md). */
+export const TEST_DATA = join(ROOT, 'test', 'data');
 
-export function sharedData(...parts: string[]): string {
-  const path = join(SHARED_DATA, ...parts);
-  if (!existsSync(path)) throw new Error(`shared data missing: ${path} (tests expect ../shared/data beside the repository)`);
+export function testData(...parts: string[]): string {
+  const path = join(TEST_DATA, ...parts);
+  if (!existsSync(path)) throw new Error(`test data missing: ${path} (see test/data/MANIFEST.md)`);
   return path;
 }
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ingest } from '../src/ingest/ingest.ts';
-import { cli, FIXTURES, openWorkspace, sharedData, tempDir } from './helpers.ts';
+import { cli, FIXTURES, openWorkspace, testData, tempDir } from './helpers.ts';
 
 test('Splunk-style CSV export: CIM names map, --map renames the rest, unmapped fields kept in extra', async (t) => {
   const dir = tempDir(t);
@@ -76,7 +76,7 @@ test('JSON arrays and pretty-printed evtx dumps load; Windows events are flatten
 
 test('OTRF Security-Datasets zips ingest into events with nothing rejected', async (t) => {
   const ws = await openWorkspace(t);
-  const reports = await ingest(ws, [sharedData('windows', 'otrf-atomic', 'windows', 'credential_access')]);
+  const reports = await ingest(ws, [testData('windows', 'otrf-atomic', 'windows', 'credential_access')]);
   const loaded = reports.filter((r) => r.status === 'loaded');
   assert.ok(loaded.length >= 6, JSON.stringify(reports.map((r) => [r.path, r.status, r.message])));
   assert.ok(reports.every((r) => r.status === 'loaded' && r.rejected === 0 && r.table === 'events'));

@@ -9,7 +9,7 @@ import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
-import { cli, openWorkspace, sharedData, tempDir } from './helpers.ts';
+import { cli, openWorkspace, testData, tempDir } from './helpers.ts';
 
 test('rules lint reports problems as data with file and line, and keeps going', async (t) => {
   const dir = tempDir(t);
@@ -58,7 +58,7 @@ test('rules lint reports problems as data with file and line, and keeps going', 
 });
 
 test('SigmaHQ: every rule loads; each regression case triggers its own rule', async () => {
-  const result = await conformance(sharedData('sigma', 'sigma-rules.tar.gz'), sharedData('sigma', 'sigma-regression-data.tar.gz'));
+  const result = await conformance(testData('sigma', 'sigma-rules.tar.gz'), testData('sigma', 'sigma-regression-data.tar.gz'));
   assert.equal(result.rules, 3780);
   assert.equal(result.problems, 0);
   assert.ok(result.compiled >= 2960, `compiled ${result.compiled}`);
