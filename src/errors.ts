@@ -43,3 +43,6 @@ export class WorkspaceError extends HuntbookError {}
 
 /** Readable input whose fields fit no canonical table: the user must say --as (or skip it). */
 export class UnknownTableError extends InputError {}
+
+/** A statement the user wrote (huntbook sql, a rule's SQL) that DuckDB refused. */
+export class QueryError extends HuntbookError {}

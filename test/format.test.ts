@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { guardCsvCell, renderRows } from '../src/report/format.ts';
 import { cli, tempDir } from './helpers.ts';
@@ -34,9 +35,32 @@ test('huntbook sql prints every format and refuses writes unless --write', async
   const table = await cli('sql', 'SELECT * FROM notes', '--db', db);
   assert.match(table.stdout, /^id  body\n──  ────\n 1  =2\+2\n\(1 row\)\n$/);
   const denied = await cli('sql', 'DROP TABLE notes', '--db', db);
-  assert.equal(denied.code, 70);
-  assert.match(denied.stderr, /read-only/i);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /^huntbook: SQL: .*read-only.*add --write/im);
+  const typo = await cli('sql', 'SELEC 1', '--db', db);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /^huntbook: SQL: Parser Error: syntax error at or near "SELEC"/m);
+  assert.doesNotMatch(typo.stderr, /unexpected error/);
   const badFormat = await cli('sql', 'SELECT 1', '--db', db, '--format', 'xml');
   assert.equal(badFormat.code, 1);
   assert.match(badFormat.stderr, /Allowed choices are table, json, csv, ndjson/);
+});
+
+test('huntbook sql sees only the workspace: no COPY TO, read_text, EXPORT or ATTACH unless --allow-files', async (t) => {
+  const dir = tempDir(t);
+  const db = `${dir}/w.duckdb`;
+  assert.equal((await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id', '--db', db, '--write')).code, 0);
+  for (const [query, write] of [
+    [`COPY notes TO '${dir}/out.csv'`, false], [`COPY notes TO '${dir}/out.csv'`, true], ["SELECT * FROM read_text('/etc/passwd')", false],
+    [`EXPORT DATABASE '${dir}/export'`, true], [`ATTACH '${dir}/other.duckdb'`, true], ['SET enable_external_access = true', true],
+  ] as const) {
+    const result = await cli('sql', query, '--db', db, ...(write ? ['--write'] : []));
+    assert.equal(result.code, 1, `${query}: ${result.stderr}`);
+    assert.match(result.stderr, /disabled by configuration|configuration has been locked/, query);
+  }
+  assert.equal(existsSync(`${dir}/out.csv`), false);
+  assert.equal(existsSync(`${dir}/other.duckdb`), false);
+  const allowed = await cli('sql', `COPY notes TO '${dir}/out.csv'`, '--db', db, '--allow-files');
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(readFileSync(`${dir}/out.csv`, 'utf8'), 'id\n1\n');
 });

@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { UsageError } from '../errors.ts';
 import { generate } from '../generate/generate.ts';
 import { ingest } from '../ingest/ingest.ts';
 import { createProgress } from '../ingest/progress.ts';
@@ -17,13 +18,17 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--days <n>', 'days (5 ends on a Friday, so the last-day beacon window is a working day)', '5')
     .option('-q, --quiet', 'no progress on stderr')
     .action(async (raw: Record<string, string | boolean>) => {
+      // Every option is checked before anything on disk is touched.
+      const seed = requireInteger('--seed', String(raw.seed), 0);
+      const users = requireInteger('--users', String(raw.users), 10, 5000);
+      const days = requireInteger('--days', String(raw.days), 1, 60);
       const dir = String(raw.dir);
       const data = join(dir, 'data');
       const db = join(dir, 'demo.duckdb');
-      rmSync(dir, { recursive: true, force: true });
+      prepareDemoDir(dir);
       const say = (text: string) => io.stdout.write(`${text}\n`);
-      say(`== 1. generate: ${raw.users} users, ${raw.days} days, seed ${raw.seed} → ${data}`);
-      const summary = generate({ seed: requireInteger('--seed', String(raw.seed), 0), users: requireInteger('--users', String(raw.users), 10, 5000), days: requireInteger('--days', String(raw.days), 1, 60), out: data });
+      say(`== 1. generate: ${users} users, ${days} days, seed ${seed} → ${data}`);
+      const summary = generate({ seed, users, days, out: data });
       const rows = Object.values(summary.files).reduce((a, b) => a + b, 0);
       say(`   ${rows} log rows in ${Object.keys(summary.files).length} files; ground truth in ${summary.truth}`);
       await withWorkspace(db, async (ws) => {
@@ -42,4 +47,26 @@ export function registerDemo(program: Command, io: CliIO): void {
       });
       say(`\nWorkspace: ${db}. Explore it:\n  npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`);
     });
+}
+
+/** Marks a folder as the demo's own, so that a later demo may clear it and nothing else. */
+const DEMO_MARKER = '.huntbook-demo';
+/** What a demo writes into its folder; a re-run removes these and only these. */
+const DEMO_OUTPUTS = ['data', 'demo.duckdb', 'demo.duckdb.wal', 'demo.duckdb.tmp', DEMO_MARKER];
+
+/**
+ * A new or empty folder is taken; a folder an earlier demo wrote (it holds the marker) has the
+ * demo's own outputs removed; any other folder is refused: huntbook never deletes what it did not write.
+ */
+function prepareDemoDir(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is a file, not a folder; choose another --dir`);
+    const entries = readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+      throw new UsageError(`--dir ${dir} already holds files that huntbook demo did not write; choose a new or empty folder (nothing was changed)`);
+    }
+    for (const name of DEMO_OUTPUTS) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, DEMO_MARKER), 'Written by huntbook demo: a later demo run with this --dir replaces data/ and demo.duckdb here.\n');
 }

@@ -45,8 +45,8 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   };
 }
 
-export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false): Promise<T> {
-  const ws = await Workspace.open(path, { readOnly });
+export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false, options: { externalAccess?: boolean } = {}): Promise<T> {
+  const ws = await Workspace.open(path, { readOnly, ...options });
   try {
     return await fn(ws);
   } finally {

@@ -20,6 +20,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** DuckDB threads; default: all cores. */
   threads?: number;
+  /**
+   * false: SQL may not read or write any file but the workspace (no COPY TO, read_text, ATTACH,
+   * EXPORT, extension installs), and the setting is locked so a statement cannot lift it.
+   */
+  externalAccess?: boolean;
 }
 
 export class Workspace {
@@ -34,6 +39,7 @@ export class Workspace {
     const readOnly = options.readOnly ?? false;
     const config: Record<string, string> = { access_mode: readOnly ? 'READ_ONLY' : 'READ_WRITE' };
     if (options.threads) config.threads = String(options.threads);
+    if (options.externalAccess === false) config.enable_external_access = 'false';
     let instance: DuckDBInstance;
     try {
       instance = await DuckDBInstance.create(path, config);
@@ -45,6 +51,8 @@ export class Workspace {
     // Pinned so that timestamps print and bucket the same on every machine.
     await connection.run("SET TimeZone = 'UTC'");
     await workspace.migrate();
+    // Locked last, so that no statement can turn external access back on.
+    if (options.externalAccess === false) await connection.run('SET lock_configuration = true');
     return workspace;
   }
 
