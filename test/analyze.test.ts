@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, tempDir } from './helpers.ts';
+import { cli, emptyWorkspaceFile, tempDir } from './helpers.ts';
 
 function seedCsv(dir: string): string {
   // The seed's "It's all in the numbers" output: hosts with tweight, phasemult, scount.
@@ -58,6 +58,6 @@ test('bad features are refused by name: unknown, NULL, text, constant', async (t
   assert.match(text.stderr, /feature c is not numeric/);
   const flat = await cli('cluster', path, '--features', 'a,flat', '--k', '2');
   assert.match(flat.stderr, /feature flat cannot be standard-scaled: it is constant/);
-  const table = await cli('outliers', 'no_such_table', '--features', 'a', '--db', join(dir, 'w.duckdb'));
+  const table = await cli('outliers', 'no_such_table', '--features', 'a', '--db', await emptyWorkspaceFile(dir));
   assert.match(table.stderr, /no table "no_such_table" in the workspace/);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analysisWindow, duration, histogram, jitterScore, R, seriesStart, stat, timingScore, tukeyHinges } from '../src/hunts/beacons/timing-score.ts';
-import { AddressClassifier } from '../src/hunts/network.ts';
+import { AddressClassifier } from '../src/net/network.ts';
 import { Rng } from '../src/ml/random.ts';
 
 const DAY = 86400;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, ROOT, tempDir } from './helpers.ts';
+import { cli, ROOT, tempDir, emptyWorkspaceFile } from './helpers.ts';
 
 test('demo never deletes what it did not write, and checks every option before touching the disk', async (t) => {
   const dir = tempDir(t);
@@ -29,11 +29,37 @@ test('demo never deletes what it did not write, and checks every option before t
   assert.equal(readFileSync(join(fresh, 'keep.txt'), 'utf8'), 'mine');
 });
 
-test('a closed pipe ends quietly: huntbook sql ... | head -1', (t) => {
-  const db = join(tempDir(t), 'w.duckdb');
+test('a closed pipe ends quietly: huntbook sql ... | head -1', async (t) => {
+  const db = await emptyWorkspaceFile(tempDir(t));
   const bin = join(ROOT, 'bin', 'huntbook.js');
   assert.equal(spawnSync(bin, ['sql', 'CREATE TABLE n AS SELECT range AS i FROM range(200000)', '--db', db, '--write']).status, 0);
   const piped = spawnSync('sh', ['-c', `"${bin}" sql "SELECT * FROM n" --db "${db}" --format csv | head -1`], { encoding: 'utf8' });
   assert.equal(piped.stdout, 'i\n');
   assert.equal(piped.stderr, '', 'no EPIPE stack trace');
+});
+
+test('a mistyped --db is an error, not a new empty workspace: only ingest and demo create one', async (t) => {
+  const dir = tempDir(t);
+  const typo = join(dir, 'csae.duckdb');
+  for (const args of [['hunt', 'beacons'], ['hunt', 'risk'], ['hunt', 'population'], ['sql', 'SELECT 1'], ['rules', 'run'], ['entity', 'alice']]) {
+    const result = await cli(...args, '--db', typo);
+    assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /no workspace at .*csae\.duckdb; check --db/);
+    assert.equal(existsSync(typo), false, `${args.join(' ')} created the file`);
+  }
+});
+
+test('log text never reaches the terminal raw: escape sequences in rejected cells are shown escaped; -q keeps only failures', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  const csv = join(dir, 'proxy.csv');
+  writeFileSync(csv, `_time,src_ip,dest,bytes_out\n2024-03-04T09:00:00Z,10.0.0.1,example.com,100\n2024-03-04T09:01:00Z,10.0.0.1,example.com,100\n2024-03-04T09:02:00Z,10.0.0.1,example.com,100\n\u001b[2Jgone\u0007,10.0.0.2,example.org,200\n`);
+  const result = await cli('ingest', csv, '--as', 'http', '--db', db);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.doesNotMatch(result.stdout + result.stderr, /[\u0000-\u0008\u000b-\u001f]/, 'a raw control character reached the terminal');
+  assert.match(result.stdout, /proxy\.csv:5 field _time: cannot read "\\x1b\[2Jgone\\x07"/);
+  const quiet = await cli('ingest', csv, '--as', 'http', '--db', db, '--force', '-q');
+  assert.equal(quiet.code, 0);
+  assert.doesNotMatch(quiet.stdout, /proxy\.csv →/, '-q silences the per-file lines');
+  assert.match(quiet.stdout, /^1 file\(s\): read 4, loaded 3, rejected 1$/m);
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { guardCsvCell, renderRows } from '../src/report/format.ts';
-import { cli, tempDir } from './helpers.ts';
+import { cli, tempDir, emptyWorkspaceFile } from './helpers.ts';
 
 test('CSV export guards cells a spreadsheet would run as formulas, and quotes what needs it', () => {
   const rows = [{ url: '=HYPERLINK("http://x")', user: '+alice', note: '@SUM(A1)', n: -5, text: 'a,"b"', dash: '-cmd' }];
@@ -25,7 +25,7 @@ test('terminal tables escape control characters from log fields', () => {
 });
 
 test('huntbook sql prints every format and refuses writes unless --write', async (t) => {
-  const db = `${tempDir(t)}/w.duckdb`;
+  const db = await emptyWorkspaceFile(tempDir(t));
   const created = await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id, \'=2+2\' AS body', '--db', db, '--write');
   assert.equal(created.code, 0, created.stderr);
   const csv = await cli('sql', 'SELECT * FROM notes', '--db', db, '--format', 'csv');
@@ -48,7 +48,7 @@ test('huntbook sql prints every format and refuses writes unless --write', async
 
 test('huntbook sql sees only the workspace: no COPY TO, read_text, EXPORT or ATTACH unless --allow-files', async (t) => {
   const dir = tempDir(t);
-  const db = `${dir}/w.duckdb`;
+  const db = await emptyWorkspaceFile(dir);
   assert.equal((await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id', '--db', db, '--write')).code, 0);
   for (const [query, write] of [
     [`COPY notes TO '${dir}/out.csv'`, false], [`COPY notes TO '${dir}/out.csv'`, true], ["SELECT * FROM read_text('/etc/passwd')", false],

@@ -30,6 +30,13 @@ export async function openWorkspace(t: { after: (fn: () => void) => void }, dir 
   return ws;
 }
 
+/** An empty workspace file on disk, for CLI tests (only ingest and demo create one themselves). */
+export async function emptyWorkspaceFile(dir: string, name = 'w.duckdb'): Promise<string> {
+  const path = join(dir, name);
+  (await Workspace.open(path)).close();
+  return path;
+}
+
 class Capture extends Writable {
   text = '';
   isTTY = false;

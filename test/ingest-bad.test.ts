@@ -152,7 +152,7 @@ test('killing the process mid-ingest leaves a workspace that opens and holds onl
   const big = join(dir, 'big.log');
   const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
   writeFileSync(big, `${HEADER.join('\n')}\n${body}\n`);
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, big, '--db', db, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, big, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();

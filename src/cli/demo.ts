@@ -44,7 +44,7 @@ export function registerDemo(program: Command, io: CliIO): void {
           printRows(io, 'table', result.columns, result.rows);
           for (const note of result.notes) say(`   ${note}`);
         }
-      });
+      }, false, { create: true });
       say(`\nWorkspace: ${db}. Explore it:\n  npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`);
     });
 }

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import type { CliIO } from './io.ts';
@@ -65,6 +65,8 @@ Examples:
     const seed = requireInteger('--seed', String(raw.seed), 0);
     const since = raw.since as string | undefined;
     const until = raw.until as string | undefined;
+    const config = loadConfig(raw.config as string | undefined);
+    announceConfig(io, config, options.quiet);
     const output = await withWorkspace(options.db, async (ws): Promise<HuntOutput> => {
       switch (raw.mode) {
         case 'scored':
@@ -75,7 +77,6 @@ Examples:
         case 'flow':
           return flowHunt(ws, { params: { ports: ports(String(raw.ports)), minPercentage: Number(raw.minPercentage) || 0 }, since, until, top: requireInteger('--top', String(raw.top), 1) });
         default: {
-          const config = loadConfig(raw.config as string | undefined);
           const internal = raw.internal ? String(raw.internal).split(',').map((c) => c.trim()).filter(Boolean) : config.networks.internal;
           return timingHunt(ws, {
             params: {
@@ -92,6 +93,11 @@ Examples:
   });
 }
 
+/** Every hunt says which configuration files it runs with: a stray ./huntbook.yml must not act unseen. */
+function announceConfig(io: CliIO, config: Config, quiet: boolean | undefined): void {
+  if (!quiet) io.stderr.write(`config: ${config.source}\n`);
+}
+
 export function registerRiskHunts(hunt: Command, io: CliIO): void {
   withCommon(hunt.command('population'))
     .description("users against the population: how rare each user's set of phases and rules is, clustered (the seed's More Behavioral Hunting)")
@@ -100,8 +106,10 @@ export function registerRiskHunts(hunt: Command, io: CliIO): void {
     .option('--k <n|auto>', 'k-means clusters, or auto (silhouette)', 'auto')
     .option('--seed <n>', 'random seed', '1')
     .option('--top <n>', 'rows to print')
+    .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
     .action(async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
+      announceConfig(io, loadConfig(raw.config), options.quiet);
       const output = await withWorkspace(options.db, (ws) => populationHunt(ws, {
         since: raw.since, until: raw.until, k: raw.k === 'auto' ? 'auto' : requireInteger('--k', raw.k, 1, 50), seed: requireInteger('--seed', raw.seed, 0),
         top: raw.top === undefined ? undefined : requireInteger('--top', raw.top, 1),
@@ -122,6 +130,7 @@ export function registerRiskHunts(hunt: Command, io: CliIO): void {
     .option('--cap-k <n>', "a rule's weights in a window add up to at most k × its largest weight", String(DEFAULT_RISK.capK))
     .option('--top <n>', 'rows to print', '20')
     .option('--seed <n>', 'random seed for the models', '1')
+    .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
     .addHelpText('after', `
 weighted = tweight + scount + phasemult + sourcemult (the seed's "Insider Threat Hunting").
 risk is Elastic's 0-100 entity score (sum of weights w_i / i^1.5, sorted, over zeta(1.5) x 100)
@@ -133,6 +142,7 @@ Examples:
   huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`)
     .action(async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
+      announceConfig(io, loadConfig(raw.config), options.quiet);
       const output = await withWorkspace(options.db, (ws) => riskHunt(ws, {
         ...DEFAULT_RISK, by: raw.by, windowSeconds: parseDuration('--window', raw.window), since: raw.since, until: raw.until, alert: raw.alert,
         phaseStep: Number(raw.phaseStep), sourceStep: Number(raw.sourceStep), capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000),

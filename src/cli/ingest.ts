@@ -3,6 +3,7 @@ import { HuntbookError } from '../errors.ts';
 import { FORMATS, parseFormat } from '../ingest/detect.ts';
 import { ingest, type FileReport } from '../ingest/ingest.ts';
 import { createProgress } from '../ingest/progress.ts';
+import { escapeControl } from '../report/format.ts';
 import type { CliIO } from './io.ts';
 import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
 
@@ -40,24 +41,28 @@ Examples:
           force: Boolean(raw.force), progress,
           // People see each file as it finishes; machine formats get one document at the end.
           onFile: table ? (report) => printFileLine(io, report, Boolean(options.quiet)) : undefined,
-        }));
+        }), false, { create: true });
       printReports(io, options.format, reports);
       if (reports.some((r) => r.status === 'failed')) process.exitCode = 1;
       if (reports.length === 0) throw new HuntbookError(`no files found in ${paths.join(', ')}`);
     });
 }
 
+/** One file's outcome as it finishes; -q keeps only failures. Log text is escaped for the terminal. */
 function printFileLine(io: CliIO, r: FileReport, quiet: boolean): void {
+  const say = (text: string) => io.stdout.write(`${escapeControl(text)}\n`);
+  if (r.status === 'failed') {
+    say(`${r.path}: FAILED: ${r.message}`);
+    return;
+  }
+  if (quiet) return;
   if (r.status === 'loaded') {
-    io.stdout.write(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s\n`);
-    for (const reject of r.rejects.slice(0, 5)) {
-      io.stdout.write(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}\n`);
-    }
-    if (r.rejects.length > 5) io.stdout.write(`  ... ${r.rejects.length - 5} more in the rejects table\n`);
-  } else if (r.status === 'skipped') {
-    if (!quiet) io.stdout.write(`${r.path}: skipped: ${r.message}\n`);
+    say(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s`);
+    for (const reject of r.rejects.slice(0, 5)) say(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}`);
+    if (r.rejects.length > 5) say(`  ... ${r.rejects.length - 5} more in the rejects table`);
+    for (const warning of r.warnings ?? []) say(`  warning: ${warning}`);
   } else {
-    io.stdout.write(`${r.path}: FAILED: ${r.message}\n`);
+    say(`${r.path}: not loaded: ${r.message}`);
   }
 }
 

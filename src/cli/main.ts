@@ -4,8 +4,9 @@
  * (`huntbook: file:line field: message`) with the stack only under --debug.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { HuntbookError, UsageError } from '../errors.ts';
-import { OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
+import { existsSync } from 'node:fs';
+import { HuntbookError, UsageError, WorkspaceError } from '../errors.ts';
+import { escapeControl, OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
 import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
 import type { CliIO } from './io.ts';
 import { registerAnalyze } from './analyze.ts';
@@ -45,8 +46,17 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   };
 }
 
-export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false, options: { externalAccess?: boolean } = {}): Promise<T> {
-  const ws = await Workspace.open(path, { readOnly, ...options });
+export interface WorkspaceUse {
+  /** Only ingest and demo create a workspace: a mistyped --db elsewhere is an error, not a new empty file. */
+  create?: boolean;
+  externalAccess?: boolean;
+}
+
+export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false, options: WorkspaceUse = {}): Promise<T> {
+  if (path !== ':memory:' && !options.create && !existsSync(path)) {
+    throw new WorkspaceError(`no workspace at ${path}; check --db, or load logs first: huntbook ingest PATH --db ${path}`);
+  }
+  const ws = await Workspace.open(path, { readOnly, externalAccess: options.externalAccess });
   try {
     return await fn(ws);
   } finally {
@@ -97,12 +107,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       return error.exitCode;
     }
     if (error instanceof HuntbookError) {
-      io.stderr.write(`huntbook: ${error.describe()}\n`);
+      io.stderr.write(`huntbook: ${escapeControl(error.describe())}\n`);
       if (debug && error.stack) io.stderr.write(`${error.stack}\n`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`huntbook: unexpected error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run again with --debug for the stack trace)\n'}`);
+    io.stderr.write(`huntbook: unexpected error: ${escapeControl(message)}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run again with --debug for the stack trace)\n'}`);
     return 70;
   }
 }

@@ -45,6 +45,8 @@ export interface FileReport {
   /** Why a file was skipped or failed; the first rejects otherwise. */
   message?: string;
   rejects: Reject[];
+  /** Loaded, but worth a look (the same records under another file name, say). */
+  warnings?: string[];
 }
 
 interface SourceFile {

@@ -28,6 +28,15 @@ export function renderRows(format: OutputFormat, columns: readonly string[], row
   return render[format]();
 }
 
+/**
+ * Control characters from log text would move the cursor, recolour or clear the terminal: every
+ * string that reaches a terminal goes through here and shows them as \xNN. Newlines too, so
+ * that one log value cannot fake further output lines.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function cellText(value: Cell): string {
   if (value === null) return '';
   if (typeof value === 'object') return JSON.stringify(value);
@@ -69,8 +78,7 @@ export function renderCsv(columns: readonly string[], rows: readonly Row[]): str
 
 function renderTable(columns: readonly string[], rows: readonly Row[], maxWidth: number): string {
   if (columns.length === 0) return '(no columns)\n';
-  // Control characters in log fields would move the cursor or recolour the terminal: show them escaped.
-  const clean = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const clean = escapeControl;
   const cut = (text: string) => (text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text);
   const body = rows.map((row) => columns.map((name) => cut(clean(cellText(row[name] ?? null)))));
   const widths = columns.map((name, i) => Math.max(name.length, ...body.map((cells) => cells[i].length)));

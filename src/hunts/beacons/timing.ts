@@ -7,9 +7,9 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { AddressClassifier } from '../network.ts';
+import { AddressClassifier } from '../../net/network.ts';
 import { finishRun, startRun, type ResultRow } from '../runs.ts';
-import { allowListMatch, type AllowList } from './allowlist.ts';
+import { allowListMatch, type AllowList } from '../../net/allowlist.ts';
 import type { HuntOutput } from './seed-hunts.ts';
 import { analysisWindow, jitterScore, R, seriesStart, timingScore, type TimingScore, type Window } from './timing-score.ts';
 

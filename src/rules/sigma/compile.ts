@@ -4,7 +4,7 @@
  * Matching is case-insensitive unless |cased (or |re, which Sigma leaves case-sensitive).
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import { parseCidr } from '../../hunts/network.ts';
+import { parseCidr } from '../../net/network.ts';
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
 import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
 

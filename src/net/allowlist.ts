@@ -3,7 +3,7 @@
  * updates, telemetry, sync clients). Domain suffixes match a host pair's name, or every name seen
  * for an IP pair's address; CIDRs match the address.
  */
-import type { AddressClassifier } from '../network.ts';
+import type { AddressClassifier } from './network.ts';
 
 export interface AllowList {
   /** "microsoft.com" matches microsoft.com and any name below it. */

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkConfig, ConfigError, loadConfig } from '../src/config.ts';
+import { cli, tempDir, emptyWorkspaceFile } from './helpers.ts';
+
+test('config validate: unknown keys at every level, wrong types and ranges, all listed with their lines', async (t) => {
+  const file = join(tempDir(t), 'bad.yml');
+  writeFileSync(file, [
+    'networks:',
+    '  intrenal: [10.0.0.0/8]', // line 2: misspelt
+    'beacons:',
+    '  jitter_tolerance: 7', // line 4: out of range
+    '  allow:',
+    '    domians: [example.org]', // line 6: misspelt, one level deeper
+    'rules:',
+    '  level_weights: {high: many}', // line 8: not a number
+    'extra: 1', // line 9: unknown at the top
+  ].join('\n'));
+  const { config, problems } = checkConfig(file);
+  assert.equal(config, undefined);
+  assert.deepEqual(problems.map((p) => [p.line, p.key]).sort((a, b) => Number(a[0]) - Number(b[0])), [
+    [2, 'networks.intrenal'], [4, 'beacons.jitter_tolerance'], [6, 'beacons.allow.domians'], [8, 'rules.level_weights.high'], [9, 'extra'],
+  ]);
+  assert.match(problems.find((p) => p.key === 'networks.intrenal')!.message, /did you mean "internal"/);
+  const result = await cli('config', 'validate', '--config', file);
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr.split('\n').filter((l) => l.startsWith(`huntbook: ${file}:`)).length, 5, result.stderr);
+  assert.match(result.stderr, /5 problems in the configuration/);
+  assert.throws(() => loadConfig(file), (e: unknown) => e instanceof ConfigError && e.problems.length === 5 && /and 4 more problems/.test(e.message));
+});
+
+test('allow-list entries that would hide too much are refused: public suffixes, networks wider than /8', (t) => {
+  const file = join(tempDir(t), 'wide.yml');
+  writeFileSync(file, 'beacons:\n  allow:\n    domains: [com, co.uk, github.io, example.com]\n    cidrs: [0.0.0.0/0, 10.1.0.0/16]\nnetworks:\n  internal: [0.0.0.0/1]\n');
+  const { problems } = checkConfig(file);
+  assert.deepEqual(problems.map((p) => p.message.split(' ')[0]).sort(), ['"0.0.0.0/0"', '"0.0.0.0/1"', '"co.uk"', '"com"', '"github.io"']);
+  assert.ok(problems.every((p) => p.line !== undefined));
+  writeFileSync(file, 'beacons:\n  allow:\n    domains: [example.com, cdn.example.co.uk]\n    cidrs: [10.1.0.0/16]\n');
+  assert.deepEqual(loadConfig(file).beacons.allow, { domains: ['example.com', 'cdn.example.co.uk'], cidrs: ['10.1.0.0/16'] });
+});
+
+test('every hunt says which configuration files are in force, a stray ./huntbook.yml included', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  const cwd = process.cwd();
+  writeFileSync(join(dir, 'huntbook.yml'), 'beacons:\n  jitter_tolerance: 0.2\n');
+  process.chdir(dir);
+  try {
+    const result = await cli('hunt', 'population', '--db', db);
+    assert.match(result.stderr, /^config: .*config\/huntbook\.yml \+ .*huntbook\.yml$/m);
+    const beacons = await cli('hunt', 'beacons', '--db', db);
+    assert.match(beacons.stderr, /^config: .*huntbook\.yml \+ /m);
+  } finally {
+    process.chdir(cwd);
+  }
+});
