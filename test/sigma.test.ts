@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ingest } from '../src/ingest/ingest.ts';
@@ -9,7 +9,8 @@ import { expandPattern, parseCondition } from '../src/rules/sigma/condition.ts';
 import { compileDetection, sigmaToLike } from '../src/rules/sigma/compile.ts';
 import { parseSigmaFile } from '../src/rules/sigma/load.ts';
 import { base64Offsets, windashVariants } from '../src/rules/sigma/values.ts';
-import { openWorkspace, tempDir } from './helpers.ts';
+import { Workspace } from '../src/store/workspace.ts';
+import { cli, openWorkspace, tempDir } from './helpers.ts';
 
 test('conditions: not binds tightest, then and, then or; "of" over patterns and them', () => {
   assert.deepEqual(parseCondition('a or b and not c'), {
@@ -186,4 +187,30 @@ test('|expand placeholders match the configured values, and nothing when unconfi
   const { rules } = parseSigmaFile({ path: 'x.yml', text: 'title: t\nid: exp\nlogsource: {product: windows}\ndetection: {sel: {Computer|expand: \'%Admin_Workstations%\'}, condition: sel}' });
   assert.equal((await runRules(ws, rules)).inserted, 0);
   assert.equal((await runRules(ws, rules, { placeholders: { Admin_Workstations: ['build-01', 'admin-ws'] } })).inserted, 1);
+});
+
+test('a |re pattern the engine cannot compile: lint says so with file and line; a run skips that rule only', async (t) => {
+  const dir = tempDir(t);
+  const ws = await Workspace.open(join(dir, 'test.duckdb'));
+  t.after(() => ws.close());
+  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Computer: 'ws1', Image: 'C:\\evil.exe', User: 'bob' }));
+  await ingest(ws, [join(dir, 'e.ndjson')]);
+  const rulesFile = join(dir, 'rules.yml');
+  const rule = (id: string, re: string) => `title: ${id}\nid: ${id}\nlevel: high\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|re: '${re}'}, condition: sel}\n`;
+  // Look-ahead: fine for JavaScript and Python, refused by RE2 (DuckDB's regex engine).
+  writeFileSync(rulesFile, `${rule('good', 'evil\\.exe$')}---\n${rule('lookahead', '(?=.*evil).*\\.exe')}`);
+  const { rules } = parseSigmaFile({ path: rulesFile, text: readFileSync(rulesFile, 'utf8') });
+  const report = await runRules(ws, rules);
+  assert.deepEqual(report.skipped.map((s) => [s.rule.id, s.reason]), [['lookahead', 'regex the engine cannot compile']]);
+  assert.match(report.skipped[0].detail, /\(\?=\.\*evil\)/);
+  assert.ok(report.inserted > 0);
+  assert.deepEqual(await ws.query('SELECT DISTINCT rule_id FROM detections'), [{ rule_id: 'good' }], 'the good rule in the same scan still ran');
+  ws.close();
+  const lint = await cli('rules', 'lint', '--sigma', rulesFile, '--format', 'json');
+  assert.equal(lint.code, 1, lint.stderr);
+  const problems = JSON.parse(lint.stdout) as { severity: string; file: string; line: number | null; rule: string; message: string }[];
+  assert.deepEqual(problems.map((p) => [p.severity, p.rule, p.file, p.line]), [['error', 'lookahead', rulesFile, 7]]);
+  assert.match(problems[0].message, /cannot compile|invalid|perl/i);
+  const run = await cli('rules', 'run', '--sigma', rulesFile, '--db', join(dir, 'test.duckdb'));
+  assert.equal(run.code, 0, run.stderr);
 });

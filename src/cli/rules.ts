@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { finishRun, startRun } from '../hunts/runs.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
-import { planRules, runRules } from '../rules/engine.ts';
+import { planRules, refuseBadRegexes, REGEX_REFUSED, runRules } from '../rules/engine.ts';
 import type { Problem } from '../rules/model.ts';
 import type { Row } from '../store/workspace.ts';
 import type { CliIO } from './io.ts';
@@ -26,10 +26,13 @@ Examples:
     .action(async (packs: string[], raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[]);
-      const { skipped } = planRules(loaded);
+      const plan = planRules(loaded);
+      // Patterns are compiled by the same engine the run uses, in a throwaway in-memory workspace.
+      const regexCheck = await withWorkspace(':memory:', (ws) => refuseBadRegexes(ws, plan.planned));
+      const skipped = [...plan.skipped, ...regexCheck.skipped];
       const all: Problem[] = [
         ...problems,
-        ...skipped.map((s): Problem => ({ severity: s.rule.origin === 'sigma' ? 'warning' : 'error', file: s.rule.file, line: s.rule.line, rule: s.rule.id, message: `skipped: ${s.detail}` })),
+        ...skipped.map((s): Problem => ({ severity: s.rule.origin === 'sigma' && s.reason !== REGEX_REFUSED ? 'warning' : 'error', file: s.rule.file, line: s.rule.line, rule: s.rule.id, message: `skipped: ${s.detail}` })),
       ];
       printRows(io, options.format, ['severity', 'file', 'line', 'rule', 'message'], all.map((p) => ({ severity: p.severity, file: p.file, line: p.line ?? null, rule: p.rule ?? null, message: p.message })));
       if (!options.quiet) io.stderr.write(`${loaded.length} rules loaded, ${loaded.length - skipped.length} runnable, ${all.filter((p) => p.severity === 'error').length} errors, ${all.filter((p) => p.severity === 'warning').length} warnings\n`);
@@ -61,6 +64,10 @@ Examples:
         await finishRun(ws, run, 'rules', []);
         const counts = await ws.query('SELECT rule_id, any_value(rule) AS rule, any_value(phase) AS phase, any_value(weight) AS weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections WHERE run_id = $1 GROUP BY rule_id ORDER BY detections DESC, rule_id', [run.runId]);
         printRows(io, options.format, ['rule_id', 'rule', 'phase', 'weight', 'detections', 'entities'], counts as Row[]);
+        // A rule that cannot run because of its own text is named, so its author can fix it.
+        for (const s of report.skipped.filter((x) => x.reason === REGEX_REFUSED)) {
+          io.stderr.write(`huntbook: ${s.rule.file}${s.rule.line ? `:${s.rule.line}` : ''}: rule ${s.rule.id} skipped: ${s.detail}\n`);
+        }
         if (!options.quiet) {
           const reasons = new Map<string, number>();
           for (const s of report.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);

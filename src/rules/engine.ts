@@ -22,6 +22,8 @@ export interface Skipped {
 interface Planned {
   rule: Rule;
   source: MappedSource;
+  /** The rule's |re patterns, checked against DuckDB's regex engine (RE2) before any scan. */
+  regexes: string[];
 }
 
 /** Maps every rule to its source; rules that use what we do not support are skipped with the reason. */
@@ -38,16 +40,44 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
     try {
       const source = rule.origin === 'sigma' ? mapLogsource(rule.logsource) : nativeSource(rule.table);
       // Compile once now, against a throwaway context, so unsupported features are found before any scan.
-      const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?' };
+      const regexes: string[] = [];
+      const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?', regex: (p) => regexes.push(p) };
       if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
       else compileDetection(rule.detection ?? {}, ctx);
-      planned.push({ rule, source });
+      planned.push({ rule, source, regexes });
     } catch (error) {
       if (error instanceof UnsupportedError) skipped.push({ rule, reason: error.reason, detail: error.message });
       else throw error;
     }
   }
   return { planned, skipped };
+}
+
+/**
+ * Rules whose |re pattern DuckDB's regex engine (RE2: no look-around, no back-references)
+ * cannot compile are set aside with the pattern and the engine's reason: in a scan shared by
+ * hundreds of rules, one bad pattern would otherwise stop them all.
+ */
+export const REGEX_REFUSED = 'regex the engine cannot compile';
+
+export async function refuseBadRegexes(ws: Workspace, planned: readonly Planned[]): Promise<{ planned: Planned[]; skipped: Skipped[] }> {
+  const verdict = new Map<string, string | null>();
+  for (const pattern of new Set(planned.flatMap((p) => p.regexes))) {
+    try {
+      await ws.query('SELECT regexp_matches(\'\', $1) AS ok', [pattern]);
+      verdict.set(pattern, null);
+    } catch (error) {
+      verdict.set(pattern, (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/^Invalid Input Error: /, ''));
+    }
+  }
+  const kept: Planned[] = [];
+  const skipped: Skipped[] = [];
+  for (const p of planned) {
+    const bad = p.regexes.find((pattern) => verdict.get(pattern) != null);
+    if (bad === undefined) kept.push(p);
+    else skipped.push({ rule: p.rule, reason: REGEX_REFUSED, detail: `|re pattern ${JSON.stringify(bad.slice(0, 120))}: ${verdict.get(bad)}` });
+  }
+  return { planned: kept, skipped };
 }
 
 /** Native rules name canonical columns directly, or keys of the table's JSON column. */
@@ -91,7 +121,10 @@ const CHUNK = 500;
 
 export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onGroup?: (group: string, done: number, total: number) => void } = {}): Promise<RunReport> {
   const started = performance.now();
-  const { planned, skipped } = planRules(rules);
+  const plan = planRules(rules);
+  const checked = await refuseBadRegexes(ws, plan.planned);
+  const planned = checked.planned;
+  const skipped = [...plan.skipped, ...checked.skipped];
   const groups = new Map<string, Planned[]>();
   for (const p of planned) groups.set(p.source.group, [...(groups.get(p.source.group) ?? []), p]);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));

@@ -22,6 +22,8 @@ export interface CompileContext {
   bind: (value: DuckDBValue) => string;
   /** Values for |expand placeholders (%name%); an unknown placeholder matches nothing. */
   placeholders?: Record<string, string[]>;
+  /** Told of every |re pattern, so the engine can check each compiles before a scan depends on it. */
+  regex?: (pattern: string) => void;
 }
 
 const KNOWN_MODIFIERS = new Set([
@@ -117,6 +119,7 @@ function matchOne(expr: string, raw: Scalar, modifiers: string[], ctx: CompileCo
   if (has('re')) {
     const flags = ['i', 'm', 's'].filter((f) => has(f)).join('');
     const pattern = `${flags ? `(?${flags})` : ''}${String(raw)}`;
+    ctx.regex?.(pattern);
     return `regexp_matches(${expr}, ${ctx.bind(pattern)})`;
   }
   const text = String(raw);

@@ -62,7 +62,9 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
   }
   let global: Obj = {};
   for (const document of Array.isArray(documents) ? documents : [documents]) {
-    const line = document.range ? file.text.slice(0, document.range[0]).split('\n').length : undefined;
+    // The line of the document's first key (a "---" separator before it is not the rule).
+    const start = document.contents?.range?.[0] ?? document.range?.[0];
+    const line = start !== undefined ? file.text.slice(0, start).split('\n').length : undefined;
     if (document.errors.length > 0) {
       problems.push({ severity: 'error', file: file.path, line, message: `YAML: ${document.errors[0].message.split('\n')[0]}` });
       continue;
