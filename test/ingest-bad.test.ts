@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { strToU8, zipSync } from 'fflate';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -168,4 +169,38 @@ test('killing the process mid-ingest leaves a workspace that opens and holds onl
   assert.ok(files.length >= 1, 'the small file committed before the kill');
   assert.equal(rows, files.reduce((sum, f) => sum + Number(f.loaded), 0), 'rows in flows = rows of registered files');
   assert.ok(files.every((f) => f.path === small || Number(f.loaded) === 1_500_000), JSON.stringify(files));
+});
+
+test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the workspace holds only whole files', async (t) => {
+  const dir = tempDir(t);
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const db = join(dir, 'w.duckdb');
+  const small = join(dir, 'small.log');
+  writeFileSync(small, `${CONN.join('\n')}\n`);
+  // A big log inside a zip: its member is extracted to a temporary folder while it loads.
+  const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
+  const zip = join(dir, 'big.zip');
+  writeFileSync(zip, zipSync({ 'conn.log': strToU8(`${HEADER.join('\n')}\n${body}\n`) }, { level: 1 }));
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, zip, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+  let output = '';
+  let errors = '';
+  let sent = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!sent && output.includes('small.log →')) {
+      sent = true;
+      setTimeout(() => child.kill('SIGINT'), 400);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 130, `expected exit 130 after Ctrl-C, got ${code}: ${output}${errors}`);
+  assert.match(errors, /huntbook: stopping; rolling back/);
+  assert.match(errors, /huntbook: interrupted; nothing half-done was kept/);
+  assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('huntbook-')), [], 'temporary folders are removed');
+  const ws = await Workspace.open(db);
+  t.after(() => ws.close());
+  assert.deepEqual(await ws.query('SELECT path, loaded FROM ingested_files'), [{ path: small, loaded: DATA.length }]);
+  assert.equal(await ws.scalar('SELECT count(*) FROM flows'), DATA.length);
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +10,8 @@ import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
-import { cli, openWorkspace, testData, tempDir } from './helpers.ts';
+import { Workspace } from '../src/store/workspace.ts';
+import { cli, openWorkspace, ROOT, testData, tempDir } from './helpers.ts';
 
 test('rules lint reports problems as data with file and line, and keeps going', async (t) => {
   const dir = tempDir(t);
@@ -86,4 +88,28 @@ test('the synthetic insider ranks #1 in risk and sits in the outlier cluster of 
   const insider = population.rows.find((r) => r.user === truth.insider.user)!;
   assert.equal(insider.outlier_cluster, true);
   assert.equal(population.rows[0].user, truth.insider.user);
+});
+
+test('rules run: a mistyped rule path exits 1 before running; Ctrl-C leaves no detections and no run record', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  assert.equal((await cli('ingest', testData('windows', 'otrf-atomic', 'windows', 'credential_access'), '--db', db, '-q')).code, 0);
+  for (const args of [['/nonexistent.yml'], ['--sigma', '/nonexistent']]) {
+    const result = await cli('rules', 'run', ...args, '--db', db);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^huntbook: \/nonexistent(\.yml)?: no such rule file or folder$/m);
+  }
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'rules', 'run', '--sigma', testData('sigma', 'sigma-rules.tar.gz'), '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
+  // Loading and planning 3,780 rules takes a few seconds; the scans take tens of seconds.
+  const timer = setTimeout(() => child.kill('SIGINT'), 6000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  assert.equal(code, 130, errors);
+  assert.match(errors, /interrupted; nothing half-done was kept/);
+  const ws = await Workspace.open(db);
+  t.after(() => ws.close());
+  assert.equal(await ws.scalar('SELECT count(*) FROM detections'), 0, 'an interrupted run is absent, not half there');
+  assert.equal(await ws.scalar("SELECT count(*) FROM hunt_runs WHERE hunt = 'rules'"), 0);
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { generate } from '../generate/generate.ts';
 import { ingest } from '../ingest/ingest.ts';
-import { createProgress } from '../ingest/progress.ts';
+import { createProgress } from '../progress.ts';
 import type { CliIO } from './io.ts';
 import { printRows, requireInteger, withWorkspace } from './main.ts';
 import { DEMO_HUNTS } from './demo-hunts.ts';

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { HuntbookError } from '../errors.ts';
 import { FORMATS, parseFormat } from '../ingest/detect.ts';
 import { ingest, type FileReport } from '../ingest/ingest.ts';
-import { createProgress } from '../ingest/progress.ts';
+import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
 import type { CliIO } from './io.ts';
 import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';

@@ -5,6 +5,8 @@ import { loadRuleSources } from '../rules/catalog.ts';
 import { planRules, refuseBadRegexes, REGEX_REFUSED, runRules } from '../rules/engine.ts';
 import type { Problem } from '../rules/model.ts';
 import type { Row } from '../store/workspace.ts';
+import { createProgress } from '../progress.ts';
+import { escapeControl } from '../report/format.ts';
 import type { CliIO } from './io.ts';
 import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
 
@@ -57,11 +59,21 @@ Examples:
       const options = commonOptions(raw);
       const config = loadConfig(raw.config as string | undefined);
       const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[], config.rules.levelWeights);
-      for (const p of problems.filter((x) => x.severity === 'error')) io.stderr.write(`huntbook: ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}\n`);
+      const broken = problems.filter((x) => x.severity === 'error');
+      for (const p of broken) io.stderr.write(`huntbook: ${escapeControl(`${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`)}\n`);
+      const progress = createProgress(process.stderr, !options.quiet);
       await withWorkspace(options.db, async (ws) => {
-        const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
-        const report = await runRules(ws, loaded, { runId: run.runId, placeholders: config.rules.placeholders });
-        await finishRun(ws, run, 'rules', []);
+        // One transaction: an interrupted run (Ctrl-C, a crash) leaves no detections and no run record.
+        const { run, report } = await ws.transaction(async () => {
+          const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
+          const report = await runRules(ws, loaded, {
+            runId: run.runId, placeholders: config.rules.placeholders,
+            onProgress: (group, done, total) => progress.update(`rules ${group}`, total > 0 ? done / total : undefined, { done, unit: 'rules' }),
+          });
+          await finishRun(ws, run, 'rules', []);
+          return { run, report };
+        });
+        progress.done();
         const counts = await ws.query('SELECT rule_id, any_value(rule) AS rule, any_value(phase) AS phase, any_value(weight) AS weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections WHERE run_id = $1 GROUP BY rule_id ORDER BY detections DESC, rule_id', [run.runId]);
         printRows(io, options.format, ['rule_id', 'rule', 'phase', 'weight', 'detections', 'entities'], counts as Row[]);
         // A rule that cannot run because of its own text is named, so its author can fix it.
@@ -71,8 +83,10 @@ Examples:
         if (!options.quiet) {
           const reasons = new Map<string, number>();
           for (const s of report.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
+          if (broken.length > 0) io.stderr.write(`${broken.length} rule${broken.length === 1 ? '' : 's'} could not be loaded (above); the rest ran\n`);
           io.stderr.write(`${report.rules} rules run in ${report.groups} scans (${report.seconds.toFixed(1)} s); ${report.inserted} new detections; ${report.skipped.length} skipped${reasons.size ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}; run ${run.runId}\n`);
         }
+        if (broken.length > 0) process.exitCode = 1;
       });
     });
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import { HuntbookError, InputError, UnknownTableError } from '../errors.ts';
+import { checkInterrupted, InterruptedError } from '../interrupt.ts';
 import { quoteIdent } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
@@ -17,7 +18,7 @@ import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { loadJson } from './jsonlog.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
 import { prescan, readSample, type Prescan } from './prescan.ts';
-import { createProgress, type Progress } from './progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import { loadTabular } from './tabular.ts';
 import { loadZeekTsv } from './zeek.ts';
 
@@ -107,13 +108,14 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
     for (const path of paths) {
       try {
         for await (const file of expand(path, tempDir, false)) {
+          checkInterrupted();
           const report = await ingestFile(ws, file, options);
           reports.push(report);
           options.onFile?.(report);
         }
       } catch (error) {
         // An unreadable archive or a missing path fails that path; the others still load.
-        if (!(error instanceof HuntbookError)) throw error;
+        if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
         const report: FileReport = { path: error.location.file ?? path, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, message: error.describe(), rejects: [] };
         reports.push(report);
         options.onFile?.(report);
@@ -218,7 +220,11 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     // Line-oriented formats are reconciled against the file's own line count; the others only need the hash.
     // A gzip file always gets the full pass: DuckDB reads a truncated stream as if the file ended there.
     const lines = head.gzip || format === 'zeek' || (['ndjson', 'windows', 'zeek-json'].includes(format) && jsonShapeOf(head.sample) === 'ndjson');
-    const scan = await prescan(file.local, file.size, (done, total) => progress.update(`${label}: reading`, total > 0 ? done / total : undefined), { lines, head });
+    const scan = await prescan(file.local, file.size, (done, total) => {
+      checkInterrupted();
+      progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
+    }, { lines, head });
+    checkInterrupted();
     const previous = await ws.query('SELECT file_id, path, target_table FROM ingested_files WHERE sha256 = $1', [scan.sha256]);
     if (previous.length > 0 && !options.force) {
       return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
@@ -252,7 +258,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started),
     };
   } catch (error) {
-    if (!(error instanceof HuntbookError)) throw error;
+    if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
     // Found while walking a directory and not a log we can place: skipped, not a failure.
     const status = file.discovered && error instanceof UnknownTableError ? 'skipped' : 'failed';
     return { ...report, status, message: error.describe(), seconds: elapsed(started) };

@@ -1,5 +1,6 @@
 /** Where rules come from on the command line: native packs (default: the shipped ones) and Sigma sources. */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { InputError } from '../errors.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Problem, Rule } from './model.ts';
@@ -16,6 +17,10 @@ export async function loadRuleSources(packs: readonly string[], sigma: readonly 
   const rules: Rule[] = [];
   const problems: Problem[] = [];
   const chosen = packs.length === 0 && sigma.length === 0 ? shippedPacks() : packs;
+  // A mistyped path is refused before anything runs: running "no rules" would look like "nothing found".
+  for (const path of [...chosen, ...sigma]) {
+    if (!existsSync(path)) throw new InputError('no such rule file or folder', { location: { file: path } });
+  }
   for (const pack of chosen) {
     const result = loadPack(pack);
     rules.push(...result.rules);

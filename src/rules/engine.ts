@@ -119,7 +119,7 @@ export interface RunReport {
 
 const CHUNK = 500;
 
-export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onGroup?: (group: string, done: number, total: number) => void } = {}): Promise<RunReport> {
+export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onProgress?: (group: string, rulesDone: number, rulesTotal: number) => void } = {}): Promise<RunReport> {
   const started = performance.now();
   const plan = planRules(rules);
   const checked = await refuseBadRegexes(ws, plan.planned);
@@ -131,10 +131,13 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
   let done = 0;
   for (const [group, members] of groups) {
     for (let i = 0; i < members.length; i += CHUNK) {
-      await runChunk(ws, members.slice(i, i + CHUNK), options.runId ?? null, options.placeholders);
+      options.onProgress?.(group, done, planned.length);
+      const chunk = members.slice(i, i + CHUNK);
+      await runChunk(ws, chunk, options.runId ?? null, options.placeholders);
+      done += chunk.length;
     }
-    options.onGroup?.(group, ++done, groups.size);
   }
+  options.onProgress?.('', done, planned.length);
   let events = 0;
   for (const table of new Set(planned.map((p) => p.source.table))) events += Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));

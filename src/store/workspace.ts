@@ -4,6 +4,7 @@
  */
 import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, type DuckDBValue } from '@duckdb/node-api';
 import { WorkspaceError } from '../errors.ts';
+import { checkInterrupted, onInterrupt } from '../interrupt.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /** Binds a JS array as one LIST parameter (e.g. `IN (SELECT unnest($1))`). */
@@ -28,12 +29,18 @@ export interface OpenOptions {
 }
 
 export class Workspace {
+  /** Open transactions: nested ones join the outer one, so a caller can make several steps one unit. */
+  private depth = 0;
+  private readonly stopWatching: () => void;
+
   private constructor(
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.stopWatching = onInterrupt(() => this.connection.interrupt());
+  }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Workspace> {
     const readOnly = options.readOnly ?? false;
@@ -57,7 +64,13 @@ export class Workspace {
   }
 
   async run(sql: string, params?: Params): Promise<void> {
-    await this.connection.run(sql, params);
+    checkInterrupted();
+    try {
+      await this.connection.run(sql, params);
+    } catch (error) {
+      checkInterrupted();
+      throw error;
+    }
   }
 
   /** Rows as JSON-safe objects, keys named exactly as the result columns. */
@@ -67,7 +80,7 @@ export class Workspace {
 
   /** Result columns as well as rows, for printers that must show headers of empty results. */
   async queryWithColumns(sql: string, params?: Params): Promise<{ columns: string[]; rows: Row[] }> {
-    const reader = await this.connection.runAndReadAll(sql, params);
+    const reader = await this.read(sql, params);
     const columns = reader.columnNames();
     // JSON conversion keeps timestamps at full precision; integer columns come back as numbers
     // where they fit in 2^53 and stay strings where they do not.
@@ -85,8 +98,19 @@ export class Workspace {
 
   /** Numeric result columns as typed arrays (NULL → NaN), for the learners. */
   async columns(sql: string, params?: Params): Promise<Float64Array[]> {
-    const reader = await this.connection.runAndReadAll(sql, params);
+    const reader = await this.read(sql, params);
     return reader.getColumnsJS().map((values) => Float64Array.from(values as (number | null)[], (v) => (v === null ? NaN : Number(v))));
+  }
+
+  /** Every statement goes through here or run(): a Ctrl-C turns DuckDB's interrupt into InterruptedError. */
+  private async read(sql: string, params?: Params) {
+    checkInterrupted();
+    try {
+      return await this.connection.runAndReadAll(sql, params);
+    } catch (error) {
+      checkInterrupted();
+      throw error;
+    }
   }
 
   async scalar(sql: string, params?: Params): Promise<Cell> {
@@ -97,14 +121,26 @@ export class Workspace {
 
   /** Runs fn inside one transaction: all of it lands, or (on any error or crash) none of it. */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.depth > 0) {
+      this.depth++;
+      try {
+        return await fn();
+      } finally {
+        this.depth--;
+      }
+    }
     await this.connection.run('BEGIN TRANSACTION');
+    this.depth = 1;
     try {
       const result = await fn();
+      checkInterrupted();
       await this.connection.run('COMMIT');
       return result;
     } catch (error) {
       await this.connection.run('ROLLBACK').catch(() => undefined);
       throw error;
+    } finally {
+      this.depth = 0;
     }
   }
 
@@ -142,6 +178,7 @@ export class Workspace {
   }
 
   close(): void {
+    this.stopWatching();
     this.connection.closeSync();
     this.instance.closeSync();
   }
