@@ -23,5 +23,6 @@ test('npm pack ships everything a run needs: the tarball installed into an empty
   const out = execFileSync(join(app, 'node_modules', '.bin', 'huntbook'), ['demo', '--dir', 'demo', '--users', '10', '--days', '2', '--quiet'], { cwd: app, encoding: 'utf8' });
   assert.match(out, /== 2\. ingest/);
   assert.match(out, /outlier cluster/);
+  assert.match(out, /Next, try:\n.*hunt beacons --db demo\/demo\.duckdb/);
   assert.ok(existsSync(join(app, 'demo', 'demo.duckdb')));
 });

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { generate } from '../generate/generate.ts';
@@ -45,7 +45,7 @@ export function registerDemo(program: Command, io: CliIO): void {
           for (const note of result.notes) say(`   ${note}`);
         }
       }, false, { create: true });
-      say(`\nWorkspace: ${db}. Explore it:\n  npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`);
+      say(nextSteps(db));
     });
 }
 
@@ -69,4 +69,20 @@ function prepareDemoDir(dir: string): void {
   }
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, DEMO_MARKER), 'Written by huntbook demo: a later demo run with this --dir replaces data/ and demo.duckdb here.\n');
+}
+
+/** Where a newcomer goes after the demo: the hunts with their real flags, over this workspace. */
+export function nextSteps(db: string): string {
+  const steps: [string, string][] = [
+    [`npx huntbook hunt beacons --db ${db}`, 'timing scores, top 20 with reasons'],
+    [`npx huntbook hunt beacons --mode scored --db ${db}`, "the seed's risk-scored search + isolation forest"],
+    [`npx huntbook hunt risk --by user --window 1d --db ${db}`, 'weights, phases, multipliers, alert logic'],
+    [`npx huntbook hunt population --db ${db}`, "how rare each user's phases and rules are"],
+    [`npx huntbook entity USER --db ${db}`, "one user's days and detections"],
+    [`npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`, 'anything else, in SQL'],
+  ];
+  return `
+Workspace: ${db} (the generator's ground truth: ${join(dirname(db), 'data', 'truth.json')}). Next, try:
+${steps.map(([command, what]) => `  ${command}\n      ${what}`).join('\n')}
+Then your own logs: npx huntbook ingest FOLDER --db case.duckdb (the README's tour walks through each step).`;
 }
