@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DuckDBValue } from '@duckdb/node-api';
+import { generate } from '../src/generate/generate.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED, type ScoredParams } from '../src/hunts/beacons/params.ts';
 import { flowHunt, scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
@@ -110,4 +111,31 @@ test('flow mode: every field of the seed\'s first search on a hand-checked input
   ]);
   const filtered = await flowHunt(ws, { params: { ...DEFAULT_FLOW, minPercentage: 0.9 } });
   assert.deepEqual(filtered.rows.map((r) => r.bytes_out), [100, 500]);
+});
+
+test('scored mode on unchanged data ranks the same run after run: history holds one entry per pair per period', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  generate({ seed: 3, users: 20, days: 3, out });
+  const ws = await openWorkspace(t, dir);
+  await ingest(ws, [out]);
+  const run = (extra: { since?: string; until?: string } = {}) => scoredHunt(ws, { table: 'http', params: DEFAULT_SCORED, model: 'iforest', topFraction: 1, seed: 1, all: true, ...extra });
+  const first = await run();
+  const second = await run();
+  const third = await run();
+  const view = (o: typeof first) => o.rows.map((r) => [r.rank, r.src_ip, r.dest, r.iforest_score]);
+  assert.ok(first.rows.length > 10);
+  assert.deepEqual(view(second), view(first), 'a second run on the same data ranks the same');
+  assert.deepEqual(view(third), view(first));
+  assert.doesNotMatch(third.notes[0], /earlier periods/, 'runs over the same period are not history of each other');
+  // Another period (the first day) is history once, however often either is run.
+  const [span] = await ws.query('SELECT CAST(min(ts)::DATE AS VARCHAR) AS d FROM http');
+  const day1 = { since: String(span.d), until: `${String(span.d)} 23:59:59` };
+  await run(day1);
+  await run(day1);
+  const withHistory = await run();
+  const again = await run();
+  const pairsOfDay1 = Number(await ws.scalar(`SELECT count(*) FROM results WHERE run_id = (SELECT max(run_id) FROM hunt_runs WHERE hunt = 'beacons.scored' AND window_end < (SELECT max(ts) FROM http))`));
+  assert.match(withHistory.notes[0], new RegExp(`with ${pairsOfDay1} pairs from earlier periods`));
+  assert.deepEqual(view(again), view(withHistory));
 });

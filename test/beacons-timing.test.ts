@@ -32,7 +32,7 @@ test('a perfectly periodic, constant-size series over a full day scores 1.0 in e
   const times = Array.from({ length: DAY / 60 + 1 }, (_, i) => w.w0 + i * 60);
   const s = timingScore(times, times.map(() => 412), w);
   assert.equal(s.ts.score, 1);
-  assert.equal(s.ds.score, 1);
+  assert.equal(s.ds!.score, 1);
   assert.equal(s.dur.score, 1);
   assert.equal(s.hist.score, 1);
   assert.equal(s.score, 1);
@@ -60,7 +60,7 @@ test('random (Poisson) traffic scores low on intervals and on the jitter score',
   for (let t = 0; t <= DAY; t += Math.max(1, Math.round(rng.exponential(300)))) times.push(t);
   const s = timingScore(times, times.map(() => Math.round(rng.lognormal(800, 1))), w);
   assert.ok(s.ts.score < 0.6, `ts ${s.ts.score}`);
-  assert.ok(s.ds.score < 0.7, `ds ${s.ds.score}`);
+  assert.ok(s.ds!.score < 0.7, `ds ${s.ds!.score}`);
   assert.ok(jitterScore(times).score < 0.4, `jitter ${jitterScore(times).score}`);
 });
 
@@ -108,4 +108,21 @@ test('addresses: internal ranges are configurable; loopback, link-local, multica
   }
   assert.equal(new AddressClassifier(['147.32.0.0/16']).classify('147.32.81.167').internal, true);
   assert.equal(c.classify('not-an-ip').valid, false);
+});
+
+test('interval_s has one definition: the median of the gaps in the dominant window, the figure the reasons name', () => {
+  // Written out: gaps 8, 10, 10, 11, 12, 30 with tolerance 0.35. The window centred on 8 holds
+  // [5.2, 10.8] → 8, 10, 10 (3 gaps); centred on 10: [6.5, 13.5] → 8, 10, 10, 11, 12 (5 gaps, the
+  // most). The old figure was that centre's first member (8); the interval is their median, 10.
+  const times = [0, 8, 18, 28, 39, 51, 81];
+  assert.deepEqual(jitterScore(times, 0.35), { score: R(5 / 6), interval: 10 });
+  // Jittered pollers (uniform ±30 %) at 600, 900 and 3600 s read as 600, 900 and 3600 within 5 %
+  // (they read 486, 770 and 3242 when the low edge of the window was reported).
+  const rng = new Rng(3);
+  for (const period of [600, 900, 3600]) {
+    const series: number[] = [];
+    for (let t = 0; t <= 7 * DAY; t += Math.round(period * (1 + rng.uniform(-0.3, 0.3)))) series.push(t);
+    const { interval } = jitterScore(series, 0.35);
+    assert.ok(Math.abs(interval - period) / period <= 0.05, `period ${period}: interval ${interval}`);
+  }
 });

@@ -35,7 +35,7 @@ export function registerHunt(program: Command, io: CliIO): void {
     .description('find C2 beacons: RITA-style timing scores, or the seed\'s flow and risk-scored searches')
     .addOption(new Option('--mode <mode>', 'timing: regularity of intervals and sizes per pair (RITA v5); scored: the seed\'s risk-scored search ranked by isolation forest; flow: the seed\'s first search').choices(['timing', 'scored', 'flow']).default('timing'))
     .addOption(new Option('--source <table>', 'scored mode: proxy/HTTP rows or flows').choices(['http', 'flows']).default('http'))
-    .option('--since <ts>', 'only rows at or after this time (ISO 8601)')
+    .option('--since <ts>', 'only rows at or after this time (ISO 8601); timing mode scores the last 24 h of what is left')
     .option('--until <ts>', 'only rows before this time')
     .option('--top <n>', 'rows to print (timing and flow modes)', '20')
     .option('--top-fraction <x>', 'scored mode: share of scored pairs reported, ranked by the model', '0.003')
@@ -48,6 +48,7 @@ export function registerHunt(program: Command, io: CliIO): void {
     .option('--internal <cidrs>', 'timing mode: internal networks, comma-separated (default from config: RFC 1918 + fd00::/8)')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
     .option('--include-allowed', 'timing mode: also print allow-listed pairs (they rank last)')
+    .option('--each-day', 'timing mode: score every UTC day of the data (or of --since/--until) as its own window, not only the last 24 h')
     .option('--no-allowlist', 'timing mode: ignore the allow-list')
     .addHelpText('after', `
 Scored mode implements the seed's case() tiers as their evident intent, highest tier first with
@@ -55,8 +56,13 @@ no gaps (evtmult >300 → 100, >60 → 50; beaconmult above >100 → 200, >5 →
 >.95 or <.05 → 100); the seed's Splunk text tests them in an order that never reaches the top
 tiers. Every row carries its reasons: the multipliers that fired and the features that isolated it.
 
+Timing mode scores one 24 h window, as RITA does: the last 24 h of the data, or of what
+--since/--until leave; --each-day scores every day of a longer span (one run per day).
+interval_s is the median of the gaps around the dominant interval (within ±jitter_tolerance).
+
 Examples:
   huntbook hunt beacons --db case.duckdb
+  huntbook hunt beacons --since 2024-03-01 --until 2024-03-08 --each-day --db case.duckdb
   huntbook hunt beacons --mode scored --all --format csv > scored.csv
   huntbook hunt beacons --mode flow --min-percentage 500`);
   registerRiskHunts(hunt, io);
@@ -83,7 +89,7 @@ Examples:
               internal, allow: raw.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance,
               minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
             },
-            top: requireInteger('--top', String(raw.top), 1), includeAllowed: Boolean(raw.includeAllowed),
+            top: requireInteger('--top', String(raw.top), 1), includeAllowed: Boolean(raw.includeAllowed), since, until, eachDay: Boolean(raw.eachDay),
           });
         }
       }

@@ -35,7 +35,30 @@ export async function finishRun(ws: Workspace, run: { runId: number; started: nu
   });
 }
 
-/** Feature rows of earlier runs of a hunt (the population an outlier model compares against). */
-export async function previousFeatures(ws: Workspace, hunt: string, beforeRun: number): Promise<Row[]> {
-  return ws.query('SELECT entity, features FROM results WHERE hunt = $1 AND run_id < $2', [hunt, beforeRun]);
+/**
+ * A finished hunt's run record and its ranked rows, written together in one transaction, and only
+ * after the hunt has checked its inputs and computed everything: a refused or failed hunt leaves
+ * no run behind.
+ */
+export async function recordRun(ws: Workspace, run: { hunt: string; parameters: unknown; window?: { start?: string | null; end?: string | null }; started: number; rows: readonly ResultRow[] }): Promise<number> {
+  return ws.transaction(async () => {
+    const started = await startRun(ws, run.hunt, run.parameters, run.window);
+    await finishRun(ws, { runId: started.runId, started: run.started }, run.hunt, run.rows);
+    return started.runId;
+  });
+}
+
+/**
+ * Feature rows of earlier runs of a hunt (the population an outlier model compares against):
+ * one row per entity per period, from the latest run over that period. The current period is
+ * left out (this run supersedes it), so running again on unchanged data finds the same history
+ * and ranks the same way.
+ */
+export async function previousFeatures(ws: Workspace, hunt: string, period: { start: string | null; end: string | null }): Promise<Row[]> {
+  return ws.query(`SELECT entity, features FROM (
+      SELECT r.entity, r.features, h.window_start, h.window_end,
+             row_number() OVER (PARTITION BY r.entity, h.window_start, h.window_end ORDER BY r.run_id DESC) AS latest
+        FROM results r JOIN hunt_runs h USING (run_id)
+       WHERE r.hunt = $1 AND NOT (h.window_start IS NOT DISTINCT FROM CAST($2 AS TIMESTAMP) AND h.window_end IS NOT DISTINCT FROM CAST($3 AS TIMESTAMP)))
+    WHERE latest = 1 ORDER BY window_start, window_end, entity`, [hunt, period.start, period.end]);
 }

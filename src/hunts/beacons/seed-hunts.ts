@@ -5,7 +5,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { finishRun, previousFeatures, startRun, type ResultRow } from '../runs.ts';
+import { finishRun, previousFeatures, recordRun, startRun, type ResultRow } from '../runs.ts';
 import { explainMultiplier } from '../tiers.ts';
 import { correlate } from './correlate.ts';
 import type { FlowParams, ScoredParams } from './params.ts';
@@ -33,11 +33,12 @@ export interface ScoredOptions extends ScoredSource {
 
 export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise<HuntOutput> {
   if ((await tableRows(ws, options.table)) === 0) throw new UsageError(`the ${options.table} table is empty: ingest proxy or Zeek http logs (or use --source flows)`);
-  const run = await startRun(ws, 'beacons.scored', options, { start: options.since, end: options.until });
+  const started = performance.now();
+  const period = await periodOf(ws, options);
   const { sql, params } = scoredSql(options, options.params);
   const { rows } = await ws.queryWithColumns(sql, params);
   const features = rows.map((r) => Object.fromEntries(SCORED_COLUMNS.map((c) => [c, Number(r[c])])) as Record<string, number>);
-  const history = (await previousFeatures(ws, 'beacons.scored', run.runId)).map((r) => JSON.parse(String(r.features)) as Record<string, number>);
+  const history = (await previousFeatures(ws, 'beacons.scored', period)).map((r) => JSON.parse(String(r.features)) as Record<string, number>);
   const correlated = correlate(features, history, options.model, options.seed);
   const order = rows.map((_, i) => i).sort((a, b) => correlated.scores[b] - correlated.scores[a] || Number(rows[b].addedweight) - Number(rows[a].addedweight) || String(rows[a].dest).localeCompare(String(rows[b].dest)));
   const topCount = Math.ceil(rows.length * options.topFraction);
@@ -52,14 +53,24 @@ export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise
       top: rank < topCount, ...row, ...(correlated.clusters ? { cluster: correlated.clusters[i].cluster } : {}), reasons: reasons.join('; '),
     };
   });
-  await finishRun(ws, run, 'beacons.scored', results);
+  const runId = await recordRun(ws, { hunt: 'beacons.scored', parameters: options, window: period, started, rows: results });
   const modelColumn = options.model === 'iforest' ? 'iforest_score' : 'cluster_rarity';
   return {
     columns: ['rank', modelColumn, 'top', ...SCORED_COLUMNS, ...(correlated.clusters ? ['cluster'] : []), 'reasons'],
     rows: options.all ? out : out.slice(0, topCount),
-    runId: run.runId,
-    notes: [`${rows.length} pairs scored above addedweight ${options.params.minWeight}; top ${(options.topFraction * 100).toFixed(1)} % = ${topCount} by ${options.model}${history.length ? ` (with ${history.length} pairs from earlier runs)` : ''}; run ${run.runId}`],
+    runId,
+    notes: [`${rows.length} pairs scored above addedweight ${options.params.minWeight} in ${period.start} – ${period.end}; top ${(options.topFraction * 100).toFixed(1)} % = ${topCount} by ${options.model}${history.length ? ` (with ${history.length} pairs from earlier periods)` : ''}; run ${runId}`],
   };
+}
+
+/** The period a scored run covers: the rows' own first and last times within --since/--until. */
+async function periodOf(ws: Workspace, source: ScoredSource): Promise<{ start: string | null; end: string | null }> {
+  const values: DuckDBValue[] = [];
+  const filters = ['dest_ip IS NOT NULL'];
+  if (source.since) filters.push(`ts >= CAST($${values.push(source.since)} AS TIMESTAMP)`);
+  if (source.until) filters.push(`ts < CAST($${values.push(source.until)} AS TIMESTAMP)`);
+  const [row] = await ws.query(`SELECT CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${source.table === 'http' ? 'http' : 'flows'} WHERE ${filters.join(' AND ')}`, values);
+  return { start: row.start === null ? null : String(row.start), end: row.end === null ? null : String(row.end) };
 }
 
 export interface FlowOptions {

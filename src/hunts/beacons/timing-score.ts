@@ -124,7 +124,8 @@ export function duration(first: number, last: number, hist: Histogram, w: Window
 export interface TimingScore {
   score: number;
   ts: Stat;
-  ds: Stat;
+  /** null when the records carry no sizes (ssl records without conn): the score then averages the other three. */
+  ds: Stat | null;
   hist: Histogram;
   dur: Duration;
   gaps: number;
@@ -134,7 +135,7 @@ export interface TimingScore {
  * Scores one pair: `timestamps` (whole seconds, any order) and `sizes` are the pair's series.
  * The caller decides eligibility (≥ 4 distinct timestamps, < 86,400 records).
  */
-export function timingScore(timestamps: ArrayLike<number>, sizes: ArrayLike<number>, w: Window): TimingScore {
+export function timingScore(timestamps: ArrayLike<number>, sizes: ArrayLike<number> | null, w: Window): TimingScore {
   const sorted = Float64Array.from(timestamps).sort();
   const gaps: number[] = [];
   for (let i = 1; i < sorted.length; i++) {
@@ -143,15 +144,17 @@ export function timingScore(timestamps: ArrayLike<number>, sizes: ArrayLike<numb
   }
   // The interval sub-score needs at least 3 gaps; with fewer it is 0.
   const ts = gaps.length >= 3 ? stat(gaps, 1) : { score: 0, skew: 0, median: gaps.length ? gaps[0] : 0, mad: 0 };
-  const ds = stat(sizes, 0);
+  const ds = sizes === null ? null : stat(sizes, 0);
   const hist = histogram(sorted, w);
   const dur = duration(sorted[0], sorted[sorted.length - 1], hist, w);
-  return { score: R(0.25 * (ts.score + ds.score + dur.score + hist.score)), ts, ds, hist, dur, gaps: gaps.length };
+  const score = ds === null ? R((ts.score + dur.score + hist.score) / 3) : R(0.25 * (ts.score + ds.score + dur.score + hist.score));
+  return { score, ts, ds, hist, dur, gaps: gaps.length };
 }
 
 export interface JitterScore {
   /** Share of gaps within ±tolerance of the dominant interval. */
   score: number;
+  /** The median of the gaps inside the winning window: what a hunter calls "every N seconds". */
   interval: number;
 }
 
@@ -169,7 +172,7 @@ export function jitterScore(timestamps: ArrayLike<number>, tolerance = 0.35, min
   if (gaps.length < minGaps) return { score: 0, interval: 0 };
   gaps.sort((a, b) => a - b);
   let best = 0;
-  let interval = 0;
+  let bestLo = 0;
   let lo = 0;
   let hi = 0;
   for (const p of gaps) {
@@ -177,8 +180,12 @@ export function jitterScore(timestamps: ArrayLike<number>, tolerance = 0.35, min
     while (hi < gaps.length && gaps[hi] <= p * (1 + tolerance)) hi++;
     if (hi - lo > best) {
       best = hi - lo;
-      interval = p;
+      bestLo = lo;
     }
   }
-  return { score: R(best / gaps.length), interval };
+  // The window is found by its centre P, but P is only the first gap that reaches the most
+  // members (the low edge of a jittered cluster); the interval reported is the members' median.
+  const mid = bestLo + (best - 1) / 2;
+  const interval = (gaps[Math.floor(mid)] + gaps[Math.ceil(mid)]) / 2;
+  return { score: R(best / gaps.length), interval: Math.round(interval * 10) / 10 };
 }

@@ -8,7 +8,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { AddressClassifier } from '../../net/network.ts';
-import { finishRun, startRun, type ResultRow } from '../runs.ts';
+import { recordRun, type ResultRow } from '../runs.ts';
 import { allowListMatch, type AllowList } from '../../net/allowlist.ts';
 import type { HuntOutput } from './seed-hunts.ts';
 import { analysisWindow, jitterScore, R, seriesStart, timingScore, type TimingScore, type Window } from './timing-score.ts';
@@ -29,10 +29,15 @@ export interface TimingOptions {
   top: number;
   /** Also list allow-listed pairs (they rank last either way). */
   includeAllowed?: boolean;
+  /** Only records at or after / before these times (ISO 8601); the window is the last 24 h of what is left. */
+  since?: string;
+  until?: string;
+  /** Score every UTC day of the span as its own 24 h window (one run per day), instead of only the last 24 h. */
+  eachDay?: boolean;
 }
 
 export const TIMING_COLUMNS = [
-  'rank', 'kind', 'src', 'dest', 'dest_ip', 'records', 'score', 'ts_score', 'ds_score', 'dur_score', 'hist_score',
+  'rank', 'window_start', 'kind', 'src', 'dest', 'dest_ip', 'records', 'score', 'ts_score', 'ds_score', 'dur_score', 'hist_score',
   'jitter_score', 'interval_s', 'median_size', 'prevalence', 'first_seen', 'allowed', 'rank_score', 'reasons',
 ] as const;
 
@@ -44,7 +49,8 @@ async function classifyAddresses(ws: Workspace, internal: string[]): Promise<voi
   const classifier = new AddressClassifier(internal);
   const ips = await ws.query(`SELECT DISTINCT ip FROM (
       SELECT src_ip AS ip FROM flows UNION ALL SELECT dest_ip FROM flows UNION ALL
-      SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http) WHERE ip IS NOT NULL`);
+      SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http UNION ALL
+      SELECT src_ip FROM tls UNION ALL SELECT dest_ip FROM tls) WHERE ip IS NOT NULL`);
   await ws.run(`CREATE OR REPLACE TEMP TABLE ${IPCLASS} (ip VARCHAR PRIMARY KEY, internal BOOLEAN, special BOOLEAN)`);
   await ws.append(IPCLASS, ips.map((r) => {
     const c = classifier.classify(String(r.ip));
@@ -53,52 +59,132 @@ async function classifyAddresses(ws: Workspace, internal: string[]): Promise<voi
   }));
 }
 
-/** Builds every record the spec counts, tagged with its pair, into one temporary table. */
+/**
+ * Builds every record the spec counts, tagged with its pair, into one temporary table:
+ * - conn records with an HTTP Host or TLS SNI (joined by uid) belong to that host pair; a host pair
+ *   takes over only the connections whose uid it covers, the rest of the IP pair stays an IP pair
+ *   (one HTTP request to a C2 address must not hide its TLS beacon);
+ * - Zeek http/ssl rows whose uid has no conn record (http.log exported without conn.log) count on
+ *   their own times and addresses; sizes are unknown for ssl;
+ * - proxy logs (no uid) count one record per request.
+ */
 async function buildRecords(ws: Workspace): Promise<void> {
   await ws.run(`CREATE OR REPLACE TEMP TABLE ${CONN} AS
     SELECT f.uid, f.src_ip, f.dest_ip, CAST(floor(epoch(f.ts)) AS BIGINT) AS t, coalesce(f.ip_bytes_out, f.bytes_out, 0) AS size,
            (s.special OR d.special OR NOT (s.internal AND NOT d.internal)) AS filtered
       FROM flows f JOIN ${IPCLASS} s ON s.ip = f.src_ip JOIN ${IPCLASS} d ON d.ip = f.dest_ip
      WHERE f.ts IS NOT NULL`);
+  // An own-time record is kept when its source is internal and its destination is external (or
+  // unknown), or when it is a CONNECT through an internal proxy.
+  const ownTimeKept = `s.internal AND NOT s.special AND (method = 'CONNECT' OR (NOT coalesce(d.internal, false) AND NOT coalesce(d.special, false)))`;
   await ws.run(`CREATE OR REPLACE TEMP TABLE ${RECORDS} AS
     WITH last_http AS (      -- one record per uid: the request with the latest http ts
-      SELECT uid, arg_max(dest, ts) AS host, arg_max(method, ts) AS method FROM http WHERE uid IS NOT NULL GROUP BY uid
+      SELECT uid, arg_max(dest, ts) AS host, arg_max(method, ts) AS method, arg_min(src_ip, ts) AS src_ip, arg_min(dest_ip, ts) AS dest_ip,
+             min(ts) AS ts, sum(bytes_out) AS size
+        FROM http WHERE uid IS NOT NULL GROUP BY uid
     ), http_rec AS (
       SELECT 'host' AS kind, c.src_ip AS src, h.host AS dest, c.dest_ip, c.t, c.size, c.uid, h.method = 'CONNECT' AS connect
         FROM last_http h JOIN ${CONN} c USING (uid)
        WHERE coalesce(h.host, '') <> '' AND (h.method = 'CONNECT' OR NOT c.filtered)
+    ), http_own AS (         -- http.log without its conn.log
+      SELECT 'host', h.src_ip, h.host, h.dest_ip, CAST(floor(epoch(h.ts)) AS BIGINT), h.size, h.uid, h.method = 'CONNECT'
+        FROM last_http h ANTI JOIN ${CONN} c USING (uid) JOIN ${IPCLASS} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = h.dest_ip
+       WHERE coalesce(h.host, '') <> '' AND h.ts IS NOT NULL AND ${ownTimeKept}
     ), tls_rec AS (
       SELECT 'host' AS kind, c.src_ip, t.server_name, c.dest_ip, c.t, c.size, c.uid, false
         FROM tls t JOIN ${CONN} c USING (uid)
        WHERE coalesce(t.server_name, '') <> '' AND NOT c.filtered
+    ), tls_own AS (          -- ssl.log without its conn.log: no sizes
+      SELECT 'host', t.src_ip, t.server_name, t.dest_ip, CAST(floor(epoch(t.ts)) AS BIGINT), NULL::BIGINT, t.uid, false
+        FROM (SELECT * FROM tls WHERE uid IS NOT NULL) t ANTI JOIN ${CONN} c USING (uid) JOIN ${IPCLASS} s ON s.ip = t.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = t.dest_ip
+       WHERE coalesce(t.server_name, '') <> '' AND t.ts IS NOT NULL AND ${ownTimeKept.replace("method = 'CONNECT' OR ", '')}
+    ), tls_ip_own AS (       -- ssl.log without conn.log and without SNI: an IP pair on the handshake's time
+      SELECT 'ip', t.src_ip, t.dest_ip, t.dest_ip, CAST(floor(epoch(t.ts)) AS BIGINT), NULL::BIGINT, t.uid, false
+        FROM (SELECT * FROM tls WHERE uid IS NOT NULL AND coalesce(server_name, '') = '') t ANTI JOIN ${CONN} c USING (uid)
+        JOIN ${IPCLASS} s ON s.ip = t.src_ip JOIN ${IPCLASS} d ON d.ip = t.dest_ip
+       WHERE t.ts IS NOT NULL AND s.internal AND NOT s.special AND NOT d.internal AND NOT d.special
     ), proxy_rec AS (        -- proxy logs without conn records: the proxy's own view of each request
       SELECT 'host' AS kind, h.src_ip, h.dest, h.dest_ip, CAST(floor(epoch(h.ts)) AS BIGINT), coalesce(h.bytes_out, 0), NULL::VARCHAR, false
         FROM http h JOIN ${IPCLASS} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = h.dest_ip
        WHERE h.uid IS NULL AND h.ts IS NOT NULL AND coalesce(h.dest, '') <> '' AND s.internal AND NOT s.special AND NOT coalesce(d.special, false)
     ), hosts AS (
-      SELECT * FROM http_rec UNION ALL SELECT * FROM tls_rec UNION ALL SELECT * FROM proxy_rec
-    ), host_pairs AS (       -- an IP pair with any uid in a host pair is scored as that host pair
-      SELECT DISTINCT c.src_ip, c.dest_ip FROM ${CONN} c SEMI JOIN (SELECT uid FROM hosts WHERE uid IS NOT NULL) USING (uid)
-    ), ip_rec AS (
+      SELECT * FROM http_rec UNION ALL SELECT * FROM tls_rec
+    ), ip_rec AS (           -- connections no host record covers stay with their IP pair
       SELECT 'ip' AS kind, c.src_ip, c.dest_ip AS dest, c.dest_ip, c.t, c.size, c.uid, false
-        FROM ${CONN} c ANTI JOIN host_pairs USING (src_ip, dest_ip) WHERE NOT c.filtered
+        FROM ${CONN} c ANTI JOIN (SELECT uid FROM hosts) h USING (uid) WHERE NOT c.filtered
     )
-    SELECT * FROM hosts UNION ALL SELECT * FROM ip_rec`);
+    SELECT * FROM hosts UNION ALL SELECT * FROM http_own UNION ALL SELECT * FROM tls_own UNION ALL SELECT * FROM tls_ip_own
+    UNION ALL SELECT * FROM proxy_rec UNION ALL SELECT * FROM ip_rec`);
 }
 
-async function window(ws: Workspace): Promise<Window | undefined> {
+/** Epoch-second bounds of --since / --until, read the way DuckDB reads a timestamp. */
+interface Range {
+  lo?: number;
+  hi?: number;
+}
+
+async function parseRange(ws: Workspace, since?: string, until?: string): Promise<Range> {
+  const read = async (name: string, text?: string) => {
+    if (text === undefined) return undefined;
+    const value = await ws.scalar('SELECT epoch(TRY_CAST($1 AS TIMESTAMP))', [text]);
+    if (value === null) throw new UsageError(`${name} must be a time like 2024-03-04 or 2024-03-04T09:00:00, got "${text}"`);
+    return Number(value);
+  };
+  const range = { lo: await read('--since', since), hi: await read('--until', until) };
+  if (range.lo !== undefined && range.hi !== undefined && range.lo >= range.hi) throw new UsageError('--since must be before --until');
+  return range;
+}
+
+function rangeFilter(range: Range, values: DuckDBValue[]): string {
+  const parts = ['true'];
+  if (range.lo !== undefined) parts.push(`t >= $${values.push(range.lo)}`);
+  if (range.hi !== undefined) parts.push(`t < $${values.push(range.hi)}`);
+  return parts.join(' AND ');
+}
+
+/**
+ * The span the records cover within the range: the sensor's view (every unfiltered conn and
+ * CONNECT record) when there is one, else the records themselves (proxy, http or ssl logs alone).
+ */
+async function span(ws: Workspace, range: Range): Promise<{ lo: number; hi: number } | undefined> {
+  const values: DuckDBValue[] = [];
+  const inRange = rangeFilter(range, values);
   const [row] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM (
-      SELECT t FROM ${CONN} WHERE NOT filtered UNION ALL SELECT t FROM ${RECORDS} WHERE connect)`);
-  let lo = row?.lo;
-  let hi = row?.hi;
-  if (lo === null || lo === undefined) {
-    // Proxy logs alone: the window spans their records.
-    const [proxy] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM ${RECORDS}`);
-    lo = proxy?.lo;
-    hi = proxy?.hi;
+      SELECT t FROM ${CONN} WHERE NOT filtered UNION ALL SELECT t FROM ${RECORDS} WHERE connect) WHERE ${inRange}`, values);
+  if (row?.lo !== null && row?.lo !== undefined) return { lo: Number(row.lo), hi: Number(row.hi) };
+  const [own] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM ${RECORDS} WHERE ${inRange}`, values);
+  return own?.lo === null || own?.lo === undefined ? undefined : { lo: Number(own.lo), hi: Number(own.hi) };
+}
+
+/** The windows to score: the last 24 h of the span (RITA), or every UTC day of it. */
+function windowsOf(bounds: { lo: number; hi: number }, eachDay: boolean): { w: Window; from: number }[] {
+  if (!eachDay) {
+    const w = analysisWindow(bounds.lo, bounds.hi);
+    return [{ w, from: seriesStart(w) }];
   }
-  if (lo === null || lo === undefined || hi === null || hi === undefined) return undefined;
-  return analysisWindow(Number(lo), Number(hi));
+  const windows: { w: Window; from: number }[] = [];
+  for (let day = Math.floor(bounds.lo / 86400) * 86400; day <= bounds.hi; day += 86400) {
+    windows.push({ w: { w0: Math.max(day, bounds.lo), w1: Math.min(day + 86399, bounds.hi) }, from: day });
+  }
+  return windows;
+}
+
+/** When nothing is left to score: which filter removed what, so the user knows which flag to change. */
+async function explainEmpty(ws: Workspace, internal: string[], range: Range): Promise<string> {
+  const values: DuckDBValue[] = [];
+  const inRange = rangeFilter(range, values);
+  const [conn] = await ws.query(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT filtered) AS kept,
+      count(*) FILTER (WHERE s.special OR d.special) AS special,
+      count(*) FILTER (WHERE NOT s.special AND NOT d.special AND NOT s.internal) AS external_source,
+      count(*) FILTER (WHERE NOT s.special AND NOT d.special AND s.internal AND d.internal) AS internal_dest
+    FROM ${CONN} c JOIN ${IPCLASS} s ON s.ip = c.src_ip JOIN ${IPCLASS} d ON d.ip = c.dest_ip WHERE ${inRange}`, values);
+  const total = Number(await ws.scalar('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM http) + (SELECT count(*) FROM tls)'));
+  const parts = [`no records left to score${range.lo !== undefined || range.hi !== undefined ? ' in the --since/--until range' : ''} (${total} flows, http and tls rows in the workspace)`];
+  if (Number(conn.n) > 0) {
+    parts.push(`of ${conn.n} connections: ${conn.external_source} have a source outside the internal networks, ${conn.internal_dest} stay inside them, ${conn.special} involve loopback, link-local, multicast or broadcast addresses`);
+  }
+  parts.push(`internal networks: ${internal.join(', ')} (a lab with public addresses needs --internal CIDR,...)`);
+  return parts.join('; ');
 }
 
 interface PairSeries {
@@ -117,35 +203,96 @@ interface PairSeries {
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace('.000Z', '');
 
 export async function timingHunt(ws: Workspace, options: TimingOptions): Promise<HuntOutput> {
+  const started = performance.now();
   const params = options.params;
-  const flows = Number(await ws.scalar('SELECT count(*) FROM flows'));
-  const http = Number(await ws.scalar('SELECT count(*) FROM http'));
-  if (flows + http === 0) throw new UsageError('no flows or http rows in the workspace: ingest Zeek conn/http/ssl logs or proxy logs first');
-  const run = await startRun(ws, 'beacons.timing', params);
+  const counts = await ws.query('SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM tls) AS tls');
+  if (Number(counts[0].flows) + Number(counts[0].http) + Number(counts[0].tls) === 0) {
+    throw new UsageError('no flows, http or tls rows in the workspace: ingest Zeek conn/http/ssl logs or proxy logs first');
+  }
+  const range = await parseRange(ws, options.since, options.until);
   await classifyAddresses(ws, params.internal);
   await buildRecords(ws);
-  const w = await window(ws);
-  if (!w) throw new UsageError('no records left after filtering: are the internal networks right? (--internal CIDR,...)');
-  const start = seriesStart(w);
-  const values: DuckDBValue[] = [start, params.strobeRecords];
+  const bounds = await span(ws, range);
+  if (!bounds) throw new UsageError(await explainEmpty(ws, params.internal, range));
+  const names = await namesByAddress(ws);
+  const classifier = new AddressClassifier(params.internal);
+  const windows = windowsOf(bounds, Boolean(options.eachDay));
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const runIds: number[] = [];
+  for (const { w, from } of windows) {
+    const scored = await scoreWindow(ws, params, w, from, names, classifier);
+    if (options.eachDay && scored.pairs.length === 0) continue;
+    const results: ResultRow[] = [];
+    const windowRows: Row[] = [];
+    scored.pairs.forEach((s, index) => {
+      const { pair, timing, jitter } = s;
+      const reasons = explain(s, scored.sources, w, params);
+      const features = {
+        kind: pair.kind, records: pair.records, score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds?.score ?? null,
+        dur_score: timing?.dur.score ?? null, hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, prevalence: R(s.prevalence), strobe: s.strobe,
+      };
+      const evidence = timing ? {
+        hourly: timing.hist.bins, intervals: topCounts(gapsOf(pair.times!)), sizes: pair.sizes ? topCounts(pair.sizes) : null,
+        median_interval_s: timing.ts.median, interval_mad_s: timing.ts.mad, median_size: timing.ds?.median ?? null, size_mad: timing.ds?.mad ?? null,
+      } : { strobe: true, records: pair.records };
+      results.push({ rank: index + 1, entityType: `${pair.kind}-pair`, entity: `${pair.src}→${pair.dest}`, score: s.rankScore, features, reasons, evidence });
+      if (s.allowed && !options.includeAllowed) return;
+      windowRows.push({
+        rank: index + 1, window_start: iso(w.w0), kind: s.strobe ? `${pair.kind} (strobe)` : pair.kind, src: pair.src, dest: pair.dest, dest_ip: pair.dest_ip, records: pair.records,
+        score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds?.score ?? null, dur_score: timing?.dur.score ?? null,
+        hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, interval_s: intervalOf(s),
+        median_size: timing?.ds?.median ?? null, prevalence: R(s.prevalence), first_seen: iso(pair.first_seen), allowed: s.allowed ?? null,
+        rank_score: s.rankScore, reasons: reasons.join('; '),
+      });
+    });
+    const runId = await recordRun(ws, {
+      hunt: 'beacons.timing', parameters: { ...params, since: options.since ?? null, until: options.until ?? null, eachDay: Boolean(options.eachDay) },
+      window: { start: iso(w.w0), end: iso(w.w1) }, started, rows: results,
+    });
+    runIds.push(runId);
+    rows.push(...windowRows);
+    const allowedCount = scored.pairs.filter((s) => s.allowed).length;
+    notes.push(`window ${iso(w.w0)} – ${iso(w.w1)} UTC${!options.eachDay && options.since === undefined && options.until === undefined ? ' (the last 24 h of the data; --since/--until choose another, --each-day scores every day)' : ''}; ${scored.pairs.length} pairs with ≥ 4 timestamps (${scored.pairs.filter((s) => s.strobe).length} strobes), ${scored.sources} internal sources; ${allowedCount} allow-listed${allowedCount && !options.includeAllowed ? ' (hidden; --include-allowed shows them)' : ''}; run ${runId}`);
+  }
+  if (options.eachDay) {
+    // One list across the days, best first; rank stays the rank within its own day.
+    rows.sort((a, b) => Number(b.rank_score) - Number(a.rank_score) || Number(a.rank) - Number(b.rank) || String(a.window_start).localeCompare(String(b.window_start)));
+  }
+  return { columns: [...TIMING_COLUMNS], rows: rows.slice(0, options.top), runId: runIds.at(-1) ?? 0, notes };
+}
+
+/**
+ * interval_s, one definition: the median of the gaps that make the dominant interval (those
+ * within ±tolerance of it, see jitterScore); with too few gaps for that, the median of all gaps.
+ */
+function intervalOf(s: ScoredPair): number | null {
+  return s.jitter.interval || (s.timing?.ts.median ?? null);
+}
+
+interface ScoredPair extends Explained {
+  rankScore: number;
+}
+
+async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from: number, names: Map<string, string[]>, classifier: AddressClassifier): Promise<{ pairs: ScoredPair[]; sources: number }> {
+  const values: DuckDBValue[] = [from, w.w1, params.strobeRecords];
   const pairs = (await ws.query(`
-    WITH series AS (
+    WITH win AS (SELECT * FROM ${RECORDS} WHERE t >= $1 AND t <= $2),
+    series AS (
       SELECT kind, src, dest, mode(dest_ip) AS dest_ip, count(*) AS records, count(DISTINCT t) AS distinct_ts,
-             CASE WHEN count(*) < $2 THEN list(t ORDER BY t) END AS times, CASE WHEN count(*) < $2 THEN list(size ORDER BY t) END AS sizes
-        FROM ${RECORDS} WHERE t >= $1 GROUP BY kind, src, dest HAVING count(DISTINCT t) >= 4
+             CASE WHEN count(*) < $3 THEN list(t ORDER BY t) END AS times,
+             CASE WHEN count(*) < $3 AND count(size) = count(*) THEN list(size ORDER BY t) END AS sizes
+        FROM win GROUP BY kind, src, dest HAVING count(DISTINCT t) >= 4
     ), reach AS (            -- prevalence: how many internal sources reach the destination in the window
-      SELECT dest, count(DISTINCT src) AS prevalence_sources FROM ${RECORDS} WHERE t >= $1 GROUP BY dest
+      SELECT dest, count(DISTINCT src) AS prevalence_sources FROM win GROUP BY dest
     ), seen AS (             -- first seen across everything the workspace holds
       SELECT dest, min(t) AS first_seen FROM ${RECORDS} GROUP BY dest
     )
     SELECT series.*, prevalence_sources, first_seen FROM series JOIN reach USING (dest) JOIN seen USING (dest)`, values)) as unknown as PairSeries[];
-  const sources = Number(await ws.scalar(`SELECT count(DISTINCT src) FROM ${RECORDS} WHERE t >= $1`, [start]));
-  const names = await namesByAddress(ws);
-  const classifier = new AddressClassifier(params.internal);
-
-  const scored = pairs.map((pair) => {
+  const sources = Number(await ws.scalar(`SELECT count(DISTINCT src) FROM ${RECORDS} WHERE t >= $1 AND t <= $2`, [from, w.w1]));
+  const scored: ScoredPair[] = pairs.map((pair) => {
     const strobe = pair.records >= params.strobeRecords || !pair.times;
-    const timing: TimingScore | undefined = strobe ? undefined : timingScore(pair.times!, pair.sizes!, w);
+    const timing: TimingScore | undefined = strobe ? undefined : timingScore(pair.times!, pair.sizes, w);
     const jitter = strobe ? { score: 0, interval: 0 } : jitterScore(pair.times!, params.tolerance);
     const prevalence = sources > 0 ? pair.prevalence_sources / sources : 0;
     const allowed = allowListMatch(params.allow, pair.kind === 'host' ? pair.dest : null, pair.dest_ip, pair.dest_ip ? names.get(pair.dest_ip) ?? [] : [], classifier);
@@ -159,36 +306,7 @@ export async function timingHunt(ws: Workspace, options: TimingOptions): Promise
   });
   scored.sort((a, b) => b.rankScore - a.rankScore || (b.timing?.score ?? 0) - (a.timing?.score ?? 0) || b.pair.records - a.pair.records
     || a.pair.src.localeCompare(b.pair.src) || a.pair.dest.localeCompare(b.pair.dest));
-
-  const results: ResultRow[] = [];
-  const rows: Row[] = [];
-  scored.forEach((s, index) => {
-    const { pair, timing, jitter } = s;
-    const reasons = explain(s, sources, w);
-    const features = {
-      kind: pair.kind, records: pair.records, score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds.score ?? null,
-      dur_score: timing?.dur.score ?? null, hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, prevalence: R(s.prevalence), strobe: s.strobe,
-    };
-    const evidence = timing ? {
-      hourly: timing.hist.bins, intervals: topCounts(gapsOf(pair.times!)), sizes: topCounts(pair.sizes!),
-      median_interval_s: timing.ts.median, interval_mad_s: timing.ts.mad, median_size: timing.ds.median, size_mad: timing.ds.mad,
-    } : { strobe: true, records: pair.records };
-    results.push({ rank: index + 1, entityType: `${pair.kind}-pair`, entity: `${pair.src}→${pair.dest}`, score: s.rankScore, features, reasons, evidence });
-    if (s.allowed && !options.includeAllowed) return;
-    rows.push({
-      rank: index + 1, kind: s.strobe ? `${pair.kind} (strobe)` : pair.kind, src: pair.src, dest: pair.dest, dest_ip: pair.dest_ip, records: pair.records,
-      score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds.score ?? null, dur_score: timing?.dur.score ?? null,
-      hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, interval_s: jitter.interval || (timing?.ts.median ?? null),
-      median_size: timing?.ds.median ?? null, prevalence: R(s.prevalence), first_seen: iso(pair.first_seen), allowed: s.allowed ?? null,
-      rank_score: s.rankScore, reasons: reasons.join('; '),
-    });
-  });
-  await finishRun(ws, run, 'beacons.timing', results);
-  const allowedCount = scored.filter((s) => s.allowed).length;
-  return {
-    columns: [...TIMING_COLUMNS], rows: rows.slice(0, options.top), runId: run.runId,
-    notes: [`window ${iso(w.w0)} – ${iso(w.w1)} UTC; ${scored.length} pairs with ≥ 4 timestamps (${scored.filter((s) => s.strobe).length} strobes), ${sources} internal sources; ${allowedCount} allow-listed${allowedCount && !options.includeAllowed ? ' (hidden; --include-allowed shows them)' : ''}; run ${run.runId}`],
-  };
+  return { pairs: scored, sources };
 }
 
 function gapsOf(times: number[]): number[] {
@@ -222,17 +340,18 @@ interface Explained {
   applyPrevalence: boolean;
 }
 
-function explain(s: Explained, sources: number, w: Window): string[] {
+function explain(s: Explained, sources: number, w: Window, params: TimingParams): string[] {
   const reasons: string[] = [];
   const { timing, jitter, pair } = s;
   if (s.allowed) reasons.push(`allow-listed (${s.allowed})`);
-  if (s.strobe) reasons.push(`strobe: ${pair.records} records in the window (≥ 86,400), reported apart`);
+  if (s.strobe) reasons.push(`strobe: ${pair.records} records in the window (≥ ${params.strobeRecords.toLocaleString('en-US')}), reported apart`);
   if (timing) {
     reasons.push(`intervals ${timing.ts.score}: median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`);
-    reasons.push(`sizes ${timing.ds.score}: median ${timing.ds.median} B, MAD ${timing.ds.mad} B`);
+    reasons.push(timing.ds ? `sizes ${timing.ds.score}: median ${timing.ds.median} B, MAD ${timing.ds.mad} B`
+      : 'sizes unknown (ssl records without their conn records): score from intervals, duration and hours only');
     reasons.push(`${timing.hist.bars}/24 hours active (hist ${timing.hist.score}, duration ${timing.dur.score})`);
   }
-  if (jitter.score >= 0.5) reasons.push(`${Math.round(jitter.score * 100)} % of gaps within ±35 % of ${jitter.interval} s`);
+  if (jitter.score >= 0.5) reasons.push(`${Math.round(jitter.score * 100)} % of gaps within ±${Math.round(params.tolerance * 100)} % of ${jitter.interval} s`);
   if (s.applyPrevalence) reasons.push(`${pair.prevalence_sources} of ${sources} internal hosts reach it (prevalence ${(s.prevalence * 100).toFixed(1)} %)`);
   else reasons.push(`prevalence not applied: only ${sources} internal host${sources === 1 ? '' : 's'}`);
   if (pair.first_seen >= w.w0) reasons.push('first seen in this window');
