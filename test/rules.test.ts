@@ -113,3 +113,28 @@ test('rules run: a mistyped rule path exits 1 before running; Ctrl-C leaves no d
   assert.equal(await ws.scalar('SELECT count(*) FROM detections'), 0, 'an interrupted run is absent, not half there');
   assert.equal(await ws.scalar("SELECT count(*) FROM hunt_runs WHERE hunt = 'rules'"), 0);
 });
+
+test('ingest --force of a file with detections removes them with its rows: a second rules run finds the same, not double', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  generate({ seed: 7, users: 15, days: 2, out });
+  const db = join(dir, 'w.duckdb');
+  assert.equal((await cli('ingest', out, '--db', db, '-q')).code, 0);
+  assert.equal((await cli('rules', 'run', '--db', db, '-q')).code, 0);
+  const count = async () => {
+    const ws = await Workspace.open(db);
+    try {
+      return Number(await ws.scalar('SELECT count(*) FROM detections'));
+    } finally {
+      ws.close();
+    }
+  };
+  const before = await count();
+  assert.ok(before > 0);
+  const forced = await cli('ingest', out, '--db', db, '--force');
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /warning: replaced the earlier copy .*detections were removed with its rows/);
+  assert.ok((await count()) < before, 'derived detections left with their rows');
+  assert.equal((await cli('rules', 'run', '--db', db, '-q')).code, 0);
+  assert.equal(await count(), before, 'the same detections, not twice as many');
+});

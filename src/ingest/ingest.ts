@@ -229,8 +229,12 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     if (previous.length > 0 && !options.force) {
       return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
     }
+    const warnings: string[] = [];
     const outcome = await ws.transaction(async () => {
-      for (const old of previous) await forget(ws, Number(old.file_id), String(old.target_table));
+      for (const old of previous) {
+        const dropped = await forget(ws, Number(old.file_id), String(old.target_table));
+        warnings.push(`replaced the earlier copy ${old.path}${dropped > 0 ? `; its ${dropped} detections were removed with its rows (huntbook rules run finds them again)` : ''}`);
+      }
       const fileId = Number(await ws.scalar("SELECT nextval('file_ids')"));
       const ctx: LoadContext = {
         ws, fileId, display: file.display, localPath: file.local, table: options.table, map: options.map,
@@ -255,7 +259,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     });
     return {
       ...report, status: 'loaded', table: outcome.target, read: outcome.read, loaded: outcome.loaded,
-      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started),
+      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started), warnings,
     };
   } catch (error) {
     if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
@@ -286,14 +290,23 @@ function reconcile(file: string, format: Format, scan: Prescan, result: LoadOutc
   }
 }
 
-/** --force: the earlier copy of this content leaves every table before it is loaded again. */
-async function forget(ws: Workspace, fileId: number, targets: string): Promise<void> {
+/**
+ * --force: the earlier copy of this content leaves every table before it is loaded again, with
+ * what was derived from its rows: detections point at rows by file and row id, so they would
+ * otherwise point at deleted rows and be found a second time by the next rules run.
+ */
+async function forget(ws: Workspace, fileId: number, targets: string): Promise<number> {
+  let detections = 0;
   for (const table of targets.split(',').filter(Boolean)) {
     const exists = await ws.scalar('SELECT count(*) FROM information_schema.tables WHERE table_name = $1', [table]);
     if (Number(exists) > 0) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
+    const derived = await ws.scalar("SELECT count(*) FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [table, String(fileId)]);
+    detections += Number(derived);
+    if (Number(derived) > 0) await ws.run("DELETE FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [table, String(fileId)]);
   }
   await ws.run('DELETE FROM rejects WHERE file_id = $1', [fileId]);
   await ws.run('DELETE FROM ingested_files WHERE file_id = $1', [fileId]);
+  return detections;
 }
 
 async function watch<T>(ws: Workspace, progress: Progress, label: string, work: Promise<T>): Promise<T> {
