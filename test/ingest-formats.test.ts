@@ -44,7 +44,7 @@ test('CSV ISO timestamps with zone offsets land as UTC wall time; a bad one is r
   assert.deepEqual([report.status, report.read, report.loaded, report.rejected], ['loaded', 8, 5, 3]);
   // DuckDB's reader alone would load "not a time" and February 30 as NULL times, silently.
   assert.deepEqual(report.rejects.map((r) => [r.line, r.field, r.reason]), [
-    [4, 'bytes_out', 'cannot read "many" as the field\'s type'],
+    [4, 'bytes_out', 'cannot read "many" as a whole number'],
     [7, '_time', 'cannot read "not a time" as a timestamp'],
     [9, '_time', 'cannot read "2024-02-30T08:00:00Z" as a timestamp'],
   ]);

@@ -57,7 +57,8 @@ function printFileLine(io: CliIO, r: FileReport, quiet: boolean): void {
   }
   if (quiet) return;
   if (r.status === 'loaded') {
-    say(`${r.path} → ${r.table} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s`);
+    const where = r.tables ? Object.entries(r.tables).map(([t, n]) => `${t} ${n}`).join(', ') : r.table;
+    say(`${r.path} → ${where} (${r.format}): read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected} in ${r.seconds.toFixed(1)} s`);
     for (const reject of r.rejects.slice(0, 5)) say(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}`);
     if (r.rejects.length > 5) say(`  ... ${r.rejects.length - 5} more in the rejects table`);
     for (const warning of r.warnings ?? []) say(`  warning: ${warning}`);

@@ -7,6 +7,7 @@ import { InputError, UsageError } from '../errors.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName } from './fields.ts';
 import type { Head } from './prescan.ts';
+import { ZEEK_LOGS, zeekLogName } from './zeek-names.ts';
 
 export const FORMATS = ['zeek', 'zeek-json', 'windows', 'ndjson', 'json', 'csv', 'cert'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -57,8 +58,14 @@ function isWindowsEvent(value: Record<string, unknown>): boolean {
   return 'Event' in value || 'winlog' in value || (keys.includes('EventID') && (keys.includes('Channel') || keys.includes('SourceName') || keys.includes('Hostname')));
 }
 
-function isZeekJson(value: Record<string, unknown>): boolean {
-  return '_path' in value || 'id.orig_h' in value || 'id_orig_h' in value || ('uid' in value && 'ts' in value);
+/**
+ * Zeek JSON as Zeek writes it (id.orig_h, uid + ts), as shippers forward it (`_path`, `@stream`,
+ * underscore keys), or a log with none of those whose file is named after a Zeek log (files,
+ * x509, stats... carry only ts).
+ */
+function isZeekJson(value: Record<string, unknown>, fileName: string): boolean {
+  return '_path' in value || '@stream' in value || 'id.orig_h' in value || 'id_orig_h' in value || ('uid' in value && 'ts' in value)
+    || ('ts' in value && ZEEK_LOGS.has(zeekLogName(fileName)));
 }
 
 export function detectFormat(fileName: string, scan: Head): Format {
@@ -73,7 +80,7 @@ export function detectFormat(fileName: string, scan: Head): Format {
     if (first && typeof first === 'object' && !Array.isArray(first)) {
       const object = first as Record<string, unknown>;
       if (isWindowsEvent(object)) return 'windows';
-      if (isZeekJson(object)) return 'zeek-json';
+      if (isZeekJson(object, fileName)) return 'zeek-json';
       return 'ndjson';
     }
     // A pretty-printed object (an evtx dump, for instance) spans lines: a JSON document.

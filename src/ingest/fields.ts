@@ -49,6 +49,14 @@ export const FIELD_ALIASES: Record<CanonicalTable, Aliases> = {
     server_name: ['server_name', 'sni', 'servername', 'dest', 'host'], version: ['version', 'tls_version'],
     cipher: ['cipher'], ja3: ['ja3'], established: ['established'], subject: ['subject'], issuer: ['issuer'],
   },
+  dns: {
+    ts: TIME, uid: ['uid'], src_ip: ['src_ip', 'id_orig_h', 'src', 'client_ip', 'source_ip'], src_port: ['src_port', 'id_orig_p'],
+    dest_ip: ['dest_ip', 'id_resp_h', 'dst_ip', 'dst', 'server_ip', 'resolver'], dest_port: ['dest_port', 'id_resp_p', 'dst_port'],
+    proto: ['proto', 'transport', 'protocol'], query: ['query', 'qname', 'query_name', 'domain', 'name'],
+    // Zeek writes both the number and the name; the name is what hunters read and filter on.
+    qtype: ['qtype_name', 'query_type', 'record_type', 'qtype'], rcode: ['rcode_name', 'reply_code', 'response_code', 'rcode'],
+    answers: ['answers', 'answer', 'response', 'responses'], ttls: ['ttls', 'ttl'],
+  },
   events: {
     ts: [...TIME, 'timecreated', 'system_time'], host: ['host', 'hostname', 'computer', 'computer_name', 'dvc', 'pc'],
     user: [...USER, 'targetusername', 'subjectusername'], event_id: ['event_id', 'eventid', 'event_code', 'eventcode', 'signature_id'],

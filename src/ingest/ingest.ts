@@ -48,14 +48,25 @@ export interface FileReport {
   rejects: Reject[];
   /** Loaded, but worth a look (the same records under another file name, say). */
   warnings?: string[];
+  /** Rows per table, when the file's records went to several. */
+  tables?: Record<string, number>;
 }
 
 interface SourceFile {
   display: string;
   local: string;
   size: number;
-  /** Found by walking a directory: unknown formats there are skipped, not errors. */
-  discovered: boolean;
+  /**
+   * How the file was reached, which decides what a file we cannot place becomes:
+   * - named: the user named it: anything wrong fails it (exit 1);
+   * - directory: found walking a folder: unknown content or an unknown table is skipped, with the reason;
+   * - member: inside an archive the user named: unknown content (a README in the zip) is skipped,
+   *   a log that cannot be loaded fails, exactly as the same file outside the archive would.
+   */
+  origin: 'named' | 'directory' | 'member';
+  /** For archive members: the archive's path and the member's name inside it. */
+  archive?: string;
+  member?: string;
 }
 
 type Reader = (ctx: LoadContext, scan: Prescan) => Promise<LoadOutcome>;
@@ -98,16 +109,13 @@ const READERS: Record<Format, Reader> = {
   },
 };
 
-/** Files a directory holds that are documentation, not logs. */
-const NOT_LOGS = /^(readme|license|licence|copying|citation|changelog)(\.|$)|\.(md|txt|cff|yml|yaml|config|pdf|png|jpg|html)$/i;
-
 export async function ingest(ws: Workspace, paths: readonly string[], options: IngestOptions = {}): Promise<FileReport[]> {
   const reports: FileReport[] = [];
   const tempDir = await mkdtemp(join(tmpdir(), 'huntbook-ingest-'));
   try {
     for (const path of paths) {
       try {
-        for await (const file of expand(path, tempDir, false)) {
+        for await (const file of expand(path, tempDir, 'named')) {
           checkInterrupted();
           const report = await ingestFile(ws, file, options);
           reports.push(report);
@@ -127,12 +135,12 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
   return reports;
 }
 
-async function* expand(path: string, tempDir: string, discovered: boolean): AsyncGenerator<SourceFile> {
+async function* expand(path: string, tempDir: string, origin: 'named' | 'directory'): AsyncGenerator<SourceFile> {
   if (path === '-') {
     // Standard input is copied to a temporary file first: DuckDB's readers need a file to scan.
     const local = join(tempDir, 'stdin');
     await pipeline(process.stdin, createWriteStream(local));
-    yield { display: '(stdin)', local, size: (await stat(local)).size, discovered: false };
+    yield { display: '(stdin)', local, size: (await stat(local)).size, origin: 'named' };
     return;
   }
   let info;
@@ -142,34 +150,35 @@ async function* expand(path: string, tempDir: string, discovered: boolean): Asyn
     throw new InputError('no such file or directory', { location: { file: path }, cause: error });
   }
   if (info.isDirectory()) {
+    // Every file is looked at by content (a Zeek log named conn.txt is a Zeek log); what cannot be
+    // placed is reported as skipped with the reason, never passed over in silence.
     const entries = (await readdir(path)).filter((name) => !name.startsWith('.')).sort();
-    for (const name of entries) {
-      if (NOT_LOGS.test(name)) continue;
-      yield* expand(join(path, name), tempDir, true);
-    }
+    for (const name of entries) yield* expand(join(path, name), tempDir, 'directory');
     return;
   }
   if (path.toLowerCase().endsWith('.zip')) {
-    yield* extractZip(path, tempDir);
+    yield* extractZip(path, tempDir, origin);
     return;
   }
-  yield { display: path, local: path, size: info.size, discovered };
+  yield { display: path, local: path, size: info.size, origin };
 }
 
 /**
  * Archive members are extracted to temporary files that DuckDB can read. The archive is read as a
  * stream of local headers (fflate), which also opens archives whose central directory is damaged.
  */
-async function* extractZip(path: string, tempDir: string): AsyncGenerator<SourceFile> {
+async function* extractZip(path: string, tempDir: string, origin: 'named' | 'directory'): AsyncGenerator<SourceFile> {
   const files: SourceFile[] = [];
   let failure: unknown;
   const unzip = new Unzip((entry) => {
-    if (entry.name.endsWith('/') || NOT_LOGS.test(basename(entry.name))) return;
+    if (entry.name.endsWith('/')) return;
     const file: SourceFile = {
       display: `${path}!${entry.name}`,
       local: join(tempDir, `member-${files.length}-${basename(entry.name).replace(/[^\w.-]/g, '_')}`),
       size: 0,
-      discovered: true,
+      origin: origin === 'named' ? 'member' : 'directory',
+      archive: path,
+      member: entry.name,
     };
     files.push(file);
     const fd = openSync(file.local, 'w');
@@ -211,7 +220,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     try {
       format = options.format ?? detectFormat(file.display, head);
     } catch (error) {
-      if (file.discovered && error instanceof InputError) {
+      if (file.origin !== 'named' && error instanceof InputError) {
         return { ...report, status: 'skipped', message: error.message, seconds: elapsed(started) };
       }
       throw error;
@@ -225,11 +234,12 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
     }, { lines, head });
     checkInterrupted();
-    const previous = await ws.query('SELECT file_id, path, target_table FROM ingested_files WHERE sha256 = $1', [scan.sha256]);
+    const previous = await ws.query("SELECT file_id, path || coalesce('!' || member, '') AS path, target_table FROM ingested_files WHERE sha256 = $1", [scan.sha256]);
     if (previous.length > 0 && !options.force) {
       return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
     }
     const warnings: string[] = [];
+    let tables: Record<string, number> | undefined;
     const outcome = await ws.transaction(async () => {
       for (const old of previous) {
         const dropped = await forget(ws, Number(old.file_id), String(old.target_table));
@@ -253,22 +263,50 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
       await ws.run(
         `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11)`,
-        [fileId, file.display, null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started)],
+        [fileId, file.archive ?? file.display, file.member ?? null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started)],
       );
+      // A file whose records went to several tables (a shipper's mixed Zeek export) says where each went.
+      const targets = result.target.split(',').filter(Boolean);
+      if (targets.length > 1) {
+        const counts = await ws.query(targets.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${quoteIdent(t)} WHERE file_id = $1`).join(' UNION ALL '), [fileId]);
+        tables = Object.fromEntries(counts.map((row) => [targets[Number(row.i)], Number(row.n)]));
+      }
+      warnings.push(...await sameRecordsElsewhere(ws, fileId, targets));
       return result;
     });
     return {
       ...report, status: 'loaded', table: outcome.target, read: outcome.read, loaded: outcome.loaded,
-      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started), warnings,
+      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started), warnings, tables,
     };
   } catch (error) {
     if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
     // Found while walking a directory and not a log we can place: skipped, not a failure.
-    const status = file.discovered && error instanceof UnknownTableError ? 'skipped' : 'failed';
+    const status = file.origin === 'directory' && error instanceof UnknownTableError ? 'skipped' : 'failed';
     return { ...report, status, message: error.describe(), seconds: elapsed(started) };
   } finally {
     progress.done();
   }
+}
+
+/** Tables whose rows carry Zeek's uid: the same uid and time from two files is the same record. */
+const UID_TABLES = new Set(['flows', 'http', 'tls', 'dns']);
+
+/**
+ * The same records under another file name (conn.log and labeled-conn.log, a re-exported
+ * folder) would count twice in every hunt: a sample of this file's (uid, ts) pairs is looked up
+ * in the rest of the table, and a warning names the other file.
+ */
+async function sameRecordsElsewhere(ws: Workspace, fileId: number, targets: string[]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const table of targets.filter((t) => UID_TABLES.has(t))) {
+    const [row] = await ws.query(`WITH mine AS (SELECT uid, ts FROM ${quoteIdent(table)} WHERE file_id = $1 AND uid IS NOT NULL LIMIT 1000)
+      SELECT count(*) AS sampled, count(o.file_id) AS seen, min(o.file_id) AS other FROM mine
+      LEFT JOIN (SELECT DISTINCT uid, ts, file_id FROM ${quoteIdent(table)} WHERE file_id <> $1) o USING (uid, ts)`, [fileId]);
+    if (Number(row.seen) === 0) continue;
+    const [other] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [Number(row.other)]);
+    warnings.push(`${row.seen} of ${row.sampled} sampled ${table} records (same uid and time) are already in the workspace from ${other?.path ?? `file ${row.other}`}: the same traffic loaded twice counts twice in every hunt`);
+  }
+  return warnings;
 }
 
 /**

@@ -6,13 +6,15 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import type { Row } from '../store/workspace.ts';
+import { listFromText } from './lists.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
 import { lineOfRecord, readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { guessTable } from './tabular.ts';
 import { chooseTimeReading, timestampFromText } from './timeformat.ts';
-import { sanitizeName, targetForZeekPath } from './zeek.ts';
+import { sanitizeName, targetForZeekPath, zeekLogName } from './zeek-names.ts';
 
 export type JsonProfile = 'generic' | 'windows' | 'zeek';
 
@@ -61,6 +63,9 @@ const WINDOWS_ALIASES: Partial<Record<string, string[]>> = {
   action: ['task', 'category', 'action', 'eventtype'],
 };
 
+/** Keys Zeek's writers and log shippers add to a record to say which log it belongs to. */
+const LOG_NAME_KEYS = ['_path', '@stream'];
+
 export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<LoadOutcome> {
   await stage(ctx, scan, shape, profile);
   const readerRefused = await readerRejects(ctx.ws, () => null);
@@ -69,12 +74,62 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
   if (records > 0 && Number(stats[0].objects) === 0) {
     throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', { location: { file: ctx.display } });
   }
-  const keys = (await ctx.ws.query(
-    `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT') GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`,
-  )).map((row) => String(row.k));
+  const routes = await route(ctx, profile);
+  const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
+  const rejects: Reject[] = [...readerRefused];
+  let loaded = 0;
+  for (const { table, where, params } of routes) {
+    const result = await loadRoute(ctx, profile, table, where, params);
+    loaded += result.loaded;
+    for (const row of result.refused) {
+      const index = Number(row.rn);
+      const reason = String(row.reason);
+      const field = reason.startsWith('not a JSON') ? null : reason.slice(0, reason.indexOf(':'));
+      rejects.push(shape === 'ndjson'
+        ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
+        : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) });
+    }
+  }
+  rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
+  return { target: routes.map((r) => r.table).join(','), read: records + readerRefused.length, loaded, rejects };
+}
 
-  const table = await chooseTable(ctx, profile, keys);
-  const params: DuckDBValue[] = [];
+interface Route {
+  table: string;
+  /** Which staged records go to `table` (SQL over j, rn). */
+  where: string;
+  params: DuckDBValue[];
+}
+
+/**
+ * Where each record goes. Zeek JSON is routed record by record, by the log name the record
+ * carries (`_path`, or a shipper's `@stream`), else by the file's (or archive member's) name: a
+ * shipper's export mixes conn, dns, weird... in one file. Everything else goes to one table.
+ */
+async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
+  if (ctx.table || profile !== 'zeek') {
+    return [{ table: await chooseTable(ctx, profile, await sampleKeys(ctx, 'true', [])), where: 'true', params: [] }];
+  }
+  const fallback = zeekLogName(ctx.display);
+  const name = `lower(coalesce(${LOG_NAME_KEYS.map((k) => `nullif(json_extract_string(j, ${quoteLiteral(`$."${k}"`)}), '')`).join(', ')}, $1))`;
+  const names = await ctx.ws.query(`SELECT ${name} AS log, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY log ORDER BY log`, [fallback]);
+  const routes: Route[] = names.map((row) => ({ table: targetForZeekPath(String(row.log), ctx.display, undefined), where: `${name} = $2`, params: [fallback, String(row.log)] }));
+  // Records that are not objects are refused by the first route's load, with their lines.
+  if (routes.length === 0) routes.push({ table: targetForZeekPath(undefined, ctx.display, undefined), where: 'true', params: [] });
+  else routes[0].where = `(${routes[0].where} OR json_type(j) <> 'OBJECT')`;
+  return routes;
+}
+
+async function sampleKeys(ctx: LoadContext, where: string, params: DuckDBValue[]): Promise<string[]> {
+  return (await ctx.ws.query(
+    `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT' AND ${where}) GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`, params,
+  )).map((row) => String(row.k));
+}
+
+async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, where: string, whereParams: DuckDBValue[]): Promise<{ loaded: number; refused: Row[] }> {
+  const keys = await sampleKeys(ctx, where, whereParams);
+  const params: DuckDBValue[] = [...whereParams];
   const bind = (value: DuckDBValue) => {
     params.push(value);
     return `$${params.length}`;
@@ -83,27 +138,39 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
   // quoted literal below cannot be broken out of.
   const text = (key: string) => `json_extract_string(j, ${quoteLiteral(`$."${key}"`)})`;
   const usable = keys.filter((key) => !/["\\]/.test(key));
+  const staged = `(SELECT * FROM ${STAGE} WHERE ${where})`;
 
   let insertColumns: string[];
   let convertExprs: { name: string; expr: string; check?: string; field: string }[];
   if (isCanonicalTable(table)) {
     const overrides = parseMapOption(ctx.map, table);
     convertExprs = [];
+    const used = new Set<string>();
     for (const { name, type } of CANONICAL_COLUMNS[table]) {
-      const sourceKeys = keysFor(table, name, usable, overrides, profile);
+      const sourceKeys = keysFor(table, name, usable, overrides, profile).filter((k) => !used.has(k));
       if (sourceKeys.length === 0) continue;
+      for (const k of sourceKeys) used.add(k);
       const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
-      const converted = await convert(ctx, raw, type, name === 'ts');
+      const converted = await convert(ctx, raw, type, name === 'ts', staged, whereParams);
       convertExprs.push({ name, expr: converted, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
     }
-    convertExprs.push({ name: EXTRA_COLUMN[table], expr: 'j', field: '' });
+    // Events keep the whole record (Sigma rules name any of its fields); other tables keep what no
+    // column took, as the TSV and CSV readers do, less the log name that chose the table.
+    // A key with a quote or backslash cannot be named in a JSON path safely: then the whole record is kept.
+    const rest = keys.filter((k) => !used.has(k) && !LOG_NAME_KEYS.includes(k));
+    const whole = table === 'events' || rest.length !== keys.filter((k) => !used.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
+    const extra = whole ? 'j'
+      : rest.length === 0 ? 'NULL::JSON'
+        : `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
+    convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '' });
     insertColumns = convertExprs.map((c) => c.name);
   } else {
     // A Zeek JSON log with no canonical table: its own table, every field as text but ts.
-    const names = usable.map(sanitizeName);
-    convertExprs = await Promise.all(usable.map(async (key, i) => ({
+    const fields = usable.filter((k) => !LOG_NAME_KEYS.includes(k));
+    const names = fields.map(sanitizeName);
+    convertExprs = await Promise.all(fields.map(async (key, i) => ({
       name: names[i],
-      expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true) : text(key),
+      expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true, staged, whereParams) : text(key),
       check: key === 'ts' ? text(key) : undefined,
       field: key,
     })));
@@ -118,25 +185,15 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
     `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
        CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' ${reasonCases.join(' ')} END AS reason,
        left(CAST(j AS VARCHAR), 300) AS text
-     FROM ${STAGE} WHERE j IS NOT NULL`, params));
+     FROM ${STAGE} WHERE j IS NOT NULL AND ${where}`, params));
+  const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   await ctx.watch(`loading ${table}`, ctx.ws.run(
     `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id)
      SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`));
-  const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
-  const converted = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
-  const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
-  const rejects: Reject[] = [...readerRefused];
-  for (const row of converted) {
-    const index = Number(row.rn);
-    const reason = String(row.reason);
-    const field = reason.startsWith('not a JSON') ? null : reason.slice(0, reason.indexOf(':'));
-    rejects.push(shape === 'ndjson'
-      ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
-      : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) });
-  }
+  const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
+  const refused = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
-  await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
-  return { target: table, read: records + readerRefused.length, loaded, rejects };
+  return { loaded, refused };
 }
 
 async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<void> {
@@ -163,12 +220,6 @@ async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'documen
 async function chooseTable(ctx: LoadContext, profile: JsonProfile, keys: string[]): Promise<string> {
   if (ctx.table) return ctx.table;
   if (profile === 'windows') return 'events';
-  if (profile === 'zeek') {
-    const path = keys.includes('_path')
-      ? (await ctx.ws.scalar(`SELECT mode(json_extract_string(j, '$._path')) FROM ${STAGE} WHERE json_type(j) = 'OBJECT'`))
-      : null;
-    return targetForZeekPath(path === null ? undefined : String(path), ctx.display, undefined);
-  }
   const guessed = guessTable(keys);
   if (!guessed) {
     throw new UnknownTableError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, { location: { file: ctx.display } });
@@ -190,10 +241,11 @@ function keysFor(table: CanonicalTable, column: string, keys: string[], override
   return [...new Set([...aliases, ...extra])].map((alias) => byFolded.get(alias)).filter((k): k is string => k !== undefined);
 }
 
-async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean): Promise<string> {
+async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean, staged: string, stagedParams: DuckDBValue[]): Promise<string> {
+  if (isListType(type)) return listFromText(raw, type);
   if (type === 'TIMESTAMP') {
     if (!isTs) return timestampFromText(raw, { kind: 'iso' });
-    const sample = await ctx.ws.query(`SELECT v FROM (SELECT ${raw} AS v FROM ${STAGE}) WHERE v IS NOT NULL LIMIT 2000`);
+    const sample = await ctx.ws.query(`SELECT v FROM (SELECT ${raw} AS v FROM ${staged}) WHERE v IS NOT NULL LIMIT 2000`, stagedParams);
     const reading = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
     if (!reading) {
       const example = sample[0] ? String(sample[0].v).slice(0, 60) : '';

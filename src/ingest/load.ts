@@ -57,7 +57,8 @@ export async function readerRejects(ws: Workspace, fieldName: (column: string) =
   if (Number(exists) === 0) return [];
   const rows = await ws.query(
     `SELECT line, arg_min(column_name, coalesce(column_idx, -1)) AS column_name, arg_min(error_type, coalesce(column_idx, -1)) AS error_type,
-            arg_min(error_message, coalesce(column_idx, -1)) AS message, arg_min(left(csv_line, ${TEXT_KEEP}), coalesce(column_idx, -1)) AS text
+            arg_min(error_message, coalesce(column_idx, -1)) AS message, arg_min(left(csv_line, ${TEXT_KEEP}), coalesce(column_idx, -1)) AS text,
+            max(length(csv_line) - length(replace(csv_line, chr(10), ''))) AS spans
        FROM ${REJECTS_TABLE} GROUP BY line ORDER BY line`,
   );
   const rejects: Reject[] = [];
@@ -66,9 +67,24 @@ export async function readerRejects(ws: Workspace, fieldName: (column: string) =
     if (skipLines.has(line)) continue;
     const column = row.column_name === null ? null : String(row.column_name);
     const field = column === null ? null : fieldName(column);
-    rejects.push({ line, field, reason: describeReaderError(String(row.error_type), String(row.message), field), text: row.text === null ? null : String(row.text) });
+    let reason = describeReaderError(String(row.error_type), String(row.message), field);
+    // An unterminated quote swallows the lines after it into one value: say how many, so the
+    // count of what was refused is not mistaken for one line.
+    const spans = Number(row.spans ?? 0);
+    if (spans > 0 && /quot/.test(reason)) reason += `; the value runs over the next ${spans} line${spans === 1 ? '' : 's'}, refused with it`;
+    rejects.push({ line, field, reason, text: row.text === null ? null : String(row.text) });
   }
   return rejects;
+}
+
+/** A reader type as a user would say it. */
+function typeWords(type: string): string {
+  if (/^DECIMAL/.test(type)) return 'a time (epoch seconds)';
+  if (/INT/.test(type)) return 'a whole number';
+  if (type === 'DOUBLE') return 'a number';
+  if (type === 'BOOLEAN') return 'a boolean (T or F)';
+  if (/TIMESTAMP/.test(type)) return 'a timestamp';
+  return "the field's type";
 }
 
 function describeReaderError(type: string, message: string, field: string | null): string {
@@ -76,7 +92,8 @@ function describeReaderError(type: string, message: string, field: string | null
   switch (type) {
     case 'CAST': {
       const value = /Could not convert string "(.*)" to/s.exec(message)?.[1];
-      return value !== undefined ? `cannot read "${value.slice(0, 80)}" as the field's type` : `cannot read value${field ? ` of ${field}` : ''}`;
+      const target = /to '([^']+)'/.exec(message)?.[1] ?? '';
+      return value !== undefined ? `cannot read "${value.slice(0, 80)}" as ${typeWords(target)}` : `cannot read value${field ? ` of ${field}` : ''}`;
     }
     case 'MISSING COLUMNS':
     case 'TOO MANY COLUMNS': {
@@ -118,7 +135,10 @@ export async function unorderedInsert(ctx: LoadContext, label: string, sql: stri
   await ctx.ws.run('SET preserve_insertion_order = false');
   try {
     await ctx.watch(label, ctx.ws.run(sql, params));
-  } finally {
-    await ctx.ws.run('RESET preserve_insertion_order');
+  } catch (error) {
+    // The failed INSERT aborted the transaction: a RESET now would fail too and hide the real error.
+    await ctx.ws.run('RESET preserve_insertion_order').catch(() => undefined);
+    throw error;
   }
+  await ctx.ws.run('RESET preserve_insertion_order');
 }

@@ -28,6 +28,8 @@ export interface Prescan {
   sample: Buffer;
   /** First line that holds a NUL byte: a binary file, not a log. */
   firstNulLine?: number;
+  /** A carriage return not followed by a newline somewhere: delimited readers need to know. */
+  bareCr?: boolean;
 }
 
 const SAMPLE_BYTES = 64 * 1024;
@@ -111,8 +113,10 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
     lastByteCR = false;
   };
 
+  const cr = bareCrWatcher();
   try {
     for await (const chunk of content as AsyncIterable<Buffer>) {
+      cr.see(chunk);
       if (sampled < SAMPLE_BYTES) {
         const part = chunk.subarray(0, SAMPLE_BYTES - sampled);
         sampleParts.push(part);
@@ -148,6 +152,7 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
     throw new InputError(what, { location: { file: path, line }, cause: error });
   }
   if (!atLineStart) endLine(); // last line without a trailing newline
+  result.bareCr = cr.found();
   result.sha256 = hash.digest('hex');
   result.sample = Buffer.concat(sampleParts);
   return result;
@@ -155,10 +160,12 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
 
 async function hashOnly(path: string, size: number, head: Head, onProgress?: ProgressFn): Promise<Prescan> {
   const hash = createHash('sha256');
+  const cr = bareCrWatcher();
   let done = 0;
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       hash.update(chunk);
+      cr.see(chunk);
       done += chunk.length;
       onProgress?.(done, size);
     }
@@ -167,7 +174,28 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
   }
   return {
     sha256: hash.digest('hex'), size, gzip: head.gzip, dataLines: 0, headerLines: [], emptyLines: 0,
-    sample: head.sample, firstNulLine: head.firstNulLine,
+    sample: head.sample, firstNulLine: head.firstNulLine, bareCr: cr.found(),
+  };
+}
+
+/** Tracks, across chunks, whether a CR ever stands anywhere but right before a LF. */
+function bareCrWatcher(): { see: (chunk: Buffer) => void; found: () => boolean } {
+  let found = false;
+  let pending = false;
+  return {
+    see(chunk) {
+      if (found) return;
+      if (pending && chunk.length > 0 && chunk[0] !== 0x0a) found = true;
+      pending = false;
+      for (let pos = chunk.indexOf(0x0d); pos !== -1; pos = chunk.indexOf(0x0d, pos + 1)) {
+        if (pos === chunk.length - 1) pending = true;
+        else if (chunk[pos + 1] !== 0x0a) {
+          found = true;
+          return;
+        }
+      }
+    },
+    found: () => found || pending,
   };
 }
 

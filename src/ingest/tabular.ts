@@ -5,11 +5,16 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType, isListType } from '../store/schema.ts';
+import { listFromText } from './lists.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
 import { lineOfRecord, MAX_LINE_BYTES, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
+import { physicalLines, repairBareCr } from './csvrecords.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chooseTimeReading, timestampFromText, type TimeReading } from './timeformat.ts';
 
 export interface TabularProfile {
@@ -33,6 +38,39 @@ export function guessTable(fieldNames: readonly string[]): CanonicalTable | unde
 const SAMPLE_ROWS = 2000;
 
 export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: TabularProfile = {}): Promise<LoadOutcome> {
+  if (!scan.bareCr) return withPhysicalLines(ctx, scan.gzip, await loadDelimited(ctx, scan, ctx.localPath, scan.gzip, profile));
+  // A bare CR outside quotes: DuckDB would end the line there and fail the file. The lines holding
+  // one are refused; DuckDB reads a copy without them.
+  const dir = await mkdtemp(join(tmpdir(), 'huntbook-csv-'));
+  try {
+    const copy = join(dir, 'repaired.csv');
+    const repair = await repairBareCr(ctx.localPath, scan.gzip, copy);
+    const outcome = await loadDelimited(ctx, scan, copy, false, profile);
+    for (const reject of outcome.rejects) if (reject.line !== null) reject.line = repair.lineMap[reject.line - 1] ?? reject.line;
+    outcome.rejects.push(...repair.dropped.map(({ line, text }) => ({
+      line, field: null, reason: 'carriage return (CR) inside an unquoted value: the line cannot be split into fields reliably', text,
+    })));
+    outcome.rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    outcome.read += repair.dropped.length;
+    return outcome;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * DuckDB numbers a CSV's records, not its lines: with quoted values spanning lines the two part
+ * ways, so rejects are mapped to the physical line their record starts on.
+ */
+async function withPhysicalLines(ctx: LoadContext, gzip: boolean, outcome: LoadOutcome): Promise<LoadOutcome> {
+  const lines = outcome.rejects.map((r) => r.line).filter((line): line is number => line !== null);
+  if (lines.length === 0) return outcome;
+  const physical = await physicalLines(ctx.localPath, gzip, lines);
+  for (const reject of outcome.rejects) if (reject.line !== null) reject.line = physical.get(reject.line) ?? reject.line;
+  return outcome;
+}
+
+async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip: boolean, profile: TabularProfile): Promise<LoadOutcome> {
   const header = firstLine(scan.sample);
   const delimiter = guessDelimiter(header);
   const names = splitCsvLine(header, delimiter).map((name) => name.trim());
@@ -43,15 +81,15 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
   if (!isCanonicalTable(tableName)) throw new UsageError(`--as ${tableName}: not a canonical table`);
   const table: CanonicalTable = tableName;
   const mapping = mapFields(table, names, parseMapOption(ctx.map, table));
-  const dialect = `delim=${quoteLiteral(delimiter)}, quote='"', escape='"', header=true, auto_detect=false, compression='${scan.gzip ? 'gzip' : 'none'}'`;
-  const path = quoteLiteral(ctx.localPath);
+  const dialect = `delim=${quoteLiteral(delimiter)}, quote='"', escape='"', header=true, auto_detect=false, compression='${gzip ? 'gzip' : 'none'}'`;
+  const path = quoteLiteral(file);
 
   const tsIndex = mapping.columns.get('ts');
   let reading: TimeReading | null = null;
   if (tsIndex !== undefined) {
     const textColumns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
     const sample = await ctx.ws.query(
-      `SELECT c${tsIndex} AS v FROM read_csv(${path}, ${dialect}, columns={${textColumns}}, ignore_errors=true, null_padding=true) WHERE c${tsIndex} IS NOT NULL LIMIT ${SAMPLE_ROWS}`,
+      `SELECT c${tsIndex} AS v FROM read_csv(${path}, ${dialect}, columns={${textColumns}}, ignore_errors=true) WHERE c${tsIndex} IS NOT NULL LIMIT ${SAMPLE_ROWS}`,
     );
     const values = sample.map((row) => String(row.v));
     reading = await chooseTimeReading(ctx.ws, values);
@@ -145,10 +183,11 @@ function readerType(table: CanonicalTable, mapping: FieldMapping, index: number,
     if (column !== 'ts' || !reading) return 'VARCHAR';
     return reading.kind === 'iso' ? 'VARCHAR' : reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
   }
-  return type === 'JSON' ? 'VARCHAR' : type;
+  return type === 'JSON' || isListType(type) ? 'VARCHAR' : type;
 }
 
 function projection(ref: string, type: SqlType, read: SqlType, reading: TimeReading | null): string {
+  if (isListType(type)) return listFromText(ref, type);
   if (type !== 'TIMESTAMP') return ref;
   if (read === 'DOUBLE' && reading?.kind === 'epoch') return `make_timestamp(CAST(round(${ref} * ${1_000_000 / reading.scale}) AS BIGINT))`;
   if (read === 'TIMESTAMP') return ref;

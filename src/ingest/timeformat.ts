@@ -12,7 +12,8 @@ export type TimeReading =
   | { kind: 'format'; format: string };
 
 export const STRPTIME_FORMATS = [
-  '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%d/%m/%Y %H:%M:%S', '%d/%b/%Y:%H:%M:%S %z', '%Y/%m/%d %H:%M:%S',
+  '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %I:%M %p', '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %I:%M:%S %p',
+  '%d.%m.%Y %H:%M:%S', '%d/%b/%Y:%H:%M:%S %z', '%Y/%m/%d %H:%M:%S',
   '%Y-%m-%dT%H:%M:%S.%g%z', '%Y-%m-%dT%H:%M:%S%z', '%b %d %Y %H:%M:%S', '%a %b %d %H:%M:%S %Y',
 ] as const;
 

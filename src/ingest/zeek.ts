@@ -7,21 +7,27 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { listFromText } from './lists.ts';
+import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
 import { mapFields, parseMapOption } from './fields.ts';
 import { readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
 
-const CANONICAL_FOR_PATH: Record<string, CanonicalTable> = { conn: 'flows', http: 'http', ssl: 'tls' };
+/**
+ * How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. Times are read as
+ * exact decimals: Zeek writes them with six digits, and a value no time can be (1e20, nan, inf)
+ * is then refused by the reader with its line instead of failing the whole load later.
+ */
+const TIME_READER = 'DECIMAL(18,6)';
 
-/** How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. */
 function readerType(zeekType: string): SqlType {
   switch (zeekType) {
     case 'time': case 'interval': case 'double': return 'DOUBLE';
@@ -32,25 +38,22 @@ function readerType(zeekType: string): SqlType {
   }
 }
 
+/**
+ * The type a Zeek field keeps in the workspace. Vectors and sets are lists, as Zeek's own JSON
+ * writer has them, so a log gives the same values whether it arrives as TSV or JSON.
+ */
 function nativeType(zeekType: string): SqlType {
+  const container = /^(?:set|vector)\[(.+)\]$/.exec(zeekType);
+  if (container) {
+    const element = readerType(container[1]);
+    return element === 'BIGINT' || element === 'INTEGER' ? 'BIGINT[]' : element === 'DOUBLE' ? 'DOUBLE[]' : 'VARCHAR[]';
+  }
   return zeekType === 'time' ? 'TIMESTAMP' : readerType(zeekType);
 }
 
 /** `ts` as Zeek writes it (epoch seconds, microsecond digits) → TIMESTAMP without float drift. */
 function epochToTimestamp(expr: string): string {
-  return `make_timestamp(CAST(round(${expr} * 1000000) AS BIGINT))`;
-}
-
-/** A SQL-safe column name from a field name we do not control. */
-export function sanitizeName(name: string): string {
-  const clean = name.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([0-9])/, '_$1').slice(0, 60);
-  return clean === '' ? '_' : clean;
-}
-
-export function targetForZeekPath(path: string | undefined, fileName: string, override: string | undefined): string {
-  if (override) return override;
-  const name = path ?? basename(fileName).split('.')[0];
-  return CANONICAL_FOR_PATH[name] ?? `zeek_${sanitizeName(name)}`;
+  return `make_timestamp(CAST(CAST(${expr} AS DECIMAL(38,6)) * 1000000 AS BIGINT))`;
 }
 
 interface ScanPlan {
@@ -95,7 +98,7 @@ export async function loadZeekTsv(ctx: LoadContext, scan: Prescan): Promise<Load
 
 async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Promise<{ loaded: number; rejects: Reject[] }> {
   const { block } = plan;
-  const columns = block.fields.map((_, i) => `'c${i}': '${readerType(block.types[i])}'`).join(', ');
+  const columns = block.fields.map((_, i) => `'c${i}': '${block.types[i] === 'time' ? TIME_READER : readerType(block.types[i])}'`).join(', ');
   const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false,
     auto_detect=false, nullstr=${quoteLiteral(block.unsetField)}, compression='${plan.gzip ? 'gzip' : 'none'}',
     columns={${columns}}, ${STORE_REJECTS})`;
@@ -109,6 +112,10 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
     const ref = `c${i}`;
     const zeekType = block.types[i];
     if (zeekType === 'time' && type === 'TIMESTAMP') return epochToTimestamp(ref);
+    if (isListType(type)) {
+      // "(empty)" is an empty container; items are joined by #set_separator.
+      return `CASE WHEN ${ref} = ${bind(block.emptyField)} THEN []::${type} ELSE ${listFromText(ref, type, bind(block.setSeparator))} END`;
+    }
     if (readerType(zeekType) === 'VARCHAR') {
       const text = `CASE WHEN ${ref} = ${bind(block.emptyField)} THEN '' ELSE ${ref} END`;
       return type === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${type})`;
@@ -128,8 +135,9 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
       exprs.push(source(index, type));
     }
     names.push('file_id', quoteIdent(EXTRA_COLUMN[target]));
+    // Unset fields are left out of extra, as Zeek's JSON writer leaves them out of a record.
     exprs.push(String(ctx.fileId), mapping.unmapped.length === 0 ? 'NULL'
-      : `json_object(${mapping.unmapped.map((i) => `${bind(block.fields[i])}, ${source(i, nativeType(block.types[i]))}`).join(', ')})`);
+      : `nullif(json_merge_patch('{}'::JSON, json_object(${mapping.unmapped.map((i) => `${bind(block.fields[i])}, ${source(i, nativeType(block.types[i]))}`).join(', ')})), '{}'::JSON)`);
     insert = `INSERT INTO ${quoteIdent(target)} (${names.join(', ')}) SELECT ${exprs.join(', ')} FROM ${reader}`;
   } else {
     if (!/^zeek_[a-z0-9_]+$/.test(target)) {

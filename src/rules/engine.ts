@@ -224,7 +224,10 @@ WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_
   await ws.run("SET disabled_optimizers = 'expression_rewriter,common_subexpressions,statistics_propagation,filter_pushdown'");
   try {
     await ws.run(sql, params);
-  } finally {
-    await ws.run('RESET disabled_optimizers');
+  } catch (error) {
+    // Inside the run's transaction a failed statement aborts it: a RESET would fail and hide the error.
+    await ws.run('RESET disabled_optimizers').catch(() => undefined);
+    throw error;
   }
+  await ws.run('RESET disabled_optimizers');
 }

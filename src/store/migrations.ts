@@ -77,4 +77,15 @@ CREATE SEQUENCE file_ids START 1;
 CREATE SEQUENCE run_ids START 1;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'canonical tables', sql: canonical }];
+const dnsAndMembers = `
+CREATE TABLE dns (
+  ts TIMESTAMP, uid VARCHAR, src_ip VARCHAR, src_port INTEGER, dest_ip VARCHAR, dest_port INTEGER,
+  proto VARCHAR, query VARCHAR, qtype VARCHAR, rcode VARCHAR, answers VARCHAR[], ttls DOUBLE[],
+  file_id INTEGER NOT NULL, extra JSON
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'canonical tables', sql: canonical },
+  { version: 2, name: 'dns table', sql: dnsAndMembers },
+];

@@ -5,14 +5,21 @@
  *
  * The migrations create these tables; test/schema.test.ts checks that the two agree.
  */
-export type SqlType = 'TIMESTAMP' | 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON';
+export type ScalarType = 'TIMESTAMP' | 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'BOOLEAN' | 'JSON';
+/** Lists hold Zeek's vector and set fields (DNS answers and TTLs, certificate chains). */
+export type ListType = 'VARCHAR[]' | 'BIGINT[]' | 'DOUBLE[]';
+export type SqlType = ScalarType | ListType;
+
+export function isListType(type: SqlType): type is ListType {
+  return type.endsWith('[]');
+}
 
 export interface ColumnDef {
   readonly name: string;
   readonly type: SqlType;
 }
 
-export const CANONICAL_TABLES = ['flows', 'http', 'tls', 'events', 'activity', 'directory', 'interactions'] as const;
+export const CANONICAL_TABLES = ['flows', 'http', 'tls', 'dns', 'events', 'activity', 'directory', 'interactions'] as const;
 export type CanonicalTable = (typeof CANONICAL_TABLES)[number];
 
 const c = (name: string, type: SqlType): ColumnDef => ({ name, type });
@@ -38,6 +45,12 @@ export const CANONICAL_COLUMNS: Record<CanonicalTable, readonly ColumnDef[]> = {
     c('dest_ip', 'VARCHAR'), c('dest_port', 'INTEGER'), c('server_name', 'VARCHAR'), c('version', 'VARCHAR'),
     c('cipher', 'VARCHAR'), c('ja3', 'VARCHAR'), c('established', 'BOOLEAN'), c('subject', 'VARCHAR'),
     c('issuer', 'VARCHAR'),
+  ],
+  // Name lookups (Zeek dns.log, DNS server or resolver exports): qtype and rcode by name (A, NXDOMAIN).
+  dns: [
+    c('ts', 'TIMESTAMP'), c('uid', 'VARCHAR'), c('src_ip', 'VARCHAR'), c('src_port', 'INTEGER'),
+    c('dest_ip', 'VARCHAR'), c('dest_port', 'INTEGER'), c('proto', 'VARCHAR'), c('query', 'VARCHAR'),
+    c('qtype', 'VARCHAR'), c('rcode', 'VARCHAR'), c('answers', 'VARCHAR[]'), c('ttls', 'DOUBLE[]'),
   ],
   events: [
     c('ts', 'TIMESTAMP'), c('host', 'VARCHAR'), c('user', 'VARCHAR'), c('event_id', 'INTEGER'),
@@ -66,7 +79,7 @@ export const CANONICAL_COLUMNS: Record<CanonicalTable, readonly ColumnDef[]> = {
 
 /** Tables whose unmapped source fields are kept as a JSON object in `extra` (nothing is lost). */
 export const EXTRA_COLUMN: Record<CanonicalTable, string> = {
-  flows: 'extra', http: 'extra', tls: 'extra', events: 'raw', activity: 'details', directory: 'extra',
+  flows: 'extra', http: 'extra', tls: 'extra', dns: 'extra', events: 'raw', activity: 'details', directory: 'extra',
   interactions: 'extra',
 };
 
