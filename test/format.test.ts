@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { formatSeconds, progressText } from '../src/progress.ts';
 import { guardCsvCell, renderRows } from '../src/report/format.ts';
 import { cli, tempDir, emptyWorkspaceFile } from './helpers.ts';
 
@@ -63,4 +64,11 @@ test('huntbook sql sees only the workspace: no COPY TO, read_text, EXPORT or ATT
   const allowed = await cli('sql', `COPY notes TO '${dir}/out.csv'`, '--db', db, '--allow-files');
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.equal(readFileSync(`${dir}/out.csv`, 'utf8'), 'id\n1\n');
+});
+
+test('progress text: bar, percent, rate and ETA from the share done and the time spent', () => {
+  // 25 % done after 30 s: 90 s to go; 5,000 events in 30 s: 167 events/s.
+  assert.equal(progressText(0.25, 30, 8, { done: 5000, unit: 'events' }), '[##......]  25%  167 events/s  ETA 1m30s');
+  assert.equal(progressText(undefined, 75, 8), '1m15s', 'no share known: elapsed time only');
+  assert.equal(formatSeconds(7322), '2h02m');
 });

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import type { CliIO } from './io.ts';
-import { commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './main.ts';
+import { commonOptions, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './main.ts';
 
 function fraction(name: string, value: string): number {
   const x = Number(value);
@@ -73,7 +73,7 @@ Examples:
     const until = raw.until as string | undefined;
     const config = loadConfig(raw.config as string | undefined);
     announceConfig(io, config, options.quiet);
-    const output = await withWorkspace(options.db, async (ws): Promise<HuntOutput> => {
+    const output = await withWorkspace(options.db, (ws) => withProgress(`hunt beacons (${String(raw.mode)})`, !options.quiet, ws, async (): Promise<HuntOutput> => {
       switch (raw.mode) {
         case 'scored':
           return scoredHunt(ws, {
@@ -93,7 +93,7 @@ Examples:
           });
         }
       }
-    });
+    }));
     printRows(io, options.format, output.columns, output.rows);
     if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
   });
@@ -116,10 +116,10 @@ export function registerRiskHunts(hunt: Command, io: CliIO): void {
     .action(async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
       announceConfig(io, loadConfig(raw.config), options.quiet);
-      const output = await withWorkspace(options.db, (ws) => populationHunt(ws, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt population', !options.quiet, ws, () => populationHunt(ws, {
         since: raw.since, until: raw.until, k: raw.k === 'auto' ? 'auto' : requireInteger('--k', raw.k, 1, 50), seed: requireInteger('--seed', raw.seed, 0),
         top: raw.top === undefined ? undefined : requireInteger('--top', raw.top, 1),
-      }));
+      })));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     });
@@ -149,11 +149,11 @@ Examples:
     .action(async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
       announceConfig(io, loadConfig(raw.config), options.quiet);
-      const output = await withWorkspace(options.db, (ws) => riskHunt(ws, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, () => riskHunt(ws, {
         ...DEFAULT_RISK, by: raw.by, windowSeconds: parseDuration('--window', raw.window), since: raw.since, until: raw.until, alert: raw.alert,
         phaseStep: Number(raw.phaseStep), sourceStep: Number(raw.sourceStep), capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000),
         seed: requireInteger('--seed', raw.seed, 0),
-      }, requireInteger('--top', raw.top, 1)));
+      }, requireInteger('--top', raw.top, 1))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     });

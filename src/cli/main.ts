@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { HuntbookError, UsageError, WorkspaceError } from '../errors.ts';
 import { escapeControl, OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
 import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
+import { createProgress } from '../progress.ts';
 import type { CliIO } from './io.ts';
 import { registerAnalyze } from './analyze.ts';
 import { registerDemo } from './demo.ts';
@@ -61,6 +62,24 @@ export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Prom
     return await fn(ws);
   } finally {
     ws.close();
+  }
+}
+
+/**
+ * Progress for a long step whose size is not known in advance (a hunt): the elapsed time and,
+ * while DuckDB can tell, how far its running statement is. Silent when stderr is not a terminal.
+ */
+export async function withProgress<T>(label: string, enabled: boolean, ws: Workspace, work: () => Promise<T>): Promise<T> {
+  const progress = createProgress(process.stderr, enabled);
+  const timer = setInterval(() => {
+    const percent = ws.progress();
+    progress.update(label, percent === undefined ? undefined : percent / 100);
+  }, 200);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    progress.done();
   }
 }
 

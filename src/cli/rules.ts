@@ -29,8 +29,8 @@ Examples:
       const options = commonOptions(raw);
       const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[]);
       const plan = planRules(loaded);
-      // Patterns are compiled by the same engine the run uses, in a throwaway in-memory workspace.
-      const regexCheck = await withWorkspace(':memory:', (ws) => refuseBadRegexes(ws, plan.planned));
+      // Patterns are compiled by the same engine the run uses.
+      const regexCheck = await refuseBadRegexes(plan.planned);
       const skipped = [...plan.skipped, ...regexCheck.skipped];
       const all: Problem[] = [
         ...problems,

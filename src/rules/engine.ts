@@ -7,7 +7,7 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
-import type { Workspace } from '../store/workspace.ts';
+import { Workspace } from '../store/workspace.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
 import type { Rule } from './model.ts';
 import { compileDetection, UnsupportedError, type CompileContext } from './sigma/compile.ts';
@@ -60,14 +60,23 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
  */
 export const REGEX_REFUSED = 'regex the engine cannot compile';
 
-export async function refuseBadRegexes(ws: Workspace, planned: readonly Planned[]): Promise<{ planned: Planned[]; skipped: Skipped[] }> {
+export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ planned: Planned[]; skipped: Skipped[] }> {
   const verdict = new Map<string, string | null>();
-  for (const pattern of new Set(planned.flatMap((p) => p.regexes))) {
+  const patterns = new Set(planned.flatMap((p) => p.regexes));
+  if (patterns.size > 0) {
+    // A scratch in-memory database: a failed statement must not abort the caller's transaction.
+    const scratch = await Workspace.open(':memory:');
     try {
-      await ws.query('SELECT regexp_matches(\'\', $1) AS ok', [pattern]);
-      verdict.set(pattern, null);
-    } catch (error) {
-      verdict.set(pattern, (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/^Invalid Input Error: /, ''));
+      for (const pattern of patterns) {
+        try {
+          await scratch.query('SELECT regexp_matches(\'\', $1) AS ok', [pattern]);
+          verdict.set(pattern, null);
+        } catch (error) {
+          verdict.set(pattern, (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/^Invalid Input Error: /, ''));
+        }
+      }
+    } finally {
+      scratch.close();
     }
   }
   const kept: Planned[] = [];
@@ -122,7 +131,7 @@ const CHUNK = 500;
 export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onProgress?: (group: string, rulesDone: number, rulesTotal: number) => void } = {}): Promise<RunReport> {
   const started = performance.now();
   const plan = planRules(rules);
-  const checked = await refuseBadRegexes(ws, plan.planned);
+  const checked = await refuseBadRegexes(plan.planned);
   const planned = checked.planned;
   const skipped = [...plan.skipped, ...checked.skipped];
   const groups = new Map<string, Planned[]>();
