@@ -4,8 +4,8 @@ import { findOutliers } from '../analyze/outliers.ts';
 import { sourceKind } from '../analyze/source.ts';
 import { UsageError } from '../errors.ts';
 import { SCALERS, type ScalerKind } from '../ml/scaling.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './common.ts';
 
 const SOURCE_HELP = 'a workspace table, a query ("SELECT ..."), or a .csv/.json/.parquet file';
 
@@ -21,7 +21,7 @@ function parseContamination(value: string): 'auto' | number {
   return fraction;
 }
 
-export function registerAnalyze(program: Command, io: CliIO): void {
+export function registerAnalyze(program: Command, io: CommandIO): void {
   withCommon(program.command('outliers'))
     .description('isolation forest over numeric columns: every row scored, the outliers first, with the features that isolated them')
     .argument('<source>', SOURCE_HELP)
@@ -39,7 +39,7 @@ ordinary. "reasons" names the features whose splits cut the row loose, with thei
 Examples:
   huntbook outliers results.csv --features distinct_event_count,time_count,above,addedweight --contamination 0.003
   huntbook outliers "SELECT src_ip, count(*) n, sum(bytes_out) b FROM flows GROUP BY 1" --features n,b`)
-    .action(async (source: string, raw: Record<string, string>) => {
+    .action(act(io, async (source: string, raw: Record<string, string>) => {
       const options = commonOptions(raw);
       await withWorkspace(workspaceFor(source, options.db), async (ws) => {
         const result = await findOutliers(ws, source, {
@@ -50,7 +50,7 @@ Examples:
         printRows(io, options.format, result.columns, result.rows);
         if (!options.quiet) io.stderr.write(`${result.flagged} of ${result.total} rows flagged (score > ${result.threshold.toFixed(4)})\n`);
       });
-    });
+    }));
 
   withCommon(program.command('cluster'))
     .description('k-means over numeric columns: per-cluster size, centroid and means, and each row with its cluster')
@@ -69,7 +69,7 @@ small, far clusters are the ones to look at. Table output shows the summary, the
 
 Example (the seed's "It's all in the numbers"):
   huntbook cluster cluster.csv --features tweight,phasemult,scount --k 3`)
-    .action(async (source: string, raw: Record<string, string | boolean>) => {
+    .action(act(io, async (source: string, raw: Record<string, string | boolean>) => {
       const options = commonOptions(raw);
       const k = raw.k === 'auto' ? 'auto' : requireInteger('--k', String(raw.k), 1, 1000);
       await withWorkspace(workspaceFor(source, options.db), async (ws) => {
@@ -89,5 +89,5 @@ Example (the seed's "It's all in the numbers"):
         } else if (raw.summary) printRows(io, options.format, result.summaryColumns, result.summary);
         else printRows(io, options.format, result.columns, result.rows);
       });
-    });
+    }));
 }

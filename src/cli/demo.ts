@@ -5,11 +5,11 @@ import { UsageError } from '../errors.ts';
 import { generate } from '../generate/generate.ts';
 import { ingest } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
-import type { CliIO } from './io.ts';
-import { printRows, requireInteger, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, printRows, requireInteger, withWorkspace } from './common.ts';
 import { DEMO_HUNTS } from './demo-hunts.ts';
 
-export function registerDemo(program: Command, io: CliIO): void {
+export function registerDemo(program: Command, io: CommandIO): void {
   program.command('demo')
     .description('generate a synthetic enterprise, ingest it into a fresh workspace and run every hunt')
     .option('--dir <dir>', 'where the demo data and workspace go', 'huntbook-demo')
@@ -17,7 +17,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--users <n>', 'employees', '60')
     .option('--days <n>', 'days (5 ends on a Friday, so the last-day beacon window is a working day)', '5')
     .option('-q, --quiet', 'no progress on stderr')
-    .action(async (raw: Record<string, string | boolean>) => {
+    .action(act(io, async (raw: Record<string, string | boolean>) => {
       // Every option is checked before anything on disk is touched.
       const seed = requireInteger('--seed', String(raw.seed), 0);
       const users = requireInteger('--users', String(raw.users), 10, 5000);
@@ -46,7 +46,7 @@ export function registerDemo(program: Command, io: CliIO): void {
         }
       }, false, { create: true });
       say(nextSteps(db));
-    });
+    }));
 }
 
 /** Marks a folder as the demo's own, so that a later demo may clear it and nothing else. */

@@ -1,16 +1,16 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../rules/engine.ts';
 
-export function registerEntity(program: Command, io: CliIO): void {
+export function registerEntity(program: Command, io: CommandIO): void {
   withCommon(program.command('entity'))
     .description("one entity's history: its windows (metrics, percentile rank against the population) and its detections")
     .argument('<name>', 'user or host name (DOMAIN\\user, user@domain and case are folded)')
     .addOption(new Option('--type <type>', 'entity type').choices(['user', 'host']).default('user'))
     .option('--detections', 'print the detections (for json/csv/ndjson; tables show both)')
-    .action(async (name: string, raw: Record<string, string | boolean>) => {
+    .action(act(io, async (name: string, raw: Record<string, string | boolean>) => {
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
         const entity = String(await ws.scalar(`SELECT ${raw.type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name]));
@@ -29,5 +29,5 @@ export function registerEntity(program: Command, io: CliIO): void {
         } else if (raw.detections) printRows(io, options.format, detections.columns, detections.rows);
         else printRows(io, options.format, days.columns, days.rows);
       }, true);
-    });
+    }));
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { generate } from '../generate/generate.ts';
-import type { CliIO } from './io.ts';
-import { requireInteger } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, requireInteger } from './common.ts';
 
-export function registerGenerate(program: Command, io: CliIO): void {
+export function registerGenerate(program: Command, io: CommandIO): void {
   program.command('generate')
     .description('write a seeded synthetic enterprise (logs + truth.json of every planted threat)')
     .option('--seed <n>', 'random seed: same seed, same bytes', '1')
@@ -19,7 +19,7 @@ benign periodic traffic, the insider's phases by day, and the fake social profil
 
 Example (about 10 M proxy rows):
   huntbook generate --seed 1 --users 2000 --days 7 --out /tmp/big`)
-    .action((raw: Record<string, string>) => {
+    .action(act(io, (raw: Record<string, string>) => {
       const scale = Number(raw.scale);
       const started = performance.now();
       const summary = generate({
@@ -28,5 +28,5 @@ Example (about 10 M proxy rows):
       });
       for (const [file, rows] of Object.entries(summary.files)) io.stdout.write(`${file}: ${rows} rows\n`);
       io.stdout.write(`${summary.truth}: ground truth\n(${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
-    });
+    }));
 }

@@ -3,11 +3,11 @@ import { UsageError } from '../errors.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig } from '../config.ts';
 import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, announceConfig, commonOptions, parseDuration, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function fraction(name: string, value: string): number {
   const x = Number(value);
@@ -20,16 +20,7 @@ function ports(value: string): number[] {
   return value.split(',').map((p) => requireInteger('--ports', p.trim(), 0, 65535));
 }
 
-/** "1d", "12h", "30m", "3600s" or plain seconds. */
-export function parseDuration(name: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${name} must be a duration like 1d, 12h, 30m or 3600s, got "${text}"`);
-  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
-  if (!(seconds >= 1)) throw new UsageError(`${name} must be at least one second`);
-  return seconds;
-}
-
-export function registerHunt(program: Command, io: CliIO): void {
+export function registerHunt(program: Command, io: CommandIO): void {
   const hunt = program.command('hunt').description('run a hunt over the workspace: beacons, risk, population');
   const beacons = withCommon(hunt.command('beacons'))
     .description('find C2 beacons: RITA-style timing scores, or the seed\'s flow and risk-scored searches')
@@ -66,7 +57,7 @@ Examples:
   huntbook hunt beacons --mode scored --all --format csv > scored.csv
   huntbook hunt beacons --mode flow --min-percentage 500`);
   registerRiskHunts(hunt, io);
-  beacons.action(async (raw: Record<string, string | boolean | undefined>) => {
+  beacons.action(act(io, async (raw: Record<string, string | boolean | undefined>) => {
     const options = commonOptions(raw);
     const seed = requireInteger('--seed', String(raw.seed), 0);
     const since = raw.since as string | undefined;
@@ -96,15 +87,10 @@ Examples:
     }));
     printRows(io, options.format, output.columns, output.rows);
     if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
-  });
+  }));
 }
 
-/** Every hunt says which configuration files it runs with: a stray ./huntbook.yml must not act unseen. */
-function announceConfig(io: CliIO, config: Config, quiet: boolean | undefined): void {
-  if (!quiet) io.stderr.write(`config: ${config.source}\n`);
-}
-
-export function registerRiskHunts(hunt: Command, io: CliIO): void {
+export function registerRiskHunts(hunt: Command, io: CommandIO): void {
   withCommon(hunt.command('population'))
     .description("users against the population: how rare each user's set of phases and rules is, clustered (the seed's More Behavioral Hunting)")
     .option('--since <ts>', 'only detections at or after this time')
@@ -113,7 +99,7 @@ export function registerRiskHunts(hunt: Command, io: CliIO): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--top <n>', 'rows to print')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
-    .action(async (raw: Record<string, string>) => {
+    .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
       announceConfig(io, loadConfig(raw.config), options.quiet);
       const output = await withWorkspace(options.db, (ws) => withProgress('hunt population', !options.quiet, ws, () => populationHunt(ws, {
@@ -122,7 +108,7 @@ export function registerRiskHunts(hunt: Command, io: CliIO): void {
       })));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
-    });
+    }));
 
   withCommon(hunt.command('risk'))
     .description("per-entity risk from detections: the seed's weights, phases and multipliers, alert logic, outliers, history")
@@ -146,7 +132,7 @@ Every window's metrics are kept: huntbook entity NAME shows an entity's days.
 Examples:
   huntbook hunt risk --by user
   huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`)
-    .action(async (raw: Record<string, string>) => {
+    .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
       announceConfig(io, loadConfig(raw.config), options.quiet);
       const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, () => riskHunt(ws, {
@@ -156,5 +142,5 @@ Examples:
       }, requireInteger('--top', raw.top, 1))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
-    });
+    }));
 }

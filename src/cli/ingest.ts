@@ -4,10 +4,10 @@ import { FORMATS, parseFormat } from '../ingest/detect.ts';
 import { ingest, type FileReport } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+import type { CliIO, CommandIO } from './io.ts';
+import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 
-export function registerIngest(program: Command, io: CliIO): void {
+export function registerIngest(program: Command, io: CommandIO): void {
   withCommon(program.command('ingest'), { rows: false })
     .description('load log files, directories (recursively) and .zip archives into the workspace')
     .argument('<paths...>', "files or directories; - reads standard input")
@@ -30,7 +30,7 @@ Exit code: 0 when every file loaded, 1 when any file failed.
 Examples:
   huntbook ingest zeek/ --db case.duckdb
   huntbook ingest export.csv --as http --map dest=site,user=login`)
-    .action(async (paths: string[], raw: Record<string, unknown>) => {
+    .action(act(io, async (paths: string[], raw: Record<string, unknown>) => {
       // --format names the input here; the summary format is --output (or --json).
       const options = commonOptions({ ...raw, format: raw.json ? 'json' : raw.output });
       const progress = createProgress(process.stderr, !options.quiet);
@@ -43,9 +43,9 @@ Examples:
           onFile: table ? (report) => printFileLine(io, report, Boolean(options.quiet)) : undefined,
         }), false, { create: true });
       printReports(io, options.format, reports);
-      if (reports.some((r) => r.status === 'failed')) process.exitCode = 1;
       if (reports.length === 0) throw new HuntbookError(`no files found in ${paths.join(', ')}`);
-    });
+      return reports.some((r) => r.status === 'failed') ? 1 : 0;
+    }));
 }
 
 /** One file's outcome as it finishes; -q keeps only failures. Log text is escaped for the terminal. */

@@ -3,3 +3,8 @@ export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WriteStream | (NodeJS.WritableStream & { isTTY?: boolean; columns?: number });
 }
+
+/** The same, plus where a command's action leaves its exit code (see act() in common.ts). */
+export interface CommandIO extends CliIO {
+  outcome: { code: number };
+}

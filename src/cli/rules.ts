@@ -7,12 +7,12 @@ import type { Problem } from '../rules/model.ts';
 import type { Row } from '../store/workspace.ts';
 import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function registerRules(program: Command, io: CliIO): void {
+export function registerRules(program: Command, io: CommandIO): void {
   const rules = program.command('rules').description('detection rules (native YAML packs and Sigma): lint them, run them into detections');
   withCommon(rules.command('lint'))
     .description('check rule packs and Sigma rules; problems are listed as data (severity, file, line, rule)')
@@ -25,7 +25,7 @@ Exit code 1 when any problem is an error. Sigma rules that use what huntbook doe
 Examples:
   huntbook rules lint rules/insider.yml
   huntbook rules lint --sigma sigma-rules.tar.gz --format csv > sigma-lint.csv`)
-    .action(async (packs: string[], raw: Record<string, unknown>) => {
+    .action(act(io, async (packs: string[], raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[]);
       const plan = planRules(loaded);
@@ -38,8 +38,8 @@ Examples:
       ];
       printRows(io, options.format, ['severity', 'file', 'line', 'rule', 'message'], all.map((p) => ({ severity: p.severity, file: p.file, line: p.line ?? null, rule: p.rule ?? null, message: p.message })));
       if (!options.quiet) io.stderr.write(`${loaded.length} rules loaded, ${loaded.length - skipped.length} runnable, ${all.filter((p) => p.severity === 'error').length} errors, ${all.filter((p) => p.severity === 'warning').length} warnings\n`);
-      if (all.some((p) => p.severity === 'error')) process.exitCode = 1;
-    });
+      return all.some((p) => p.severity === 'error') ? 1 : 0;
+    }));
 
   withCommon(rules.command('run'))
     .description('run rules over the workspace and append what they find to the detections table')
@@ -55,7 +55,7 @@ phase is the rule's first ATT&CK tactic tag (defense-evasion, or v19's stealth /
 Examples:
   huntbook rules run --db case.duckdb                          # the shipped packs
   huntbook rules run rules/insider.yml --sigma ./sigma/rules   # a pack and a Sigma folder`)
-    .action(async (packs: string[], raw: Record<string, unknown>) => {
+    .action(act(io, async (packs: string[], raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       const config = loadConfig(raw.config as string | undefined);
       const { rules: loaded, problems } = await loadRuleSources(packs, raw.sigma as string[], config.rules.levelWeights);
@@ -86,7 +86,7 @@ Examples:
           if (broken.length > 0) io.stderr.write(`${broken.length} rule${broken.length === 1 ? '' : 's'} could not be loaded (above); the rest ran\n`);
           io.stderr.write(`${report.rules} rules run in ${report.groups} scans (${report.seconds.toFixed(1)} s); ${report.inserted} new detections; ${report.skipped.length} skipped${reasons.size ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}; run ${run.runId}\n`);
         }
-        if (broken.length > 0) process.exitCode = 1;
       });
-    });
+      return broken.length > 0 ? 1 : 0;
+    }));
 }

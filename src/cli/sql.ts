@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { QueryError } from '../errors.ts';
-import type { CliIO } from './io.ts';
-import { commonOptions, printRows, withCommon, withWorkspace } from './main.ts';
+import type { CommandIO } from './io.ts';
+import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 
-export function registerSql(program: Command, io: CliIO): void {
+export function registerSql(program: Command, io: CommandIO): void {
   withCommon(program.command('sql'))
     .description('run SQL over the workspace (read-only unless --write), as you would pivot in a notebook')
     .argument('<query>', 'one SQL statement, e.g. "SELECT * FROM flows LIMIT 5"')
@@ -19,7 +19,7 @@ ATTACH, EXPORT DATABASE) is refused unless --allow-files is given.
 Examples:
   huntbook sql "SELECT src_ip, dest_ip, count(*) n FROM flows GROUP BY ALL ORDER BY n DESC LIMIT 10"
   huntbook sql "SELECT * FROM rejects LIMIT 20" --format csv > rejects.csv`)
-    .action(async (query: string, raw: Record<string, unknown>) => {
+    .action(act(io, async (query: string, raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
         let result;
@@ -33,5 +33,5 @@ Examples:
         }
         printRows(io, options.format, result.columns, result.rows);
       }, !raw.write, { externalAccess: Boolean(raw.allowFiles) });
-    });
+    }));
 }

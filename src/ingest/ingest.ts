@@ -299,9 +299,12 @@ const UID_TABLES = new Set(['flows', 'http', 'tls', 'dns']);
 async function sameRecordsElsewhere(ws: Workspace, fileId: number, targets: string[]): Promise<string[]> {
   const warnings: string[] = [];
   for (const table of targets.filter((t) => UID_TABLES.has(t))) {
+    // Nothing else loaded into this table yet: nothing to compare with (the common first load).
+    const others = await ws.scalar("SELECT count(*) FROM ingested_files WHERE file_id <> $1 AND list_contains(string_split(target_table, ','), $2)", [fileId, table]);
+    if (Number(others) === 0) continue;
     const [row] = await ws.query(`WITH mine AS (SELECT uid, ts FROM ${quoteIdent(table)} WHERE file_id = $1 AND uid IS NOT NULL LIMIT 1000)
-      SELECT count(*) AS sampled, count(o.file_id) AS seen, min(o.file_id) AS other FROM mine
-      LEFT JOIN (SELECT DISTINCT uid, ts, file_id FROM ${quoteIdent(table)} WHERE file_id <> $1) o USING (uid, ts)`, [fileId]);
+      SELECT (SELECT count(*) FROM mine) AS sampled, count(DISTINCT (m.uid, m.ts)) AS seen, min(o.file_id) AS other
+        FROM mine m JOIN ${quoteIdent(table)} o ON o.uid = m.uid AND o.ts = m.ts AND o.file_id <> $1`, [fileId]);
     if (Number(row.seen) === 0) continue;
     const [other] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [Number(row.other)]);
     warnings.push(`${row.seen} of ${row.sampled} sampled ${table} records (same uid and time) are already in the workspace from ${other?.path ?? `file ${row.other}`}: the same traffic loaded twice counts twice in every hunt`);

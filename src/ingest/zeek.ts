@@ -14,20 +14,13 @@ import { finished } from 'node:stream/promises';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { InputError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
-import { listFromText } from './lists.ts';
 import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
 import { mapFields, parseMapOption } from './fields.ts';
-import { readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { lineOfRecord, MAX_LINE_BYTES, readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
 
-/**
- * How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. Times are read as
- * exact decimals: Zeek writes them with six digits, and a value no time can be (1e20, nan, inf)
- * is then refused by the reader with its line instead of failing the whole load later.
- */
-const TIME_READER = 'DECIMAL(18,6)';
-
+/** How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. */
 function readerType(zeekType: string): SqlType {
   switch (zeekType) {
     case 'time': case 'interval': case 'double': return 'DOUBLE';
@@ -53,8 +46,18 @@ function nativeType(zeekType: string): SqlType {
 
 /** `ts` as Zeek writes it (epoch seconds, microsecond digits) → TIMESTAMP without float drift. */
 function epochToTimestamp(expr: string): string {
-  return `make_timestamp(CAST(CAST(${expr} AS DECIMAL(38,6)) * 1000000 AS BIGINT))`;
+  return `make_timestamp(CAST(round(${expr} * 1000000) AS BIGINT))`;
 }
+
+/**
+ * Epoch seconds no log time can be: not finite (nan, inf) or beyond ±1e11 (year 5138). Such a
+ * value reads as a DOUBLE but cannot become a TIMESTAMP: the row is held back from the insert
+ * (a failed cast would abort the whole load) and refused with its line afterwards.
+ */
+const MAX_EPOCH = 1e11;
+const saneTime = (ref: string) => `(${ref} IS NULL OR (isfinite(${ref}) AND abs(${ref}) < ${MAX_EPOCH}))`;
+const TIME_REJECTS = 'hb_time_rejects';
+const TIME_SCANS = 'hb_time_scans';
 
 interface ScanPlan {
   /** Path DuckDB reads. */
@@ -85,7 +88,7 @@ export async function loadZeekTsv(ctx: LoadContext, scan: Prescan): Promise<Load
     for (const plan of plans) {
       const target = targetForZeekPath(plan.block.path, ctx.display, ctx.table);
       targets.add(target);
-      const result = await loadBlock(ctx, plan, target);
+      const result = await loadBlock(ctx, plan, target, plan.lineMap ? plan.lineMap.length : scan.dataLines);
       outcome.loaded += result.loaded;
       outcome.rejects.push(...result.rejects);
     }
@@ -96,9 +99,9 @@ export async function loadZeekTsv(ctx: LoadContext, scan: Prescan): Promise<Load
   return outcome;
 }
 
-async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Promise<{ loaded: number; rejects: Reject[] }> {
+async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expected: number): Promise<{ loaded: number; rejects: Reject[] }> {
   const { block } = plan;
-  const columns = block.fields.map((_, i) => `'c${i}': '${block.types[i] === 'time' ? TIME_READER : readerType(block.types[i])}'`).join(', ');
+  const columns = block.fields.map((_, i) => `'c${i}': '${readerType(block.types[i])}'`).join(', ');
   const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false,
     auto_detect=false, nullstr=${quoteLiteral(block.unsetField)}, compression='${plan.gzip ? 'gzip' : 'none'}',
     columns={${columns}}, ${STORE_REJECTS})`;
@@ -114,7 +117,8 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
     if (zeekType === 'time' && type === 'TIMESTAMP') return epochToTimestamp(ref);
     if (isListType(type)) {
       // "(empty)" is an empty container; items are joined by #set_separator.
-      return `CASE WHEN ${ref} = ${bind(block.emptyField)} THEN []::${type} ELSE ${listFromText(ref, type, bind(block.setSeparator))} END`;
+      const items = `string_split(${ref}, ${bind(block.setSeparator)})`;
+      return `CASE WHEN ${ref} = ${bind(block.emptyField)} THEN []::${type} ELSE ${type === 'VARCHAR[]' ? items : `TRY_CAST(${items} AS ${type})`} END`;
     }
     if (readerType(zeekType) === 'VARCHAR') {
       const text = `CASE WHEN ${ref} = ${bind(block.emptyField)} THEN '' ELSE ${ref} END`;
@@ -149,16 +153,58 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string): Prom
     insert = `INSERT INTO ${quoteIdent(target)} (${names.map(quoteIdent).join(', ')}, file_id) SELECT ${exprs.join(', ')}, ${ctx.fileId} FROM ${reader}`;
   }
 
+  const timeColumns = block.types.flatMap((type, i) => (type === 'time' ? [i] : []));
+  if (timeColumns.length > 0) insert += ` WHERE ${timeColumns.map((i) => saneTime(`c${i}`)).join(' AND ')}`;
+
   await resetReaderRejects(ctx.ws);
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(target)} WHERE file_id = $1`, [ctx.fileId]));
   await unorderedInsert(ctx, `loading ${target}`, insert, params);
   const after = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(target)} WHERE file_id = $1`, [ctx.fileId]));
   const fieldName = (column: string) => block.fields[Number(column.slice(1))] ?? column;
   const rejects = await readerRejects(ctx.ws, fieldName, plan.headerLines);
+  const timeFields = new Set(timeColumns.map((i) => block.fields[i]));
+  for (const reject of rejects) {
+    if (reject.field !== null && timeFields.has(reject.field)) reject.reason = reject.reason.replace(/ as a number$/, ' as a time (epoch seconds)');
+  }
+  const held = expected - (after - before) - rejects.length;
+  if (held > 0) {
+    const impossible = await impossibleTimes(ctx, plan, timeColumns);
+    if (impossible.length !== held) {
+      throw new InputError(`accounting mismatch: ${held} rows held back for impossible times but ${impossible.length} found again; nothing was kept`, { location: { file: ctx.display } });
+    }
+    rejects.push(...impossible);
+    rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  }
   if (plan.lineMap) {
     for (const reject of rejects) if (reject.line !== null) reject.line = plan.lineMap[reject.line - 1] ?? reject.line;
   }
   return { loaded: after - before, rejects };
+}
+
+/**
+ * The rows held back for a time no timestamp can hold, found again with their lines: a text-only
+ * re-read (only when there are any), numbered past the lines that read refuses (headers, bad rows).
+ */
+async function impossibleTimes(ctx: LoadContext, plan: ScanPlan, timeColumns: number[]): Promise<Reject[]> {
+  const { block } = plan;
+  const text = block.fields.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+  const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false, auto_detect=false,
+    compression='${plan.gzip ? 'gzip' : 'none'}', columns={${text}}, store_rejects=true, rejects_table='${TIME_REJECTS}', rejects_scan='${TIME_SCANS}', max_line_size=${MAX_LINE_BYTES})`;
+  const bad = (i: number) => `(TRY_CAST(c${i} AS DOUBLE) IS NOT NULL AND NOT ${saneTime(`TRY_CAST(c${i} AS DOUBLE)`)})`;
+  try {
+    const rows = await ctx.ws.query(`SELECT n, ${timeColumns.map((i) => `CASE WHEN ${bad(i)} THEN c${i} END AS t${i}`).join(', ')} FROM (
+        SELECT row_number() OVER () AS n, ${timeColumns.map((i) => `c${i}`).join(', ')} FROM ${reader})
+      WHERE ${timeColumns.map(bad).join(' OR ')} ORDER BY n`);
+    const skipped = (await ctx.ws.query(`SELECT DISTINCT line FROM ${TIME_REJECTS} ORDER BY line`)).map((row) => Number(row.line));
+    return rows.map((row) => {
+      const column = timeColumns.find((i) => row[`t${i}`] !== null) ?? timeColumns[0];
+      const value = String(row[`t${column}`]);
+      return { line: lineOfRecord(Number(row.n) - 1, skipped), field: block.fields[column], reason: `cannot read "${value.slice(0, 80)}" as a time (epoch seconds)`, text: null };
+    });
+  } finally {
+    await ctx.ws.run(`DROP TABLE IF EXISTS ${TIME_REJECTS}`);
+    await ctx.ws.run(`DROP TABLE IF EXISTS ${TIME_SCANS}`);
+  }
 }
 
 function uniqueNames(names: string[]): string[] {

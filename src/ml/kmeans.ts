@@ -4,7 +4,8 @@
  * farthest from its centroid. Plus the two usual ways to choose k: silhouette (sampled for large
  * n) and the elbow of the inertia curve.
  */
-import { MlError, assertFinite, type Matrix } from './matrix.ts';
+import { MlError, assertFinite, dropConstantColumns, type Matrix } from './matrix.ts';
+import { fitScaler } from './scaling.ts';
 import { Rng } from './random.ts';
 
 export interface KMeansOptions {
@@ -253,4 +254,19 @@ export function chooseK(x: Matrix, options: { maxK?: number; seed?: number; nIni
     }
   }
   return { k: best.k, method: 'silhouette', candidates, elbow };
+}
+
+/**
+ * The clustering path hunts share: the columns that vary, standardised, then k-means with k
+ * given or chosen by silhouette. Undefined when there is nothing to cluster (fewer than two
+ * rows, or no column that varies).
+ */
+export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; seed: number; nInit?: number; maxK?: number }): KMeansResult | undefined {
+  const varying = dropConstantColumns(x);
+  if (x.rows < 2 || varying.cols === 0) return undefined;
+  const scaled = fitScaler('standard', varying).transform(varying);
+  const k = options.k === 'auto'
+    ? (x.rows < 3 ? 1 : chooseK(scaled, { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k)
+    : Math.min(options.k, x.rows);
+  return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit });
 }

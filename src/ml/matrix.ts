@@ -27,16 +27,14 @@ export function matrix(rows: readonly (readonly number[])[], names?: readonly st
   return { rows: rows.length, cols, data, names: names ?? Array.from({ length: cols }, (_, j) => `x${j}`) };
 }
 
-export function fromColumns(columns: readonly Float64Array[], names: readonly string[]): Matrix {
-  const rows = columns[0]?.length ?? 0;
-  const cols = columns.length;
-  const data = new Float64Array(rows * cols);
-  for (let j = 0; j < cols; j++) {
-    const column = columns[j];
-    if (column.length !== rows) throw new MlError(`column ${names[j]} has ${column.length} values, expected ${rows}`, names[j]);
-    for (let i = 0; i < rows; i++) data[i * cols + j] = column[i];
-  }
-  return { rows, cols, data, names };
+/**
+ * Rows of named numbers (feature rows a hunt computed in SQL) as a matrix of the chosen
+ * columns, in that order: the one rows → matrix path every hunt uses. Missing values are 0.
+ */
+export function fromRecords(rows: readonly Readonly<Record<string, unknown>>[], names: readonly string[]): Matrix {
+  const data = new Float64Array(rows.length * names.length);
+  rows.forEach((row, i) => names.forEach((name, j) => (data[i * names.length + j] = Number(row[name] ?? 0))));
+  return { rows: rows.length, cols: names.length, data, names: [...names] };
 }
 
 export function column(m: Matrix, j: number): Float64Array {

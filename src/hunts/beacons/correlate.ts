@@ -4,9 +4,8 @@
  * distinct_event_count, time_count, above and addedweight, or clustered with k-means.
  */
 import { IsolationForest } from '../../ml/iforest.ts';
-import { kmeans } from '../../ml/kmeans.ts';
-import { fitScaler } from '../../ml/scaling.ts';
-import { dropConstantColumns, type Matrix } from '../../ml/matrix.ts';
+import { clusterStandardised } from '../../ml/kmeans.ts';
+import { fromRecords } from '../../ml/matrix.ts';
 import { CORRELATION_FEATURES } from './params.ts';
 
 export interface Correlated {
@@ -19,14 +18,10 @@ export interface Correlated {
 }
 
 export function correlate(current: Record<string, number>[], history: Record<string, number>[], model: 'iforest' | 'kmeans', seed: number, k = 3): Correlated {
-  const all = [...current, ...history];
-  const names = [...CORRELATION_FEATURES];
-  const data = new Float64Array(all.length * names.length);
-  all.forEach((row, i) => names.forEach((name, j) => (data[i * names.length + j] = Number(row[name] ?? 0))));
-  const x: Matrix = { rows: all.length, cols: names.length, data, names };
+  const x = fromRecords([...current, ...history], CORRELATION_FEATURES);
   const scores = new Float64Array(current.length);
   const reasons: string[][] = current.map(() => []);
-  if (all.length < 2) return { scores, reasons };
+  if (x.rows < 2) return { scores, reasons };
   if (model === 'iforest') {
     const forest = new IsolationForest({ seed }).fit(x);
     const all_scores = forest.scoreSamples(x);
@@ -37,10 +32,8 @@ export function correlate(current: Record<string, number>[], history: Record<str
     return { scores, reasons };
   }
   // k-means on standardised features; a row's score is how rare its cluster is (1 − share).
-  const sub = dropConstantColumns(x);
-  if (sub.cols === 0) return { scores, reasons };
-  const scaled = fitScaler('standard', sub).transform(sub);
-  const result = kmeans(scaled, { k: Math.min(k, x.rows), seed });
+  const result = clusterStandardised(x, { k, seed });
+  if (!result) return { scores, reasons };
   const clusters = current.map((_, i) => ({ cluster: result.labels[i], size: result.sizes[result.labels[i]] }));
   for (let i = 0; i < current.length; i++) {
     scores[i] = 1 - clusters[i].size / x.rows;

@@ -10,9 +10,8 @@
  * addedweight of its users) and the outlier cluster named.
  */
 import { UsageError } from '../../errors.ts';
-import { chooseK, kmeans } from '../../ml/kmeans.ts';
-import type { Matrix } from '../../ml/matrix.ts';
-import { fitScaler } from '../../ml/scaling.ts';
+import { clusterStandardised } from '../../ml/kmeans.ts';
+import { fromRecords } from '../../ml/matrix.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 import { finishRun, startRun, type ResultRow } from '../runs.ts';
@@ -83,12 +82,6 @@ FROM c ORDER BY "user"`, values);
 }
 
 function clusterUsers(rows: Row[], options: { k: number | 'auto'; seed: number }): { labels: number[]; k: number } {
-  const names = FEATURES.filter((f) => new Set(rows.map((r) => Number(r[f]))).size > 1);
-  if (rows.length < 3 || names.length === 0) return { labels: rows.map(() => 0), k: 1 };
-  const data = new Float64Array(rows.length * names.length);
-  rows.forEach((r, i) => names.forEach((f, j) => (data[i * names.length + j] = Number(r[f]))));
-  const x: Matrix = { rows: rows.length, cols: names.length, data, names };
-  const scaled = fitScaler('standard', x).transform(x);
-  const k = options.k === 'auto' ? chooseK(scaled, { seed: options.seed, maxK: Math.min(8, rows.length - 1) }).k : Math.min(options.k, rows.length);
-  return { labels: Array.from(kmeans(scaled, { k, seed: options.seed }).labels), k };
+  const result = rows.length < 3 ? undefined : clusterStandardised(fromRecords(rows, FEATURES), { k: options.k, seed: options.seed });
+  return result ? { labels: Array.from(result.labels), k: result.k } : { labels: rows.map(() => 0), k: 1 };
 }

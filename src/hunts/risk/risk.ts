@@ -14,13 +14,12 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { UsageError } from '../../errors.ts';
 import { IsolationForest } from '../../ml/iforest.ts';
-import { kmeans } from '../../ml/kmeans.ts';
-import { dropConstantColumns, type Matrix } from '../../ml/matrix.ts';
-import { fitScaler } from '../../ml/scaling.ts';
+import { clusterStandardised } from '../../ml/kmeans.ts';
+import { fromRecords } from '../../ml/matrix.ts';
 import { TACTICS } from '../../rules/model.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../expression.ts';
-import { finishRun, startRun, type ResultRow } from '../runs.ts';
+import { recordRun, type ResultRow } from '../runs.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 
 export interface RiskParams {
@@ -68,7 +67,7 @@ export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Pro
   if (Number(await ws.scalar('SELECT count(*) FROM detections WHERE entity_type = $1', [params.by])) === 0) {
     throw new UsageError(`no detections for entity type "${params.by}": run rules first (huntbook rules run)`);
   }
-  const run = await startRun(ws, 'risk', params, { start: params.since, end: params.until });
+  const started = performance.now();
   const values: DuckDBValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
   const filters = ['entity_type = $1'];
   if (params.since) filters.push(`ts >= CAST($${values.push(params.since)} AS TIMESTAMP)`);
@@ -91,11 +90,11 @@ WITH d AS (
 ), tactic AS (           -- the ATT&CK rule looks back over days, not just the window
   SELECT e.entity, e.window_start, count(DISTINCT d.phase) FILTER (WHERE d.phase IN (${tactics})) AS tactics_recent,
          count(DISTINCT d.rule_id) AS rules_recent
-  FROM per_entity e JOIN d ON d.entity = e.entity
+  FROM per_entity e LEFT JOIN d ON d.entity = e.entity  -- every window is kept, whatever its last days hold
    AND d.ts >= e.window_start + to_seconds($2::BIGINT) - to_days($6::INTEGER) AND d.ts < e.window_start + to_seconds($2::BIGINT)
   GROUP BY e.entity, e.window_start
 )
-SELECT per_entity.*, tactics_recent, rules_recent,
+SELECT per_entity.*, coalesce(tactics_recent, 0) AS tactics_recent, coalesce(rules_recent, 0) AS rules_recent,
        CASE WHEN pcount > 1 THEN (pcount - 1) * $4 ELSE 0 END AS phasemult,
        CASE WHEN dscount > 1 THEN (dscount - 1) * $5 ELSE 0 END AS sourcemult
 FROM per_entity JOIN tactic USING (entity, window_start)
@@ -107,14 +106,12 @@ ORDER BY window_start, entity`, values);
     m.weighted = m.tweight + m.scount + m.phasemult + m.sourcemult;
     return m;
   });
-  const matrix = (names: string[]): Matrix => {
-    const data = new Float64Array(rows.length * names.length);
-    metrics.forEach((m, i) => names.forEach((n, j) => (data[i * names.length + j] = m[n])));
-    return { rows: rows.length, cols: names.length, data, names };
-  };
-  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix(['tweight', 'pcount', 'scount', 'weighted'])) : undefined;
-  const ifScores = forest ? forest.scoreSamples(matrix(['tweight', 'pcount', 'scount', 'weighted'])) : new Float64Array(rows.length);
-  const clusters = clusterRows(matrix(['tweight', 'phasemult', 'scount']), params);
+  // Built once: the forest is fitted, scored and explained on the same matrix.
+  const forestInput = fromRecords(metrics, ['tweight', 'pcount', 'scount', 'weighted']);
+  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(forestInput) : undefined;
+  const ifScores = forest ? forest.scoreSamples(forestInput) : new Float64Array(rows.length);
+  const clustered = clusterStandardised(fromRecords(metrics, ['tweight', 'phasemult', 'scount']), { k: params.clusters, seed: params.seed });
+  const clusters = clustered ? Array.from(clustered.labels) : rows.map(() => 0);
   // Percentile of weighted within its window, against everyone seen that window.
   const byWindow = new Map<string, number[]>();
   rows.forEach((r, i) => byWindow.set(String(r.window_start), [...(byWindow.get(String(r.window_start)) ?? []), metrics[i].weighted]));
@@ -130,38 +127,39 @@ ORDER BY window_start, entity`, values);
       ...(tacticRule ? [`ATT&CK rule: ${r.tactics_recent} tactics and ${r.rules_recent} rules in ${params.tacticRule.days} days`] : []),
       `${m.pcount} phase${m.pcount === 1 ? '' : 's'} (${(r.phases as string[]).join(', ')})${m.phasemult ? ` +${m.phasemult}` : ''}`,
       `${m.dscount} rule${m.dscount === 1 ? '' : 's'}${m.sourcemult ? ` +${m.sourcemult}` : ''}: ${(r.rules as { rule: string; n: number; w: number; capped: number }[]).slice(0, 4).map((x) => `${x.rule} ×${x.n} = ${x.capped}${x.capped < x.w ? ` (capped from ${x.w})` : ''}`).join('; ')}`,
-      ...(forest ? [`isolation forest ${ifScores[i].toFixed(3)}: ${forest.explain(matrix(['tweight', 'pcount', 'scount', 'weighted']), i).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ')}`] : []),
+      ...(forest ? [`isolation forest ${ifScores[i].toFixed(3)}: ${forest.explain(forestInput, i).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ')}`] : []),
     ];
     return {
       window_start: r.window_start, entity: r.entity, ...m, weighted: m.weighted, alert: fired, tactic_rule: tacticRule, risk, level: riskLevel(risk),
       iforest_score: Math.round(ifScores[i] * 1e4) / 1e4, cluster: clusters[i], percentile: Math.round(percentile * 1000) / 1000,
-      phases: (r.phases as string[]).join(','), reasons: reasons.join('; '), rules: r.rules,
+      phases: (r.phases as string[]).join(','), reasons, rules: r.rules,
     };
   });
   out.sort((a, b) => b.risk - a.risk || b.weighted - a.weighted || String(a.entity).localeCompare(String(b.entity)) || String(a.window_start).localeCompare(String(b.window_start)));
-  await keepHistory(ws, run.runId, params, out);
   const results: ResultRow[] = out.map((r, i) => ({
     rank: i + 1, entityType: params.by, entity: String(r.entity), score: r.risk,
     features: Object.fromEntries([...METRICS, 'risk', 'iforest_score', 'percentile'].map((k) => [k, (r as Record<string, unknown>)[k]])),
-    reasons: r.reasons.split('; '), evidence: { window_start: r.window_start, rules: r.rules },
+    reasons: r.reasons, evidence: { window_start: r.window_start, rules: r.rules },
   }));
-  await finishRun(ws, run, 'risk', results);
+  // The run, its rows and the entities' history land together, or not at all.
+  const runId = await ws.transaction(async () => {
+    const id = await recordRun(ws, { hunt: 'risk', parameters: params, window: { start: params.since, end: params.until }, started, rows: results });
+    await keepHistory(ws, id, params, out);
+    return id;
+  });
   const printed: Row[] = out.slice(0, top).map((r, i) => {
-    const { rules: _rules, ...rest } = r;
-    return { rank: i + 1, ...rest } as Row;
+    const { rules: _rules, reasons, ...rest } = r;
+    return { rank: i + 1, ...rest, reasons: reasons.join('; ') } as Row;
   });
   const alerts = out.filter((r) => r.alert).length;
   return {
-    columns: [...RISK_COLUMNS], rows: printed, runId: run.runId,
-    notes: [`${out.length} ${params.by}-windows; ${alerts} meet the alert logic (${params.alert}); run ${run.runId}`],
+    columns: [...RISK_COLUMNS], rows: printed, runId,
+    notes: [`${out.length} ${params.by}-windows of ${formatWindow(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
   };
 }
 
-function clusterRows(x: Matrix, params: RiskParams): number[] {
-  const varying = dropConstantColumns(x);
-  if (x.rows < 2 || varying.cols === 0) return Array(x.rows).fill(0);
-  const scaled = fitScaler('standard', varying).transform(varying);
-  return Array.from(kmeans(scaled, { k: Math.min(params.clusters, x.rows), seed: params.seed }).labels);
+function formatWindow(seconds: number): string {
+  return seconds % 86400 === 0 ? `${seconds / 86400}d` : seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds}s`;
 }
 
 /** Every window's metrics per entity, replaced when the same window is scored again. */
@@ -172,7 +170,9 @@ async function keepHistory(ws: Workspace, runId: number, params: RiskParams, row
       const { reasons: _r, rules: _ru, ...metrics } = r as Record<string, unknown>;
       return [String(r.entity), String(r.window_start), JSON.stringify(metrics)];
     }));
-    await ws.run(`DELETE FROM entity_history h WHERE hunt = 'risk' AND entity_type = $1 AND EXISTS (SELECT 1 FROM hb_history n WHERE n.entity = h.entity AND n.window_start = h.window_start)`, [params.by]);
+    // The same entity-window at the same window size is replaced; other sizes are other series.
+    await ws.run(`DELETE FROM entity_history h WHERE hunt = 'risk' AND entity_type = $1 AND window_end - window_start = to_seconds($2::BIGINT)
+      AND EXISTS (SELECT 1 FROM hb_history n WHERE n.entity = h.entity AND n.window_start = h.window_start)`, [params.by, params.windowSeconds]);
     await ws.run(`INSERT INTO entity_history SELECT 'risk', $1, entity, window_start, window_start + to_seconds($2::BIGINT), CAST(metrics AS JSON), $3 FROM hb_history`, [params.by, params.windowSeconds, runId]);
   });
 }

@@ -1,0 +1,113 @@
+/**
+ * What commands share: the common options, opening the workspace, printing rows, progress, and
+ * the action wrapper through which a command returns its exit code. Commands import this module;
+ * nothing here imports a command (main.ts is the only module that knows them all).
+ */
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import type { Config } from '../config.ts';
+import { UsageError, WorkspaceError } from '../errors.ts';
+import { createProgress } from '../progress.ts';
+import { OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
+import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
+import type { CliIO, CommandIO } from './io.ts';
+
+/**
+ * A command's action: it returns its exit code (nothing = 0) instead of setting process state,
+ * so several commands can run in one process (tests) without leaking codes into each other.
+ */
+export function act<A extends unknown[]>(io: CommandIO, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const code = await fn(...args);
+    if (typeof code === 'number') io.outcome.code = code;
+  };
+}
+
+/** Every hunt says which configuration files it runs with: a stray ./huntbook.yml must not act unseen. */
+export function announceConfig(io: CliIO, config: Config, quiet: boolean | undefined): void {
+  if (!quiet) io.stderr.write(`config: ${config.source}\n`);
+}
+
+export interface CommonOptions {
+  db: string;
+  format: OutputFormat;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+/** Options every command takes, added per command so that `huntbook CMD --help` lists them. */
+export function withCommon(command: Command, options: { rows?: boolean } = {}): Command {
+  command.option('--db <path>', 'workspace file (DuckDB)', DEFAULT_WORKSPACE);
+  if (options.rows !== false) {
+    command.addOption(new Option('--format <fmt>', 'output format').choices([...OUTPUT_FORMATS]).default('table'));
+  }
+  command.option('-q, --quiet', 'no progress or summaries on stderr');
+  command.option('--debug', 'print stack traces of errors');
+  return command;
+}
+
+export function commonOptions(raw: Record<string, unknown>): CommonOptions {
+  return {
+    db: String(raw.db ?? DEFAULT_WORKSPACE),
+    format: parseOutputFormat(String(raw.format ?? 'table')),
+    quiet: Boolean(raw.quiet),
+    debug: Boolean(raw.debug),
+  };
+}
+
+export interface WorkspaceUse {
+  /** Only ingest and demo create a workspace: a mistyped --db elsewhere is an error, not a new empty file. */
+  create?: boolean;
+  externalAccess?: boolean;
+}
+
+export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false, options: WorkspaceUse = {}): Promise<T> {
+  if (path !== ':memory:' && !options.create && !existsSync(path)) {
+    throw new WorkspaceError(`no workspace at ${path}; check --db, or load logs first: huntbook ingest PATH --db ${path}`);
+  }
+  const ws = await Workspace.open(path, { readOnly, externalAccess: options.externalAccess });
+  try {
+    return await fn(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+/**
+ * Progress for a long step whose size is not known in advance (a hunt): the elapsed time and,
+ * while DuckDB can tell, how far its running statement is. Silent when stderr is not a terminal.
+ */
+export async function withProgress<T>(label: string, enabled: boolean, ws: Workspace, work: () => Promise<T>): Promise<T> {
+  const progress = createProgress(process.stderr, enabled);
+  const timer = setInterval(() => {
+    const percent = ws.progress();
+    progress.update(label, percent === undefined ? undefined : percent / 100);
+  }, 200);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    progress.done();
+  }
+}
+
+export function printRows(io: CliIO, format: OutputFormat, columns: readonly string[], rows: readonly Row[]): void {
+  io.stdout.write(renderRows(format, columns, rows, { maxCellWidth: format === 'table' ? 60 : undefined }));
+}
+
+/** "1d", "12h", "30m", "3600s" or plain seconds. */
+export function parseDuration(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`${name} must be a duration like 1d, 12h, 30m or 3600s, got "${text}"`);
+  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  if (!(seconds >= 1)) throw new UsageError(`${name} must be at least one second`);
+  return seconds;
+}
+
+export function requireInteger(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
