@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import { parseExpression } from '../src/hunts/expression.ts';
 import { populationHunt } from '../src/hunts/risk/population.ts';
 import { DEFAULT_RISK, elasticRisk, METRICS, riskHunt } from '../src/hunts/risk/risk.ts';
-import type { Workspace } from '../src/store/workspace.ts';
-import { openWorkspace } from './helpers.ts';
+import { join } from 'node:path';
+import { Workspace } from '../src/store/workspace.ts';
+import { cli, openWorkspace, tempDir } from './helpers.ts';
 
 /** [day, user, rule, phase, weight, times] */
 const DETECTIONS: [string, string, string, string, number, number][] = [
@@ -122,4 +123,28 @@ test('population arithmetic on the same detections: sets, hashes, shared counts,
   assert.equal(by.dave.outlier_cluster, true);
   assert.equal(out.rows[0].user, 'dave');
   assert.match(String(by.dave.reasons), /the only user with phases \{credential-access, discovery, execution, persistence\} \(\+200\)/);
+});
+
+test('hunt risk keeps every entity-window at any window size, keeps reasons whole, and refuses before recording a run', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  const ws = await Workspace.open(db);
+  // Windows whose last week is empty were dropped at 14d (the tactic look-back was an inner join):
+  // zoe's detections sit at the start of a 14-day window, more than 7 days before its end.
+  await ws.run(`INSERT INTO detections VALUES (TIMESTAMP '2026-01-01 09:00:00', 'R', 'rule R; with a semicolon', 'collection', 10, 'user', 'zoe', 'events', '1:1', NULL, NULL),
+    (TIMESTAMP '2026-01-20 09:00:00', 'S', 'rule S', 'exfiltration', 20, 'user', 'yan', 'events', '1:2', NULL, NULL)`);
+  const refused = await riskHunt(ws, { ...DEFAULT_RISK, by: 'host' }).catch((e: Error) => e);
+  assert.match(String(refused), /no detections for entity type "host"/);
+  assert.equal(await ws.scalar('SELECT count(*) FROM hunt_runs'), 0, 'a refused hunt leaves no run record');
+  const fortnight = await riskHunt(ws, { ...DEFAULT_RISK, windowSeconds: 14 * 86400 }, 100);
+  assert.deepEqual(fortnight.rows.map((r) => r.entity).sort(), ['yan', 'zoe'], 'every window is kept');
+  const stored = await ws.query("SELECT reasons FROM results WHERE entity = 'zoe'");
+  assert.ok((JSON.parse(String(stored[0].reasons)) as string[]).some((r) => r.includes('rule R; with a semicolon ×1')), 'a rule name with "; " stays one reason');
+  await riskHunt(ws, DEFAULT_RISK, 100);
+  ws.close();
+  // huntbook entity lists one window size: the latest run's (1d), or the one asked for.
+  const daily = await cli('entity', 'zoe', '--db', db);
+  assert.match(daily.stdout, /^user zoe: 1 window\(s\) of 1d scored \(also scored with windows of 14d: --window\)/);
+  const biweekly = await cli('entity', 'zoe', '--db', db, '--window', '14d', '--format', 'json');
+  assert.deepEqual((JSON.parse(biweekly.stdout) as { window_start: string }[]).map((r) => r.window_start), ['2025-12-29 00:00:00']);
 });

@@ -95,14 +95,7 @@ export function printRows(io: CliIO, format: OutputFormat, columns: readonly str
   io.stdout.write(renderRows(format, columns, rows, { maxCellWidth: format === 'table' ? 60 : undefined }));
 }
 
-/** "1d", "12h", "30m", "3600s" or plain seconds. */
-export function parseDuration(name: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${name} must be a duration like 1d, 12h, 30m or 3600s, got "${text}"`);
-  const seconds = Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as '' | 's' | 'm' | 'h' | 'd' | 'w'];
-  if (!(seconds >= 1)) throw new UsageError(`${name} must be at least one second`);
-  return seconds;
-}
+export { formatDuration, parseDuration } from '../model/durations.ts';
 
 export function requireInteger(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const parsed = Number(value);

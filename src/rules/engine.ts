@@ -12,6 +12,7 @@ import { mapLogsource, type MappedSource } from './logsource.ts';
 import type { Rule } from './model.ts';
 import { compileDetection, UnsupportedError, type CompileContext } from './sigma/compile.ts';
 import { checkRuleSql } from './sqlcheck.ts';
+import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
 export interface Skipped {
   rule: Rule;
@@ -109,12 +110,6 @@ function fieldSql(source: MappedSource, name: string, register: (jsonKey: string
   return refs.length === 1 ? refs[0] : `coalesce(${refs.join(', ')})`;
 }
 
-/** Entity values, normalised so that DOMAIN\alice, alice@corp.example and ALICE are one user. */
-export const NORMALISE_USER = (expr: string) =>
-  `nullif(regexp_replace(regexp_replace(lower(trim(${expr})), '^.*\\\\', ''), '@.*$', ''), '')`;
-export const NORMALISE_HOST = (expr: string) => `nullif(split_part(lower(trim(${expr})), '.', 1), '')`;
-/** Accounts that act for the machine, not a person: left out of user entities. */
-const SERVICE_ACCOUNTS = ['system', 'local service', 'network service', 'anonymous logon', '-', 'n/a'];
 
 export interface RunReport {
   rules: number;

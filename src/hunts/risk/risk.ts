@@ -16,7 +16,8 @@ import { UsageError } from '../../errors.ts';
 import { IsolationForest } from '../../ml/iforest.ts';
 import { clusterStandardised } from '../../ml/kmeans.ts';
 import { fromRecords } from '../../ml/matrix.ts';
-import { TACTICS } from '../../rules/model.ts';
+import { TACTICS } from '../../model/attack.ts';
+import { formatDuration } from '../../model/durations.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../expression.ts';
 import { recordRun, type ResultRow } from '../runs.ts';
@@ -154,12 +155,8 @@ ORDER BY window_start, entity`, values);
   const alerts = out.filter((r) => r.alert).length;
   return {
     columns: [...RISK_COLUMNS], rows: printed, runId,
-    notes: [`${out.length} ${params.by}-windows of ${formatWindow(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
+    notes: [`${out.length} ${params.by}-windows of ${formatDuration(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
   };
-}
-
-function formatWindow(seconds: number): string {
-  return seconds % 86400 === 0 ? `${seconds / 86400}d` : seconds % 3600 === 0 ? `${seconds / 3600}h` : `${seconds}s`;
 }
 
 /** Every window's metrics per entity, replaced when the same window is scored again. */
