@@ -61,3 +61,12 @@ test('bad features are refused by name: unknown, NULL, text, constant', async (t
   const table = await cli('outliers', 'no_such_table', '--features', 'a', '--db', await emptyWorkspaceFile(dir));
   assert.match(table.stderr, /no table "no_such_table" in the workspace/);
 });
+
+test('learner errors come from the one error root: exit 1 with one line, not "unexpected error" 70', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'three.csv');
+  writeFileSync(path, 'a,b\n1,2\n3,4\n5,7\n');
+  const result = await cli('cluster', path, '--features', 'a,b', '--k', '5');
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr, 'huntbook: k = 5 is more than the 3 rows to cluster\n');
+});

@@ -7,6 +7,7 @@ import { generate } from '../src/generate/generate.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED, type ScoredParams } from '../src/hunts/beacons/params.ts';
 import { flowHunt, scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
+import { scoredSql } from '../src/hunts/beacons/scored.ts';
 import { holds, multiplierSql } from '../src/hunts/tiers.ts';
 import { openWorkspace, tempDir } from './helpers.ts';
 
@@ -87,9 +88,16 @@ test('default tiers are the seed\'s evident intent: highest tier first, no gaps 
     const sql = multiplierSql(m, (v) => {
       params.push(v);
       return `$${params.length}`;
-    });
+    }, [m.metric]);
     assert.equal(await ws.scalar(`SELECT ${sql} FROM (SELECT $1::DOUBLE AS ${m.metric})`, params), weight, `${name}(${value}) in SQL`);
   }
+});
+
+test('a tier\'s metric is a column name: one that is not a feature of the hunt is refused before it reaches SQL', () => {
+  const hostile = { name: 'evtmult', metric: 'distinct_event_count); DROP TABLE flows; --', tiers: [{ when: 'gt' as const, value: 1, weight: 1 }] };
+  assert.throws(() => multiplierSql(hostile, () => '?', ['distinct_event_count']), /multiplier evtmult: "distinct_event_count\); DROP TABLE flows; --" is not a feature of this hunt/);
+  assert.throws(() => scoredSql({ table: 'http' }, { ...DEFAULT_SCORED, multipliers: [hostile] }), /is not a feature of this hunt/);
+  assert.throws(() => scoredSql({ table: 'http' }, { ...DEFAULT_SCORED, multipliers: [{ ...DEFAULT_SCORED.multipliers[0], name: 'x; DROP' }] }), /unknown multiplier "x; DROP"/);
 });
 
 test('flow mode: every field of the seed\'s first search on a hand-checked input', async (t) => {

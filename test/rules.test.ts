@@ -138,3 +138,16 @@ test('ingest --force of a file with detections removes them with its rows: a sec
   assert.equal((await cli('rules', 'run', '--db', db, '-q')).code, 0);
   assert.equal(await count(), before, 'the same detections, not twice as many');
 });
+
+test('a native rule weight of 2.5 is stored as 2.5 (numbers go in as their column\'s type, never truncated)', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Security', Computer: 'ws1', CommandLine: 'whoami /all', User: 'bob' }));
+  await ingest(ws, [join(dir, 'e.ndjson')]);
+  writeFileSync(join(dir, 'pack.yml'), 'pack: t\nrules:\n  - id: frac\n    name: fractional weight\n    table: events\n    weight: 2.5\n    phase: discovery\n    entities: [{type: user, field: user}]\n    detection: {sel: {command_line|contains: whoami}, condition: sel}\n');
+  const { rules } = await loadRuleSources([join(dir, 'pack.yml')], []);
+  await runRules(ws, rules);
+  assert.deepEqual(await ws.query('SELECT rule_id, weight FROM detections'), [{ rule_id: 'frac', weight: 2.5 }]);
+  await ws.run('CREATE TABLE whole (n INTEGER)');
+  await assert.rejects(ws.append('whole', [[2.5]]), /whole: column 1 holds whole numbers; 2\.5 cannot be stored exactly/);
+});

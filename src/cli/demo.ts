@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.ts';
+import { HuntbookError, UsageError } from '../errors.ts';
 import { generate } from '../generate/generate.ts';
 import { ingest } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
@@ -36,7 +36,7 @@ export function registerDemo(program: Command, io: CommandIO): void {
         const reports = await ingest(ws, [data], { progress: createProgress(process.stderr, !raw.quiet) });
         for (const r of reports.filter((r) => r.status === 'loaded')) say(`   ${r.path} → ${r.table}: read ${r.read}, loaded ${r.loaded}, rejected ${r.rejected}`);
         const failed = reports.filter((r) => r.status === 'failed');
-        if (failed.length > 0) throw new Error(`demo ingest failed: ${failed.map((r) => r.message).join('; ')}`);
+        if (failed.length > 0) throw new HuntbookError(`demo ingest failed: ${failed.map((r) => r.message).join('; ')}`);
         let step = 3;
         for (const hunt of DEMO_HUNTS) {
           say(`== ${step++}. ${hunt.title}`);

@@ -4,6 +4,7 @@
  * as a parameter, and explained back in words for each row.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
+import { UsageError } from '../errors.ts';
 
 export type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
 
@@ -24,8 +25,13 @@ export interface Multiplier {
 const SQL_OP: Record<Comparison, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=' };
 const TEXT_OP: Record<Comparison, string> = { gt: '>', gte: '≥', lt: '<', lte: '≤', eq: '=' };
 
-/** `CASE WHEN metric > $3 THEN $4 ... ELSE 0 END`; column names come from our own whitelist. */
-export function multiplierSql(m: Multiplier, bind: (value: DuckDBValue) => string): string {
+/**
+ * `CASE WHEN metric > $3 THEN $4 ... ELSE 0 END`. Numbers are bound; the metric is a column name,
+ * so it is checked against `columns` (the hunt's own feature names) before it reaches SQL: tiers
+ * come from a user's configuration.
+ */
+export function multiplierSql(m: Multiplier, bind: (value: DuckDBValue) => string, columns: readonly string[]): string {
+  if (!columns.includes(m.metric)) throw new UsageError(`multiplier ${m.name}: "${m.metric}" is not a feature of this hunt (features: ${columns.join(', ')})`);
   if (m.tiers.length === 0) return '0';
   const whens = m.tiers.map((t) => `WHEN ${m.metric} ${SQL_OP[t.when]} ${bind(t.value)} THEN ${bind(t.weight)}`);
   return `CAST(CASE ${whens.join(' ')} ELSE 0 END AS DOUBLE)`;

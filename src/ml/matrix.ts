@@ -1,11 +1,13 @@
+import { HuntbookError } from '../errors.ts';
+
 /**
  * A numeric table for the learners: row-major Float64Array plus feature names, so an error or an
  * explanation can say which feature it means.
  */
-export class MlError extends Error {
+/** A learner refused its input (too few rows for k, a NaN, a constant column): exit 1, the feature named. */
+export class MlError extends HuntbookError {
   constructor(message: string, readonly feature?: string) {
-    super(message);
-    this.name = 'MlError';
+    super(message, { location: feature ? { field: feature } : {} });
   }
 }
 

@@ -146,18 +146,24 @@ export class Workspace {
 
   /**
    * Appends rows of text/number/null cells to a table through DuckDB's appender (far faster than
-   * one INSERT a row). Cells are values, never SQL.
+   * one INSERT a row). Cells are values, never SQL. A number goes in as the column's declared
+   * type: a fraction into a whole-number column is refused, never truncated.
    */
   async append(table: string, rows: readonly (string | number | null)[][]): Promise<void> {
     if (rows.length === 0) return;
     const appender = await this.connection.createAppender(table);
     try {
+      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i).typeId);
       for (const row of rows) {
-        for (const cell of row) {
+        row.forEach((cell, i) => {
           if (cell === null) appender.appendNull();
-          else if (typeof cell === 'number') appender.appendBigInt(BigInt(Math.trunc(cell)));
-          else appender.appendVarchar(cell);
-        }
+          else if (typeof cell === 'string') appender.appendVarchar(cell);
+          else if (FRACTIONAL_TYPE_IDS.has(types[i])) appender.appendDouble(cell);
+          else if (WHOLE_TYPE_IDS.has(types[i])) {
+            if (!Number.isSafeInteger(cell)) throw new WorkspaceError(`${table}: column ${i + 1} holds whole numbers; ${cell} cannot be stored exactly`);
+            appender.appendBigInt(BigInt(cell));
+          } else appender.appendVarchar(String(cell));
+        });
         appender.endRow();
       }
       appender.flushSync();
@@ -226,6 +232,12 @@ function translateOpenError(path: string, error: unknown): WorkspaceError {
   }
   return new WorkspaceError(`cannot open workspace ${path}: ${message}`, { cause: error });
 }
+
+const FRACTIONAL_TYPE_IDS = new Set<DuckDBTypeId>([DuckDBTypeId.DOUBLE, DuckDBTypeId.FLOAT, DuckDBTypeId.DECIMAL]);
+const WHOLE_TYPE_IDS = new Set<DuckDBTypeId>([
+  DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT, DuckDBTypeId.UINTEGER, DuckDBTypeId.UBIGINT,
+]);
 
 const NUMERIC_TYPE_IDS = new Set<DuckDBTypeId>([
   DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT, DuckDBTypeId.DECIMAL,

@@ -18,6 +18,8 @@
  * are two-level group-bys.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
+import { UsageError } from '../../errors.ts';
+import { quoteIdent } from '../../store/schema.ts';
 import { multiplierSql } from '../tiers.ts';
 import type { ScoredParams } from './params.ts';
 
@@ -26,6 +28,10 @@ export const SCORED_COLUMNS = [
   'avgcount', 't_bytecount', 'incount', 'login_count', 'time_count', 'o_average', 'above', 'avgurl',
   'usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult', 'addedweight',
 ] as const;
+
+/** The multipliers the scored search adds up, and the features their tiers may test. */
+const MULTIPLIER_NAMES = ['usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult'];
+const TIERED_FEATURES = SCORED_COLUMNS.filter((c) => !MULTIPLIER_NAMES.includes(c) && !['dest', 'src_ip', 'dest_ip', 'addedweight'].includes(c));
 
 export interface ScoredSource {
   table: 'http' | 'flows';
@@ -45,7 +51,10 @@ export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: st
   const url = proxy ? 'url' : 'NULL::VARCHAR';
   const window = [source.since ? `ts >= CAST(${bind(source.since)} AS TIMESTAMP)` : '', source.until ? `ts < CAST(${bind(source.until)} AS TIMESTAMP)` : '']
     .filter(Boolean).map((w) => ` AND ${w}`).join('');
-  const multipliers = params.multipliers.map((m) => (m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind)} AS ${m.name}`));
+  for (const m of params.multipliers) {
+    if (!MULTIPLIER_NAMES.includes(m.name)) throw new UsageError(`unknown multiplier "${m.name}" (the scored search has ${MULTIPLIER_NAMES.join(', ')})`);
+  }
+  const multipliers = params.multipliers.map((m) => (m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind, TIERED_FEATURES)} AS ${quoteIdent(m.name)}`));
   const weight = params.multipliers.map((m) => m.name).join(' + ');
   const splunk = params.join === 'splunk';
   const sql = `

@@ -5,10 +5,12 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { parseCidr } from '../../net/network.ts';
+import { HuntbookError } from '../../errors.ts';
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
 import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
 
-export class UnsupportedError extends Error {
+/** What a rule uses that huntbook does not support: the rule is skipped with this reason, the rest run. */
+export class UnsupportedError extends HuntbookError {
   constructor(readonly reason: string, detail?: string) {
     super(detail ? `${reason}: ${detail}` : reason);
   }

@@ -2,13 +2,16 @@
  * Sigma condition expressions: `selection and not filter`, `1 of selection_*`, `all of them`,
  * parentheses. Precedence (Sigma spec v2): not binds tightest, then and, then or.
  */
+import { HuntbookError } from '../../errors.ts';
+
 export type ConditionNode =
   | { type: 'ref'; name: string }
   | { type: 'not'; operand: ConditionNode }
   | { type: 'and' | 'or'; operands: ConditionNode[] }
   | { type: 'of'; quantifier: 'all' | 'any'; pattern: string };
 
-export class ConditionError extends Error {}
+/** A Sigma condition that cannot be parsed (exit 1 when it reaches the user). */
+export class ConditionError extends HuntbookError {}
 
 type Token = { kind: 'word'; text: string } | { kind: 'lparen' } | { kind: 'rparen' };
 
