@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { getDomain } from 'tldts';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { HuntbookError } from './errors.ts';
+import { parseExpression } from './model/expression.ts';
+import { POPULATION_MULTIPLIERS, POPULATION_TIER_FEATURES, RISK_METRICS, SCORED_MULTIPLIERS, SCORED_TIER_FEATURES } from './model/features.ts';
+import type { Comparison, Multiplier } from './model/tiers.ts';
 import type { AllowList } from './net/allowlist.ts';
 import { parseCidr } from './net/network.ts';
 
@@ -20,7 +23,18 @@ export interface Config {
     jitterTolerance: number;
     prevalenceMinHosts: number;
     strobeRecords: number;
+    /** The seed's risk-scored search: thresholds and its five multipliers. */
+    scored: { minConnections: number; maxUsers: number; minWeight: number; multipliers: Multiplier[] };
   };
+  risk: {
+    phaseStep: number;
+    sourceStep: number;
+    capK: number;
+    alert: string;
+    tacticRule: { minTactics: number; minRules: number; days: number };
+    clusters: number;
+  };
+  population: { multipliers: Multiplier[] };
   rules: {
     /** Sigma level → detection weight. */
     levelWeights: Record<string, number>;
@@ -58,11 +72,19 @@ export class ConfigError extends HuntbookError {
  * placeholder names). A key not listed is a typo until proven otherwise.
  */
 type Shape = { [key: string]: Shape | 'leaf' | '*' };
+const multiplierShape = (names: readonly string[]): Shape => Object.fromEntries(names.map((n) => [n, { metric: 'leaf', tiers: 'leaf' }]));
 const SHAPE: Shape = {
   networks: { internal: 'leaf' },
-  beacons: { allow: { domains: 'leaf', cidrs: 'leaf' }, jitter_tolerance: 'leaf', prevalence_min_hosts: 'leaf', strobe_records: 'leaf' },
+  beacons: {
+    allow: { domains: 'leaf', cidrs: 'leaf' }, jitter_tolerance: 'leaf', prevalence_min_hosts: 'leaf', strobe_records: 'leaf',
+    scored: { min_connections: 'leaf', max_users: 'leaf', min_weight: 'leaf', multipliers: multiplierShape(SCORED_MULTIPLIERS) },
+  },
+  risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
+  population: { multipliers: multiplierShape(POPULATION_MULTIPLIERS) },
   rules: { level_weights: '*', placeholders: '*' },
 };
+
+const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte', 'eq'];
 
 /** Allow-listing or calling internal more than this share of an address family hides too much. */
 const MIN_PREFIX = { allow: { v4: 8, v6: 16 }, internal: { v4: 8, v6: 7 } } as const;
@@ -113,6 +135,46 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  text(value: unknown, path: string[], fallback: string): string {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string' || value.trim() === '') {
+      this.problem(path, 'must be a non-empty string');
+      return fallback;
+    }
+    return value;
+  }
+
+  /**
+   * `name: {metric, tiers: [{gt: 300, weight: 100}, ...]}` per multiplier; a multiplier left out
+   * keeps its base. Names and metrics come from the hunt's own vocabulary (they become SQL names).
+   */
+  multipliers(value: unknown, path: string[], base: readonly Multiplier[], features: readonly string[]): Multiplier[] {
+    const given = this.object(value, path);
+    return base.map((m) => {
+      if (!(m.name in given)) return m;
+      const at = [...path, m.name];
+      const entry = this.object(given[m.name], at);
+      const metric = this.text(entry.metric, [...at, 'metric'], m.metric);
+      if (!features.includes(metric)) this.problem([...at, 'metric'], `"${metric}" is not a feature of this hunt (features: ${features.join(', ')})`);
+      if (entry.tiers === undefined) return { ...m, metric };
+      if (!Array.isArray(entry.tiers)) {
+        this.problem([...at, 'tiers'], 'must be a list like [{gt: 300, weight: 100}, {gt: 60, weight: 50}]');
+        return m;
+      }
+      const tiers = entry.tiers.flatMap((tier: unknown, i: number) => {
+        const t = this.object(tier, [...at, 'tiers']);
+        const ops = Object.keys(t).filter((k) => k !== 'weight');
+        const op = ops[0] as Comparison;
+        if (ops.length !== 1 || !COMPARISONS.includes(op) || typeof t[op] !== 'number' || typeof t.weight !== 'number') {
+          this.problem([...at, 'tiers'], `tier ${i + 1} must be one comparison (${COMPARISONS.join(', ')}) with a number, and a weight: {gt: 300, weight: 100}`);
+          return [];
+        }
+        return [{ when: op, value: t[op] as number, weight: t.weight }];
+      });
+      return { name: m.name, metric, tiers };
+    });
   }
 
   unknownKeys(value: unknown, shape: Shape, path: string[]): void {
@@ -187,6 +249,19 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
       reader.problem(['beacons', 'allow', 'domains'], `"${domain}" is a public suffix, not a domain one owner controls; it would hide every beacon to any site under it`);
     }
   }
+  const scored = reader.object(beacons.scored, ['beacons', 'scored']);
+  const baseScored = base?.beacons.scored ?? { minConnections: 1, maxUsers: 3, minWeight: 250, multipliers: SCORED_MULTIPLIERS.map((name) => ({ name, metric: 'login_count', tiers: [] })) };
+  const risk = reader.object(top.risk, ['risk']);
+  const baseRisk = base?.risk ?? { phaseStep: 100, sourceStep: 50, capK: 3, alert: 'tweight > 1000', tacticRule: { minTactics: 3, minRules: 4, days: 7 }, clusters: 3 };
+  const tactic = reader.object(risk.tactic_rule, ['risk', 'tactic_rule']);
+  const alert = reader.text(risk.alert, ['risk', 'alert'], baseRisk.alert);
+  try {
+    parseExpression(alert, [...RISK_METRICS]);
+  } catch (error) {
+    reader.problem(['risk', 'alert'], (error as Error).message);
+  }
+  const population = reader.object(top.population, ['population']);
+  const basePopulation = base?.population.multipliers ?? POPULATION_MULTIPLIERS.map((name) => ({ name, metric: 'user_count', tiers: [] }));
   const file = reader.file;
   const files = [...(base?.files ?? []), file];
   return {
@@ -196,7 +271,26 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
       jitterTolerance: reader.number(beacons.jitter_tolerance, ['beacons', 'jitter_tolerance'], base?.beacons.jitterTolerance ?? 0.35, 0.01, 1),
       prevalenceMinHosts: reader.number(beacons.prevalence_min_hosts, ['beacons', 'prevalence_min_hosts'], base?.beacons.prevalenceMinHosts ?? 5, 1, 1e9),
       strobeRecords: reader.number(beacons.strobe_records, ['beacons', 'strobe_records'], base?.beacons.strobeRecords ?? 86400, 10, 1e12),
+      scored: {
+        minConnections: reader.number(scored.min_connections, ['beacons', 'scored', 'min_connections'], baseScored.minConnections, 0, 1e9),
+        maxUsers: reader.number(scored.max_users, ['beacons', 'scored', 'max_users'], baseScored.maxUsers, 1, 1e9),
+        minWeight: reader.number(scored.min_weight, ['beacons', 'scored', 'min_weight'], baseScored.minWeight, -1e9, 1e9),
+        multipliers: reader.multipliers(scored.multipliers, ['beacons', 'scored', 'multipliers'], baseScored.multipliers, SCORED_TIER_FEATURES),
+      },
     },
+    risk: {
+      phaseStep: reader.number(risk.phase_step, ['risk', 'phase_step'], baseRisk.phaseStep, 0, 1e6),
+      sourceStep: reader.number(risk.source_step, ['risk', 'source_step'], baseRisk.sourceStep, 0, 1e6),
+      capK: reader.number(risk.cap_k, ['risk', 'cap_k'], baseRisk.capK, 1, 1e6),
+      alert,
+      tacticRule: {
+        minTactics: reader.number(tactic.min_tactics, ['risk', 'tactic_rule', 'min_tactics'], baseRisk.tacticRule.minTactics, 1, 100),
+        minRules: reader.number(tactic.min_rules, ['risk', 'tactic_rule', 'min_rules'], baseRisk.tacticRule.minRules, 1, 1e6),
+        days: reader.number(tactic.days, ['risk', 'tactic_rule', 'days'], baseRisk.tacticRule.days, 1, 3650),
+      },
+      clusters: reader.number(risk.clusters, ['risk', 'clusters'], baseRisk.clusters, 1, 50),
+    },
+    population: { multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES) },
     rules: { levelWeights, placeholders },
     files,
     source: files.join(' + '),
@@ -237,6 +331,18 @@ export function checkConfig(path?: string): { config?: Config; problems: ConfigP
   const overlay = readFile(chosen, defaults.config);
   const problems = [...defaults.problems, ...overlay.problems];
   return { config: problems.length === 0 ? overlay.config : undefined, problems };
+}
+
+let shipped: Config | undefined;
+
+/** The shipped defaults alone (config/huntbook.yml): the one place every default number lives. */
+export function defaultConfig(): Config {
+  if (!shipped) {
+    const { config, problems } = readFile(DEFAULT_CONFIG_PATH);
+    if (problems.length > 0) throw new ConfigError(problems);
+    shipped = config;
+  }
+  return shipped;
 }
 
 /** The shipped defaults, overlaid by ./huntbook.yml or the --config file. */

@@ -8,7 +8,7 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { DEFAULT_FLOW, DEFAULT_SCORED, type ScoredParams } from '../src/hunts/beacons/params.ts';
 import { flowHunt, scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
 import { scoredSql } from '../src/hunts/beacons/scored.ts';
-import { holds, multiplierSql } from '../src/hunts/tiers.ts';
+import { holds, multiplierSql } from '../src/model/tiers.ts';
 import { openWorkspace, tempDir } from './helpers.ts';
 
 const PROXY = [

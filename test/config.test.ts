@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkConfig, ConfigError, loadConfig } from '../src/config.ts';
-import { cli, tempDir, emptyWorkspaceFile } from './helpers.ts';
+import { Workspace } from '../src/store/workspace.ts';
+import { cli, emptyWorkspaceFile, tempDir } from './helpers.ts';
 
 test('config validate: unknown keys at every level, wrong types and ranges, all listed with their lines', async (t) => {
   const file = join(tempDir(t), 'bad.yml');
@@ -55,4 +56,40 @@ test('every hunt says which configuration files are in force, a stray ./huntbook
   } finally {
     process.chdir(cwd);
   }
+});
+
+test('tiers, risk weights and the alert logic live in the configuration: validated there, used by the hunts', async (t) => {
+  const dir = tempDir(t);
+  const bad = join(dir, 'bad.yml');
+  writeFileSync(bad, [
+    'population:',
+    '  multipliers:',
+    '    user_count_mult: {metric: "user_count; DROP TABLE detections", tiers: [{eq: 1, weight: 999}]}', // line 3
+    'beacons:',
+    '  scored:',
+    '    multipliers:',
+    '      evtmult: {metric: distinct_event_count, tiers: [{between: 3, weight: 1}]}', // line 7
+    'risk:',
+    '  alert: tweight >>> 3', // line 9
+  ].join('\n'));
+  const { problems } = checkConfig(bad);
+  assert.deepEqual(problems.map((p) => p.key).sort(), ['beacons.scored.multipliers.evtmult.tiers', 'population.multipliers.user_count_mult.metric', 'risk.alert']);
+  assert.ok(problems.every((p) => p.line !== undefined));
+  // A valid override is what the hunt uses.
+  const good = join(dir, 'good.yml');
+  writeFileSync(good, 'population:\n  multipliers:\n    user_count_mult: {metric: user_count, tiers: [{eq: 1, weight: 999}]}\nrisk:\n  alert: tweight > 5\n');
+  const db = await emptyWorkspaceFile(dir);
+  const ws = await Workspace.open(db);
+  await ws.run(`INSERT INTO detections VALUES (TIMESTAMP '2026-01-05 09:00:00', 'R', 'rule R', 'exfiltration', 10, 'user', 'zoe', 'events', '1:1', NULL, NULL),
+    (TIMESTAMP '2026-01-05 09:00:00', 'S', 'rule S', 'collection', 1, 'user', 'yan', 'events', '1:2', NULL, NULL),
+    (TIMESTAMP '2026-01-05 09:00:00', 'S', 'rule S', 'collection', 1, 'user', 'xi', 'events', '1:3', NULL, NULL)`);
+  ws.close();
+  const population = await cli('hunt', 'population', '--db', db, '--config', good, '--format', 'json');
+  assert.equal(population.code, 0, population.stderr);
+  const zoe = (JSON.parse(population.stdout) as { user: string; user_count_mult: number }[]).find((r) => r.user === 'zoe');
+  assert.equal(zoe?.user_count_mult, 999);
+  const risk = await cli('hunt', 'risk', '--db', db, '--config', good, '--format', 'json');
+  assert.deepEqual((JSON.parse(risk.stdout) as { entity: string; alert: boolean }[]).filter((r) => r.alert).map((r) => r.entity), ['zoe']);
+  const flag = await cli('hunt', 'risk', '--db', db, '--config', good, '--alert', 'tweight > 0', '--format', 'json');
+  assert.equal((JSON.parse(flag.stdout) as { alert: boolean }[]).filter((r) => r.alert).length, 3, 'a flag overrides the configuration for one run');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { parseExpression } from '../src/hunts/expression.ts';
+import { parseExpression } from '../src/model/expression.ts';
 import { populationHunt } from '../src/hunts/risk/population.ts';
 import { DEFAULT_RISK, elasticRisk, METRICS, riskHunt } from '../src/hunts/risk/risk.ts';
 import { join } from 'node:path';

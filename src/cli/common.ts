@@ -104,3 +104,11 @@ export function requireInteger(name: string, value: string | undefined, min: num
   }
   return parsed;
 }
+
+export function requireNumber(name: string, value: string | undefined, min: number, max = Number.MAX_VALUE): number {
+  const parsed = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`${name} must be a number from ${min}${max < Number.MAX_VALUE ? ` to ${max}` : ''}, got "${value}"`);
+  }
+  return parsed;
+}

@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
+import { DEFAULT_FLOW, scoredParams } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
 import { loadConfig } from '../config.ts';
-import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
+import { DEFAULT_RISK, riskHunt, riskParams } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import type { CommandIO } from './io.ts';
-import { act, announceConfig, commonOptions, parseDuration, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, announceConfig, commonOptions, parseDuration, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function fraction(name: string, value: string): number {
   const x = Number(value);
@@ -68,7 +68,7 @@ Examples:
       switch (raw.mode) {
         case 'scored':
           return scoredHunt(ws, {
-            table: raw.source as 'http' | 'flows', since, until, params: { ...DEFAULT_SCORED, join: raw.join as 'dest' | 'splunk' },
+            table: raw.source as 'http' | 'flows', since, until, params: scoredParams(config, raw.join as 'dest' | 'splunk'),
             model: raw.model as 'iforest' | 'kmeans', topFraction: fraction('--top-fraction', String(raw.topFraction)), seed, all: Boolean(raw.all),
           });
         case 'flow':
@@ -101,8 +101,10 @@ export function registerRiskHunts(hunt: Command, io: CommandIO): void {
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
-      announceConfig(io, loadConfig(raw.config), options.quiet);
+      const config = loadConfig(raw.config);
+      announceConfig(io, config, options.quiet);
       const output = await withWorkspace(options.db, (ws) => withProgress('hunt population', !options.quiet, ws, () => populationHunt(ws, {
+        multipliers: config.population.multipliers,
         since: raw.since, until: raw.until, k: raw.k === 'auto' ? 'auto' : requireInteger('--k', raw.k, 1, 50), seed: requireInteger('--seed', raw.seed, 0),
         top: raw.top === undefined ? undefined : requireInteger('--top', raw.top, 1),
       })));
@@ -116,10 +118,10 @@ export function registerRiskHunts(hunt: Command, io: CommandIO): void {
     .option('--window <duration>', 'window per row: 1d, 12h, 7d ...', '1d')
     .option('--since <ts>', 'only detections at or after this time')
     .option('--until <ts>', 'only detections before this time')
-    .option('--alert <expr>', 'alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted', DEFAULT_RISK.alert)
-    .option('--phase-step <n>', 'phasemult added per phase above one', String(DEFAULT_RISK.phaseStep))
-    .option('--source-step <n>', 'sourcemult added per distinct rule above one', String(DEFAULT_RISK.sourceStep))
-    .option('--cap-k <n>', "a rule's weights in a window add up to at most k × its largest weight", String(DEFAULT_RISK.capK))
+    .option('--alert <expr>', `alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted (config risk.alert: ${DEFAULT_RISK.alert})`)
+    .option('--phase-step <n>', `phasemult added per phase above one (config risk.phase_step: ${DEFAULT_RISK.phaseStep})`)
+    .option('--source-step <n>', `sourcemult added per distinct rule above one (config risk.source_step: ${DEFAULT_RISK.sourceStep})`)
+    .option('--cap-k <n>', `a rule's weights in a window add up to at most k × its largest weight (config risk.cap_k: ${DEFAULT_RISK.capK})`)
     .option('--top <n>', 'rows to print', '20')
     .option('--seed <n>', 'random seed for the models', '1')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
@@ -134,12 +136,17 @@ Examples:
   huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`)
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
-      announceConfig(io, loadConfig(raw.config), options.quiet);
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, () => riskHunt(ws, {
-        ...DEFAULT_RISK, by: raw.by, windowSeconds: parseDuration('--window', raw.window), since: raw.since, until: raw.until, alert: raw.alert,
-        phaseStep: Number(raw.phaseStep), sourceStep: Number(raw.sourceStep), capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000),
-        seed: requireInteger('--seed', raw.seed, 0),
-      }, requireInteger('--top', raw.top, 1))));
+      const config = loadConfig(raw.config);
+      announceConfig(io, config, options.quiet);
+      // The configuration in force, with the flags given on this command line over it.
+      const params = riskParams(config, {
+        by: raw.by, windowSeconds: parseDuration('--window', raw.window), since: raw.since, until: raw.until, seed: requireInteger('--seed', raw.seed, 0),
+        ...(raw.alert !== undefined ? { alert: raw.alert } : {}),
+        ...(raw.phaseStep !== undefined ? { phaseStep: requireNumber('--phase-step', raw.phaseStep, 0) } : {}),
+        ...(raw.sourceStep !== undefined ? { sourceStep: requireNumber('--source-step', raw.sourceStep, 0) } : {}),
+        ...(raw.capK !== undefined ? { capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000) } : {}),
+      });
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, () => riskHunt(ws, params, requireInteger('--top', raw.top, 1))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { finishRun, startRun } from '../hunts/runs.ts';
+import { finishRun, startRun } from '../hunts/run.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
 import { planRules, refuseBadRegexes, REGEX_REFUSED, runRules } from '../rules/engine.ts';
 import type { Problem } from '../rules/model.ts';

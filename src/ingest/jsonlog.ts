@@ -4,7 +4,7 @@
  * Lines are staged as DuckDB JSON values first, which gives each malformed line its line number;
  * fields are then pulled out in SQL, never in a JS loop over rows.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { SqlValue } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import type { Row } from '../store/workspace.ts';
@@ -99,7 +99,7 @@ interface Route {
   table: string;
   /** Which staged records go to `table` (SQL over j, rn). */
   where: string;
-  params: DuckDBValue[];
+  params: SqlValue[];
 }
 
 /**
@@ -121,16 +121,16 @@ async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
   return routes;
 }
 
-async function sampleKeys(ctx: LoadContext, where: string, params: DuckDBValue[]): Promise<string[]> {
+async function sampleKeys(ctx: LoadContext, where: string, params: SqlValue[]): Promise<string[]> {
   return (await ctx.ws.query(
     `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT' AND ${where}) GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`, params,
   )).map((row) => String(row.k));
 }
 
-async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, where: string, whereParams: DuckDBValue[]): Promise<{ loaded: number; refused: Row[] }> {
+async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, where: string, whereParams: SqlValue[]): Promise<{ loaded: number; refused: Row[] }> {
   const keys = await sampleKeys(ctx, where, whereParams);
-  const params: DuckDBValue[] = [...whereParams];
-  const bind = (value: DuckDBValue) => {
+  const params: SqlValue[] = [...whereParams];
+  const bind = (value: SqlValue) => {
     params.push(value);
     return `$${params.length}`;
   };
@@ -241,7 +241,7 @@ function keysFor(table: CanonicalTable, column: string, keys: string[], override
   return [...new Set([...aliases, ...extra])].map((alias) => byFolded.get(alias)).filter((k): k is string => k !== undefined);
 }
 
-async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean, staged: string, stagedParams: DuckDBValue[]): Promise<string> {
+async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean, staged: string, stagedParams: SqlValue[]): Promise<string> {
   if (isListType(type)) return listFromText(raw, type);
   if (type === 'TIMESTAMP') {
     if (!isTs) return timestampFromText(raw, { kind: 'iso' });

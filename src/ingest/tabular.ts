@@ -3,7 +3,7 @@
  * The header decides the mapping onto a canonical table; DuckDB's reader then parses every row
  * with the column types of that table, so a bad value is refused with its line and field.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, type SqlValue } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType, isListType } from '../store/schema.ts';
 import { listFromText } from './lists.ts';
@@ -102,11 +102,7 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   // ISO times are read as text and parsed here: DuckDB's reader turns an unreadable TIMESTAMPTZ
   // into NULL without a reject (duckdb#11832), so such rows are marked and refused below.
   const isoTs = tsIndex !== undefined && reading?.kind === 'iso';
-  const params: DuckDBValue[] = [];
-  const bind = (value: DuckDBValue) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+  const { values: params, bind } = new Bindings();
   const columns: string[] = [];
   const exprs: string[] = [];
   for (const { name, type } of CANONICAL_COLUMNS[table]) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, type SqlValue } from '../store/sql.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
@@ -105,11 +105,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
   const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false,
     auto_detect=false, nullstr=${quoteLiteral(block.unsetField)}, compression='${plan.gzip ? 'gzip' : 'none'}',
     columns={${columns}}, ${STORE_REJECTS})`;
-  const params: DuckDBValue[] = [];
-  const bind = (value: DuckDBValue) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+  const { values: params, bind } = new Bindings();
   /** A source column as its canonical value: unset stays NULL, Zeek's "(empty)" becomes ''. */
   const source = (i: number, type: SqlType): string => {
     const ref = `c${i}`;

@@ -5,7 +5,7 @@
  * a list, and matches are unnested straight into detections, never looped over in JS.
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
@@ -151,11 +151,7 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
 async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, placeholders?: Record<string, string[]>): Promise<void> {
   const { source } = chunk[0];
   const table = source.table;
-  const params: DuckDBValue[] = [];
-  const bind = (value: DuckDBValue) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+  const { values: params, bind } = new Bindings();
   const jsonKeys: string[] = [];
   const register = (key: string) => {
     let index = jsonKeys.indexOf(key);

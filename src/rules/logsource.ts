@@ -3,7 +3,7 @@
  * `events` table; their flattened `raw` JSON carries Sysmon/Security field names as keys. The
  * same names come from OTRF / winlogbeat NDJSON and from evtx dumps (see ingest/jsonlog.ts).
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { SqlValue } from '../store/sql.ts';
 import type { CanonicalTable } from '../store/schema.ts';
 import { UnsupportedError } from './sigma/compile.ts';
 
@@ -63,7 +63,7 @@ const PROXY_FIELDS: Record<string, string> = {
 export interface MappedSource {
   table: CanonicalTable;
   /** Base predicate over the table (the event types this logsource means). */
-  where: (bind: (v: DuckDBValue) => string) => string;
+  where: (bind: (v: SqlValue) => string) => string;
   /** Where a Sigma field name is read from: JSON keys of raw, or canonical columns. */
   fieldKeys: (name: string) => { column?: string; jsonKeys?: string[] };
   /** A key identifying the (table, predicate) group, so rules sharing it are run in one scan. */

@@ -1,5 +1,5 @@
 /**
- * Every number the beacon hunt uses, with the seed's values as defaults. The seed's Splunk
+ * Every number the beacon hunt uses; the values are config/huntbook.yml's. The seed's Splunk
  * `case()` chains have ordering slips; these tiers are its evident intent, highest tier first
  * and no gaps:
  *   evtmult:    seed tests `> 60 → 50` before `> 300 → 100`, so 100 is never reached; here
@@ -10,7 +10,8 @@
  *   usermult:   1 user → 100, 2 → 50, else 0 (as written).
  *   timemult:   > 7 hours → 100, else 0 (as written).
  */
-import type { Multiplier } from '../tiers.ts';
+import { defaultConfig, type Config } from '../../config.ts';
+import type { Multiplier } from '../../model/tiers.ts';
 
 export interface ScoredParams {
   /** Pairs need more than this many connections (seed: t_bytecount > 1). */
@@ -29,19 +30,13 @@ export interface ScoredParams {
   join: 'dest' | 'splunk';
 }
 
-export const DEFAULT_SCORED: ScoredParams = {
-  minConnections: 1,
-  maxUsers: 3,
-  minWeight: 250,
-  join: 'dest',
-  multipliers: [
-    { name: 'usermult', metric: 'login_count', tiers: [{ when: 'eq', value: 1, weight: 100 }, { when: 'eq', value: 2, weight: 50 }] },
-    { name: 'evtmult', metric: 'distinct_event_count', tiers: [{ when: 'gt', value: 300, weight: 100 }, { when: 'gt', value: 60, weight: 50 }] },
-    { name: 'beaconmult', metric: 'above', tiers: [{ when: 'gt', value: 100, weight: 200 }, { when: 'gt', value: 5, weight: 100 }] },
-    { name: 'urlmult', metric: 'avgurl', tiers: [{ when: 'gt', value: 0.95, weight: 100 }, { when: 'lt', value: 0.05, weight: 100 }] },
-    { name: 'timemult', metric: 'time_count', tiers: [{ when: 'gt', value: 7, weight: 100 }] },
-  ],
-};
+/** The shipped configuration's values (config/huntbook.yml, beacons.scored): defaults live there only. */
+export const DEFAULT_SCORED: ScoredParams = { ...defaultConfig().beacons.scored, join: 'dest' };
+
+/** Scored-search parameters from the configuration in force. */
+export function scoredParams(config: Config, join: ScoredParams['join'] = 'dest'): ScoredParams {
+  return { ...config.beacons.scored, join };
+}
 
 export interface FlowParams {
   /** Destination ports kept (seed: 80 and 443); empty = all. */

@@ -17,10 +17,10 @@
  * names (half the time and a third of the memory of string keys on 10 M rows); distinct counts
  * are two-level group-bys.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import { quoteIdent } from '../../store/schema.ts';
-import { multiplierSql } from '../tiers.ts';
+import { multiplierSql } from '../../model/tiers.ts';
 import type { ScoredParams } from './params.ts';
 
 export const SCORED_COLUMNS = [
@@ -39,18 +39,13 @@ export interface ScoredSource {
   until?: string;
 }
 
-export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: string; params: DuckDBValue[] } {
-  const values: DuckDBValue[] = [];
-  const bind = (value: DuckDBValue) => {
-    values.push(value);
-    return `$${values.length}`;
-  };
+export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: string; params: SqlValue[] } {
+  const { values, bind } = new Bindings();
   // Flows have no host name or URL: the destination is the address, and urlmult has nothing to test.
   const proxy = source.table === 'http';
   const dest = proxy ? 'dest' : 'CAST(dest_ip AS VARCHAR)';
   const url = proxy ? 'url' : 'NULL::VARCHAR';
-  const window = [source.since ? `ts >= CAST(${bind(source.since)} AS TIMESTAMP)` : '', source.until ? `ts < CAST(${bind(source.until)} AS TIMESTAMP)` : '']
-    .filter(Boolean).map((w) => ` AND ${w}`).join('');
+  const window = timeWindow(bind, source).map((w) => ` AND ${w}`).join('');
   for (const m of params.multipliers) {
     if (!MULTIPLIER_NAMES.includes(m.name)) throw new UsageError(`unknown multiplier "${m.name}" (the scored search has ${MULTIPLIER_NAMES.join(', ')})`);
   }

@@ -2,11 +2,11 @@
  * The seed's two beacon searches as hunts: flow mode ("Hunting for Beacons Part 2", first
  * search) and scored mode (its risk-scoring update, ranked by "Dynamic Correlation").
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { finishRun, previousFeatures, recordRun, startRun, type ResultRow } from '../runs.ts';
-import { explainMultiplier } from '../tiers.ts';
+import { previousFeatures, recordRun, type ResultRow } from '../run.ts';
+import { explainMultiplier } from '../../model/tiers.ts';
 import { correlate } from './correlate.ts';
 import type { FlowParams, ScoredParams } from './params.ts';
 import { SCORED_COLUMNS, scoredSql, type ScoredSource } from './scored.ts';
@@ -65,10 +65,8 @@ export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise
 
 /** The period a scored run covers: the rows' own first and last times within --since/--until. */
 async function periodOf(ws: Workspace, source: ScoredSource): Promise<{ start: string | null; end: string | null }> {
-  const values: DuckDBValue[] = [];
-  const filters = ['dest_ip IS NOT NULL'];
-  if (source.since) filters.push(`ts >= CAST($${values.push(source.since)} AS TIMESTAMP)`);
-  if (source.until) filters.push(`ts < CAST($${values.push(source.until)} AS TIMESTAMP)`);
+  const { values, bind } = new Bindings();
+  const filters = ['dest_ip IS NOT NULL', ...timeWindow(bind, source)];
   const [row] = await ws.query(`SELECT CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${source.table === 'http' ? 'http' : 'flows'} WHERE ${filters.join(' AND ')}`, values);
   return { start: row.start === null ? null : String(row.start), end: row.end === null ? null : String(row.end) };
 }
@@ -89,16 +87,11 @@ export const FLOW_COLUMNS = ['src_ip', 'dest_ip', 'bytes_out', 'beacon_count', '
  */
 export async function flowHunt(ws: Workspace, options: FlowOptions): Promise<HuntOutput> {
   if ((await tableRows(ws, 'flows')) === 0) throw new UsageError('the flows table is empty: ingest Zeek conn logs or flow CSVs');
-  const run = await startRun(ws, 'beacons.flow', options, { start: options.since, end: options.until });
-  const values: DuckDBValue[] = [];
-  const bind = (v: DuckDBValue) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
+  const started = performance.now();
+  const { values, bind } = new Bindings();
   const filters = ['src_ip IS NOT NULL', 'dest_ip IS NOT NULL', 'bytes_out IS NOT NULL'];
   if (options.params.ports.length > 0) filters.push(`dest_port IN (${options.params.ports.map((p) => bind(p)).join(', ')})`);
-  if (options.since) filters.push(`ts >= CAST(${bind(options.since)} AS TIMESTAMP)`);
-  if (options.until) filters.push(`ts < CAST(${bind(options.until)} AS TIMESTAMP)`);
+  filters.push(...timeWindow(bind, options));
   const sql = `
 WITH f AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, "user" FROM flows WHERE ${filters.join(' AND ')}),
 sizes AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM f GROUP BY ALL),
@@ -117,9 +110,9 @@ ORDER BY beacon_percentage DESC, src_ip, dest_ip, bytes_out`;
     rank: i + 1, entityType: 'pair', entity: `${r.src_ip}→${r.dest_ip}:${r.bytes_out}`, score: Number(r.beacon_percentage),
     features: r as Record<string, unknown>, reasons: [`${r.beacon_count} connections of exactly ${r.bytes_out} bytes, ${Number(r.beacon_percentage).toFixed(1)}× the average`],
   }));
-  await finishRun(ws, run, 'beacons.flow', results);
+  const runId = await recordRun(ws, { hunt: 'beacons.flow', parameters: options, window: { start: options.since, end: options.until }, started, rows: results });
   return {
-    columns: ['rank', ...FLOW_COLUMNS], rows: rows.slice(0, top).map((r, i) => ({ rank: i + 1, ...r })), runId: run.runId,
-    notes: [`${rows.length} (src_ip, dest_ip, bytes_out) rows${options.params.ports.length ? ` on ports ${options.params.ports.join(',')}` : ''}; run ${run.runId}`],
+    columns: ['rank', ...FLOW_COLUMNS], rows: rows.slice(0, top).map((r, i) => ({ rank: i + 1, ...r })), runId,
+    notes: [`${rows.length} (src_ip, dest_ip, bytes_out) rows${options.params.ports.length ? ` on ports ${options.params.ports.join(',')}` : ''}; run ${runId}`],
   };
 }

@@ -4,11 +4,11 @@
  * timing score of shared/specs/beacon-timing-score.md, a jitter-tolerant periodicity score beside
  * it, and context (prevalence, first seen, allow-list) that decides the ranking and says why.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { SqlValue } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { AddressClassifier } from '../../net/network.ts';
-import { recordRun, type ResultRow } from '../runs.ts';
+import { recordRun, type ResultRow } from '../run.ts';
 import { allowListMatch, type AllowList } from '../../net/allowlist.ts';
 import type { HuntOutput } from './seed-hunts.ts';
 import { analysisWindow, jitterScore, R, seriesStart, timingScore, type TimingScore, type Window } from './timing-score.ts';
@@ -135,7 +135,7 @@ async function parseRange(ws: Workspace, since?: string, until?: string): Promis
   return range;
 }
 
-function rangeFilter(range: Range, values: DuckDBValue[]): string {
+function rangeFilter(range: Range, values: SqlValue[]): string {
   const parts = ['true'];
   if (range.lo !== undefined) parts.push(`t >= $${values.push(range.lo)}`);
   if (range.hi !== undefined) parts.push(`t < $${values.push(range.hi)}`);
@@ -147,7 +147,7 @@ function rangeFilter(range: Range, values: DuckDBValue[]): string {
  * CONNECT record) when there is one, else the records themselves (proxy, http or ssl logs alone).
  */
 async function span(ws: Workspace, range: Range): Promise<{ lo: number; hi: number } | undefined> {
-  const values: DuckDBValue[] = [];
+  const values: SqlValue[] = [];
   const inRange = rangeFilter(range, values);
   const [row] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM (
       SELECT t FROM ${CONN} WHERE NOT filtered UNION ALL SELECT t FROM ${RECORDS} WHERE connect) WHERE ${inRange}`, values);
@@ -171,7 +171,7 @@ function windowsOf(bounds: { lo: number; hi: number }, eachDay: boolean): { w: W
 
 /** When nothing is left to score: which filter removed what, so the user knows which flag to change. */
 async function explainEmpty(ws: Workspace, internal: string[], range: Range): Promise<string> {
-  const values: DuckDBValue[] = [];
+  const values: SqlValue[] = [];
   const inRange = rangeFilter(range, values);
   const [conn] = await ws.query(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT filtered) AS kept,
       count(*) FILTER (WHERE s.special OR d.special) AS special,
@@ -275,7 +275,7 @@ interface ScoredPair extends Explained {
 }
 
 async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from: number, names: Map<string, string[]>, classifier: AddressClassifier): Promise<{ pairs: ScoredPair[]; sources: number }> {
-  const values: DuckDBValue[] = [from, w.w1, params.strobeRecords];
+  const values: SqlValue[] = [from, w.w1, params.strobeRecords];
   const pairs = (await ws.query(`
     WITH win AS (SELECT * FROM ${RECORDS} WHERE t >= $1 AND t <= $2),
     series AS (

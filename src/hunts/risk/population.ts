@@ -2,7 +2,8 @@
  * `huntbook hunt population`, the seed's "More Behavioral Hunting and Insider Data Theft": per
  * user, the set of phases and the set of rules (sources) they were seen in; how many users share
  * exactly that phase set (user_count) and rule set (user_source_count); md5 of each set (as the
- * seed hashed Splunk's nomv values, newline-joined, sorted); the multipliers
+ * seed hashed Splunk's nomv values, newline-joined, sorted); the multipliers, as tiers from
+ * config/huntbook.yml (the seed's values):
  *   user_count_mult         user_count = 1 → 200, < 5 → 150, < 10 → 50, else 0
  *   dc_phase_count_mult     dc_phase_count ≥ 2 → 100, else 0
  *   dc_detection_count_mult dc_detection_count > 2 → 100, = 2 → 50, = 1 → 0
@@ -14,7 +15,12 @@ import { clusterStandardised } from '../../ml/kmeans.ts';
 import { fromRecords } from '../../ml/matrix.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
-import { finishRun, startRun, type ResultRow } from '../runs.ts';
+import { recordRun, type ResultRow } from '../run.ts';
+import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
+import { defaultConfig } from '../../config.ts';
+import { POPULATION_TIER_FEATURES } from '../../model/features.ts';
+import { multiplierSql, type Multiplier } from '../../model/tiers.ts';
+import { quoteIdent } from '../../store/schema.ts';
 
 export const POPULATION_COLUMNS = [
   'rank', 'user', 'userhash', 'phase_hash', 'source_hash', 'phase_id', 'source_id', 'user_count', 'user_source_count',
@@ -24,15 +30,26 @@ export const POPULATION_COLUMNS = [
 
 const FEATURES = ['user_count', 'user_source_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight'];
 
-export async function populationHunt(ws: Workspace, options: { since?: string; until?: string; k: number | 'auto'; seed: number; top?: number }): Promise<HuntOutput> {
-  const values: string[] = [];
+export interface PopulationOptions {
+  since?: string;
+  until?: string;
+  k: number | 'auto';
+  seed: number;
+  top?: number;
+  /** The three multipliers (default: config/huntbook.yml's `population`). */
+  multipliers?: Multiplier[];
+}
+
+export async function populationHunt(ws: Workspace, options: PopulationOptions): Promise<HuntOutput> {
+  const multipliers = options.multipliers ?? defaultConfig().population.multipliers;
+  const { values, bind } = new Bindings();
   const filters = ["entity_type = 'user'"];
-  if (options.since) filters.push(`ts >= CAST($${values.push(options.since)} AS TIMESTAMP)`);
-  if (options.until) filters.push(`ts < CAST($${values.push(options.until)} AS TIMESTAMP)`);
+  filters.push(...timeWindow(bind, options));
   if (Number(await ws.scalar("SELECT count(*) FROM detections WHERE entity_type = 'user'")) === 0) {
     throw new UsageError('no user detections: run rules first (huntbook rules run)');
   }
-  const run = await startRun(ws, 'population', options, { start: options.since, end: options.until });
+  const started = performance.now();
+  const tiers = multipliers.map((m) => `${multiplierSql(m, bind, POPULATION_TIER_FEATURES)} AS ${quoteIdent(m.name)}`);
   const rows = await ws.query(`
 WITH u AS (
   SELECT entity AS "user", list(DISTINCT phase ORDER BY phase) AS phases, count(phase) AS detection_count,
@@ -44,13 +61,10 @@ WITH u AS (
   SELECT *, count(*) OVER (PARTITION BY phase_id) AS user_count, count(*) OVER (PARTITION BY source_id) AS user_source_count FROM h
 )
 SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_id) AS source_hash, phase_id, source_id,
-       user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count,
-       CASE WHEN user_count = 1 THEN 200 WHEN user_count < 5 THEN 150 WHEN user_count < 10 THEN 50 ELSE 0 END AS user_count_mult,
-       CASE WHEN dc_phase_count >= 2 THEN 100 ELSE 0 END AS dc_phase_count_mult,
-       CASE WHEN dc_detection_count > 2 THEN 100 WHEN dc_detection_count = 2 THEN 50 ELSE 0 END AS dc_detection_count_mult
+       user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count, ${tiers.join(', ')}
 FROM c ORDER BY "user"`, values);
   if (rows.length === 0) throw new UsageError('no user detections in this time range');
-  for (const r of rows) r.addedweight = Number(r.user_count_mult) + Number(r.dc_phase_count_mult) + Number(r.dc_detection_count_mult);
+  for (const r of rows) r.addedweight = multipliers.reduce((sum, m) => sum + Number(r[m.name]), 0);
   const { labels, k } = clusterUsers(rows, options);
   const risk = new Map<number, { sum: number; n: number }>();
   rows.forEach((r, i) => {
@@ -66,18 +80,22 @@ FROM c ORDER BY "user"`, values);
       `${r.dc_detection_count} distinct rule${Number(r.dc_detection_count) === 1 ? '' : 's'} (+${r.dc_detection_count_mult})`,
       `cluster ${labels[i]} of ${k}: risk score ${clusterRisk(labels[i])}${labels[i] === outlier ? ' (the outlier cluster)' : ''}`,
     ];
-    return { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier, reasons: reasons.join('; ') } as Row;
+    return { row: { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier } as Row, reasons };
   });
-  out.sort((a, b) => Number(b.cluster_risk) - Number(a.cluster_risk) || Number(b.addedweight) - Number(a.addedweight) || Number(b.detection_count) - Number(a.detection_count) || String(a.user).localeCompare(String(b.user)));
-  const results: ResultRow[] = out.map((r, i) => ({
+  out.sort((x, y) => {
+    const a = x.row;
+    const b = y.row;
+    return Number(b.cluster_risk) - Number(a.cluster_risk) || Number(b.addedweight) - Number(a.addedweight) || Number(b.detection_count) - Number(a.detection_count) || String(a.user).localeCompare(String(b.user));
+  });
+  const results: ResultRow[] = out.map(({ row: r, reasons }, i) => ({
     rank: i + 1, entityType: 'user', entity: String(r.user), score: Number(r.addedweight),
-    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])), reasons: String(r.reasons).split('; '), evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
+    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])), reasons, evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
   }));
-  await finishRun(ws, run, 'population', results);
-  const members = out.filter((r) => r.outlier_cluster).map((r) => r.user);
+  const runId = await recordRun(ws, { hunt: 'population', parameters: { ...options, multipliers }, window: { start: options.since, end: options.until }, started, rows: results });
+  const members = out.filter((r) => r.row.outlier_cluster).map((r) => r.row.user);
   return {
-    columns: [...POPULATION_COLUMNS], rows: out.slice(0, options.top ?? out.length).map((r, i) => ({ rank: i + 1, ...r })), runId: run.runId,
-    notes: [`${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${run.runId}`],
+    columns: [...POPULATION_COLUMNS], rows: out.slice(0, options.top ?? out.length).map(({ row, reasons }, i) => ({ rank: i + 1, ...row, reasons: reasons.join('; ') })), runId,
+    notes: [`${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${runId}`],
   };
 }
 

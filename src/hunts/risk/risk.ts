@@ -11,16 +11,18 @@
  * risk score with its levels, an isolation forest over tweight, pcount, scount, weighted and
  * k-means over tweight, phasemult, scount. Every window's metrics are kept in entity_history.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import { IsolationForest } from '../../ml/iforest.ts';
 import { clusterStandardised } from '../../ml/kmeans.ts';
 import { fromRecords } from '../../ml/matrix.ts';
 import { TACTICS } from '../../model/attack.ts';
 import { formatDuration } from '../../model/durations.ts';
+import { RISK_METRICS } from '../../model/features.ts';
+import { defaultConfig, type Config } from '../../config.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { parseExpression } from '../expression.ts';
-import { recordRun, type ResultRow } from '../runs.ts';
+import { parseExpression } from '../../model/expression.ts';
+import { recordRun, type ResultRow } from '../run.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 
 export interface RiskParams {
@@ -38,13 +40,15 @@ export interface RiskParams {
   clusters: number;
 }
 
-export const DEFAULT_RISK: RiskParams = {
-  by: 'user', windowSeconds: 86400, phaseStep: 100, sourceStep: 50, capK: 3,
-  alert: '(scount > 1 and tweight > 500) or (pcount > 1 and tweight > 300) or tweight > 1000',
-  tacticRule: { minTactics: 3, minRules: 4, days: 7 }, seed: 1, clusters: 3,
-};
+/** Risk parameters from the configuration in force (config/huntbook.yml's `risk`), per user and day. */
+export function riskParams(config: Config, overrides: Partial<RiskParams> = {}): RiskParams {
+  return { by: 'user', windowSeconds: 86400, seed: 1, ...config.risk, ...overrides };
+}
 
-export const METRICS = ['tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult', 'weighted'] as const;
+/** The shipped configuration's values: the defaults live in config/huntbook.yml only. */
+export const DEFAULT_RISK: RiskParams = riskParams(defaultConfig());
+
+export const METRICS = RISK_METRICS;
 
 /** Elastic's entity risk: Σ wᵢ/i^1.5 over weights sorted high to low, normalised by ζ(1.5)·100 to 0–100. */
 export function elasticRisk(weights: readonly number[]): number {
@@ -69,10 +73,9 @@ export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Pro
     throw new UsageError(`no detections for entity type "${params.by}": run rules first (huntbook rules run)`);
   }
   const started = performance.now();
-  const values: DuckDBValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
+  const values: SqlValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
   const filters = ['entity_type = $1'];
-  if (params.since) filters.push(`ts >= CAST($${values.push(params.since)} AS TIMESTAMP)`);
-  if (params.until) filters.push(`ts < CAST($${values.push(params.until)} AS TIMESTAMP)`);
+  filters.push(...timeWindow((value) => `$${values.push(value)}`, params));
   const tactics = [...new Set(Object.values(TACTICS))].map((t) => `'${t}'`).join(', ');
   const rows = await ws.query(`
 WITH d AS (

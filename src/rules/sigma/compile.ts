@@ -3,7 +3,7 @@
  * parameter; field names only ever become JSON paths through the caller's `field` resolver.
  * Matching is case-insensitive unless |cased (or |re, which Sigma leaves case-sensitive).
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { SqlValue } from '../../store/sql.ts';
 import { parseCidr } from '../../net/network.ts';
 import { HuntbookError } from '../../errors.ts';
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
@@ -21,7 +21,7 @@ export interface CompileContext {
   field: (name: string) => string;
   /** SQL text searched by keyword (field-less) detections. */
   fullText: () => string;
-  bind: (value: DuckDBValue) => string;
+  bind: (value: SqlValue) => string;
   /** Values for |expand placeholders (%name%); an unknown placeholder matches nothing. */
   placeholders?: Record<string, string[]>;
   /** Told of every |re pattern, so the engine can check each compiles before a scan depends on it. */

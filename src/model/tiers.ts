@@ -3,7 +3,7 @@
  * the first that holds gives its weight, none gives 0. Compiled to SQL with every number bound
  * as a parameter, and explained back in words for each row.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { SqlValue } from '../store/sql.ts';
 import { UsageError } from '../errors.ts';
 
 export type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
@@ -30,7 +30,7 @@ const TEXT_OP: Record<Comparison, string> = { gt: '>', gte: '≥', lt: '<', lte:
  * so it is checked against `columns` (the hunt's own feature names) before it reaches SQL: tiers
  * come from a user's configuration.
  */
-export function multiplierSql(m: Multiplier, bind: (value: DuckDBValue) => string, columns: readonly string[]): string {
+export function multiplierSql(m: Multiplier, bind: (value: SqlValue) => string, columns: readonly string[]): string {
   if (!columns.includes(m.metric)) throw new UsageError(`multiplier ${m.name}: "${m.metric}" is not a feature of this hunt (features: ${columns.join(', ')})`);
   if (m.tiers.length === 0) return '0';
   const whens = m.tiers.map((t) => `WHEN ${m.metric} ${SQL_OP[t.when]} ${bind(t.value)} THEN ${bind(t.weight)}`);

@@ -1,7 +1,16 @@
 /**
- * Every hunt run is recorded with its parameters, and its ranked rows are kept with their
- * features, reasons and evidence, so behaviour can be followed across runs (the seed kept its
- * beacon metadata in MySQL for the same reason).
+ * The one way a hunt runs and is kept. Every hunt (beacons in each mode, risk, population, and
+ * the hunts to come) has the same shape:
+ *
+ *   (workspace, params) → HuntOutput { columns, rows, runId, notes } for the view, and
+ *                         ResultRow[] { rank, entity, score, features, reasons[], evidence } kept
+ *
+ * and the same order: check the inputs (a refused hunt throws and records nothing), compute
+ * everything (SQL features, models), then recordRun() writes the run with its parameters and
+ * window and every ranked row in one transaction; a hunt with more to keep (risk's entity
+ * history) writes it inside that transaction too. Reasons stay arrays until printed. The
+ * workbench lists and shows runs from these two tables alone (the seed kept its beacon metadata
+ * in MySQL for the same reason: to follow behaviour across runs).
  */
 import type { Row, Workspace } from '../store/workspace.ts';
 
