@@ -1,0 +1,107 @@
+/**
+ * The reader contract: every ingest format passes the same suite. Each case is a small file of
+ * good records with one bad record at a known line; every reader must account for every record
+ * (read = loaded + rejected), refuse the bad one with its line and field, land it whole, load the
+ * same content only once, and keep nothing of a file whose every record is refused.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { ingest } from '../src/ingest/ingest.ts';
+import type { Format } from '../src/ingest/detect.ts';
+import { openWorkspace, tempDir } from './helpers.ts';
+
+interface Case {
+  format: Format;
+  file: string;
+  table: string;
+  /** The file: header lines, then records; `bad` replaces record `badIndex`. */
+  header: string[];
+  records: string[];
+  bad: string;
+  badIndex: number;
+  /** Field the bad record is refused for (null: the whole record). */
+  field: string | null;
+  /** Line numbers apply (line-oriented formats); JSON documents name the record instead. */
+  lines: boolean;
+}
+
+const zeekHeader = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn',
+  '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes', '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount'];
+const times = (n: number) => Array.from({ length: n }, (_, i) => 1_709_542_800 + i * 60);
+
+const CASES: Case[] = [
+  {
+    format: 'zeek', file: 'conn.log', table: 'flows', header: zeekHeader, lines: true, field: 'orig_bytes', badIndex: 2,
+    records: times(5).map((t, i) => `${t}.000001\tC${i}\t10.0.0.1\t${4000 + i}\t198.51.100.1\t443\ttcp\t${100 + i}`),
+    bad: `${times(3)[2]}.5\tCbad\t10.0.0.1\t4002\t198.51.100.1\t443\ttcp\tmany`,
+  },
+  {
+    format: 'zeek-json', file: 'conn.json', table: 'flows', header: [], lines: true, field: 'ts', badIndex: 1,
+    records: times(5).map((t, i) => JSON.stringify({ ts: t, uid: `C${i}`, 'id.orig_h': '10.0.0.1', 'id.orig_p': 4000 + i, 'id.resp_h': '198.51.100.1', 'id.resp_p': 443, proto: 'tcp' })),
+    bad: JSON.stringify({ ts: 'yesterday', uid: 'Cbad', 'id.orig_h': '10.0.0.1', 'id.orig_p': 1, 'id.resp_h': '198.51.100.1', 'id.resp_p': 443 }),
+  },
+  {
+    format: 'csv', file: 'proxy.csv', table: 'http', header: ['_time,src_ip,dest,url,bytes_out'], lines: true, field: 'bytes_out', badIndex: 3,
+    records: times(5).map((t, i) => `${t},10.0.0.2,a.example,/p${i},${i}`),
+    bad: `${times(4)[3]},10.0.0.2,a.example,/bad,lots`,
+  },
+  {
+    format: 'ndjson', file: 'flows.ndjson', table: 'flows', header: [], lines: true, field: 'dest_port', badIndex: 0,
+    records: times(5).map((t, i) => JSON.stringify({ timestamp: t, src_ip: '10.0.0.3', dest_ip: '198.51.100.2', dest_port: 443, bytes_out: i })),
+    bad: JSON.stringify({ timestamp: times(1)[0], src_ip: '10.0.0.3', dest_ip: '198.51.100.2', dest_port: 'https', bytes_out: 1 }),
+  },
+  {
+    format: 'windows', file: 'sysmon.ndjson', table: 'events', header: [], lines: true, field: null, badIndex: 4,
+    records: times(5).map((t, i) => JSON.stringify({ '@timestamp': new Date(t * 1000).toISOString(), EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: 'ws1', Image: `C:\\x${i}.exe` })),
+    bad: '{"@timestamp": "2024-03-04T09:04:00Z", "EventID": 1, "Channel": broken json',
+  },
+  {
+    format: 'cert', file: 'logon.csv', table: 'activity', header: ['id,date,user,pc,activity'], lines: true, field: 'date', badIndex: 2,
+    records: times(5).map((t, i) => `{L${i}},01/0${i + 2}/2010 07:11:45,DTAA/alice,PC-1,Logon`),
+    bad: '{Lbad},not a date,DTAA/alice,PC-1,Logon',
+  },
+];
+
+function write(dir: string, c: Case, records: string[], gzip = false): string {
+  const path = join(dir, gzip ? `${c.file}.gz` : c.file);
+  const text = `${[...c.header, ...records].join('\n')}\n`;
+  writeFileSync(path, gzip ? gzipSync(text) : text);
+  return path;
+}
+
+for (const c of CASES) {
+  test(`reader contract: ${c.format} (${c.file} → ${c.table})`, async (t) => {
+    const dir = tempDir(t);
+    const ws = await openWorkspace(t, dir);
+    const records = c.records.map((r, i) => (i === c.badIndex ? c.bad : r));
+    for (const gzip of [false, true]) {
+      const path = write(dir, c, records, gzip);
+      const [report] = await ingest(ws, [path], { force: true });
+      assert.equal(report.status, 'loaded', `${path}: ${report.message}`);
+      assert.equal(report.format, c.format);
+      assert.equal(report.table, c.table);
+      // Every record accounted for, the bad one refused with its line and field.
+      assert.deepEqual([report.read, report.loaded, report.rejected], [5, 4, 1], JSON.stringify(report.rejects));
+      const [reject] = report.rejects;
+      if (c.lines) assert.equal(reject.line, c.header.length + c.badIndex + 1, JSON.stringify(reject));
+      if (c.field) assert.equal(reject.field, c.field, JSON.stringify(reject));
+      assert.equal(Number(await ws.scalar(`SELECT count(*) FROM ${c.table} t JOIN ingested_files USING (file_id) WHERE path = $1`, [path])), 4);
+      assert.equal(Number(await ws.scalar('SELECT count(*) FROM rejects WHERE path = $1', [path])), 1, 'the reject is kept in the workspace');
+      // The same content again is a no-op.
+      const [again] = await ingest(ws, [path]);
+      assert.equal(again.status, 'skipped');
+      assert.match(again.message ?? '', /already ingested/);
+    }
+    // A file whose every record is refused fails and leaves nothing behind.
+    const before = Number(await ws.scalar(`SELECT count(*) FROM ${c.table}`));
+    const allBad = join(dir, `bad-${c.file}`);
+    writeFileSync(allBad, `${[...c.header, c.bad, c.bad].join('\n')}\n`);
+    const [failed] = await ingest(ws, [allBad]);
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.equal(Number(await ws.scalar(`SELECT count(*) FROM ${c.table}`)), before);
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM ingested_files WHERE path = $1', [allBad])), 0);
+  });
+}
