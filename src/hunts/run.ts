@@ -34,12 +34,8 @@ export async function startRun(ws: Workspace, hunt: string, parameters: unknown,
 
 export async function finishRun(ws: Workspace, run: { runId: number; started: number }, hunt: string, rows: readonly ResultRow[]): Promise<void> {
   await ws.transaction(async () => {
-    const batch = rows.map((r) => [run.runId, hunt, r.rank, r.entityType, r.entity, r.score, JSON.stringify(r.features), JSON.stringify(r.reasons), r.evidence ? JSON.stringify(r.evidence) : null]);
-    for (let i = 0; i < batch.length; i += 500) {
-      const chunk = batch.slice(i, i + 500);
-      const placeholders = chunk.map((_, k) => `(${Array.from({ length: 9 }, (_, c) => `$${k * 9 + c + 1}`).join(', ')})`).join(', ');
-      await ws.run(`INSERT INTO results VALUES ${placeholders}`, chunk.flat());
-    }
+    // Through the appender: hundreds of thousands of entity-windows are kept in a second or two.
+    await ws.append('results', rows.map((r) => [run.runId, hunt, r.rank, r.entityType, r.entity, r.score, JSON.stringify(r.features), JSON.stringify(r.reasons), r.evidence ? JSON.stringify(r.evidence) : null]));
     await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [(performance.now() - run.started) / 1000, rows.length, run.runId]);
   });
 }
