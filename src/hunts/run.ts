@@ -24,6 +24,28 @@ export interface ResultRow {
   evidence?: Record<string, unknown>;
 }
 
+/**
+ * JSON text made in SQL that a result keeps as it is (evidence of many rows): stored without a
+ * parse and a second serialisation in JS.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+  toJSON(): unknown {
+    return JSON.parse(this.text) as unknown;
+  }
+}
+
+export function rawJson(text: string): RawJson {
+  return new RawJson(text);
+}
+
+/** JSON.stringify, with RawJson values spliced in as their text. */
+function serialise(value: unknown): string {
+  const raws: string[] = [];
+  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof RawJson ? `\u0000raw${raws.push(v.text) - 1}\u0000` : v));
+  return raws.length === 0 ? text : text.replace(/"\\u0000raw(\d+)\\u0000"/g, (_m, i: string) => raws[Number(i)]);
+}
+
 export async function startRun(ws: Workspace, hunt: string, parameters: unknown, window: { start?: string | null; end?: string | null } = {}): Promise<{ runId: number; started: number }> {
   const runId = Number(await ws.scalar("SELECT nextval('run_ids')"));
   await ws.run('INSERT INTO hunt_runs VALUES ($1, $2, now()::TIMESTAMP, NULL, $3, CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), NULL)', [
@@ -35,7 +57,7 @@ export async function startRun(ws: Workspace, hunt: string, parameters: unknown,
 export async function finishRun(ws: Workspace, run: { runId: number; started: number }, hunt: string, rows: readonly ResultRow[]): Promise<void> {
   await ws.transaction(async () => {
     // Through the appender: hundreds of thousands of entity-windows are kept in a second or two.
-    await ws.append('results', rows.map((r) => [run.runId, hunt, r.rank, r.entityType, r.entity, r.score, JSON.stringify(r.features), JSON.stringify(r.reasons), r.evidence ? JSON.stringify(r.evidence) : null]));
+    await ws.append('results', rows.map((r) => [run.runId, hunt, r.rank, r.entityType, r.entity, r.score, JSON.stringify(r.features), JSON.stringify(r.reasons), r.evidence ? serialise(r.evidence) : null]));
     await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [(performance.now() - run.started) / 1000, rows.length, run.runId]);
   });
 }

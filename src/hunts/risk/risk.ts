@@ -22,7 +22,7 @@ import { RISK_METRICS } from '../../model/features.ts';
 import { defaultConfig, type Config } from '../../config.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../../model/expression.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import { rawJson, recordRun, type ResultRow } from '../run.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 
 export interface RiskParams {
@@ -87,9 +87,12 @@ WITH d AS (
   FROM d GROUP BY entity, window_start, rule_id
 ), per_entity AS (
   SELECT entity, window_start, sum(least(w, $3 * mx)) AS tweight, sum(w) AS tweight_uncapped, sum(n)::BIGINT AS scount,
-         count(*) AS dscount, count(DISTINCT phase) AS pcount, list(DISTINCT phase ORDER BY phase) AS phases,
-         list({'rule': rule, 'n': n, 'w': w, 'capped': least(w, $3 * mx)} ORDER BY least(w, $3 * mx) DESC, rule) AS rules,
-         flatten(list(weights)) AS weights
+         count(*) AS dscount, count(DISTINCT phase) AS pcount, array_to_string(list_sort(list_distinct(list(phase))), ', ') AS phases,
+         -- the ten heaviest rules are the evidence (as JSON text: it is kept, not read here); every weight counts in the risk score
+         list_slice(list({'rule': rule, 'n': n, 'w': w, 'capped': least(w, $3 * mx)} ORDER BY least(w, $3 * mx) DESC, rule), 1, 10) AS top_rules,
+         -- Elastic's entity risk: Σ wᵢ/i^1.5 over weights (clamped to 0–100) sorted high to low, over ζ(1.5)·100
+         round(least(100, 100 * list_sum(list_transform(list_slice(list_reverse_sort(list_transform(flatten(list(weights)), x -> least(100, greatest(0, x)))), 1, 10000),
+           (x, i) -> x / pow(i, 1.5))) / 261.2), 1) AS risk
   FROM per_rule GROUP BY entity, window_start
 ), tactic AS (           -- the ATT&CK rule looks back over days, not just the window
   SELECT e.entity, e.window_start, count(DISTINCT d.phase) FILTER (WHERE d.phase IN (${tactics})) AS tactics_recent,
@@ -97,11 +100,17 @@ WITH d AS (
   FROM per_entity e LEFT JOIN d ON d.entity = e.entity  -- every window is kept, whatever its last days hold
    AND d.ts >= e.window_start + to_seconds($2::BIGINT) - to_days($6::INTEGER) AND d.ts < e.window_start + to_seconds($2::BIGINT)
   GROUP BY e.entity, e.window_start
+), scored AS (
+  SELECT per_entity.* EXCLUDE (top_rules), CAST(to_json(top_rules) AS VARCHAR) AS rules,
+         array_to_string(list_transform(list_slice(top_rules, 1, 4), x -> x.rule || ' ×' || x.n || ' = ' || rtrim(rtrim(printf('%.6f', x.capped), '0'), '.')
+           || CASE WHEN x.capped < x.w THEN ' (capped from ' || rtrim(rtrim(printf('%.6f', x.w), '0'), '.') || ')' ELSE '' END), '; ') AS rules_text, coalesce(tactics_recent, 0) AS tactics_recent, coalesce(rules_recent, 0) AS rules_recent,
+         CASE WHEN pcount > 1 THEN (pcount - 1) * $4 ELSE 0 END AS phasemult,
+         CASE WHEN dscount > 1 THEN (dscount - 1) * $5 ELSE 0 END AS sourcemult
+  FROM per_entity JOIN tactic USING (entity, window_start)
 )
-SELECT per_entity.*, coalesce(tactics_recent, 0) AS tactics_recent, coalesce(rules_recent, 0) AS rules_recent,
-       CASE WHEN pcount > 1 THEN (pcount - 1) * $4 ELSE 0 END AS phasemult,
-       CASE WHEN dscount > 1 THEN (dscount - 1) * $5 ELSE 0 END AS sourcemult
-FROM per_entity JOIN tactic USING (entity, window_start)
+-- percentile: the share of the window's other entities with a lower weighted score
+SELECT *, CASE WHEN count(*) OVER win > 1 THEN (rank() OVER (win ORDER BY tweight + scount + phasemult + sourcemult) - 1) / (count(*) OVER win - 1) ELSE 1 END AS percentile
+FROM scored WINDOW win AS (PARTITION BY window_start)
 ORDER BY window_start, entity`, values);
 
   const metrics = rows.map((r) => {
@@ -116,34 +125,30 @@ ORDER BY window_start, entity`, values);
   const ifScores = forest ? forest.scoreSamples(forestInput) : new Float64Array(rows.length);
   const clustered = clusterStandardised(fromRecords(metrics, ['tweight', 'phasemult', 'scount']), { k: params.clusters, seed: params.seed });
   const clusters = clustered ? Array.from(clustered.labels) : rows.map(() => 0);
-  // Percentile of weighted within its window, against everyone seen that window.
-  const byWindow = new Map<string, number[]>();
-  rows.forEach((r, i) => byWindow.set(String(r.window_start), [...(byWindow.get(String(r.window_start)) ?? []), metrics[i].weighted]));
   const out = rows.map((r, i) => {
     const m = metrics[i];
-    const peers = byWindow.get(String(r.window_start))!;
-    const percentile = peers.length > 1 ? peers.filter((w) => w < m.weighted).length / (peers.length - 1) : 1;
-    const risk = Math.round(elasticRisk((r.weights as number[]).map(Number)) * 10) / 10;
+    const percentile = Number(r.percentile);
+    const risk = Number(r.risk);
     const tacticRule = Number(r.tactics_recent) >= params.tacticRule.minTactics && Number(r.rules_recent) >= params.tacticRule.minRules;
     const fired = alert.evaluate(m);
     const reasons = [
       ...(fired ? [`alert: ${alert.explain(m).join(', ')}`] : []),
       ...(tacticRule ? [`ATT&CK rule: ${r.tactics_recent} tactics and ${r.rules_recent} rules in ${params.tacticRule.days} days`] : []),
-      `${m.pcount} phase${m.pcount === 1 ? '' : 's'} (${(r.phases as string[]).join(', ')})${m.phasemult ? ` +${m.phasemult}` : ''}`,
-      `${m.dscount} rule${m.dscount === 1 ? '' : 's'}${m.sourcemult ? ` +${m.sourcemult}` : ''}: ${(r.rules as { rule: string; n: number; w: number; capped: number }[]).slice(0, 4).map((x) => `${x.rule} ×${x.n} = ${x.capped}${x.capped < x.w ? ` (capped from ${x.w})` : ''}`).join('; ')}`,
+      `${m.pcount} phase${m.pcount === 1 ? '' : 's'} (${String(r.phases)})${m.phasemult ? ` +${m.phasemult}` : ''}`,
+      `${m.dscount} rule${m.dscount === 1 ? '' : 's'}${m.sourcemult ? ` +${m.sourcemult}` : ''}: ${String(r.rules_text)}`,
       ...(forest ? [`isolation forest ${ifScores[i].toFixed(3)}: ${forest.explain(forestInput, i).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ')}`] : []),
     ];
     return {
       window_start: r.window_start, entity: r.entity, ...m, weighted: m.weighted, alert: fired, tactic_rule: tacticRule, risk, level: riskLevel(risk),
       iforest_score: Math.round(ifScores[i] * 1e4) / 1e4, cluster: clusters[i], percentile: Math.round(percentile * 1000) / 1000,
-      phases: (r.phases as string[]).join(','), reasons, rules: r.rules,
+      phases: String(r.phases).replaceAll(', ', ','), reasons, rules: String(r.rules),
     };
   });
   out.sort((a, b) => b.risk - a.risk || b.weighted - a.weighted || String(a.entity).localeCompare(String(b.entity)) || String(a.window_start).localeCompare(String(b.window_start)));
   const results: ResultRow[] = out.map((r, i) => ({
     rank: i + 1, entityType: params.by, entity: String(r.entity), score: r.risk,
     features: Object.fromEntries([...METRICS, 'risk', 'iforest_score', 'percentile'].map((k) => [k, (r as Record<string, unknown>)[k]])),
-    reasons: r.reasons, evidence: { window_start: r.window_start, rules: r.rules },
+    reasons: r.reasons, evidence: { window_start: r.window_start, rules: rawJson(r.rules) },
   }));
   // The run, its rows and the entities' history land together, or not at all.
   const runId = await ws.transaction(async () => {
