@@ -113,3 +113,20 @@ test('nothing left to score: the message says which filter removed what; a refus
   const cliResult = await cli('hunt', 'beacons', '--db', join(dir, 'test.duckdb'), '--since', 'yesterday');
   assert.equal(cliResult.code, 2);
 });
+
+test('explanations read the parameters in force: a jitter tolerance of 10 % and a strobe limit of 500 are what the reasons say', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const conn: (string | number)[][] = [];
+  for (let i = 0; i < 200; i++) conn.push([`${T0 + i * 300}.0`, `Cp${i}`, '10.0.0.5', 50000, '203.0.113.7', 443, 'tcp', 400]);
+  for (let i = 0; i < 600; i++) conn.push([`${T0 + i * 60}.0`, `Cs${i}`, '10.0.0.6', 50001, '203.0.113.8', 443, 'tcp', 90]);
+  writeFileSync(join(dir, 'conn.log'), zeek('conn', CONN, conn));
+  await ingest(ws, [dir]);
+  const base = options();
+  const out = await timingHunt(ws, { ...base, params: { ...base.params, tolerance: 0.1, strobeRecords: 500 } });
+  const periodic = out.rows.find((r) => r.dest === '203.0.113.7');
+  const strobe = out.rows.find((r) => r.dest === '203.0.113.8');
+  assert.match(String(periodic?.reasons), /% of gaps within ±10 % of 300 s/);
+  assert.doesNotMatch(String(periodic?.reasons), /±35 %/);
+  assert.match(String(strobe?.reasons), /strobe: \d+ records in the window \(≥ 500\)/);
+});
