@@ -26,6 +26,8 @@ interface Case {
   field: string | null;
   /** Line numbers apply (line-oriented formats); JSON documents name the record instead. */
   lines: boolean;
+  /** Lines after the records (a JSON array's closing bracket). */
+  trailer?: string[];
 }
 
 const zeekHeader = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn',
@@ -59,6 +61,13 @@ const CASES: Case[] = [
     bad: '{"@timestamp": "2024-03-04T09:04:00Z", "EventID": 1, "Channel": broken json',
   },
   {
+    // A JSON document (an array of objects): records have no lines of their own; the reject names the record.
+    format: 'json', file: 'export.json', table: 'flows', header: ['['], lines: false, field: 'dest_port', badIndex: 1,
+    records: times(5).map((t, i) => `${JSON.stringify({ timestamp: t, src_ip: '10.0.0.4', dest_ip: '198.51.100.3', dest_port: 443, bytes_out: i })}${i < 4 ? ',' : ''}`),
+    bad: `${JSON.stringify({ timestamp: times(2)[1], src_ip: '10.0.0.4', dest_ip: '198.51.100.3', dest_port: 'https', bytes_out: 1 })},`,
+    trailer: [']'],
+  },
+  {
     format: 'cert', file: 'logon.csv', table: 'activity', header: ['id,date,user,pc,activity'], lines: true, field: 'date', badIndex: 2,
     records: times(5).map((t, i) => `{L${i}},01/0${i + 2}/2010 07:11:45,DTAA/alice,PC-1,Logon`),
     bad: '{Lbad},not a date,DTAA/alice,PC-1,Logon',
@@ -67,7 +76,7 @@ const CASES: Case[] = [
 
 function write(dir: string, c: Case, records: string[], gzip = false): string {
   const path = join(dir, gzip ? `${c.file}.gz` : c.file);
-  const text = `${[...c.header, ...records].join('\n')}\n`;
+  const text = `${[...c.header, ...records, ...(c.trailer ?? [])].join('\n')}\n`;
   writeFileSync(path, gzip ? gzipSync(text) : text);
   return path;
 }
@@ -87,6 +96,7 @@ for (const c of CASES) {
       assert.deepEqual([report.read, report.loaded, report.rejected], [5, 4, 1], JSON.stringify(report.rejects));
       const [reject] = report.rejects;
       if (c.lines) assert.equal(reject.line, c.header.length + c.badIndex + 1, JSON.stringify(reject));
+      else assert.match(reject.reason, new RegExp(`^record ${c.badIndex + 1}: `), JSON.stringify(reject));
       if (c.field) assert.equal(reject.field, c.field, JSON.stringify(reject));
       assert.equal(Number(await ws.scalar(`SELECT count(*) FROM ${c.table} t JOIN ingested_files USING (file_id) WHERE path = $1`, [path])), 4);
       assert.equal(Number(await ws.scalar('SELECT count(*) FROM rejects WHERE path = $1', [path])), 1, 'the reject is kept in the workspace');
@@ -98,7 +108,7 @@ for (const c of CASES) {
     // A file whose every record is refused fails and leaves nothing behind.
     const before = Number(await ws.scalar(`SELECT count(*) FROM ${c.table}`));
     const allBad = join(dir, `bad-${c.file}`);
-    writeFileSync(allBad, `${[...c.header, c.bad, c.bad].join('\n')}\n`);
+    writeFileSync(allBad, `${[...c.header, c.bad, c.trailer ? c.bad.replace(/,$/, '') : c.bad, ...(c.trailer ?? [])].join('\n')}\n`);
     const [failed] = await ingest(ws, [allBad]);
     assert.equal(failed.status, 'failed', JSON.stringify(failed));
     assert.equal(Number(await ws.scalar(`SELECT count(*) FROM ${c.table}`)), before);
