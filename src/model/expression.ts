@@ -130,7 +130,8 @@ export function parseExpression(text: string, allowed: readonly string[]): Expre
       if (!value(node, m)) return;
       for (const side of [node.left, node.right]) if (node.op === 'and' || value(side, m)) explain(side, m, out);
     } else if (node.kind === 'bin' && ['>', '>=', '<', '<=', '=', '!='].includes(node.op) && value(node, m)) {
-      out.push(`${show(node.left)} ${value(node.left, m)} ${node.op} ${show(node.right)}`);
+      // Twelve significant digits: a sum of weights like 1511.9999999999998 reads 1512.
+      out.push(`${show(node.left)} ${Number(value(node.left, m).toPrecision(12))} ${node.op} ${show(node.right)}`);
     }
   };
   return {
