@@ -266,7 +266,28 @@ export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; se
   if (x.rows < 2 || varying.cols === 0) return undefined;
   const scaled = fitScaler('standard', varying).transform(varying);
   const k = options.k === 'auto'
-    ? (x.rows < 3 ? 1 : chooseK(scaled, { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k)
+    ? (x.rows < 3 ? 1 : chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k)
     : Math.min(options.k, x.rows);
   return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit });
+}
+
+/**
+ * k is chosen on at most this many rows (a seeded sample): the silhouette search fits seven
+ * models, and on 10 k users it cost 1.6 s of a 2.4 s hunt; the chosen k is then fitted on all rows.
+ */
+const CHOOSE_K_SAMPLE = 2000;
+
+/** A seeded sample of `size` rows (all of them, in order, when there are no more than that). */
+function sampleRows(x: Matrix, size: number, seed: number): Matrix {
+  if (x.rows <= size) return x;
+  const rng = new Rng(seed);
+  const idx = Array.from({ length: x.rows }, (_, i) => i);
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(rng.next() * (x.rows - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  const chosen = idx.slice(0, size).sort((a, b) => a - b);
+  const data = new Float64Array(size * x.cols);
+  chosen.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
+  return { rows: size, cols: x.cols, data, names: x.names };
 }
