@@ -151,3 +151,20 @@ test('a native rule weight of 2.5 is stored as 2.5 (numbers go in as their colum
   await ws.run('CREATE TABLE whole (n INTEGER)');
   await assert.rejects(ws.append('whole', [[2.5]]), /whole: column 1 holds whole numbers; 2\.5 cannot be stored exactly/);
 });
+
+test('CERT e-mail rows whose attachments field is a count of 0 have no attachment: the personal-mail rules stay quiet', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  // CERT r4.2's email.csv layout: attachments is a count.
+  writeFileSync(join(dir, 'email.csv'), [
+    'id,date,user,pc,to,cc,bcc,from,activity,size,attachments,content',
+    '{E1},01/04/2010 09:00:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,20000,0,hello',
+    '{E2},01/04/2010 09:05:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,420000,2,plans',
+    '{E3},01/04/2010 09:06:00,DTAA/ALB0001,PC-1,alb@yahoo.com,,,alb@dtaa.com,Send,30000,,note',
+  ].join('\n'));
+  await ingest(ws, [join(dir, 'email.csv')]);
+  const { rules } = await loadRuleSources([], []);
+  await runRules(ws, rules.filter((r) => /personal-mail/.test(r.id)));
+  assert.deepEqual(await ws.query("SELECT DISTINCT d.rule_id, a.record_id FROM detections d JOIN activity a ON split_part(d.event_ref, ':', 2)::BIGINT = a.rowid ORDER BY 1"),
+    [{ rule_id: 'behavior.exfiltration.personal-mail', record_id: '{E2}' }, { rule_id: 'insider.exfiltration.personal-mail-attachment', record_id: '{E2}' }]);
+});
