@@ -139,6 +139,29 @@ test('k-means: blobs recovered, seeded, labels numbered by size, empty clusters 
   assert.throws(() => kmeans(few, { k: 7 }), /k = 7 is more than the 6 rows/);
 });
 
+test('weighted k-means: distinct rows with their counts give the partition, centroids and inertia of all the rows', () => {
+  // Integer-valued data with many repeats, as entity-window metrics are.
+  const rng = new Rng(9);
+  const rows: number[][] = [];
+  for (let i = 0; i < 600; i++) rows.push([rng.int(0, 4), rng.int(0, 2) * 10 + (i % 50 === 0 ? 40 : 0)]);
+  const keyOf = (r: number[]) => r.join(',');
+  const distinct = [...new Map(rows.map((r) => [keyOf(r), r])).values()];
+  const counts = Float64Array.from(distinct, (d) => rows.filter((r) => keyOf(r) === keyOf(d)).length);
+  const all = kmeans(matrix(rows, ['a', 'b']), { k: 3, seed: 1 });
+  const weighted = kmeans(matrix(distinct, ['a', 'b']), { k: 3, seed: 1, weights: counts });
+  close(weighted.inertia, all.inertia, 1e-6);
+  assert.deepEqual(Array.from(weighted.sizes), Array.from(all.sizes));
+  Array.from(all.centroids).forEach((c, j) => close(weighted.centroids[j], c, 1e-9));
+  // Every row lands in the cluster of its distinct vector.
+  const label = new Map(distinct.map((d, i) => [keyOf(d), weighted.labels[i]]));
+  assert.deepEqual(rows.map((r) => label.get(keyOf(r))), Array.from(all.labels));
+  // The standard scaler weighs rows the same way.
+  const scaled = fitScaler('standard', matrix(distinct, ['a', 'b']), counts);
+  const plain = fitScaler('standard', matrix(rows, ['a', 'b']));
+  [0, 1].forEach((j) => { close(scaled.center[j], plain.center[j]); close(scaled.scale[j], plain.scale[j]); });
+  assert.throws(() => kmeans(matrix(distinct, ['a', 'b']), { k: 3, weights: counts.map((c, i) => (i === 0 ? 0.5 : c)) }), /positive whole counts/);
+});
+
 test('chooseK picks the true k on separated blobs, by silhouette, and reports the elbow', () => {
   const rng = new Rng(6);
   const rows: number[][] = [];

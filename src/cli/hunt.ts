@@ -130,7 +130,8 @@ weighted = tweight + scount + phasemult + sourcemult (the seed's "Insider Threat
 risk is Elastic's 0-100 entity score (sum of weights w_i / i^1.5, sorted, over zeta(1.5) x 100)
 with levels unknown < 20 <= low < 40 <= moderate < 70 <= high < 90 <= critical.
 Every window's metrics are kept: huntbook entity NAME shows an entity's days. Each row says
-which features isolated it for the 2,000 windows the isolation forest finds most isolated.
+which features isolated it (the isolation forest's attribution; windows with the same metrics
+share one verdict).
 Steps, cap, alert logic and the ATT&CK rule come from config/huntbook.yml (risk:); flags
 override them for one run.
 

@@ -15,6 +15,11 @@ export interface KMeansOptions {
   /** Stop when no centroid moves more than this (squared, relative to the data's variance). */
   tol?: number;
   seed?: number;
+  /**
+   * How many times each row counts (its multiplicity): k-means on distinct rows with their counts
+   * as weights is k-means on all of them (a month of entity-windows holds few distinct vectors).
+   */
+  weights?: Float64Array;
 }
 
 export interface KMeansResult {
@@ -25,6 +30,7 @@ export interface KMeansResult {
   /** Sum of squared distances to the nearest centroid. */
   inertia: number;
   iterations: number;
+  /** Rows per cluster (their weights summed, when rows are weighted). */
   sizes: Int32Array;
 }
 
@@ -37,8 +43,9 @@ function squaredDistance(data: Float64Array, a: number, centroids: Float64Array,
   return sum;
 }
 
-function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
+function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, weights: Float64Array | undefined): Float64Array {
   const { rows, cols, data } = x;
+  const w = (i: number) => (weights ? weights[i] : 1);
   const centroids = new Float64Array(k * cols);
   const first = Math.floor(rng.next() * rows);
   centroids.set(data.subarray(first * cols, first * cols + cols), 0);
@@ -46,12 +53,12 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
   for (let i = 0; i < rows; i++) closest[i] = squaredDistance(data, i, centroids, 0, cols);
   for (let c = 1; c < k; c++) {
     let total = 0;
-    for (let i = 0; i < rows; i++) total += closest[i];
+    for (let i = 0; i < rows; i++) total += w(i) * closest[i];
     let chosen = rows - 1;
     if (total > 0) {
       let target = rng.next() * total;
       for (let i = 0; i < rows; i++) {
-        target -= closest[i];
+        target -= w(i) * closest[i];
         if (target < 0) {
           chosen = i;
           break;
@@ -68,7 +75,7 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng): Float64Array {
 }
 
 /** Each row to its nearest centroid; returns the inertia (sum of squared distances). */
-function assign(x: Matrix, centroids: Float64Array, k: number, labels: Int32Array, distances: Float64Array): number {
+function assign(x: Matrix, centroids: Float64Array, k: number, labels: Int32Array, distances: Float64Array, weights: Float64Array | undefined): number {
   const { rows, cols, data } = x;
   let inertia = 0;
   for (let i = 0; i < rows; i++) {
@@ -83,12 +90,12 @@ function assign(x: Matrix, centroids: Float64Array, k: number, labels: Int32Arra
     }
     labels[i] = best;
     distances[i] = bestDistance;
-    inertia += bestDistance;
+    inertia += weights ? weights[i] * bestDistance : bestDistance;
   }
   return inertia;
 }
 
-function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol: number): KMeansResult {
+function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol: number, weights: Float64Array | undefined): KMeansResult {
   const { rows, cols, data } = x;
   const centroids = initial;
   const labels = new Int32Array(rows);
@@ -97,13 +104,14 @@ function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol
   const sizes = new Int32Array(k);
   let iterations = 0;
   for (; iterations < maxIter; iterations++) {
-    assign(x, centroids, k, labels, distances);
+    assign(x, centroids, k, labels, distances, weights);
     sums.fill(0);
     sizes.fill(0);
     for (let i = 0; i < rows; i++) {
       const c = labels[i];
-      sizes[c]++;
-      for (let j = 0; j < cols; j++) sums[c * cols + j] += data[i * cols + j];
+      const w = weights ? weights[i] : 1;
+      sizes[c] += w;
+      for (let j = 0; j < cols; j++) sums[c * cols + j] += w * data[i * cols + j];
     }
     let shift = 0;
     for (let c = 0; c < k; c++) {
@@ -130,9 +138,9 @@ function lloyd(x: Matrix, k: number, initial: Float64Array, maxIter: number, tol
     }
   }
   // Final assignment against the final centroids, so labels, sizes and inertia agree.
-  const inertia = assign(x, centroids, k, labels, distances);
+  const inertia = assign(x, centroids, k, labels, distances, weights);
   sizes.fill(0);
-  for (let i = 0; i < rows; i++) sizes[labels[i]]++;
+  for (let i = 0; i < rows; i++) sizes[labels[i]] += weights ? weights[i] : 1;
   return { k, centroids, labels, inertia, iterations, sizes };
 }
 
@@ -144,20 +152,27 @@ export function kmeans(x: Matrix, options: KMeansOptions): KMeansResult {
   const nInit = options.nInit ?? 10;
   const maxIter = options.maxIter ?? 300;
   const rng = new Rng(options.seed ?? 1);
+  const { weights } = options;
+  if (weights && (weights.length !== x.rows || weights.some((w) => !(w > 0) || !Number.isInteger(w)))) {
+    throw new MlError(`weights must be ${x.rows} positive whole counts, one per row`);
+  }
+  const w = (i: number) => (weights ? weights[i] : 1);
   // Tolerance relative to the data's mean variance, as scikit-learn does.
+  let total = 0;
+  for (let i = 0; i < x.rows; i++) total += w(i);
   let variance = 0;
   for (let j = 0; j < x.cols; j++) {
     let mean = 0;
-    for (let i = 0; i < x.rows; i++) mean += x.data[i * x.cols + j];
-    mean /= x.rows;
+    for (let i = 0; i < x.rows; i++) mean += w(i) * x.data[i * x.cols + j];
+    mean /= total;
     let sq = 0;
-    for (let i = 0; i < x.rows; i++) sq += (x.data[i * x.cols + j] - mean) ** 2;
-    variance += sq / x.rows;
+    for (let i = 0; i < x.rows; i++) sq += w(i) * (x.data[i * x.cols + j] - mean) ** 2;
+    variance += sq / total;
   }
   const tol = (options.tol ?? 1e-4) * (variance / Math.max(1, x.cols));
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
-    const result = lloyd(x, k, kmeansPlusPlus(x, k, rng), maxIter, tol);
+    const result = lloyd(x, k, kmeansPlusPlus(x, k, rng, weights), maxIter, tol, weights);
     if (!best || result.inertia < best.inertia) best = result;
   }
   return canonicalOrder(best!, x.cols);
@@ -188,7 +203,7 @@ function canonicalOrder(result: KMeansResult, cols: number): KMeansResult {
 }
 
 /** Mean silhouette over (a sample of) the rows: how much closer each point is to its own cluster. */
-export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { sample?: number; seed?: number } = {}): number {
+export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { sample?: number; seed?: number; distances?: PairwiseDistances } = {}): number {
   const { rows, cols, data } = x;
   const sampleSize = Math.min(rows, options.sample ?? 2000);
   const rng = new Rng(options.seed ?? 1);
@@ -197,15 +212,24 @@ export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { 
     const j = i + Math.floor(rng.next() * (rows - i));
     [idx[i], idx[j]] = [idx[j], idx[i]];
   }
-  const sample = idx.subarray(0, sampleSize);
+  // In row order: the mean is the same, and the distances are then read in memory order.
+  const sample = idx.subarray(0, sampleSize).sort();
   const counts = new Int32Array(k);
-  for (const i of sample) counts[labels[i]]++;
+  for (let p = 0; p < sampleSize; p++) counts[labels[sample[p]]]++;
   let total = 0;
   const sums = new Float64Array(k);
-  for (const i of sample) {
+  const cached = options.distances?.rows === rows ? options.distances.values : undefined;
+  // Indexed loops, not for…of over the typed array: this is the hot loop of choosing k.
+  for (let p = 0; p < sampleSize; p++) {
+    const i = sample[p];
     sums.fill(0);
-    for (const j of sample) {
+    for (let q = 0; q < sampleSize; q++) {
+      const j = sample[q];
       if (i === j) continue;
+      if (cached) {
+        sums[labels[j]] += cached[i * rows + j];
+        continue;
+      }
       let d = 0;
       for (let f = 0; f < cols; f++) d += (data[i * cols + f] - data[j * cols + f]) ** 2;
       sums[labels[j]] += Math.sqrt(d);
@@ -219,6 +243,28 @@ export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { 
   }
   return total / sampleSize;
 }
+
+/** Every pair's Euclidean distance, row-major n × n: computed once when several k are compared on the same rows. */
+export interface PairwiseDistances {
+  rows: number;
+  values: Float64Array;
+}
+
+function pairwiseDistances(x: Matrix): PairwiseDistances {
+  const { rows, cols, data } = x;
+  const values = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = i + 1; j < rows; j++) {
+      let d = 0;
+      for (let f = 0; f < cols; f++) d += (data[i * cols + f] - data[j * cols + f]) ** 2;
+      values[i * rows + j] = values[j * rows + i] = Math.sqrt(d);
+    }
+  }
+  return { rows, values };
+}
+
+/** Up to this many rows (32 MB of distances), chooseK computes the distances once for every k. */
+const CACHED_DISTANCE_ROWS = 2000;
 
 export interface KChoice {
   k: number;
@@ -237,9 +283,10 @@ export function chooseK(x: Matrix, options: { maxK?: number; seed?: number; nIni
   const maxK = Math.min(options.maxK ?? 8, x.rows - 1);
   if (maxK < 2) throw new MlError(`need at least 3 rows to choose k, got ${x.rows}`);
   const candidates: KChoice['candidates'] = [];
+  const distances = x.rows <= CACHED_DISTANCE_ROWS ? pairwiseDistances(x) : undefined;
   for (let k = 2; k <= maxK; k++) {
     const result = kmeans(x, { k, seed: options.seed, nInit: options.nInit ?? 4 });
-    candidates.push({ k, inertia: result.inertia, silhouette: silhouette(x, result.labels, k, { seed: options.seed }) });
+    candidates.push({ k, inertia: result.inertia, silhouette: silhouette(x, result.labels, k, { seed: options.seed, distances }) });
   }
   const best = candidates.reduce((a, b) => (b.silhouette > a.silhouette + 1e-12 ? b : a));
   const first = candidates[0];
@@ -261,14 +308,15 @@ export function chooseK(x: Matrix, options: { maxK?: number; seed?: number; nIni
  * given or chosen by silhouette. Undefined when there is nothing to cluster (fewer than two
  * rows, or no column that varies).
  */
-export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; seed: number; nInit?: number; maxK?: number }): KMeansResult | undefined {
+export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; seed: number; nInit?: number; maxK?: number; weights?: Float64Array }): KMeansResult | undefined {
   const varying = dropConstantColumns(x);
   if (x.rows < 2 || varying.cols === 0) return undefined;
-  const scaled = fitScaler('standard', varying).transform(varying);
+  if (options.weights && options.k === 'auto') throw new MlError('k is chosen on unweighted rows: give k, or pass every row');
+  const scaled = fitScaler('standard', varying, options.weights).transform(varying);
   const k = options.k === 'auto'
     ? (x.rows < 3 ? 1 : chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k)
     : Math.min(options.k, x.rows);
-  return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit });
+  return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit, weights: options.weights });
 }
 
 /**

@@ -36,8 +36,11 @@ export function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (position - lo);
 }
 
-export function fitScaler(kind: ScalerKind, m: Matrix): Scaler {
+/** `weights` (row multiplicities) are for the standard and min-max scalers: as if each row came that many times. */
+export function fitScaler(kind: ScalerKind, m: Matrix, weights?: Float64Array): Scaler {
   assertFinite(m);
+  if (weights && kind !== 'standard' && kind !== 'minmax' && kind !== 'none') throw new MlError(`the ${kind} scaler takes no row weights`);
+  const w = (i: number) => (weights ? weights[i] : 1);
   const center = new Float64Array(m.cols);
   const scale = new Float64Array(m.cols).fill(1);
   for (let j = 0; j < m.cols; j++) {
@@ -51,13 +54,18 @@ export function fitScaler(kind: ScalerKind, m: Matrix): Scaler {
     const sorted = sortedColumn(m, j);
     let spread: number;
     if (kind === 'standard') {
+      // In row order (not sorted) so that a weight stays with its row.
       let sum = 0;
-      for (const v of sorted) sum += v;
-      const mean = sum / sorted.length;
+      let count = 0;
+      for (let i = 0; i < m.rows; i++) {
+        sum += w(i) * m.data[i * m.cols + j];
+        count += w(i);
+      }
+      const mean = sum / count;
       let squares = 0;
-      for (const v of sorted) squares += (v - mean) ** 2;
+      for (let i = 0; i < m.rows; i++) squares += w(i) * (m.data[i * m.cols + j] - mean) ** 2;
       center[j] = mean;
-      spread = Math.sqrt(squares / sorted.length);
+      spread = Math.sqrt(squares / count);
     } else if (kind === 'robust') {
       center[j] = quantile(sorted, 0.5);
       spread = quantile(sorted, 0.75) - quantile(sorted, 0.25);

@@ -66,7 +66,9 @@ export class Workspace {
   async run(sql: string, params?: Params): Promise<void> {
     checkInterrupted();
     try {
+      const started = performance.now();
       await this.connection.run(sql, params);
+      trace(sql, started);
     } catch (error) {
       checkInterrupted();
       throw error;
@@ -106,7 +108,10 @@ export class Workspace {
   private async read(sql: string, params?: Params) {
     checkInterrupted();
     try {
-      return await this.connection.runAndReadAll(sql, params);
+      const started = performance.now();
+      const reader = await this.connection.runAndReadAll(sql, params);
+      trace(sql, started);
+      return reader;
     } catch (error) {
       checkInterrupted();
       throw error;
@@ -134,7 +139,9 @@ export class Workspace {
     try {
       const result = await fn();
       checkInterrupted();
+      const committing = performance.now();
       await this.connection.run('COMMIT');
+      trace('COMMIT', committing);
       return result;
     } catch (error) {
       await this.connection.run('ROLLBACK').catch(() => undefined);
@@ -247,4 +254,10 @@ function toSafeNumber(text: string): number | string {
   const value = Number(text);
   if (!Number.isFinite(value)) return text;
   return Number.isInteger(value) && !Number.isSafeInteger(value) ? text : value;
+}
+
+/** HUNTBOOK_TRACE=1: every statement's time on stderr, to see where a slow hunt spends it. */
+const TRACING = process.env.HUNTBOOK_TRACE === '1';
+function trace(sql: string, started: number): void {
+  if (TRACING) process.stderr.write(`[trace] ${(performance.now() - started).toFixed(0).padStart(6)} ms  ${sql.replace(/\s+/g, ' ').trim().slice(0, 110)}\n`);
 }

@@ -115,51 +115,60 @@ WITH d AS (
 -- percentile: the share of the window's other entities with a lower weighted score
 SELECT *, tweight + scount + phasemult + sourcemult AS weighted,
        CASE WHEN count(*) OVER win > 1 THEN (rank() OVER (win ORDER BY tweight + scount + phasemult + sourcemult) - 1) / (count(*) OVER win - 1) ELSE 1 END AS percentile,
-       (row_number() OVER (ORDER BY window_start, entity) - 1)::INTEGER AS i
+       -- windows with the same metrics get the same models' verdicts: v numbers the distinct vectors
+       (dense_rank() OVER (ORDER BY tweight, scount, dscount, pcount, phasemult, sourcemult) - 1)::INTEGER AS v
 FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
-  const [tweight, scount, dscount, pcount, phasemult, sourcemult, weighted, tacticsRecent, rulesRecent] = await ws.columns(
-    'SELECT tweight, scount, dscount, pcount, phasemult, sourcemult, weighted, tactics_recent, rules_recent FROM hb_risk ORDER BY i');
+  // Every window's metrics come to JS as typed columns (the models fit on all of them); what the
+  // models and the alert logic say depends only on the metrics, so it is worked out once per
+  // distinct vector (90 k windows of a month hold ~3 k) and joined back in SQL.
+  const [v, tweight, scount, dscount, pcount, phasemult, sourcemult, weighted] = await ws.columns(
+    'SELECT v, tweight, scount, dscount, pcount, phasemult, sourcemult, weighted FROM hb_risk');
   const n = tweight?.length ?? 0;
-  const column = (...cols: Float64Array[]): Matrix => {
-    const data = new Float64Array(n * cols.length);
-    for (let r = 0; r < n; r++) for (let c = 0; c < cols.length; c++) data[r * cols.length + c] = cols[c][r];
-    return { rows: n, cols: cols.length, data, names: [] };
+  const firstRow = new Int32Array(n === 0 ? 0 : Number(v.reduce((a, b) => Math.max(a, b), 0)) + 1).fill(-1);
+  const multiplicity = new Float64Array(firstRow.length);
+  for (let r = 0; r < n; r++) {
+    if (firstRow[v[r]] < 0) firstRow[v[r]] = r;
+    multiplicity[v[r]]++;
+  }
+  const column = (rows: ArrayLike<number>, ...cols: Float64Array[]): Matrix => {
+    const data = new Float64Array(rows.length * cols.length);
+    for (let r = 0; r < rows.length; r++) for (let c = 0; c < cols.length; c++) data[r * cols.length + c] = cols[c][rows[r]];
+    return { rows: rows.length, cols: cols.length, data, names: [] };
   };
-  // Built once: the forest is fitted, scored and explained on the same matrix.
-  const forestInput = { ...column(tweight, pcount, scount, weighted), names: ['tweight', 'pcount', 'scount', 'weighted'] };
-  const forest = n >= 2 ? new IsolationForest({ seed: params.seed }).fit(forestInput) : undefined;
-  const ifScores = forest ? forest.scoreSamples(forestInput) : new Float64Array(n);
-  const clustered = clusterStandardised({ ...column(tweight, phasemult, scount), names: ['tweight', 'phasemult', 'scount'] }, { k: params.clusters, seed: params.seed });
-  // Which features isolated a row is worth saying for the rows the forest singles out; for the
-  // tens of thousands of ordinary windows it is noise (and 2 s of path walking at 90 k rows).
-  const explained = new Set(Array.from(ifScores.keys()).sort((a, b) => ifScores[b] - ifScores[a] || a - b).slice(0, EXPLAINED_ROWS));
+  const allRows = Int32Array.from({ length: n }, (_, r) => r);
+  const forestNames = ['tweight', 'pcount', 'scount', 'weighted'];
+  const forest = n >= 2 ? new IsolationForest({ seed: params.seed }).fit({ ...column(allRows, tweight, pcount, scount, weighted), names: forestNames }) : undefined;
+  const distinct = { ...column(firstRow, tweight, pcount, scount, weighted), names: forestNames };
+  const ifScores = forest ? forest.scoreSamples(distinct) : new Float64Array(distinct.rows);
+  const clustered = clusterStandardised({ ...column(firstRow, tweight, phasemult, scount), names: ['tweight', 'phasemult', 'scount'] },
+    { k: params.clusters, seed: params.seed, weights: multiplicity });
   const scores: (string | number | null)[][] = [];
-  let alerts = 0;
   const m: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
+  for (let d = 0; d < firstRow.length; d++) {
+    const i = firstRow[d];
     Object.assign(m, { tweight: tweight[i], scount: scount[i], dscount: dscount[i], pcount: pcount[i], phasemult: phasemult[i], sourcemult: sourcemult[i], weighted: weighted[i] });
     const fired = alert.evaluate(m);
-    if (fired) alerts++;
-    const tacticRule = tacticsRecent[i] >= params.tacticRule.minTactics && rulesRecent[i] >= params.tacticRule.minRules;
-    const attribution = forest && explained.has(i) ? forest.explain(forestInput, i).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ') : null;
-    scores.push([i, Math.round(ifScores[i] * 1e4) / 1e4, clustered ? clustered.labels[i] : 0, fired ? 'true' : 'false', tacticRule ? 'true' : 'false',
-      fired ? `alert: ${alert.explain(m).join(', ')}` : null, forest ? `isolation forest ${ifScores[i].toFixed(3)}${attribution ? `: ${attribution}` : ''}` : null]);
+    const attribution = forest ? forest.explain(distinct, d).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ') : '';
+    scores.push([d, Math.round(ifScores[d] * 1e4) / 1e4, clustered ? clustered.labels[d] : 0, fired ? 'true' : 'false',
+      fired ? `alert: ${alert.explain(m).join(', ')}` : null, forest ? `isolation forest ${ifScores[d].toFixed(3)}${attribution ? `: ${attribution}` : ''}` : null]);
   }
-  await ws.run('CREATE OR REPLACE TEMP TABLE hb_risk_scores (i INTEGER, iforest_score DOUBLE, cluster INTEGER, alert BOOLEAN, tactic_rule BOOLEAN, alert_text VARCHAR, forest_text VARCHAR)');
+  let alerts = 0;
+  for (let r = 0; r < n; r++) if (scores[v[r]][3] === 'true') alerts++;
+  await ws.run('CREATE OR REPLACE TEMP TABLE hb_risk_scores (v INTEGER, iforest_score DOUBLE, cluster INTEGER, alert BOOLEAN, alert_text VARCHAR, forest_text VARCHAR)');
   await ws.append('hb_risk_scores', scores);
   const num = (x: string) => `rtrim(rtrim(printf('%.6f', CAST(${x} AS DOUBLE)), '0'), '.')`;
   // Every row with its level, rank and reasons, in SQL; the same texts the CLI prints.
   await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk_rows AS
     SELECT row_number() OVER (ORDER BY risk DESC, weighted DESC, entity, window_start) AS rank, CAST(window_start AS VARCHAR) AS window_start, entity,
-           tweight, scount, dscount, pcount, phasemult, sourcemult, weighted, s.alert, s.tactic_rule, risk,
+           tweight, scount, dscount, pcount, phasemult, sourcemult, weighted, s.alert, tactics_recent >= $2 AND rules_recent >= $3 AS tactic_rule, risk,
            CASE WHEN risk >= 90 THEN 'critical' WHEN risk >= 70 THEN 'high' WHEN risk >= 40 THEN 'moderate' WHEN risk >= 20 THEN 'low' ELSE 'unknown' END AS level,
            s.iforest_score, s.cluster, round(percentile, 3) AS percentile, replace(phases, ', ', ',') AS phases, rules,
            list_filter([s.alert_text,
-             CASE WHEN s.tactic_rule THEN 'ATT&CK rule: ' || tactics_recent || ' tactics and ' || rules_recent || ' rules in ' || $1 || ' days' END,
+             CASE WHEN tactics_recent >= $2 AND rules_recent >= $3 THEN 'ATT&CK rule: ' || tactics_recent || ' tactics and ' || rules_recent || ' rules in ' || $1 || ' days' END,
              pcount || ' phase' || CASE WHEN pcount = 1 THEN '' ELSE 's' END || ' (' || phases || ')' || CASE WHEN phasemult <> 0 THEN ' +' || ${num('phasemult')} ELSE '' END,
              dscount || ' rule' || CASE WHEN dscount = 1 THEN '' ELSE 's' END || CASE WHEN sourcemult <> 0 THEN ' +' || ${num('sourcemult')} ELSE '' END || ': ' || rules_text,
              s.forest_text], x -> x IS NOT NULL) AS reasons
-    FROM hb_risk JOIN hb_risk_scores s USING (i)`, [params.tacticRule.days]);
+    FROM hb_risk JOIN hb_risk_scores s USING (v)`, [params.tacticRule.days, params.tacticRule.minTactics, params.tacticRule.minRules]);
   const total = Number(await ws.scalar('SELECT count(*) FROM hb_risk_rows'));
   // The run, its rows and the entities' history land together, or not at all.
   const runId = await ws.transaction(async () => {
@@ -179,9 +188,6 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
     notes: [`${total} ${params.by}-windows of ${formatDuration(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
   };
 }
-
-/** The rows whose forest attribution is written out: the most isolated ones. */
-const EXPLAINED_ROWS = 2000;
 
 /** What a result keeps as its features, and what entity_history keeps per window. */
 const HISTORY_FIELDS = [...RISK_METRICS, 'alert', 'tactic_rule', 'risk', 'level', 'iforest_score', 'cluster', 'percentile', 'phases'];
