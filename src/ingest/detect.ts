@@ -18,13 +18,17 @@ export function parseFormat(value: string | undefined): Format | undefined {
   throw new UsageError(`unknown input format "${value}"; use one of auto, ${FORMATS.join(', ')}`);
 }
 
-export const CERT_KINDS = ['logon', 'device', 'file', 'email', 'http', 'ldap'] as const;
+export const CERT_KINDS = ['logon', 'device', 'file', 'email', 'http', 'ldap', 'psychometric'] as const;
 export type CertKind = (typeof CERT_KINDS)[number];
 
 /** CERT insider-threat files are told apart by their header (and, failing that, their name). */
 export function certKind(fileName: string, fields: readonly string[]): CertKind | undefined {
   const names = new Set(fields.map(foldName));
-  if (names.has('employee_name') && names.has('user_id')) return 'ldap';
+  if (names.has('employee_name') && names.has('user_id')) {
+    // psychometric.csv names people too, but holds Big Five scores, not who they are.
+    if (['o', 'c', 'e', 'a', 'n'].every((trait) => names.has(trait)) && !names.has('role')) return 'psychometric';
+    return 'ldap';
+  }
   if (!(names.has('id') && names.has('date') && names.has('user') && names.has('pc'))) return undefined;
   if (names.has('to') && names.has('from')) return 'email';
   if (names.has('url')) return 'http';

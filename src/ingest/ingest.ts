@@ -19,7 +19,7 @@ import { loadJson } from './jsonlog.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
 import { prescan, readSample, type Prescan } from './prescan.ts';
 import { createProgress, type Progress } from '../progress.ts';
-import { loadTabular } from './tabular.ts';
+import { loadTabular, type TabularProfile } from './tabular.ts';
 import { loadZeekTsv } from './zeek.ts';
 
 export interface IngestOptions {
@@ -71,14 +71,85 @@ interface SourceFile {
 
 type Reader = (ctx: LoadContext, scan: Prescan) => Promise<LoadOutcome>;
 
-const CERT_PROFILE: Record<CertKind, Parameters<typeof loadTabular>[2]> = {
+/**
+ * Where each CERT insider-threat file goes. Web rows go to http (the web rules read it), with the
+ * site taken from the URL; the id is each row's key (it names a cut-short last row to refuse).
+ */
+const CERT_PROFILE: Record<Exclude<CertKind, 'psychometric'>, TabularProfile> = {
   logon: { table: 'activity', constants: { kind: 'logon' } },
   device: { table: 'activity', constants: { kind: 'device' } },
   file: { table: 'activity', constants: { kind: 'file' } },
   email: { table: 'activity', constants: { kind: 'email' } },
-  http: { table: 'activity', constants: { kind: 'http' } },
+  http: { table: 'http', map: { uid: 'id', url: 'url', user: 'user' }, derive: [{ column: 'dest', from: 'url', sql: hostOfUrl }] },
   ldap: { table: 'directory' },
 };
+
+/** The column that names a row of each table the CERT files load into. */
+const CERT_ROW_KEY: Partial<Record<string, string>> = { activity: 'record_id', http: 'uid', directory: 'user' };
+
+/** The host part of a URL (lower-case, no port), as the http table's dest holds it. */
+function hostOfUrl(ref: string): string {
+  return `nullif(lower(regexp_extract(${ref}, '^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^@/?#]*@)?([^/:?#]+)', 1)), '')`;
+}
+
+/**
+ * CERT publishes LDAP as monthly snapshots named YYYY-MM.csv: the name is the month the rows
+ * held, so a user missing from a later month has left.
+ */
+function snapshotMonth(display: string): { valid_from: string; valid_to: string } | undefined {
+  const match = /(?:^|[^0-9])((?:19|20)\d\d)-(0[1-9]|1[0-2])\.csv$/i.exec(basename(display));
+  if (!match) return undefined;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const next = month === 12 ? `${year + 1}-01` : `${year}-${String(month + 1).padStart(2, '0')}`;
+  return { valid_from: `${match[1]}-${match[2]}-01 00:00:00`, valid_to: `${next}-01 00:00:00` };
+}
+
+async function loadCert(ctx: LoadContext, scan: Prescan): Promise<LoadOutcome> {
+  const header = firstLine(scan.sample);
+  const kind = certKind(ctx.display, splitCsvLine(header, guessDelimiter(header)));
+  if (!kind) throw new InputError('not a CERT insider-threat file (logon, device, file, email, http or LDAP header expected)', { location: { file: ctx.display, line: 1 } });
+  if (kind === 'psychometric') {
+    throw new UnknownTableError('CERT psychometric scores (Big Five O, C, E, A, N per user): no hunt reads them and no table holds them; not loaded', { location: { file: ctx.display, line: 1 } });
+  }
+  const profile = { ...CERT_PROFILE[kind] };
+  const month = kind === 'ldap' ? snapshotMonth(ctx.display) : undefined;
+  if (month) profile.constants = { ...profile.constants, ...month };
+  const outcome = await loadTabular(ctx, scan, profile);
+  if (scan.unterminated) await refuseCutLastRow(ctx, outcome, CERT_ROW_KEY[outcome.target]);
+  return outcome;
+}
+
+/**
+ * The published CERT files end every row with a line end. One that does not was cut short (a
+ * partial download, a `head -c`): its last row may be missing the end of a value ("Logo" for
+ * "Logoff"), so it is refused rather than loaded as if whole.
+ */
+async function refuseCutLastRow(ctx: LoadContext, outcome: LoadOutcome, key: string | undefined): Promise<void> {
+  const { line, text } = await lastLine(ctx.localPath);
+  if (line < 2 || !key || outcome.rejects.some((r) => r.line === line)) return;
+  const id = splitCsvLine(text, guessDelimiter(text))[key === 'user' ? 1 : 0]?.trim();
+  const table = quoteIdent(outcome.target);
+  const where = `file_id = $1 AND ${quoteIdent(key)} = $2`;
+  const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${table} WHERE ${where}`, [ctx.fileId, id ?? '']));
+  if (before === 0) return;
+  // In SQL: rows appended in this transaction have row ids beyond what a JS number holds exactly.
+  await ctx.ws.run(`DELETE FROM ${table} WHERE rowid = (SELECT max(rowid) FROM ${table} WHERE ${where})`, [ctx.fileId, id ?? '']);
+  outcome.loaded--;
+  outcome.rejects.push({ line, field: null, reason: 'the file ends in the middle of this row (no line end after it): cut short, so it is refused', text: text.slice(0, 200) });
+}
+
+/** The last line of a file and its number (a pass counting line ends: only for files cut short). */
+async function lastLine(path: string): Promise<{ line: number; text: string }> {
+  let newlines = 0;
+  let tail: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let pos = chunk.indexOf(0x0a); pos !== -1; pos = chunk.indexOf(0x0a, pos + 1)) newlines++;
+    const nl = chunk.lastIndexOf(0x0a);
+    tail = nl === -1 ? Buffer.concat([tail, chunk]).subarray(-65536) : chunk.subarray(nl + 1);
+  }
+  return { line: newlines + 1, text: tail.toString('utf8').replace(/\r$/, '') };
+}
 
 function jsonShape(scan: Prescan): 'ndjson' | 'document' {
   return jsonShapeOf(scan.sample);
@@ -101,12 +172,7 @@ const READERS: Record<Format, Reader> = {
   ndjson: (ctx, scan) => loadJson(ctx, scan, 'ndjson', 'generic'),
   json: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'generic'),
   csv: (ctx, scan) => loadTabular(ctx, scan),
-  cert: (ctx, scan) => {
-    const header = firstLine(scan.sample);
-    const kind = certKind(ctx.display, splitCsvLine(header, guessDelimiter(header)));
-    if (!kind) throw new InputError('not a CERT insider-threat file (logon, device, file, email, http or LDAP header expected)', { location: { file: ctx.display, line: 1 } });
-    return loadTabular(ctx, scan, CERT_PROFILE[kind]);
-  },
+  cert: (ctx, scan) => loadCert(ctx, scan),
 };
 
 export async function ingest(ws: Workspace, paths: readonly string[], options: IngestOptions = {}): Promise<FileReport[]> {
@@ -234,7 +300,9 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
     }, { lines, head });
     checkInterrupted();
-    const previous = await ws.query("SELECT file_id, path || coalesce('!' || member, '') AS path, target_table FROM ingested_files WHERE sha256 = $1", [scan.sha256]);
+    const month = format === 'cert' ? snapshotMonth(file.display)?.valid_from : undefined;
+    // Monthly directory snapshots may repeat last month's content: that is another month's fact.
+    const previous = await ws.query("SELECT file_id, path || coalesce('!' || member, '') AS path, target_table FROM ingested_files WHERE sha256 = $1 AND snapshot = $2", [scan.sha256, month ?? '']);
     if (previous.length > 0 && !options.force) {
       return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
     }
@@ -262,8 +330,8 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       reconcile(file.display, format, scan, result);
       await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
       await ws.run(
-        `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11)`,
-        [fileId, file.archive ?? file.display, file.member ?? null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started)],
+        `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11, $12)`,
+        [fileId, file.archive ?? file.display, file.member ?? null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started), month ?? ''],
       );
       // A file whose records went to several tables (a shipper's mixed Zeek export) says where each went.
       const targets = result.target.split(',').filter(Boolean);

@@ -30,6 +30,8 @@ export interface Prescan {
   firstNulLine?: number;
   /** A carriage return not followed by a newline somewhere: delimited readers need to know. */
   bareCr?: boolean;
+  /** The content does not end with a line end: its last row may have been cut short. */
+  unterminated?: boolean;
 }
 
 const SAMPLE_BYTES = 64 * 1024;
@@ -151,7 +153,10 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
         : `cannot read file: ${message}`;
     throw new InputError(what, { location: { file: path, line }, cause: error });
   }
-  if (!atLineStart) endLine(); // last line without a trailing newline
+  if (!atLineStart) {
+    endLine(); // last line without a trailing newline
+    result.unterminated = true;
+  }
   result.bareCr = cr.found();
   result.sha256 = hash.digest('hex');
   result.sample = Buffer.concat(sampleParts);
@@ -162,10 +167,12 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
   const hash = createHash('sha256');
   const cr = bareCrWatcher();
   let done = 0;
+  let last = 0x0a;
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       hash.update(chunk);
       cr.see(chunk);
+      if (chunk.length > 0) last = chunk[chunk.length - 1];
       done += chunk.length;
       onProgress?.(done, size);
     }
@@ -175,6 +182,8 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
   return {
     sha256: hash.digest('hex'), size, gzip: head.gzip, dataLines: 0, headerLines: [], emptyLines: 0,
     sample: head.sample, firstNulLine: head.firstNulLine, bareCr: cr.found(),
+    // Only meaningful for plain files: a gzip file always gets the full pass.
+    unterminated: !head.gzip && size > 0 && last !== 0x0a,
   };
 }
 

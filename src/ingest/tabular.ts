@@ -21,6 +21,10 @@ export interface TabularProfile {
   table?: CanonicalTable;
   /** Columns set to a constant for every row (e.g. CERT's activity kind). */
   constants?: Record<string, string>;
+  /** Canonical column → source field, as --map gives them (--map still wins). */
+  map?: Record<string, string>;
+  /** Columns computed from another mapped column's value (the site from a URL). */
+  derive?: { column: string; from: string; sql: (ref: string) => string }[];
 }
 
 /** Guesses the canonical table from field names; undefined when nothing fits. */
@@ -80,7 +84,8 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   }
   if (!isCanonicalTable(tableName)) throw new UsageError(`--as ${tableName}: not a canonical table`);
   const table: CanonicalTable = tableName;
-  const mapping = mapFields(table, names, parseMapOption(ctx.map, table));
+  const overrides = new Map([...Object.entries(profile.map ?? {}), ...parseMapOption(ctx.map, table)]);
+  const mapping = mapFields(table, names, overrides);
   const dialect = `delim=${quoteLiteral(delimiter)}, quote='"', escape='"', header=true, auto_detect=false, compression='${gzip ? 'gzip' : 'none'}'`;
   const path = quoteLiteral(file);
 
@@ -114,6 +119,13 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
     } else if (index !== undefined) {
       columns.push(quoteIdent(name));
       exprs.push(index === tsIndex && isoTs ? 'hb_ts' : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : null));
+    } else {
+      const derived = profile.derive?.find((d) => d.column === name);
+      const from = derived && mapping.columns.get(derived.from);
+      if (derived && from !== undefined) {
+        columns.push(quoteIdent(name));
+        exprs.push(derived.sql(`c${from}`));
+      }
     }
   }
   const extraPairs = mapping.unmapped.map((i) => `, ${bind(names[i])}, c${i}`).join('');

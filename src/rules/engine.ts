@@ -5,6 +5,7 @@
  * a list, and matches are unnested straight into detections, never looped over in JS.
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
+import { directoryDetections } from './directory-flags.ts';
 import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -142,6 +143,8 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
     }
   }
   options.onProgress?.('', done, planned.length);
+  // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
+  await directoryDetections(ws, options.runId ?? null);
   let events = 0;
   for (const table of new Set(planned.map((p) => p.source.table))) events += Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));

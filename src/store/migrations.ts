@@ -85,7 +85,18 @@ CREATE TABLE dns (
 );
 `;
 
+// A monthly directory snapshot may hold what last month's did: the same content for another month.
+// One copy per content and month is kept by ingest itself (it looks before loading and replaces
+// on --force). A unique index over the three columns made DuckDB refuse --force's delete and
+// insert of the same key in one transaction (a constraint error), so there is none.
+const snapshots = `
+DROP INDEX ingested_files_hash;
+ALTER TABLE ingested_files ADD COLUMN snapshot VARCHAR DEFAULT '';
+UPDATE ingested_files SET snapshot = '';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
+  { version: 3, name: 'directory snapshots', sql: snapshots },
 ];
