@@ -15,6 +15,8 @@ import { POPULATION_MULTIPLIERS, POPULATION_TIER_FEATURES, RISK_METRICS, SCORED_
 import type { Comparison, Multiplier } from './model/tiers.ts';
 import type { AllowList } from './net/allowlist.ts';
 import { parseCidr } from './net/network.ts';
+import { checkRuleSql } from './rules/sqlcheck.ts';
+import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable } from './store/schema.ts';
 
 export interface Config {
   networks: { internal: string[] };
@@ -35,6 +37,7 @@ export interface Config {
     clusters: number;
   };
   population: { multipliers: Multiplier[] };
+  baseline: BaselineConfig;
   rules: {
     /** Sigma level → detection weight. */
     levelWeights: Record<string, number>;
@@ -46,6 +49,29 @@ export interface Config {
   /** The same, as one string for messages. */
   source: string;
 }
+
+/** A feature of hunt baseline's daily matrix: what to take of which rows of which table, per user and day. */
+export interface BaselineFeature {
+  name: string;
+  table: CanonicalTable;
+  /** A SQL boolean over the table's columns ({personal_mail} already replaced); checked like a native rule's. */
+  where: string;
+  /** An aggregate from a short list: count(*), count(DISTINCT col), max|min(hour(ts)), sum|max(col). */
+  value: string;
+}
+
+export interface BaselineConfig {
+  warmupDays: number;
+  minHistoryDays: number;
+  madFloor: number;
+  zThreshold: number;
+  peerKey: 'role' | 'department' | 'team';
+  packs: string[];
+  personalMail: string[];
+  features: BaselineFeature[];
+}
+
+export const PEER_KEYS = ['role', 'department', 'team'] as const;
 
 export const DEFAULT_CONFIG_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'huntbook.yml');
 
@@ -81,6 +107,7 @@ const SHAPE: Shape = {
   },
   risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
   population: { multipliers: multiplierShape(POPULATION_MULTIPLIERS) },
+  baseline: { warmup_days: 'leaf', min_history_days: 'leaf', mad_floor: 'leaf', z_threshold: 'leaf', peer_key: 'leaf', packs: 'leaf', personal_mail: 'leaf', features: '*' },
   rules: { level_weights: '*', placeholders: '*' },
 };
 
@@ -262,6 +289,7 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   }
   const population = reader.object(top.population, ['population']);
   const basePopulation = base?.population.multipliers ?? POPULATION_MULTIPLIERS.map((name) => ({ name, metric: 'user_count', tiers: [] }));
+  const baseline = readBaseline(reader, reader.object(top.baseline, ['baseline']), base?.baseline);
   const file = reader.file;
   const files = [...(base?.files ?? []), file];
   return {
@@ -291,10 +319,73 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
       clusters: reader.number(risk.clusters, ['risk', 'clusters'], baseRisk.clusters, 1, 50),
     },
     population: { multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES) },
+    baseline,
     rules: { levelWeights, placeholders },
     files,
     source: files.join(' + '),
   };
+}
+
+/** Feature names become column names: a plain identifier, and not one of the built-in columns. */
+const FEATURE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const BUILT_IN_COLUMNS = ['user', 'day', 'weighted', 'day_count'];
+
+function readBaseline(reader: Reader, raw: Obj, base: BaselineConfig | undefined): BaselineConfig {
+  const at = (key: string) => ['baseline', key];
+  const fallback: BaselineConfig = base ?? { warmupDays: 7, minHistoryDays: 14, madFloor: 0.25, zThreshold: 3, peerKey: 'role', packs: [], personalMail: [], features: [] };
+  const peerKey = reader.text(raw.peer_key, at('peer_key'), fallback.peerKey);
+  if (!(PEER_KEYS as readonly string[]).includes(peerKey)) reader.problem(at('peer_key'), `must be one of ${PEER_KEYS.join(', ')}, got "${peerKey}"`);
+  const personalMail = reader.strings(raw.personal_mail, at('personal_mail'), fallback.personalMail).map((d) => d.toLowerCase());
+  for (const domain of personalMail) if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain)) reader.problem(at('personal_mail'), `"${domain}" is not a domain name`);
+  const features = new Map(fallback.features.map((f) => [f.name, f]));
+  for (const [name, value] of Object.entries(reader.object(raw.features, at('features')))) {
+    const path = ['baseline', 'features', name];
+    if (value === null) {
+      features.delete(name); // `name: null` drops a default feature
+      continue;
+    }
+    if (!FEATURE_NAME.test(name) || BUILT_IN_COLUMNS.includes(name)) {
+      reader.problem(path, `a feature name is lower-case letters, digits and _ (and not ${BUILT_IN_COLUMNS.join(', ')})`);
+      continue;
+    }
+    const entry = reader.object(value, path);
+    reader.unknownKeys(entry, { table: 'leaf', where: 'leaf', value: 'leaf' }, path);
+    const table = reader.text(entry.table, [...path, 'table'], '');
+    if (!(CANONICAL_TABLES as readonly string[]).includes(table)) {
+      reader.problem([...path, 'table'], `must be one of ${CANONICAL_TABLES.join(', ')}`);
+      continue;
+    }
+    const where = reader.text(entry.where, [...path, 'where'], 'true').replaceAll('{personal_mail}', personalMail.map((d) => d.replace(/[.]/g, '\\.')).join('|') || 'no-provider-listed');
+    const aggregate = reader.text(entry.value, [...path, 'value'], 'count(*)');
+    try {
+      checkRuleSql(where, table as CanonicalTable);
+      checkAggregate(aggregate, table as CanonicalTable);
+    } catch (error) {
+      reader.problem(path, (error as Error).message);
+      continue;
+    }
+    features.set(name, { name, table: table as CanonicalTable, where, value: aggregate });
+  }
+  return {
+    warmupDays: reader.number(raw.warmup_days, at('warmup_days'), fallback.warmupDays, 1, 365),
+    minHistoryDays: reader.number(raw.min_history_days, at('min_history_days'), fallback.minHistoryDays, 2, 3650),
+    madFloor: reader.number(raw.mad_floor, at('mad_floor'), fallback.madFloor, 0.001, 1e6),
+    zThreshold: reader.number(raw.z_threshold, at('z_threshold'), fallback.zThreshold, 0.1, 1e6),
+    peerKey: peerKey as BaselineConfig['peerKey'],
+    packs: reader.strings(raw.packs, at('packs'), fallback.packs),
+    personalMail,
+    features: [...features.values()],
+  };
+}
+
+/** What a feature may take of its rows: a short list of aggregates over the table's own columns. */
+function checkAggregate(value: string, table: CanonicalTable): void {
+  const columns = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
+  const match = /^(?:count\(\*\)|count\(DISTINCT ([a-z_]+)\)|(?:max|min)\(hour\(ts\)\)|(?:sum|max|min)\(([a-z_]+)\))$/i.exec(value.trim());
+  const column = match?.[1] ?? match?.[2];
+  if (!match || (column !== undefined && !columns.has(column))) {
+    throw new Error(`value "${value}" must be count(*), count(DISTINCT column), max(hour(ts)), min(hour(ts)), sum(column), max(column) or min(column) over ${table}'s columns`);
+  }
 }
 
 /** Values from an object already parsed (tests, the library); throws every problem at once. */

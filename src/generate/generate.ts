@@ -203,14 +203,17 @@ function humanDay(rng: Rng, world: World, person: Person, day: Day, [from, to]: 
   }
   // Logon, a handful of applications, the odd archive or rename: the population baseline.
   day.events.add(from, eventLine(from, person, 4624, { TargetUserName: person.user, LogonType: 2 }));
-  day.logon.add(from, `${nextId('L')},${certDate(from)},${person.user},${person.host},Logon`);
-  day.logon.add(to, `${nextId('L')},${certDate(to)},${person.user},${person.host},Logoff`);
+  // Sales log on wherever they are (their own machine, the meeting-room PCs, a loaner laptop).
+  const pc = person.department === 'Sales' ? rng.pick([person.host, 'MEET-0001', 'MEET-0002', 'LOAN-0001', 'LOAN-0002']) : person.host;
+  day.logon.add(from, `${nextId('L')},${certDate(from)},${person.user},${pc},Logon`);
+  day.logon.add(to, `${nextId('L')},${certDate(to)},${person.user},${pc},Logoff`);
   for (let i = rng.int(6, 16); i > 0; i--) {
     const ts = from + rng.next() * span;
     const image = rng.pick(APPS);
     day.events.add(ts, eventLine(ts, person, 1, { Image: image, CommandLine: `"${image}"`, ParentImage: 'C:\\Windows\\explorer.exe', ProcessId: rng.int(1000, 20000) }));
   }
-  if (rng.chance(person.department === 'Engineering' ? 0.15 : 0.03)) {
+  // Software engineers package builds every working day: archiving is their routine, not a sign.
+  if (rng.chance(person.department === 'Engineering' ? 0.95 : 0.03)) {
     const ts = from + rng.next() * span;
     day.events.add(ts, eventLine(ts, person, 1, { Image: 'C:\\Program Files\\7-Zip\\7z.exe', CommandLine: `7z.exe a build-${rng.int(1, 99)}.zip .\\out`, ParentImage: 'C:\\Windows\\System32\\cmd.exe', ProcessId: rng.int(1000, 20000) }));
   }

@@ -11,10 +11,13 @@ const FUNCTIONS = new Set(['lower', 'upper', 'length', 'contains', 'starts_with'
 const TYPES = new Set(['varchar', 'bigint', 'integer', 'double', 'boolean', 'timestamp', 'json']);
 
 export function checkRuleSql(sql: string, table: CanonicalTable): void {
-  if (/;|--|\/\*|\*\//.test(sql)) throw new UnsupportedError('SQL rule', 'statements and comments are not allowed, only one boolean expression');
   const columns = new Set([...CANONICAL_COLUMNS[table].map((c) => c.name), EXTRA_COLUMN[table]]);
-  // Drop string literals and quoted identifiers' contents before looking at words.
+  // Drop string literals' contents before looking at words and separators: a ';' inside a
+  // regular expression is text. (An E'...' escape string leaves a bare "E" behind, which is
+  // refused below as not a column, so a quote escaped inside one cannot hide anything.)
   const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
+  if (/'/.test(stripped.replace(/''/g, ''))) throw new UnsupportedError('SQL rule', 'a string literal is not closed');
+  if (/;|--|\/\*|\*\//.test(stripped)) throw new UnsupportedError('SQL rule', 'statements and comments are not allowed, only one boolean expression');
   if (/"/.test(stripped.replace(/"(user)"/g, ''))) throw new UnsupportedError('SQL rule', 'quoted identifiers other than "user" are not allowed');
   const re = /([A-Za-z_][A-Za-z0-9_]*)(\s*\()?/g;
   let match: RegExpExecArray | null;

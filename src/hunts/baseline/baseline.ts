@@ -1,0 +1,140 @@
+/**
+ * `huntbook hunt baseline`: the seed's "Measuring User Behavior". Each user's day is a row of
+ * numbers (matrix.ts, in SQL); each day is scored against that user's own earlier days and the
+ * peer group's same day (score.ts); the days of interest are ranked, each with the features that
+ * deviated, by how much, and what that user's normal is ("removable_count 1 vs usual 0–0").
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultConfig, type BaselineConfig, type Config } from '../../config.ts';
+import { UsageError } from '../../errors.ts';
+import { loadRuleSources, SHIPPED_PACKS_DIR } from '../../rules/catalog.ts';
+import { NORMALISE_USER } from '../../model/entities.ts';
+import type { Row, Workspace } from '../../store/workspace.ts';
+import type { HuntOutput } from '../beacons/seed-hunts.ts';
+import { recordRun, type ResultRow } from '../run.ts';
+import { buildMatrix, MATRIX_TABLE, type MatrixShape } from './matrix.ts';
+import { scoreDays, type DayScore, type Deviation } from './score.ts';
+
+export interface BaselineParams extends BaselineConfig {
+  since?: string;
+  until?: string;
+  seed: number;
+}
+
+export function baselineParams(config: Config, overrides: Partial<BaselineParams> = {}): BaselineParams {
+  return { ...config.baseline, seed: 1, ...overrides };
+}
+
+export const DEFAULT_BASELINE: BaselineParams = baselineParams(defaultConfig());
+
+export const BASELINE_COLUMNS = ['rank', 'user', 'day', 'score', 'peer_group', 'forest', 'deviations'] as const;
+
+/** Features left out of the scoring: volume alone (a busy day) is not behaviour. They stay in the matrix. */
+const QUIET = new Set(['day_count']);
+
+export interface BaselineResult {
+  shape: MatrixShape;
+  users: string[];
+  dayNames: string[];
+  peerGroups: (string | null)[];
+  days: DayScore[];
+}
+
+/** A pack named like a shipped one ("insider") is that file; anything else is a path. */
+function packPath(name: string): string {
+  const shipped = join(SHIPPED_PACKS_DIR, `${name}.yml`);
+  return existsSync(shipped) ? shipped : name;
+}
+
+async function ruleIdsOf(packs: readonly string[]): Promise<string[]> {
+  if (packs.length === 0) return [];
+  const { rules } = await loadRuleSources(packs.map(packPath), []);
+  return [...new Set(rules.map((r) => r.id))].sort();
+}
+
+/** The matrix and every day's score, without keeping a run (hunt insider builds on this). */
+export async function scoreBaseline(ws: Workspace, params: BaselineParams): Promise<BaselineResult> {
+  const ruleIds = await ruleIdsOf(params.packs);
+  const shape = await buildMatrix(ws, { features: params.features, ruleIds, since: params.since, until: params.until });
+  if (shape.users === 0) {
+    throw new UsageError('no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field');
+  }
+  const users = (await ws.query(`SELECT DISTINCT "user" FROM ${MATRIX_TABLE} ORDER BY "user"`)).map((r) => String(r.user));
+  const dayNames = (await ws.query(`SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${MATRIX_TABLE} ORDER BY day`)).map((r) => String(r.day));
+  const values = await ws.columns(`SELECT ${shape.columns.map((c) => `CAST("${c.replaceAll('"', '""')}" AS DOUBLE)`).join(', ')} FROM ${MATRIX_TABLE} ORDER BY "user", day`);
+  // Peer groups from the directory: each user's latest row (the configured column: role by default).
+  const key = params.peerKey;
+  const peerRows = await ws.query(`SELECT ${NORMALISE_USER('"user"')} AS u, max_by(${key}, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g
+    FROM directory WHERE ${key} IS NOT NULL GROUP BY 1`);
+  const groupOf = new Map(peerRows.map((r) => [String(r.u), String(r.g)]));
+  const groupNames = [...new Set(groupOf.values())].sort();
+  const peerGroups = users.map((u) => groupOf.get(u) ?? null);
+  const peers = Int32Array.from(peerGroups, (g) => (g === null ? -1 : groupNames.indexOf(g)));
+  const days = scoreDays({ users: users.length, days: dayNames.length, features: shape.columns, values, peers, quiet: QUIET }, params);
+  return { shape, users, dayNames, peerGroups, days };
+}
+
+export function describeDeviation(d: Deviation): string {
+  const usual = d.usual[0] === d.usual[1] ? `${fmt(d.usual[0])}` : `${fmt(d.usual[0])}–${fmt(d.usual[1])}`;
+  const peer = d.peerZ === null ? '' : `, peers z ${fmt(Math.min(d.peerZ, 99))}`;
+  const first = d.firstInPeers ? ', first time, first in peer group' : d.first ? ', first time' : '';
+  return `${d.feature} ${fmt(d.value)} vs usual ${usual} (z ${fmt(Math.min(d.z, 99))}${peer}${first}) +${fmt(d.points)}`;
+}
+
+export function forestText(day: DayScore, params: BaselineParams): string {
+  if (day.forest === null) return `forest learning (${day.day} of ${params.minHistoryDays} days)`;
+  return `forest ${day.forest.toFixed(3)}${day.forestPoints > 0 ? ` +${fmt(day.forestPoints)}` : ''}`;
+}
+
+function fmt(x: number): string {
+  return String(Math.round(x * 10) / 10);
+}
+
+export function historyNote(result: BaselineResult, params: BaselineParams): string {
+  const { shape, dayNames } = result;
+  const from = dayNames[Math.min(params.warmupDays, dayNames.length - 1)];
+  const forest = dayNames[params.minHistoryDays];
+  return `${shape.users} users × ${shape.days} days (${shape.first} .. ${shape.last}), ${shape.columns.length} features; `
+    + (shape.days <= params.warmupDays
+      ? `history too short: scores and first-time flags start after ${params.warmupDays} days`
+      : `scores and first-time flags from ${from}${forest ? `, per-user forests from ${forest}` : `; per-user forests need ${params.minHistoryDays} days (learning)`}`);
+}
+
+export async function baselineHunt(ws: Workspace, params: BaselineParams, options: { top?: number; user?: string } = {}): Promise<HuntOutput> {
+  const started = performance.now();
+  const result = await scoreBaseline(ws, params);
+  const { users, dayNames, peerGroups } = result;
+  const only = options.user?.toLowerCase();
+  const ranked = result.days.filter((d) => only === undefined || users[d.user] === only)
+    .sort((a, b) => b.score - a.score || users[a.user].localeCompare(users[b.user]) || a.day - b.day);
+  const rows: ResultRow[] = ranked.map((d, i) => ({
+    rank: i + 1, entityType: 'user', entity: users[d.user], score: d.score,
+    features: { day: dayNames[d.day], ...Object.fromEntries(d.deviations.map((x) => [x.feature, x.value])), forest: d.forest },
+    reasons: [...d.deviations.map(describeDeviation), forestText(d, params)],
+    evidence: { day: dayNames[d.day], peer_group: peerGroups[d.user], deviations: d.deviations },
+  }));
+  const runId = await recordRun(ws, { hunt: 'baseline', parameters: { ...params, user: options.user }, window: { start: params.since, end: params.until }, started, rows });
+  const printed: Row[] = rows.slice(0, options.top ?? rows.length).map((r, i) => {
+    const d = ranked[i];
+    return {
+      rank: r.rank, user: r.entity, day: dayNames[d.day], score: d.score, peer_group: peerGroups[d.user],
+      forest: d.forest === null ? 'learning' : Math.round(d.forest * 1000) / 1000, deviations: r.reasons.slice(0, -1).join('; '),
+    };
+  });
+  await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
+  return {
+    columns: [...BASELINE_COLUMNS], rows: printed, runId,
+    notes: [`${historyNote(result, params)}; ${rows.length} days of interest; run ${runId}`],
+  };
+}
+
+/** The daily matrix itself (--matrix): every user-day with every feature, for a notebook or a check. */
+export async function baselineMatrix(ws: Workspace, params: BaselineParams, options: { user?: string } = {}): Promise<{ columns: string[]; rows: Row[] }> {
+  const ruleIds = await ruleIdsOf(params.packs);
+  await buildMatrix(ws, { features: params.features, ruleIds, since: params.since, until: params.until });
+  const result = await ws.queryWithColumns(`SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
+    ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`, options.user ? [options.user] : []);
+  await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
+  return result;
+}
