@@ -39,39 +39,40 @@ export interface MatrixShape {
  */
 export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<MatrixShape> {
   const { values, bind } = new Bindings();
-  const window = (extra: string[] = []) => ['ts IS NOT NULL', ...extra, ...timeWindow(bind, spec)].join(' AND ');
   const user = NORMALISE_USER('"user"');
-  const parts: string[] = [];
-  for (const f of spec.features) {
-    // The feature's where and value were checked against its table's columns (config.ts).
-    parts.push(`SELECT ${user} AS u, CAST(ts AS DATE) AS day, ${bind(f.name)} AS f, CAST(${f.value} AS DOUBLE) AS v
-      FROM ${quoteIdent(f.table)} WHERE ${window([`coalesce((${f.where}), false)`])} GROUP BY ALL`);
-  }
-  if (spec.ruleIds.length > 0) {
-    parts.push(`SELECT entity, CAST(ts AS DATE), rule_id, count(*) FROM detections
-      WHERE entity_type = 'user' AND list_contains(${bind(listValue([...spec.ruleIds]))}::VARCHAR[], rule_id) AND ${window()} GROUP BY ALL`);
-  }
-  parts.push(`SELECT entity, CAST(ts AS DATE), 'weighted', sum(weight) FROM detections WHERE entity_type = 'user' AND ${window()} GROUP BY ALL`);
-  parts.push(`SELECT u, day, 'day_count', count(*) FROM (${ACTIVITY_TABLES.map((t) => `SELECT ${user} AS u, CAST(ts AS DATE) AS day FROM ${quoteIdent(t)} WHERE ${window()}`).join(' UNION ALL ')}) GROUP BY ALL`);
-  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_baseline_long AS
-    SELECT * FROM (${parts.join('\n UNION ALL ')}) WHERE u IS NOT NULL AND NOT list_contains(${bind(listValue(SERVICE_ACCOUNTS))}::VARCHAR[], u)`, values);
-
-  const columns = [...spec.features.map((f) => f.name), ...spec.ruleIds, 'weighted', 'day_count'];
+  const window = ['ts IS NOT NULL', ...timeWindow(bind, spec)].join(' AND ');
+  // One scan per table, every feature of that table a filtered aggregate (as one would write it
+  // by hand); the day_count tables are scanned whether or not a feature reads them.
+  const tables = [...new Set<string>([...ACTIVITY_TABLES, ...spec.features.map((f) => f.table)])];
+  const alias = (table: string) => `t_${table}`;
+  const ctes = tables.map((table) => {
+    const aggregates = spec.features.filter((f) => f.table === table)
+      // The feature's where and value were checked against its table's columns (config.ts).
+      .map((f) => `CAST(${f.value} FILTER (WHERE coalesce((${f.where}), false)) AS DOUBLE) AS ${quoteIdent(f.name)}`);
+    return `${alias(table)} AS (SELECT ${user} AS u, CAST(ts AS DATE) AS day, ${[...aggregates, 'count(*) AS n'].join(', ')}
+      FROM ${quoteIdent(table)} WHERE ${window} GROUP BY ALL)`;
+  });
+  const rules = spec.ruleIds.map((id, i) => `count(*) FILTER (WHERE rule_id = ${bind(id)}) AS r${i}`);
+  ctes.push(`t_detections AS (SELECT entity AS u, CAST(ts AS DATE) AS day, ${[...rules, 'sum(weight) AS weighted'].join(', ')}
+    FROM detections WHERE entity_type = 'user' AND ${window} GROUP BY ALL)`);
+  const services = bind(listValue(SERVICE_ACCOUNTS));
+  ctes.push(`users AS (SELECT DISTINCT u FROM (${ACTIVITY_TABLES.map((t) => `SELECT u FROM ${alias(t)}`).join(' UNION ALL ')}) WHERE u IS NOT NULL AND NOT list_contains(${services}::VARCHAR[], u))`);
   // Days: the span of the users' own rows (a leaver's detection dated after the data is not a day of it).
-  const span = await ws.query("SELECT CAST(min(day) AS VARCHAR) AS first, CAST(max(day) AS VARCHAR) AS last FROM hb_baseline_long WHERE f = 'day_count'");
-  const first = (span[0]?.first as string | null) ?? null;
-  const last = (span[0]?.last as string | null) ?? null;
-  const grid = new Bindings();
-  const range = `generate_series(CAST(${grid.bind(first ?? '1970-01-01')} AS DATE), CAST(${grid.bind(last ?? '1969-12-31')} AS DATE), INTERVAL 1 DAY)`;
-  const pivot = columns.map((c) => `coalesce(sum(l.v) FILTER (WHERE l.f = ${grid.bind(c)}), 0) AS ${quoteIdent(c)}`);
+  ctes.push(`span AS (SELECT min(day) AS lo, max(day) AS hi FROM (${ACTIVITY_TABLES.map((t) => `SELECT day FROM ${alias(t)}`).join(' UNION ALL ')}))`);
+  ctes.push('days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))');
+  const columns = [...spec.features.map((f) => f.name), ...spec.ruleIds, 'weighted', 'day_count'];
+  const select = [
+    ...spec.features.map((f) => `coalesce(${alias(f.table)}.${quoteIdent(f.name)}, 0) AS ${quoteIdent(f.name)}`),
+    ...spec.ruleIds.map((id, i) => `CAST(coalesce(t_detections.r${i}, 0) AS DOUBLE) AS ${quoteIdent(id)}`),
+    'CAST(coalesce(t_detections.weighted, 0) AS DOUBLE) AS weighted',
+    `CAST(${ACTIVITY_TABLES.map((t) => `coalesce(${alias(t)}.n, 0)`).join(' + ')} AS DOUBLE) AS day_count`,
+  ];
+  const joins = [...tables, 'detections'].map((t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`);
   await ws.run(`CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS
-    WITH users AS (SELECT DISTINCT u FROM hb_baseline_long WHERE f = 'day_count'),
-    days AS (SELECT CAST(d AS DATE) AS day FROM ${range} t(d))
-    SELECT users.u AS "user", days.day, ${pivot.join(', ')}
-    FROM users CROSS JOIN days LEFT JOIN hb_baseline_long l ON l.u = users.u AND l.day = days.day
-    GROUP BY ALL ORDER BY "user", day`, grid.values);
-  await ws.run('DROP TABLE hb_baseline_long');
-  const users = Number(await ws.scalar(`SELECT count(DISTINCT "user") FROM ${MATRIX_TABLE}`));
-  const days = first === null ? 0 : Number(await ws.scalar(`SELECT count(DISTINCT day) FROM ${MATRIX_TABLE}`));
-  return { columns, users, days, first, last };
+    WITH ${ctes.join(',\n')}
+    SELECT users.u AS "user", days.day, ${select.join(', ')}
+    FROM users CROSS JOIN days ${joins.join(' ')}
+    ORDER BY "user", days.day`, values);
+  const [shape] = await ws.query(`SELECT count(DISTINCT "user") AS users, count(DISTINCT day) AS days, CAST(min(day) AS VARCHAR) AS first, CAST(max(day) AS VARCHAR) AS last FROM ${MATRIX_TABLE}`);
+  return { columns, users: Number(shape.users), days: Number(shape.days), first: (shape.first as string | null) ?? null, last: (shape.last as string | null) ?? null };
 }

@@ -149,7 +149,7 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
   for (let u = 0; u < users; u++) {
     const g = peers[u];
     const group = g >= 0 ? members.get(g)! : [];
-    let forest: { model: IsolationForest; cols: number } | undefined;
+    let forest: { block: number; model: IsolationForest; columns: number[] } | undefined;
     for (let d = 0; d < days; d++) {
       const deviations: Deviation[] = [];
       if (d >= params.warmupDays) {
@@ -181,16 +181,19 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
           });
         }
       }
+      for (let f = 0; f < F; f++) insertSorted(sorted[f], d, values[f][u * days + d]);
+      if (deviations.length === 0) continue;
       let s: number | null = null;
       let forestPoints = 0;
       if (d >= params.minHistoryDays) {
-        if (!forest || (d - params.minHistoryDays) % REFIT_DAYS === 0) forest = fitUserForest(values, scored, u, days, d, params.seed);
-        s = forest.model.scoreSamples({ rows: 1, cols: forest.cols, data: userRow(values, scored, u, days, d), names: [] })[0];
+        // Fitted on the days before the start of d's week of refits, and only for weeks that hold
+        // a day of interest: the forest speaks only on those days.
+        const block = params.minHistoryDays + Math.floor((d - params.minHistoryDays) / REFIT_DAYS) * REFIT_DAYS;
+        if (forest?.block !== block) forest = { block, ...fitUserForest(values, scored, u, days, block, params.seed) };
+        s = forest.model.scoreSamples({ rows: 1, cols: forest.columns.length, data: userRow(values, forest.columns, u, days, d), names: [] })[0];
         // Only a clearly isolated day adds: s = 0.5 is the forest's "nothing special".
-        if (s >= 0.6 && deviations.length > 0) forestPoints = Math.round(10 * (s - 0.5) * 10) / 10;
+        if (s >= 0.6) forestPoints = Math.round(10 * (s - 0.5) * 10) / 10;
       }
-      for (let f = 0; f < F; f++) insertSorted(sorted[f], d, values[f][u * days + d]);
-      if (deviations.length === 0) continue;
       deviations.sort((a, b) => b.points - a.points || a.feature.localeCompare(b.feature));
       const score = deviations.reduce((sum, x) => sum + x.points, 0) + forestPoints;
       out.push({ user: u, day: d, score: Math.round(score * 100) / 100, deviations, forest: s, forestPoints });
@@ -199,19 +202,34 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
   return out;
 }
 
-function userRow(values: readonly Float64Array[], scored: boolean[], u: number, days: number, d: number): Float64Array {
-  const row: number[] = [];
-  values.forEach((column, f) => {
-    if (scored[f]) row.push(column[u * days + d]);
-  });
-  return Float64Array.from(row);
+function userRow(values: readonly Float64Array[], columns: readonly number[], u: number, days: number, d: number): Float64Array {
+  const row = new Float64Array(columns.length);
+  columns.forEach((f, j) => (row[j] = values[f][u * days + d]));
+  return row;
 }
 
-/** The user's forest over their days before `until`. */
-function fitUserForest(values: readonly Float64Array[], scored: boolean[], u: number, days: number, until: number, seed: number): { model: IsolationForest; cols: number } {
-  const cols = scored.filter(Boolean).length;
+/**
+ * The user's forest over their days before `until`, on the features that varied in those days
+ * (a feature constant in the history cannot split a tree: it would only cost time; most rule
+ * columns are zero for most users).
+ */
+function fitUserForest(values: readonly Float64Array[], scored: boolean[], u: number, days: number, until: number, seed: number): { model: IsolationForest; columns: number[] } {
+  const columns: number[] = [];
+  values.forEach((column, f) => {
+    if (!scored[f]) return;
+    const first = column[u * days];
+    for (let d = 1; d < until; d++) {
+      if (column[u * days + d] !== first) {
+        columns.push(f);
+        return;
+      }
+    }
+  });
+  // Nothing varied: one constant column keeps the forest well-defined (every day is as usual).
+  if (columns.length === 0) columns.push(scored.indexOf(true));
+  const cols = columns.length;
   const data = new Float64Array(until * cols);
-  for (let d = 0; d < until; d++) data.set(userRow(values, scored, u, days, d), d * cols);
-  const model = new IsolationForest({ seed, nEstimators: 50 }).fit({ rows: until, cols, data, names: Array.from({ length: cols }, (_, j) => `f${j}`) });
-  return { model, cols };
+  for (let d = 0; d < until; d++) data.set(userRow(values, columns, u, days, d), d * cols);
+  const model = new IsolationForest({ seed, nEstimators: 50 }).fit({ rows: until, cols, data, names: columns.map((f) => `f${f}`) });
+  return { model, columns };
 }
