@@ -80,13 +80,21 @@ WITH a AS (
 ), r AS (
   SELECT entity AS u, CAST(ts AS DATE) AS day, ${ruleIds.map((id, i) => `count(*) FILTER (WHERE rule_id = '${id}') AS r${i}`).join(', ')}, sum(weight) AS weighted
   FROM detections WHERE entity_type = 'user' GROUP BY ALL
+), dom AS (SELECT ${user('"user"')} AS u, lower(dest) AS v, min(CAST(ts AS DATE)) AS day FROM http WHERE dest IS NOT NULL GROUP BY 1, 2
+), hst AS (SELECT ${user('"user"')} AS u, lower(host) AS v, min(CAST(ts AS DATE)) AS day FROM activity WHERE kind = 'logon' AND host IS NOT NULL GROUP BY 1, 2
+), grp AS (SELECT ${user('"user"')} AS u, max_by(role, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g FROM directory WHERE role IS NOT NULL GROUP BY 1
+), nd AS (SELECT u, day, count(*) AS new_domains FROM dom GROUP BY ALL
+), nh AS (SELECT u, day, count(*) AS new_hosts FROM hst GROUP BY ALL
+), np AS (SELECT u, day, count(*) AS new_domains_in_peers FROM (SELECT dom.*, min(day) OVER (PARTITION BY g, v) AS gf FROM dom JOIN grp USING (u)) WHERE day = gf GROUP BY ALL
 ), users AS (SELECT u FROM a UNION SELECT u FROM e UNION SELECT u FROM h),
 span AS (SELECT min(day) AS lo, max(day) AS hi FROM (SELECT day FROM a UNION ALL SELECT day FROM e UNION ALL SELECT day FROM h)),
 days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))
 SELECT users.u AS "user", days.day, coalesce(archive_count, 0), coalesce(mail_count, 0), coalesce(rename_count, 0), coalesce(ntu_count, 0),
   coalesce(removable_count, 0), coalesce(removable_files, 0), coalesce(latest_logon_hour, 0), coalesce(logon_hosts, 0), coalesce(leak_site_visits, 0),
+  coalesce(new_domains, 0), coalesce(new_hosts, 0), coalesce(new_domains_in_peers, 0),
   ${ruleIds.map((_, i) => `coalesce(r${i}, 0)`).join(', ')}, coalesce(weighted, 0), coalesce(a.n, 0) + coalesce(e.n, 0) + coalesce(h.n, 0) AS day_count
 FROM users CROSS JOIN days LEFT JOIN a USING (u, day) LEFT JOIN e USING (u, day) LEFT JOIN h USING (u, day) LEFT JOIN r USING (u, day)
+  LEFT JOIN nd USING (u, day) LEFT JOIN nh USING (u, day) LEFT JOIN np USING (u, day)
 ORDER BY "user", day`;
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
@@ -101,7 +109,7 @@ let differ = -1;
 for (let i = 0; i < repeat; i++) {
   result.floor.push(await time(() => ws.run(floor)));
   result.matrix.push(await time(async () => {
-    const s = await buildMatrix(ws, { features: params.features, ruleIds });
+    const s = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey });
     shape = `${s.users} users × ${s.days} days × ${s.columns.length} features`;
   }));
   // The two matrices agree cell for cell (the floor is only a floor if it computes the same thing).

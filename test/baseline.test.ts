@@ -105,16 +105,18 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   const { columns, rows } = await baselineMatrix(ws, params);
   assert.deepEqual(columns.slice(0, 2), ['user', 'day']);
   assert.ok(columns.includes('insider.exfiltration.removable-media-connect'), 'rule columns are named by rule id');
-  const pick = (r: Record<string, unknown>) => [r.user, r.day, r.latest_logon_hour, r.logon_hosts, r.removable_count, r['insider.exfiltration.removable-media-connect'], r.weighted, r.day_count];
+  const pick = (r: Record<string, unknown>) => [r.user, r.day, r.latest_logon_hour, r.logon_hosts, r.new_hosts, r.removable_count, r['insider.exfiltration.removable-media-connect'], r.weighted, r.day_count];
   assert.deepEqual(rows.map(pick), [
-    ['alice', '2010-01-04', 8, 1, 0, 0, 0, 2],
-    ['alice', '2010-01-05', 22, 2, 1, 1, 10, 4],
-    ['alice', '2010-01-06', 0, 0, 0, 0, 0, 0],
-    ['alice', '2010-01-07', 0, 0, 0, 0, 0, 0],
-    ['bob', '2010-01-04', 9, 1, 0, 0, 0, 1],
-    ['bob', '2010-01-05', 0, 0, 0, 0, 0, 0],
-    ['bob', '2010-01-06', 0, 0, 0, 0, 0, 0],
-    ['bob', '2010-01-07', 7, 1, 0, 0, 0, 1],
+    ['alice', '2010-01-04', 8, 1, 1, 0, 0, 0, 2],
+    // A night logon on another machine (PC-9: a first), a thumb drive: the rule's weight is 10.
+    ['alice', '2010-01-05', 22, 2, 1, 1, 1, 10, 4],
+    ['alice', '2010-01-06', 0, 0, 0, 0, 0, 0, 0],
+    ['alice', '2010-01-07', 0, 0, 0, 0, 0, 0, 0],
+    ['bob', '2010-01-04', 9, 1, 1, 0, 0, 0, 1],
+    ['bob', '2010-01-05', 0, 0, 0, 0, 0, 0, 0],
+    ['bob', '2010-01-06', 0, 0, 0, 0, 0, 0, 0],
+    // PC-2 again: not a new host.
+    ['bob', '2010-01-07', 7, 1, 0, 0, 0, 0, 1],
   ]);
   // Every other feature is a real zero too.
   for (const r of rows) for (const c of ['archive_count', 'mail_count', 'rename_count', 'ntu_count', 'leak_site_visits']) assert.equal(r[c], 0);
@@ -138,6 +140,8 @@ test('CERT-layout scenario 1: the insider\'s three nights are the only days of i
   assert.match(first, /latest_logon_hour 22 vs usual 0–8 \(z 4\.9, peers z 4\.9\)/);
   assert.match(first, /removable_count 1 vs usual 0 \(z 4, peers z 4, first time, first in peer group\)/);
   assert.match(first, /leak_site_visits 1 vs usual 0 \(z 4, peers z 4, first time, first in peer group\)/);
+  // wikileaks.org: a site he had never reached, and nobody in his role had either.
+  assert.match(first, /new_domains 1 vs usual 0 \(z 4, peers z 4\).*new_domains_in_peers 1 vs usual 0 \(z 4, peers z 4\)/);
   // The routines are not days of interest: the night-shift operator, the twice-weekly thumb drive, the salespeople's many PCs.
   assert.match(out.notes[0], /10 users × 55 days \(2010-01-04 \.\. 2010-02-27\).*scores and first-time flags from 2010-01-11, per-user forests from 2010-01-18; 3 days of interest/);
   const kept = await ws.query('SELECT entity, score, reasons FROM results WHERE run_id = $1 ORDER BY rank', [out.runId]);

@@ -56,7 +56,7 @@ async function ruleIdsOf(packs: readonly string[]): Promise<string[]> {
 /** The matrix and every day's score, without keeping a run (hunt insider builds on this). */
 export async function scoreBaseline(ws: Workspace, params: BaselineParams): Promise<BaselineResult> {
   const ruleIds = await ruleIdsOf(params.packs);
-  const shape = await buildMatrix(ws, { features: params.features, ruleIds, since: params.since, until: params.until });
+  const shape = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, since: params.since, until: params.until });
   if (shape.users === 0) {
     throw new UsageError('no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field');
   }
@@ -132,7 +132,7 @@ export async function baselineHunt(ws: Workspace, params: BaselineParams, option
 /** The daily matrix itself (--matrix): every user-day with every feature, for a notebook or a check. */
 export async function baselineMatrix(ws: Workspace, params: BaselineParams, options: { user?: string } = {}): Promise<{ columns: string[]; rows: Row[] }> {
   const ruleIds = await ruleIdsOf(params.packs);
-  await buildMatrix(ws, { features: params.features, ruleIds, since: params.since, until: params.until });
+  await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, since: params.since, until: params.until });
   const result = await ws.queryWithColumns(`SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
     ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`, options.user ? [options.user] : []);
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);

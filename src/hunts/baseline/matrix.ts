@@ -5,13 +5,16 @@
  * (every row of the user's that day in activity, events and http). A day without activity is a
  * row of zeros, not a missing row: an empty day is part of the routine.
  */
-import type { BaselineFeature } from '../../config.ts';
+import { PEER_KEYS, type BaselineFeature } from '../../config.ts';
 import { NORMALISE_USER, SERVICE_ACCOUNTS } from '../../model/entities.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
 import { quoteIdent } from '../../store/schema.ts';
 import { listValue, type Workspace } from '../../store/workspace.ts';
 
 export const MATRIX_TABLE = 'hb_baseline';
+
+/** Built-in first-time columns (see buildMatrix). */
+export const FIRST_TIME_COLUMNS = ['new_domains', 'new_hosts', 'new_domains_in_peers'] as const;
 
 /** Tables whose rows make a user's day_count: what a person does, not what the network does. */
 const ACTIVITY_TABLES = ['activity', 'events', 'http'] as const;
@@ -20,6 +23,8 @@ export interface MatrixSpec {
   features: readonly BaselineFeature[];
   /** Rule ids: one column each, the count of that rule's detections for the user that day. */
   ruleIds: readonly string[];
+  /** The directory column that makes peer groups (for new_domains_in_peers). */
+  peerKey: (typeof PEER_KEYS)[number];
   since?: string;
   until?: string;
 }
@@ -55,19 +60,34 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
   const rules = spec.ruleIds.map((id, i) => `count(*) FILTER (WHERE rule_id = ${bind(id)}) AS r${i}`);
   ctes.push(`t_detections AS (SELECT entity AS u, CAST(ts AS DATE) AS day, ${[...rules, 'sum(weight) AS weighted'].join(', ')}
     FROM detections WHERE entity_type = 'user' AND ${window} GROUP BY ALL)`);
+  // First times, as counts per user-day: sites (http dest) and machines (logon hosts) the user
+  // had not reached before, and sites nobody in their peer group had reached before. They are
+  // features like the others, so a user who reaches new sites every day is not flagged for one.
+  if (!PEER_KEYS.includes(spec.peerKey)) throw new Error(`unknown peer key ${spec.peerKey}`);
+  ctes.push(`firsts AS (
+      SELECT u, v, 'domain' AS kind, min(day) AS day FROM (SELECT ${user} AS u, lower(dest) AS v, CAST(ts AS DATE) AS day FROM http WHERE dest IS NOT NULL AND ${window}) GROUP BY ALL
+      UNION ALL
+      SELECT u, v, 'host', min(day) FROM (SELECT ${user} AS u, lower(host) AS v, CAST(ts AS DATE) AS day FROM activity WHERE kind = 'logon' AND host IS NOT NULL AND ${window}) GROUP BY ALL),
+    peer AS (SELECT ${user} AS u, max_by(${quoteIdent(spec.peerKey)}, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g FROM directory WHERE ${quoteIdent(spec.peerKey)} IS NOT NULL GROUP BY 1),
+    peer_firsts AS (SELECT f.u, f.day, min(f.day) OVER (PARTITION BY p.g, f.v) AS group_first FROM firsts f JOIN peer p USING (u) WHERE f.kind = 'domain'),
+    t_firsts AS (SELECT u, day, count(*) FILTER (WHERE kind = 'domain') AS new_domains, count(*) FILTER (WHERE kind = 'host') AS new_hosts,
+      0 AS new_domains_in_peers FROM firsts GROUP BY ALL
+      UNION ALL SELECT u, day, 0, 0, count(*) FROM peer_firsts WHERE day = group_first GROUP BY ALL),
+    t_first AS (SELECT u, day, sum(new_domains) AS new_domains, sum(new_hosts) AS new_hosts, sum(new_domains_in_peers) AS new_domains_in_peers FROM t_firsts GROUP BY ALL)`);
   const services = bind(listValue(SERVICE_ACCOUNTS));
   ctes.push(`users AS (SELECT DISTINCT u FROM (${ACTIVITY_TABLES.map((t) => `SELECT u FROM ${alias(t)}`).join(' UNION ALL ')}) WHERE u IS NOT NULL AND NOT list_contains(${services}::VARCHAR[], u))`);
   // Days: the span of the users' own rows (a leaver's detection dated after the data is not a day of it).
   ctes.push(`span AS (SELECT min(day) AS lo, max(day) AS hi FROM (${ACTIVITY_TABLES.map((t) => `SELECT day FROM ${alias(t)}`).join(' UNION ALL ')}))`);
   ctes.push('days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))');
-  const columns = [...spec.features.map((f) => f.name), ...spec.ruleIds, 'weighted', 'day_count'];
+  const columns = [...spec.features.map((f) => f.name), ...FIRST_TIME_COLUMNS, ...spec.ruleIds, 'weighted', 'day_count'];
   const select = [
     ...spec.features.map((f) => `coalesce(${alias(f.table)}.${quoteIdent(f.name)}, 0) AS ${quoteIdent(f.name)}`),
+    ...FIRST_TIME_COLUMNS.map((c) => `CAST(coalesce(t_first.${c}, 0) AS DOUBLE) AS ${c}`),
     ...spec.ruleIds.map((id, i) => `CAST(coalesce(t_detections.r${i}, 0) AS DOUBLE) AS ${quoteIdent(id)}`),
     'CAST(coalesce(t_detections.weighted, 0) AS DOUBLE) AS weighted',
     `CAST(${ACTIVITY_TABLES.map((t) => `coalesce(${alias(t)}.n, 0)`).join(' + ')} AS DOUBLE) AS day_count`,
   ];
-  const joins = [...tables, 'detections'].map((t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`);
+  const joins = [...tables, 'detections', 'first'].map((t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`);
   await ws.run(`CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS
     WITH ${ctes.join(',\n')}
     SELECT users.u AS "user", days.day, ${select.join(', ')}
