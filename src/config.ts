@@ -43,6 +43,8 @@ export interface Config {
     levelWeights: Record<string, number>;
     /** Values for Sigma |expand placeholders (%name%); unknown placeholders match nothing. */
     placeholders: Record<string, string[]>;
+    /** A CSV the hunter keeps (user,date,flag[,weight]): each row a red-flag detection on rules run. */
+    watchlist?: string;
   };
   /** The files in force, defaults first; every hunt says which. */
   files: string[];
@@ -108,7 +110,7 @@ const SHAPE: Shape = {
   risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
   population: { multipliers: multiplierShape(POPULATION_MULTIPLIERS) },
   baseline: { warmup_days: 'leaf', min_history_days: 'leaf', mad_floor: 'leaf', z_threshold: 'leaf', peer_key: 'leaf', packs: 'leaf', personal_mail: 'leaf', features: '*' },
-  rules: { level_weights: '*', placeholders: '*' },
+  rules: { level_weights: '*', placeholders: '*', watchlist: 'leaf' },
 };
 
 const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte', 'eq'];
@@ -320,7 +322,7 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     },
     population: { multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES) },
     baseline,
-    rules: { levelWeights, placeholders },
+    rules: { levelWeights, placeholders, watchlist: rules.watchlist === undefined || rules.watchlist === null ? base?.rules.watchlist : reader.text(rules.watchlist, ['rules', 'watchlist'], '') },
     files,
     source: files.join(' + '),
   };

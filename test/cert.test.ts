@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
 import { shippedPacks } from '../src/rules/catalog.ts';
-import { openWorkspace, testData } from './helpers.ts';
+import { openWorkspace, tempDir, testData } from './helpers.ts';
 
 const CERT = testData('cert-layout', 'r4.2');
 
@@ -68,4 +69,28 @@ test('CERT scenario 1 detections: leak site, removable media, and the leaver fro
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   await runRules(ws, rules);
   assert.equal(Number(await ws.scalar('SELECT count(*) FROM detections')), before);
+});
+
+test('watch list: each row a dated red-flag detection; a row without a readable date is refused with its line and nothing lands', async (t) => {
+  const ws = await openWorkspace(t);
+  await ingest(ws, [CERT]);
+  const { rules } = await loadRuleSources(shippedPacks(), []);
+  const dir = tempDir(t);
+  const good = join(dir, 'watch.csv');
+  writeFileSync(good, 'User,Date,Flag,Weight\nACM2278,2010-02-01,Resignation submitted,70\nCORP\\BDW0001,2010-02-02 09:30,badge used at night,\n');
+  await runRules(ws, rules, { watchlist: good });
+  assert.deepEqual(await ws.query("SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity FROM detections WHERE source_table = 'watchlist' ORDER BY ts"), [
+    { ts: '2010-02-01 00:00:00', rule_id: 'watchlist.resignation-submitted', rule: 'Watch list: Resignation submitted', phase: 'red_flag', weight: 70, entity: 'acm2278' },
+    { ts: '2010-02-02 09:30:00', rule_id: 'watchlist.badge-used-at-night', rule: 'Watch list: badge used at night', phase: 'red_flag', weight: 50, entity: 'bdw0001' },
+  ]);
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'user,date,flag\nACM2278,2010-02-03,fine\nBDW0001,next tuesday,late\n');
+  const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
+  await assert.rejects(ws.transaction(() => runRules(ws, rules, { watchlist: bad })), (error: Error & { location?: { line?: number; field?: string } }) => {
+    assert.match(error.message, /without a readable date/);
+    assert.deepEqual([error.location?.line, error.location?.field], [3, 'date']);
+    return true;
+  });
+  assert.equal(Number(await ws.scalar('SELECT count(*) FROM detections')), before);
+  await assert.rejects(runRules(ws, rules, { watchlist: join(dir, 'missing.csv') }), /watch list not found/);
 });

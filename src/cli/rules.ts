@@ -46,6 +46,7 @@ Examples:
     .argument('[packs...]', 'native rule packs (default: the shipped packs in rules/)')
     .option('--sigma <path>', 'Sigma rules: a .yml file, a directory or a .tar.gz (repeatable)', collect, [])
     .option('--config <file>', 'configuration (level weights, |expand placeholders); default ./huntbook.yml over config/huntbook.yml')
+    .option('--watchlist <csv>', 'a watch list you keep (user,date,flag[,weight]): each row a red-flag detection (config rules.watchlist)')
     .addHelpText('after', `
 Each detection keeps ts, rule, phase, weight, the entity it names (user, host), the source table
 and row, and the fields that matched. Running again over the same events adds nothing.
@@ -67,7 +68,7 @@ Examples:
         const { run, report } = await ws.transaction(async () => {
           const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
           const report = await runRules(ws, loaded, {
-            runId: run.runId, placeholders: config.rules.placeholders,
+            runId: run.runId, placeholders: config.rules.placeholders, watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
             onProgress: (group, done, total) => progress.update(`rules ${group}`, total > 0 ? done / total : undefined, { done, unit: 'rules' }),
           });
           await finishRun(ws, run, 'rules', []);

@@ -5,7 +5,7 @@
  * a list, and matches are unnested straight into detections, never looped over in JS.
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
-import { directoryDetections } from './directory-flags.ts';
+import { directoryDetections, watchlistDetections } from './directory-flags.ts';
 import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -124,7 +124,7 @@ export interface RunReport {
 
 const CHUNK = 500;
 
-export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; onProgress?: (group: string, rulesDone: number, rulesTotal: number) => void } = {}): Promise<RunReport> {
+export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; watchlist?: string; onProgress?: (group: string, rulesDone: number, rulesTotal: number) => void } = {}): Promise<RunReport> {
   const started = performance.now();
   const plan = planRules(rules);
   const checked = await refuseBadRegexes(plan.planned);
@@ -145,6 +145,7 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
   options.onProgress?.('', done, planned.length);
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
+  if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);
   let events = 0;
   for (const table of new Set(planned.map((p) => p.source.table))) events += Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));

@@ -148,7 +148,9 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
   const flags = await ws.query(`SELECT entity, rule_id, rule, CAST(ts AS VARCHAR) AS ts, CAST(details AS VARCHAR) AS details FROM detections
     WHERE entity_type = 'user' AND phase = '${RED_FLAG_PHASE}' ORDER BY entity, ts`);
   for (const f of flags) {
-    const details = f.details ? Object.entries(JSON.parse(String(f.details)) as Record<string, unknown>).map(([k, v]) => `${k.replaceAll('_', ' ')} ${String(v).replace(/ 00:00:00$/, '')}`).join(', ') : '';
+    // The watch list's flag is already the rule's name, its file is provenance: neither is news here.
+    const details = f.details ? Object.entries(JSON.parse(String(f.details)) as Record<string, unknown>).filter(([k]) => k !== 'file' && k !== 'flag')
+      .map(([k, v]) => `${k.replaceAll('_', ' ')} ${String(v).replace(/ 00:00:00$/, '')}`).join(', ') : '';
     byUser.get(String(f.entity))?.flags.push(`${f.rule_id} ${String(f.ts).slice(0, 10)}${details ? ` (${details})` : ''}`);
   }
   const p2 = inWindow();
