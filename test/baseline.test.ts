@@ -136,16 +136,18 @@ test('CERT-layout scenario 1: the insider\'s three nights are the only days of i
   const ws = await certWorkspace(t);
   const out = await baselineHunt(ws, DEFAULT_BASELINE, { top: 10 });
   assert.deepEqual(out.rows.map((r) => [r.user, r.day]), [['acm2278', '2010-02-15'], ['acm2278', '2010-02-16'], ['acm2278', '2010-02-17']]);
-  const first = String(out.rows[0].deviations);
+  const kept = await ws.query('SELECT entity, score, reasons FROM results WHERE run_id = $1 ORDER BY rank', [out.runId]);
+  assert.equal(kept.length, 3);
+  const first = (JSON.parse(String(kept[0].reasons)) as string[]).join('; ');
   assert.match(first, /latest_logon_hour 22 vs usual 0–8 \(z 4\.9, peers z 4\.9\)/);
   assert.match(first, /removable_count 1 vs usual 0 \(z 4, peers z 4, first time, first in peer group\)/);
   assert.match(first, /leak_site_visits 1 vs usual 0 \(z 4, peers z 4, first time, first in peer group\)/);
   // wikileaks.org: a site he had never reached, and nobody in his role had either.
   assert.match(first, /new_domains 1 vs usual 0 \(z 4, peers z 4\).*new_domains_in_peers 1 vs usual 0 \(z 4, peers z 4\)/);
+  // The printed list is short: feature, value, usual range.
+  assert.match(String(out.rows[0].deviations), /^removable_files 4 \(usual 0, first\), /);
   // The routines are not days of interest: the night-shift operator, the twice-weekly thumb drive, the salespeople's many PCs.
   assert.match(out.notes[0], /10 users × 55 days \(2010-01-04 \.\. 2010-02-27\).*scores and first-time flags from 2010-01-11, per-user forests from 2010-01-18; 3 days of interest/);
-  const kept = await ws.query('SELECT entity, score, reasons FROM results WHERE run_id = $1 ORDER BY rank', [out.runId]);
-  assert.equal(kept.length, 3);
   assert.ok((JSON.parse(String(kept[0].reasons)) as string[]).some((r) => r.startsWith('forest ')), 'the forest verdict is kept with the reasons');
 });
 

@@ -13,6 +13,8 @@ import { loadRuleSources } from '../rules/catalog.ts';
 import { runRules } from '../rules/engine.ts';
 import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
+import { baselineHunt, DEFAULT_BASELINE } from '../hunts/baseline/baseline.ts';
+import { insiderHunt } from '../hunts/insider/insider.ts';
 
 export interface DemoResult {
   columns: string[];
@@ -102,6 +104,29 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const out = await populationHunt(ws, { k: 'auto', seed: 1, top: 6 });
       const columns = ['rank', 'user', 'user_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider (${t.insider.phases.map((p) => p.phase).join(' → ')})` : '' })), notes: out.notes };
+    },
+  },
+  {
+    title: "hunt baseline: each user's day against their own earlier days and their peers (days of interest)",
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await baselineHunt(ws, DEFAULT_BASELINE, { top: 6 });
+      const columns = ['rank', 'user', 'day', 'score', 'peer_group', 'deviations', 'truth'];
+      const phaseOn = (day: unknown) => t.insider.phases.find((p) => p.date === day)?.phase;
+      return {
+        columns, notes: out.notes,
+        rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider${phaseOn(r.day) ? ` (${phaseOn(r.day)} day)` : ''}` : '' })),
+      };
+    },
+  },
+  {
+    title: 'hunt insider: baseline, risk, population, phase order and red flags in one list, with each story',
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const config = loadConfig();
+      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: 5 }, 5);
+      const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
+      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },
   },
 ];

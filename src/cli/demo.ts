@@ -15,7 +15,7 @@ export function registerDemo(program: Command, io: CommandIO): void {
     .option('--dir <dir>', 'where the demo data and workspace go', 'huntbook-demo')
     .option('--seed <n>', 'random seed', '7')
     .option('--users <n>', 'employees', '60')
-    .option('--days <n>', 'days (5 ends on a Friday, so the last-day beacon window is a working day)', '5')
+    .option('--days <n>', 'days (12 ends on a Friday, so the last-day beacon window is a working day; the baseline needs a week of history first)', '12')
     .option('-q, --quiet', 'no progress on stderr')
     .action(act(io, async (raw: Record<string, string | boolean>) => {
       // Every option is checked before anything on disk is touched.

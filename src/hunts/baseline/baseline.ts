@@ -28,7 +28,7 @@ export function baselineParams(config: Config, overrides: Partial<BaselineParams
 
 export const DEFAULT_BASELINE: BaselineParams = baselineParams(defaultConfig());
 
-export const BASELINE_COLUMNS = ['rank', 'user', 'day', 'score', 'peer_group', 'forest', 'deviations'] as const;
+export const BASELINE_COLUMNS = ['rank', 'user', 'day', 'score', 'peer_group', 'forest', 'deviations', 'reasons'] as const;
 
 /** Features left out of the scoring: volume alone (a busy day) is not behaviour. They stay in the matrix. */
 const QUIET = new Set(['day_count']);
@@ -82,6 +82,11 @@ export function describeDeviation(d: Deviation): string {
   return `${d.feature} ${fmt(d.value)} vs usual ${usual} (z ${fmt(Math.min(d.z, 99))}${peer}${first}) +${fmt(d.points)}`;
 }
 
+/** "removable_files 4 (usual 0)": the printed list; the kept reasons say the rest. */
+function shortDeviation(d: Deviation): string {
+  return `${d.feature} ${fmt(d.value)} (usual ${d.usual[0] === d.usual[1] ? fmt(d.usual[0]) : `${fmt(d.usual[0])}–${fmt(d.usual[1])}`}${d.first ? ', first' : ''})`;
+}
+
 export function forestText(day: DayScore, params: BaselineParams): string {
   if (day.forest === null) return `forest learning (${day.day} of ${params.minHistoryDays} days)`;
   return `forest ${day.forest.toFixed(3)}${day.forestPoints > 0 ? ` +${fmt(day.forestPoints)}` : ''}`;
@@ -119,7 +124,7 @@ export async function baselineHunt(ws: Workspace, params: BaselineParams, option
     const d = ranked[i];
     return {
       rank: r.rank, user: r.entity, day: dayNames[d.day], score: d.score, peer_group: peerGroups[d.user],
-      forest: d.forest === null ? 'learning' : Math.round(d.forest * 1000) / 1000, deviations: r.reasons.slice(0, -1).join('; '),
+      forest: d.forest === null ? 'learning' : Math.round(d.forest * 1000) / 1000, deviations: d.deviations.map(shortDeviation).join(', '), reasons: r.reasons.join('; '),
     };
   });
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);

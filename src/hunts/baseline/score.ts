@@ -194,7 +194,8 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
         // Only a clearly isolated day adds: s = 0.5 is the forest's "nothing special".
         if (s >= 0.6) forestPoints = Math.round(10 * (s - 0.5) * 10) / 10;
       }
-      deviations.sort((a, b) => b.points - a.points || a.feature.localeCompare(b.feature));
+      // Heaviest first; on a tie a feature before a rule column (its rule id says less at a glance).
+      deviations.sort((a, b) => b.points - a.points || Number(a.feature.includes('.')) - Number(b.feature.includes('.')) || a.feature.localeCompare(b.feature));
       const score = deviations.reduce((sum, x) => sum + x.points, 0) + forestPoints;
       out.push({ user: u, day: d, score: Math.round(score * 100) / 100, deviations, forest: s, forestPoints });
     }

@@ -33,7 +33,7 @@ export interface InsiderParams {
   until?: string;
 }
 
-export const INSIDER_COLUMNS = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story'] as const;
+export const INSIDER_COLUMNS = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'reasons'] as const;
 
 const PACKAGING = ['packaging', 'collection', 'staging'];
 const EXFILTRATION = ['exfiltration'];
@@ -105,7 +105,7 @@ export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20
   const runId = await recordRun(ws, { hunt: 'insider', parameters: params, window: { start: params.since, end: params.until }, started, rows });
   const printed = ranked.slice(0, top).map(({ c, score }, i) => ({
     rank: i + 1, user: c.user, score, baseline: c.baseline, risk: c.risk, population: Math.round(c.population * 10) / 10, order: c.order,
-    red_flags: c.flags.join('; '), story: story(c),
+    red_flags: c.flags.join('; '), story: story(c), reasons: rows[i].reasons.join('; '),
   }));
   notes.push(`${rows.length} users ranked; run ${runId}`);
   return { columns: [...INSIDER_COLUMNS], rows: printed, runId, notes };
