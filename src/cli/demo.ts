@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { HuntbookError, UsageError } from '../errors.ts';
-import { generate } from '../generate/generate.ts';
+import { generateWithMail } from '../generate/generate.ts';
 import { ingest } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
 import type { CommandIO } from './io.ts';
@@ -28,7 +28,7 @@ export function registerDemo(program: Command, io: CommandIO): void {
       prepareDemoDir(dir);
       const say = (text: string) => io.stdout.write(`${text}\n`);
       say(`== 1. generate: ${users} users, ${days} days, seed ${seed} → ${data}`);
-      const summary = generate({ seed, users, days, out: data });
+      const summary = await generateWithMail({ seed, users, days, out: data });
       const rows = Object.values(summary.files).reduce((a, b) => a + b, 0);
       say(`   ${rows} log rows in ${Object.keys(summary.files).length} files; ground truth in ${summary.truth}`);
       await withWorkspace(db, async (ws) => {

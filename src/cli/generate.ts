@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { generate } from '../generate/generate.ts';
+import { generateWithMail } from '../generate/generate.ts';
 import type { CommandIO } from './io.ts';
 import { act, requireInteger } from './common.ts';
 
@@ -13,16 +13,17 @@ export function registerGenerate(program: Command, io: CommandIO): void {
     .requiredOption('--out <dir>', 'output directory')
     .addHelpText('after', `
 Writes proxy.csv (http), conn.log (Zeek TSV flows), events.ndjson (Sysmon/Security), the CERT
-insider files logon/device/file/email/ldap.csv, interactions.csv, and truth.json naming every
+insider files logon/device/file/email/ldap.csv, interactions.csv, mail/notices.mbox (the
+network's notice e-mail of every interaction, with lookalikes), and truth.json naming every
 planted beacon (steady, 10–50 % jitter, long sleep, size-varying, office hours, direct), the
 benign periodic traffic, the insider's phases by day, and the fake social profiles.
 
 Example (about 10 M proxy rows):
   huntbook generate --seed 1 --users 2000 --days 7 --out /tmp/big`)
-    .action(act(io, (raw: Record<string, string>) => {
+    .action(act(io, async (raw: Record<string, string>) => {
       const scale = Number(raw.scale);
       const started = performance.now();
-      const summary = generate({
+      const summary = await generateWithMail({
         seed: requireInteger('--seed', raw.seed, 0, 2 ** 32 - 1), users: requireInteger('--users', raw.users, 10, 100_000),
         days: requireInteger('--days', raw.days, 1, 366), out: raw.out, scale: Number.isFinite(scale) && scale > 0 ? scale : 1,
       });

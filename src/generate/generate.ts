@@ -4,11 +4,12 @@
  * with planted beacons, an insider who walks discovery → exfiltration, and fake profiles; the
  * ground truth of everything planted goes to truth.json beside the logs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../ml/random.ts';
 import { DayBuffer, LineSink } from './sink.ts';
 import { buildWorld, publicIp, type Person, type World } from './world.ts';
+import { writeNotices, type NoticeSpec } from './mail.ts';
 
 export interface GenerateOptions {
   seed: number;
@@ -23,6 +24,8 @@ export interface GenerateSummary {
   out: string;
   files: Record<string, number>;
   truth: string;
+  /** Every interaction, for its notice e-mail (generateWithMail writes them). */
+  notices: NoticeSpec[];
 }
 
 const DAY = 86_400_000;
@@ -114,6 +117,7 @@ export function generate(options: GenerateOptions): GenerateSummary {
     interactions: new LineSink(join(out, 'interactions.csv'), 'ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind'),
   };
   const rng = new Rng(seed ^ 0x5eed);
+  const notices: NoticeSpec[] = [];
   const insiderPlan = planInsider(world);
   const ids = { n: 0 };
   const nextId = (prefix: string) => `{${prefix}${String(++ids.n).padStart(8, '0')}}`;
@@ -136,7 +140,7 @@ export function generate(options: GenerateOptions): GenerateSummary {
       if (person === world.insider && phase && window) insiderDay(prng, world, person, day, window, phase, nextId);
     }
     world.beacons.forEach((beacon, i) => plantBeacon(rng.fork(900_000 + d * 31 + i), world, beacon, day, beaconState[i]));
-    socialDay(rng.fork(700_000 + d), world, day);
+    socialDay(rng.fork(700_000 + d), world, day, notices);
     for (const key of Object.keys(sinks) as (keyof Sinks)[]) day[key].drainTo(sinks[key]);
   }
 
@@ -149,7 +153,21 @@ export function generate(options: GenerateOptions): GenerateSummary {
   const files: Record<string, number> = {};
   for (const [key, sink] of Object.entries(sinks)) files[sink.path] = sink.rows;
   files[join(out, 'ldap.csv')] = world.people.length;
-  return { out, files, truth: truthPath };
+  return { out, files, truth: truthPath, notices };
+}
+
+/**
+ * generate(), then the notice e-mail of every interaction (mail/notices.mbox) with lookalikes
+ * beside them; truth.json gains what the mbox holds.
+ */
+export async function generateWithMail(options: GenerateOptions): Promise<GenerateSummary> {
+  const summary = generate(options);
+  const mail = await writeNotices(options.out, options.seed, summary.notices);
+  summary.files[mail.mbox] = mail.messages;
+  const truth = JSON.parse(readFileSync(summary.truth, 'utf8')) as Record<string, unknown>;
+  truth.mail = { mbox: 'mail/notices.mbox', messages: mail.messages, genuine: mail.genuine, lookalikes: mail.lookalikes, unrecognised: mail.unrecognised };
+  writeFileSync(summary.truth, `${JSON.stringify(truth, null, 2)}\n`);
+  return summary;
 }
 
 function proxyLine(ts: number, person: Person, dest: string, destIp: string, method: string, url: string, status: number, bytesOut: number, bytesIn: number, category: string): string {
@@ -347,24 +365,37 @@ function insiderDay(rng: Rng, world: World, person: Person, day: Day, [from, to]
   }
 }
 
-function socialDay(rng: Rng, world: World, day: Day): void {
-  const line = (ts: number, profile: World['profiles'][number], person: Person, kind: string) =>
-    `${iso(ts)},${profile.profile_id},${csv(profile.profile_name)},https://social.example/in/${profile.profile_id},https://media.social.example/img/${profile.profile_id}.jpg,${csv(profile.profile_title)},${person.user},${person.email},${csv(person.title)},${kind}`;
+/**
+ * Interactions with social profiles (and the notice e-mail of each, collected in `notices`). The
+ * three fakes each work in their own style: spray connection requests across every role; work
+ * one team; or connect and then message at length. Ordinary profiles now and then view or
+ * connect with someone in one department.
+ */
+function socialDay(rng: Rng, world: World, day: Day, notices: NoticeSpec[]): void {
+  const add = (ts: number, profile: World['profiles'][number], person: Person, kind: NoticeSpec['kind']) => {
+    day.interactions.add(ts, `${iso(ts)},${profile.profile_id},${csv(profile.profile_name)},https://social.example/in/${profile.profile_id},https://media.social.example/img/${profile.profile_id}.jpg,${csv(profile.profile_title)},${person.user},${person.email},${csv(person.title)},${kind}`);
+    notices.push({ ts, kind, profile, person: { user: person.user, name: person.name, email: person.email, title: person.title, index: person.index } });
+  };
+  const fakes = world.profiles.filter((p) => p.fake);
   for (const profile of world.profiles) {
     const prng = rng.fork(Number(profile.profile_id.slice(2)));
     if (profile.fake) {
-      // Connection requests to many people across roles, then messages to those who accept.
-      const targets = Math.max(2, Math.round(world.people.length * prng.uniform(0.04, 0.08)));
+      const style = fakes.indexOf(profile) % 3;
+      const departments = [...new Set(world.people.map((p) => p.department))].sort();
+      const team = world.people.filter((p) => p.department === departments[Number(profile.profile_id.slice(2)) % departments.length]);
+      const pool = style === 1 ? team : world.people;
+      const share = style === 0 ? prng.uniform(0.04, 0.08) : style === 1 ? prng.uniform(0.1, 0.2) : prng.uniform(0.01, 0.03);
+      const targets = Math.max(2, Math.round(pool.length * share));
       for (let i = 0; i < targets; i++) {
-        const person = world.people[prng.int(0, world.people.length - 1)];
+        const person = pool[prng.int(0, pool.length - 1)];
         const ts = day.start + prng.uniform(7, 20) * HOUR;
-        day.interactions.add(ts, line(ts, profile, person, 'connect_request'));
-        if (prng.chance(0.4)) {
+        add(ts, profile, person, 'connect_request');
+        if (prng.chance(style === 2 ? 0.6 : 0.4)) {
           const accepted = ts + prng.uniform(1, 6) * HOUR;
-          day.interactions.add(accepted, line(accepted, profile, person, 'connect_accept'));
-          for (let m = prng.int(1, 3); m > 0; m--) {
+          add(accepted, profile, person, 'connect_accept');
+          for (let m = style === 2 ? prng.int(2, 4) : prng.int(style === 0 ? 0 : 1, 2); m > 0; m--) {
             const sent = accepted + prng.uniform(0.2, 4) * HOUR;
-            day.interactions.add(sent, line(sent, profile, person, 'message'));
+            add(sent, profile, person, 'message');
           }
         }
       }
@@ -373,7 +404,7 @@ function socialDay(rng: Rng, world: World, day: Day): void {
       const colleagues = world.people.filter((p) => p.department === department);
       const person = colleagues[prng.int(0, colleagues.length - 1)];
       const ts = day.start + prng.uniform(8, 18) * HOUR;
-      day.interactions.add(ts, line(ts, profile, person, prng.pick(['view', 'view', 'connect_request', 'connect_accept'])));
+      add(ts, profile, person, prng.pick(['view', 'view', 'connect_request', 'connect_accept'] as const));
     }
   }
 }

@@ -9,7 +9,7 @@ import { foldName } from './fields.ts';
 import type { Head } from './prescan.ts';
 import { ZEEK_LOGS, zeekLogName } from './zeek-names.ts';
 
-export const FORMATS = ['zeek', 'zeek-json', 'windows', 'ndjson', 'json', 'csv', 'cert'] as const;
+export const FORMATS = ['zeek', 'zeek-json', 'windows', 'ndjson', 'json', 'csv', 'cert', 'eml', 'mbox'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export function parseFormat(value: string | undefined): Format | undefined {
@@ -72,6 +72,24 @@ function isZeekJson(value: Record<string, unknown>, fileName: string): boolean {
     || ('ts' in value && ZEEK_LOGS.has(zeekLogName(fileName)));
 }
 
+/**
+ * An e-mail (RFC 5322 headers up to the first blank line, with a From and a Subject or Date) or an
+ * mbox (the same after a "From " separator line).
+ */
+function mailShape(text: string): 'eml' | 'mbox' | undefined {
+  const lines = text.split(/\r?\n/);
+  const mbox = /^From \S/.test(lines[0] ?? '');
+  const headers: string[] = [];
+  for (const line of lines.slice(mbox ? 1 : 0)) {
+    if (line.trim() === '') break;
+    if (/^[ \t]/.test(line)) continue; // a folded header continues
+    const name = /^([A-Za-z0-9-]+):/.exec(line)?.[1];
+    if (!name) return undefined;
+    headers.push(name.toLowerCase());
+  }
+  return headers.includes('from') && (headers.includes('subject') || headers.includes('date')) ? (mbox ? 'mbox' : 'eml') : undefined;
+}
+
 export function detectFormat(fileName: string, scan: Head): Format {
   if (looksBinary(scan)) {
     throw new InputError(`binary content (NUL or control bytes), not a log this version reads`, { location: { file: fileName, line: scan.firstNulLine ?? 1 } });
@@ -90,6 +108,8 @@ export function detectFormat(fileName: string, scan: Head): Format {
     // A pretty-printed object (an evtx dump, for instance) spans lines: a JSON document.
     return /"Event"\s*:\s*\{/.test(trimmed.slice(0, 4096)) ? 'windows' : 'json';
   }
+  const mail = mailShape(text);
+  if (mail) return mail;
   if (trimmed.startsWith('[')) return /"(Event|EventID|winlog)"\s*:/.test(trimmed.slice(0, 8192)) ? 'windows' : 'json';
   const header = firstLine(scan.sample);
   const fields = splitCsvLine(header, guessDelimiter(header));

@@ -82,7 +82,17 @@ export const FIELD_ALIASES: Record<CanonicalTable, Aliases> = {
     ts: TIME, profile_id: ['profile_id'], profile_name: ['profile_name'], profile_url: ['profile_url'],
     image_url: ['image_url', 'profile_image'], profile_title: ['profile_title', 'headline'], user: USER,
     user_email: ['user_email', 'email'], user_title: ['user_title', 'job_title'], kind: ['kind', 'interaction', 'type'],
+  },  // Twitter API v1.1 user objects are understood as CIM names are for proxy logs.
+  profiles: {
+    profile_id: ['profile_id', 'id_str', 'screen_name', 'slug', 'username', 'id'], network: ['network', 'platform', 'site'],
+    name: ['name', 'profile_name', 'display_name', 'full_name'], headline: ['headline', 'profile_title', 'title', 'description'],
+    profile_url: ['profile_url', 'url', 'link'], image_url: ['image_url', 'profile_image_url_https', 'profile_image_url', 'picture', 'avatar'],
+    image_hash: ['image_hash', 'phash'], followers: ['followers', 'followers_count', 'connections', 'connections_count'],
+    following: ['following', 'friends_count', 'following_count'], posts: ['posts', 'statuses_count', 'posts_count', 'tweets'],
+    listed: ['listed', 'listed_count'], likes: ['likes', 'favourites_count', 'favorites_count'], created_at: ['created_at', 'account_created', 'joined'],
+    default_image: ['default_image', 'default_profile_image'], bio_length: ['bio_length'], seen_at: ['seen_at', 'ts', '_time', 'timestamp'],
   },
+
 };
 
 export function foldName(name: string): string {

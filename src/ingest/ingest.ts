@@ -16,6 +16,7 @@ import type { Workspace } from '../store/workspace.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { loadJson } from './jsonlog.ts';
+import { loadMail } from './mail.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
 import { prescan, readSample, type Prescan } from './prescan.ts';
 import { createProgress, type Progress } from '../progress.ts';
@@ -173,6 +174,8 @@ const READERS: Record<Format, Reader> = {
   json: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'generic'),
   csv: (ctx, scan) => loadTabular(ctx, scan),
   cert: (ctx, scan) => loadCert(ctx, scan),
+  eml: (ctx) => loadMail(ctx, 'eml'),
+  mbox: (ctx) => loadMail(ctx, 'mbox'),
 };
 
 export async function ingest(ws: Workspace, paths: readonly string[], options: IngestOptions = {}): Promise<FileReport[]> {

@@ -95,8 +95,31 @@ ALTER TABLE ingested_files ADD COLUMN snapshot VARCHAR DEFAULT '';
 UPDATE ingested_files SET snapshot = '';
 `;
 
+// Fake-profile hunting: profiles (from notices and exports), every notification e-mail with its
+// verdict, and labels (a label marks a profile's interactions through the view, past and future).
+const social = `
+CREATE TABLE profiles (
+  profile_id VARCHAR, network VARCHAR, name VARCHAR, headline VARCHAR, profile_url VARCHAR, image_url VARCHAR,
+  image_hash VARCHAR, followers BIGINT, following BIGINT, posts BIGINT, listed BIGINT, likes BIGINT,
+  created_at TIMESTAMP, default_image BOOLEAN, bio_length INTEGER, seen_at TIMESTAMP, file_id INTEGER NOT NULL, extra JSON
+);
+CREATE TABLE mail_notices (
+  file_id INTEGER NOT NULL, message_no INTEGER NOT NULL, message_id VARCHAR, ts TIMESTAMP, sender VARCHAR, recipient VARCHAR,
+  subject VARCHAR, network VARCHAR, template VARCHAR, kind VARCHAR, verdict VARCHAR NOT NULL, reasons JSON NOT NULL
+);
+CREATE TABLE labels (
+  label_id INTEGER PRIMARY KEY, target_kind VARCHAR NOT NULL, target VARCHAR NOT NULL, label VARCHAR NOT NULL, reason VARCHAR,
+  who VARCHAR, created_at TIMESTAMP NOT NULL, removed_at TIMESTAMP, removed_by VARCHAR
+);
+CREATE SEQUENCE label_ids START 1;
+CREATE VIEW interaction_marks AS
+  SELECT i.*, l.label, l.reason AS label_reason, l.label_id
+  FROM interactions i JOIN labels l ON l.target_kind = 'profile' AND l.target = i.profile_id AND l.removed_at IS NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
   { version: 3, name: 'directory snapshots', sql: snapshots },
+  { version: 4, name: 'profiles, mail notices, labels', sql: social },
 ];

@@ -19,7 +19,7 @@ export interface ColumnDef {
   readonly type: SqlType;
 }
 
-export const CANONICAL_TABLES = ['flows', 'http', 'tls', 'dns', 'events', 'activity', 'directory', 'interactions'] as const;
+export const CANONICAL_TABLES = ['flows', 'http', 'tls', 'dns', 'events', 'activity', 'directory', 'interactions', 'profiles'] as const;
 export type CanonicalTable = (typeof CANONICAL_TABLES)[number];
 
 const c = (name: string, type: SqlType): ColumnDef => ({ name, type });
@@ -75,12 +75,19 @@ export const CANONICAL_COLUMNS: Record<CanonicalTable, readonly ColumnDef[]> = {
     c('image_url', 'VARCHAR'), c('profile_title', 'VARCHAR'), c('user', 'VARCHAR'), c('user_email', 'VARCHAR'),
     c('user_title', 'VARCHAR'), c('kind', 'VARCHAR'),
   ],
+  // Social-network profiles as notices or exports describe them (counts only when an export has them).
+  profiles: [
+    c('profile_id', 'VARCHAR'), c('network', 'VARCHAR'), c('name', 'VARCHAR'), c('headline', 'VARCHAR'), c('profile_url', 'VARCHAR'),
+    c('image_url', 'VARCHAR'), c('image_hash', 'VARCHAR'), c('followers', 'BIGINT'), c('following', 'BIGINT'), c('posts', 'BIGINT'),
+    c('listed', 'BIGINT'), c('likes', 'BIGINT'), c('created_at', 'TIMESTAMP'), c('default_image', 'BOOLEAN'), c('bio_length', 'INTEGER'),
+    c('seen_at', 'TIMESTAMP'),
+  ],
 };
 
 /** Tables whose unmapped source fields are kept as a JSON object in `extra` (nothing is lost). */
 export const EXTRA_COLUMN: Record<CanonicalTable, string> = {
   flows: 'extra', http: 'extra', tls: 'extra', dns: 'extra', events: 'raw', activity: 'details', directory: 'extra',
-  interactions: 'extra',
+  interactions: 'extra', profiles: 'extra',
 };
 
 export function isCanonicalTable(name: string): name is CanonicalTable {
