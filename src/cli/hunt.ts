@@ -8,6 +8,7 @@ import { DEFAULT_RISK, riskHunt, riskParams } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import type { CommandIO } from './io.ts';
 import { registerInsiderHunts } from './insider-hunts.ts';
+import { registerSocialHunt } from './social.ts';
 import { act, announceConfig, commonOptions, parseDuration, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function fraction(name: string, value: string): number {
@@ -22,7 +23,7 @@ function ports(value: string): number[] {
 }
 
 export function registerHunt(program: Command, io: CommandIO): void {
-  const hunt = program.command('hunt').description('run a hunt over the workspace: beacons, risk, population, baseline, insider');
+  const hunt = program.command('hunt').description('run a hunt over the workspace: beacons, risk, population, baseline, insider, social');
   const beacons = withCommon(hunt.command('beacons'))
     .description('find C2 beacons: RITA-style timing scores, or the seed\'s flow and risk-scored searches')
     .addOption(new Option('--mode <mode>', 'timing: regularity of intervals and sizes per pair (RITA v5); scored: the seed\'s risk-scored search ranked by isolation forest; flow: the seed\'s first search').choices(['timing', 'scored', 'flow']).default('timing'))
@@ -59,6 +60,7 @@ Examples:
   huntbook hunt beacons --mode flow --min-percentage 500`);
   registerRiskHunts(hunt, io);
   registerInsiderHunts(hunt, io);
+  registerSocialHunt(hunt, io);
   beacons.action(act(io, async (raw: Record<string, string | boolean | undefined>) => {
     const options = commonOptions(raw);
     const seed = requireInteger('--seed', String(raw.seed), 0);

@@ -16,6 +16,7 @@ import { registerConfig } from './config.ts';
 import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
+import { registerSocial } from './social.ts';
 
 export function buildProgram(io: CommandIO): Command {
   const program = new Command('huntbook')
@@ -41,6 +42,7 @@ Start here:
   registerRules(program, io);
   registerEntity(program, io);
   registerConfig(program, io);
+  registerSocial(program, io);
   return program;
 }
 

@@ -114,7 +114,7 @@ CREATE TABLE labels (
 CREATE SEQUENCE label_ids START 1;
 CREATE VIEW interaction_marks AS
   SELECT i.*, l.label, l.reason AS label_reason, l.label_id
-  FROM interactions i JOIN labels l ON l.target_kind = 'profile' AND l.target = i.profile_id AND l.removed_at IS NULL;
+  FROM interactions i JOIN labels l ON l.target_kind = 'profile' AND l.target = lower(i.profile_id) AND l.removed_at IS NULL;
 `;
 
 export const MIGRATIONS: readonly Migration[] = [

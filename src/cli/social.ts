@@ -1,0 +1,118 @@
+import { writeFileSync } from 'node:fs';
+import { Argument, Option, type Command } from 'commander';
+import { UsageError } from '../errors.ts';
+import { exposure, labelledSubgraph, neighbourhood } from '../hunts/social/graph.ts';
+import { addLabel, LABELS, listLabels, removeLabel } from '../hunts/social/labels.ts';
+import { exportCypher, syncNeo4j } from '../hunts/social/neo4j.ts';
+import { socialHunt } from '../hunts/social/social.ts';
+import type { CommandIO } from './io.ts';
+import { act, commonOptions, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './common.ts';
+
+export function registerSocialHunt(hunt: Command, io: CommandIO): void {
+  withCommon(hunt.command('social'))
+    .description("fake social profiles: who reached how many employees, how, and how fast, ranked by isolation forest (the seed's Hunting for Fakes)")
+    .option('--since <ts>', 'only interactions at or after this time')
+    .option('--until <ts>', 'only interactions before this time')
+    .option('--top <n>', 'rows to print', '20')
+    .option('--seed <n>', 'random seed for the forest', '1')
+    .addHelpText('after', `
+Per profile, from every interaction (notification e-mails and exports; the same interaction seen
+in both counts once): users (distinct employees), per_user, kinds, span_days, departments and
+titles of its targets (from the directory), followup (share of accepted connections followed by
+a message), messages; and, when a profile export gave them, following/followers, posts, account
+age, default picture. An isolation forest ranks them; each row says why. A forest finds what is
+rare: when many profiles look isolated, the output says so.
+
+Examples:
+  huntbook ingest mail/ --db case.duckdb          # .eml and .mbox notices
+  huntbook hunt social --top 10 --db case.duckdb
+  huntbook label profile p-155651 fake --reason "stolen photo" --db case.duckdb`)
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt social', !options.quiet, ws, () => socialHunt(ws, {
+        since: raw.since, until: raw.until, seed: requireInteger('--seed', raw.seed, 0),
+      }, requireInteger('--top', raw.top, 1))));
+      printRows(io, options.format, output.columns, output.rows);
+      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+    }));
+}
+
+export function registerSocial(program: Command, io: CommandIO): void {
+  const label = program.command('label').description('label social profiles (fake, suspicious, watched): every past and future interaction is marked');
+  withCommon(label.command('profile'), { rows: false })
+    .description('label a profile; its interactions, earlier and later, are marked (view interaction_marks)')
+    .argument('<id>', 'profile id (the slug in its address)')
+    .addArgument(new Argument('<label>', 'what it is').choices([...LABELS]))
+    .option('--reason <text>', 'why (kept with the label)')
+    .option('--who <name>', 'who decided (default: $USER)')
+    .action(act(io, async (id: string, kind: string, raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const result = await withWorkspace(options.db, (ws) => addLabel(ws, id, kind, { reason: raw.reason, who: raw.who }));
+      io.stdout.write(`label ${result.labelId}: profile ${id.toLowerCase()} is ${kind}; ${result.marked} interaction(s) marked, and every one ingested later\n`);
+    }));
+  withCommon(label.command('remove'), { rows: false })
+    .description("remove a profile's labels (and so their marks); the label stays on record as removed")
+    .argument('<id>', 'profile id')
+    .addOption(new Option('--label <label>', 'only this label').choices([...LABELS]))
+    .option('--who <name>', 'who removed it (default: $USER)')
+    .action(act(io, async (id: string, raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const result = await withWorkspace(options.db, (ws) => removeLabel(ws, id, { label: raw.label, who: raw.who }));
+      io.stdout.write(`removed ${result.labels} label(s) from profile ${id.toLowerCase()}; ${result.marks} mark(s) went with them\n`);
+    }));
+  withCommon(label.command('list'))
+    .description('labels in force (or all, removed ones too)')
+    .option('--all', 'also removed labels')
+    .action(act(io, async (raw: Record<string, string | boolean>) => {
+      const options = commonOptions(raw);
+      const { columns, rows } = await withWorkspace(options.db, (ws) => listLabels(ws, Boolean(raw.all)), true);
+      printRows(io, options.format, columns, rows);
+    }));
+
+  const graph = program.command('graph').description('the interaction graph: employees and profiles, INTERACTED and KNOWS (message) edges; queries and Neo4j export');
+  withCommon(graph.command('neighbourhood'))
+    .description("a profile's neighbourhood: the employees it reached and the other profiles they deal with (the seed's match (r)-[KNOWS]-(p {name: ...}))")
+    .argument('<profile>', 'profile id or name')
+    .option('--messages', 'KNOWS edges only (messages), as the seed\'s query')
+    .action(act(io, async (profile: string, raw: Record<string, string | boolean>) => {
+      const options = commonOptions(raw);
+      const { columns, rows } = await withWorkspace(options.db, (ws) => neighbourhood(ws, profile, { messagesOnly: Boolean(raw.messages) }), true);
+      if (rows.length === 0) throw new UsageError(`no interactions with a profile "${profile}"`);
+      printRows(io, options.format, columns, rows);
+    }));
+  withCommon(graph.command('labelled'))
+    .description('every edge with a labelled profile over the last N days of the data')
+    .option('--days <n>', 'window', '7')
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const { columns, rows } = await withWorkspace(options.db, (ws) => labelledSubgraph(ws, requireInteger('--days', raw.days, 1, 3650)), true);
+      printRows(io, options.format, columns, rows);
+    }));
+  withCommon(graph.command('exposure'))
+    .description('employees who dealt with labelled profiles, with their detections within N days of that contact')
+    .option('--days <n>', 'days either side of the last contact', '30')
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const { columns, rows } = await withWorkspace(options.db, (ws) => exposure(ws, requireInteger('--days', raw.days, 1, 3650)), true);
+      printRows(io, options.format, columns, rows);
+    }));
+  withCommon(graph.command('export'), { rows: false })
+    .description('write the graph as Cypher MERGE statements for cypher-shell -f (values as escaped literals; running it twice changes nothing)')
+    .requiredOption('--cypher <file>', 'output file')
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const out = await withWorkspace(options.db, (ws) => exportCypher(ws), true);
+      writeFileSync(raw.cypher, out.text);
+      io.stdout.write(`${raw.cypher}: ${out.statements} statements, ${out.rows} nodes and edges\n`);
+    }));
+  withCommon(graph.command('sync'), { rows: false })
+    .description('push the graph into a running Neo4j (official neo4j-driver; parameterised MERGE, batches of 500)')
+    .requiredOption('--neo4j <url>', 'bolt://host:7687 or neo4j://...')
+    .option('--user <name>', 'Neo4j user', 'neo4j')
+    .option('--password-env <var>', 'environment variable holding the password', 'NEO4J_PASSWORD')
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const result = await withWorkspace(options.db, (ws) => syncNeo4j(ws, raw.neo4j, { user: raw.user, password: process.env[raw.passwordEnv] }), true);
+      io.stdout.write(`synced ${result.rows} nodes and edges in ${result.batches} batches to ${raw.neo4j}\n`);
+    }));
+}

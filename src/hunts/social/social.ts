@@ -1,0 +1,112 @@
+/**
+ * `huntbook hunt social`: the seed's "Hunting for Fakes". Per profile, from every interaction
+ * (notices and exports, the same interaction seen twice counted once):
+ *   users         distinct employees it interacted with
+ *   per_user      interactions per employee
+ *   kinds         distinct interaction kinds (request, accept, message, view)
+ *   span_days     first → last interaction
+ *   departments   distinct departments of its targets (directory), titles the same for job titles
+ *   followup      share of accepted connections followed by a message (connect, then work them)
+ *   messages      messages sent
+ * plus, when an export gave them, the profile's own numbers (following / followers, posts,
+ * account age, default picture). An isolation forest ranks them; each row says why. The forest
+ * assumes fakes are rare: when many profiles look isolated the output says so.
+ */
+import { UsageError } from '../../errors.ts';
+import { IsolationForest } from '../../ml/iforest.ts';
+import { NORMALISE_USER } from '../../model/entities.ts';
+import { Bindings, timeWindow } from '../../store/sql.ts';
+import type { Row, Workspace } from '../../store/workspace.ts';
+import type { HuntOutput } from '../beacons/seed-hunts.ts';
+import { recordRun, type ResultRow } from '../run.ts';
+
+export interface SocialParams {
+  since?: string;
+  until?: string;
+  seed: number;
+}
+
+export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
+const PROFILE_FEATURES = ['follow_ratio', 'posts', 'account_days', 'default_image'] as const;
+export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', ...SOCIAL_FEATURES, 'reasons'] as const;
+
+/** Above this share of isolated profiles, fakes are not rare here and the forest cannot tell them apart. */
+const CROWDED = 0.1;
+
+/**
+ * The interactions a hunt counts: one row per profile, employee, kind and second (a notice and an
+ * export of the same interaction are one), the employee's department and title from the directory.
+ */
+export function interactionsSql(where: string): string {
+  return `SELECT lower(i.profile_id) AS profile_id, any_value(i.profile_name) AS profile_name, any_value(i.profile_title) AS headline,
+      ${NORMALISE_USER('i."user"')} AS u, i.kind, date_trunc('second', i.ts) AS ts,
+      coalesce(any_value(d.department), 'unknown') AS department, coalesce(any_value(d.role), any_value(i.user_title), 'unknown') AS title
+    FROM interactions i LEFT JOIN (SELECT ${NORMALISE_USER('"user"')} AS u, max_by(department, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS department,
+        max_by(role, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS role FROM directory GROUP BY 1) d ON d.u = ${NORMALISE_USER('i."user"')}
+    WHERE i.profile_id IS NOT NULL AND i.ts IS NOT NULL AND ${where}
+    GROUP BY lower(i.profile_id), ${NORMALISE_USER('i."user"')}, i.kind, date_trunc('second', i.ts)`;
+}
+
+export async function socialHunt(ws: Workspace, params: SocialParams, top = 20): Promise<HuntOutput> {
+  const started = performance.now();
+  const { values, bind } = new Bindings();
+  const where = ['true', ...timeWindow(bind, params, 'i.ts')].join(' AND ');
+  const rows = await ws.query(`
+WITH i AS (${interactionsSql(where)}),
+accepted AS (SELECT profile_id, u, min(ts) AS at FROM i WHERE kind = 'connect_accept' GROUP BY ALL),
+followed AS (SELECT a.profile_id, count(DISTINCT a.u) AS n FROM accepted a JOIN i ON i.profile_id = a.profile_id AND i.u = a.u AND i.kind = 'message' AND i.ts >= a.at GROUP BY ALL),
+p AS (
+  SELECT profile_id, any_value(profile_name) AS name, any_value(headline) AS headline, count(DISTINCT u) AS users, count(*) AS interactions,
+    count(DISTINCT kind) AS kinds, date_diff('second', min(ts), max(ts)) / 86400.0 AS span_days, count(DISTINCT department) AS departments,
+    count(DISTINCT title) AS titles, count(*) FILTER (WHERE kind = 'message') AS messages, count(DISTINCT u) FILTER (WHERE kind = 'connect_accept') AS accepts,
+    CAST(min(ts) AS VARCHAR) AS first_seen, CAST(max(ts) AS VARCHAR) AS last_seen
+  FROM i GROUP BY profile_id
+), attrs AS (
+  SELECT lower(profile_id) AS profile_id, max_by(following, seen_at) AS following, max_by(followers, seen_at) AS followers, max_by(posts, seen_at) AS posts,
+    max_by(created_at, seen_at) AS created_at, bool_or(default_image) AS default_image FROM profiles GROUP BY 1
+), labelled AS (
+  SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
+)
+SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n / nullif(p.accepts, 0), 3), 0) AS followup,
+  round(a.following / greatest(a.followers, 1), 3) AS follow_ratio, a.posts, date_diff('day', a.created_at, CAST(p.last_seen AS TIMESTAMP)) AS account_days,
+  CAST(a.default_image AS INTEGER) AS default_image, l.label
+FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id)
+ORDER BY profile_id`, values);
+  if (rows.length === 0) throw new UsageError('no interactions with social profiles: ingest notification e-mails (.eml, .mbox) or an interactions export');
+  // Profile attributes join the forest only when every profile has them (an export of them all).
+  const extra = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
+  const names = [...SOCIAL_FEATURES, ...extra];
+  const data = new Float64Array(rows.length * names.length);
+  rows.forEach((r, i) => names.forEach((n, j) => (data[i * names.length + j] = Number(r[n]))));
+  const matrix = { rows: rows.length, cols: names.length, data, names };
+  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix) : undefined;
+  const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
+  const order = rows.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || String(rows[a].profile_id).localeCompare(String(rows[b].profile_id)));
+  const isolated = Array.from(scores).filter((s) => s > 0.6).length;
+  const results: ResultRow[] = order.map((i, rank) => {
+    const r = rows[i];
+    const why = forest ? forest.explain(matrix, i).slice(0, 3).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ') : '';
+    const reasons = [
+      `${r.users} employee${Number(r.users) === 1 ? '' : 's'} in ${r.departments} department${Number(r.departments) === 1 ? '' : 's'} (${r.titles} job titles), ${r.interactions} interactions over ${Number(r.span_days).toFixed(1)} days (${r.first_seen} .. ${r.last_seen})`,
+      Number(r.accepts) > 0 ? `${Math.round(Number(r.followup) * Number(r.accepts))} of ${r.accepts} accepted connections followed by a message; ${r.messages} messages` : `${r.messages} messages, no accepted connection`,
+      `isolation forest ${scores[i].toFixed(3)}${why ? `: ${why}` : ''}`,
+      ...(r.label ? [`labelled ${r.label}`] : []),
+      ...extra.map((f) => `${f} ${r[f]}`),
+    ];
+    return {
+      rank: rank + 1, entityType: 'profile', entity: String(r.profile_id), score: Math.round(scores[i] * 1e4) / 1e4,
+      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])), reasons,
+      evidence: { name: r.name, headline: r.headline, first_seen: r.first_seen, last_seen: r.last_seen, label: r.label ?? null },
+    };
+  });
+  const runId = await recordRun(ws, { hunt: 'social', parameters: params, window: { start: params.since, end: params.until }, started, rows: results });
+  const printed: Row[] = results.slice(0, top).map((res, k) => {
+    const r = rows[order[k]];
+    return { rank: res.rank, profile_id: res.entity, name: r.name, headline: r.headline, score: res.score, label: r.label ?? null, ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])), reasons: res.reasons.join('; ') };
+  });
+  const notes = [`${rows.length} profiles; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`];
+  if (isolated / rows.length > CROWDED) {
+    notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not (a campaign of many fakes, or few ordinary profiles); read the reasons, not the rank`);
+  }
+  return { columns: [...SOCIAL_COLUMNS], rows: printed, runId, notes };
+}
