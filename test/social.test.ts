@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateWithMail } from '../src/generate/generate.ts';
+import { addLabel, removeLabel } from '../src/hunts/social/labels.ts';
+import { cypherString, exportCypher, syncNeo4j } from '../src/hunts/social/neo4j.ts';
+import { neighbourhood } from '../src/hunts/social/graph.ts';
+import { socialHunt } from '../src/hunts/social/social.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { cli, openWorkspace, tempDir } from './helpers.ts';
+
+interface Truth {
+  fake_profiles: { profile_id: string }[];
+  mail: { messages: number; genuine: number; lookalikes: { message_id: string; why: string }[]; unrecognised: string[] };
+}
+
+const FIELDS = `date_trunc('second', ts) AS ts, profile_id, profile_name, profile_url, image_url, profile_title, "user", user_email, user_title, kind`;
+
+test('notification e-mails: every field of every genuine notice recovered (as the export has it), the recipient\'s own link never taken, every lookalike flagged', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  await generateWithMail({ seed: 4, users: 40, days: 3, scale: 0.02, out });
+  const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as Truth;
+  const ws = await openWorkspace(t, dir);
+  const [mbox] = await ingest(ws, [join(out, 'mail', 'notices.mbox')]);
+  assert.deepEqual([mbox.format, mbox.read, mbox.loaded, mbox.rejected], ['mbox', truth.mail.messages, truth.mail.messages - 1, 1]);
+  assert.match(mbox.rejects[0].reason, /no template matches the subject "Your weekly network digest"/);
+  await ingest(ws, [join(out, 'interactions.csv')]);
+  const fromMail = `SELECT ${FIELDS} FROM interactions WHERE extra->>'source' = 'mail'`;
+  const fromCsv = `SELECT ${FIELDS} FROM interactions WHERE extra->>'source' IS NULL`;
+  assert.equal(Number(await ws.scalar(`SELECT count(*) FROM (${fromMail})`)), truth.mail.genuine);
+  assert.equal(Number(await ws.scalar(`SELECT count(*) FROM (${fromCsv})`)), truth.mail.genuine);
+  // Same rows both ways, field for field: HTML-only quoted-printable, multipart base64 and the old plain-text template.
+  assert.equal(Number(await ws.scalar(`SELECT count(*) FROM (${fromMail} EXCEPT ALL ${fromCsv})`)), 0);
+  assert.equal(Number(await ws.scalar(`SELECT count(*) FROM (${fromCsv} EXCEPT ALL ${fromMail})`)), 0);
+  // No notice names the recipient as the sender.
+  assert.equal(Number(await ws.scalar(`SELECT count(*) FROM interactions WHERE starts_with(profile_id, "user" || '-')`)), 0);
+  const flagged = await ws.query("SELECT message_id, reasons FROM mail_notices WHERE verdict = 'lookalike' ORDER BY message_no");
+  assert.deepEqual(flagged.map((r) => r.message_id).sort(), truth.mail.lookalikes.map((l) => l.message_id).sort());
+  const reasons = flagged.map((r) => String(r.reasons)).join('\n');
+  assert.match(reasons, /From domain social-examp1e\.com is not social\.example \(looks like social\.example\)/);
+  assert.match(reasons, /DKIM signed by bulk-mailer\.example, not social\.example.*Reply-To goes to gmail\.com/);
+  assert.match(reasons, /link to an unrelated host social\.example\.account-verify\.net/);
+});
+
+test('single .eml files: a notice loads, a lookalike is recorded not counted, a non-e-mail and a non-notice are named with their reason', async (t) => {
+  const dir = tempDir(t);
+  const notice = [
+    'Delivered-To: kim.lee@corp.example', 'From: LinkedIn <invitations@linkedin.com>', 'To: Kim Lee <kim.lee@corp.example>',
+    'Subject: =?UTF-8?Q?Zo=C3=AB_O=27Brien_wants_to_connect?=', 'Date: Tue, 05 Mar 2024 09:15:00 +0100', 'Message-ID: <a1@linkedin.com>',
+    'DKIM-Signature: v=1; a=rsa-sha256; d=linkedin.com; s=proddkim; b=abc', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable', '',
+    '<table><tr><td><a href=3D"https://www.linkedin.com/comm/in/kim-lee-42?midToken=3DAQ1&amp;trk=3Deml-h=',
+    'eader"><img src=3D"https://media.licdn.com/kim.jpg" alt=3D"Kim Lee"></a></td></tr>',
+    '<tr><td><a href=3D"https://www.linkedin.com/comm/in/zoe-obrien-7b?midToken=3DAQ1&amp;trk=3Deml-name">Zo=C3=AB O&#39;Brien</a></td></tr>',
+    '<tr><td><img src=3D"https://media.licdn.com/dms/image/zoe.jpg" alt=3D"Zo=C3=AB O&#39;Brien"></td></tr>',
+    '<tr><td>Talent Partner at Example Defence</td></tr>',
+    '<tr><td>This email was intended for <a href=3D"https://www.linkedin.com/comm/in/kim-lee-42">Kim Lee</a> (Sys=',
+    'tems Engineer)</td></tr></table>', '',
+  ].join('\r\n');
+  writeFileSync(join(dir, 'invite.eml'), notice);
+  writeFileSync(join(dir, 'phish.eml'), notice.replace('From: LinkedIn <invitations@linkedin.com>', 'From: LinkedIn <invitations@linkedln.com>').replace('<a1@linkedin.com>', '<p1@linkedln.com>'));
+  writeFileSync(join(dir, 'digest.eml'), ['From: LinkedIn <news@linkedin.com>', 'To: kim.lee@corp.example', 'Subject: Your weekly digest', 'Date: Tue, 05 Mar 2024 09:15:00 +0100', '', 'News.', ''].join('\r\n'));
+  writeFileSync(join(dir, 'notes.eml'), 'just some notes\nnot an e-mail\n');
+  const ws = await openWorkspace(t, dir);
+  const reports = await ingest(ws, [dir]);
+  const by = Object.fromEntries(reports.map((r) => [r.path.slice(dir.length + 1), [r.status, r.loaded, r.message ?? '']]));
+  assert.deepEqual(by['invite.eml'].slice(0, 2), ['loaded', 1]);
+  assert.deepEqual(by['phish.eml'].slice(0, 2), ['loaded', 1]);
+  assert.equal(by['digest.eml'][0], 'skipped');
+  assert.match(String(by['digest.eml'][2]), /from linkedin but no template matches the subject "Your weekly digest"/);
+  assert.equal(by['notes.eml'][0], 'skipped');
+  assert.deepEqual(await ws.query('SELECT CAST(ts AS VARCHAR) AS ts, profile_id, profile_name, profile_url, image_url, profile_title, "user", user_email, user_title, kind FROM interactions'), [{
+    ts: '2024-03-05 08:15:00', profile_id: 'zoe-obrien-7b', profile_name: "Zoë O'Brien", profile_url: 'https://www.linkedin.com/in/zoe-obrien-7b',
+    image_url: 'https://media.licdn.com/dms/image/zoe.jpg', profile_title: 'Talent Partner at Example Defence', user: 'kim.lee', user_email: 'kim.lee@corp.example',
+    user_title: 'Systems Engineer', kind: 'connect_request',
+  }]);
+  const [phish] = await ws.query("SELECT verdict, reasons FROM mail_notices WHERE message_id = '<p1@linkedln.com>'");
+  assert.equal(phish.verdict, 'lookalike');
+  assert.match(String(phish.reasons), /From domain linkedln\.com is not linkedin\.com \(looks like linkedin\.com\)/);
+});
+
+test('mbox: messages split on their From lines, >From unescaped, each reject named by the line its message starts on', async (t) => {
+  const dir = tempDir(t);
+  const message = (n: number, subject: string, body: string) => [`From invitations@linkedin.com Tue Mar  5 09:1${n}:00 2024`, 'From: LinkedIn <messages-noreply@linkedin.com>',
+    'To: kim.lee@corp.example', `Subject: ${subject}`, `Date: Tue, 05 Mar 2024 09:1${n}:00 +0000`, `Message-ID: <m${n}@linkedin.com>`, '', body, ''].join('\n');
+  writeFileSync(join(dir, 'box.mbox'), [
+    message(1, 'Ana Lima sent you a message', 'Ana Lima\nRecruiter\n>From the team: hello\nhttps://www.linkedin.com/in/ana-lima-1\n'),
+    message(2, 'A poll for you', 'nothing\n'),
+  ].join('\n'));
+  const ws = await openWorkspace(t, dir);
+  const [report] = await ingest(ws, [join(dir, 'box.mbox')]);
+  assert.deepEqual([report.format, report.read, report.loaded, report.rejected], ['mbox', 2, 1, 1]);
+  assert.equal(report.rejects[0].line, 14);
+  assert.deepEqual(await ws.query('SELECT profile_id, profile_name, profile_title, kind FROM interactions'), [{ profile_id: 'ana-lima-1', profile_name: 'Ana Lima', profile_title: 'Recruiter', kind: 'message' }]);
+});
+
+test('hunt social: the three fakes (spray, one team, connect-then-message) are the top 3 among hundreds of ordinary profiles, with reasons', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  await generateWithMail({ seed: 9, users: 300, days: 7, scale: 0.02, out });
+  const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as Truth;
+  const ws = await openWorkspace(t, dir);
+  await ingest(ws, [join(out, 'mail'), join(out, 'interactions.csv'), join(out, 'ldap.csv')]);
+  const result = await socialHunt(ws, { seed: 1 }, 5);
+  assert.match(result.notes[0], /^2\d\d profiles;/);
+  assert.deepEqual(result.rows.slice(0, 3).map((r) => r.profile_id).sort(), truth.fake_profiles.map((p) => p.profile_id).sort());
+  // A notice and the export of the same interaction count once.
+  const top = result.rows[0];
+  assert.equal(Number(top.users) * Number(top.per_user), Number(await ws.scalar(`SELECT count(DISTINCT (lower("user"), kind, date_trunc('second', ts))) FROM interactions WHERE profile_id = $1`, [top.profile_id])));
+  assert.match(String(top.reasons), /employees in \d+ departments? .*isolation forest 0\.\d+: /);
+
+  // Labels mark every interaction, earlier and later; removing the label removes the marks.
+  const fake = truth.fake_profiles[0].profile_id;
+  const before = await addLabel(ws, fake, 'fake', { reason: 'stolen photo', who: 'analyst' });
+  assert.ok(before.marked > 0);
+  const later = join(dir, 'later.csv');
+  writeFileSync(later, `ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n2026-02-01T10:00:00Z,${fake},X,https://social.example/in/${fake},,,newhire,newhire@corp.example,Analyst,message\n`);
+  await ingest(ws, [later]);
+  assert.equal(Number(await ws.scalar("SELECT count(*) FROM interaction_marks WHERE \"user\" = 'newhire' AND label = 'fake'")), 1);
+  const labelled = await socialHunt(ws, { seed: 1 }, 300);
+  assert.equal(labelled.rows.find((r) => r.profile_id === fake)?.label, 'fake');
+  const hood = await neighbourhood(ws, fake, { messagesOnly: true });
+  assert.ok(hood.rows.length > 0 && hood.rows.every((r) => r.edge === 'KNOWS'));
+  const removed = await removeLabel(ws, fake, { who: 'analyst' });
+  assert.deepEqual(removed, { labels: 1, marks: before.marked + 1 });
+  assert.equal(Number(await ws.scalar('SELECT count(*) FROM interaction_marks')), 0);
+  assert.equal(Number(await ws.scalar("SELECT count(*) FROM labels WHERE removed_by = 'analyst' AND reason = 'stolen photo'")), 1);
+});
+
+test('Cypher export: any character in a name is an escaped literal; MERGE statements; sync names an unreachable server and refuses a non-bolt address', async (t) => {
+  assert.equal(cypherString(`O'Brien \\ "x"\n😀é`), "'O\\'Brien \\\\ \"x\"\\u000a\\ud83d\\ude00\\u00e9'");
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const csv = join(dir, 'i.csv');
+  writeFileSync(csv, 'ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n'
+    + `2026-01-01T10:00:00Z,p-1,"Eve ""x'}) DETACH DELETE n //",https://s/in/p-1,,"Head\nHunter",alice,alice@corp.example,Engineer,message\n`);
+  await ingest(ws, [csv]);
+  const out = await exportCypher(ws);
+  assert.equal(out.statements, 2 + 3);
+  assert.match(out.text, /MERGE \(e:Employee \{id: row\.id\}\)/);
+  assert.match(out.text, /`name`: 'Eve "x\\'\}\) DETACH DELETE n \/\/'/);
+  assert.match(out.text, /`headline`: 'Head\\u000aHunter'/);
+  assert.ok(/^[\x20-\x7e\n]*$/.test(out.text), 'the file is plain ASCII');
+  await assert.rejects(syncNeo4j(ws, 'http://localhost:7474', {}), /bolt:\/\/ or neo4j:\/\//);
+  await assert.rejects(syncNeo4j(ws, 'bolt://127.0.0.1:1', {}), /cannot reach Neo4j at bolt:\/\/127\.0\.0\.1:1/);
+  const db = join(dir, 'cli.duckdb');
+  assert.equal((await cli('ingest', csv, '--db', db, '-q')).code, 0);
+  const cmd = await cli('graph', 'export', '--cypher', join(dir, 'g.cypher'), '--db', db);
+  assert.equal(cmd.code, 0, cmd.stderr);
+  assert.match(cmd.stdout, /5 statements, 3 nodes and edges/);
+});
