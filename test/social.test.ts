@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateWithMail } from '../src/generate/generate.ts';
@@ -108,7 +108,7 @@ test('hunt social: the three fakes (spray, one team, connect-then-message) are t
   assert.deepEqual(result.rows.slice(0, 3).map((r) => r.profile_id).sort(), truth.fake_profiles.map((p) => p.profile_id).sort());
   // A notice and the export of the same interaction count once.
   const top = result.rows[0];
-  assert.equal(Number(top.users) * Number(top.per_user), Number(await ws.scalar(`SELECT count(DISTINCT (lower("user"), kind, date_trunc('second', ts))) FROM interactions WHERE profile_id = $1`, [top.profile_id])));
+  assert.equal(Number(top.users) * Number(top.per_user), Number(await ws.scalar(`SELECT count(DISTINCT (lower("user"), kind, date_trunc('second', ts))) FROM interactions WHERE profile_id = $1`, [String(top.profile_id)])));
   assert.match(String(top.reasons), /employees in \d+ departments? .*isolation forest 0\.\d+: /);
 
   // Labels mark every interaction, earlier and later; removing the label removes the marks.
@@ -150,4 +150,19 @@ test('Cypher export: any character in a name is an escaped literal; MERGE statem
   const cmd = await cli('graph', 'export', '--cypher', join(dir, 'g.cypher'), '--db', db);
   assert.equal(cmd.code, 0, cmd.stderr);
   assert.match(cmd.stdout, /5 statements, 3 nodes and edges/);
+});
+
+test('profile exports: Twitter API v1.1 user objects (CSV or NDJSON) land in profiles by their own field names, created_at and the bio length read', async (t) => {
+  const dir = join(tempDir(t), 'exports');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'users.csv'), 'id_str,screen_name,name,description,followers_count,friends_count,statuses_count,listed_count,favourites_count,created_at,default_profile_image,profile_image_url_https\n'
+    + '1001,jane_recruits,Jane Doe,"Talent partner, defence sector",12,4800,3,0,1,Wed Oct 10 20:19:24 +0000 2018,true,https://pbs.twimg.com/profile_images/1/x.jpg\n');
+  writeFileSync(join(dir, 'users.ndjson'), `${JSON.stringify({ id_str: '1002', screen_name: 'bob', name: 'Bob', description: 'Engineer', followers_count: 820, friends_count: 300, statuses_count: 5400, created_at: 'Mon Jan 04 08:00:00 +0000 2016', default_profile_image: false })}\n`);
+  const ws = await openWorkspace(t);
+  const reports = await ingest(ws, [dir]);
+  assert.deepEqual(reports.map((r) => [r.table, r.loaded]), [['profiles', 1], ['profiles', 1]]);
+  assert.deepEqual(await ws.query('SELECT profile_id, name, headline, followers, following, posts, CAST(created_at AS VARCHAR) AS created_at, default_image, bio_length, extra->>\'screen_name\' AS screen_name FROM profiles ORDER BY profile_id'), [
+    { profile_id: '1001', name: 'Jane Doe', headline: 'Talent partner, defence sector', followers: 12, following: 4800, posts: 3, created_at: '2018-10-10 20:19:24', default_image: true, bio_length: 30, screen_name: 'jane_recruits' },
+    { profile_id: '1002', name: 'Bob', headline: 'Engineer', followers: 820, following: 300, posts: 5400, created_at: '2016-01-04 08:00:00', default_image: false, bio_length: null, screen_name: 'bob' },
+  ]);
 });

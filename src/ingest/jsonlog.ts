@@ -146,10 +146,14 @@ async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, 
     const overrides = parseMapOption(ctx.map, table);
     convertExprs = [];
     const used = new Set<string>();
+    // A column's first key is its source; later keys only fill rows that lack it, so they are
+    // kept in extra too (a Twitter export has both id_str and screen_name: both survive).
+    const primary = new Set<string>();
     for (const { name, type } of CANONICAL_COLUMNS[table]) {
       const sourceKeys = keysFor(table, name, usable, overrides, profile).filter((k) => !used.has(k));
       if (sourceKeys.length === 0) continue;
       for (const k of sourceKeys) used.add(k);
+      primary.add(sourceKeys[0]);
       const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
       const converted = await convert(ctx, raw, type, name === 'ts', staged, whereParams);
       convertExprs.push({ name, expr: converted, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
@@ -157,8 +161,8 @@ async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, 
     // Events keep the whole record (Sigma rules name any of its fields); other tables keep what no
     // column took, as the TSV and CSV readers do, less the log name that chose the table.
     // A key with a quote or backslash cannot be named in a JSON path safely: then the whole record is kept.
-    const rest = keys.filter((k) => !used.has(k) && !LOG_NAME_KEYS.includes(k));
-    const whole = table === 'events' || rest.length !== keys.filter((k) => !used.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
+    const rest = keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k));
+    const whole = table === 'events' || rest.length !== keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
     const extra = whole ? 'j'
       : rest.length === 0 ? 'NULL::JSON'
         : `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
@@ -244,9 +248,10 @@ function keysFor(table: CanonicalTable, column: string, keys: string[], override
 async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean, staged: string, stagedParams: SqlValue[]): Promise<string> {
   if (isListType(type)) return listFromText(raw, type);
   if (type === 'TIMESTAMP') {
-    if (!isTs) return timestampFromText(raw, { kind: 'iso' });
     const sample = await ctx.ws.query(`SELECT v FROM (SELECT ${raw} AS v FROM ${staged}) WHERE v IS NOT NULL LIMIT 2000`, stagedParams);
     const reading = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
+    // Other times (an account's created_at) are read the way most of them are written, else as ISO.
+    if (!isTs) return timestampFromText(raw, reading ?? { kind: 'iso' });
     if (!reading) {
       const example = sample[0] ? String(sample[0].v).slice(0, 60) : '';
       throw new InputError(`cannot read timestamps like "${example}"; supported: epoch seconds or ms, ISO 8601, common log formats`, { location: { file: ctx.display, field: 'ts' } });

@@ -31,7 +31,11 @@ export interface TabularProfile {
 export function guessTable(fieldNames: readonly string[]): CanonicalTable | undefined {
   const names = new Set(fieldNames.map(foldName));
   const has = (...candidates: string[]) => candidates.some((name) => names.has(name));
-  if (has('profile_id', 'profile_url')) return 'interactions';
+  // Profile exports (Twitter API v1.1 user objects among them) against interaction rows: who is it, or who did what.
+  const counts = has('followers_count', 'friends_count', 'statuses_count', 'screen_name', 'followers', 'following', 'connections');
+  const acts = has('user', 'user_email', 'kind', 'interaction');
+  if (counts && !acts) return 'profiles';
+  if (has('profile_id', 'profile_url')) return acts ? 'interactions' : 'profiles';
   if (has('eventid', 'event_id', 'eventcode', 'commandline', 'command_line', 'channel')) return 'events';
   if (has('url', 'uri', 'cs_uri', 'http_user_agent', 'user_agent', 'status_code', 'http_method') || (has('dest', 'host') && has('method', 'status'))) return 'http';
   if (has('server_name', 'sni', 'ja3')) return 'tls';
@@ -103,6 +107,15 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
     }
   }
 
+  // Other time columns (valid_from, an account's created_at) get their own reading, from a sample.
+  const otherReadings = new Map<number, TimeReading>();
+  for (const [column, index] of mapping.columns) {
+    if (index === tsIndex || CANONICAL_COLUMNS[table].find((c) => c.name === column)?.type !== 'TIMESTAMP') continue;
+    const textColumns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+    const sample = await ctx.ws.query(`SELECT c${index} AS v FROM read_csv(${path}, ${dialect}, columns={${textColumns}}, ignore_errors=true) WHERE c${index} IS NOT NULL LIMIT ${SAMPLE_ROWS}`);
+    const found = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
+    if (found) otherReadings.set(index, found);
+  }
   const readerTypes = names.map((_, i) => readerType(table, mapping, i, reading));
   // ISO times are read as text and parsed here: DuckDB's reader turns an unreadable TIMESTAMPTZ
   // into NULL without a reject (duckdb#11832), so such rows are marked and refused below.
@@ -118,7 +131,7 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
       exprs.push(bind(constant));
     } else if (index !== undefined) {
       columns.push(quoteIdent(name));
-      exprs.push(index === tsIndex && isoTs ? 'hb_ts' : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : null));
+      exprs.push(index === tsIndex && isoTs ? 'hb_ts' : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : otherReadings.get(index) ?? null));
     } else {
       const derived = profile.derive?.find((d) => d.column === name);
       const from = derived && mapping.columns.get(derived.from);
@@ -127,6 +140,12 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
         exprs.push(derived.sql(`c${from}`));
       }
     }
+  }
+  // A profile export's description is its bio: its length is a feature (bots leave it short).
+  const description = names.findIndex((n) => foldName(n) === 'description');
+  if (table === 'profiles' && !mapping.columns.has('bio_length') && description >= 0) {
+    columns.push(quoteIdent('bio_length'));
+    exprs.push(`length(coalesce(c${description}, ''))`);
   }
   const extraPairs = mapping.unmapped.map((i) => `, ${bind(names[i])}, c${i}`).join('');
   const extra = mapping.unmapped.length === 0 ? 'NULL' : `json_object(${extraPairs.slice(2)})`;
@@ -199,5 +218,5 @@ function projection(ref: string, type: SqlType, read: SqlType, reading: TimeRead
   if (type !== 'TIMESTAMP') return ref;
   if (read === 'DOUBLE' && reading?.kind === 'epoch') return `make_timestamp(CAST(round(${ref} * ${1_000_000 / reading.scale}) AS BIGINT))`;
   if (read === 'TIMESTAMP') return ref;
-  return timestampFromText(ref, { kind: 'iso' });
+  return timestampFromText(ref, reading ?? { kind: 'iso' });
 }
