@@ -49,6 +49,7 @@ test('the generated enterprise ingests cleanly and holds every planted thing tru
   assert.deepEqual(truth.insider.phases.map((p) => p.phase), ['discovery', 'collection', 'packaging', 'obfuscation', 'exfiltration']);
   assert.equal(Number(await ws.scalar(`SELECT count(*) FROM activity WHERE "user" = $1 AND kind = 'email' AND target LIKE '%gmail.example' AND attachments LIKE '%holiday_photos.jpg'`, [truth.insider.user])), 3);
   assert.ok(Number(await ws.scalar(`SELECT count(*) FROM events WHERE "user" = $1 AND command_line LIKE '7z.exe a -p%'`, [`CORP\\${truth.insider.user}`])) === 1);
-  const fakes = await ws.query('SELECT profile_id, count(DISTINCT "user") AS users FROM interactions GROUP BY 1 ORDER BY users DESC LIMIT 3');
+  // The fakes work in three styles (spray across roles, one team, connect then message): each does far more than an ordinary profile.
+  const fakes = await ws.query('SELECT profile_id, count(*) AS n FROM interactions GROUP BY 1 ORDER BY n DESC LIMIT 3');
   assert.deepEqual(new Set(fakes.map((f) => f.profile_id)), new Set(truth.fake_profiles.map((f) => f.profile_id)));
 });

@@ -9,6 +9,11 @@ import { neighbourhood } from '../src/hunts/social/graph.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { cli, openWorkspace, tempDir } from './helpers.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jpeg from 'jpeg-js';
+import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS, type Picture } from '../src/ml/phash.ts';
+import { checkPictures, indexPictures } from '../src/hunts/social/pictures.ts';
 
 interface Truth {
   fake_profiles: { profile_id: string }[];
@@ -165,4 +170,78 @@ test('profile exports: Twitter API v1.1 user objects (CSV or NDJSON) land in pro
     { profile_id: '1001', name: 'Jane Doe', headline: 'Talent partner, defence sector', followers: 12, following: 4800, posts: 3, created_at: '2018-10-10 20:19:24', default_image: true, bio_length: 30, screen_name: 'jane_recruits' },
     { profile_id: '1002', name: 'Bob', headline: 'Engineer', followers: 820, following: 300, posts: 5400, created_at: '2016-01-04 08:00:00', default_image: false, bio_length: null, screen_name: 'bob' },
   ]);
+});
+
+/** A synthetic "portrait": a bright disc on a textured background, different for each seed. */
+function portrait(seed: number, w: number, h: number): Picture {
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const p = (y * w + x) * 4;
+    const r = Math.hypot(x - w * (0.3 + 0.1 * seed), y - h * 0.4);
+    const v = r < w * 0.22 ? 200 - r : 60 + 80 * Math.sin((x + seed * 37) / (15 + seed * 3)) * Math.cos(y / (23 + seed));
+    data.set([clamp(v + 20 * Math.sin(y / 7)), clamp(v * 0.8 + (x / w) * 40), clamp(v * 0.6 + (y / h) * 60), 255], p);
+  }
+  return { width: w, height: h, data };
+}
+const clamp = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
+const jpegOf = (p: Picture, quality: number) => jpeg.encode({ width: p.width, height: p.height, data: Buffer.from(p.data) }, quality).data;
+function shrink(p: Picture, w: number, h: number): Picture {
+  // Nearest-neighbour resampling: cruder than any real resize, so a fair test of robustness.
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set(p.data.subarray(((Math.floor((y * p.height) / h) * p.width) + Math.floor((x * p.width) / w)) * 4, ((Math.floor((y * p.height) / h) * p.width) + Math.floor((x * p.width) / w)) * 4 + 4), (y * w + x) * 4);
+  return { width: w, height: h, data };
+}
+function crop(p: Picture, margin: number): Picture {
+  const w = p.width - 2 * margin;
+  const h = p.height - 2 * margin;
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++) data.set(p.data.subarray(((y + margin) * p.width + margin) * 4, ((y + margin) * p.width + margin + w) * 4), y * w * 4);
+  return { width: w, height: h, data };
+}
+
+test('pictures: resized, re-encoded and slightly cropped copies of a reference match within 10 bits, an unrelated photo does not; check labels, runs a detector without a shell, fetches only when asked', async (t) => {
+  const original = portrait(1, 256, 256);
+  const hash = perceptualHash(decodePicture(jpegOf(original, 92)));
+  const variants = { resized: jpegOf(shrink(original, 180, 180), 90), reencoded: jpegOf(original, 35), cropped: jpegOf(crop(original, 8), 85) };
+  for (const [name, bytes] of Object.entries(variants)) {
+    const d = hammingDistance(hash, perceptualHash(decodePicture(bytes)));
+    assert.ok(d <= SAME_PICTURE_BITS, `${name}: ${d} bits`);
+  }
+  for (const seed of [3, 5]) assert.ok(hammingDistance(hash, perceptualHash(decodePicture(jpegOf(portrait(seed, 256, 256), 90)))) > 2 * SAME_PICTURE_BITS);
+
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'refs'));
+  mkdirSync(join(dir, 'pics'));
+  writeFileSync(join(dir, 'refs', 'stock-0042.jpg'), jpegOf(original, 92));
+  writeFileSync(join(dir, 'refs', 'broken.jpg'), 'not a picture');
+  writeFileSync(join(dir, 'pics', 'p-stolen.jpg'), variants.cropped);
+  writeFileSync(join(dir, 'pics', 'p-own.jpg'), jpegOf(portrait(5, 200, 200), 90));
+  const csv = join(dir, 'i.csv');
+  writeFileSync(csv, 'ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n'
+    + '2026-01-01T10:00:00Z,p-stolen,A,https://s/in/p-stolen,https://media.s/img/p-stolen.jpg,Recruiter,alice,alice@corp.example,Engineer,connect_request\n'
+    + '2026-01-01T11:00:00Z,p-own,B,https://s/in/p-own,https://media.s/img/p-own.jpg,Engineer,bob,bob@corp.example,Engineer,view\n'
+    + '2026-01-01T12:00:00Z,p-remote,C,https://s/in/p-remote,http://127.0.0.1:PORT/p-remote.jpg,Engineer,bob,bob@corp.example,Engineer,view\n');
+  const ws = await openWorkspace(t);
+  const index = await indexPictures(ws, join(dir, 'refs'), 'stock');
+  assert.equal(index.added, 1);
+  assert.match(index.problems[0].reason, /not a JPEG or PNG/);
+  // A local server stands in for the network's media host.
+  const server = createServer((req, res) => {
+    if (req.url === '/p-remote.jpg') res.end(jpegOf(portrait(3, 64, 64), 80));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  writeFileSync(csv, readFileSync(csv, 'utf8').replace('PORT', String((server.address() as AddressInfo).port)));
+  await ingest(ws, [csv]);
+  const offline = await checkPictures(ws, { pictures: join(dir, 'pics'), label: 'suspicious' });
+  assert.deepEqual(offline, { checked: 2, matched: 1, flagged: 0, labelled: 1, missing: 1 });
+  assert.equal(await ws.scalar("SELECT problem FROM picture_checks WHERE profile_id = 'p-remote'"), 'picture not in the folder (--fetch downloads it)');
+  assert.match(String(await ws.scalar("SELECT reason FROM labels WHERE target = 'p-stolen'")), /picture matches reference .*stock-0042\.jpg \(\d+ of 64 bits differ\)/);
+  // The detector gets the picture's path as its last argument; node -e ignores it and prints a score.
+  const online = await checkPictures(ws, { pictures: join(dir, 'pics'), fetch: true, detector: [process.execPath, '-e', 'console.log("score", 0.93)'], detectorThreshold: 0.9 });
+  assert.deepEqual(online, { checked: 3, matched: 1, flagged: 3, labelled: 0, missing: 0 });
+  assert.equal(Number(await ws.scalar("SELECT detector_score FROM picture_checks WHERE profile_id = 'p-remote'")), 0.93);
+  const social = await socialHunt(ws, { seed: 1 }, 10);
+  assert.match(String(social.rows.find((r) => r.profile_id === 'p-stolen')?.reasons), /picture matches reference/);
 });

@@ -5,8 +5,11 @@ import { exposure, labelledSubgraph, neighbourhood } from '../hunts/social/graph
 import { addLabel, LABELS, listLabels, removeLabel } from '../hunts/social/labels.ts';
 import { exportCypher, syncNeo4j } from '../hunts/social/neo4j.ts';
 import { socialHunt } from '../hunts/social/social.ts';
+import { checkPictures, indexPictures } from '../hunts/social/pictures.ts';
+import { SAME_PICTURE_BITS } from '../ml/phash.ts';
+import type { Label } from '../hunts/social/labels.ts';
 import type { CommandIO } from './io.ts';
-import { act, commonOptions, printRows, requireInteger, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, commonOptions, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 export function registerSocialHunt(hunt: Command, io: CommandIO): void {
   withCommon(hunt.command('social'))
@@ -67,6 +70,44 @@ export function registerSocial(program: Command, io: CommandIO): void {
       const options = commonOptions(raw);
       const { columns, rows } = await withWorkspace(options.db, (ws) => listLabels(ws, Boolean(raw.all)), true);
       printRows(io, options.format, columns, rows);
+    }));
+
+  const images = program.command('images').description('profile pictures: an offline reference index by perceptual hash, and checks of every profile picture');
+  withCommon(images.command('index'), { rows: false })
+    .description('hash the reference pictures of a folder (stock photos, known stolen pictures, earlier fakes): the offline reverse image search')
+    .argument('<dir>', 'folder of .jpg / .png pictures (recursive)')
+    .option('--note <text>', 'what these pictures are (kept with each)')
+    .action(act(io, async (dir: string, raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const report = await withWorkspace(options.db, (ws) => indexPictures(ws, dir, raw.note));
+      io.stdout.write(`${report.added} reference picture(s) indexed from ${dir}\n`);
+      for (const p of report.problems) io.stderr.write(`huntbook: ${p.file}: not indexed: ${p.reason}\n`);
+    }));
+  withCommon(images.command('check'), { rows: false })
+    .description("hash every profile's picture, find its nearest reference, run a detector: features for hunt social, labels if asked")
+    .option('--pictures <dir>', 'where the pictures are, named as in their URL or by profile id (and where --fetch puts them)', 'pictures')
+    .option('--fetch', 'download pictures that are not in the folder (10 s timeout, 5 MB cap); off by default: nothing leaves the machine')
+    .option('--detector <command>', 'a detector to run on each picture (words split on spaces; the picture path is added last; no shell); its first printed number is the score')
+    .option('--detector-threshold <x>', 'a score at or above this flags the picture')
+    .option('--threshold <bits>', `the same photo at this many differing bits of 64 or fewer (default ${SAME_PICTURE_BITS})`)
+    .addOption(new Option('--label <label>', 'label profiles whose picture matches a reference or is flagged').choices([...LABELS]))
+    .addHelpText('after', `
+The hash is the 64-bit DCT perceptual hash (pHash): a picture resized, re-encoded or cropped by a
+few per cent stays within ${SAME_PICTURE_BITS} bits of the original; unrelated photos differ in about 32.
+
+Examples:
+  huntbook images index stock-photos/ --note "stock photo sites"
+  huntbook images check --pictures pics/ --label suspicious
+  huntbook images check --detector "python3 gan_detector.py --json" --detector-threshold 0.8`)
+    .action(act(io, async (raw: Record<string, string | boolean>) => {
+      const options = commonOptions(raw);
+      const report = await withWorkspace(options.db, (ws) => checkPictures(ws, {
+        pictures: String(raw.pictures), fetch: Boolean(raw.fetch), label: raw.label as Label | undefined,
+        detector: raw.detector ? String(raw.detector).split(/\s+/).filter(Boolean) : undefined,
+        detectorThreshold: raw.detectorThreshold === undefined ? undefined : requireNumber('--detector-threshold', String(raw.detectorThreshold), -1e9),
+        threshold: raw.threshold === undefined ? undefined : requireInteger('--threshold', String(raw.threshold), 0, 64),
+      }));
+      io.stdout.write(`${report.checked} picture(s) checked, ${report.matched} match a reference, ${report.flagged} flagged by the detector, ${report.labelled} profile(s) labelled; ${report.missing} without a picture (see picture_checks.problem)\n`);
     }));
 
   const graph = program.command('graph').description('the interaction graph: employees and profiles, INTERACTED and KNOWS (message) edges; queries and Neo4j export');

@@ -117,9 +117,20 @@ CREATE VIEW interaction_marks AS
   FROM interactions i JOIN labels l ON l.target_kind = 'profile' AND l.target = lower(i.profile_id) AND l.removed_at IS NULL;
 `;
 
+// Picture checks: an offline reference index (stock photos, known stolen pictures, earlier
+// fakes) by perceptual hash, and each profile picture's check (nearest reference, detector score).
+const pictures = `
+CREATE TABLE image_refs (hash VARCHAR NOT NULL, path VARCHAR NOT NULL, note VARCHAR, added_at TIMESTAMP NOT NULL);
+CREATE TABLE picture_checks (
+  profile_id VARCHAR NOT NULL, image_url VARCHAR, file VARCHAR, hash VARCHAR, nearest_ref VARCHAR, distance INTEGER,
+  detector_score DOUBLE, problem VARCHAR, checked_at TIMESTAMP NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
   { version: 3, name: 'directory snapshots', sql: snapshots },
   { version: 4, name: 'profiles, mail notices, labels', sql: social },
+  { version: 5, name: 'picture checks', sql: pictures },
 ];

@@ -9,7 +9,8 @@
  *   followup      share of accepted connections followed by a message (connect, then work them)
  *   messages      messages sent
  * plus, when an export gave them, the profile's own numbers (following / followers, posts,
- * account age, default picture). An isolation forest ranks them; each row says why. The forest
+ * account age, default picture), and when images check ran, whether the picture matches a
+ * reference and the detector's score. An isolation forest ranks them; each row says why. The forest
  * assumes fakes are rare: when many profiles look isolated the output says so.
  */
 import { UsageError } from '../../errors.ts';
@@ -19,6 +20,7 @@ import { Bindings, timeWindow } from '../../store/sql.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 import { recordRun, type ResultRow } from '../run.ts';
+import { SAME_PICTURE_BITS } from '../../ml/phash.ts';
 
 export interface SocialParams {
   since?: string;
@@ -27,7 +29,7 @@ export interface SocialParams {
 }
 
 export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
-const PROFILE_FEATURES = ['follow_ratio', 'posts', 'account_days', 'default_image'] as const;
+const PROFILE_FEATURES = ['follow_ratio', 'posts', 'account_days', 'default_image', 'image_match', 'detector_score'] as const;
 export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', ...SOCIAL_FEATURES, 'reasons'] as const;
 
 /** Above this share of isolated profiles, fakes are not rare here and the forest cannot tell them apart. */
@@ -66,11 +68,12 @@ p AS (
     max_by(created_at, seen_at) AS created_at, bool_or(default_image) AS default_image FROM profiles GROUP BY 1
 ), labelled AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
-)
+), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
 SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n / nullif(p.accepts, 0), 3), 0) AS followup,
   round(a.following / greatest(a.followers, 1), 3) AS follow_ratio, a.posts, date_diff('day', a.created_at, CAST(p.last_seen AS TIMESTAMP)) AS account_days,
-  CAST(a.default_image AS INTEGER) AS default_image, l.label
-FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id)
+  CAST(a.default_image AS INTEGER) AS default_image, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
+  CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
+FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
 ORDER BY profile_id`, values);
   if (rows.length === 0) throw new UsageError('no interactions with social profiles: ingest notification e-mails (.eml, .mbox) or an interactions export');
   // Profile attributes join the forest only when every profile has them (an export of them all).
@@ -91,6 +94,7 @@ ORDER BY profile_id`, values);
       Number(r.accepts) > 0 ? `${Math.round(Number(r.followup) * Number(r.accepts))} of ${r.accepts} accepted connections followed by a message; ${r.messages} messages` : `${r.messages} messages, no accepted connection`,
       `isolation forest ${scores[i].toFixed(3)}${why ? `: ${why}` : ''}`,
       ...(r.label ? [`labelled ${r.label}`] : []),
+      ...(r.image_match === 1 ? [`picture matches reference ${r.nearest_ref} (${r.image_distance} of 64 bits differ)`] : []),
       ...extra.map((f) => `${f} ${r[f]}`),
     ];
     return {
