@@ -15,6 +15,7 @@ import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import { baselineHunt, DEFAULT_BASELINE } from '../hunts/baseline/baseline.ts';
 import { insiderHunt } from '../hunts/insider/insider.ts';
+import { socialHunt } from '../hunts/social/social.ts';
 
 export interface DemoResult {
   columns: string[];
@@ -127,6 +128,20 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: 5 }, 5);
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
+    },
+  },
+  {
+    title: "hunt social: profiles by how they worked the employees (from the notice e-mails and the export; isolation forest)",
+    run: async (ws, { truth }) => {
+      const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
+      const out = await socialHunt(ws, { seed: 1 }, 6);
+      const columns = ['rank', 'profile_id', 'name', 'headline', 'score', 'users', 'departments', 'followup', 'messages', 'truth'];
+      const fakes = new Set(t.fake_profiles.map((f) => f.profile_id));
+      const lookalikes = Number(await ws.scalar("SELECT count(*) FROM mail_notices WHERE verdict = 'lookalike'"));
+      return {
+        columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: fakes.has(String(r.profile_id)) ? 'PLANTED fake' : '' })),
+        notes: [...out.notes, `${lookalikes} lookalike notification e-mails recorded in mail_notices, never counted as interactions`],
+      };
     },
   },
 ];
