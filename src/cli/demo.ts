@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { HuntbookError, UsageError } from '../errors.ts';
 import { generateWithMail } from '../generate/generate.ts';
+import { buildReport } from '../workbench/report.ts';
 import { ingest } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
 import type { CommandIO } from './io.ts';
@@ -25,6 +26,7 @@ export function registerDemo(program: Command, io: CommandIO): void {
       const dir = String(raw.dir);
       const data = join(dir, 'data');
       const db = join(dir, 'demo.duckdb');
+      const reportPath = join(dir, 'report.html');
       prepareDemoDir(dir);
       const say = (text: string) => io.stdout.write(`${text}\n`);
       say(`== 1. generate: ${users} users, ${days} days, seed ${seed} → ${data}`);
@@ -44,6 +46,9 @@ export function registerDemo(program: Command, io: CommandIO): void {
           printRows(io, 'table', result.columns, result.rows);
           for (const note of result.notes) say(`   ${note}`);
         }
+        const report = await buildReport(ws, { title: 'huntbook demo', workspace: db });
+        writeFileSync(reportPath, report.html);
+        say(`== ${step}. report: ${reportPath} (${report.threads} threads with their reasons, ${report.charts} charts; one file, opens offline)`);
       }, false, { create: true });
       say(nextSteps(db));
     }));
@@ -52,7 +57,7 @@ export function registerDemo(program: Command, io: CommandIO): void {
 /** Marks a folder as the demo's own, so that a later demo may clear it and nothing else. */
 const DEMO_MARKER = '.huntbook-demo';
 /** What a demo writes into its folder; a re-run removes these and only these. */
-const DEMO_OUTPUTS = ['data', 'demo.duckdb', 'demo.duckdb.wal', 'demo.duckdb.tmp', DEMO_MARKER];
+const DEMO_OUTPUTS = ['data', 'demo.duckdb', 'demo.duckdb.wal', 'demo.duckdb.tmp', 'report.html', DEMO_MARKER];
 
 /**
  * A new or empty folder is taken; a folder an earlier demo wrote (it holds the marker) has the
@@ -78,6 +83,9 @@ export function nextSteps(db: string): string {
     [`npx huntbook hunt beacons --mode scored --db ${db}`, "the seed's risk-scored search + isolation forest"],
     [`npx huntbook hunt risk --by user --window 1d --db ${db}`, 'weights, phases, multipliers, alert logic'],
     [`npx huntbook hunt population --db ${db}`, "how rare each user's phases and rules are"],
+    [`npx huntbook hunt insider --db ${db}`, 'who is stealing data, and the story'],
+    [`npx huntbook hunt social --db ${db}`, 'fake profiles from the notice e-mails'],
+    [`npx huntbook report --out report.html --db ${db}`, 'the report again, after your triage (huntbook triage set HUNT THREAD act|watch|discard)'],
     [`npx huntbook entity USER --db ${db}`, "one user's days and detections"],
     [`npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`, 'anything else, in SQL'],
   ];

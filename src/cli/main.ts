@@ -17,6 +17,7 @@ import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
 import { registerSocial } from './social.ts';
+import { registerWorkbench } from './workbench.ts';
 
 export function buildProgram(io: CommandIO): Command {
   const program = new Command('huntbook')
@@ -43,6 +44,7 @@ Start here:
   registerEntity(program, io);
   registerConfig(program, io);
   registerSocial(program, io);
+  registerWorkbench(program, io);
   return program;
 }
 

@@ -127,10 +127,21 @@ CREATE TABLE picture_checks (
 );
 `;
 
+// Triage: a hunter's decision on a thread (a hunt's entity): act, watch or discard, with a note.
+// The latest decision per thread is in force; undoing one keeps it on record.
+const triage = `
+CREATE TABLE triage (
+  triage_id INTEGER PRIMARY KEY, hunt VARCHAR NOT NULL, thread VARCHAR NOT NULL, decision VARCHAR NOT NULL, note VARCHAR,
+  who VARCHAR, decided_at TIMESTAMP NOT NULL, undone_at TIMESTAMP
+);
+CREATE SEQUENCE triage_ids START 1;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
   { version: 3, name: 'directory snapshots', sql: snapshots },
   { version: 4, name: 'profiles, mail notices, labels', sql: social },
   { version: 5, name: 'picture checks', sql: pictures },
+  { version: 6, name: 'triage', sql: triage },
 ];

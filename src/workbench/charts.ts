@@ -1,0 +1,55 @@
+/**
+ * Charts as Vega-Lite specifications (the same specs for the report and, later, the web app),
+ * rendered to SVG on the server with vega's headless renderer: no browser, no network, no script
+ * in the page. Data values are embedded in the spec; Vega writes text into SVG escaped.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Row } from '../store/workspace.ts';
+
+export type Spec = TopLevelSpec;
+
+const BASE = { width: 560, height: 180, config: { font: 'sans-serif', view: { stroke: null } } } as const;
+
+/** A beacon's inter-arrival intervals: [seconds, count] pairs as the timing hunt keeps them. */
+export function intervalHistogram(pairs: [number, number][], title: string): Spec {
+  return {
+    ...BASE, title, data: { values: pairs.map(([seconds, count]) => ({ seconds, count })) },
+    mark: { type: 'bar', tooltip: true },
+    encoding: { x: { field: 'seconds', type: 'ordinal', title: 'interval (s)', sort: 'ascending' }, y: { field: 'count', type: 'quantitative', title: 'connections' } },
+  };
+}
+
+/** Connections per hour of day (the timing hunt's hourly evidence). */
+export function hourlyBars(hourly: number[], title: string): Spec {
+  return {
+    ...BASE, title, data: { values: hourly.map((count, hour) => ({ hour, count })) },
+    mark: 'bar', encoding: { x: { field: 'hour', type: 'ordinal', title: 'hour (UTC)' }, y: { field: 'count', type: 'quantitative', title: 'connections' } },
+  };
+}
+
+/** An entity's daily weighted score against the population's median and 90th percentile. */
+export function entityTimelineChart(rows: Row[], entity: string): Spec {
+  const values = rows.flatMap((r) => [
+    { day: r.day, series: 'population median', value: Number(r.median) },
+    { day: r.day, series: 'population p90', value: Number(r.p90) },
+    ...(r.entity === null ? [] : [{ day: r.day, series: entity, value: Number(r.entity) }]),
+  ]);
+  return {
+    ...BASE, title: `${entity}: daily weighted score against the population`, data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'day', type: 'temporal', title: 'day' }, y: { field: 'value', type: 'quantitative', title: 'weighted' },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+}
+
+export async function toSvg(spec: Spec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
