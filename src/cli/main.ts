@@ -17,7 +17,7 @@ import { registerGenerate } from './generate.ts';
 import { registerIngest } from './ingest.ts';
 import { registerSql } from './sql.ts';
 import { registerSocial } from './social.ts';
-import { registerWorkbench } from './workbench.ts';
+import { registerServe, registerWorkbench } from './workbench.ts';
 
 export function buildProgram(io: CommandIO): Command {
   const program = new Command('huntbook')
@@ -45,6 +45,7 @@ Start here:
   registerConfig(program, io);
   registerSocial(program, io);
   registerWorkbench(program, io);
+  registerServe(program, io);
   return program;
 }
 

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { serve } from '@hono/node-server';
+import { createApp, isLoopback, newToken } from '../workbench/server.ts';
 import { Argument, type Command } from 'commander';
 import { buildReport } from '../workbench/report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
@@ -51,5 +54,40 @@ Example:
       const options = commonOptions(raw);
       const { columns, rows } = await withWorkspace(options.db, (ws) => listTriage(ws), true);
       printRows(io, options.format, columns, rows);
+    }));
+}
+
+export function registerServe(program: Command, io: CommandIO): void {
+  withCommon(program.command('serve'), { rows: false })
+    .description('the workbench in your browser: runs, top threads and their reasons, results tables, beacon and entity charts, the interaction graph, triage')
+    .option('--port <n>', 'port', '8484')
+    .option('--host <address>', 'address to bind; anything but loopback requires the token printed at start', '127.0.0.1')
+    .option('--open', 'open the browser')
+    .addHelpText('after', `
+Bound to 127.0.0.1 by default. Bound elsewhere (--host 0.0.0.0), every request needs the token
+printed at start (open the printed address once: it sets a cookie). The server answers only to
+its own Host, refuses cross-origin requests, serves every asset itself (no CDN) under a strict
+Content-Security-Policy, and writes nothing but triage decisions.
+
+Example:
+  huntbook serve --db case.duckdb --open`)
+    .action(act(io, async (raw: Record<string, string | boolean>) => {
+      const options = commonOptions(raw);
+      const port = requireInteger('--port', String(raw.port), 1, 65535);
+      const host = String(raw.host);
+      const token = isLoopback(host) ? undefined : newToken();
+      // Opened once to check it exists and is current; each request opens it again read-only.
+      await withWorkspace(options.db, async () => undefined);
+      const app = createApp({ db: options.db, host, port, token });
+      const server = serve({ fetch: app.fetch, port, hostname: host });
+      const shown = host.includes(':') ? `[${host}]` : host;
+      const url = `http://${shown}:${port}/${token ? `?token=${token}` : ''}`;
+      io.stdout.write(`huntbook workbench: ${url}  (Ctrl-C stops it)\n`);
+      if (raw.open) spawn(process.platform === 'darwin' ? 'open' : 'xdg-open', [url], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+      await new Promise<void>((resolve) => {
+        const stop = () => server.close(() => resolve());
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     }));
 }

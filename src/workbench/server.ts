@@ -1,0 +1,178 @@
+/**
+ * `huntbook serve`: the workbench as a local web app. The page is a static shell and one script
+ * (web/app.js), which uses only the JSON API under /api; charts are SVG made on the server from
+ * the same Vega-Lite specs as the report, shown as images (an SVG in an <img> runs nothing).
+ *
+ * Safety, because log content is attacker-controlled and a browser is a confused deputy:
+ *   - binds 127.0.0.1 unless told otherwise; bound elsewhere, every request needs the token
+ *     printed at start (Authorization: Bearer, or ?token= once, which sets a cookie)
+ *   - the Host header must be the server's own (DNS rebinding), and an Origin, when sent, too
+ *   - a strict Content-Security-Policy: scripts and styles from the server only, no inline
+ *   - the workspace is opened read-only per request, except a triage write
+ *   - no client text reaches SQL except as a bound parameter or a whitelisted name
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono, type Context } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { HuntbookError, UsageError } from '../errors.ts';
+import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
+import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
+import { Workspace, type Row } from '../store/workspace.ts';
+import { entityTimelineChart, hourlyBars, intervalHistogram, toSvg } from './charts.ts';
+import { entityTimeline, latestRuns, topThreads } from './threads.ts';
+import { DECISIONS_IN_FORCE, setTriage, undoTriage } from './triage.ts';
+
+const WEB = join(dirname(fileURLToPath(import.meta.url)), 'web');
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+};
+/** Sortable result columns: the rows' own, never a name from the client. */
+const SORTABLE = new Set(['rank', 'entity', 'score']);
+
+export interface ServeOptions {
+  db: string;
+  host: string;
+  port: number;
+  /** Required on every request when bound beyond loopback. */
+  token?: string;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+async function withWs<T>(db: string, fn: (ws: Workspace) => Promise<T>, write = false): Promise<T> {
+  const ws = await Workspace.open(db, { readOnly: !write, externalAccess: false });
+  try {
+    return await fn(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+const json = (c: Context, value: unknown, status = 200) => c.json(value as object, status as 200);
+
+export function createApp(options: ServeOptions): Hono {
+  const app = new Hono();
+  const allowedHosts = new Set([`${options.host}:${options.port}`, `localhost:${options.port}`, `127.0.0.1:${options.port}`, `[::1]:${options.port}`]);
+  const tokenBytes = options.token ? Buffer.from(options.token) : undefined;
+  const tokenOk = (given: string | undefined) => tokenBytes !== undefined && given !== undefined && given.length === tokenBytes.length && timingSafeEqual(Buffer.from(given), tokenBytes);
+
+  app.use('*', async (c, next) => {
+    const host = c.req.header('host') ?? '';
+    if (!allowedHosts.has(host)) return c.text('refused: this server answers only to its own address (Host header)', 421);
+    const origin = c.req.header('origin');
+    if (origin && !allowedHosts.has(origin.replace(/^https?:\/\//, ''))) return c.text('refused: cross-origin request', 403);
+    if (tokenBytes) {
+      const query = c.req.query('token');
+      const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
+      if (tokenOk(query)) setCookie(c, 'huntbook_token', query!, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      else if (!tokenOk(bearer) && !tokenOk(getCookie(c, 'huntbook_token'))) return c.text('refused: a token is required (printed by huntbook serve)', 401);
+    }
+    await next();
+    c.header('Content-Security-Policy', CSP);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Cache-Control', 'no-store');
+  });
+  app.onError((error, c) => {
+    if (error instanceof HuntbookError) return json(c, { error: error.message }, error instanceof UsageError ? 400 : 500);
+    return json(c, { error: 'unexpected error' }, 500);
+  });
+
+  for (const [path, asset] of Object.entries(ASSETS)) {
+    app.get(path, (c) => c.body(readFileSync(join(WEB, asset.file)), 200, { 'Content-Type': asset.type }));
+  }
+
+  app.get('/api/runs', async (c) => json(c, await withWs(options.db, (ws) => latestRuns(ws))));
+  app.get('/api/threads', async (c) => {
+    const perHunt = Math.min(100, Math.max(1, Number(c.req.query('per_hunt') ?? 5) || 5));
+    return json(c, await withWs(options.db, (ws) => topThreads(ws, perHunt)));
+  });
+  app.get('/api/runs/:id', async (c) => {
+    const id = Number(c.req.param('id'));
+    if (!Number.isInteger(id)) throw new UsageError('a run id is a number');
+    const sort = c.req.query('sort') ?? 'rank';
+    if (!SORTABLE.has(sort)) throw new UsageError(`sort by one of ${[...SORTABLE].join(', ')}`);
+    const desc = c.req.query('desc') === '1';
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 200) || 200));
+    const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
+    const filter = c.req.query('q') ?? '';
+    return json(c, await withWs(options.db, async (ws) => {
+      const [run] = await ws.query('SELECT run_id, hunt, CAST(started_at AS VARCHAR) AS started_at, result_count, CAST(parameters AS VARCHAR) AS parameters FROM hunt_runs WHERE run_id = $1', [id]);
+      if (!run) throw new UsageError(`no run ${id}`);
+      const rows = await ws.query(`SELECT r.rank, r.entity_type, r.entity, r.score, CAST(r.reasons AS VARCHAR) AS reasons, CAST(r.features AS VARCHAR) AS features,
+          CAST(r.evidence AS VARCHAR) AS evidence, t.decision, t.note
+        FROM results r LEFT JOIN (${DECISIONS_IN_FORCE}) t ON t.hunt = r.hunt AND t.thread = r.entity
+        WHERE r.run_id = $1 AND ($2 = '' OR contains(lower(r.entity), lower($2)) OR contains(lower(CAST(r.reasons AS VARCHAR)), lower($2)))
+        ORDER BY ${sort} ${desc ? 'DESC' : 'ASC'} NULLS LAST, r.rank LIMIT $3 OFFSET $4`, [id, filter, limit, offset]);
+      return { run, rows: rows.map(parseJsonColumns) };
+    }));
+  });
+  app.get('/api/entity/:type/:name', async (c) => {
+    const type = c.req.param('type');
+    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
+    return json(c, await withWs(options.db, async (ws) => {
+      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref FROM detections
+        WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`, [type, entity]);
+      const timeline = await entityTimeline(ws, entity, type);
+      return { entity, type, detections, timeline };
+    }));
+  });
+  app.get('/api/chart/entity/:type/:name', async (c) => {
+    const type = c.req.param('type');
+    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
+    const svg = await withWs(options.db, async (ws) => {
+      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      return toSvg(entityTimelineChart(await entityTimeline(ws, entity, type), entity));
+    });
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  app.get('/api/chart/run/:id/:rank/:kind', async (c) => {
+    const kind = c.req.param('kind');
+    if (kind !== 'intervals' && kind !== 'hours') throw new UsageError('chart is intervals or hours');
+    const svg = await withWs(options.db, async (ws) => {
+      const [row] = await ws.query('SELECT entity, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [Number(c.req.param('id')), Number(c.req.param('rank'))]);
+      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; hourly?: number[] } : {};
+      if (kind === 'intervals' && evidence.intervals) return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
+      if (kind === 'hours' && evidence.hourly) return toSvg(hourlyBars(evidence.hourly, `${String(row.entity)}: connections by hour`));
+      throw new UsageError('this row has no timing evidence to chart');
+    });
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  app.get('/api/graph', async (c) => {
+    const days = Math.min(3650, Math.max(1, Number(c.req.query('days') ?? 7) || 7));
+    return json(c, await withWs(options.db, async (ws) => ({ edges: (await labelledSubgraph(ws, days)).rows, exposure: (await exposure(ws, 30)).rows })));
+  });
+  app.post('/api/triage', async (c) => {
+    const body = await c.req.json().catch(() => ({})) as { hunt?: unknown; thread?: unknown; decision?: unknown; note?: unknown };
+    const [hunt, thread, decision] = [body.hunt, body.thread, body.decision].map((v) => (typeof v === 'string' ? v : ''));
+    const note = typeof body.note === 'string' ? body.note.slice(0, 2000) : undefined;
+    const id = await withWs(options.db, (ws) => setTriage(ws, hunt, thread, decision, { note, who: 'workbench' }), true);
+    return json(c, { triage_id: id });
+  });
+  app.delete('/api/triage', async (c) => {
+    const hunt = c.req.query('hunt') ?? '';
+    const thread = c.req.query('thread') ?? '';
+    await withWs(options.db, (ws) => undoTriage(ws, hunt, thread), true);
+    return json(c, { undone: true });
+  });
+  return app;
+}
+
+function parseJsonColumns(row: Row): Row {
+  const out: Row = { ...row };
+  for (const key of ['reasons', 'features', 'evidence']) if (typeof out[key] === 'string') out[key] = JSON.parse(out[key] as string) as Row[string];
+  return out;
+}

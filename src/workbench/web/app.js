@@ -1,0 +1,142 @@
+// The workbench's front end: plain JavaScript served as is (no build step, no framework, no CDN).
+// It reads only the JSON API under /api. Every value from a log is put in the page with
+// textContent or as an attribute value, never as HTML: a user agent holding <script> shows as text.
+
+const main = document.getElementById('main');
+
+/** An element with text and attributes; children appended. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'text') node.textContent = String(value ?? '');
+    else if (key === 'onclick') node.addEventListener('click', value);
+    else if (value !== undefined && value !== null) node.setAttribute(key, String(value));
+  }
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+async function api(path, init) {
+  const response = await fetch(path, { credentials: 'same-origin', ...init });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function table(headers, rows, onRow) {
+  const t = el('table');
+  t.append(el('tr', {}, ...headers.map((h) => (h instanceof Node ? h : el('th', { text: h })))));
+  for (const row of rows) {
+    const tr = el('tr', onRow ? { class: 'clickable', onclick: () => onRow(row) } : {}, ...row.cells.map((c) => (c instanceof Node ? el('td', {}, c) : el('td', { text: c }))));
+    if (row.id) tr.id = row.id;
+    t.append(tr);
+  }
+  return t;
+}
+
+function reasonsList(reasons) {
+  return el('ul', { class: 'reasons' }, ...(reasons || []).map((r) => el('li', { text: r })));
+}
+
+function entityLink(thread) {
+  if (thread.entityType === 'user' || thread.entity_type === 'user') return el('a', { href: `#/entity/user/${encodeURIComponent(thread.entity)}`, text: thread.entity });
+  return el('span', { text: thread.entity });
+}
+
+function triageControls(hunt, thread, decision, note, done) {
+  const box = el('div', { class: 'triage' });
+  if (decision) box.append(el('span', { class: `decision ${decision}`, text: decision }), el('span', { text: note ? `: ${note}` : '' }), ' ');
+  const noteInput = el('input', { type: 'text', placeholder: 'note', 'aria-label': 'note' });
+  box.append(noteInput);
+  for (const d of ['act', 'watch', 'discard']) {
+    box.append(el('button', { 'data-decision': d, text: d, onclick: async (event) => {
+      event.stopPropagation();
+      await api('/api/triage', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ hunt, thread, decision: d, note: noteInput.value }) });
+      done();
+    } }));
+  }
+  if (decision) box.append(el('button', { 'data-decision': 'undo', text: 'undo', onclick: async (event) => {
+    event.stopPropagation();
+    await api(`/api/triage?hunt=${encodeURIComponent(hunt)}&thread=${encodeURIComponent(thread)}`, { method: 'DELETE' });
+    done();
+  } }));
+  return box;
+}
+
+async function overview() {
+  const [runs, threads] = await Promise.all([api('/api/runs'), api('/api/threads?per_hunt=5')]);
+  main.replaceChildren(el('h1', { text: 'Overview' }), el('h2', { text: 'Latest runs' }),
+    table(['hunt', 'run', 'started', 'rows'], runs.map((r) => ({ cells: [el('a', { href: `#/run/${r.run_id}`, text: r.hunt }), String(r.run_id), r.started_at, String(r.result_count)] }))));
+  const hunts = [...new Set(threads.threads.map((t) => t.hunt))];
+  for (const hunt of hunts) {
+    main.append(el('h2', { text: `${hunt}: top threads` }));
+    main.append(table(['rank', 'thread', 'score', 'why', 'triage'], threads.threads.filter((t) => t.hunt === hunt).map((t) => ({
+      id: `thread-${hunt}-${t.rank}`,
+      cells: [String(t.rank), entityLink(t), t.score === null ? '' : String(Math.round(t.score * 1000) / 1000), reasonsList(t.reasons), triageControls(hunt, t.entity, t.decision, t.note, route)],
+    }))));
+  }
+  if (threads.discarded.length) {
+    main.append(el('h2', { text: 'Discarded (set apart; undo brings one back)' }));
+    main.append(table(['hunt', 'thread', 'triage'], threads.discarded.map((t) => ({ id: `discarded-${t.hunt}-${t.rank}`, cells: [t.hunt, t.entity, triageControls(t.hunt, t.entity, t.decision, t.note, route)] }))));
+  }
+}
+
+async function runPage(id, sort = 'rank', desc = false, q = '') {
+  const data = await api(`/api/runs/${encodeURIComponent(id)}?sort=${sort}&desc=${desc ? 1 : 0}&q=${encodeURIComponent(q)}&limit=200`);
+  const filter = el('input', { type: 'text', id: 'filter', placeholder: 'filter (entity or reason)', value: q });
+  filter.addEventListener('change', () => runPage(id, sort, desc, filter.value));
+  const header = (name) => el('th', { class: 'sortable', text: `${name}${sort === name ? (desc ? ' ▼' : ' ▲') : ''}`, onclick: () => runPage(id, name, sort === name ? !desc : name === 'score', filter.value) });
+  const details = el('div', { id: 'details' });
+  main.replaceChildren(el('h1', { text: `${data.run.hunt}: run ${data.run.run_id}` }), el('p', { class: 'muted', text: `${data.run.started_at} · ${data.run.result_count} rows · parameters ${data.run.parameters}` }),
+    filter, details,
+    table([header('rank'), header('entity'), header('score'), 'triage'], data.rows.map((r) => ({
+      id: `row-${r.rank}`,
+      cells: [String(r.rank), r.entity, r.score === null ? '' : String(r.score), r.decision ? el('span', { class: `decision ${r.decision}`, text: r.decision }) : ''],
+    })), (row) => {
+      const r = data.rows.find((x) => `row-${x.rank}` === row.id);
+      details.replaceChildren(el('h2', { text: `${r.entity} (rank ${r.rank})` }), reasonsList(r.reasons));
+      if (r.evidence && r.evidence.intervals) {
+        details.append(el('div', { class: 'chart' },
+          el('img', { id: 'chart-intervals', alt: 'intervals between connections', src: `/api/chart/run/${data.run.run_id}/${r.rank}/intervals` }),
+          el('img', { id: 'chart-hours', alt: 'connections by hour', src: `/api/chart/run/${data.run.run_id}/${r.rank}/hours` })));
+      }
+      if (r.entity_type === 'user') details.append(el('p', {}, el('a', { href: `#/entity/user/${encodeURIComponent(r.entity)}`, text: `${r.entity}: days and detections` })));
+      details.append(el('h3', { text: 'features' }), el('pre', { text: JSON.stringify(r.features, null, 2) }), el('h3', { text: 'evidence' }), el('pre', { text: JSON.stringify(r.evidence, null, 2) }));
+    }));
+}
+
+async function entityPage(type, name) {
+  const data = await api(`/api/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}`);
+  main.replaceChildren(el('h1', { text: `${data.type} ${data.entity}` }),
+    el('div', { class: 'chart' }, el('img', { id: 'chart-timeline', alt: 'daily weighted score against the population', src: `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
+    el('h2', { text: `detections (${data.detections.length})` }),
+    table(['time', 'rule', 'phase', 'weight', 'source'], data.detections.map((d) => ({ cells: [d.ts, d.rule, d.phase, String(d.weight), `${d.source_table} ${d.event_ref}`] }))));
+}
+
+async function graphPage(days = 7) {
+  const data = await api(`/api/graph?days=${days}`);
+  const input = el('input', { type: 'text', id: 'days', value: String(days), 'aria-label': 'days' });
+  input.addEventListener('change', () => graphPage(Number(input.value) || 7));
+  main.replaceChildren(el('h1', { text: 'Interactions with labelled profiles' }), el('p', {}, 'last ', input, ' days (label profiles with huntbook label profile ID fake)'),
+    table(['label', 'profile', 'edge', 'employee', 'title', 'kinds', 'count', 'last'], data.edges.map((e) => ({ cells: [e.label, `${e.profile_name} (${e.profile_id})`, e.edge, e.employee, e.title, e.kinds, String(e.count), e.last] }))),
+    el('h2', { text: 'Employees exposed, and their detections (30 days)' }),
+    table(['employee', 'title', 'profiles', 'messaged', 'detections', 'rules'], data.exposure.map((x) => ({ cells: [x.employee, x.title, x.labelled_profiles, String(x.messaged), String(x.detections), x.rules ?? ''] }))));
+}
+
+async function route() {
+  main.removeAttribute('data-ready');
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  try {
+    if (parts[0] === 'run' && parts[1]) await runPage(parts[1]);
+    else if (parts[0] === 'entity' && parts[2]) await entityPage(parts[1], parts[2]);
+    else if (parts[0] === 'graph') await graphPage();
+    else await overview();
+    main.setAttribute('data-ready', location.hash || '#/');
+  } catch (error) {
+    main.replaceChildren(el('p', { class: 'error', text: `error: ${error.message}` }));
+    main.setAttribute('data-ready', 'error');
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();

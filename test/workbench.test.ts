@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { serve } from '@hono/node-server';
+import { chromium } from 'playwright-core';
+import { generate } from '../src/generate/generate.ts';
+import { insiderHunt } from '../src/hunts/insider/insider.ts';
+import { DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
+import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { socialHunt } from '../src/hunts/social/social.ts';
+import { timingHunt } from '../src/hunts/beacons/timing.ts';
+import { loadConfig } from '../src/config.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { runRules } from '../src/rules/engine.ts';
+import { Workspace } from '../src/store/workspace.ts';
+import { createApp } from '../src/workbench/server.ts';
+import { tempDir } from './helpers.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2;alert(1)">';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A small generated enterprise with every hunt run once, and interactions whose profile is hostile markup. */
+async function workspace(dir: string): Promise<string> {
+  const out = join(dir, 'data');
+  generate({ seed: 2, users: 20, days: 8, scale: 0.05, out });
+  writeFileSync(join(out, 'hostile.csv'), `ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n${
+    Array.from({ length: 6 }, (_, i) => `2026-01-0${i + 2}T10:00:00Z,"${HOSTILE.replaceAll('"', '""')}","${HOSTILE.replaceAll('"', '""')}",https://s/in/x,,t,u${i},u${i}@corp.example,Engineer,message`).join('\n')}\n`);
+  const db = join(dir, 'w.duckdb');
+  const ws = await Workspace.open(db);
+  try {
+    await ingest(ws, [out]);
+    const { rules } = await loadRuleSources([], []);
+    await runRules(ws, rules);
+    const config = loadConfig();
+    await timingHunt(ws, { params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords }, top: 20 });
+    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await socialHunt(ws, { seed: 1 });
+  } finally {
+    ws.close();
+  }
+  return db;
+}
+
+test('the API answers only to its own Host and Origin, and only with the token when bound beyond loopback', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  (await Workspace.open(db)).close();
+  const open = createApp({ db, host: '127.0.0.1', port: 8484 });
+  assert.equal((await open.request('/api/runs', { headers: { host: '127.0.0.1:8484' } })).status, 200);
+  assert.equal((await open.request('/api/runs', { headers: { host: 'rebind.attacker.example:8484' } })).status, 421);
+  assert.equal((await open.request('/api/runs', { headers: { host: '127.0.0.1:8484', origin: 'http://attacker.example' } })).status, 403);
+  const page = await open.request('/', { headers: { host: 'localhost:8484' } });
+  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+  assert.ok(!(await page.text()).includes('<script>'), 'no inline script in the shell');
+  const wide = createApp({ db, host: '0.0.0.0', port: 8484, token: 's3cret-token' });
+  assert.equal((await wide.request('/api/runs', { headers: { host: '0.0.0.0:8484' } })).status, 401);
+  assert.equal((await wide.request('/api/runs', { headers: { host: '0.0.0.0:8484', authorization: 'Bearer wrong-token-xx' } })).status, 401);
+  assert.equal((await wide.request('/api/runs', { headers: { host: '0.0.0.0:8484', authorization: 'Bearer s3cret-token' } })).status, 200);
+  const first = await wide.request('/?token=s3cret-token', { headers: { host: '0.0.0.0:8484' } });
+  assert.equal(first.status, 200);
+  assert.match(first.headers.get('set-cookie') ?? '', /huntbook_token=s3cret-token; .*HttpOnly/);
+  assert.equal((await wide.request('/api/runs?sort=x', { headers: { host: '0.0.0.0:8484', cookie: 'huntbook_token=s3cret-token' } })).status, 200);
+  // A sort key that is not a column of the rows is refused, not put into SQL.
+  assert.equal((await open.request('/api/runs/1?sort=rank;DROP', { headers: { host: '127.0.0.1:8484' } })).status, 400);
+});
+
+test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s timeline, triage that survives reload and the next run, hostile log text shown as text', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium (apt-get), or set CHROMIUM_PATH` }, async (t) => {
+  const dir = tempDir(t);
+  const db = await workspace(dir);
+  const port = await freePort();
+  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
+  t.after(() => server.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const base = `http://127.0.0.1:${port}/`;
+  const ready = (hash: string) => page.waitForSelector(`#main[data-ready="${hash}"]`, { timeout: 20_000 });
+
+  await page.goto(base);
+  await ready('#/');
+  assert.ok(await page.locator('h2', { hasText: 'beacons.timing: top threads' }).count() === 1);
+  assert.ok(await page.locator('h2', { hasText: 'social: top threads' }).count() === 1);
+  // The hostile profile is a thread: its markup is text on the page, and nothing ran.
+  assert.ok((await page.textContent('#main'))!.includes(HOSTILE));
+  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
+  assert.deepEqual(dialogs, []);
+
+  // A beacon: its run, its first row, both charts render.
+  const runs = await (await fetch(`${base}api/runs`)).json() as { run_id: number; hunt: string }[];
+  const timing = runs.find((r) => r.hunt === 'beacons.timing')!;
+  await page.goto(`${base}#/run/${timing.run_id}`);
+  await ready(`#/run/${timing.run_id}`);
+  await page.click('#row-1');
+  for (const chart of ['#chart-intervals', '#chart-hours']) {
+    await page.waitForFunction((sel) => { const img = document.querySelector(sel) as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, chart, { timeout: 20_000 });
+  }
+  // An entity: the top user of the risk hunt, its timeline renders.
+  const risk = runs.find((r) => r.hunt === 'risk')!;
+  const riskRows = await (await fetch(`${base}api/runs/${risk.run_id}?limit=1`)).json() as { rows: { entity: string }[] };
+  const user = riskRows.rows[0].entity;
+  await page.goto(`${base}#/entity/user/${encodeURIComponent(user)}`);
+  await ready(`#/entity/user/${encodeURIComponent(user)}`);
+  await page.waitForFunction(() => { const img = document.querySelector('#chart-timeline') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  assert.match((await page.textContent('h2'))!, /detections \(\d+\)/);
+
+  // Triage: discard the top risk thread; it stays discarded after a reload and after the next run of the hunt.
+  await page.goto(base);
+  await ready('#/');
+  const riskUser = (await page.textContent('#thread-risk-1 td:nth-child(2)'))!.trim();
+  await page.fill('#thread-risk-1 input[aria-label="note"]', 'known admin');
+  await page.click('#thread-risk-1 button[data-decision="discard"]');
+  await page.waitForSelector('tr[id^="discarded-risk-"]', { timeout: 20_000 });
+  // A risk thread is the user (every window of theirs): set apart, each with the note.
+  const discarded = async () => {
+    const all = await page.locator('tr[id^="discarded-risk-"]').count();
+    const noted = await page.locator('tr[id^="discarded-risk-"]').filter({ hasText: 'known admin' }).count();
+    const stillTop = await page.locator('tr[id^="thread-risk-"]').filter({ hasText: riskUser }).count();
+    return all > 0 && noted === all && stillTop === 0 ? 1 : 0;
+  };
+  assert.equal(await discarded(), 1);
+  await page.reload();
+  await ready('#/');
+  assert.equal(await discarded(), 1);
+  const ws = await Workspace.open(db);
+  try {
+    await riskHunt(ws, DEFAULT_RISK, 5);
+  } finally {
+    ws.close();
+  }
+  await page.reload();
+  await ready('#/');
+  assert.equal(await discarded(), 1);
+  assert.deepEqual(dialogs, []);
+});
+
+test('serve refuses a foreign Host over a real socket', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  (await Workspace.open(db)).close();
+  const port = await freePort();
+  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
+  t.after(() => server.close());
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/runs', headers: { host: `rebind.example:${port}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 421);
+});
+
+test('the report opens offline in a browser with every chart, and asks the network for nothing', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async (t) => {
+  const dir = tempDir(t);
+  const db = await workspace(dir);
+  const ws = await Workspace.open(db, { readOnly: true });
+  const { buildReport } = await import('../src/workbench/report.ts');
+  let report;
+  try {
+    report = await buildReport(ws);
+  } finally {
+    ws.close();
+  }
+  const file = join(dir, 'report.html');
+  writeFileSync(file, report.html);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ offline: true });
+  const page = await context.newPage();
+  const asked: string[] = [];
+  await page.route('**/*', (route) => {
+    if (!route.request().url().startsWith('file:')) asked.push(route.request().url());
+    return route.request().url().startsWith('file:') ? route.continue() : route.abort();
+  });
+  await page.goto(`file://${file}`);
+  assert.equal(await page.locator('svg.marks').count(), report.charts);
+  assert.ok(report.charts >= 2, `${report.charts} charts`);
+  assert.deepEqual(asked, []);
+  assert.ok((await page.textContent('body'))!.includes(HOSTILE));
+  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
+});
