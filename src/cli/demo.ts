@@ -85,6 +85,7 @@ export function nextSteps(db: string): string {
     [`npx huntbook hunt population --db ${db}`, "how rare each user's phases and rules are"],
     [`npx huntbook hunt insider --db ${db}`, 'who is stealing data, and the story'],
     [`npx huntbook hunt social --db ${db}`, 'fake profiles from the notice e-mails'],
+    [`npx huntbook serve --db ${db} --open`, 'the workbench in your browser: threads, charts, triage'],
     [`npx huntbook report --out report.html --db ${db}`, 'the report again, after your triage (huntbook triage set HUNT THREAD act|watch|discard)'],
     [`npx huntbook entity USER --db ${db}`, "one user's days and detections"],
     [`npx huntbook sql "SELECT * FROM ingested_files" --db ${db}`, 'anything else, in SQL'],

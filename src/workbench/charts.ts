@@ -20,6 +20,14 @@ export function intervalHistogram(pairs: [number, number][], title: string): Spe
   };
 }
 
+/** A beacon's request sizes: [bytes, count] pairs (the timing hunt's sizes evidence). */
+export function sizeBars(pairs: [string | number, number][], title: string): Spec {
+  return {
+    ...BASE, title, data: { values: pairs.map(([bytes, count]) => ({ bytes: Number(bytes), count })) },
+    mark: 'bar', encoding: { x: { field: 'bytes', type: 'ordinal', title: 'bytes out', sort: 'ascending' }, y: { field: 'count', type: 'quantitative', title: 'connections' } },
+  };
+}
+
 /** Connections per hour of day (the timing hunt's hourly evidence). */
 export function hourlyBars(hourly: number[], title: string): Spec {
   return {

@@ -21,7 +21,7 @@ import { HuntbookError, UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
 import { Workspace, type Row } from '../store/workspace.ts';
-import { entityTimelineChart, hourlyBars, intervalHistogram, toSvg } from './charts.ts';
+import { entityTimelineChart, hourlyBars, intervalHistogram, sizeBars, toSvg } from './charts.ts';
 import { entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { DECISIONS_IN_FORCE, setTriage, undoTriage } from './triage.ts';
 
@@ -141,10 +141,11 @@ export function createApp(options: ServeOptions): Hono {
   });
   app.get('/api/chart/run/:id/:rank/:kind', async (c) => {
     const kind = c.req.param('kind');
-    if (kind !== 'intervals' && kind !== 'hours') throw new UsageError('chart is intervals or hours');
+    if (kind !== 'intervals' && kind !== 'hours' && kind !== 'sizes') throw new UsageError('chart is intervals, hours or sizes');
     const svg = await withWs(options.db, async (ws) => {
       const [row] = await ws.query('SELECT entity, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [Number(c.req.param('id')), Number(c.req.param('rank'))]);
-      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; hourly?: number[] } : {};
+      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; hourly?: number[]; sizes?: [string, number][] } : {};
+      if (kind === 'sizes' && evidence.sizes) return toSvg(sizeBars(evidence.sizes, `${String(row.entity)}: sizes of requests`));
       if (kind === 'intervals' && evidence.intervals) return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
       if (kind === 'hours' && evidence.hourly) return toSvg(hourlyBars(evidence.hourly, `${String(row.entity)}: connections by hour`));
       throw new UsageError('this row has no timing evidence to chart');

@@ -98,7 +98,8 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
       if (r.evidence && r.evidence.intervals) {
         details.append(el('div', { class: 'chart' },
           el('img', { id: 'chart-intervals', alt: 'intervals between connections', src: `/api/chart/run/${data.run.run_id}/${r.rank}/intervals` }),
-          el('img', { id: 'chart-hours', alt: 'connections by hour', src: `/api/chart/run/${data.run.run_id}/${r.rank}/hours` })));
+          el('img', { id: 'chart-hours', alt: 'connections by hour', src: `/api/chart/run/${data.run.run_id}/${r.rank}/hours` }),
+          r.evidence.sizes ? el('img', { id: 'chart-sizes', alt: 'sizes of requests', src: `/api/chart/run/${data.run.run_id}/${r.rank}/sizes` }) : null));
       }
       if (r.entity_type === 'user') details.append(el('p', {}, el('a', { href: `#/entity/user/${encodeURIComponent(r.entity)}`, text: `${r.entity}: days and detections` })));
       details.append(el('h3', { text: 'features' }), el('pre', { text: JSON.stringify(r.features, null, 2) }), el('h3', { text: 'evidence' }), el('pre', { text: JSON.stringify(r.evidence, null, 2) }));
