@@ -113,6 +113,8 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   for (const chart of ['#chart-intervals', '#chart-hours']) {
     await page.waitForFunction((sel) => { const img = document.querySelector(sel) as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, chart, { timeout: 20_000 });
   }
+  // Outliers and clusters: two features of the run against each other.
+  await page.waitForFunction(() => { const img = document.querySelector('#chart-scatter') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
   // An entity: the top user of the risk hunt, its timeline renders.
   const risk = runs.find((r) => r.hunt === 'risk')!;
   const riskRows = await (await fetch(`${base}api/runs/${risk.run_id}?limit=1`)).json() as { rows: { entity: string }[] };
@@ -121,6 +123,11 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await ready(`#/entity/user/${encodeURIComponent(user)}`);
   await page.waitForFunction(() => { const img = document.querySelector('#chart-timeline') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
   assert.match((await page.textContent('h2'))!, /detections \(\d+\)/);
+  await page.waitForFunction(() => { const img = document.querySelector('#chart-phases') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  // Drill down: the raw row behind a detection, as stored.
+  await page.click('#detection-0');
+  await page.waitForSelector('#raw-row');
+  assert.match((await page.textContent('#raw-row'))!, /"file_id": \d+/);
 
   // Triage: discard the top risk thread; it stays discarded after a reload and after the next run of the hunt.
   await page.goto(base);

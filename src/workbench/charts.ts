@@ -42,13 +42,41 @@ export function entityTimelineChart(rows: Row[], entity: string): Spec {
     { day: r.day, series: 'population median', value: Number(r.median) },
     { day: r.day, series: 'population p90', value: Number(r.p90) },
     ...(r.entity === null ? [] : [{ day: r.day, series: entity, value: Number(r.entity) }]),
+    ...(r.alert === true ? [{ day: r.day, series: 'alert day', value: Number(r.entity) }] : []),
   ]);
   return {
     ...BASE, title: `${entity}: daily weighted score against the population`, data: { values },
-    mark: { type: 'line', point: true },
+    layer: [
+      { transform: [{ filter: "datum.series !== 'alert day'" }], mark: { type: 'line', point: true } },
+      { transform: [{ filter: "datum.series === 'alert day'" }], mark: { type: 'point', shape: 'diamond', size: 160, filled: true } },
+    ],
     encoding: {
       x: { field: 'day', type: 'temporal', title: 'day' }, y: { field: 'value', type: 'quantitative', title: 'weighted' },
       color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+}
+
+/** Two features of a run's rows against each other: clusters coloured, the top-ranked marked. */
+export function scatter(rows: { x: number; y: number; cluster: string; top: boolean; label: string }[], x: string, y: string, title: string): Spec {
+  return {
+    ...BASE, height: 320, title, data: { values: rows },
+    mark: { type: 'point', filled: true, opacity: 0.7 },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: x }, y: { field: 'y', type: 'quantitative', title: y },
+      color: { field: 'cluster', type: 'nominal', title: 'cluster' },
+      shape: { field: 'top', type: 'nominal', title: 'top ranked' }, size: { condition: { test: 'datum.top', value: 120 }, value: 25 },
+    },
+  };
+}
+
+/** Detections per day, stacked by phase. */
+export function detectionsByPhase(rows: Row[], entity: string): Spec {
+  return {
+    ...BASE, title: `${entity}: detections by phase`, data: { values: rows.map((r) => ({ day: r.day, phase: r.phase, n: Number(r.n) })) },
+    mark: 'bar', encoding: {
+      x: { field: 'day', type: 'temporal', timeUnit: 'yearmonthdate', title: 'day' }, y: { field: 'n', type: 'quantitative', title: 'detections', stack: true },
+      color: { field: 'phase', type: 'nominal' },
     },
   };
 }

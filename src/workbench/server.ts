@@ -21,8 +21,9 @@ import { HuntbookError, UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
 import { Workspace, type Row } from '../store/workspace.ts';
-import { entityTimelineChart, hourlyBars, intervalHistogram, sizeBars, toSvg } from './charts.ts';
-import { entityTimeline, latestRuns, topThreads } from './threads.ts';
+import { CANONICAL_TABLES, quoteIdent } from '../store/schema.ts';
+import { detectionsByPhase, entityTimelineChart, hourlyBars, intervalHistogram, scatter, sizeBars, toSvg } from './charts.ts';
+import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { DECISIONS_IN_FORCE, setTriage, undoTriage } from './triage.ts';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), 'web');
@@ -139,6 +140,45 @@ export function createApp(options: ServeOptions): Hono {
     });
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
+  app.get('/api/chart/detections/:type/:name', async (c) => {
+    const type = c.req.param('type');
+    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
+    const svg = await withWs(options.db, async (ws) => {
+      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      return toSvg(detectionsByPhase(await detectionsPerDay(ws, entity, type), entity));
+    });
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  app.get('/api/runs/:id/features', async (c) => {
+    return json(c, await withWs(options.db, (ws) => numericFeatures(ws, Number(c.req.param('id')))));
+  });
+  app.get('/api/chart/scatter/:id', async (c) => {
+    const id = Number(c.req.param('id'));
+    const svg = await withWs(options.db, async (ws) => {
+      const features = await numericFeatures(ws, id);
+      const [x, y] = [c.req.query('x') ?? '', c.req.query('y') ?? ''];
+      // Feature names come from the run's own rows, never from the client into SQL.
+      if (!features.includes(x) || !features.includes(y)) throw new UsageError(`x and y are features of run ${id}: ${features.join(', ')}`);
+      const rows = await ws.query(`SELECT rank, entity, CAST(features->>$2 AS DOUBLE) AS x, CAST(features->>$3 AS DOUBLE) AS y,
+          coalesce(features->>'cluster', evidence->>'cluster', '-') AS cluster, rank <= greatest(5, (SELECT count(*) FROM results WHERE run_id = $1) / 100) AS top
+        FROM results WHERE run_id = $1 ORDER BY rank LIMIT 5000`, [id, x, y]);
+      const [run] = await ws.query('SELECT hunt FROM hunt_runs WHERE run_id = $1', [id]);
+      return toSvg(scatter(rows.filter((r) => r.x !== null && r.y !== null).map((r) => ({ x: Number(r.x), y: Number(r.y), cluster: String(r.cluster), top: r.top === true, label: String(r.entity) })), x, y, `${String(run?.hunt ?? 'run')} ${id}: ${x} against ${y}`));
+    });
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  app.get('/api/raw/:table/:ref', async (c) => {
+    const table = c.req.param('table');
+    // Only canonical tables, by name from the whitelist; the row by its file and row number, bound.
+    if (!(CANONICAL_TABLES as readonly string[]).includes(table)) throw new UsageError(`no table ${table}`);
+    const [fileId, rowId] = c.req.param('ref').split(':').map(Number);
+    if (!Number.isInteger(fileId) || !Number.isInteger(rowId)) throw new UsageError('a row reference is FILE:ROW');
+    return json(c, await withWs(options.db, async (ws) => {
+      const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rowid = $2`, [fileId, rowId]);
+      const [file] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [fileId]);
+      return { table, file: file?.path ?? null, row: rows[0] ?? null };
+    }));
+  });
   app.get('/api/chart/run/:id/:rank/:kind', async (c) => {
     const kind = c.req.param('kind');
     if (kind !== 'intervals' && kind !== 'hours' && kind !== 'sizes') throw new UsageError('chart is intervals, hours or sizes');
@@ -170,6 +210,13 @@ export function createApp(options: ServeOptions): Hono {
     return json(c, { undone: true });
   });
   return app;
+}
+
+/** The numeric features a run's rows carry (the names the scatter may use). */
+async function numericFeatures(ws: Workspace, runId: number): Promise<string[]> {
+  const [row] = await ws.query('SELECT CAST(features AS VARCHAR) AS f FROM results WHERE run_id = $1 ORDER BY rank LIMIT 1', [runId]);
+  if (!row) throw new UsageError(`no rows in run ${runId}`);
+  return Object.entries(JSON.parse(String(row.f)) as Record<string, unknown>).filter(([, v]) => typeof v === 'number').map(([k]) => k);
 }
 
 function parseJsonColumns(row: Row): Row {

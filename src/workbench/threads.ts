@@ -44,12 +44,18 @@ SELECT hunt, run_id, rank, entity_type, entity, score, CAST(reasons AS VARCHAR) 
   return { threads: threads.filter((t) => t.decision !== 'discard'), discarded: threads.filter((t) => t.decision === 'discard') };
 }
 
+/** An entity's detections per day and phase. */
+export async function detectionsPerDay(ws: Workspace, entity: string, entityType = 'user'): Promise<Row[]> {
+  return ws.query(`SELECT CAST(CAST(ts AS DATE) AS VARCHAR) AS day, coalesce(phase, 'none') AS phase, count(*) AS n FROM detections
+    WHERE entity_type = $2 AND entity = $1 GROUP BY ALL ORDER BY day, phase`, [entity, entityType]);
+}
+
 /** An entity's daily risk (weighted) against the population's median and 90th percentile per day. */
 export async function entityTimeline(ws: Workspace, entity: string, entityType = 'user'): Promise<Row[]> {
   return ws.query(`
-WITH h AS (SELECT entity, CAST(window_start AS DATE) AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted FROM entity_history
+WITH h AS (SELECT entity, CAST(window_start AS DATE) AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted, metrics->>'alert' = 'true' AS alert FROM entity_history
            WHERE hunt = 'risk' AND entity_type = $2 AND window_end - window_start = INTERVAL 1 DAY)
 SELECT CAST(day AS VARCHAR) AS day, quantile_cont(weighted, 0.5) AS median, quantile_cont(weighted, 0.9) AS p90,
-  max(weighted) FILTER (WHERE entity = $1) AS entity
+  max(weighted) FILTER (WHERE entity = $1) AS entity, coalesce(bool_or(alert) FILTER (WHERE entity = $1), false) AS alert
 FROM h GROUP BY day ORDER BY day`, [entity, entityType]);
 }

@@ -87,6 +87,19 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
   filter.addEventListener('change', () => runPage(id, sort, desc, filter.value));
   const header = (name) => el('th', { class: 'sortable', text: `${name}${sort === name ? (desc ? ' ▼' : ' ▲') : ''}`, onclick: () => runPage(id, name, sort === name ? !desc : name === 'score', filter.value) });
   const details = el('div', { id: 'details' });
+  const scatterBox = el('div', { class: 'chart', id: 'scatter-box' });
+  const scatterControls = el('p', {});
+  const features = await api(`/api/runs/${encodeURIComponent(id)}/features`).catch(() => []);
+  if (features.length >= 2) {
+    const pick = (name, chosen) => el('select', { id: name, 'aria-label': name }, ...features.map((f) => { const o = el('option', { value: f, text: f }); if (f === chosen) o.selected = true; return o; }));
+    const xs = pick('scatter-x', features[0]);
+    const ys = pick('scatter-y', features[1]);
+    const draw = () => scatterBox.replaceChildren(el('img', { id: 'chart-scatter', alt: 'scatter of two features', src: `/api/chart/scatter/${encodeURIComponent(id)}?x=${encodeURIComponent(xs.value)}&y=${encodeURIComponent(ys.value)}` }));
+    xs.addEventListener('change', draw);
+    ys.addEventListener('change', draw);
+    scatterControls.append('scatter: ', xs, ' against ', ys);
+    draw();
+  }
   main.replaceChildren(el('h1', { text: `${data.run.hunt}: run ${data.run.run_id}` }), el('p', { class: 'muted', text: `${data.run.started_at} · ${data.run.result_count} rows · parameters ${data.run.parameters}` }),
     filter, details,
     table([header('rank'), header('entity'), header('score'), 'triage'], data.rows.map((r) => ({
@@ -104,14 +117,21 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
       if (r.entity_type === 'user') details.append(el('p', {}, el('a', { href: `#/entity/user/${encodeURIComponent(r.entity)}`, text: `${r.entity}: days and detections` })));
       details.append(el('h3', { text: 'features' }), el('pre', { text: JSON.stringify(r.features, null, 2) }), el('h3', { text: 'evidence' }), el('pre', { text: JSON.stringify(r.evidence, null, 2) }));
     }));
+  if (features.length >= 2) main.append(el('h2', { text: 'Outliers and clusters' }), scatterControls, scatterBox);
 }
 
 async function entityPage(type, name) {
   const data = await api(`/api/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}`);
+  const raw = el('div', { id: 'raw' });
   main.replaceChildren(el('h1', { text: `${data.type} ${data.entity}` }),
     el('div', { class: 'chart' }, el('img', { id: 'chart-timeline', alt: 'daily weighted score against the population', src: `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
-    el('h2', { text: `detections (${data.detections.length})` }),
-    table(['time', 'rule', 'phase', 'weight', 'source'], data.detections.map((d) => ({ cells: [d.ts, d.rule, d.phase, String(d.weight), `${d.source_table} ${d.event_ref}`] }))));
+    el('div', { class: 'chart' }, el('img', { id: 'chart-phases', alt: 'detections by phase', src: `/api/chart/detections/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
+    el('h2', { text: `detections (${data.detections.length})` }), raw,
+    table(['time', 'rule', 'phase', 'weight', 'source'], data.detections.map((d, i) => ({ id: `detection-${i}`, ref: d, cells: [d.ts, d.rule, d.phase, String(d.weight), `${d.source_table} ${d.event_ref}`] })), async (row) => {
+      // The raw row behind the detection, as stored (shown as text).
+      const found = await api(`/api/raw/${encodeURIComponent(row.ref.source_table)}/${encodeURIComponent(row.ref.event_ref)}`);
+      raw.replaceChildren(el('h3', { text: `${row.ref.source_table} row ${row.ref.event_ref} (${found.file ?? 'file unknown'})` }), el('pre', { id: 'raw-row', text: JSON.stringify(found.row, null, 2) }));
+    }));
 }
 
 async function graphPage(days = 7) {
