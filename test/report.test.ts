@@ -64,3 +64,24 @@ test('report from the CLI on a demo-like workspace: beacon intervals and hours, 
   assert.match(html, /intervals between connections/);
   assert.match(html, /daily weighted score against the population/);
 });
+
+test('the CLI honours triage: a discarded thread\'s rows are not printed, a note says how many and how to undo', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  const csv = join(dir, 'i.csv');
+  const rows = ['ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind'];
+  for (let i = 0; i < 12; i++) rows.push(`2026-01-0${1 + (i % 5)}T1${i % 10}:00:00Z,p-${i % 4},N${i % 4},https://s/in/p-${i % 4},,T,u${i},u${i}@corp.example,Engineer,connect_request`);
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  assert.equal((await cli('ingest', csv, '--db', db, '-q')).code, 0);
+  const before = await cli('hunt', 'social', '--db', db, '--format', 'json');
+  assert.equal((JSON.parse(before.stdout) as unknown[]).length, 4);
+  assert.equal((await cli('triage', 'set', 'social', 'p-2', 'discard', '--note', 'ours', '--db', db)).code, 0);
+  const after = await cli('hunt', 'social', '--db', db, '--format', 'json');
+  const printed = JSON.parse(after.stdout) as { profile_id: string }[];
+  assert.deepEqual(printed.map((r) => r.profile_id).sort(), ['p-0', 'p-1', 'p-3']);
+  assert.match(after.stderr, /1 row\(s\) of threads discarded in triage not shown .*huntbook triage undo social THREAD/);
+  const list = await cli('triage', 'list', '--db', db, '--format', 'csv');
+  assert.match(list.stdout, /^hunt,thread,decision,note,who,decided_at\nsocial,p-2,discard,ours,/);
+  assert.equal((await cli('triage', 'undo', 'social', 'p-2', '--db', db)).code, 0);
+  assert.equal((JSON.parse((await cli('hunt', 'social', '--db', db, '--format', 'json')).stdout) as unknown[]).length, 4);
+});

@@ -11,6 +11,8 @@ import { createProgress } from '../progress.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
 import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';
 import type { CliIO, CommandIO } from './io.ts';
+import type { HuntOutput } from '../hunts/beacons/seed-hunts.ts';
+import { hideDiscarded } from '../workbench/triage.ts';
 
 /**
  * A command's action: it returns its exit code (nothing = 0) instead of setting process state,
@@ -111,4 +113,14 @@ export function requireNumber(name: string, value: string | undefined, min: numb
     throw new UsageError(`${name} must be a number from ${min}${max < Number.MAX_VALUE ? ` to ${max}` : ''}, got "${value}"`);
   }
   return parsed;
+}
+
+/**
+ * A hunt's output as the CLI prints it: rows of threads discarded in triage are set apart (the
+ * workbench does the same), with a note saying how many and how to see them.
+ */
+export async function honourTriage(ws: Workspace, hunt: string, output: HuntOutput, threadOf: (row: Row) => string): Promise<HuntOutput> {
+  const { rows, hidden } = await hideDiscarded(ws, hunt, output.rows, threadOf);
+  if (hidden === 0) return output;
+  return { ...output, rows, notes: [...output.notes, `${hidden} row(s) of threads discarded in triage not shown (huntbook triage list; huntbook triage undo ${hunt} THREAD)`] };
 }

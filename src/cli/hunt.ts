@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { Row } from '../store/workspace.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_FLOW, scoredParams } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
@@ -9,7 +10,7 @@ import { populationHunt } from '../hunts/risk/population.ts';
 import type { CommandIO } from './io.ts';
 import { registerInsiderHunts } from './insider-hunts.ts';
 import { registerSocialHunt } from './social.ts';
-import { act, announceConfig, commonOptions, parseDuration, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, announceConfig, commonOptions, honourTriage, parseDuration, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function fraction(name: string, value: string): number {
   const x = Number(value);
@@ -20,6 +21,13 @@ function fraction(name: string, value: string): number {
 function ports(value: string): number[] {
   if (value === 'all' || value === '') return [];
   return value.split(',').map((p) => requireInteger('--ports', p.trim(), 0, 65535));
+}
+
+/** A beacon row's thread, as the hunts name it in results: src→dest (flow mode: src→dest:bytes). */
+function beaconThread(row: Row): string {
+  if (row.entity !== undefined) return String(row.entity);
+  if (row.src !== undefined) return `${String(row.src)}→${String(row.dest)}`;
+  return `${String(row.src_ip)}→${String(row.dest ?? row.dest_ip)}${row.bytes_out !== undefined && row.dest === undefined ? `:${String(row.bytes_out)}` : ''}`;
 }
 
 export function registerHunt(program: Command, io: CommandIO): void {
@@ -68,7 +76,7 @@ Examples:
     const until = raw.until as string | undefined;
     const config = loadConfig(raw.config as string | undefined);
     announceConfig(io, config, options.quiet);
-    const output = await withWorkspace(options.db, (ws) => withProgress(`hunt beacons (${String(raw.mode)})`, !options.quiet, ws, async (): Promise<HuntOutput> => {
+    const output = await withWorkspace(options.db, (ws) => withProgress(`hunt beacons (${String(raw.mode)})`, !options.quiet, ws, async (): Promise<HuntOutput> => honourTriage(ws, `beacons.${String(raw.mode)}`, await (async (): Promise<HuntOutput> => {
       switch (raw.mode) {
         case 'scored':
           return scoredHunt(ws, {
@@ -88,7 +96,7 @@ Examples:
           });
         }
       }
-    }));
+    })(), beaconThread)));
     printRows(io, options.format, output.columns, output.rows);
     if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
   }));
@@ -107,11 +115,11 @@ export function registerRiskHunts(hunt: Command, io: CommandIO): void {
       const options = commonOptions(raw);
       const config = loadConfig(raw.config);
       announceConfig(io, config, options.quiet);
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt population', !options.quiet, ws, () => populationHunt(ws, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt population', !options.quiet, ws, async () => honourTriage(ws, 'population', await populationHunt(ws, {
         multipliers: config.population.multipliers,
         since: raw.since, until: raw.until, k: raw.k === 'auto' ? 'auto' : requireInteger('--k', raw.k, 1, 50), seed: requireInteger('--seed', raw.seed, 0),
         top: raw.top === undefined ? undefined : requireInteger('--top', raw.top, 1),
-      })));
+      }), (r) => String(r.user))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));
@@ -154,7 +162,7 @@ Examples:
         ...(raw.sourceStep !== undefined ? { sourceStep: requireNumber('--source-step', raw.sourceStep, 0) } : {}),
         ...(raw.capK !== undefined ? { capK: requireInteger('--cap-k', raw.capK, 1, 1_000_000) } : {}),
       });
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, () => riskHunt(ws, params, requireInteger('--top', raw.top, 1))));
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt risk', !options.quiet, ws, async () => honourTriage(ws, 'risk', await riskHunt(ws, params, requireInteger('--top', raw.top, 1)), (r) => String(r.entity))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));

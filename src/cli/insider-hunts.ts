@@ -5,7 +5,7 @@ import { baselineHunt, baselineMatrix, baselineParams, DEFAULT_BASELINE, type Ba
 import { insiderHunt } from '../hunts/insider/insider.ts';
 import { riskParams } from '../hunts/risk/risk.ts';
 import type { CommandIO } from './io.ts';
-import { act, announceConfig, commonOptions, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, announceConfig, commonOptions, honourTriage, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function addBaselineOptions(command: Command): Command {
   return command
@@ -65,9 +65,9 @@ Examples:
         printRows(io, options.format, matrix.columns, matrix.rows);
         return;
       }
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt baseline', !options.quiet, ws, () => baselineHunt(ws, params, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt baseline', !options.quiet, ws, async () => honourTriage(ws, 'baseline', await baselineHunt(ws, params, {
         top: requireInteger('--top', raw.top, 1), user: raw.user,
-      })));
+      }), (r) => String(r.user))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));
@@ -98,10 +98,10 @@ Examples:
       const baseline = readBaselineFlags(config, raw);
       const orderDays = requireInteger('--order-days', raw.orderDays, 0, 365);
       if (raw.user !== undefined) throw new UsageError('--user is for hunt baseline');
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt insider', !options.quiet, ws, () => insiderHunt(ws, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt insider', !options.quiet, ws, async () => honourTriage(ws, 'insider', await insiderHunt(ws, {
         baseline, risk: riskParams(config, { seed: baseline.seed }), population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
         orderDays, since: raw.since, until: raw.until,
-      }, requireInteger('--top', raw.top, 1))));
+      }, requireInteger('--top', raw.top, 1)), (r) => String(r.user))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));

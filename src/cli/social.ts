@@ -9,7 +9,7 @@ import { checkPictures, indexPictures } from '../hunts/social/pictures.ts';
 import { SAME_PICTURE_BITS } from '../ml/phash.ts';
 import type { Label } from '../hunts/social/labels.ts';
 import type { CommandIO } from './io.ts';
-import { act, commonOptions, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, commonOptions, honourTriage, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 export function registerSocialHunt(hunt: Command, io: CommandIO): void {
   withCommon(hunt.command('social'))
@@ -32,9 +32,9 @@ Examples:
   huntbook label profile p-155651 fake --reason "stolen photo" --db case.duckdb`)
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt social', !options.quiet, ws, () => socialHunt(ws, {
+      const output = await withWorkspace(options.db, (ws) => withProgress('hunt social', !options.quiet, ws, async () => honourTriage(ws, 'social', await socialHunt(ws, {
         since: raw.since, until: raw.until, seed: requireInteger('--seed', raw.seed, 0),
-      }, requireInteger('--top', raw.top, 1))));
+      }, requireInteger('--top', raw.top, 1)), (r) => String(r.profile_id))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
     }));

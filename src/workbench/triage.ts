@@ -34,3 +34,14 @@ export const DECISIONS_IN_FORCE = `SELECT hunt, thread, arg_max(decision, triage
 export async function listTriage(ws: Workspace): Promise<{ columns: string[]; rows: Row[] }> {
   return ws.queryWithColumns(`${DECISIONS_IN_FORCE} ORDER BY decided_at DESC, hunt, thread`);
 }
+
+/**
+ * A hunt's printed rows without those of discarded threads (the CLI honours triage as the
+ * workbench does); returns the rows kept and how many were set apart.
+ */
+export async function hideDiscarded<T extends Row>(ws: Workspace, hunt: string, rows: readonly T[], threadOf: (row: T) => string): Promise<{ rows: T[]; hidden: number }> {
+  const discarded = new Set((await ws.query(`SELECT thread FROM (${DECISIONS_IN_FORCE}) WHERE hunt = $1 AND decision = 'discard'`, [hunt])).map((r) => String(r.thread)));
+  if (discarded.size === 0) return { rows: [...rows], hidden: 0 };
+  const kept = rows.filter((r) => !discarded.has(threadOf(r)));
+  return { rows: kept, hidden: rows.length - kept.length };
+}
