@@ -19,6 +19,7 @@ import { runRules } from '../src/rules/engine.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { createApp } from '../src/workbench/server.ts';
 import { tempDir } from './helpers.ts';
+import { addLabel } from '../src/hunts/social/labels.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOSTILE = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2;alert(1)">';
@@ -49,6 +50,8 @@ async function workspace(dir: string): Promise<string> {
     await timingHunt(ws, { params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords }, top: 20 });
     await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await socialHunt(ws, { seed: 1 });
+    // The hostile profile is labelled: it is in the graph, the report and the overview.
+    await addLabel(ws, HOSTILE, 'fake', { reason: HOSTILE });
   } finally {
     ws.close();
   }
@@ -128,6 +131,13 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await page.click('#detection-0');
   await page.waitForSelector('#raw-row');
   assert.match((await page.textContent('#raw-row'))!, /"file_id": \d+/);
+
+  // The interaction graph: the labelled profile and the employees it messaged, drawn; its name as text.
+  await page.goto(`${base}#/graph`);
+  await ready('#/graph');
+  await page.waitForFunction(() => { const img = document.querySelector('#chart-graph') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  assert.ok((await page.textContent('#main'))!.includes(HOSTILE));
+  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
 
   // Triage: discard the top risk thread; it stays discarded after a reload and after the next run of the hunt.
   await page.goto(base);

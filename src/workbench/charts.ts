@@ -81,6 +81,59 @@ export function detectionsByPhase(rows: Row[], entity: string): Spec {
   };
 }
 
+/**
+ * Employees and the profiles they dealt with (the seed's Neo4j picture): a force layout, employees
+ * blue, profiles coloured by label, KNOWS (messages) solid and red, INTERACTED grey.
+ */
+export function interactionGraph(edges: Row[], title: string): vega.Spec {
+  const ids = new Map<string, { name: string; group: string }>();
+  for (const e of edges) {
+    ids.set(`e:${String(e.employee)}`, { name: `${String(e.employee)} (${String(e.title ?? '')})`, group: 'employee' });
+    ids.set(`p:${String(e.profile_id)}`, { name: `${String(e.profile_name ?? e.profile_id)}`, group: String(e.label ?? 'profile') });
+  }
+  const index = [...ids.keys()];
+  const nodes = index.map((id, i) => ({ index: i, ...ids.get(id)! }));
+  const links = edges.map((e) => ({ source: index.indexOf(`e:${String(e.employee)}`), target: index.indexOf(`p:${String(e.profile_id)}`), edge: String(e.edge) }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega/v6.json', width: 640, height: 420, padding: 5, autosize: 'none',
+    title: { text: title }, config: { font: 'sans-serif' },
+    data: [{ name: 'nodes', values: nodes }, { name: 'links', values: links }],
+    scales: [{ name: 'color', type: 'ordinal', domain: ['employee', 'fake', 'suspicious', 'watched', 'profile'], range: ['#4c78a8', '#d62728', '#ff7f0e', '#e6ab02', '#999999'] }],
+    legends: [{ fill: 'color', title: 'node', orient: 'top-left' }],
+    marks: [
+      {
+        name: 'nodeMarks', type: 'symbol', from: { data: 'nodes' },
+        encode: { enter: { fill: { scale: 'color', field: 'group' }, size: { signal: "datum.group === 'employee' ? 60 : 220" }, stroke: { value: 'white' } } },
+        transform: [{ type: 'force', iterations: 300, static: true, forces: [
+          { force: 'center', x: 320, y: 210 }, { force: 'collide', radius: 8 }, { force: 'nbody', strength: -40 },
+          { force: 'link', links: 'links', distance: 90 },
+        ] }],
+      },
+      {
+        type: 'path', from: { data: 'links' }, interactive: false,
+        encode: { update: {
+          stroke: { signal: "datum.edge === 'KNOWS' ? '#d62728' : '#bbbbbb'" }, strokeWidth: { signal: "datum.edge === 'KNOWS' ? 1.5 : 0.7" },
+          strokeDash: { signal: "datum.edge === 'KNOWS' ? [1, 0] : [3, 2]" },
+        } },
+        transform: [{ type: 'linkpath', shape: 'line', sourceX: 'datum.source.x', sourceY: 'datum.source.y', targetX: 'datum.target.x', targetY: 'datum.target.y' }],
+      },
+      {
+        type: 'text', from: { data: 'nodeMarks' }, interactive: false,
+        encode: { update: { x: { field: 'x' }, y: { field: 'y', offset: -8 }, text: { signal: "datum.datum.group === 'employee' ? '' : datum.datum.name" }, fontSize: { value: 10 }, align: { value: 'center' } } },
+      },
+    ],
+  } as unknown as vega.Spec;
+}
+
+export async function vegaToSvg(spec: vega.Spec): Promise<string> {
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
 export async function toSvg(spec: Spec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {

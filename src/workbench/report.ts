@@ -6,7 +6,8 @@
  * every string from the logs is escaped.
  */
 import type { Workspace } from '../store/workspace.ts';
-import { entityTimelineChart, hourlyBars, intervalHistogram, toSvg } from './charts.ts';
+import { entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, toSvg, vegaToSvg } from './charts.ts';
+import { labelledSubgraph } from '../hunts/social/graph.ts';
 import { entityTimeline, latestRuns, topThreads, type Thread } from './threads.ts';
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -45,6 +46,8 @@ export async function buildReport(ws: Workspace, options: { perHunt?: number; ti
     const timeline = await entityTimeline(ws, top.entity);
     if (timeline.some((r) => r.entity !== null)) charts.push(await toSvg(entityTimelineChart(timeline, top.entity)));
   }
+  const labelled = await labelledSubgraph(ws, 7);
+  if (labelled.rows.length > 0) charts.push(await vegaToSvg(interactionGraph(labelled.rows, 'interactions with labelled profiles, last 7 days')));
   const hunts = [...new Set(threads.map((t) => t.hunt))];
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

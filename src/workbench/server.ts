@@ -22,7 +22,7 @@ import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
 import { Workspace, type Row } from '../store/workspace.ts';
 import { CANONICAL_TABLES, quoteIdent } from '../store/schema.ts';
-import { detectionsByPhase, entityTimelineChart, hourlyBars, intervalHistogram, scatter, sizeBars, toSvg } from './charts.ts';
+import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, scatter, sizeBars, toSvg, vegaToSvg } from './charts.ts';
 import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { DECISIONS_IN_FORCE, setTriage, undoTriage } from './triage.ts';
 
@@ -190,6 +190,11 @@ export function createApp(options: ServeOptions): Hono {
       if (kind === 'hours' && evidence.hourly) return toSvg(hourlyBars(evidence.hourly, `${String(row.entity)}: connections by hour`));
       throw new UsageError('this row has no timing evidence to chart');
     });
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  app.get('/api/chart/graph', async (c) => {
+    const days = Math.min(3650, Math.max(1, Number(c.req.query('days') ?? 7) || 7));
+    const svg = await withWs(options.db, async (ws) => vegaToSvg(interactionGraph((await labelledSubgraph(ws, days)).rows, `interactions with labelled profiles, last ${days} days`)));
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/graph', async (c) => {

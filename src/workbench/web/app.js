@@ -139,6 +139,7 @@ async function graphPage(days = 7) {
   const input = el('input', { type: 'text', id: 'days', value: String(days), 'aria-label': 'days' });
   input.addEventListener('change', () => graphPage(Number(input.value) || 7));
   main.replaceChildren(el('h1', { text: 'Interactions with labelled profiles' }), el('p', {}, 'last ', input, ' days (label profiles with huntbook label profile ID fake)'),
+    el('div', { class: 'chart' }, el('img', { id: 'chart-graph', alt: 'employees and labelled profiles: KNOWS (messages) red, INTERACTED grey', src: `/api/chart/graph?days=${days}` })),
     table(['label', 'profile', 'edge', 'employee', 'title', 'kinds', 'count', 'last'], data.edges.map((e) => ({ cells: [e.label, `${e.profile_name} (${e.profile_id})`, e.edge, e.employee, e.title, e.kinds, String(e.count), e.last] }))),
     el('h2', { text: 'Employees exposed, and their detections (30 days)' }),
     table(['employee', 'title', 'profiles', 'messaged', 'detections', 'rules'], data.exposure.map((x) => ({ cells: [x.employee, x.title, x.labelled_profiles, String(x.messaged), String(x.detections), x.rules ?? ''] }))));
