@@ -40,6 +40,8 @@ async function workspace(dir: string): Promise<string> {
   generate({ seed: 2, users: 20, days: 8, scale: 0.05, out });
   writeFileSync(join(out, 'hostile.csv'), `ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n${
     Array.from({ length: 6 }, (_, i) => `2026-01-0${i + 2}T10:00:00Z,"${HOSTILE.replaceAll('"', '""')}","${HOSTILE.replaceAll('"', '""')}",https://s/in/x,,t,u${i},u${i}@corp.example,Engineer,message`).join('\n')}\n`);
+  // A proxy row whose user agent is hostile markup, from a user whose upload a rule catches.
+  writeFileSync(join(out, 'hostile-proxy.csv'), `_time,src_ip,user,dest,url,method,status,bytes_out,user_agent\n2026-01-05T10:00:00Z,10.9.9.9,mallory,files.example,/up,POST,200,5000000,"${HOSTILE.replaceAll('"', '""')}"\n`);
   const db = join(dir, 'w.duckdb');
   const ws = await Workspace.open(db);
   try {
@@ -131,6 +133,15 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await page.click('#detection-0');
   await page.waitForSelector('#raw-row');
   assert.match((await page.textContent('#raw-row'))!, /"file_id": \d+/);
+
+  // A user agent holding <script> and <img onerror>, behind a detection: shown as text in the raw row.
+  await page.goto(`${base}#/entity/user/mallory`);
+  await ready('#/entity/user/mallory');
+  await page.click('#detection-0');
+  await page.waitForSelector('#raw-row');
+  assert.ok((await page.textContent('#raw-row'))!.includes(JSON.stringify(HOSTILE).slice(1, -1)), 'the user agent is in the raw row, as text');
+  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
+  assert.deepEqual(dialogs, []);
 
   // The interaction graph: the labelled profile and the employees it messaged, drawn; its name as text.
   await page.goto(`${base}#/graph`);
