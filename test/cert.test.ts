@@ -94,3 +94,18 @@ test('watch list: each row a dated red-flag detection; a row without a readable 
   assert.equal(Number(await ws.scalar('SELECT count(*) FROM detections')), before);
   await assert.rejects(runRules(ws, rules, { watchlist: join(dir, 'missing.csv') }), /watch list not found/);
 });
+
+test('rules stats: per rule its detections, entities and share, the dominant ones flagged noisy', async (t) => {
+  const ws = await openWorkspace(t);
+  await ingest(ws, [CERT]);
+  const { rules } = await loadRuleSources(shippedPacks(), []);
+  await runRules(ws, rules);
+  const { ruleStats } = await import('../src/rules/stats.ts');
+  const { rows } = await ruleStats(ws, { noisyShare: 0.5 });
+  assert.deepEqual(rows.map((r) => [r.rule_id, r.detections, r.entities, r.share, r.noisy]), [
+    ['insider.exfiltration.removable-media-copy', 28, 2, 0.549, true],
+    ['insider.exfiltration.removable-media-connect', 19, 2, 0.3725, false],
+    ['insider.exfiltration.leak-site', 3, 1, 0.0588, false],
+    ['directory.left', 1, 1, 0.0196, false],
+  ]);
+});

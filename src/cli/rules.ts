@@ -9,11 +9,34 @@ import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
 import type { CommandIO } from './io.ts';
 import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
+import { ruleStats } from '../rules/stats.ts';
+import { UsageError } from '../errors.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerRules(program: Command, io: CommandIO): void {
-  const rules = program.command('rules').description('detection rules (native YAML packs and Sigma): lint them, run them into detections');
+  const rules = program.command('rules').description('detection rules (native YAML packs and Sigma): lint them, run them into detections, see which fire');
+  withCommon(rules.command('stats'))
+    .description('which rules fire and how much: detections, entities, share of all detections and weight, noisy rules flagged')
+    .option('--noisy <share>', 'flag a rule holding at least this share of all detections', '0.25')
+    .option('--since <ts>', 'only detections at or after this time')
+    .option('--until <ts>', 'only detections before this time')
+    .addHelpText('after', `
+A noisy rule drowns the others in hunt risk and hunt population (the risk hunt caps a rule's
+weight per window at risk.cap_k x its largest). Tune it, drop it, or allow-list what it matches.
+
+Example:
+  huntbook rules stats --db case.duckdb --format csv > rule-stats.csv`)
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const share = Number(raw.noisy);
+      if (!(share > 0 && share <= 1)) throw new UsageError(`--noisy must be a share in (0, 1], got "${raw.noisy}"`);
+      const { columns, rows } = await withWorkspace(options.db, (ws) => ruleStats(ws, { noisyShare: share, since: raw.since, until: raw.until }), true);
+      if (rows.length === 0) throw new UsageError('no detections yet: huntbook rules run first');
+      printRows(io, options.format, columns, rows);
+      const noisy = rows.filter((r) => r.noisy === true);
+      if (!options.quiet && noisy.length > 0) io.stderr.write(`noisy: ${noisy.map((r) => `${String(r.rule_id)} (${Math.round(Number(r.share) * 100)} % of detections)`).join(', ')}\n`);
+    }));
   withCommon(rules.command('lint'))
     .description('check rule packs and Sigma rules; problems are listed as data (severity, file, line, rule)')
     .argument('[packs...]', 'native rule packs (default: the shipped packs in rules/)')
