@@ -10,7 +10,8 @@ import { compileDetection, sigmaToLike } from '../src/rules/sigma/compile.ts';
 import { parseSigmaFile } from '../src/rules/sigma/load.ts';
 import { base64Offsets, windashVariants } from '../src/rules/sigma/values.ts';
 import { Workspace } from '../src/store/workspace.ts';
-import { cli, openWorkspace, tempDir } from './helpers.ts';
+import { cli, openWorkspace, tempDir, testData } from './helpers.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
 
 test('conditions: not binds tightest, then and, then or; "of" over patterns and them', () => {
   assert.deepEqual(parseCondition('a or b and not c'), {
@@ -213,4 +214,24 @@ test('a |re pattern the engine cannot compile: lint says so with file and line; 
   assert.match(problems[0].message, /cannot compile|invalid|perl/i);
   const run = await cli('rules', 'run', '--sigma', rulesFile, '--db', join(dir, 'test.duckdb'));
   assert.equal(run.code, 0, run.stderr);
+});
+
+test('SigmaHQ network rules over Zeek logs: product zeek dns/http and category dns read the dns and http tables by Zeek\'s field names; other Zeek services are skipped with the reason', async (t) => {
+  const dir = tempDir(t);
+  const header = (path: string, fields: string[], types: string[]) => ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${path}`, '#open\t2024-01-01-00-00-00', `#fields\t${fields.join('\t')}`, `#types\t${types.join('\t')}`];
+  writeFileSync(join(dir, 'dns.log'), [...header('dns', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'query', 'qtype_name', 'rcode_name', 'answers', 'Z'],
+    ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'string', 'string', 'vector[string]', 'count']),
+  '1704067200.0\tC1\t10.0.0.5\t53000\t10.0.0.1\t53\tudp\tpool.supportxmr.com\tA\tNOERROR\t1.2.3.4\t0',
+  '1704067201.0\tC2\t10.0.0.5\t53001\t10.0.0.1\t53\tudp\twww.example.com\tA\tNOERROR\t5.6.7.8\t0', '#close\t2024-01-01-00-00-01', ''].join('\n'));
+  writeFileSync(join(dir, 'http.log'), [...header('http', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'method', 'host', 'uri', 'user_agent', 'status_code', 'resp_mime_types'],
+    ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string', 'string', 'string', 'count', 'vector[string]']),
+  '1704067202.0\tC3\t10.0.0.5\t50000\t203.0.113.9\t80\tGET\tfiles.example\t/webdav/tool.exe\tMicrosoft-WebDAV-MiniRedir/10.0\t200\tapplication/x-dosexec', '#close\t2024-01-01-00-00-03', ''].join('\n'));
+  const ws = await openWorkspace(t, dir);
+  await ingest(ws, [join(dir, 'dns.log'), join(dir, 'http.log')]);
+  const { rules } = await loadRuleSources([], [testData('sigma', 'sigma-rules.tar.gz')]);
+  const network = rules.filter((r) => r.file.includes('/network/zeek/') || r.file.includes('/network/dns/'));
+  const report = await runRules(ws, network);
+  const fired = await ws.query('SELECT DISTINCT rule FROM detections ORDER BY rule');
+  assert.deepEqual(fired.map((r) => r.rule), ['DNS Events Related To Mining Pools', 'Executable from Webdav', 'Monero Crypto Coin Mining Pool Lookup']);
+  assert.ok(report.skipped.some((s) => /zeek service (smb_files|dce_rpc|rdp|kerberos|x509)/.test(`${s.reason} ${s.detail}`) && /zeek_/.test(s.detail)), 'other Zeek services are skipped, saying why');
 });

@@ -60,6 +60,32 @@ const PROXY_FIELDS: Record<string, string> = {
   'sc-bytes': 'bytes_in', 'cs-uri-query': 'url', 'cs-uri-stem': 'url', 'cs-user-agent': 'user_agent',
 };
 
+/** Zeek's own field names (and Sigma's W3C names for web logs) → the canonical tables' columns. */
+const ZEEK_CONN_FIELDS: Record<string, string> = {
+  'id.orig_h': 'src_ip', 'id.orig_p': 'src_port', 'id.resp_h': 'dest_ip', 'id.resp_p': 'dest_port', uid: 'uid', ts: 'ts',
+};
+const ZEEK_HTTP_FIELDS: Record<string, string> = {
+  ...ZEEK_CONN_FIELDS, host: 'dest', uri: 'url', method: 'method', user_agent: 'user_agent', status_code: 'status', referrer: 'referrer',
+  request_body_len: 'bytes_out', response_body_len: 'bytes_in', ...PROXY_FIELDS,
+};
+const ZEEK_DNS_FIELDS: Record<string, string> = {
+  ...ZEEK_CONN_FIELDS, query: 'query', qtype_name: 'qtype', rcode_name: 'rcode', answers: 'answers', proto: 'proto',
+  // Sigma's generic dns category
+  answer: 'answers', record_type: 'qtype', src_ip: 'src_ip', dst_ip: 'dest_ip',
+};
+const FIREWALL_FIELDS: Record<string, string> = { src_ip: 'src_ip', dst_ip: 'dest_ip', src_port: 'src_port', dst_port: 'dest_port', ...ZEEK_CONN_FIELDS };
+
+/** A field of a canonical column, else a key of the table's extra JSON as the log wrote it. */
+function columnOrExtra(map: Record<string, string>): (name: string) => { column?: string; jsonKeys?: string[] } {
+  return (name) => {
+    const column = map[name] ?? map[name.toLowerCase()];
+    if (column) return { column };
+    if (!FIELD_NAME.test(name)) throw new UnsupportedError('field name with unusual characters', name);
+    // Zeek JSON written by shippers uses _ where Zeek writes . (id_orig_h).
+    return { jsonKeys: [...new Set([name, name.replaceAll('.', '_')])] };
+  };
+}
+
 export interface MappedSource {
   table: CanonicalTable;
   /** Base predicate over the table (the event types this logsource means). */
@@ -112,6 +138,14 @@ export function mapLogsource(logsource: { product?: string; category?: string; s
     }
     return { table: 'events', group: 'windows/*', where: () => 'true', fieldKeys: (name) => jsonField(name) };
   }
+  if (product === 'zeek') {
+    if (service === 'http') return { table: 'http', group: 'zeek/http', where: () => 'true', fieldKeys: columnOrExtra(ZEEK_HTTP_FIELDS) };
+    if (service === 'dns') return { table: 'dns', group: 'zeek/dns', where: () => 'true', fieldKeys: columnOrExtra(ZEEK_DNS_FIELDS) };
+    if (service === 'conn') return { table: 'flows', group: 'zeek/conn', where: () => 'true', fieldKeys: columnOrExtra(ZEEK_CONN_FIELDS) };
+    throw new UnsupportedError('logsource not mapped', `zeek service ${service ?? '(none)'}: its log loads into zeek_${service ?? 'LOG'}, which rules cannot read yet (http, dns and conn can)`);
+  }
+  if (category === 'dns' && !product) return { table: 'dns', group: 'dns', where: () => 'true', fieldKeys: columnOrExtra(ZEEK_DNS_FIELDS) };
+  if (category === 'firewall' && !product) return { table: 'flows', group: 'firewall', where: () => 'true', fieldKeys: columnOrExtra(FIREWALL_FIELDS) };
   if (category === 'proxy' || category === 'webserver') {
     return {
       table: 'http', group: `http/${category}`, where: () => 'true',
