@@ -38,6 +38,7 @@ export interface Config {
   };
   population: { multipliers: Multiplier[] };
   baseline: BaselineConfig;
+  insider: InsiderWeights;
   rules: {
     /** Sigma level → detection weight. */
     levelWeights: Record<string, number>;
@@ -75,6 +76,17 @@ export interface BaselineConfig {
 
 export const PEER_KEYS = ['role', 'department', 'team'] as const;
 
+/** How hunt insider adds its parts up (config/huntbook.yml `insider`). */
+export interface InsiderWeights {
+  riskFactor: number;
+  populationDivisor: number;
+  outlierBonus: number;
+  orderBonus: number;
+  orderDays: number;
+  exfilDaysBonus: number;
+  redFlagBonus: number;
+}
+
 export const DEFAULT_CONFIG_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'config', 'huntbook.yml');
 
 export interface ConfigProblem {
@@ -109,6 +121,7 @@ const SHAPE: Shape = {
   },
   risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
   population: { multipliers: multiplierShape(POPULATION_MULTIPLIERS) },
+  insider: { risk_factor: 'leaf', population_divisor: 'leaf', outlier_bonus: 'leaf', order_bonus: 'leaf', order_days: 'leaf', exfil_days_bonus: 'leaf', red_flag_bonus: 'leaf' },
   baseline: { warmup_days: 'leaf', min_history_days: 'leaf', mad_floor: 'leaf', z_threshold: 'leaf', peer_key: 'leaf', packs: 'leaf', personal_mail: 'leaf', features: '*' },
   rules: { level_weights: '*', placeholders: '*', watchlist: 'leaf' },
 };
@@ -292,6 +305,15 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const population = reader.object(top.population, ['population']);
   const basePopulation = base?.population.multipliers ?? POPULATION_MULTIPLIERS.map((name) => ({ name, metric: 'user_count', tiers: [] }));
   const baseline = readBaseline(reader, reader.object(top.baseline, ['baseline']), base?.baseline);
+  const insiderRaw = reader.object(top.insider, ['insider']);
+  const baseInsider: InsiderWeights = base?.insider ?? { riskFactor: 0.5, populationDivisor: 10, outlierBonus: 10, orderBonus: 25, orderDays: 5, exfilDaysBonus: 10, redFlagBonus: 15 };
+  const w = (key: string, fallback: number, min: number, max: number) => reader.number(insiderRaw[key], ['insider', key], fallback, min, max);
+  const insider: InsiderWeights = {
+    riskFactor: w('risk_factor', baseInsider.riskFactor, 0, 100), populationDivisor: w('population_divisor', baseInsider.populationDivisor, 0.001, 1e6),
+    outlierBonus: w('outlier_bonus', baseInsider.outlierBonus, 0, 1e6), orderBonus: w('order_bonus', baseInsider.orderBonus, 0, 1e6),
+    orderDays: w('order_days', baseInsider.orderDays, 0, 365), exfilDaysBonus: w('exfil_days_bonus', baseInsider.exfilDaysBonus, 0, 1e6),
+    redFlagBonus: w('red_flag_bonus', baseInsider.redFlagBonus, 0, 1e6),
+  };
   const file = reader.file;
   const files = [...(base?.files ?? []), file];
   return {
@@ -322,6 +344,7 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     },
     population: { multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES) },
     baseline,
+    insider,
     rules: { levelWeights, placeholders, watchlist: rules.watchlist === undefined || rules.watchlist === null ? base?.rules.watchlist : reader.text(rules.watchlist, ['rules', 'watchlist'], '') },
     files,
     source: files.join(' + '),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkConfig, ConfigError, loadConfig } from '../src/config.ts';
+import { checkConfig, ConfigError, loadConfig, normaliseConfig } from '../src/config.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, emptyWorkspaceFile, tempDir } from './helpers.ts';
 
@@ -92,4 +92,14 @@ test('tiers, risk weights and the alert logic live in the configuration: validat
   assert.deepEqual((JSON.parse(risk.stdout) as { entity: string; alert: boolean }[]).filter((r) => r.alert).map((r) => r.entity), ['zoe']);
   const flag = await cli('hunt', 'risk', '--db', db, '--config', good, '--alert', 'tweight > 0', '--format', 'json');
   assert.equal((JSON.parse(flag.stdout) as { alert: boolean }[]).filter((r) => r.alert).length, 3, 'a flag overrides the configuration for one run');
+});
+
+test('insider weights come from the config: values read, out-of-range refused by key', () => {
+  const base = loadConfig();
+  assert.deepEqual(base.insider, { riskFactor: 0.5, populationDivisor: 10, outlierBonus: 10, orderBonus: 25, orderDays: 5, exfilDaysBonus: 10, redFlagBonus: 15 });
+  const tuned = normaliseConfig({ insider: { order_bonus: 40, red_flag_bonus: 0 } }, 'mine.yml', base);
+  assert.equal(tuned.insider.orderBonus, 40);
+  assert.equal(tuned.insider.redFlagBonus, 0);
+  assert.equal(tuned.insider.riskFactor, 0.5);
+  assert.throws(() => normaliseConfig({ insider: { population_divisor: 0 } }, 'mine.yml', base), /insider\.population_divisor: must be a number from 0\.001/);
 });

@@ -125,7 +125,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const config = loadConfig();
-      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: 5 }, 5);
+      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },

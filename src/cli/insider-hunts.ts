@@ -74,14 +74,15 @@ Examples:
 
   addBaselineOptions(withCommon(hunt.command('insider')))
     .description('who is stealing data, and the story: baseline days, risk, population, phase order and red flags in one ranked list of users')
-    .option('--order-days <n>', 'packaging followed by exfiltration within this many days scores the order bonus', '5')
+    .option('--order-days <n>', 'packaging followed by exfiltration within this many days scores the order bonus (config insider.order_days: 5)')
     .option('--top <n>', 'rows to print', '20')
     .addHelpText('after', `
 score = baseline (the sum of the user's three highest day scores, hunt baseline)
-      + risk (the highest Elastic 0-100 risk of their day windows, hunt risk, halved)
+      + risk (the highest Elastic 0-100 risk of their day windows, hunt risk, x 0.5)
       + population (addedweight / 10, +10 in the outlier cluster, hunt population)
       + order (+25 packaging then exfiltration within --order-days; +10 exfiltration on 2+ days)
-      + 15 per kind of red flag (directory.left, directory.role-changed: from the directory)
+      + 15 per kind of red flag (directory.left, directory.role-changed, watch-list entries)
+The numbers are config/huntbook.yml's insider: section (the defaults shown).
 Risk and population run as their own runs (their numbers say so). Each user's story gives the
 phases in the order they first appeared, their days of interest and what deviated, the red
 flags and the heaviest detections (--format json shows all of it).
@@ -96,11 +97,11 @@ Examples:
       const config = loadConfig(raw.config);
       announceConfig(io, config, options.quiet);
       const baseline = readBaselineFlags(config, raw);
-      const orderDays = requireInteger('--order-days', raw.orderDays, 0, 365);
+      const orderDays = raw.orderDays === undefined ? config.insider.orderDays : requireInteger('--order-days', raw.orderDays, 0, 365);
       if (raw.user !== undefined) throw new UsageError('--user is for hunt baseline');
       const output = await withWorkspace(options.db, (ws) => withProgress('hunt insider', !options.quiet, ws, async () => honourTriage(ws, 'insider', await insiderHunt(ws, {
         baseline, risk: riskParams(config, { seed: baseline.seed }), population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
-        orderDays, since: raw.since, until: raw.until,
+        orderDays, weights: config.insider, since: raw.since, until: raw.until,
       }, requireInteger('--top', raw.top, 1)), (r) => String(r.user))));
       printRows(io, options.format, output.columns, output.rows);
       if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);

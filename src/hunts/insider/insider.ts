@@ -12,6 +12,7 @@
  * Each user's story lists the phases in the order they first appeared, with their days, the
  * days of interest with what deviated, the red flags and the heaviest detections.
  */
+import type { InsiderWeights } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { RED_FLAG_PHASE } from '../../rules/directory-flags.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
@@ -29,6 +30,8 @@ export interface InsiderParams {
   population: Omit<PopulationOptions, 'top' | 'since' | 'until'>;
   /** Packaging counts for the order bonus when exfiltration follows within this many days. */
   orderDays: number;
+  /** How the parts add up (config/huntbook.yml `insider`; the defaults below when not given). */
+  weights?: Omit<InsiderWeights, 'orderDays'>;
   since?: string;
   until?: string;
 }
@@ -52,8 +55,11 @@ interface Candidate {
   evidence: Row[];
 }
 
+const DEFAULT_WEIGHTS: Omit<InsiderWeights, 'orderDays'> = { riskFactor: 0.5, populationDivisor: 10, outlierBonus: 10, orderBonus: 25, exfilDaysBonus: 10, redFlagBonus: 15 };
+
 export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20): Promise<HuntOutput> {
   const started = performance.now();
+  const weights = params.weights ?? DEFAULT_WEIGHTS;
   const baseline = await scoreBaseline(ws, { ...params.baseline, since: params.since, until: params.until });
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   const byUser = new Map<string, Candidate>();
@@ -79,27 +85,27 @@ export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20
   if (hasDetections) {
     const risk = await riskHunt(ws, { ...params.risk, by: 'user', since: params.since, until: params.until }, 1);
     for (const r of await ws.query('SELECT entity, max(score) AS risk FROM results WHERE run_id = $1 GROUP BY entity', [risk.runId])) {
-      candidate(String(r.entity)).risk = Math.round(Number(r.risk) / 2 * 10) / 10;
+      candidate(String(r.entity)).risk = Math.round(Number(r.risk) * weights.riskFactor * 10) / 10;
     }
     const population = await populationHunt(ws, { ...params.population, since: params.since, until: params.until, top: 1 });
     for (const r of await ws.query(`SELECT entity, score, CAST(reasons AS VARCHAR) LIKE '%the outlier cluster%' AS outlier FROM results WHERE run_id = $1`, [population.runId])) {
       const c = candidate(String(r.entity));
       c.outlier = r.outlier === true;
-      c.population = Number(r.score) / 10 + (c.outlier ? 10 : 0);
+      c.population = Number(r.score) / weights.populationDivisor + (c.outlier ? weights.outlierBonus : 0);
     }
     notes.push(`risk run ${risk.runId}, population run ${population.runId}`);
-    await storyFromDetections(ws, byUser, params);
+    await storyFromDetections(ws, byUser, params, weights);
   } else {
     notes.push('no detections: only the baseline speaks (huntbook rules run adds risk, population, phases and red flags)');
   }
   if (byUser.size === 0) throw new UsageError('nothing to rank: no user has a day of interest or a detection');
 
-  const ranked = [...byUser.values()].map((c) => ({ c, score: Math.round((c.baseline + c.risk + c.population + c.order + 15 * new Set(c.flags.map((f) => f.split(' ')[0])).size) * 10) / 10 }))
+  const ranked = [...byUser.values()].map((c) => ({ c, score: Math.round((c.baseline + c.risk + c.population + c.order + weights.redFlagBonus * new Set(c.flags.map((f) => f.split(' ')[0])).size) * 10) / 10 }))
     .sort((a, b) => b.score - a.score || a.c.user.localeCompare(b.c.user));
   const rows: ResultRow[] = ranked.map(({ c, score }, i) => ({
     rank: i + 1, entityType: 'user', entity: c.user, score,
     features: { baseline: c.baseline, risk: c.risk, population: Math.round(c.population * 10) / 10, order: c.order, red_flags: c.flags.length },
-    reasons: explain(c),
+    reasons: explain(c, weights),
     evidence: { days: c.days, phases: c.phases, red_flags: c.flags, detections: c.evidence },
   }));
   const runId = await recordRun(ws, { hunt: 'insider', parameters: params, window: { start: params.since, end: params.until }, started, rows });
@@ -112,7 +118,7 @@ export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20
 }
 
 /** Phases in the order they first appeared, the order bonus, red flags and the heaviest detections, in SQL. */
-async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>, params: InsiderParams): Promise<void> {
+async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>, params: InsiderParams, weights: Omit<InsiderWeights, 'orderDays'>): Promise<void> {
   const inWindow = () => {
     const b = new Bindings();
     return { b, where: ["entity_type = 'user'", ...timeWindow(b.bind, params)].join(' AND ') };
@@ -135,14 +141,14 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
   for (const o of ordered) {
     const c = byUser.get(String(o.entity));
     if (!c) continue;
-    c.order += 25;
-    c.orderWhy.push(`packaging (${String(o.packed).slice(0, 16)}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +25`);
+    c.order += weights.orderBonus;
+    c.orderWhy.push(`packaging (${String(o.packed).slice(0, 16)}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +${weights.orderBonus}`);
   }
   for (const c of byUser.values()) {
     const exfilDays = c.phases.filter((p) => EXFILTRATION.includes(p.phase)).reduce((n, p) => n + p.days, 0);
     if (exfilDays >= 2) {
-      c.order += 10;
-      c.orderWhy.push(`exfiltration on ${exfilDays} days +10`);
+      c.order += weights.exfilDaysBonus;
+      c.orderWhy.push(`exfiltration on ${exfilDays} days +${weights.exfilDaysBonus}`);
     }
   }
   const flags = await ws.query(`SELECT entity, rule_id, rule, CAST(ts AS VARCHAR) AS ts, CAST(details AS VARCHAR) AS details FROM detections
@@ -169,13 +175,13 @@ function story(c: Candidate): string {
   return [phases.length ? `phases: ${phases.join(' → ')}` : '', days.length ? `days: ${days.join(', ')}` : ''].filter(Boolean).join('; ');
 }
 
-function explain(c: Candidate): string[] {
+function explain(c: Candidate, weights: Omit<InsiderWeights, 'orderDays'>): string[] {
   const out: string[] = [];
   if (c.baseline > 0) out.push(`baseline +${c.baseline}: ${c.days.map((d) => `${d.day} (${d.score}: ${d.what.join(', ')})`).join('; ')}`);
-  if (c.risk > 0) out.push(`risk +${c.risk} (highest day risk ${Math.round(c.risk * 2)} / 100, halved)`);
-  if (c.population > 0) out.push(`population +${Math.round(c.population * 10) / 10}${c.outlier ? ' (in the outlier cluster +10)' : ''}`);
+  if (c.risk > 0) out.push(`risk +${c.risk} (highest day risk ${Math.round(c.risk / weights.riskFactor)} / 100 × ${weights.riskFactor})`);
+  if (c.population > 0) out.push(`population +${Math.round(c.population * 10) / 10}${c.outlier ? ` (in the outlier cluster +${weights.outlierBonus})` : ''}`);
   out.push(...c.orderWhy);
   if (c.phases.length > 0) out.push(`phases in order: ${c.phases.map((p) => `${p.phase} ${p.first.slice(0, 16)}..${p.last.slice(0, 16)} (${p.rules.slice(0, 3).join(', ')})`).join(' → ')}`);
-  for (const kind of new Set(c.flags.map((f) => f.split(' ')[0]))) out.push(`red flag ${kind} +15: ${c.flags.filter((f) => f.startsWith(`${kind} `)).join('; ')}`);
+  for (const kind of new Set(c.flags.map((f) => f.split(' ')[0]))) out.push(`red flag ${kind} +${weights.redFlagBonus}: ${c.flags.filter((f) => f.startsWith(`${kind} `)).join('; ')}`);
   return out;
 }
