@@ -17,6 +17,7 @@ import type { AllowList } from './net/allowlist.ts';
 import { parseCidr } from './net/network.ts';
 import { checkRuleSql } from './rules/sqlcheck.ts';
 import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable } from './store/schema.ts';
+import { editDistance } from './text.ts';
 
 export interface Config {
   networks: { internal: string[] };
@@ -249,19 +250,6 @@ function suggest(key: string, known: string[]): string {
   return close ? ` (did you mean "${close}"?)` : '';
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = saved;
-    }
-  }
-  return row[b.length];
-}
 
 /** Normalises one file's values over `base`; problems are collected in `reader`. */
 function normalise(raw: unknown, reader: Reader, base?: Config): Config {

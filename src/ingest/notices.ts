@@ -19,6 +19,7 @@ import { parseDocument } from 'htmlparser2';
 import { getAttributeValue, getElementsByTagName, textContent } from 'domutils';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
+import { editDistance } from '../text.ts';
 
 export const NOTICE_KINDS = ['connect_request', 'connect_accept', 'message', 'view'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
@@ -203,19 +204,6 @@ function typosquat(host: string, network: Network): string | undefined {
   });
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = saved;
-    }
-  }
-  return row[b.length];
-}
 
 function profileIdOf(url: URL, network: Network): string | undefined {
   if (!under(url.hostname.toLowerCase(), network.domains)) return undefined;

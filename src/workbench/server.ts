@@ -63,6 +63,12 @@ async function withWs<T>(db: string, fn: (ws: Workspace) => Promise<T>, write = 
 
 const json = (c: Context, value: unknown, status = 200) => c.json(value as object, status as 200);
 
+/** An entity named in a URL, checked and folded as the hunts fold it (DOMAIN\\user, case ...). */
+async function entityOf(ws: Workspace, type: string, name: string): Promise<{ type: 'user' | 'host'; entity: string }> {
+  if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
+  return { type, entity: String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name])) };
+}
+
 export function createApp(options: ServeOptions): Hono {
   const app = new Hono();
   const allowedHosts = new Set([`${options.host}:${options.port}`, `localhost:${options.port}`, `127.0.0.1:${options.port}`, `[::1]:${options.port}`]);
@@ -121,10 +127,8 @@ export function createApp(options: ServeOptions): Hono {
     }));
   });
   app.get('/api/entity/:type/:name', async (c) => {
-    const type = c.req.param('type');
-    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
     return json(c, await withWs(options.db, async (ws) => {
-      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
       const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref FROM detections
         WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`, [type, entity]);
       const timeline = await entityTimeline(ws, entity, type);
@@ -132,19 +136,15 @@ export function createApp(options: ServeOptions): Hono {
     }));
   });
   app.get('/api/chart/entity/:type/:name', async (c) => {
-    const type = c.req.param('type');
-    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
     const svg = await withWs(options.db, async (ws) => {
-      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
       return toSvg(entityTimelineChart(await entityTimeline(ws, entity, type), entity));
     });
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/chart/detections/:type/:name', async (c) => {
-    const type = c.req.param('type');
-    if (type !== 'user' && type !== 'host') throw new UsageError('entity type is user or host');
     const svg = await withWs(options.db, async (ws) => {
-      const entity = String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [c.req.param('name')]));
+      const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
       return toSvg(detectionsByPhase(await detectionsPerDay(ws, entity, type), entity));
     });
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
