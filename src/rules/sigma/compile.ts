@@ -19,8 +19,11 @@ export class UnsupportedError extends HuntbookError {
 export interface CompileContext {
   /** SQL text of a field's value (VARCHAR) for the rule's log source. */
   field: (name: string) => string;
+  /** The same value lower-cased once per event, where the engine keeps it (else lower(field) per use). */
+  lowered?: (name: string) => string;
   /** SQL text searched by keyword (field-less) detections. */
   fullText: () => string;
+  loweredText?: () => string;
   bind: (value: SqlValue) => string;
   /** Values for |expand placeholders (%name%); an unknown placeholder matches nothing. */
   placeholders?: Record<string, string[]>;
@@ -99,7 +102,7 @@ function cidrSql(expr: string, cidr: string, ctx: CompileContext): string {
   throw new UnsupportedError('IPv6 |cidr longer than /16 (other than /128)', cidr);
 }
 
-function matchOne(expr: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string {
+function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string {
   const has = (m: string) => modifiers.includes(m);
   if (raw === null) return `${expr} IS NULL`;
   if (has('exists')) {
@@ -131,7 +134,7 @@ function matchOne(expr: string, raw: Scalar, modifiers: string[], ctx: CompileCo
     if (placeholders.some((p) => !values[p])) return 'false'; // unknown placeholder: matches nothing unless configured
     let variants = [text];
     for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
-    return `(${variants.map((v) => matchOne(expr, v, modifiers.filter((m) => m !== 'expand'), ctx)).join(' OR ')})`;
+    return `(${variants.map((v) => matchOne(expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)).join(' OR ')})`;
   }
   // Encodings produce literal strings to look for (no wildcards inside).
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
@@ -145,15 +148,21 @@ function matchOne(expr: string, raw: Scalar, modifiers: string[], ctx: CompileCo
   }
   const variants = needles ?? (has('windash') ? windashVariants(text) : [text]);
   const cased = has('cased');
+  const target = cased ? expr : lowered;
+  const fold = (v: string) => (cased ? v : v.toLowerCase());
   const parts = variants.map((variant) => {
     const literal = needles !== undefined;
     const value = literal ? variant.replace(/([*?\\])/g, '\\$1') : variant;
-    const { pattern, wildcard } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
-    if (!wildcard) {
-      const plain = unescapePlain(value);
-      return cased ? `${expr} = ${ctx.bind(plain)}` : `lower(${expr}) = ${ctx.bind(plain.toLowerCase())}`;
+    // Without wildcards inside the value, a plain string function: far cheaper than a LIKE matcher.
+    if (!sigmaToLike(value).wildcard) {
+      const plain = ctx.bind(fold(unescapePlain(value)));
+      if (has('contains')) return `contains(${target}, ${plain})`;
+      if (has('startswith')) return `starts_with(${target}, ${plain})`;
+      if (has('endswith')) return `ends_with(${target}, ${plain})`;
+      return `${target} = ${plain}`;
     }
-    return `${expr} ${cased ? 'LIKE' : 'ILIKE'} ${ctx.bind(pattern)} ESCAPE '!'`;
+    const { pattern } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
+    return `${target} LIKE ${ctx.bind(fold(pattern))} ESCAPE '!'`;
   });
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
@@ -167,7 +176,8 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   const negate = spec.modifiers.includes('neq');
   const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
   const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
-  const parts = (list as Scalar[]).map((v) => matchOne(expr, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
+  const lowered = spec.field !== null && ctx.lowered ? ctx.lowered(spec.field) : spec.field === null && ctx.loweredText ? ctx.loweredText() : `lower(${expr})`;
+  const parts = (list as Scalar[]).map((v) => matchOne(expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
   const joined = parts.length === 1 ? parts[0] : `(${parts.join(spec.modifiers.includes('all') ? ' AND ' : ' OR ')})`;
   // A missing field never equals a value (NULL → false), so "not" of a filter keeps events without the field.
   const safe = `coalesce(${joined}, false)`;

@@ -1,0 +1,12 @@
+import { Workspace } from '../src/store/workspace.ts';
+const ws = await Workspace.open('.bench/rules.duckdb');
+await ws.run("CREATE TEMP TABLE s AS SELECT lower(json_extract_string(raw, '$.CommandLine')) v FROM events WHERE event_id IN (1,4688) AND json_extract_string(raw, '$.CommandLine') IS NOT NULL");
+await ws.run("INSERT INTO s SELECT * FROM s; INSERT INTO s SELECT * FROM s;INSERT INTO s SELECT * FROM s;INSERT INTO s SELECT * FROM s;");
+console.log(await ws.query('select count(*) from s'));
+await ws.run("CREATE TEMP TABLE nd AS SELECT 'needle' || i::VARCHAR || '-x' AS n FROM range(2330) t(i)");
+let t = performance.now();
+console.log(await ws.query('select count(*) from s, nd where contains(s.v, nd.n)'), performance.now() - t);
+t = performance.now();
+console.log(await ws.query("select count(*) from s, nd where s.v LIKE '%' || nd.n || '%'"), performance.now() - t);
+t = performance.now();
+console.log(await ws.query("select count(*) from (select unnest(range(1, greatest(length(v)-2,1))) i, v from s) x, (select distinct substr(n, 1, 4) g from nd) y where substr(x.v, x.i, 4) = y.g"), performance.now() - t);

@@ -1,0 +1,171 @@
+/**
+ * A cheap necessary condition for each Sigma rule: a set of anchors of which at least one must
+ * hold for the rule to match. The engine looks anchors up for every event (hash joins on exact
+ * values and file names, one substring pass per distinct needle) and then checks each rule only
+ * against the events where one of its anchors holds: most events meet a handful of the
+ * thousands of rules, so most of the work is never done. An anchor is always implied by the
+ * rule's own match (it is derived from it, lower-cased), so the prefilter can only widen the
+ * candidates, never lose a detection.
+ */
+import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
+import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
+
+/**
+ * - `eq`: the lower-cased field equals `value`;
+ * - `base`: the lower-cased field's last path segment (after the last \ or /) equals `value`;
+ * - `has`: the lower-cased field (null field: the event's whole text) contains `value`.
+ */
+export interface Anchor {
+  kind: 'eq' | 'base' | 'has';
+  field: string | null;
+  value: string;
+}
+
+/** `undefined`: no anchor could be derived, the rule is checked against every event of its source. */
+export type Anchors = Anchor[] | undefined;
+
+/** Shorter needles match nearly every event: they would cost a substring pass and filter nothing. */
+const MIN_NEEDLE = 3;
+
+/** Anchor of one value of a field item, or undefined when the value constrains nothing we can look up. */
+function valueAnchors(field: string | null, raw: unknown, modifiers: string[]): Anchors {
+  const has = (m: string) => modifiers.includes(m);
+  if (raw === null || raw === undefined || typeof raw === 'object') return undefined;
+  for (const m of ['exists', 'fieldref', 'lt', 'lte', 'gt', 'gte', 'cidr', 're', 'expand', 'neq']) if (has(m)) return undefined;
+  const text = String(raw);
+  const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
+  if (encodings.length > 0) {
+    const plain = text.replace(/\\([*?\\])/g, '$1');
+    const wide = has('wide') || has('utf16le') ? utf16(plain, 'utf16le') : has('utf16be') ? utf16(plain, 'utf16be') : has('utf16') ? utf16(plain, 'utf16') : Buffer.from(plain, 'utf8');
+    const needles = has('base64offset') ? base64Offsets(wide) : has('base64') ? [base64(wide)] : [wide.toString('latin1')];
+    return union(needles.map((n) => needle(field, n.toLowerCase())));
+  }
+  const variants = has('windash') ? windashVariants(text) : [text];
+  return union(variants.map((variant) => plainAnchor(field, variant, field === null || has('contains') ? 'contains' : has('startswith') ? 'startswith' : has('endswith') ? 'endswith' : 'equals')));
+}
+
+function needle(field: string | null, value: string): Anchors {
+  return value.length >= MIN_NEEDLE ? [{ kind: 'has', field, value }] : undefined;
+}
+
+/** Literal runs of a Sigma value (wildcards * and ? split them; \* \? \\ are literal characters). */
+function literalRuns(value: string): { runs: string[]; wildcard: boolean } {
+  const runs: string[] = [];
+  let current = '';
+  let wildcard = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === '\\' && (value[i + 1] === '*' || value[i + 1] === '?' || value[i + 1] === '\\')) {
+      current += value[++i];
+    } else if (ch === '*' || ch === '?') {
+      wildcard = true;
+      runs.push(current);
+      current = '';
+    } else current += ch;
+  }
+  runs.push(current);
+  return { runs, wildcard };
+}
+
+function plainAnchor(field: string | null, value: string, mode: 'equals' | 'contains' | 'startswith' | 'endswith'): Anchors {
+  const { runs, wildcard } = literalRuns(value);
+  const lower = runs.map((r) => r.toLowerCase());
+  if (!wildcard) {
+    const v = lower[0];
+    if (mode === 'equals' && field !== null) return [{ kind: 'eq', field, value: v }];
+    // "ends with \rundll32.exe" means "the file name is rundll32.exe": an exact lookup.
+    if (mode === 'endswith' && field !== null) {
+      const cut = Math.max(v.lastIndexOf('\\'), v.lastIndexOf('/'));
+      if (cut >= 0) return [{ kind: 'base', field, value: v.slice(cut + 1) }];
+    }
+    return needle(field, v);
+  }
+  // The longest literal run is in every match; an equals or endswith value's last run, if it
+  // starts at a path separator and holds no wildcard after it, pins the file name.
+  const last = lower[lower.length - 1];
+  if ((mode === 'equals' || mode === 'endswith') && field !== null) {
+    const cut = Math.max(last.lastIndexOf('\\'), last.lastIndexOf('/'));
+    if (cut >= 0 && lower.length > 1) return [{ kind: 'base', field, value: last.slice(cut + 1) }];
+  }
+  const longest = lower.reduce((a, b) => (b.length > a.length ? b : a), '');
+  return needle(field, longest);
+}
+
+function union(sets: Anchors[]): Anchors {
+  if (sets.some((s) => s === undefined)) return undefined;
+  const out: Anchor[] = [];
+  const seen = new Set<string>();
+  for (const s of sets as Anchor[][]) {
+    for (const a of s) {
+      const key = `${a.kind}\u0000${a.field}\u0000${a.value}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(a);
+      }
+    }
+  }
+  return out;
+}
+
+/** Lookups are nearly free; each distinct needle costs a substring pass over every event. */
+function cost(anchors: Anchors): number {
+  if (anchors === undefined) return Infinity;
+  return anchors.reduce((sum, a) => sum + (a.kind === 'has' ? 20 + 40 / a.value.length : 1), 0);
+}
+
+/** Of alternatives that must all hold, any one's anchors will do: the cheapest. */
+function cheapest(sets: Anchors[]): Anchors {
+  let best: Anchors;
+  for (const s of sets) if (cost(s) < cost(best)) best = s;
+  return best;
+}
+
+function fieldItemAnchors(key: string, values: unknown): Anchors {
+  const [name, ...modifiers] = key.split('|');
+  const field = name === '' ? null : name;
+  const list = Array.isArray(values) ? values : [values];
+  if (list.length === 0) return undefined;
+  const mods = field === null ? [...modifiers, 'contains'] : modifiers;
+  const each = list.map((v) => valueAnchors(field, v, mods));
+  return modifiers.includes('all') ? cheapest(each) : union(each);
+}
+
+function searchAnchors(search: unknown): Anchors {
+  if (search === null || search === undefined) return undefined;
+  if (Array.isArray(search)) {
+    if (search.length === 0) return undefined;
+    if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) return union(search.map(searchAnchors));
+    return fieldItemAnchors('', search);
+  }
+  if (typeof search === 'object') return cheapest(Object.entries(search as Record<string, unknown>).map(([k, v]) => fieldItemAnchors(k, v)));
+  return fieldItemAnchors('', [search]);
+}
+
+/** The anchors of a Sigma detection block; undefined when any branch of it escapes every anchor. */
+export function detectionAnchors(detection: Record<string, unknown>): Anchors {
+  const conditions = detection.condition;
+  const texts = Array.isArray(conditions) ? conditions.map(String) : [String(conditions ?? '')];
+  const names = Object.keys(detection).filter((k) => k !== 'condition' && k !== 'timeframe');
+  const memo = new Map<string, Anchors>();
+  const search = (name: string): Anchors => {
+    if (!memo.has(name)) memo.set(name, searchAnchors(detection[name]));
+    return memo.get(name);
+  };
+  const walk = (node: ConditionNode): Anchors => {
+    switch (node.type) {
+      case 'ref': return search(node.name);
+      case 'not': return undefined;
+      case 'and': return cheapest(node.operands.map(walk));
+      case 'or': return union(node.operands.map(walk));
+      case 'of': {
+        const matched = expandPattern(node.pattern, names).map(search);
+        return node.quantifier === 'all' ? cheapest(matched) : union(matched);
+      }
+    }
+  };
+  try {
+    return union(texts.map((t) => walk(parseCondition(t))));
+  } catch {
+    return undefined; // the compiler reports the condition's problem; here it only means "no anchor"
+  }
+}
