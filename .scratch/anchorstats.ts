@@ -15,3 +15,9 @@ for (const p of planned) {
   if (a.some((x) => x.kind === 'has')) { g.withHas++; for (const x of a) if (x.kind === 'has') g.needles.add(`${x.field}:${x.value}`); } else g.hashOnly++;
 }
 for (const [k, g] of [...byGroup].sort((a, b) => b[1].n - a[1].n).slice(0, 15)) console.log(k, g.n, 'none', g.none, 'hash', g.hashOnly, 'has', g.withHas, 'needles', g.needles.size);
+const perField = new Map<string, number>();
+for (const p of planned) {
+  const a = detectionAnchors(p.rule.detection ?? {});
+  for (const x of a ?? []) if (x.kind === 'has') perField.set(`${p.source.group} ${x.field}`, (perField.get(`${p.source.group} ${x.field}`) ?? 0) + 1);
+}
+console.log([...perField].sort((a, b) => b[1] - a[1]).slice(0, 25));

@@ -92,7 +92,7 @@ Examples:
           const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
           const report = await runRules(ws, loaded, {
             runId: run.runId, placeholders: config.rules.placeholders, watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
-            onProgress: (group, done, total) => progress.update(`rules ${group}`, total > 0 ? done / total : undefined, { done, unit: 'rules' }),
+            onProgress: ({ eventsDone, eventsTotal }) => progress.update('rules', eventsTotal > 0 ? eventsDone / eventsTotal : undefined, { done: Math.round(eventsDone), unit: 'events' }),
           });
           await finishRun(ws, run, 'rules', []);
           return { run, report };

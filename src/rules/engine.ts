@@ -6,6 +6,7 @@
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
 import { directoryDetections, watchlistDetections } from './directory-flags.ts';
+import { GroupScan } from './scan.ts';
 import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -120,118 +121,58 @@ export interface RunReport {
   events: number;
   inserted: number;
   seconds: number;
+  /** Candidate (event, rule) pairs the anchors let through to a full check. */
+  candidates: number;
 }
 
-const CHUNK = 500;
+/** Rows of a table taken at a time: what one batch holds in memory, whatever the table's size. */
+export const BATCH_ROWS = 250_000;
 
-export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; watchlist?: string; onProgress?: (group: string, rulesDone: number, rulesTotal: number) => void } = {}): Promise<RunReport> {
+export interface RulesProgress {
+  eventsDone: number;
+  eventsTotal: number;
+}
+
+export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; watchlist?: string; batchRows?: number; onProgress?: (p: RulesProgress) => void } = {}): Promise<RunReport> {
   const started = performance.now();
   const plan = planRules(rules);
   const checked = await refuseBadRegexes(plan.planned);
   const planned = checked.planned;
   const skipped = [...plan.skipped, ...checked.skipped];
-  const groups = new Map<string, Planned[]>();
-  for (const p of planned) groups.set(p.source.group, [...(groups.get(p.source.group) ?? []), p]);
+  const bySource = new Map<string, Planned[]>();
+  for (const p of planned) bySource.set(p.source.group, [...(bySource.get(p.source.group) ?? []), p]);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
+  const tables = [...new Set(planned.map((p) => p.source.table))];
+  // Batches are rowid ranges of each table: every source's rules take the batch in turn, so
+  // memory holds one batch whatever the table's size, and progress is events, not rules.
+  const extent = new Map<string, { rows: number; end: number }>();
+  for (const table of tables) {
+    const row = (await ws.query(`SELECT count(*) AS n, coalesce(max(rowid) + 1, 0) AS e FROM ${quoteIdent(table)}`))[0];
+    extent.set(table, { rows: Number(row.n), end: Number(row.e) });
+  }
+  const events = [...extent.values()].reduce((a, b) => a + b.rows, 0);
+  const batch = options.batchRows ?? BATCH_ROWS;
+  const scans = [...bySource.values()].map((members) => new GroupScan(members[0].source, members.map((m) => m.rule), options.placeholders));
   let done = 0;
-  for (const [group, members] of groups) {
-    for (let i = 0; i < members.length; i += CHUNK) {
-      options.onProgress?.(group, done, planned.length);
-      const chunk = members.slice(i, i + CHUNK);
-      await runChunk(ws, chunk, options.runId ?? null, options.placeholders);
-      done += chunk.length;
+  let candidates = 0;
+  for (const table of tables) {
+    const { rows, end } = extent.get(table)!;
+    for (let lo = 0; lo < end; lo += batch) {
+      options.onProgress?.({ eventsDone: done, eventsTotal: events });
+      for (const scan of scans.filter((s) => s.table === table)) {
+        if ((await scan.load(ws, lo, lo + batch)) === 0) continue;
+        const ks = await scan.pair(ws);
+        candidates += Number(await ws.scalar('SELECT count(*) FROM hb_pairs'));
+        if (ks.length > 0) await scan.check(ws, ks, options.runId ?? null);
+      }
+      done += Math.min(batch, end - lo) * (rows / Math.max(end, 1));
     }
   }
-  options.onProgress?.('', done, planned.length);
+  options.onProgress?.({ eventsDone: events, eventsTotal: events });
+  for (const t of ['hb_ev', 'hb_pairs', 'hb_lookup', 'hb_needle', 'hb_grams', 'hb_rules']) await ws.run(`DROP TABLE IF EXISTS temp.${t}`);
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
   if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);
-  let events = 0;
-  for (const table of new Set(planned.map((p) => p.source.table))) events += Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  return { rules: planned.length, skipped, groups: groups.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000 };
-}
-
-async function runChunk(ws: Workspace, chunk: Planned[], runId: number | null, placeholders?: Record<string, string[]>): Promise<void> {
-  const { source } = chunk[0];
-  const table = source.table;
-  const { values: params, bind } = new Bindings();
-  const jsonKeys: string[] = [];
-  const register = (key: string) => {
-    let index = jsonKeys.indexOf(key);
-    if (index === -1) index = jsonKeys.push(key) - 1;
-    return index + 1;
-  };
-  // Only what the rules read is pulled from the table: the columns they name, the JSON keys they
-  // name (parsed once per event), and the event's whole text only if a rule searches keywords.
-  const columnsUsed = new Set<string>(['file_id', 'ts']);
-  const useColumn = (column: string) => columnsUsed.add(column);
-  let fullText = false;
-  const conditions: string[] = [];
-  const details: string[] = [];
-  chunk.forEach(({ rule }, k) => {
-    const fields = new Set<string>();
-    const ctx: CompileContext = {
-      field: (name) => {
-        fields.add(name);
-        return fieldSql(source, name, register, useColumn);
-      },
-      fullText: () => {
-        fullText = true;
-        return 'txt';
-      },
-      bind, placeholders,
-    };
-    conditions.push(rule.sql !== undefined ? `coalesce((${rule.sql}), false)` : `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`);
-    const matchedFields = [...fields].slice(0, 12);
-    details.push(`WHEN ${k + 1} THEN ${matchedFields.length ? `json_object(${matchedFields.map((f) => `${bind(f)}, ${fieldSql(source, f, register, useColumn)}`).join(', ')})` : 'NULL::JSON'}`);
-  });
-  await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entities VARCHAR)');
-  await ws.append('hb_rules', chunk.map(({ rule }, k) => [k + 1, rule.id, rule.name, rule.phase, rule.weight, JSON.stringify(rule.entities)]));
-  const json = EXTRA_COLUMN[table];
-  const entityCols = [...new Set(chunk.flatMap(({ rule }) => rule.entities.map((e) => e.field)))];
-  // Entities are canonical columns where the table has them (a proxy's "host" is its client address).
-  const columnsOfTable = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
-  const entityExpr = (field: string) => {
-    const column = columnsOfTable.has(field) ? field : table !== 'events' && field === 'host' && columnsOfTable.has('src_ip') ? 'src_ip' : undefined;
-    if (column) {
-      useColumn(column);
-      return `CAST(${quoteIdent(column)} AS VARCHAR)`;
-    }
-    return fieldSql(source, field, register, useColumn);
-  };
-  const entitySelect = entityCols.map((f, i) => `${entityExpr(f)} AS ent${i}`);
-  const entityRows = chunk.flatMap(({ rule }, k) => rule.entities.map((e) => `(${k + 1}, ${quoteLiteral(e.type)}, ${entityCols.indexOf(e.field)})`));
-  // Entity expressions above may register JSON keys too, so the key list is read only now.
-  const fl = jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
-  const entityValue = `CASE ent.col ${entityCols.map((_, i) => `WHEN ${i} THEN x.ent${i}`).join(' ')} END`;
-  const sql = `
-INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
-WITH e AS (
-  SELECT rowid AS rid, ${chunk.some(({ rule }) => rule.sql !== undefined) ? '*' : [...columnsUsed].map(quoteIdent).join(', ')}${fullText ? `, CAST(${quoteIdent(json)} AS VARCHAR) AS txt` : ''}, ${fl} AS fl
-  FROM ${quoteIdent(table)} WHERE ${source.where(bind)}
-), m AS (
-  SELECT *, [${conditions.join(', ')}] AS hits FROM e
-), x AS (
-  SELECT rid, file_id, ts, ${entitySelect.join(', ')}, k, CASE k ${details.join(' ')} END AS matched
-  FROM (SELECT *, unnest(list_filter(range(1, ${chunk.length + 1}), i -> hits[i])) AS k FROM m WHERE list_bool_or(hits))
-), ent (k, type, col) AS (VALUES ${entityRows.join(', ')}),
-v AS (
-  SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
-  FROM x JOIN ent USING (k)
-)
-SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${table}', v.file_id || ':' || v.rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
-FROM v JOIN hb_rules r USING (k)
-WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
-  // A chunk is one very large expression: these rewrites cost more to plan (seconds, growing with
-  // the number of rules) than they save on a scan whose predicate is already a plain filter.
-  await ws.run("SET disabled_optimizers = 'expression_rewriter,common_subexpressions,statistics_propagation,filter_pushdown'");
-  try {
-    await ws.run(sql, params);
-  } catch (error) {
-    // Inside the run's transaction a failed statement aborts it: a RESET would fail and hide the error.
-    await ws.run('RESET disabled_optimizers').catch(() => undefined);
-    throw error;
-  }
-  await ws.run('RESET disabled_optimizers');
+  return { rules: planned.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates };
 }

@@ -1,0 +1,272 @@
+/**
+ * One log source's rules over one batch of its table, in three statements:
+ *
+ * 1. `hb_ev`: the batch's events with every field the rules read pulled out of the JSON once
+ *    and lower-cased once (slots `hb_sN` as written, `hb_lN` lower-cased);
+ * 2. `hb_pairs`: (event, rule) candidates from the rules' anchors (see sigma/anchors.ts): exact
+ *    values and file names by one hash join, substrings by a join on 4-grams then an exact
+ *    `contains`; rules without an anchor pair with every event;
+ * 3. the detections: each candidate pair checked against its own rule's full condition only.
+ *
+ * Most events meet a handful of the thousands of rules, so step 3 costs what the data holds,
+ * not events × rules; and only rules with a candidate are planned, so a small capture plans a
+ * small statement.
+ */
+import { Bindings, type SqlValue } from '../store/sql.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
+import type { Workspace } from '../store/workspace.ts';
+import type { MappedSource } from './logsource.ts';
+import type { Rule } from './model.ts';
+import { detectionAnchors, type Anchor } from './sigma/anchors.ts';
+import { compileDetection, type CompileContext } from './sigma/compile.ts';
+import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
+
+/** Rules checked in one statement: beyond a few hundred, planning one CASE costs more than a second scan of the pairs. */
+const CHECK_CHUNK = 400;
+/**
+ * Up to this many substrings on a field are looked for directly; more go through the 4-gram
+ * join. Measured on OTRF: a direct `contains` costs ~0.3 ns per byte per needle, building and
+ * joining the grams ~100 ns per byte, so grams pay from a few hundred needles.
+ */
+const DIRECT_NEEDLES = 256;
+/**
+ * The distinct 4-character substrings of a text, as a list: four passes of non-overlapping
+ * 4-character runs from offsets 1–4, each linear in the text (substr at every offset would
+ * rescan a long text from its start for each gram).
+ */
+function gramList(text: string): string {
+  const runs = [1, 2, 3, 4].map((i) => `regexp_extract_all(${i === 1 ? text : `substr(${text}, ${i})`}, '(?s).{4}')`);
+  return `list_distinct(list_concat(${runs.join(', ')}))`;
+}
+
+/** Key offset for file-name anchors, so exact values and file names share one lookup table. */
+const BASE_KEY = 100_000;
+
+export class GroupScan {
+  readonly table: CanonicalTable;
+  /** SQL over a row of the table (its columns and `fl`, the JSON values list), one per slot. */
+  private readonly slots: string[] = [];
+  private readonly jsonKeys: string[] = [];
+  private readonly columns = new Set<string>(['file_id', 'ts']);
+  private readonly star: boolean;
+  private readonly anchors: (Anchor[] | undefined)[];
+  private gramsChosen = false;
+  private readonly gramSlots = new Map<number, { needle: string; k: number }[]>();
+
+  /** Names the source in each statement's text, so HUNTBOOK_TRACE=1 shows whose time it is. */
+  private readonly label: string;
+
+  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly placeholders?: Record<string, string[]>) {
+    this.table = source.table;
+    this.label = `/* rules ${source.group.replaceAll('*', 'any')} */ `;
+    this.star = rules.some((r) => r.sql !== undefined);
+    // Compiling every rule once registers every slot the batches will need.
+    rules.forEach((rule) => {
+      this.condition(rule, new Bindings().bind);
+      for (const e of rule.entities) this.entitySlot(e.field);
+    });
+    this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : undefined));
+    this.anchors.forEach((anchors) => anchors?.forEach((a) => this.anchorSlot(a)));
+  }
+
+  /** Rules the prefilter cannot narrow: checked against every event of the source. */
+  get unanchored(): number {
+    return this.anchors.filter((a) => a === undefined).length;
+  }
+
+  private slot(expr: string): number {
+    let index = this.slots.indexOf(expr);
+    if (index === -1) index = this.slots.push(expr) - 1;
+    return index;
+  }
+
+  private jsonRef(key: string): string {
+    let index = this.jsonKeys.indexOf(key);
+    if (index === -1) index = this.jsonKeys.push(key) - 1;
+    return `fl[${index + 1}]`;
+  }
+
+  /** The slot of a Sigma field name (null: the event's whole text). */
+  private fieldSlot(name: string | null): number {
+    if (name === null) {
+      this.columns.add(EXTRA_COLUMN[this.table]);
+      return this.slot(`CAST(${quoteIdent(EXTRA_COLUMN[this.table])} AS VARCHAR)`);
+    }
+    const keys = this.source.fieldKeys(name);
+    if (keys.column) {
+      this.columns.add(keys.column);
+      return this.slot(`CAST(${quoteIdent(keys.column)} AS VARCHAR)`);
+    }
+    const refs = (keys.jsonKeys ?? []).map((k) => this.jsonRef(k));
+    return this.slot(refs.length === 1 ? refs[0] : `coalesce(${refs.join(', ')})`);
+  }
+
+  /** Entities are canonical columns where the table has them (a proxy's "host" is its client address). */
+  private entitySlot(field: string): number {
+    const columns = new Set(CANONICAL_COLUMNS[this.table].map((c) => c.name));
+    const column = columns.has(field) ? field : this.table !== 'events' && field === 'host' && columns.has('src_ip') ? 'src_ip' : undefined;
+    if (column) {
+      this.columns.add(column);
+      return this.slot(`CAST(${quoteIdent(column)} AS VARCHAR)`);
+    }
+    return this.fieldSlot(field);
+  }
+
+  private anchorSlot(anchor: Anchor): number {
+    return this.fieldSlot(anchor.field);
+  }
+
+  private condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
+    if (rule.sql !== undefined) return `coalesce((${rule.sql}), false)`;
+    const ctx: CompileContext = {
+      field: (name) => {
+        fields?.add(name);
+        return `hb_s${this.fieldSlot(name)}`;
+      },
+      lowered: (name) => `hb_l${this.fieldSlot(name)}`,
+      fullText: () => `hb_s${this.fieldSlot(null)}`,
+      loweredText: () => `hb_l${this.fieldSlot(null)}`,
+      bind, placeholders: this.placeholders,
+    };
+    return `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`;
+  }
+
+  /** Step 1: the batch's events of this source, every slot read once and lower-cased once. */
+  async load(ws: Workspace, lo: number, hi: number): Promise<number> {
+    const { values, bind } = new Bindings();
+    const json = EXTRA_COLUMN[this.table];
+    const fl = this.jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${this.jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
+    const cols = this.star ? '*' : [...this.columns].map(quoteIdent).join(', ');
+    const slotCols = this.slots.map((expr, i) => `${expr} AS hb_s${i}`).join(', ');
+    const lowered = this.slots.map((_, i) => `lower(hb_s${i}) AS hb_l${i}`).join(', ');
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_ev AS
+SELECT *, ${lowered || 'NULL AS hb_none'} FROM (
+  SELECT * EXCLUDE (fl), ${slotCols || 'NULL AS hb_nothing'} FROM (
+    SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
+    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${this.source.where(bind)})))`, values);
+    return Number(await ws.scalar('SELECT count(*) FROM hb_ev'));
+  }
+
+  /** Step 2: candidate (event, rule) pairs in hb_pairs; returns the rules (indexes) with a candidate. */
+  async pair(ws: Workspace): Promise<number[]> {
+    const lookups: (string | number | null)[][] = [];
+    const needles = new Map<number, { needle: string; k: number }[]>();
+    const unanchored: number[] = [];
+    this.anchors.forEach((anchors, k) => {
+      if (anchors === undefined) return void unanchored.push(k);
+      for (const a of anchors) {
+        const slot = this.anchorSlot(a);
+        if (a.kind === 'has') needles.set(slot, [...(needles.get(slot) ?? []), { needle: a.value, k }]);
+        else lookups.push([k, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
+      }
+    });
+    const parts: string[] = [];
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_lookup (k INTEGER, key INTEGER, value VARCHAR)');
+    if (lookups.length > 0) {
+      await ws.append('hb_lookup', lookups);
+      const keys = [...new Set(lookups.map((l) => Number(l[1])))];
+      const kv = keys.map((key) => `{'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(hb_l${key - BASE_KEY})` : `hb_l${key}`}}`);
+      parts.push(`SELECT e.hb_rid, l.k FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN hb_lookup l ON l.key = e.key AND l.value = e.value`);
+    }
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (k INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
+    const direct: (string | number | null)[][] = [];
+    for (const [slot, list] of needles) {
+      if (list.length <= DIRECT_NEEDLES || list.some((n) => n.needle.length < 4)) {
+        for (const n of list.filter((x) => list.length <= DIRECT_NEEDLES || x.needle.length < 4)) direct.push([n.k, slot, n.needle, null]);
+      }
+      if (list.length > DIRECT_NEEDLES) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
+    }
+    if (direct.length > 0) {
+      await ws.append('hb_needle', direct);
+      for (const slot of new Set(direct.map((d) => Number(d[1])))) {
+        parts.push(`SELECT e.hb_rid, n.k FROM hb_ev e JOIN hb_needle n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
+      }
+    }
+    if (this.gramSlots.size > 0) {
+      await ws.append('hb_needle', await this.chooseGrams(ws));
+      for (const slot of this.gramSlots.keys()) {
+        // The grams are built inside a list (4 characters stay inline, no copy of the text per
+        // gram) and only the event id travels with them; the text is read again for the check.
+        parts.push(`SELECT c.hb_rid, c.k FROM (
+  SELECT DISTINCT g.hb_rid, n.k, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4) g
+  JOIN hb_needle n ON n.slot = ${slot} AND n.gram = g.gram
+) c JOIN hb_ev e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
+      }
+    }
+    if (unanchored.length > 0) parts.push(`SELECT hb_rid, k FROM hb_ev, (SELECT unnest([${unanchored.join(', ')}]) AS k)`);
+    const body = parts.length > 0 ? parts.join('\nUNION ALL\n') : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS SELECT DISTINCT hb_rid, k FROM (${body})`);
+    return (await ws.query('SELECT DISTINCT k FROM hb_pairs ORDER BY k')).map((r) => Number(r.k));
+  }
+
+  /**
+   * Each needle is found through one of its 4-grams; the one least common in the data (counted
+   * over the first batch) keeps the candidates few. Chosen once per run.
+   */
+  private async chooseGrams(ws: Workspace): Promise<(string | number | null)[][]> {
+    if (this.gramsChosen) return this.gramRows;
+    const rows: (string | number | null)[][] = [];
+    for (const [slot, list] of this.gramSlots) {
+      const grams = new Set<string>();
+      for (const { needle } of list) for (let i = 0; i + 4 <= needle.length; i++) grams.add(needle.slice(i, i + 4));
+      await ws.run('CREATE OR REPLACE TEMP TABLE hb_grams (gram VARCHAR)');
+      await ws.append('hb_grams', [...grams].map((g) => [g]));
+      const counts = new Map((await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
+  SELECT unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4
+) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)).map((r) => [String(r.gram), Number(r.n)]));
+      for (const { needle, k } of list) {
+        let best = needle.slice(0, 4);
+        for (let i = 0; i + 4 <= needle.length; i++) {
+          const gram = needle.slice(i, i + 4);
+          if ((counts.get(gram) ?? 0) < (counts.get(best) ?? 0)) best = gram;
+        }
+        rows.push([k, slot, needle, best]);
+      }
+    }
+    this.gramRows = rows;
+    this.gramsChosen = true;
+    return rows;
+  }
+
+  private gramRows: (string | number | null)[][] = [];
+
+  /** Step 3: every candidate pair against its own rule; what matches lands in detections. */
+  async check(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
+    for (let i = 0; i < ks.length; i += CHECK_CHUNK) await this.checkChunk(ws, ks.slice(i, i + CHECK_CHUNK), runId);
+  }
+
+  private async checkChunk(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
+    const { values: params, bind } = new Bindings();
+    const conditions: string[] = [];
+    const details: string[] = [];
+    for (const k of ks) {
+      const rule = this.rules[k];
+      const fields = new Set<string>();
+      conditions.push(`WHEN ${k} THEN ${this.condition(rule, bind, fields)}`);
+      const matched = [...fields].slice(0, 12);
+      details.push(`WHEN ${k} THEN ${matched.length ? `json_object(${matched.map((f) => `${bind(f)}, hb_s${this.fieldSlot(f)}`).join(', ')})` : 'NULL::JSON'}`);
+    }
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE)');
+    await ws.append('hb_rules', ks.map((k) => [k, this.rules[k].id, this.rules[k].name, this.rules[k].phase, this.rules[k].weight]));
+    const entityRows = ks.flatMap((k) => this.rules[k].entities.map((e) => `(${k}, ${quoteLiteral(e.type)}, ${this.entitySlot(e.field)})`));
+    if (entityRows.length === 0) return;
+    const entitySlots = [...new Set(ks.flatMap((k) => this.rules[k].entities.map((e) => this.entitySlot(e.field))))];
+    const entityValue = `CASE ent.slot ${entitySlots.map((s) => `WHEN ${s} THEN x.hb_s${s}`).join(' ')} END`;
+    const sql = `${this.label}
+INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+WITH m AS (
+  SELECT p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
+  WHERE p.k IN (${ks.join(', ')}) AND CASE p.k ${conditions.join(' ')} ELSE false END
+), x AS (
+  SELECT hb_rid, file_id, ts, k, ${entitySlots.map((s) => `hb_s${s}`).join(', ')}, CASE k ${details.join(' ')} END AS matched FROM m
+), ent (k, type, slot) AS (VALUES ${entityRows.join(', ')}),
+v AS (
+  SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
+  FROM x JOIN ent USING (k)
+)
+SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
+FROM v JOIN hb_rules r USING (k)
+WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
+    await ws.run(sql, params);
+  }
+}
