@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { finishRun, startRun } from '../hunts/run.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
-import { planRules, refuseBadRegexes, REGEX_REFUSED, runRules } from '../rules/engine.ts';
+import { planRules, refuseBadRegexes, REGEX_REFUSED, RULES_MEMORY_LIMIT, runRules } from '../rules/engine.ts';
 import type { Problem } from '../rules/model.ts';
 import type { Row } from '../store/workspace.ts';
 import { createProgress } from '../progress.ts';
@@ -70,9 +70,15 @@ Examples:
     .option('--sigma <path>', 'Sigma rules: a .yml file, a directory or a .tar.gz (repeatable)', collect, [])
     .option('--config <file>', 'configuration (level weights, |expand placeholders); default ./huntbook.yml over config/huntbook.yml')
     .option('--watchlist <csv>', 'a watch list you keep (user,date,flag[,weight]): each row a red-flag detection (config rules.watchlist)')
+    .option('--memory-limit <size>', `DuckDB memory for the run, e.g. 4GB: more caches more of a big table (default ${RULES_MEMORY_LIMIT})`)
     .addHelpText('after', `
 Each detection keeps ts, rule, phase, weight, the entity it names (user, host), the source table
-and row, and the fields that matched. Running again over the same events adds nothing.
+and row, and the fields that matched. Running again over the same events adds nothing; a run
+stopped half-way (Ctrl-C) leaves nothing, so running it again redoes it whole.
+How it scales: each event is checked only against the rules one of whose cheap necessary
+conditions it meets (an exact value, a file name, a substring): all of SigmaHQ's Windows rules
+run at 13–16 k events/s on two cores, in batches of 100,000 events per log source, so memory
+stays near the --memory-limit however many events the workspace holds.
 Sigma levels become weights: informational 1, low 21, medium 47, high 73, critical 99; the
 phase is the rule's first ATT&CK tactic tag (defense-evasion, or v19's stealth / defense-impairment).
 
@@ -91,7 +97,7 @@ Examples:
         const { run, report } = await ws.transaction(async () => {
           const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
           const report = await runRules(ws, loaded, {
-            runId: run.runId, placeholders: config.rules.placeholders, watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
+            runId: run.runId, placeholders: config.rules.placeholders, memoryLimit: raw.memoryLimit as string | undefined, watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
             onProgress: ({ eventsDone, eventsTotal }) => progress.update('rules', eventsTotal > 0 ? eventsDone / eventsTotal : undefined, { done: Math.round(eventsDone), unit: 'events' }),
           });
           await finishRun(ws, run, 'rules', []);

@@ -125,15 +125,46 @@ export interface RunReport {
   candidates: number;
 }
 
-/** Rows of a table taken at a time: what one batch holds in memory, whatever the table's size. */
-export const BATCH_ROWS = 250_000;
+/** Events of one source taken at a time: what one batch holds in memory, whatever the table's size. */
+export const BATCH_ROWS = 100_000;
+/** Rowids per block when counting each source's events, the unit batches are cut at. */
+const BLOCK_ROWS = 20_000;
 
 export interface RulesProgress {
   eventsDone: number;
   eventsTotal: number;
 }
 
-export async function runRules(ws: Workspace, rules: readonly Rule[], options: { runId?: number; placeholders?: Record<string, string[]>; watchlist?: string; batchRows?: number; onProgress?: (p: RulesProgress) => void } = {}): Promise<RunReport> {
+/**
+ * DuckDB's memory limit while rules run. Its default (80 % of RAM) lets the buffer pool cache the
+ * whole table as the batches pass, so a 10 M-event run would hold gigabytes it never reads
+ * twice; batches need a few hundred MB. Measured on 1 M OTRF events: peak RSS 3.3 GB → 1.4 GB
+ * for 16 % fewer events per second.
+ */
+export const RULES_MEMORY_LIMIT = '1GB';
+
+export interface RunOptions {
+  runId?: number;
+  placeholders?: Record<string, string[]>;
+  watchlist?: string;
+  /** Events of one source per batch (default BATCH_ROWS). */
+  batchRows?: number;
+  /** DuckDB memory_limit for the run, e.g. '4GB' (default RULES_MEMORY_LIMIT). */
+  memoryLimit?: string;
+  onProgress?: (p: RulesProgress) => void;
+}
+
+export async function runRules(ws: Workspace, rules: readonly Rule[], options: RunOptions = {}): Promise<RunReport> {
+  const previous = String(await ws.scalar("SELECT current_setting('memory_limit')"));
+  await ws.run(`SET memory_limit = ${quoteLiteral(options.memoryLimit ?? RULES_MEMORY_LIMIT)}`);
+  try {
+    return await runRulesWithin(ws, rules, options);
+  } finally {
+    await ws.run(`SET memory_limit = ${quoteLiteral(previous)}`).catch(() => undefined);
+  }
+}
+
+async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: RunOptions): Promise<RunReport> {
   const started = performance.now();
   const plan = planRules(rules);
   const checked = await refuseBadRegexes(plan.planned);
@@ -143,33 +174,50 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: {
   for (const p of planned) bySource.set(p.source.group, [...(bySource.get(p.source.group) ?? []), p]);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   const tables = [...new Set(planned.map((p) => p.source.table))];
-  // Batches are rowid ranges of each table: every source's rules take the batch in turn, so
-  // memory holds one batch whatever the table's size, and progress is events, not rules.
-  const extent = new Map<string, { rows: number; end: number }>();
-  for (const table of tables) {
-    const row = (await ws.query(`SELECT count(*) AS n, coalesce(max(rowid) + 1, 0) AS e FROM ${quoteIdent(table)}`))[0];
-    extent.set(table, { rows: Number(row.n), end: Number(row.e) });
-  }
-  const events = [...extent.values()].reduce((a, b) => a + b.rows, 0);
+  const scans = [...bySource.values()].map((members, i) => new GroupScan(members[0].source, members.map((m) => m.rule), i, options.placeholders));
   const batch = options.batchRows ?? BATCH_ROWS;
-  const scans = [...bySource.values()].map((members) => new GroupScan(members[0].source, members.map((m) => m.rule), options.placeholders));
+  // Each source takes its own events in batches of up to `batch`, cut at block edges: one scan
+  // per table counts every source's events per block of rowids. A source with few events (process
+  // creation is well under 1 % of some captures) then runs as one batch and plans its rules once,
+  // and memory holds one batch whatever the table's size.
+  const work: { scan: GroupScan; ranges: [number, number, number][] }[] = [];
+  let events = 0;
+  for (const table of tables) {
+    const mine = scans.filter((s) => s.table === table);
+    const { values, bind } = new Bindings();
+    const blocks = await ws.query(`SELECT rowid // ${BLOCK_ROWS} AS b, count(*) AS n, ${mine.map((s, i) => `count(*) FILTER (WHERE ${s.where(bind)}) AS n${i}`).join(', ')} FROM ${quoteIdent(table)} GROUP BY b ORDER BY b`, values);
+    events += blocks.reduce((sum, b) => sum + Number(b.n), 0);
+    mine.forEach((scan, i) => {
+      const ranges: [number, number, number][] = [];
+      for (const block of blocks) {
+        const n = Number(block[`n${i}`]);
+        if (n === 0) continue;
+        const lo = Number(block.b) * BLOCK_ROWS;
+        const last = ranges[ranges.length - 1];
+        if (last && last[1] === lo && last[2] + n <= batch) {
+          last[1] = lo + BLOCK_ROWS;
+          last[2] += n;
+        } else ranges.push([lo, lo + BLOCK_ROWS, n]);
+      }
+      if (ranges.length > 0) work.push({ scan, ranges });
+    });
+  }
+  const total = work.reduce((sum, w) => sum + w.ranges.reduce((a, r) => a + r[2], 0), 0);
   let done = 0;
   let candidates = 0;
-  for (const table of tables) {
-    const { rows, end } = extent.get(table)!;
-    for (let lo = 0; lo < end; lo += batch) {
-      options.onProgress?.({ eventsDone: done, eventsTotal: events });
-      for (const scan of scans.filter((s) => s.table === table)) {
-        if ((await scan.load(ws, lo, lo + batch)) === 0) continue;
-        const ks = await scan.pair(ws);
-        candidates += Number(await ws.scalar('SELECT count(*) FROM hb_pairs'));
-        if (ks.length > 0) await scan.check(ws, ks, options.runId ?? null);
-      }
-      done += Math.min(batch, end - lo) * (rows / Math.max(end, 1));
+  for (const { scan, ranges } of work) {
+    for (const [lo, hi, n] of ranges) {
+      options.onProgress?.({ eventsDone: total > 0 ? (events * done) / total : 0, eventsTotal: events });
+      await scan.load(ws, lo, hi);
+      const ks = await scan.pair(ws);
+      for (const c of ks.values()) candidates += c;
+      if (ks.size > 0) await scan.check(ws, [...ks.keys()], options.runId ?? null);
+      done += n;
     }
   }
+  for (const scan of scans) await scan.release(ws);
   options.onProgress?.({ eventsDone: events, eventsTotal: events });
-  for (const t of ['hb_ev', 'hb_pairs', 'hb_lookup', 'hb_needle', 'hb_grams', 'hb_rules']) await ws.run(`DROP TABLE IF EXISTS temp.${t}`);
+  for (const t of ['hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${t}`);
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
   if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);

@@ -56,17 +56,72 @@ export class GroupScan {
   /** Names the source in each statement's text, so HUNTBOOK_TRACE=1 shows whose time it is. */
   private readonly label: string;
 
-  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly placeholders?: Record<string, string[]>) {
+  /** Slots read as written (conditions that are case-sensitive, entities, matched fields) and lower-cased. */
+  private readonly used = { original: new Set<number>(), lowered: new Set<number>() };
+  private readonly lookups: (string | number | null)[][] = [];
+  private readonly directNeedles: (string | number | null)[][] = [];
+  private readonly unanchoredRules: number[] = [];
+  private prepared = false;
+
+  /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
+  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, private readonly placeholders?: Record<string, string[]>) {
     this.table = source.table;
     this.label = `/* rules ${source.group.replaceAll('*', 'any')} */ `;
     this.star = rules.some((r) => r.sql !== undefined);
-    // Compiling every rule once registers every slot the batches will need.
-    rules.forEach((rule) => {
-      this.condition(rule, new Bindings().bind);
-      for (const e of rule.entities) this.entitySlot(e.field);
+    // Compiling every rule once registers every slot the batches will need, and shows which
+    // slots are read as written and which lower-cased: only those are kept per event.
+    const texts: string[] = [];
+    rules.forEach((rule, k) => {
+      const fields = new Set<string>();
+      texts.push(this.condition(rule, new Bindings().bind, fields), this.details(k, fields, new Bindings().bind));
+      for (const e of rule.entities) this.used.original.add(this.entitySlot(e.field));
     });
+    for (const text of texts) {
+      for (const m of text.matchAll(/\bhb_([sl])(\d+)\b/g)) (m[1] === 's' ? this.used.original : this.used.lowered).add(Number(m[2]));
+    }
     this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : undefined));
-    this.anchors.forEach((anchors) => anchors?.forEach((a) => this.anchorSlot(a)));
+    const needles = new Map<number, { needle: string; k: number }[]>();
+    this.anchors.forEach((anchors, k) => {
+      if (anchors === undefined) return void this.unanchoredRules.push(k);
+      for (const a of anchors) {
+        const slot = this.fieldSlot(a.field);
+        this.used.lowered.add(slot);
+        if (a.kind === 'has') needles.set(slot, [...(needles.get(slot) ?? []), { needle: a.value, k }]);
+        else this.lookups.push([k, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
+      }
+    });
+    for (const [slot, list] of needles) {
+      const viaGrams = list.length > DIRECT_NEEDLES;
+      // Needles shorter than a gram are always looked for directly.
+      for (const n of list.filter((x) => !viaGrams || x.needle.length < 4)) this.directNeedles.push([n.k, slot, n.needle, null]);
+      if (viaGrams) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
+    }
+  }
+
+  private t(name: string): string {
+    return `hb_${name}_${this.id}`;
+  }
+
+  /** This source's lookup tables, filled once per run. */
+  private async prepare(ws: Workspace): Promise<void> {
+    if (this.prepared) return;
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('lookup')} (k INTEGER, key INTEGER, value VARCHAR)`);
+    if (this.lookups.length > 0) await ws.append(this.t('lookup'), this.lookups);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('needle')} (k INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)`);
+    if (this.directNeedles.length > 0) await ws.append(this.t('needle'), this.directNeedles);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('rules')} (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE)`);
+    await ws.append(this.t('rules'), this.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight]));
+    this.prepared = true;
+  }
+
+  /** Drops this source's lookup tables at the end of a run. */
+  async release(ws: Workspace): Promise<void> {
+    for (const name of ['lookup', 'needle', 'rules']) await ws.run(`DROP TABLE IF EXISTS temp.${this.t(name)}`);
+  }
+
+  /** The base predicate of this source, for counting a batch's events of every source in one scan. */
+  where(bind: (v: SqlValue) => string): string {
+    return this.source.where(bind);
   }
 
   /** Rules the prefilter cannot narrow: checked against every event of the source. */
@@ -112,10 +167,6 @@ export class GroupScan {
     return this.fieldSlot(field);
   }
 
-  private anchorSlot(anchor: Anchor): number {
-    return this.fieldSlot(anchor.field);
-  }
-
   private condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
     if (rule.sql !== undefined) return `coalesce((${rule.sql}), false)`;
     const ctx: CompileContext = {
@@ -131,80 +182,66 @@ export class GroupScan {
     return `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`;
   }
 
-  /** Step 1: the batch's events of this source, every slot read once and lower-cased once. */
-  async load(ws: Workspace, lo: number, hi: number): Promise<number> {
+  /** The fields a rule matched on, kept with its detection (the first dozen). */
+  private details(k: number, fields: Set<string>, bind: (v: SqlValue) => string): string {
+    const matched = [...fields].slice(0, 12);
+    return matched.length ? `json_object(${matched.map((f) => `${bind(f)}, hb_s${this.fieldSlot(f)}`).join(', ')})` : 'NULL::JSON';
+  }
+
+  /** Step 1: the batch's events of this source in hb_ev, every slot read once and lower-cased once. */
+  async load(ws: Workspace, lo: number, hi: number): Promise<void> {
+    await this.prepare(ws);
     const { values, bind } = new Bindings();
     const json = EXTRA_COLUMN[this.table];
     const fl = this.jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${this.jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
     const cols = this.star ? '*' : [...this.columns].map(quoteIdent).join(', ');
-    const slotCols = this.slots.map((expr, i) => `${expr} AS hb_s${i}`).join(', ');
-    const lowered = this.slots.map((_, i) => `lower(hb_s${i}) AS hb_l${i}`).join(', ');
+    const slotCols = this.slots.map((expr, i) => `${expr} AS hb_v${i}`).join(', ');
+    const kept = this.slots.flatMap((_, i) => [
+      ...(this.used.original.has(i) ? [`hb_v${i} AS hb_s${i}`] : []),
+      ...(this.used.lowered.has(i) ? [`lower(hb_v${i}) AS hb_l${i}`] : []),
+    ]);
+    const plain = this.star ? `* EXCLUDE (fl${this.slots.map((_, i) => `, hb_v${i}`).join('')})` : 'hb_rid, file_id, ts';
     await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_ev AS
-SELECT *, ${lowered || 'NULL AS hb_none'} FROM (
-  SELECT * EXCLUDE (fl), ${slotCols || 'NULL AS hb_nothing'} FROM (
+SELECT ${[plain, ...kept].join(', ')} FROM (
+  SELECT *, ${slotCols || 'NULL AS hb_nothing'} FROM (
     SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
     WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${this.source.where(bind)})))`, values);
-    return Number(await ws.scalar('SELECT count(*) FROM hb_ev'));
   }
 
-  /** Step 2: candidate (event, rule) pairs in hb_pairs; returns the rules (indexes) with a candidate. */
-  async pair(ws: Workspace): Promise<number[]> {
-    const lookups: (string | number | null)[][] = [];
-    const needles = new Map<number, { needle: string; k: number }[]>();
-    const unanchored: number[] = [];
-    this.anchors.forEach((anchors, k) => {
-      if (anchors === undefined) return void unanchored.push(k);
-      for (const a of anchors) {
-        const slot = this.anchorSlot(a);
-        if (a.kind === 'has') needles.set(slot, [...(needles.get(slot) ?? []), { needle: a.value, k }]);
-        else lookups.push([k, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
-      }
-    });
+  /** Step 2: candidate (event, rule) pairs in hb_pairs; returns each rule with a candidate and its count. */
+  async pair(ws: Workspace): Promise<Map<number, number>> {
     const parts: string[] = [];
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_lookup (k INTEGER, key INTEGER, value VARCHAR)');
-    if (lookups.length > 0) {
-      await ws.append('hb_lookup', lookups);
-      const keys = [...new Set(lookups.map((l) => Number(l[1])))];
+    if (this.lookups.length > 0) {
+      const keys = [...new Set(this.lookups.map((l) => Number(l[1])))];
       const kv = keys.map((key) => `{'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(hb_l${key - BASE_KEY})` : `hb_l${key}`}}`);
-      parts.push(`SELECT e.hb_rid, l.k FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN hb_lookup l ON l.key = e.key AND l.value = e.value`);
+      parts.push(`SELECT e.hb_rid, l.k FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
     }
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (k INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
-    const direct: (string | number | null)[][] = [];
-    for (const [slot, list] of needles) {
-      if (list.length <= DIRECT_NEEDLES || list.some((n) => n.needle.length < 4)) {
-        for (const n of list.filter((x) => list.length <= DIRECT_NEEDLES || x.needle.length < 4)) direct.push([n.k, slot, n.needle, null]);
-      }
-      if (list.length > DIRECT_NEEDLES) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
-    }
-    if (direct.length > 0) {
-      await ws.append('hb_needle', direct);
-      for (const slot of new Set(direct.map((d) => Number(d[1])))) {
-        parts.push(`SELECT e.hb_rid, n.k FROM hb_ev e JOIN hb_needle n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
-      }
+    for (const slot of new Set(this.directNeedles.map((d) => Number(d[1])))) {
+      parts.push(`SELECT e.hb_rid, n.k FROM hb_ev e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
     }
     if (this.gramSlots.size > 0) {
-      await ws.append('hb_needle', await this.chooseGrams(ws));
+      await this.chooseGrams(ws);
       for (const slot of this.gramSlots.keys()) {
         // The grams are built inside a list (4 characters stay inline, no copy of the text per
         // gram) and only the event id travels with them; the text is read again for the check.
         parts.push(`SELECT c.hb_rid, c.k FROM (
   SELECT DISTINCT g.hb_rid, n.k, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4) g
-  JOIN hb_needle n ON n.slot = ${slot} AND n.gram = g.gram
+  JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram = g.gram
 ) c JOIN hb_ev e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
       }
     }
-    if (unanchored.length > 0) parts.push(`SELECT hb_rid, k FROM hb_ev, (SELECT unnest([${unanchored.join(', ')}]) AS k)`);
+    if (this.unanchoredRules.length > 0) parts.push(`SELECT hb_rid, k FROM hb_ev, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)`);
     const body = parts.length > 0 ? parts.join('\nUNION ALL\n') : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
     await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS SELECT DISTINCT hb_rid, k FROM (${body})`);
-    return (await ws.query('SELECT DISTINCT k FROM hb_pairs ORDER BY k')).map((r) => Number(r.k));
+    return new Map((await ws.query('SELECT k, count(*) AS n FROM hb_pairs GROUP BY k ORDER BY k')).map((r) => [Number(r.k), Number(r.n)]));
   }
 
   /**
    * Each needle is found through one of its 4-grams; the one least common in the data (counted
    * over the first batch) keeps the candidates few. Chosen once per run.
    */
-  private async chooseGrams(ws: Workspace): Promise<(string | number | null)[][]> {
-    if (this.gramsChosen) return this.gramRows;
+  private async chooseGrams(ws: Workspace): Promise<void> {
+    if (this.gramsChosen) return;
     const rows: (string | number | null)[][] = [];
     for (const [slot, list] of this.gramSlots) {
       const grams = new Set<string>();
@@ -223,12 +260,10 @@ SELECT *, ${lowered || 'NULL AS hb_none'} FROM (
         rows.push([k, slot, needle, best]);
       }
     }
-    this.gramRows = rows;
+    await ws.append(this.t('needle'), rows);
+    await ws.run('DROP TABLE hb_grams');
     this.gramsChosen = true;
-    return rows;
   }
-
-  private gramRows: (string | number | null)[][] = [];
 
   /** Step 3: every candidate pair against its own rule; what matches lands in detections. */
   async check(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
@@ -236,18 +271,23 @@ SELECT *, ${lowered || 'NULL AS hb_none'} FROM (
   }
 
   private async checkChunk(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
-    const { values: params, bind } = new Bindings();
+    const { values: params, bind: bindParam } = new Bindings();
+    // Rule values (never log data) are written as literals: DuckDB plans a statement of a few
+    // hundred rules a third faster than with thousands of parameters. Text with control
+    // characters (the NULs of |wide needles) stays a parameter.
+    const bind = (v: SqlValue): string => {
+      if (typeof v === 'string' && !/[\u0000-\u001f]/.test(v)) return quoteLiteral(v);
+      if (typeof v === 'number' && Number.isFinite(v)) return `${v}`;
+      if (typeof v === 'boolean') return String(v);
+      return bindParam(v);
+    };
     const conditions: string[] = [];
     const details: string[] = [];
     for (const k of ks) {
-      const rule = this.rules[k];
       const fields = new Set<string>();
-      conditions.push(`WHEN ${k} THEN ${this.condition(rule, bind, fields)}`);
-      const matched = [...fields].slice(0, 12);
-      details.push(`WHEN ${k} THEN ${matched.length ? `json_object(${matched.map((f) => `${bind(f)}, hb_s${this.fieldSlot(f)}`).join(', ')})` : 'NULL::JSON'}`);
+      conditions.push(`WHEN ${k} THEN ${this.condition(this.rules[k], bind, fields)}`);
+      details.push(`WHEN ${k} THEN ${this.details(k, fields, bind)}`);
     }
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE)');
-    await ws.append('hb_rules', ks.map((k) => [k, this.rules[k].id, this.rules[k].name, this.rules[k].phase, this.rules[k].weight]));
     const entityRows = ks.flatMap((k) => this.rules[k].entities.map((e) => `(${k}, ${quoteLiteral(e.type)}, ${this.entitySlot(e.field)})`));
     if (entityRows.length === 0) return;
     const entitySlots = [...new Set(ks.flatMap((k) => this.rules[k].entities.map((e) => this.entitySlot(e.field))))];
@@ -265,7 +305,7 @@ v AS (
   FROM x JOIN ent USING (k)
 )
 SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
-FROM v JOIN hb_rules r USING (k)
+FROM v JOIN ${this.t('rules')} r USING (k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
     await ws.run(sql, params);
   }
