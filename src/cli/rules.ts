@@ -43,7 +43,7 @@ Example:
     .option('--sigma <path>', 'Sigma rules: a .yml file, a directory or a .tar.gz (repeatable)', collect, [])
     .addHelpText('after', `
 Exit code 1 when any problem is an error. Sigma rules that use what huntbook does not support
-(a log source with no mapping, correlations) are listed as warnings with the reason.
+(a log source with no mapping, a correlation reading a rule that cannot run) are listed as warnings with the reason.
 
 Examples:
   huntbook rules lint rules/insider.yml

@@ -11,16 +11,13 @@ import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
-import type { Rule } from './model.ts';
+import type { Rule, Skipped } from './model.ts';
+import { createMatchesTable, MATCHES_TABLE, planCorrelations, runCorrelations } from './correlation.ts';
 import { compileDetection, UnsupportedError, type CompileContext } from './sigma/compile.ts';
 import { checkRuleSql } from './sqlcheck.ts';
 import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
-export interface Skipped {
-  rule: Rule;
-  reason: string;
-  detail: string;
-}
+export type { Skipped } from './model.ts';
 
 interface Planned {
   rule: Rule;
@@ -34,7 +31,8 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
   const planned: Planned[] = [];
   const skipped: Skipped[] = [];
   const seen = new Set<string>();
-  for (const rule of rules) {
+  // Correlations read other rules' matches: they are planned once those rules are (below).
+  for (const rule of rules.filter((r) => !r.correlation)) {
     if (seen.has(rule.id)) {
       skipped.push({ rule, reason: 'duplicate rule id', detail: rule.id });
       continue;
@@ -53,6 +51,7 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
       else throw error;
     }
   }
+  skipped.push(...planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule)).skipped);
   return { planned, skipped };
 }
 
@@ -166,15 +165,23 @@ export async function runRules(ws: Workspace, rules: readonly Rule[], options: R
 
 async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: RunOptions): Promise<RunReport> {
   const started = performance.now();
-  const plan = planRules(rules);
+  const plan = planRules(rules.filter((r) => !r.correlation));
   const checked = await refuseBadRegexes(plan.planned);
   const planned = checked.planned;
-  const skipped = [...plan.skipped, ...checked.skipped];
+  const correlations = planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule));
+  const skipped = [...plan.skipped, ...checked.skipped, ...correlations.skipped];
+  // Rules read only by correlations write to a scratch table, so they scan apart from the rest.
   const bySource = new Map<string, Planned[]>();
-  for (const p of planned) bySource.set(p.source.group, [...(bySource.get(p.source.group) ?? []), p]);
+  for (const p of planned) {
+    const key = `${p.source.group}${correlations.hidden.has(p.rule.id) ? '\u0000hidden' : ''}`;
+    bySource.set(key, [...(bySource.get(key) ?? []), p]);
+  }
+  if (correlations.ordered.length > 0) await createMatchesTable(ws);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   const tables = [...new Set(planned.map((p) => p.source.table))];
-  const scans = [...bySource.values()].map((members, i) => new GroupScan(members[0].source, members.map((m) => m.rule), i, options.placeholders));
+  const scans = [...bySource.values()].map((members, i) => new GroupScan(members[0].source, members.map((m) => m.rule), i, {
+    placeholders: options.placeholders, keep: correlations.keep, target: correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections',
+  }));
   const batch = options.batchRows ?? BATCH_ROWS;
   // Each source takes its own events in batches of up to `batch`, cut at block edges: one scan
   // per table counts every source's events per block of rowids. A source with few events (process
@@ -216,11 +223,13 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
     }
   }
   for (const scan of scans) await scan.release(ws);
+  await runCorrelations(ws, correlations, options.runId ?? null);
+  await ws.run(`DROP TABLE IF EXISTS temp.${MATCHES_TABLE}`);
   options.onProgress?.({ eventsDone: events, eventsTotal: events });
   for (const t of ['hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${t}`);
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
   if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  return { rules: planned.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates };
+  return { rules: planned.length + correlations.ordered.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates };
 }

@@ -10,8 +10,28 @@ export interface EntitySpec {
   field: string;
 }
 
+/** A Sigma correlation (specification v2): what it counts over which rules' matches, per group, in what time. */
+export interface Correlation {
+  type: 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered';
+  /** Rules it reads, by id or by their `name`. */
+  rules: string[];
+  groupBy: string[];
+  timespanSeconds: number;
+  /** gt / gte / lt / lte / eq / neq → number, all of which must hold. */
+  condition: Record<string, number>;
+  /** value_count: the field whose distinct values are counted. */
+  field?: string;
+  /** alias → (rule name → that rule's field). */
+  aliases: Record<string, Record<string, string>>;
+  /** The referenced rules also land as detections of their own (default: only the correlation does). */
+  generate: boolean;
+}
+
 export interface Rule {
   id: string;
+  /** Sigma's `name`, by which correlations may refer to the rule. */
+  sigmaName?: string;
+  correlation?: Correlation;
   name: string;
   description?: string;
   origin: 'native' | 'sigma';
@@ -30,6 +50,13 @@ export interface Rule {
   tags: string[];
   level?: string;
   entities: EntitySpec[];
+}
+
+/** A rule that will not run, and why (the rest run). */
+export interface Skipped {
+  rule: Rule;
+  reason: string;
+  detail: string;
 }
 
 export type Severity = 'error' | 'warning' | 'info';

@@ -64,7 +64,16 @@ export class GroupScan {
   private prepared = false;
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
-  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, private readonly placeholders?: Record<string, string[]>) {
+  private readonly placeholders?: Record<string, string[]>;
+  /** Rule id → fields its matches carry in their details whatever it matched on (what correlations group by). */
+  private readonly keep: Map<string, string[]>;
+  /** detections, or the run's scratch table of matches only correlations read. */
+  private readonly target: string;
+
+  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, options: { placeholders?: Record<string, string[]>; keep?: Map<string, string[]>; target?: string } = {}) {
+    this.placeholders = options.placeholders;
+    this.keep = options.keep ?? new Map();
+    this.target = options.target ?? 'detections';
     this.table = source.table;
     this.label = `/* rules ${source.group.replaceAll('*', 'any')} */ `;
     this.star = rules.some((r) => r.sql !== undefined);
@@ -184,7 +193,7 @@ export class GroupScan {
 
   /** The fields a rule matched on, kept with its detection (the first dozen). */
   private details(k: number, fields: Set<string>, bind: (v: SqlValue) => string): string {
-    const matched = [...fields].slice(0, 12);
+    const matched = [...new Set([...(this.keep.get(this.rules[k].id) ?? []), ...[...fields].slice(0, 12)])];
     return matched.length ? `json_object(${matched.map((f) => `${bind(f)}, hb_s${this.fieldSlot(f)}`).join(', ')})` : 'NULL::JSON';
   }
 
@@ -293,7 +302,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
     const entitySlots = [...new Set(ks.flatMap((k) => this.rules[k].entities.map((e) => this.entitySlot(e.field))))];
     const entityValue = `CASE ent.slot ${entitySlots.map((s) => `WHEN ${s} THEN x.hb_s${s}`).join(' ')} END`;
     const sql = `${this.label}
-INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH m AS (
   SELECT p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
   WHERE p.k IN (${ks.join(', ')}) AND CASE p.k ${conditions.join(' ')} ELSE false END

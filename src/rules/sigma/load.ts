@@ -7,7 +7,7 @@ import { createReadStream, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from 'tar';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_LEVEL_WEIGHTS, tacticsOf, type Problem, type Rule } from '../model.ts';
+import { DEFAULT_LEVEL_WEIGHTS, tacticsOf, type Correlation, type Problem, type Rule } from '../model.ts';
 
 export interface SigmaFile {
   path: string;
@@ -84,8 +84,10 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
       global = {};
       continue;
     }
-    if ('correlation' in doc || doc.type === 'correlation') {
-      problems.push({ severity: 'info', file: file.path, line, rule: String(doc.id ?? ''), message: 'skipped: correlation rules are not supported' });
+    if ('correlation' in doc) {
+      const result = parseCorrelation(doc, file.path, line, levelWeights);
+      if ('message' in result) problems.push(result);
+      else rules.push(result);
       continue;
     }
     const merged = { ...global, ...doc, detection: { ...(global.detection as Obj | undefined), ...(doc.detection as Obj | undefined) }, logsource: { ...(global.logsource as Obj | undefined), ...(doc.logsource as Obj | undefined) } } as Obj;
@@ -103,7 +105,7 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
     const level = String(merged.level ?? 'medium').toLowerCase();
     const logsource = merged.logsource as { product?: string; category?: string; service?: string };
     rules.push({
-      id, line, name: title, description: merged.description ? String(merged.description) : undefined, origin: 'sigma', file: file.path,
+      id, line, sigmaName: merged.name ? String(merged.name) : undefined, name: title, description: merged.description ? String(merged.description) : undefined, origin: 'sigma', file: file.path,
       table: 'events', detection: merged.detection as Obj, logsource, weight: levelWeights[level] ?? levelWeights.medium ?? 47,
       phase: tacticsOf(tags)[0] ?? 'unknown', tags, level,
       entities: [{ type: 'host', field: 'host' }, { type: 'user', field: 'user' }],
@@ -122,4 +124,52 @@ export async function loadSigma(source: string, levelWeights?: Record<string, nu
     problems.push(...result.problems);
   }
   return { rules, problems, files: files.length };
+}
+
+const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered'] as const;
+const CONDITION_OPERATORS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq'];
+const TIMESPAN_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** A correlation document → a rule carrying its correlation, or the problem that stops it (naming the attribute). */
+function parseCorrelation(doc: Obj, path: string, line: number | undefined, levelWeights: Record<string, number>): Rule | Problem {
+  const id = String(doc.id ?? doc.name ?? '');
+  const fail = (message: string): Problem => ({ severity: 'error', file: path, line, rule: id || undefined, message: `correlation: ${message}` });
+  const title = doc.title ? String(doc.title) : '';
+  if (!id || !title) return fail('needs a title and an id (or name)');
+  const c = doc.correlation as Obj | null;
+  if (!c || typeof c !== 'object') return fail('the correlation section must be a mapping');
+  const type = String(c.type ?? '') as Correlation['type'];
+  if (!CORRELATION_TYPES.includes(type)) return fail(`type "${String(c.type ?? '')}" is not one of ${CORRELATION_TYPES.join(', ')}`);
+  const refs = Array.isArray(c.rules) ? c.rules.map(String) : typeof c.rules === 'string' ? [c.rules] : [];
+  if (refs.length === 0) return fail('rules: at least one rule id or name is required');
+  const groupBy = Array.isArray(c['group-by']) ? c['group-by'].map(String) : typeof c['group-by'] === 'string' ? [c['group-by']] : [];
+  const span = /^(\d+)([smhdw])$/.exec(String(c.timespan ?? ''));
+  if (!span) return fail(`timespan "${String(c.timespan ?? '')}" must be a number and one of s, m, h, d (e.g. 90m)`);
+  const raw = (c.condition ?? {}) as Obj;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return fail('condition must be a mapping such as {gte: 10}');
+  const condition: Record<string, number> = {};
+  for (const [op, value] of Object.entries(raw)) {
+    if (op === 'field') continue;
+    if (!CONDITION_OPERATORS.includes(op)) return fail(`condition operator "${op}" is not one of ${CONDITION_OPERATORS.join(', ')}`);
+    if (typeof value !== 'number' && Number.isNaN(Number(value))) return fail(`condition ${op} needs a number, not "${String(value)}"`);
+    condition[op] = Number(value);
+  }
+  if ((type === 'event_count' || type === 'value_count') && Object.keys(condition).length === 0) return fail(`${type} needs a condition such as {gte: 10}`);
+  const field = raw.field === undefined ? undefined : String(raw.field);
+  if (type === 'value_count' && !field) return fail('value_count needs condition.field, the field whose distinct values are counted');
+  const aliases: Record<string, Record<string, string>> = {};
+  for (const [alias, map] of Object.entries((c.aliases ?? {}) as Obj)) {
+    if (!map || typeof map !== 'object') return fail(`aliases.${alias} must map rule names to field names`);
+    aliases[alias] = Object.fromEntries(Object.entries(map as Obj).map(([k, v]) => [k, String(v)]));
+  }
+  const tags = Array.isArray(doc.tags) ? doc.tags.map(String) : [];
+  const level = String(doc.level ?? 'medium').toLowerCase();
+  return {
+    id, line, sigmaName: doc.name ? String(doc.name) : undefined, name: title, description: doc.description ? String(doc.description) : undefined,
+    origin: 'sigma', file: path, table: 'events', weight: levelWeights[level] ?? levelWeights.medium ?? 47, phase: tacticsOf(tags)[0] ?? 'unknown', tags, level,
+    entities: [], correlation: {
+      type, rules: refs, groupBy, timespanSeconds: Number(span[1]) * TIMESPAN_UNITS[span[2]], condition, field, aliases,
+      generate: c.generate === true || doc.generate === true,
+    },
+  };
 }
