@@ -26,6 +26,12 @@ interface Planned {
   regexes: string[];
 }
 
+/**
+ * A rule's plan depends on the rule alone: kept while the rule object lives, so a process that
+ * runs the same rules over many inputs (a folder of captures, the demo) plans them once.
+ */
+const planCache = new WeakMap<Rule, Planned | Skipped>();
+
 /** Maps every rule to its source; rules that use what we do not support are skipped with the reason. */
 export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped: Skipped[] } {
   const planned: Planned[] = [];
@@ -38,6 +44,12 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
       continue;
     }
     seen.add(rule.id);
+    const known = planCache.get(rule);
+    if (known) {
+      if ('reason' in known) skipped.push(known);
+      else planned.push(known);
+      continue;
+    }
     try {
       const source = rule.origin === 'sigma' ? mapLogsource(rule.logsource) : nativeSource(rule.table);
       // Compile once now, against a throwaway context, so unsupported features are found before any scan.
@@ -46,9 +58,11 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
       if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
       else compileDetection(rule.detection ?? {}, ctx);
       planned.push({ rule, source, regexes });
+      planCache.set(rule, planned[planned.length - 1]);
     } catch (error) {
-      if (error instanceof UnsupportedError) skipped.push({ rule, reason: error.reason, detail: error.message });
-      else throw error;
+      if (!(error instanceof UnsupportedError)) throw error;
+      skipped.push({ rule, reason: error.reason, detail: error.message });
+      planCache.set(rule, skipped[skipped.length - 1]);
     }
   }
   skipped.push(...planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule)).skipped);
@@ -62,9 +76,11 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
  */
 export const REGEX_REFUSED = 'regex the engine cannot compile';
 
+/** Pattern → the engine's refusal (null: it compiles). The same DuckDB gives the same answer, so once per process. */
+const verdict = new Map<string, string | null>();
+
 export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ planned: Planned[]; skipped: Skipped[] }> {
-  const verdict = new Map<string, string | null>();
-  const patterns = new Set(planned.flatMap((p) => p.regexes));
+  const patterns = new Set(planned.flatMap((p) => p.regexes).filter((p) => !verdict.has(p)));
   if (patterns.size > 0) {
     // A scratch in-memory database: a failed statement must not abort the caller's transaction.
     const scratch = await Workspace.open(':memory:');
@@ -174,12 +190,13 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   const bySource = new Map<string, Planned[]>();
   for (const p of planned) {
     const key = `${p.source.group}${correlations.hidden.has(p.rule.id) ? '\u0000hidden' : ''}`;
-    bySource.set(key, [...(bySource.get(key) ?? []), p]);
+    if (!bySource.has(key)) bySource.set(key, []);
+    bySource.get(key)!.push(p);
   }
   if (correlations.ordered.length > 0) await createMatchesTable(ws);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   const tables = [...new Set(planned.map((p) => p.source.table))];
-  const scans = [...bySource.values()].map((members, i) => new GroupScan(members[0].source, members.map((m) => m.rule), i, {
+  const scans = [...bySource.values()].map((members, i) => GroupScan.for(members[0].source, members.map((m) => m.rule), i, {
     placeholders: options.placeholders, keep: correlations.keep, target: correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections',
   }));
   const batch = options.batchRows ?? BATCH_ROWS;

@@ -17,7 +17,7 @@ import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type Canonic
 import type { Workspace } from '../store/workspace.ts';
 import type { MappedSource } from './logsource.ts';
 import type { Rule } from './model.ts';
-import { detectionAnchors, type Anchor } from './sigma/anchors.ts';
+import { detectionAnchors, type Clauses } from './sigma/anchors.ts';
 import { compileDetection, type CompileContext } from './sigma/compile.ts';
 import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
@@ -42,16 +42,31 @@ function gramList(text: string): string {
 /** Key offset for file-name anchors, so exact values and file names share one lookup table. */
 const BASE_KEY = 100_000;
 
+export interface ScanOptions {
+  placeholders?: Record<string, string[]>;
+  /** Rule id → fields its matches carry in their details whatever it matched on (what correlations group by). */
+  keep?: Map<string, string[]>;
+  /** detections (default), or the run's scratch table of matches only correlations read. */
+  target?: string;
+}
+
+/** Built scans, by their first rule (so they go when the rules do), then by what they were built from. */
+const scanCache = new WeakMap<Rule, Map<string, GroupScan>>();
+
 export class GroupScan {
   readonly table: CanonicalTable;
   /** SQL over a row of the table (its columns and `fl`, the JSON values list), one per slot. */
   private readonly slots: string[] = [];
   private readonly jsonKeys: string[] = [];
+  private readonly slotIndex = new Map<string, number>();
+  private readonly jsonIndex = new Map<string, number>();
+  /** Sigma field name (null: the whole text) → slot, so each name is resolved once. */
+  private readonly fieldSlots = new Map<string | null, number>();
   private readonly columns = new Set<string>(['file_id', 'ts']);
   private readonly star: boolean;
-  private readonly anchors: (Anchor[] | undefined)[];
+  private readonly anchors: Clauses[];
   private gramsChosen = false;
-  private readonly gramSlots = new Map<number, { needle: string; k: number }[]>();
+  private readonly gramSlots = new Map<number, { needle: string; k: number; c: number }[]>();
 
   /** Names the source in each statement's text, so HUNTBOOK_TRACE=1 shows whose time it is. */
   private readonly label: string;
@@ -61,6 +76,8 @@ export class GroupScan {
   private readonly lookups: (string | number | null)[][] = [];
   private readonly directNeedles: (string | number | null)[][] = [];
   private readonly unanchoredRules: number[] = [];
+  /** (rule, how many clauses it has): a candidate meets all of them. */
+  private readonly clauseCount: number[][] = [];
   private prepared = false;
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
@@ -70,7 +87,7 @@ export class GroupScan {
   /** detections, or the run's scratch table of matches only correlations read. */
   private readonly target: string;
 
-  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, options: { placeholders?: Record<string, string[]>; keep?: Map<string, string[]>; target?: string } = {}) {
+  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, options: ScanOptions = {}) {
     this.placeholders = options.placeholders;
     this.keep = options.keep ?? new Map();
     this.target = options.target ?? 'detections';
@@ -88,21 +105,27 @@ export class GroupScan {
     for (const text of texts) {
       for (const m of text.matchAll(/\bhb_([sl])(\d+)\b/g)) (m[1] === 's' ? this.used.original : this.used.lowered).add(Number(m[2]));
     }
-    this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : undefined));
-    const needles = new Map<number, { needle: string; k: number }[]>();
-    this.anchors.forEach((anchors, k) => {
-      if (anchors === undefined) return void this.unanchoredRules.push(k);
-      for (const a of anchors) {
-        const slot = this.fieldSlot(a.field);
-        this.used.lowered.add(slot);
-        if (a.kind === 'has') needles.set(slot, [...(needles.get(slot) ?? []), { needle: a.value, k }]);
-        else this.lookups.push([k, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
-      }
+    this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : []));
+    const needles = new Map<number, { needle: string; k: number; c: number }[]>();
+    this.anchors.forEach((clauses, k) => {
+      if (clauses.length === 0) return void this.unanchoredRules.push(k);
+      this.clauseCount.push([k, clauses.length]);
+      clauses.forEach((anchors, c) => {
+        for (const a of anchors) {
+          const slot = this.fieldSlot(a.field);
+          this.used.lowered.add(slot);
+          if (a.kind === 'has') {
+            if (!needles.has(slot)) needles.set(slot, []);
+            needles.get(slot)!.push({ needle: a.value, k, c });
+          }
+          else this.lookups.push([k, c, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
+        }
+      });
     });
     for (const [slot, list] of needles) {
       const viaGrams = list.length > DIRECT_NEEDLES;
       // Needles shorter than a gram are always looked for directly.
-      for (const n of list.filter((x) => !viaGrams || x.needle.length < 4)) this.directNeedles.push([n.k, slot, n.needle, null]);
+      for (const n of list.filter((x) => !viaGrams || x.needle.length < 4)) this.directNeedles.push([n.k, n.c, slot, n.needle, null]);
       if (viaGrams) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
     }
   }
@@ -114,18 +137,39 @@ export class GroupScan {
   /** This source's lookup tables, filled once per run. */
   private async prepare(ws: Workspace): Promise<void> {
     if (this.prepared) return;
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('lookup')} (k INTEGER, key INTEGER, value VARCHAR)`);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('lookup')} (k INTEGER, c INTEGER, key INTEGER, value VARCHAR)`);
     if (this.lookups.length > 0) await ws.append(this.t('lookup'), this.lookups);
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('needle')} (k INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)`);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('clauses')} (k INTEGER, n INTEGER)`);
+    if (this.clauseCount.length > 0) await ws.append(this.t('clauses'), this.clauseCount);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('needle')} (k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)`);
     if (this.directNeedles.length > 0) await ws.append(this.t('needle'), this.directNeedles);
     await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('rules')} (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE)`);
     await ws.append(this.t('rules'), this.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight]));
     this.prepared = true;
   }
 
-  /** Drops this source's lookup tables at the end of a run. */
+  /** Drops this source's lookup tables at the end of a run; the next run (maybe another workspace) starts afresh. */
   async release(ws: Workspace): Promise<void> {
-    for (const name of ['lookup', 'needle', 'rules']) await ws.run(`DROP TABLE IF EXISTS temp.${this.t(name)}`);
+    if (!this.prepared) return;
+    for (const name of ['lookup', 'needle', 'rules', 'clauses']) await ws.run(`DROP TABLE IF EXISTS temp.${this.t(name)}`);
+    this.prepared = false;
+    this.gramsChosen = false;
+  }
+
+  /**
+   * The scan of these rules over this source, built once per process: compiling and anchoring
+   * every rule of SigmaHQ takes most of a second, as long as a whole small capture's run.
+   */
+  static for(source: MappedSource, rules: Rule[], id: number, options: ScanOptions = {}): GroupScan {
+    const key = JSON.stringify([source.group, id, rules.map((r) => r.id), options.target ?? null, options.placeholders ?? null, rules.map((r) => options.keep?.get(r.id) ?? null)]);
+    let byKey = scanCache.get(rules[0]);
+    if (!byKey) scanCache.set(rules[0], (byKey = new Map()));
+    let scan = byKey.get(key);
+    if (!scan || scan.rules.some((r, i) => r !== rules[i])) {
+      scan = new GroupScan(source, rules, id, options);
+      byKey.set(key, scan);
+    }
+    return scan;
   }
 
   /** The base predicate of this source, for counting a batch's events of every source in one scan. */
@@ -133,25 +177,35 @@ export class GroupScan {
     return this.source.where(bind);
   }
 
-  /** Rules the prefilter cannot narrow: checked against every event of the source. */
-  get unanchored(): number {
-    return this.anchors.filter((a) => a === undefined).length;
-  }
-
   private slot(expr: string): number {
-    let index = this.slots.indexOf(expr);
-    if (index === -1) index = this.slots.push(expr) - 1;
+    let index = this.slotIndex.get(expr);
+    if (index === undefined) {
+      index = this.slots.push(expr) - 1;
+      this.slotIndex.set(expr, index);
+    }
     return index;
   }
 
   private jsonRef(key: string): string {
-    let index = this.jsonKeys.indexOf(key);
-    if (index === -1) index = this.jsonKeys.push(key) - 1;
+    let index = this.jsonIndex.get(key);
+    if (index === undefined) {
+      index = this.jsonKeys.push(key) - 1;
+      this.jsonIndex.set(key, index);
+    }
     return `fl[${index + 1}]`;
   }
 
   /** The slot of a Sigma field name (null: the event's whole text). */
   private fieldSlot(name: string | null): number {
+    let slot = this.fieldSlots.get(name);
+    if (slot === undefined) {
+      slot = this.resolveField(name);
+      this.fieldSlots.set(name, slot);
+    }
+    return slot;
+  }
+
+  private resolveField(name: string | null): number {
     if (name === null) {
       this.columns.add(EXTRA_COLUMN[this.table]);
       return this.slot(`CAST(${quoteIdent(EXTRA_COLUMN[this.table])} AS VARCHAR)`);
@@ -221,27 +275,29 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
   async pair(ws: Workspace): Promise<Map<number, number>> {
     const parts: string[] = [];
     if (this.lookups.length > 0) {
-      const keys = [...new Set(this.lookups.map((l) => Number(l[1])))];
+      const keys = [...new Set(this.lookups.map((l) => Number(l[2])))];
       const kv = keys.map((key) => `{'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(hb_l${key - BASE_KEY})` : `hb_l${key}`}}`);
-      parts.push(`SELECT e.hb_rid, l.k FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
+      parts.push(`SELECT e.hb_rid, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
     }
-    for (const slot of new Set(this.directNeedles.map((d) => Number(d[1])))) {
-      parts.push(`SELECT e.hb_rid, n.k FROM hb_ev e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
+    for (const slot of new Set(this.directNeedles.map((d) => Number(d[2])))) {
+      parts.push(`SELECT e.hb_rid, n.k, n.c FROM hb_ev e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
     }
     if (this.gramSlots.size > 0) {
       await this.chooseGrams(ws);
       for (const slot of this.gramSlots.keys()) {
         // The grams are built inside a list (4 characters stay inline, no copy of the text per
         // gram) and only the event id travels with them; the text is read again for the check.
-        parts.push(`SELECT c.hb_rid, c.k FROM (
-  SELECT DISTINCT g.hb_rid, n.k, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4) g
+        parts.push(`SELECT c.hb_rid, c.k, c.c FROM (
+  SELECT DISTINCT g.hb_rid, n.k, n.c, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4) g
   JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram = g.gram
 ) c JOIN hb_ev e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
       }
     }
-    if (this.unanchoredRules.length > 0) parts.push(`SELECT hb_rid, k FROM hb_ev, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)`);
-    const body = parts.length > 0 ? parts.join('\nUNION ALL\n') : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
-    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS SELECT DISTINCT hb_rid, k FROM (${body})`);
+    const anchored = parts.length > 0
+      ? `SELECT hb_rid, k FROM (${parts.join('\nUNION ALL\n')}) JOIN ${this.t('clauses')} USING (k) GROUP BY hb_rid, k HAVING count(DISTINCT c) = any_value(n)`
+      : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
+    const unanchored = this.unanchoredRules.length > 0 ? `\nUNION ALL\nSELECT hb_rid, k FROM hb_ev, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)` : '';
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS ${anchored}${unanchored}`);
     return new Map((await ws.query('SELECT k, count(*) AS n FROM hb_pairs GROUP BY k ORDER BY k')).map((r) => [Number(r.k), Number(r.n)]));
   }
 
@@ -260,13 +316,13 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       const counts = new Map((await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
   SELECT unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4
 ) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)).map((r) => [String(r.gram), Number(r.n)]));
-      for (const { needle, k } of list) {
+      for (const { needle, k, c } of list) {
         let best = needle.slice(0, 4);
         for (let i = 0; i + 4 <= needle.length; i++) {
           const gram = needle.slice(i, i + 4);
           if ((counts.get(gram) ?? 0) < (counts.get(best) ?? 0)) best = gram;
         }
-        rows.push([k, slot, needle, best]);
+        rows.push([k, c, slot, needle, best]);
       }
     }
     await ws.append(this.t('needle'), rows);
@@ -316,6 +372,9 @@ v AS (
 SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
 FROM v JOIN ${this.t('rules')} r USING (k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
+    if (process.env.HB_DUMP) GroupScan.last = { sql, params };
     await ws.run(sql, params);
   }
+
+  static last?: { sql: string; params: SqlValue[] };
 }

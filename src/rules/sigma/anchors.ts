@@ -120,52 +120,84 @@ function cheapest(sets: Anchors[]): Anchors {
   return best;
 }
 
-function fieldItemAnchors(key: string, values: unknown): Anchors {
+/**
+ * Conditions that must all hold, each a set of anchors of which one must: the AND branches of a
+ * rule each give one, so an event is a candidate only when every branch could match (Image is
+ * rundll32.exe *and* the command line holds one of the needles). Empty: nothing to look up.
+ */
+export type Clauses = Anchor[][];
+
+/** More clauses filter better but each is one more lookup to join; three keep most of the gain. */
+const MAX_CLAUSES = 3;
+
+function clauses(anchors: Anchors): Clauses {
+  return anchors === undefined ? [] : [anchors];
+}
+
+/** Either branch may match: one clause, the union of each branch's cheapest clause. */
+function either(branches: Clauses[]): Clauses {
+  if (branches.length === 1) return branches[0];
+  if (branches.some((b) => b.length === 0)) return [];
+  return clauses(union(branches.map((b) => cheapest(b))));
+}
+
+function both(branches: Clauses[]): Clauses {
+  const all = branches.flat();
+  const seen = new Set<string>();
+  return all.filter((c) => {
+    const key = c.map((a) => `${a.kind}\u0000${a.field}\u0000${a.value}`).sort().join('\u0001');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).sort((a, b) => cost(a) - cost(b)).slice(0, MAX_CLAUSES);
+}
+
+function fieldItemClauses(key: string, values: unknown): Clauses {
   const [name, ...modifiers] = key.split('|');
   const field = name === '' ? null : name;
   const list = Array.isArray(values) ? values : [values];
-  if (list.length === 0) return undefined;
+  if (list.length === 0) return [];
   const mods = field === null ? [...modifiers, 'contains'] : modifiers;
   const each = list.map((v) => valueAnchors(field, v, mods));
-  return modifiers.includes('all') ? cheapest(each) : union(each);
+  return modifiers.includes('all') ? both(each.map(clauses)) : clauses(union(each));
 }
 
-function searchAnchors(search: unknown): Anchors {
-  if (search === null || search === undefined) return undefined;
+function searchClauses(search: unknown): Clauses {
+  if (search === null || search === undefined) return [];
   if (Array.isArray(search)) {
-    if (search.length === 0) return undefined;
-    if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) return union(search.map(searchAnchors));
-    return fieldItemAnchors('', search);
+    if (search.length === 0) return [];
+    if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) return either(search.map(searchClauses));
+    return fieldItemClauses('', search);
   }
-  if (typeof search === 'object') return cheapest(Object.entries(search as Record<string, unknown>).map(([k, v]) => fieldItemAnchors(k, v)));
-  return fieldItemAnchors('', [search]);
+  if (typeof search === 'object') return both(Object.entries(search as Record<string, unknown>).map(([k, v]) => fieldItemClauses(k, v)));
+  return fieldItemClauses('', [search]);
 }
 
-/** The anchors of a Sigma detection block; undefined when any branch of it escapes every anchor. */
-export function detectionAnchors(detection: Record<string, unknown>): Anchors {
+/** The anchor clauses of a Sigma detection block; empty when no lookup can narrow it. */
+export function detectionAnchors(detection: Record<string, unknown>): Clauses {
   const conditions = detection.condition;
   const texts = Array.isArray(conditions) ? conditions.map(String) : [String(conditions ?? '')];
   const names = Object.keys(detection).filter((k) => k !== 'condition' && k !== 'timeframe');
-  const memo = new Map<string, Anchors>();
-  const search = (name: string): Anchors => {
-    if (!memo.has(name)) memo.set(name, searchAnchors(detection[name]));
-    return memo.get(name);
+  const memo = new Map<string, Clauses>();
+  const search = (name: string): Clauses => {
+    if (!memo.has(name)) memo.set(name, searchClauses(detection[name]));
+    return memo.get(name)!;
   };
-  const walk = (node: ConditionNode): Anchors => {
+  const walk = (node: ConditionNode): Clauses => {
     switch (node.type) {
       case 'ref': return search(node.name);
-      case 'not': return undefined;
-      case 'and': return cheapest(node.operands.map(walk));
-      case 'or': return union(node.operands.map(walk));
+      case 'not': return [];
+      case 'and': return both(node.operands.map(walk));
+      case 'or': return either(node.operands.map(walk));
       case 'of': {
         const matched = expandPattern(node.pattern, names).map(search);
-        return node.quantifier === 'all' ? cheapest(matched) : union(matched);
+        return node.quantifier === 'all' ? both(matched) : either(matched);
       }
     }
   };
   try {
-    return union(texts.map((t) => walk(parseCondition(t))));
+    return either(texts.map((t) => walk(parseCondition(t))));
   } catch {
-    return undefined; // the compiler reports the condition's problem; here it only means "no anchor"
+    return []; // the compiler reports the condition's problem; here it only means "no anchor"
   }
 }

@@ -1,0 +1,11 @@
+import { loadSigma } from '../src/rules/sigma/load.ts';
+import { planRules } from '../src/rules/engine.ts';
+import { GroupScan } from '../src/rules/scan.ts';
+const { rules } = await loadSigma('/work/shared/data/sigma/sigma-rules.tar.gz');
+const { planned } = planRules(rules.filter((r) => r.logsource?.product?.toLowerCase() === 'windows'));
+const groups = new Map<string, typeof planned>();
+for (const p of planned) groups.set(p.source.group, [...(groups.get(p.source.group) ?? []), p]);
+const t = performance.now();
+let i = 0;
+for (const m of groups.values()) new GroupScan(m[0].source, m.map((x) => x.rule), i++);
+console.log('scans', performance.now() - t);
