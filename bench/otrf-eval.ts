@@ -50,13 +50,13 @@ for (const entry of index) {
   const exact = hit(true);
   const fam = hit(false);
   rows.push({
-    dataset: entry.file.split('/').pop()!.replace('.zip', ''), techniques: entry.techniques.join(','), host: right.join(','), events: report.events,
+    dataset: entry.file.split('/').pop()!.replace('.zip', ''), techniques: entry.techniques.join(','), host: right.join(','), events: report.events, rule_s: report.seconds.toFixed(2),
     rules_fired: new Set(detections.map((d) => d.rule_id)).size, technique_exact: exact.length > 0, technique_family: fam.length > 0,
     example: (exact[0] ?? fam[0])?.rule ?? '',
   });
   ws.close();
 }
-console.log('| dataset | technique | host | events | rules fired | technique detected (exact) | same technique family | e.g. |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.dataset} | ${r.techniques} | ${r.host} | ${r.events} | ${r.rules_fired} | ${r.technique_exact ? 'yes' : 'no'} | ${r.technique_family ? 'yes' : 'no'} | ${r.example} |`);
+console.log('| dataset | technique | host | events | rule s | rules fired | technique detected (exact) | same technique family | e.g. |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.dataset} | ${r.techniques} | ${r.host} | ${r.events} | ${r.rule_s} | ${r.rules_fired} | ${r.technique_exact ? 'yes' : 'no'} | ${r.technique_family ? 'yes' : 'no'} | ${r.example} |`);
 console.log(JSON.stringify({ datasets: rows.length, exact: rows.filter((r) => r.technique_exact).length, family: rows.filter((r) => r.technique_family).length, events, rule_seconds: +seconds.toFixed(1) }));

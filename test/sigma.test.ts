@@ -32,7 +32,8 @@ test('compiled SQL: values are parameters, fields come from the resolver, lists 
   const sql = compileDetection({ sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' }, {
     field: (name) => `F(${name})`, fullText: () => 'T', bind: (v) => `$${params.push(v)}`,
   });
-  assert.equal(sql, "((coalesce((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2), false) AND coalesce(lower(F(CommandLine)) = $3, false)) AND NOT ((coalesce(F(User) IS NULL, false))))");
+  // NULL (a missing field) is false to AND and OR; only under NOT must it be made false first.
+  assert.equal(sql, "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))");
   assert.deepEqual(params, ['%\\cmd.exe', 'x.exe', 'whoami']);
   assert.deepEqual(sigmaToLike('a\\*b*c?d%_!'), { pattern: 'a*b%c_d!%!_!!', wildcard: true });
 });

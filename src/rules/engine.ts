@@ -226,6 +226,7 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
       if (ranges.length > 0) work.push({ scan, ranges });
     });
   }
+  await GroupScan.prepareRun(ws, work.map((w) => w.scan));
   const total = work.reduce((sum, w) => sum + w.ranges.reduce((a, r) => a + r[2], 0), 0);
   let done = 0;
   let candidates = 0;
@@ -235,15 +236,15 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
       await scan.load(ws, lo, hi);
       const ks = await scan.pair(ws);
       for (const c of ks.values()) candidates += c;
+      if (process.env.HB_DUMP) process.stderr.write(`candidates ${scan.rules[0].logsource?.category ?? scan.rules[0].logsource?.service ?? '*'} rules ${ks.size} pairs ${[...ks.values()].reduce((a, b) => a + b, 0)} top ${[...ks].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${scan.rules[k].name}:${n}`).join(' | ')}\n`);
       if (ks.size > 0) await scan.check(ws, [...ks.keys()], options.runId ?? null);
       done += n;
     }
   }
-  for (const scan of scans) await scan.release(ws);
+  await GroupScan.releaseRun(ws);
   await runCorrelations(ws, correlations, options.runId ?? null);
   await ws.run(`DROP TABLE IF EXISTS temp.${MATCHES_TABLE}`);
   options.onProgress?.({ eventsDone: events, eventsTotal: events });
-  for (const t of ['hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${t}`);
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
   if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);

@@ -78,7 +78,9 @@ export class GroupScan {
   private readonly unanchoredRules: number[] = [];
   /** (rule, how many clauses it has): a candidate meets all of them. */
   private readonly clauseCount: number[][] = [];
-  private prepared = false;
+  /** Per rule, the field names its detections keep; and every slot any rule keeps, in one list per event. */
+  private readonly detailFields: string[][] = [];
+  private readonly detailSlots: number[] = [];
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
   private readonly placeholders?: Record<string, string[]>;
@@ -99,7 +101,15 @@ export class GroupScan {
     const texts: string[] = [];
     rules.forEach((rule, k) => {
       const fields = new Set<string>();
-      texts.push(this.condition(rule, new Bindings().bind, fields), this.details(k, fields, new Bindings().bind));
+      texts.push(this.condition(rule, new Bindings().bind, fields));
+      // The fields a detection keeps: what correlations need, then the first dozen it tested.
+      const names = [...new Set([...(this.keep.get(rule.id) ?? []), ...[...fields].slice(0, 12)])];
+      this.detailFields.push(names);
+      for (const name of names) {
+        const slot = this.fieldSlot(name);
+        this.used.original.add(slot);
+        if (!this.detailSlots.includes(slot)) this.detailSlots.push(slot);
+      }
       for (const e of rule.entities) this.used.original.add(this.entitySlot(e.field));
     });
     for (const text of texts) {
@@ -130,30 +140,42 @@ export class GroupScan {
     }
   }
 
+  /**
+   * Every source's lookup tables for a run, filled in one go (a handful of statements, not a
+   * dozen per source: on a capture of a few hundred events those statements were the run).
+   * Rows carry the source's id `g`; rules keep their index `k` within the source.
+   */
+  static async prepareRun(ws: Workspace, scans: readonly GroupScan[]): Promise<void> {
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_lookup (g INTEGER, k INTEGER, c INTEGER, key INTEGER, value VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_clauses (g INTEGER, k INTEGER, n INTEGER)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (g INTEGER, k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules_in (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, didx VARCHAR)');
+    const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
+    const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
+      ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
+      ['hb_entities', (s) => s.rules.flatMap((r, k) => r.entities.map((e) => [k, e.type, s.entitySlot(e.field)]))],
+      // Which fields each rule's detections keep is data, not SQL: one generic expression builds
+      // every detail, so a statement's planning grows only with the rules' conditions.
+      ['hb_rules_in', (s) => s.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight, JSON.stringify(s.detailFields[k]),
+        JSON.stringify(s.detailFields[k].map((name) => s.detailSlots.indexOf(s.fieldSlot(name)) + 1))])],
+    ];
+    for (const [table, pick] of tables) {
+      const all = rows(pick);
+      if (all.length > 0) await ws.append(table, all);
+    }
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules AS SELECT g, k, rule_id, rule, phase, weight, CAST(CAST(dnames AS JSON) AS VARCHAR[]) AS dnames, CAST(CAST(didx AS JSON) AS INTEGER[]) AS didx FROM hb_rules_in');
+    await ws.run('DROP TABLE hb_rules_in');
+    for (const scan of scans) scan.gramsChosen = false;
+  }
+
+  static async releaseRun(ws: Workspace): Promise<void> {
+    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
+  }
+
+  /** This source's rows of a run table. */
   private t(name: string): string {
-    return `hb_${name}_${this.id}`;
-  }
-
-  /** This source's lookup tables, filled once per run. */
-  private async prepare(ws: Workspace): Promise<void> {
-    if (this.prepared) return;
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('lookup')} (k INTEGER, c INTEGER, key INTEGER, value VARCHAR)`);
-    if (this.lookups.length > 0) await ws.append(this.t('lookup'), this.lookups);
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('clauses')} (k INTEGER, n INTEGER)`);
-    if (this.clauseCount.length > 0) await ws.append(this.t('clauses'), this.clauseCount);
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('needle')} (k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)`);
-    if (this.directNeedles.length > 0) await ws.append(this.t('needle'), this.directNeedles);
-    await ws.run(`CREATE OR REPLACE TEMP TABLE ${this.t('rules')} (k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE)`);
-    await ws.append(this.t('rules'), this.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight]));
-    this.prepared = true;
-  }
-
-  /** Drops this source's lookup tables at the end of a run; the next run (maybe another workspace) starts afresh. */
-  async release(ws: Workspace): Promise<void> {
-    if (!this.prepared) return;
-    for (const name of ['lookup', 'needle', 'rules', 'clauses']) await ws.run(`DROP TABLE IF EXISTS temp.${this.t(name)}`);
-    this.prepared = false;
-    this.gramsChosen = false;
+    return `(SELECT * EXCLUDE (g) FROM hb_${name} WHERE g = ${this.id})`;
   }
 
   /**
@@ -242,18 +264,12 @@ export class GroupScan {
       loweredText: () => `hb_l${this.fieldSlot(null)}`,
       bind, placeholders: this.placeholders,
     };
-    return `coalesce(${compileDetection(rule.detection ?? {}, ctx)}, false)`;
-  }
-
-  /** The fields a rule matched on, kept with its detection (the first dozen). */
-  private details(k: number, fields: Set<string>, bind: (v: SqlValue) => string): string {
-    const matched = [...new Set([...(this.keep.get(this.rules[k].id) ?? []), ...[...fields].slice(0, 12)])];
-    return matched.length ? `json_object(${matched.map((f) => `${bind(f)}, hb_s${this.fieldSlot(f)}`).join(', ')})` : 'NULL::JSON';
+    // NULL (a field the event lacks) is false to the CASE that reads this.
+    return compileDetection(rule.detection ?? {}, ctx);
   }
 
   /** Step 1: the batch's events of this source in hb_ev, every slot read once and lower-cased once. */
   async load(ws: Workspace, lo: number, hi: number): Promise<void> {
-    await this.prepare(ws);
     const { values, bind } = new Bindings();
     const json = EXTRA_COLUMN[this.table];
     const fl = this.jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${this.jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
@@ -325,7 +341,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
         rows.push([k, c, slot, needle, best]);
       }
     }
-    await ws.append(this.t('needle'), rows);
+    await ws.append('hb_needle', rows.map((row) => [this.id, ...row]));
     await ws.run('DROP TABLE hb_grams');
     this.gramsChosen = true;
   }
@@ -346,30 +362,24 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       if (typeof v === 'boolean') return String(v);
       return bindParam(v);
     };
-    const conditions: string[] = [];
-    const details: string[] = [];
-    for (const k of ks) {
-      const fields = new Set<string>();
-      conditions.push(`WHEN ${k} THEN ${this.condition(this.rules[k], bind, fields)}`);
-      details.push(`WHEN ${k} THEN ${this.details(k, fields, bind)}`);
-    }
-    const entityRows = ks.flatMap((k) => this.rules[k].entities.map((e) => `(${k}, ${quoteLiteral(e.type)}, ${this.entitySlot(e.field)})`));
-    if (entityRows.length === 0) return;
+    const conditions = ks.map((k) => `WHEN ${k} THEN ${this.condition(this.rules[k], bind)}`);
     const entitySlots = [...new Set(ks.flatMap((k) => this.rules[k].entities.map((e) => this.entitySlot(e.field))))];
+    if (entitySlots.length === 0) return;
     const entityValue = `CASE ent.slot ${entitySlots.map((s) => `WHEN ${s} THEN x.hb_s${s}`).join(' ')} END`;
+    const dvals = this.detailSlots.length > 0 ? `[${this.detailSlots.map((s) => `hb_s${s}`).join(', ')}]` : '[]::VARCHAR[]';
     const sql = `${this.label}
 INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH m AS (
   SELECT p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
-  WHERE p.k IN (${ks.join(', ')}) AND CASE p.k ${conditions.join(' ')} ELSE false END
+  WHERE CASE p.k ${conditions.join(' ')} ELSE false END
 ), x AS (
-  SELECT hb_rid, file_id, ts, k, ${entitySlots.map((s) => `hb_s${s}`).join(', ')}, CASE k ${details.join(' ')} END AS matched FROM m
-), ent (k, type, slot) AS (VALUES ${entityRows.join(', ')}),
-v AS (
+  SELECT hb_rid, file_id, ts, k, ${entitySlots.map((s) => `hb_s${s}`).join(', ')}, ${dvals} AS dvals FROM m
+), v AS (
   SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
-  FROM x JOIN ent USING (k)
+  FROM x JOIN ${this.t('entities')} ent USING (k)
 )
-SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid, v.matched, ${runId === null ? 'NULL' : bind(runId)}
+SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid,
+  CASE WHEN len(r.didx) > 0 THEN to_json(map(r.dnames, list_select(v.dvals, r.didx))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM v JOIN ${this.t('rules')} r USING (k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
     if (process.env.HB_DUMP) GroupScan.last = { sql, params };

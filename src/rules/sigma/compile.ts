@@ -102,7 +102,7 @@ function cidrSql(expr: string, cidr: string, ctx: CompileContext): string {
   throw new UnsupportedError('IPv6 |cidr longer than /16 (other than /128)', cidr);
 }
 
-function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string {
+function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string | Simple[] {
   const has = (m: string) => modifiers.includes(m);
   if (raw === null) return `${expr} IS NULL`;
   if (has('exists')) {
@@ -134,7 +134,7 @@ function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[
     if (placeholders.some((p) => !values[p])) return 'false'; // unknown placeholder: matches nothing unless configured
     let variants = [text];
     for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
-    return `(${variants.map((v) => matchOne(expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)).join(' OR ')})`;
+    return renderAny(variants.flatMap((v): (string | Simple)[] => [matchOne(expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)].flat()));
   }
   // Encodings produce literal strings to look for (no wildcards inside).
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
@@ -150,19 +150,50 @@ function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[
   const cased = has('cased');
   const target = cased ? expr : lowered;
   const fold = (v: string) => (cased ? v : v.toLowerCase());
-  const parts = variants.map((variant) => {
+  return variants.map((variant): Simple => {
     const literal = needles !== undefined;
     const value = literal ? variant.replace(/([*?\\])/g, '\\$1') : variant;
     // Without wildcards inside the value, a plain string function: far cheaper than a LIKE matcher.
     if (!sigmaToLike(value).wildcard) {
       const plain = ctx.bind(fold(unescapePlain(value)));
-      if (has('contains')) return `contains(${target}, ${plain})`;
-      if (has('startswith')) return `starts_with(${target}, ${plain})`;
-      if (has('endswith')) return `ends_with(${target}, ${plain})`;
-      return `${target} = ${plain}`;
+      return { op: has('contains') ? 'contains' : has('startswith') ? 'starts_with' : has('endswith') ? 'ends_with' : '=', target, value: plain };
     }
     const { pattern } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
-    return `${target} LIKE ${ctx.bind(fold(pattern))} ESCAPE '!'`;
+    return { op: 'LIKE', target, value: ctx.bind(fold(pattern)) };
+  });
+}
+
+/** One string test of a field against one value: grouped with its like when a rule lists many values. */
+interface Simple {
+  op: '=' | 'contains' | 'starts_with' | 'ends_with' | 'LIKE';
+  target: string;
+  value: string;
+}
+
+/** Values of one test from which on a list is one expression, not one per value: DuckDB plans each expression, and rules list dozens. */
+const LIST_FROM = 3;
+
+function renderOne({ op, target, value }: Simple): string {
+  return op === '=' ? `${target} = ${value}` : op === 'LIKE' ? `${target} LIKE ${value} ESCAPE '!'` : `${op}(${target}, ${value})`;
+}
+
+/** OR of the tests, in their order; many values of the same test and field become one list test. */
+function renderAny(items: (string | Simple)[]): string {
+  const groups = new Map<string, (string | Simple)[]>();
+  items.forEach((item, i) => {
+    const key = typeof item === 'string' ? `#${i}` : `${item.op}\u0000${item.target}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(item);
+  });
+  const parts = [...groups.values()].flatMap((group): string[] => {
+    if (typeof group[0] === 'string') return group as string[];
+    const simples = group as Simple[];
+    if (simples.length < LIST_FROM) return simples.map(renderOne);
+    const { op, target } = simples[0];
+    const values = simples.map((x) => x.value).join(', ');
+    if (op === '=') return [`${target} IN (${values})`];
+    const test = op === 'LIKE' ? `${target} LIKE hb_v ESCAPE '!'` : `${op}(${target}, hb_v)`;
+    return [`list_bool_or(list_transform([${values}], hb_v -> ${test}))`];
   });
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
@@ -177,11 +208,13 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
   const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
   const lowered = spec.field !== null && ctx.lowered ? ctx.lowered(spec.field) : spec.field === null && ctx.loweredText ? ctx.loweredText() : `lower(${expr})`;
-  const parts = (list as Scalar[]).map((v) => matchOne(expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
-  const joined = parts.length === 1 ? parts[0] : `(${parts.join(spec.modifiers.includes('all') ? ' AND ' : ' OR ')})`;
-  // A missing field never equals a value (NULL → false), so "not" of a filter keeps events without the field.
-  const safe = `coalesce(${joined}, false)`;
-  return negate ? `NOT ${safe}` : safe;
+  const results = (list as Scalar[]).map((v) => matchOne(expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
+  const joined = spec.modifiers.includes('all')
+    ? (results.length === 1 ? renderAny([results[0]].flat()) : `(${results.map((r) => renderAny([r].flat())).join(' AND ')})`)
+    : renderAny(results.flatMap((r): (string | Simple)[] => [r].flat()));
+  // A missing field gives NULL, which AND and OR treat as false would be; only a negation must
+  // see it as false, so that "not" of a filter keeps events without the field (see `not` below).
+  return negate ? `NOT coalesce(${joined}, false)` : joined;
 }
 
 /** One search identifier: a map (AND of fields), a list of maps (OR), or a list of keywords. */
@@ -220,7 +253,7 @@ export function compileDetection(detection: Record<string, unknown>, ctx: Compil
   const walk = (node: ConditionNode): string => {
     switch (node.type) {
       case 'ref': return search(node.name);
-      case 'not': return `NOT (${walk(node.operand)})`;
+      case 'not': return `NOT coalesce(${walk(node.operand)}, false)`;
       case 'and': return `(${node.operands.map(walk).join(' AND ')})`;
       case 'or': return `(${node.operands.map(walk).join(' OR ')})`;
       case 'of': {
