@@ -237,7 +237,10 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
       const ks = await scan.pair(ws);
       for (const c of ks.values()) candidates += c;
       if (process.env.HB_DUMP) process.stderr.write(`candidates ${scan.rules[0].logsource?.category ?? scan.rules[0].logsource?.service ?? '*'} rules ${ks.size} pairs ${[...ks.values()].reduce((a, b) => a + b, 0)} top ${[...ks].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${scan.rules[k].name}:${n}`).join(' | ')}\n`);
-      if (ks.size > 0) await scan.check(ws, [...ks.keys()], options.runId ?? null);
+      if (ks.size > 0) {
+        await scan.fetch(ws, lo, hi);
+        await scan.check(ws, [...ks.keys()], options.runId ?? null);
+      }
       done += n;
     }
   }

@@ -102,8 +102,10 @@ const FIELD_NAME = /^[A-Za-z0-9_.\-@ :]+$/;
  * Some channels (Windows Defender, for one) write field names with spaces ("Threat Name") where
  * Sigma rules write them joined (ThreatName): both are tried.
  */
-function jsonField(name: string, aliases?: Record<string, string[]>): { jsonKeys: string[] } {
+function jsonField(name: string, aliases?: Record<string, string[]>): { jsonKeys?: string[]; column?: string } {
   if (!FIELD_NAME.test(name)) throw new UnsupportedError('field name with unusual characters', name);
+  // The event id is a column of its own: reading it there spares parsing the JSON for it.
+  if (name === 'EventID') return { column: 'event_id' };
   const keys = aliases?.[name] ?? [name];
   const spaced = keys.map((k) => k.replace(/([a-z])([A-Z])/g, '$1 $2')).filter((k) => !keys.includes(k));
   return { jsonKeys: [...keys, ...spaced] };

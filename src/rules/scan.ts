@@ -1,8 +1,9 @@
 /**
  * One log source's rules over one batch of its table, in three statements:
  *
- * 1. `hb_ev`: the batch's events with every field the rules read pulled out of the JSON once
- *    and lower-cased once (slots `hb_sN` as written, `hb_lN` lower-cased);
+ * 1. `hb_keys`: the batch's events with the fields the anchors look up, lower-cased (`hb_lN`);
+ *    then, for the candidates of step 2 only, `hb_ev` with every field the rules read pulled out
+ *    of the JSON once (slots `hb_sN` as written, `hb_lN` lower-cased);
  * 2. `hb_pairs`: (event, rule) candidates from the rules' anchors (see sigma/anchors.ts): exact
  *    values and file names by one hash join, substrings by a join on 4-grams then an exact
  *    `contains`; rules without an anchor pair with every event;
@@ -81,6 +82,8 @@ export class GroupScan {
   /** Per rule, the field names its detections keep; and every slot any rule keeps, in one list per event. */
   private readonly detailFields: string[][] = [];
   private readonly detailSlots: number[] = [];
+  /** Slots the anchors look up: all step 1 reads. */
+  private readonly anchorSlots = new Set<number>();
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
   private readonly placeholders?: Record<string, string[]>;
@@ -124,6 +127,7 @@ export class GroupScan {
         for (const a of anchors) {
           const slot = this.fieldSlot(a.field);
           this.used.lowered.add(slot);
+          this.anchorSlots.add(slot);
           if (a.kind === 'has') {
             if (!needles.has(slot)) needles.set(slot, []);
             needles.get(slot)!.push({ needle: a.value, k, c });
@@ -170,7 +174,7 @@ export class GroupScan {
   }
 
   static async releaseRun(ws: Workspace): Promise<void> {
-    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
+    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
   }
 
   /** This source's rows of a run table. */
@@ -268,23 +272,46 @@ export class GroupScan {
     return compileDetection(rule.detection ?? {}, ctx);
   }
 
-  /** Step 1: the batch's events of this source in hb_ev, every slot read once and lower-cased once. */
+  /**
+   * Step 1: the batch's events of this source in hb_keys, only the fields the anchors look up,
+   * lower-cased. The other fields wait for step 2½ (`fetch`), which reads them for the
+   * candidates only: a source of 180 fields (Security) parses most of its JSON for nothing otherwise.
+   */
   async load(ws: Workspace, lo: number, hi: number): Promise<void> {
+    await this.materialize(ws, 'hb_keys', lo, hi, { original: new Set(), lowered: this.anchorSlots }, false);
+  }
+
+  /** Step 2½: the candidate events in hb_ev, every slot the rules read, once, as written and lower-cased. */
+  async fetch(ws: Workspace, lo: number, hi: number): Promise<void> {
+    await this.materialize(ws, 'hb_ev', lo, hi, this.used, true);
+  }
+
+  private async materialize(ws: Workspace, name: string, lo: number, hi: number, want: { original: Set<number>; lowered: Set<number> }, candidatesOnly: boolean): Promise<void> {
     const { values, bind } = new Bindings();
     const json = EXTRA_COLUMN[this.table];
-    const fl = this.jsonKeys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${this.jsonKeys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
-    const cols = this.star ? '*' : [...this.columns].map(quoteIdent).join(', ');
-    const slotCols = this.slots.map((expr, i) => `${expr} AS hb_v${i}`).join(', ');
-    const kept = this.slots.flatMap((_, i) => [
-      ...(this.used.original.has(i) ? [`hb_v${i} AS hb_s${i}`] : []),
-      ...(this.used.lowered.has(i) ? [`lower(hb_v${i}) AS hb_l${i}`] : []),
+    const wanted = this.slots.map((_, i) => i).filter((i) => want.original.has(i) || want.lowered.has(i));
+    // Only the JSON keys the wanted slots read, renumbered.
+    const keys: number[] = [];
+    const exprs = new Map(wanted.map((i) => [i, this.slots[i].replace(/\bfl\[(\d+)\]/g, (_, n: string) => {
+      let at = keys.indexOf(Number(n));
+      if (at === -1) at = keys.push(Number(n)) - 1;
+      return `fl[${at + 1}]`;
+    })]));
+    const fl = keys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${keys.map((n) => quoteLiteral(`$."${this.jsonKeys[n - 1]}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
+    const star = this.star && candidatesOnly;
+    const cols = star ? '*' : [...this.columns].map(quoteIdent).join(', ');
+    const slotCols = wanted.map((i) => `${exprs.get(i)} AS hb_v${i}`).join(', ');
+    const kept = wanted.flatMap((i) => [
+      ...(want.original.has(i) ? [`hb_v${i} AS hb_s${i}`] : []),
+      ...(want.lowered.has(i) ? [`lower(hb_v${i}) AS hb_l${i}`] : []),
     ]);
-    const plain = this.star ? `* EXCLUDE (fl${this.slots.map((_, i) => `, hb_v${i}`).join('')})` : 'hb_rid, file_id, ts';
-    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_ev AS
+    const plain = star ? `* EXCLUDE (fl${wanted.map((i) => `, hb_v${i}`).join('')})` : 'hb_rid, file_id, ts';
+    const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
 SELECT ${[plain, ...kept].join(', ')} FROM (
   SELECT *, ${slotCols || 'NULL AS hb_nothing'} FROM (
     SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
-    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${this.source.where(bind)})))`, values);
+    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${this.source.where(bind)})${only}))`, values);
   }
 
   /** Step 2: candidate (event, rule) pairs in hb_pairs; returns each rule with a candidate and its count. */
@@ -293,10 +320,10 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
     if (this.lookups.length > 0) {
       const keys = [...new Set(this.lookups.map((l) => Number(l[2])))];
       const kv = keys.map((key) => `{'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(hb_l${key - BASE_KEY})` : `hb_l${key}`}}`);
-      parts.push(`SELECT e.hb_rid, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_ev) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
+      parts.push(`SELECT e.hb_rid, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
     }
     for (const slot of new Set(this.directNeedles.map((d) => Number(d[2])))) {
-      parts.push(`SELECT e.hb_rid, n.k, n.c FROM hb_ev e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
+      parts.push(`SELECT e.hb_rid, n.k, n.c FROM hb_keys e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
     }
     if (this.gramSlots.size > 0) {
       await this.chooseGrams(ws);
@@ -304,15 +331,15 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
         // The grams are built inside a list (4 characters stay inline, no copy of the text per
         // gram) and only the event id travels with them; the text is read again for the check.
         parts.push(`SELECT c.hb_rid, c.k, c.c FROM (
-  SELECT DISTINCT g.hb_rid, n.k, n.c, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4) g
+  SELECT DISTINCT g.hb_rid, n.k, n.c, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_keys WHERE length(hb_l${slot}) >= 4) g
   JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram = g.gram
-) c JOIN hb_ev e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
+) c JOIN hb_keys e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
       }
     }
     const anchored = parts.length > 0
       ? `SELECT hb_rid, k FROM (${parts.join('\nUNION ALL\n')}) JOIN ${this.t('clauses')} USING (k) GROUP BY hb_rid, k HAVING count(DISTINCT c) = any_value(n)`
       : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
-    const unanchored = this.unanchoredRules.length > 0 ? `\nUNION ALL\nSELECT hb_rid, k FROM hb_ev, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)` : '';
+    const unanchored = this.unanchoredRules.length > 0 ? `\nUNION ALL\nSELECT hb_rid, k FROM hb_keys, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)` : '';
     await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS ${anchored}${unanchored}`);
     return new Map((await ws.query('SELECT k, count(*) AS n FROM hb_pairs GROUP BY k ORDER BY k')).map((r) => [Number(r.k), Number(r.n)]));
   }
@@ -330,7 +357,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       await ws.run('CREATE OR REPLACE TEMP TABLE hb_grams (gram VARCHAR)');
       await ws.append('hb_grams', [...grams].map((g) => [g]));
       const counts = new Map((await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
-  SELECT unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_ev WHERE length(hb_l${slot}) >= 4
+  SELECT unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_keys WHERE length(hb_l${slot}) >= 4
 ) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)).map((r) => [String(r.gram), Number(r.n)]));
       for (const { needle, k, c } of list) {
         let best = needle.slice(0, 4);

@@ -127,7 +127,11 @@ function cheapest(sets: Anchors[]): Anchors {
  */
 export type Clauses = Anchor[][];
 
-/** More clauses filter better but each is one more lookup to join; three keep most of the gain. */
+/**
+ * More clauses filter better but each is one more lookup to join; three keep most of the gain.
+ * Beyond the cheapest, only exact-value and file-name clauses are kept: a substring clause adds
+ * needles to look for in every event, which costs more than the candidates it removes.
+ */
 const MAX_CLAUSES = 3;
 
 function clauses(anchors: Anchors): Clauses {
@@ -149,7 +153,7 @@ function both(branches: Clauses[]): Clauses {
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
-  }).sort((a, b) => cost(a) - cost(b)).slice(0, MAX_CLAUSES);
+  }).sort((a, b) => cost(a) - cost(b)).filter((c, i) => i === 0 || c.every((a) => a.kind !== 'has')).slice(0, MAX_CLAUSES);
 }
 
 function fieldItemClauses(key: string, values: unknown): Clauses {
