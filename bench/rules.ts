@@ -4,7 +4,7 @@
  * second and the rule run's own peak memory, next to one DuckDB scan of the same table that reads
  * every event's JSON (the floor for any engine that looks at the data), as a ratio.
  *
- *   npm run bench:rules -- [copies=16]        # 16 copies ≈ 1.06 M events, 160 ≈ 10.6 M
+ *   npm run bench:rules -- [copies=16] [--build-only]   # 16 copies ≈ 1.06 M events, 160 ≈ 10.6 M
  *
  * The workspace is built once per copy count (.bench/rules-<copies>.duckdb) and the rules run in
  * a child process, so its peak RSS is the engine's, not the build's.
@@ -74,5 +74,5 @@ else {
   const copies = Number(process.argv[2] ?? 16);
   const db = join(process.cwd(), '.bench', `rules-${copies}.duckdb`);
   if (!existsSync(db)) await build(copies, db);
-  execFileSync(process.execPath, ['--import', 'tsx', 'bench/rules.ts', '--run', db], { stdio: 'inherit' });
+  if (!process.argv.includes('--build-only')) execFileSync(process.execPath, ['--import', 'tsx', 'bench/rules.ts', '--run', db], { stdio: 'inherit' });
 }

@@ -30,6 +30,11 @@ const CHECK_CHUNK = 400;
  * joining the grams ~100 ns per byte, so grams pay from a few hundred needles.
  */
 const DIRECT_NEEDLES = 256;
+/** A literal string as RE2 pattern text: letters and digits as they are, every other character as \x{hh}. */
+function regexLiteral(text: string): string {
+  return [...text].map((ch) => (/[A-Za-z0-9]/.test(ch) ? ch : `\\x{${ch.codePointAt(0)!.toString(16)}}`)).join('');
+}
+
 /**
  * The distinct 4-character substrings of a text, as a list: four passes of non-overlapping
  * 4-character runs from offsets 1–4, each linear in the text (substr at every offset would
@@ -84,6 +89,8 @@ export class GroupScan {
   private readonly detailSlots: number[] = [];
   /** Slots the anchors look up: all step 1 reads. */
   private readonly anchorSlots = new Set<number>();
+  /** Slot → the regex that screens it before its needles are looked for (see the constructor). */
+  private readonly screens = new Map<number, string>();
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
   private readonly placeholders?: Record<string, string[]>;
@@ -141,6 +148,15 @@ export class GroupScan {
       // Needles shorter than a gram are always looked for directly.
       for (const n of list.filter((x) => !viaGrams || x.needle.length < 4)) this.directNeedles.push([n.k, n.c, slot, n.needle, null]);
       if (viaGrams) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
+    }
+    // A slot only looked in for a few substrings (an event's whole text, for keyword rules) is
+    // screened with one case-insensitive regex over the text as written: one linear pass instead
+    // of lower-casing it all and searching it once per needle. Only ASCII needles: there RE2's
+    // case folding and lower() agree, so the screen never drops an event the needles would keep.
+    const lookedUp = new Set(this.lookups.map((l) => Number(l[2]) % BASE_KEY));
+    for (const [slot, list] of needles) {
+      if (this.gramSlots.has(slot) || lookedUp.has(slot) || !list.every((n) => /^[\x20-\x7e]+$/.test(n.needle))) continue;
+      this.screens.set(slot, `(?i)(?:${[...new Set(list.map((n) => n.needle))].map(regexLiteral).join('|')})`);
     }
   }
 
@@ -278,7 +294,8 @@ export class GroupScan {
    * candidates only: a source of 180 fields (Security) parses most of its JSON for nothing otherwise.
    */
   async load(ws: Workspace, lo: number, hi: number): Promise<void> {
-    await this.materialize(ws, 'hb_keys', lo, hi, { original: new Set(), lowered: this.anchorSlots }, false);
+    const screened = new Set(this.screens.keys());
+    await this.materialize(ws, 'hb_keys', lo, hi, { original: screened, lowered: new Set([...this.anchorSlots].filter((s) => !screened.has(s))) }, false);
   }
 
   /** Step 2½: the candidate events in hb_ev, every slot the rules read, once, as written and lower-cased. */
@@ -323,7 +340,9 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       parts.push(`SELECT e.hb_rid, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
     }
     for (const slot of new Set(this.directNeedles.map((d) => Number(d[2])))) {
-      parts.push(`SELECT e.hb_rid, n.k, n.c FROM hb_keys e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.hb_l${slot}, n.needle)`);
+      const screen = this.screens.get(slot);
+      const events = screen === undefined ? `(SELECT hb_rid, hb_l${slot} AS v FROM hb_keys)` : `(SELECT hb_rid, lower(hb_s${slot}) AS v FROM hb_keys WHERE regexp_matches(hb_s${slot}, ${quoteLiteral(screen)}))`;
+      parts.push(`SELECT e.hb_rid, n.k, n.c FROM ${events} e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.v, n.needle)`);
     }
     if (this.gramSlots.size > 0) {
       await this.chooseGrams(ws);
