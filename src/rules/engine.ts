@@ -1,21 +1,21 @@
 /**
  * Runs rules as SQL over the workspace and appends what they find to `detections` (the seed's
- * summary index). Rules sharing a table and a log source are evaluated together in one scan:
- * each event's fields are pulled out of its JSON once, every rule's condition is one boolean of
- * a list, and matches are unnested straight into detections, never looped over in JS.
+ * summary index). Rules sharing a table and a log source run together (scan.ts): each batch of
+ * the source's events is read once, the rules' anchors pick the (event, rule) pairs worth a full
+ * check, and matches go straight into detections, never looped over in JS. Correlation rules
+ * then run over what their rules matched (correlation.ts).
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
 import { directoryDetections, watchlistDetections } from './directory-flags.ts';
 import { GroupScan } from './scan.ts';
-import { Bindings, type SqlValue } from '../store/sql.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
+import { Bindings } from '../store/sql.ts';
+import { CANONICAL_COLUMNS, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
 import type { Rule, Skipped } from './model.ts';
 import { createMatchesTable, MATCHES_TABLE, planCorrelations, runCorrelations } from './correlation.ts';
 import { compileDetection, UnsupportedError, type CompileContext } from './sigma/compile.ts';
 import { checkRuleSql } from './sqlcheck.ts';
-import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
 export type { Skipped } from './model.ts';
 
@@ -236,7 +236,8 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
       await scan.load(ws, lo, hi);
       const ks = await scan.pair(ws);
       for (const c of ks.values()) candidates += c;
-      if (process.env.HB_DUMP) process.stderr.write(`candidates ${scan.rules[0].logsource?.category ?? scan.rules[0].logsource?.service ?? '*'} rules ${ks.size} pairs ${[...ks.values()].reduce((a, b) => a + b, 0)} top ${[...ks].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${scan.rules[k].name}:${n}`).join(' | ')}\n`);
+      // HUNTBOOK_TRACE=1 also says how well the anchors narrowed each batch, and which rules they let through most.
+      if (process.env.HUNTBOOK_TRACE === '1') process.stderr.write(`[trace] rules ${scan.group}: ${ks.size} candidate rules, ${[...ks.values()].reduce((a, b) => a + b, 0)} pairs; most: ${[...ks].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${scan.rules[k].name} (${n})`).join(', ')}\n`);
       if (ks.size > 0) {
         await scan.fetch(ws, lo, hi);
         await scan.check(ws, [...ks.keys()], options.runId ?? null);

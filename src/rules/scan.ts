@@ -99,6 +99,10 @@ export class GroupScan {
   /** detections, or the run's scratch table of matches only correlations read. */
   private readonly target: string;
 
+  get group(): string {
+    return this.source.group;
+  }
+
   constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, options: ScanOptions = {}) {
     this.placeholders = options.placeholders;
     this.keep = options.keep ?? new Map();
@@ -428,9 +432,6 @@ SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.wei
   CASE WHEN len(r.didx) > 0 THEN to_json(map(r.dnames, list_select(v.dvals, r.didx))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM v JOIN ${this.t('rules')} r USING (k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
-    if (process.env.HB_DUMP) GroupScan.last = { sql, params };
     await ws.run(sql, params);
   }
-
-  static last?: { sql: string; params: SqlValue[] };
 }
