@@ -79,6 +79,9 @@ How it scales: each event is checked only against the rules one of whose cheap n
 conditions it meets (an exact value, a file name, a substring): all of SigmaHQ's Windows rules
 run at 13–16 k events/s on two cores, in batches of 100,000 events per log source, so memory
 stays near the --memory-limit however many events the workspace holds.
+Sigma correlation rules (event_count, value_count, temporal, temporal_ordered) run after the
+rules they read, as SQL windows over those rules' matches: one detection per episode, with the
+correlation's level; the rules they read are not detections of their own unless generate: true.
 Sigma levels become weights: informational 1, low 21, medium 47, high 73, critical 99; the
 phase is the rule's first ATT&CK tactic tag (defense-evasion, or v19's stealth / defense-impairment).
 
