@@ -196,9 +196,12 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   if (correlations.ordered.length > 0) await createMatchesTable(ws);
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   const tables = [...new Set(planned.map((p) => p.source.table))];
-  const scans = [...bySource.values()].map((members, i) => GroupScan.for(members[0].source, members.map((m) => m.rule), i, {
+  // A source's scan is built (its rules compiled and anchored) only once it is known to have
+  // events: a small capture meets a handful of SigmaHQ's sixty Windows sources.
+  const sources = [...bySource.values()].map((members, i) => ({ id: i, source: members[0].source, members }));
+  const build = ({ id, source, members }: (typeof sources)[number]) => GroupScan.for(source, members.map((m) => m.rule), id, {
     placeholders: options.placeholders, keep: correlations.keep, target: correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections',
-  }));
+  });
   const batch = options.batchRows ?? BATCH_ROWS;
   // Each source takes its own events in batches of up to `batch`, cut at block edges: one scan
   // per table counts every source's events per block of rowids. A source with few events (process
@@ -207,11 +210,11 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   const work: { scan: GroupScan; ranges: [number, number, number][] }[] = [];
   let events = 0;
   for (const table of tables) {
-    const mine = scans.filter((s) => s.table === table);
+    const mine = sources.filter((s) => s.source.table === table);
     const { values, bind } = new Bindings();
-    const blocks = await ws.query(`SELECT rowid // ${BLOCK_ROWS} AS b, count(*) AS n, ${mine.map((s, i) => `count(*) FILTER (WHERE ${s.where(bind)}) AS n${i}`).join(', ')} FROM ${quoteIdent(table)} GROUP BY b ORDER BY b`, values);
+    const blocks = await ws.query(`SELECT rowid // ${BLOCK_ROWS} AS b, count(*) AS n, ${mine.map((s, i) => `count(*) FILTER (WHERE ${s.source.where(bind)}) AS n${i}`).join(', ')} FROM ${quoteIdent(table)} GROUP BY b ORDER BY b`, values);
     events += blocks.reduce((sum, b) => sum + Number(b.n), 0);
-    mine.forEach((scan, i) => {
+    mine.forEach((source, i) => {
       const ranges: [number, number, number][] = [];
       for (const block of blocks) {
         const n = Number(block[`n${i}`]);
@@ -223,7 +226,7 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
           last[2] += n;
         } else ranges.push([lo, lo + BLOCK_ROWS, n]);
       }
-      if (ranges.length > 0) work.push({ scan, ranges });
+      if (ranges.length > 0) work.push({ scan: build(source), ranges });
     });
   }
   await GroupScan.prepareRun(ws, work.map((w) => w.scan));

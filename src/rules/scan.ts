@@ -218,10 +218,6 @@ export class GroupScan {
     return scan;
   }
 
-  /** The base predicate of this source, for counting a batch's events of every source in one scan. */
-  where(bind: (v: SqlValue) => string): string {
-    return this.source.where(bind);
-  }
 
   private slot(expr: string): number {
     let index = this.slotIndex.get(expr);
