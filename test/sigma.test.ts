@@ -7,6 +7,7 @@ import { planRules, runRules } from '../src/rules/engine.ts';
 import { tacticsOf, techniquesOf } from '../src/rules/model.ts';
 import { expandPattern, parseCondition } from '../src/rules/sigma/condition.ts';
 import { compileDetection, sigmaToLike } from '../src/rules/sigma/compile.ts';
+import { detectionAnchors } from '../src/rules/sigma/anchors.ts';
 import { parseSigmaFile } from '../src/rules/sigma/load.ts';
 import { base64Offsets, windashVariants } from '../src/rules/sigma/values.ts';
 import { Workspace } from '../src/store/workspace.ts';
@@ -235,4 +236,24 @@ test('SigmaHQ network rules over Zeek logs: product zeek dns/http and category d
   const fired = await ws.query('SELECT DISTINCT rule FROM detections ORDER BY rule');
   assert.deepEqual(fired.map((r) => r.rule), ['DNS Events Related To Mining Pools', 'Executable from Webdav', 'Monero Crypto Coin Mining Pool Lookup']);
   assert.ok(report.skipped.some((s) => /zeek service (smb_files|dce_rpc|rdp|kerberos|x509)/.test(`${s.reason} ${s.detail}`) && /zeek_/.test(s.detail)), 'other Zeek services are skipped, saying why');
+});
+
+test('rule anchors: the cheap necessary conditions the engine looks up before checking a rule', () => {
+  // Image's file name is looked up exactly; the command-line substring would cost a search in
+  // every event, so as a second clause it is left to the full check; the filter (under NOT) gives none.
+  assert.deepEqual(detectionAnchors({
+    sel: { 'Image|endswith': ['\\Rundll32.exe', '\\system32\\regsvr32.exe'], 'CommandLine|contains': 'javascript:' },
+    filter: { User: 'SYSTEM' }, condition: 'sel and not filter',
+  }), [[{ kind: 'base', field: 'Image', value: 'rundll32.exe' }, { kind: 'base', field: 'Image', value: 'regsvr32.exe' }]]);
+  // Two exact clauses both hold; alternatives (1 of) give one clause, the union; a keyword, the whole text.
+  assert.deepEqual(detectionAnchors({ a: { EventID: 4688, OriginalFileName: 'PSEXESVC.exe' }, condition: 'a' }), [
+    [{ kind: 'eq', field: 'EventID', value: '4688' }], [{ kind: 'eq', field: 'OriginalFileName', value: 'psexesvc.exe' }]]);
+  assert.deepEqual(detectionAnchors({ s1: { 'CommandLine|contains': '-EncodedCommand' }, s2: ['Invoke-Mimikatz'], condition: '1 of s*' }), [
+    [{ kind: 'has', field: 'CommandLine', value: '-encodedcommand' }, { kind: 'has', field: null, value: 'invoke-mimikatz' }]]);
+  // Wildcards: the longest literal run; too short a needle, or a regex, or a bare NOT: no anchor, checked against every event.
+  // (Sigma escapes a wildcard with \\, so a path's backslash before * is written twice.)
+  assert.deepEqual(detectionAnchors({ s: { TargetFilename: 'C:\\Users\\\\*\\Start Menu\\\\*.lnk' }, condition: 's' }), [[{ kind: 'has', field: 'TargetFilename', value: '\\start menu\\' }]]);
+  assert.deepEqual(detectionAnchors({ s: { 'Image|endswith': '\\Temp\\\\*\\evil.exe' }, condition: 's' }), [[{ kind: 'base', field: 'Image', value: 'evil.exe' }]]);
+  assert.deepEqual(detectionAnchors({ s: { 'CommandLine|re': 'a.*b' }, condition: 's' }), []);
+  assert.deepEqual(detectionAnchors({ s: { User: 'x' }, condition: 'not s' }), []);
 });
