@@ -102,39 +102,73 @@ function cidrSql(expr: string, cidr: string, ctx: CompileContext): string {
   throw new UnsupportedError('IPv6 |cidr longer than /16 (other than /128)', cidr);
 }
 
-function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): string | Simple[] {
+/**
+ * What a test does, as data: the engine runs small batches' tests from a table of these (one
+ * statement for all rules, nothing to plan per rule), big batches' as the compiled SQL.
+ * `value` is what the field is compared with, already folded as the test reads it.
+ */
+export interface AtomData {
+  op: '=' | 'contains' | 'starts_with' | 'ends_with' | 'like' | 'null' | 'notnull' | 're' | 'lt' | 'lte' | 'gt' | 'gte';
+  /** null: the event's whole text. */
+  field: string | null;
+  /** Compared as written (|cased, |re, numbers, null tests), else lower-cased. */
+  cased: boolean;
+  value: string | null;
+  num: number | null;
+}
+
+/** One test of a field: its SQL, and the same test as data where it can be (not |cidr, |fieldref, |expand). */
+export interface Atom {
+  sql: string;
+  data?: AtomData;
+  /** A plain string test, which a list of values of the same test renders as one expression. */
+  simple?: Simple;
+}
+
+/**
+ * A detection's shape above its tests: `any` is an OR of tests (rendered with lists grouped),
+ * `not` is Sigma's not (a missing field counts as not matched), and/or are parenthesised.
+ */
+export type Cond = { type: 'any'; atoms: Atom[] } | { type: 'and' | 'or'; items: Cond[] } | { type: 'not'; item: Cond };
+
+function atom(sql: string, data?: AtomData): Atom {
+  return data ? { sql, data } : { sql };
+}
+
+function matchOne(field: string | null, expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): Atom | Atom[] {
   const has = (m: string) => modifiers.includes(m);
-  if (raw === null) return `${expr} IS NULL`;
+  const data = (op: AtomData['op'], value: string | null = null, num: number | null = null, cased = true): AtomData => ({ op, field, cased, value, num });
+  if (raw === null) return atom(`${expr} IS NULL`, data('null'));
   if (has('exists')) {
     const wanted = raw === true || String(raw).toLowerCase() === 'true';
-    return wanted ? `${expr} IS NOT NULL` : `${expr} IS NULL`;
+    return wanted ? atom(`${expr} IS NOT NULL`, data('notnull')) : atom(`${expr} IS NULL`, data('null'));
   }
   if (has('fieldref')) {
     const other = ctx.field(String(raw));
     const cmp = has('cased') ? `${expr} = ${other}` : `lower(${expr}) = lower(${other})`;
-    return has('startswith') ? `starts_with(lower(${expr}), lower(${other}))` : has('endswith') ? `ends_with(lower(${expr}), lower(${other}))` : has('contains') ? `contains(lower(${expr}), lower(${other}))` : cmp;
+    return atom(has('startswith') ? `starts_with(lower(${expr}), lower(${other}))` : has('endswith') ? `ends_with(lower(${expr}), lower(${other}))` : has('contains') ? `contains(lower(${expr}), lower(${other}))` : cmp);
   }
   for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
     if (has(op)) {
       if (typeof raw !== 'number' && Number.isNaN(Number(raw))) throw new UnsupportedError(`|${op} needs a number`, String(raw));
-      return `TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`;
+      return atom(`TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`, data(op, null, Number(raw)));
     }
   }
-  if (has('cidr')) return cidrSql(expr, String(raw), ctx);
+  if (has('cidr')) return atom(cidrSql(expr, String(raw), ctx));
   if (has('re')) {
     const flags = ['i', 'm', 's'].filter((f) => has(f)).join('');
     const pattern = `${flags ? `(?${flags})` : ''}${String(raw)}`;
     ctx.regex?.(pattern);
-    return `regexp_matches(${expr}, ${ctx.bind(pattern)})`;
+    return atom(`regexp_matches(${expr}, ${ctx.bind(pattern)})`, data('re', pattern));
   }
   const text = String(raw);
   if (has('expand')) {
     const placeholders = [...text.matchAll(/%([A-Za-z0-9_]+)%/g)].map((m) => m[1]);
     const values = ctx.placeholders ?? {};
-    if (placeholders.some((p) => !values[p])) return 'false'; // unknown placeholder: matches nothing unless configured
+    if (placeholders.some((p) => !values[p])) return atom('false'); // unknown placeholder: matches nothing unless configured
     let variants = [text];
     for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
-    return renderAny(variants.flatMap((v): (string | Simple)[] => [matchOne(expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)].flat()));
+    return atom(renderAny(variants.flatMap((v) => [matchOne(field, expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)].flat())));
   }
   // Encodings produce literal strings to look for (no wildcards inside).
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
@@ -150,16 +184,19 @@ function matchOne(expr: string, lowered: string, raw: Scalar, modifiers: string[
   const cased = has('cased');
   const target = cased ? expr : lowered;
   const fold = (v: string) => (cased ? v : v.toLowerCase());
-  return variants.map((variant): Simple => {
+  return variants.map((variant): Atom => {
     const literal = needles !== undefined;
     const value = literal ? variant.replace(/([*?\\])/g, '\\$1') : variant;
     // Without wildcards inside the value, a plain string function: far cheaper than a LIKE matcher.
     if (!sigmaToLike(value).wildcard) {
-      const plain = ctx.bind(fold(unescapePlain(value)));
-      return { op: has('contains') ? 'contains' : has('startswith') ? 'starts_with' : has('endswith') ? 'ends_with' : '=', target, value: plain };
+      const folded = fold(unescapePlain(value));
+      const op = has('contains') ? 'contains' : has('startswith') ? 'starts_with' : has('endswith') ? 'ends_with' : '=';
+      const simple: Simple = { op, target, value: ctx.bind(folded) };
+      return { sql: renderOne(simple), simple, data: data(op, folded, null, cased) };
     }
     const { pattern } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
-    return { op: 'LIKE', target, value: ctx.bind(fold(pattern)) };
+    const simple: Simple = { op: 'LIKE', target, value: ctx.bind(fold(pattern)) };
+    return { sql: renderOne(simple), simple, data: data('like', fold(pattern), null, cased) };
   });
 }
 
@@ -178,17 +215,16 @@ function renderOne({ op, target, value }: Simple): string {
 }
 
 /** OR of the tests, in their order; many values of the same test and field become one list test. */
-function renderAny(items: (string | Simple)[]): string {
-  const groups = new Map<string, (string | Simple)[]>();
+function renderAny(items: Atom[]): string {
+  const groups = new Map<string, Atom[]>();
   items.forEach((item, i) => {
-    const key = typeof item === 'string' ? `#${i}` : `${item.op}\u0000${item.target}`;
+    const key = item.simple === undefined ? `#${i}` : `${item.simple.op}\u0000${item.simple.target}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(item);
   });
   const parts = [...groups.values()].flatMap((group): string[] => {
-    if (typeof group[0] === 'string') return group as string[];
-    const simples = group as Simple[];
-    if (simples.length < LIST_FROM) return simples.map(renderOne);
+    if (group[0].simple === undefined || group.length < LIST_FROM) return group.map((a) => a.sql);
+    const simples = group.map((a) => a.simple!);
     const { op, target } = simples[0];
     const values = simples.map((x) => x.value).join(', ');
     if (op === '=') return [`${target} IN (${values})`];
@@ -198,7 +234,17 @@ function renderAny(items: (string | Simple)[]): string {
   return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
 }
 
-function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext): string {
+/** The SQL of a detection's shape: a missing field gives NULL, which AND, OR and WHERE read as false; only a negation must be told (coalesce). */
+export function renderCond(cond: Cond): string {
+  switch (cond.type) {
+    case 'any': return renderAny(cond.atoms);
+    case 'not': return `NOT coalesce(${renderCond(cond.item)}, false)`;
+    case 'and': return `(${cond.items.map(renderCond).join(' AND ')})`;
+    case 'or': return `(${cond.items.map(renderCond).join(' OR ')})`;
+  }
+}
+
+function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext): Cond {
   const list = Array.isArray(values) ? values : [values];
   if (list.length === 0) throw new UnsupportedError('empty value list');
   for (const v of list) {
@@ -208,22 +254,22 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
   const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
   const lowered = spec.field !== null && ctx.lowered ? ctx.lowered(spec.field) : spec.field === null && ctx.loweredText ? ctx.loweredText() : `lower(${expr})`;
-  const results = (list as Scalar[]).map((v) => matchOne(expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx));
-  const joined = spec.modifiers.includes('all')
-    ? (results.length === 1 ? renderAny([results[0]].flat()) : `(${results.map((r) => renderAny([r].flat())).join(' AND ')})`)
-    : renderAny(results.flatMap((r): (string | Simple)[] => [r].flat()));
+  const results = (list as Scalar[]).map((v) => [matchOne(spec.field, expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx)].flat());
+  const joined: Cond = spec.modifiers.includes('all') && results.length > 1
+    ? { type: 'and', items: results.map((r): Cond => ({ type: 'any', atoms: r })) }
+    : { type: 'any', atoms: results.flat() };
   // A missing field gives NULL, which AND and OR treat as false would be; only a negation must
   // see it as false, so that "not" of a filter keeps events without the field (see `not` below).
-  return negate ? `NOT coalesce(${joined}, false)` : joined;
+  return negate ? { type: 'not', item: joined } : joined;
 }
 
 /** One search identifier: a map (AND of fields), a list of maps (OR), or a list of keywords. */
-function compileSearch(name: string, search: unknown, ctx: CompileContext): string {
+function compileSearch(name: string, search: unknown, ctx: CompileContext): Cond {
   if (search === null || search === undefined) throw new UnsupportedError('empty search identifier', name);
   if (Array.isArray(search)) {
     if (search.length === 0) throw new UnsupportedError('empty search identifier', name);
     if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) {
-      return `(${search.map((s, i) => compileSearch(`${name}[${i}]`, s, ctx)).join(' OR ')})`;
+      return { type: 'or', items: search.map((s, i) => compileSearch(`${name}[${i}]`, s, ctx)) };
     }
     if (search.every((s) => s === null || typeof s !== 'object')) return compileFieldItem({ field: null, modifiers: [] }, search, ctx);
     throw new UnsupportedError('mixed list of maps and keywords', name);
@@ -231,35 +277,36 @@ function compileSearch(name: string, search: unknown, ctx: CompileContext): stri
   if (typeof search === 'object') {
     const entries = Object.entries(search as Record<string, unknown>);
     if (entries.length === 0) throw new UnsupportedError('empty search identifier', name);
-    return `(${entries.map(([key, values]) => compileFieldItem(parseKey(key), values, ctx)).join(' AND ')})`;
+    return { type: 'and', items: entries.map(([key, values]) => compileFieldItem(parseKey(key), values, ctx)) };
   }
   return compileFieldItem({ field: null, modifiers: [] }, [search as Scalar], ctx);
 }
 
-export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext): string {
+/** A detection's shape and tests; throws UnsupportedError for what huntbook does not run. */
+export function detectionCond(detection: Record<string, unknown>, ctx: CompileContext): Cond {
   const conditions = detection.condition;
   const texts = Array.isArray(conditions) ? conditions.map(String) : [String(conditions ?? '')];
   if (texts.length === 0 || texts[0] === '' || texts[0] === 'undefined') throw new UnsupportedError('no condition');
   const names = Object.keys(detection).filter((k) => k !== 'condition' && k !== 'timeframe');
   if ('timeframe' in detection) throw new UnsupportedError('timeframe (correlation) is not supported');
-  const compiled = new Map<string, string>();
-  const search = (name: string): string => {
+  const compiled = new Map<string, Cond>();
+  const search = (name: string): Cond => {
     if (!compiled.has(name)) {
       if (!(name in detection)) throw new UnsupportedError('condition names an unknown search identifier', name);
       compiled.set(name, compileSearch(name, detection[name], ctx));
     }
     return compiled.get(name)!;
   };
-  const walk = (node: ConditionNode): string => {
+  const walk = (node: ConditionNode): Cond => {
     switch (node.type) {
       case 'ref': return search(node.name);
-      case 'not': return `NOT coalesce(${walk(node.operand)}, false)`;
-      case 'and': return `(${node.operands.map(walk).join(' AND ')})`;
-      case 'or': return `(${node.operands.map(walk).join(' OR ')})`;
+      case 'not': return { type: 'not', item: walk(node.operand) };
+      case 'and': return { type: 'and', items: node.operands.map(walk) };
+      case 'or': return { type: 'or', items: node.operands.map(walk) };
       case 'of': {
         const matched = expandPattern(node.pattern, names);
         if (matched.length === 0) throw new UnsupportedError('"of" pattern matches no search identifier', node.pattern);
-        return `(${matched.map(search).join(node.quantifier === 'all' ? ' AND ' : ' OR ')})`;
+        return { type: node.quantifier === 'all' ? 'and' : 'or', items: matched.map(search) };
       }
     }
   };
@@ -270,5 +317,9 @@ export function compileDetection(detection: Record<string, unknown>, ctx: Compil
     throw new UnsupportedError('condition', (error as Error).message);
   }
   // Several conditions in a list are alternatives.
-  return ast.length === 1 ? walk(ast[0]) : `(${ast.map(walk).join(' OR ')})`;
+  return ast.length === 1 ? walk(ast[0]) : { type: 'or', items: ast.map(walk) };
+}
+
+export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext): string {
+  return renderCond(detectionCond(detection, ctx));
 }
