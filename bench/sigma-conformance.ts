@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { extract as untar } from 'tar';
 import { parse } from 'yaml';
 import { ingest } from '../src/ingest/ingest.ts';
-import { planRules, runRules } from '../src/rules/engine.ts';
+import { planRules, runRules, type RunOptions } from '../src/rules/engine.ts';
 import { loadSigma } from '../src/rules/sigma/load.ts';
 import { Workspace } from '../src/store/workspace.ts';
 
@@ -30,6 +30,8 @@ export interface Conformance {
   triggered: number;
   missed: { case: string; rule: string; title: string; reason: string }[];
   crossTriggers: { case: string; rule: string }[];
+  /** Every detection (rule, event, entity type, entity, time), sorted: to compare engine paths row for row. */
+  detections: string[];
   seconds: number;
 }
 
@@ -44,7 +46,7 @@ function walk(dir: string): string[] {
   });
 }
 
-export async function conformance(rulesPath: string, regressionPath: string): Promise<Conformance> {
+export async function conformance(rulesPath: string, regressionPath: string, options: RunOptions = {}): Promise<Conformance> {
   const started = performance.now();
   const { rules, problems } = await loadSigma(rulesPath);
   const { planned, skipped } = planRules(rules);
@@ -68,7 +70,8 @@ export async function conformance(rulesPath: string, regressionPath: string): Pr
     const fileIds = await ws.query('SELECT file_id, sha256 FROM ingested_files');
     const bySha = new Map(fileIds.map((r) => [String(r.sha256), Number(r.file_id)]));
     const byPath = new Map(cases.flatMap((c) => c.files).map((f) => [f, bySha.get(createHash('sha256').update(readFileSync(f)).digest('hex'))]));
-    await runRules(ws, rules);
+    await runRules(ws, rules, options);
+    const all = (await ws.query("SELECT rule_id || '|' || event_ref || '|' || entity_type || '|' || entity || '|' || CAST(ts AS VARCHAR) || '|' || coalesce(CAST(details AS VARCHAR), '') AS d FROM detections ORDER BY d")).map((r) => String(r.d));
     const detections = await ws.query("SELECT DISTINCT rule_id, split_part(event_ref, ':', 1)::INTEGER AS file_id FROM detections");
     const hits = new Map<number, Set<string>>();
     for (const d of detections) hits.set(Number(d.file_id), new Set([...(hits.get(Number(d.file_id)) ?? []), String(d.rule_id)]));
@@ -91,7 +94,7 @@ export async function conformance(rulesPath: string, regressionPath: string): Pr
     ws.close();
     return {
       rules: rules.length, compiled: planned.length, skipped: skipCounts, problems: problems.length, cases: cases.length,
-      casesWithRule: cases.filter((c) => compiledIds.has(c.ruleId)).length, triggered, missed, crossTriggers,
+      casesWithRule: cases.filter((c) => compiledIds.has(c.ruleId)).length, triggered, missed, crossTriggers, detections: all,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

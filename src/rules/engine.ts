@@ -7,7 +7,7 @@
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
 import { directoryDetections, watchlistDetections } from './directory-flags.ts';
-import { GroupScan } from './scan.ts';
+import { GroupScan, ScanSet } from './scan.ts';
 import { Bindings } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { Workspace } from '../store/workspace.ts';
@@ -144,6 +144,39 @@ export interface RunReport {
 export const BATCH_ROWS = 100_000;
 /** Rowids per block when counting each source's events, the unit batches are cut at. */
 const BLOCK_ROWS = 20_000;
+/** One source's scan and its batches: [first rowid, end rowid, events]. */
+interface Work {
+  scan: GroupScan;
+  ranges: [number, number, number][];
+  /** Its matches go to the run's scratch table that correlations read: kept on the run's own connection. */
+  hidden: boolean;
+}
+
+/** The second lane's matches, in its connection's temp tables, then in this one's. */
+const FOUND = 'hb_found';
+
+/**
+ * Sources shared between two lanes so each plans about as much: a batch costs a few tens of
+ * milliseconds of planning plus its rules' share (1–3 ms a candidate rule), then its events.
+ */
+function splitLanes(work: Work[]): [Work[], Work[]] {
+  const cost = (w: Work) => w.ranges.length * (30 + w.scan.rules.length / 10) + w.ranges.reduce((a, r) => a + r[2], 0) / 50;
+  const lanes: [Work[], Work[]] = [[], []];
+  const load = [0, 0];
+  for (const w of [...work].sort((a, b) => cost(b) - cost(a))) {
+    const lane = w.hidden || load[0] <= load[1] ? 0 : 1;
+    lanes[lane].push(w);
+    load[lane] += cost(w);
+  }
+  return lanes;
+}
+
+/**
+ * Batches with at most this many candidate (event, rule) pairs check them as data (ScanSet
+ * checkData: one statement whatever the rules); more, as each rule's compiled SQL, whose planning
+ * (1–3 ms a rule) is then small beside the work. Measured on OTRF: … (see the issue note).
+ */
+export const DATA_PAIRS = 50_000;
 
 export interface RulesProgress {
   eventsDone: number;
@@ -164,6 +197,10 @@ export interface RunOptions {
   watchlist?: string;
   /** Events of one source per batch (default BATCH_ROWS). */
   batchRows?: number;
+  /** 1: one connection; 2 (default): sources split between two, planned on two cores. */
+  lanes?: 1 | 2;
+  /** Batches with at most this many candidate pairs are checked as data (default DATA_PAIRS; 0: always SQL). */
+  dataPairs?: number;
   /** DuckDB memory_limit for the run, e.g. '4GB' (default RULES_MEMORY_LIMIT). */
   memoryLimit?: string;
   onProgress?: (p: RulesProgress) => void;
@@ -199,15 +236,18 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   // A source's scan is built (its rules compiled and anchored) only once it is known to have
   // events: a small capture meets a handful of SigmaHQ's sixty Windows sources.
   const sources = [...bySource.values()].map((members, i) => ({ id: i, source: members[0].source, members }));
-  const build = ({ id, source, members }: (typeof sources)[number]) => GroupScan.for(source, members.map((m) => m.rule), id, {
-    placeholders: options.placeholders, keep: correlations.keep, target: correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections',
+  const targetOf = ({ members }: (typeof sources)[number]) => (correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections');
+  const build = (s: (typeof sources)[number]) => GroupScan.for(s.source, s.members.map((m) => m.rule), s.id, {
+    placeholders: options.placeholders, keep: correlations.keep, target: targetOf(s),
   });
   const batch = options.batchRows ?? BATCH_ROWS;
   // Each source takes its own events in batches of up to `batch`, cut at block edges: one scan
   // per table counts every source's events per block of rowids. A source with few events (process
   // creation is well under 1 % of some captures) then runs as one batch and plans its rules once,
-  // and memory holds one batch whatever the table's size.
-  const work: { scan: GroupScan; ranges: [number, number, number][] }[] = [];
+  // and memory holds one batch whatever the table's size. Sources with fewer than SHARED_BELOW
+  // events share their batches (ScanSet): a statement costs milliseconds to plan whatever it
+  // reads, and a small capture meets a dozen sources.
+  const work: Work[] = [];
   let events = 0;
   for (const table of tables) {
     const mine = sources.filter((s) => s.source.table === table);
@@ -226,29 +266,57 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
           last[2] += n;
         } else ranges.push([lo, lo + BLOCK_ROWS, n]);
       }
-      if (ranges.length > 0) work.push({ scan: build(source), ranges });
+      if (ranges.length > 0) work.push({ scan: build(source), ranges, hidden: targetOf(source) !== 'detections' });
     });
   }
-  await GroupScan.prepareRun(ws, work.map((w) => w.scan));
   const total = work.reduce((sum, w) => sum + w.ranges.reduce((a, r) => a + r[2], 0), 0);
   let done = 0;
   let candidates = 0;
-  for (const { scan, ranges } of work) {
-    for (const [lo, hi, n] of ranges) {
-      options.onProgress?.({ eventsDone: total > 0 ? (events * done) / total : 0, eventsTotal: events });
-      await scan.load(ws, lo, hi);
-      const ks = await scan.pair(ws);
-      for (const c of ks.values()) candidates += c;
-      // HUNTBOOK_TRACE=1 also says how well the anchors narrowed each batch, and which rules they let through most.
-      if (process.env.HUNTBOOK_TRACE === '1') process.stderr.write(`[trace] rules ${scan.group}: ${ks.size} candidate rules, ${[...ks.values()].reduce((a, b) => a + b, 0)} pairs; most: ${[...ks].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${scan.rules[k].name} (${n})`).join(', ')}\n`);
-      if (ks.size > 0) {
-        await scan.fetch(ws, lo, hi);
-        await scan.check(ws, [...ks.keys()], options.runId ?? null);
+  const runLane = async (conn: Workspace, items: Work[], target?: string): Promise<void> => {
+    await GroupScan.prepareRun(conn, items.map((w) => w.scan));
+    for (const { scan, ranges } of items) {
+      const set = new ScanSet(scan, target);
+      for (const [lo, hi, n] of ranges) {
+        options.onProgress?.({ eventsDone: total > 0 ? (events * done) / total : 0, eventsTotal: events });
+        await set.load(conn, lo, hi);
+        const found = await set.pair(conn);
+        const counts = [...found].flatMap(([s, ks]) => [...ks].map(([k, c]) => ({ s, k, c })));
+        const pairs = counts.reduce((a, x) => a + x.c, 0);
+        candidates += pairs;
+        // HUNTBOOK_TRACE=1 also says how well the anchors narrowed each batch, and which rules they let through most.
+        if (process.env.HUNTBOOK_TRACE === '1') process.stderr.write(`[trace] rules ${set.group}: ${counts.length} candidate rules, ${pairs} pairs; most: ${counts.sort((a, b) => b.c - a.c).slice(0, 3).map((x) => `${x.s.rules[x.k].name} (${x.c})`).join(', ')}\n`);
+        if (counts.length > 0) {
+          const asData = pairs <= (options.dataPairs ?? DATA_PAIRS);
+          await set.fetch(conn, lo, hi, asData);
+          await set.check(conn, found, options.runId ?? null, asData);
+        }
+        done += n;
       }
-      done += n;
+    }
+    await GroupScan.releaseRun(conn);
+  };
+  // Two lanes, one per core: on a small input nearly all the time is DuckDB planning statements,
+  // one at a time per connection. The second lane's matches come back through its own temp
+  // table, so that they land inside this connection's transaction (a run is whole or absent).
+  const [mine, other] = options.lanes === 1 ? [work, []] : splitLanes(work);
+  if (other.length === 0) await runLane(ws, mine);
+  else {
+    const companion = await ws.companion();
+    try {
+      await companion.run(`CREATE TEMP TABLE ${FOUND} AS SELECT * FROM detections LIMIT 0`);
+      await companion.run(`CREATE UNIQUE INDEX ${FOUND}_once ON ${FOUND} (rule_id, source_table, event_ref, entity_type, entity)`);
+      const settled = await Promise.allSettled([runLane(ws, mine), runLane(companion, other, FOUND)]);
+      for (const s of settled) if (s.status === 'rejected') throw s.reason;
+      const found = await companion.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS VARCHAR) AS details, run_id FROM ${FOUND}`);
+      await ws.run(`CREATE OR REPLACE TEMP TABLE ${FOUND} (ts VARCHAR, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entity_type VARCHAR, entity VARCHAR, source_table VARCHAR, event_ref VARCHAR, details VARCHAR, run_id INTEGER)`);
+      await ws.append(FOUND, found.map((r) => Object.values(r) as (string | number | null)[]));
+      await ws.run(`INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+SELECT CAST(ts AS TIMESTAMP), rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS JSON), run_id FROM ${FOUND}`);
+      await ws.run(`DROP TABLE ${FOUND}`);
+    } finally {
+      companion.close();
     }
   }
-  await GroupScan.releaseRun(ws);
   await runCorrelations(ws, correlations, options.runId ?? null);
   await ws.run(`DROP TABLE IF EXISTS temp.${MATCHES_TABLE}`);
   options.onProgress?.({ eventsDone: events, eventsTotal: events });

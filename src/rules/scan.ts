@@ -1,17 +1,20 @@
 /**
  * One log source's rules over one batch of its table, in three statements:
  *
- * 1. `hb_keys`: the batch's events with the fields the anchors look up, lower-cased (`hb_lN`);
- *    then, for the candidates of step 2 only, `hb_ev` with every field the rules read pulled out
- *    of the JSON once (slots `hb_sN` as written, `hb_lN` lower-cased);
+ * 1. `hb_keys`: the batch's events with the fields the anchors look up, lower-cased (`cGlN`,
+ *    source G, slot N); then, for the candidates of step 2 only, `hb_ev` with every field the
+ *    rules read pulled out of the JSON once (`cGsN` as written, `cGlN` lower-cased);
  * 2. `hb_pairs`: (event, rule) candidates from the rules' anchors (see sigma/anchors.ts): exact
  *    values and file names by one hash join, substrings by a join on 4-grams then an exact
  *    `contains`; rules without an anchor pair with every event;
- * 3. the detections: each candidate pair checked against its own rule's full condition only.
+ * 3. the detections: each candidate pair checked against its own rule's full condition only,
+ *    either as SQL (one CASE branch per rule: DuckDB plans 1–3 ms a rule, nothing beside a big
+ *    batch's work) or, for a batch with few pairs, as data (`checkData`: every test of every
+ *    rule is a row of hb_atoms, checked by one statement that is the same for any rules, and the
+ *    rule's and/or/not shape is applied in JS to the tests that held).
  *
  * Most events meet a handful of the thousands of rules, so step 3 costs what the data holds,
- * not events × rules; and only rules with a candidate are planned, so a small capture plans a
- * small statement.
+ * not events × rules; and only rules with a candidate are planned.
  */
 import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
@@ -19,7 +22,7 @@ import type { Workspace } from '../store/workspace.ts';
 import type { MappedSource } from './logsource.ts';
 import type { Rule } from './model.ts';
 import { detectionAnchors, type Clauses } from './sigma/anchors.ts';
-import { compileDetection, type CompileContext } from './sigma/compile.ts';
+import { compileDetection, detectionCond, type Atom, type AtomData, type CompileContext, type Cond } from './sigma/compile.ts';
 import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
 /** Rules checked in one statement: beyond a few hundred, planning one CASE costs more than a second scan of the pairs. */
@@ -45,8 +48,25 @@ function gramList(text: string): string {
   return `list_distinct(list_concat(${runs.join(', ')}))`;
 }
 
+/**
+ * A list kept as JSON text in hb_rules, read as a list for the detections only: casting it for
+ * every rule when the run starts cost more than the rest of a small capture's set-up.
+ */
+const LIST_OF = (column: string, type: 'VARCHAR' | 'INTEGER') => `CAST(CAST(${column} AS JSON) AS ${type}[])`;
+
 /** Key offset for file-name anchors, so exact values and file names share one lookup table. */
 const BASE_KEY = 100_000;
+
+/**
+ * A rule run as data: its tests are rows of hb_atoms, checked for all rules by one statement, and
+ * `holds` says from the tests that held whether the rule matches. Sigma's logic over tests that
+ * are true or not (a missing field is a test that did not hold) gives what the SQL gives: AND,
+ * OR and WHERE read NULL as false, and every NOT is written NOT coalesce(…, false).
+ */
+export interface DataForm {
+  rows: (string | number | null)[][];
+  holds: (held: Set<number>) => boolean;
+}
 
 export interface ScanOptions {
   placeholders?: Record<string, string[]>;
@@ -59,51 +79,55 @@ export interface ScanOptions {
 /** Built scans, by their first rule (so they go when the rules do), then by what they were built from. */
 const scanCache = new WeakMap<Rule, Map<string, GroupScan>>();
 
+/**
+ * One log source's rules, compiled and anchored once (the costly part, cached per process).
+ * Its fields are read by ScanSet below, which runs one or several of them over a batch.
+ */
 export class GroupScan {
   readonly table: CanonicalTable;
   /** SQL over a row of the table (its columns and `fl`, the JSON values list), one per slot. */
-  private readonly slots: string[] = [];
-  private readonly jsonKeys: string[] = [];
-  private readonly slotIndex = new Map<string, number>();
-  private readonly jsonIndex = new Map<string, number>();
+  readonly slots: string[] = [];
+  readonly jsonKeys: string[] = [];
+  readonly slotIndex = new Map<string, number>();
+  readonly jsonIndex = new Map<string, number>();
   /** Sigma field name (null: the whole text) → slot, so each name is resolved once. */
-  private readonly fieldSlots = new Map<string | null, number>();
-  private readonly columns = new Set<string>(['file_id', 'ts']);
-  private readonly star: boolean;
-  private readonly anchors: Clauses[];
-  private gramsChosen = false;
-  private readonly gramSlots = new Map<number, { needle: string; k: number; c: number }[]>();
+  readonly fieldSlots = new Map<string | null, number>();
+  readonly columns = new Set<string>(['file_id', 'ts']);
+  readonly star: boolean;
+  readonly anchors: Clauses[];
+  gramsChosen = false;
+  readonly gramSlots = new Map<number, { needle: string; k: number; c: number }[]>();
 
   /** Names the source in each statement's text, so HUNTBOOK_TRACE=1 shows whose time it is. */
-  private readonly label: string;
+  readonly label: string;
 
   /** Slots read as written (conditions that are case-sensitive, entities, matched fields) and lower-cased. */
-  private readonly used = { original: new Set<number>(), lowered: new Set<number>() };
-  private readonly lookups: (string | number | null)[][] = [];
-  private readonly directNeedles: (string | number | null)[][] = [];
-  private readonly unanchoredRules: number[] = [];
+  readonly used = { original: new Set<number>(), lowered: new Set<number>() };
+  readonly lookups: (string | number | null)[][] = [];
+  readonly directNeedles: (string | number | null)[][] = [];
+  readonly unanchoredRules: number[] = [];
   /** (rule, how many clauses it has): a candidate meets all of them. */
-  private readonly clauseCount: number[][] = [];
+  readonly clauseCount: number[][] = [];
   /** Per rule, the field names its detections keep; and every slot any rule keeps, in one list per event. */
-  private readonly detailFields: string[][] = [];
-  private readonly detailSlots: number[] = [];
+  readonly detailFields: string[][] = [];
+  readonly detailSlots: number[] = [];
   /** Slots the anchors look up: all step 1 reads. */
-  private readonly anchorSlots = new Set<number>();
+  readonly anchorSlots = new Set<number>();
   /** Slot → the regex that screens it before its needles are looked for (see the constructor). */
-  private readonly screens = new Map<number, string>();
+  readonly screens = new Map<number, string>();
 
   /** `id` names this source's own lookup tables (hb_lookup_<id> …) for the length of a run. */
-  private readonly placeholders?: Record<string, string[]>;
+  readonly placeholders?: Record<string, string[]>;
   /** Rule id → fields its matches carry in their details whatever it matched on (what correlations group by). */
-  private readonly keep: Map<string, string[]>;
+  readonly keep: Map<string, string[]>;
   /** detections, or the run's scratch table of matches only correlations read. */
-  private readonly target: string;
+  readonly target: string;
 
   get group(): string {
     return this.source.group;
   }
 
-  constructor(private readonly source: MappedSource, readonly rules: Rule[], private readonly id: number, options: ScanOptions = {}) {
+  constructor(readonly source: MappedSource, readonly rules: Rule[], readonly id: number, options: ScanOptions = {}) {
     this.placeholders = options.placeholders;
     this.keep = options.keep ?? new Map();
     this.target = options.target ?? 'detections';
@@ -126,8 +150,9 @@ export class GroupScan {
       }
       for (const e of rule.entities) this.used.original.add(this.entitySlot(e.field));
     });
+    const named = new RegExp(`\\bc${id}([sl])(\\d+)\\b`, 'g');
     for (const text of texts) {
-      for (const m of text.matchAll(/\bhb_([sl])(\d+)\b/g)) (m[1] === 's' ? this.used.original : this.used.lowered).add(Number(m[2]));
+      for (const m of text.matchAll(named)) (m[1] === 's' ? this.used.original : this.used.lowered).add(Number(m[2]));
     }
     this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : []));
     const needles = new Map<number, { needle: string; k: number; c: number }[]>();
@@ -174,32 +199,31 @@ export class GroupScan {
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_clauses (g INTEGER, k INTEGER, n INTEGER)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (g INTEGER, k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules_in (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, didx VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, didx VARCHAR, dslots VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hits (hb_rid BIGINT, g INTEGER, k INTEGER)');
     const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
     const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
       ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
       ['hb_entities', (s) => s.rules.flatMap((r, k) => r.entities.map((e) => [k, e.type, s.entitySlot(e.field)]))],
       // Which fields each rule's detections keep is data, not SQL: one generic expression builds
       // every detail, so a statement's planning grows only with the rules' conditions.
-      ['hb_rules_in', (s) => s.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight, JSON.stringify(s.detailFields[k]),
-        JSON.stringify(s.detailFields[k].map((name) => s.detailSlots.indexOf(s.fieldSlot(name)) + 1))])],
+      ['hb_rules', (s) => s.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight, JSON.stringify(s.detailFields[k]),
+        JSON.stringify(s.detailFields[k].map((name) => s.detailSlots.indexOf(s.fieldSlot(name)) + 1)),
+        JSON.stringify(s.detailFields[k].map((name) => s.fieldSlot(name) + 1))])],
     ];
     for (const [table, pick] of tables) {
       const all = rows(pick);
       if (all.length > 0) await ws.append(table, all);
     }
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules AS SELECT g, k, rule_id, rule, phase, weight, CAST(CAST(dnames AS JSON) AS VARCHAR[]) AS dnames, CAST(CAST(didx AS JSON) AS INTEGER[]) AS didx FROM hb_rules_in');
-    await ws.run('DROP TABLE hb_rules_in');
-    for (const scan of scans) scan.gramsChosen = false;
+    for (const scan of scans) {
+      scan.gramsChosen = false;
+      scan.atomsLoaded.clear();
+    }
   }
 
   static async releaseRun(ws: Workspace): Promise<void> {
-    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
-  }
-
-  /** This source's rows of a run table. */
-  private t(name: string): string {
-    return `(SELECT * EXCLUDE (g) FROM hb_${name} WHERE g = ${this.id})`;
+    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs', 'hb_atoms', 'hb_hits']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
   }
 
   /**
@@ -218,6 +242,11 @@ export class GroupScan {
     return scan;
   }
 
+
+  /** A slot's column in the run's tables: named after the source, so sources can share a statement. */
+  col(kind: 's' | 'l' | 'v', slot: number): string {
+    return `c${this.id}${kind}${slot}`;
+  }
 
   private slot(expr: string): number {
     let index = this.slotIndex.get(expr);
@@ -238,7 +267,7 @@ export class GroupScan {
   }
 
   /** The slot of a Sigma field name (null: the event's whole text). */
-  private fieldSlot(name: string | null): number {
+  fieldSlot(name: string | null): number {
     let slot = this.fieldSlots.get(name);
     if (slot === undefined) {
       slot = this.resolveField(name);
@@ -262,7 +291,7 @@ export class GroupScan {
   }
 
   /** Entities are canonical columns where the table has them (a proxy's "host" is its client address). */
-  private entitySlot(field: string): number {
+  entitySlot(field: string): number {
     const columns = new Set(CANONICAL_COLUMNS[this.table].map((c) => c.name));
     const column = columns.has(field) ? field : this.table !== 'events' && field === 'host' && columns.has('src_ip') ? 'src_ip' : undefined;
     if (column) {
@@ -272,102 +301,82 @@ export class GroupScan {
     return this.fieldSlot(field);
   }
 
-  private condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
+  condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
     if (rule.sql !== undefined) return `coalesce((${rule.sql}), false)`;
     const ctx: CompileContext = {
       field: (name) => {
         fields?.add(name);
-        return `hb_s${this.fieldSlot(name)}`;
+        return this.col('s', this.fieldSlot(name));
       },
-      lowered: (name) => `hb_l${this.fieldSlot(name)}`,
-      fullText: () => `hb_s${this.fieldSlot(null)}`,
-      loweredText: () => `hb_l${this.fieldSlot(null)}`,
+      lowered: (name) => this.col('l', this.fieldSlot(name)),
+      fullText: () => this.col('s', this.fieldSlot(null)),
+      loweredText: () => this.col('l', this.fieldSlot(null)),
       bind, placeholders: this.placeholders,
     };
     // NULL (a field the event lacks) is false to the CASE that reads this.
     return compileDetection(rule.detection ?? {}, ctx);
   }
 
+  /** Rules whose tests are in this run's hb_atoms already. */
+  readonly atomsLoaded = new Set<number>();
+  private readonly forms = new Map<number, DataForm | null>();
+
   /**
-   * Step 1: the batch's events of this source in hb_keys, only the fields the anchors look up,
-   * lower-cased. The other fields wait for step 2½ (`fetch`), which reads them for the
-   * candidates only: a source of 180 fields (Security) parses most of its JSON for nothing otherwise.
+   * A rule's tests as rows of hb_atoms and its shape as a predicate over the tests that held
+   * (see DataForm); null when a test has no data form (|cidr, |fieldref, |expand, native SQL).
    */
-  async load(ws: Workspace, lo: number, hi: number): Promise<void> {
-    const screened = new Set(this.screens.keys());
-    await this.materialize(ws, 'hb_keys', lo, hi, { original: screened, lowered: new Set([...this.anchorSlots].filter((s) => !screened.has(s))) }, false);
+  dataForm(k: number): DataForm | null {
+    if (!this.forms.has(k)) this.forms.set(k, this.buildForm(k));
+    return this.forms.get(k)!;
   }
 
-  /** Step 2½: the candidate events in hb_ev, every slot the rules read, once, as written and lower-cased. */
-  async fetch(ws: Workspace, lo: number, hi: number): Promise<void> {
-    await this.materialize(ws, 'hb_ev', lo, hi, this.used, true);
-  }
-
-  private async materialize(ws: Workspace, name: string, lo: number, hi: number, want: { original: Set<number>; lowered: Set<number> }, candidatesOnly: boolean): Promise<void> {
-    const { values, bind } = new Bindings();
-    const json = EXTRA_COLUMN[this.table];
-    const wanted = this.slots.map((_, i) => i).filter((i) => want.original.has(i) || want.lowered.has(i));
-    // Only the JSON keys the wanted slots read, renumbered.
-    const keys: number[] = [];
-    const exprs = new Map(wanted.map((i) => [i, this.slots[i].replace(/\bfl\[(\d+)\]/g, (_, n: string) => {
-      let at = keys.indexOf(Number(n));
-      if (at === -1) at = keys.push(Number(n)) - 1;
-      return `fl[${at + 1}]`;
-    })]));
-    const fl = keys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${keys.map((n) => quoteLiteral(`$."${this.jsonKeys[n - 1]}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
-    const star = this.star && candidatesOnly;
-    const cols = star ? '*' : [...this.columns].map(quoteIdent).join(', ');
-    const slotCols = wanted.map((i) => `${exprs.get(i)} AS hb_v${i}`).join(', ');
-    const kept = wanted.flatMap((i) => [
-      ...(want.original.has(i) ? [`hb_v${i} AS hb_s${i}`] : []),
-      ...(want.lowered.has(i) ? [`lower(hb_v${i}) AS hb_l${i}`] : []),
-    ]);
-    const plain = star ? `* EXCLUDE (fl${wanted.map((i) => `, hb_v${i}`).join('')})` : 'hb_rid, file_id, ts';
-    const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
-    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
-SELECT ${[plain, ...kept].join(', ')} FROM (
-  SELECT *, ${slotCols || 'NULL AS hb_nothing'} FROM (
-    SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
-    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${this.source.where(bind)})${only}))`, values);
-  }
-
-  /** Step 2: candidate (event, rule) pairs in hb_pairs; returns each rule with a candidate and its count. */
-  async pair(ws: Workspace): Promise<Map<number, number>> {
-    const parts: string[] = [];
-    if (this.lookups.length > 0) {
-      const keys = [...new Set(this.lookups.map((l) => Number(l[2])))];
-      const kv = keys.map((key) => `{'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(hb_l${key - BASE_KEY})` : `hb_l${key}`}}`);
-      parts.push(`SELECT e.hb_rid, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN ${this.t('lookup')} l ON l.key = e.key AND l.value = e.value`);
-    }
-    for (const slot of new Set(this.directNeedles.map((d) => Number(d[2])))) {
-      const screen = this.screens.get(slot);
-      const events = screen === undefined ? `(SELECT hb_rid, hb_l${slot} AS v FROM hb_keys)` : `(SELECT hb_rid, lower(hb_s${slot}) AS v FROM hb_keys WHERE regexp_matches(hb_s${slot}, ${quoteLiteral(screen)}))`;
-      parts.push(`SELECT e.hb_rid, n.k, n.c FROM ${events} e JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram IS NULL AND contains(e.v, n.needle)`);
-    }
-    if (this.gramSlots.size > 0) {
-      await this.chooseGrams(ws);
-      for (const slot of this.gramSlots.keys()) {
-        // The grams are built inside a list (4 characters stay inline, no copy of the text per
-        // gram) and only the event id travels with them; the text is read again for the check.
-        parts.push(`SELECT c.hb_rid, c.k, c.c FROM (
-  SELECT DISTINCT g.hb_rid, n.k, n.c, n.needle FROM (SELECT hb_rid, unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_keys WHERE length(hb_l${slot}) >= 4) g
-  JOIN ${this.t('needle')} n ON n.slot = ${slot} AND n.gram = g.gram
-) c JOIN hb_keys e USING (hb_rid) WHERE contains(e.hb_l${slot}, c.needle)`);
+  private buildForm(k: number): DataForm | null {
+    const rule = this.rules[k];
+    if (rule.sql !== undefined) return null;
+    const ctx: CompileContext = { field: () => '', lowered: () => '', fullText: () => '', loweredText: () => '', bind: () => '?', placeholders: this.placeholders };
+    const ids = new Map<Atom, number>();
+    const rows: (string | number | null)[][] = [];
+    const walk = (cond: Cond): ((held: Set<number>) => boolean) | null => {
+      if (cond.type === 'any') {
+        const list: number[] = [];
+        for (const atom of cond.atoms) {
+          if (!atom.data) return null;
+          if (!ids.has(atom)) {
+            ids.set(atom, ids.size);
+            rows.push(this.atomRow(k, ids.size - 1, atom.data));
+          }
+          list.push(ids.get(atom)!);
+        }
+        return (held) => list.some((a) => held.has(a));
       }
-    }
-    const anchored = parts.length > 0
-      ? `SELECT hb_rid, k FROM (${parts.join('\nUNION ALL\n')}) JOIN ${this.t('clauses')} USING (k) GROUP BY hb_rid, k HAVING count(DISTINCT c) = any_value(n)`
-      : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS k WHERE false';
-    const unanchored = this.unanchoredRules.length > 0 ? `\nUNION ALL\nSELECT hb_rid, k FROM hb_keys, (SELECT unnest([${this.unanchoredRules.join(', ')}]) AS k)` : '';
-    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS ${anchored}${unanchored}`);
-    return new Map((await ws.query('SELECT k, count(*) AS n FROM hb_pairs GROUP BY k ORDER BY k')).map((r) => [Number(r.k), Number(r.n)]));
+      if (cond.type === 'not') {
+        const inner = walk(cond.item);
+        return inner && ((held) => !inner(held));
+      }
+      const items = cond.items.map(walk);
+      if (items.some((f) => f === null)) return null;
+      const fs = items as ((held: Set<number>) => boolean)[];
+      return cond.type === 'and' ? (held) => fs.every((f) => f(held)) : (held) => fs.some((f) => f(held));
+    };
+    const holds = walk(detectionCond(rule.detection ?? {}, ctx));
+    return holds && { rows, holds };
+  }
+
+  private atomRow(k: number, a: number, d: AtomData): (string | number | null)[] {
+    return [this.id, k, a, d.op, this.fieldSlot(d.field), d.cased ? 1 : 0, d.value, d.num];
+  }
+
+  /** Every slot the rules read, as written, as one list per event (NULL where a slot is not kept): what the data path indexes. */
+  listOf(kind: 's' | 'l'): string {
+    const kept = kind === 's' ? this.used.original : this.used.lowered;
+    return this.slots.map((_, i) => (kept.has(i) ? this.col(kind, i) : 'NULL')).join(', ');
   }
 
   /**
    * Each needle is found through one of its 4-grams; the one least common in the data (counted
    * over the first batch) keeps the candidates few. Chosen once per run.
    */
-  private async chooseGrams(ws: Workspace): Promise<void> {
+  async chooseGrams(ws: Workspace): Promise<void> {
     if (this.gramsChosen) return;
     const rows: (string | number | null)[][] = [];
     for (const [slot, list] of this.gramSlots) {
@@ -376,7 +385,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       await ws.run('CREATE OR REPLACE TEMP TABLE hb_grams (gram VARCHAR)');
       await ws.append('hb_grams', [...grams].map((g) => [g]));
       const counts = new Map((await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
-  SELECT unnest(${gramList(`hb_l${slot}`)}) AS gram FROM hb_keys WHERE length(hb_l${slot}) >= 4
+  SELECT unnest(${gramList(this.col('l', slot))}) AS gram FROM hb_keys WHERE length(${this.col('l', slot)}) >= 4
 ) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)).map((r) => [String(r.gram), Number(r.n)]));
       for (const { needle, k, c } of list) {
         let best = needle.slice(0, 4);
@@ -392,12 +401,203 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
     this.gramsChosen = true;
   }
 
-  /** Step 3: every candidate pair against its own rule; what matches lands in detections. */
-  async check(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
-    for (let i = 0; i < ks.length; i += CHECK_CHUNK) await this.checkChunk(ws, ks.slice(i, i + CHECK_CHUNK), runId);
+}
+
+/** (source, rule) as one number in a run's statements: source id × RULE_KEY + the rule's index. */
+const RULE_KEY = 100_000;
+
+/**
+ * One source's scan over one batch of its table: the run's statements. (Several sources sharing
+ * one batch's statements was tried and measured slower on OTRF: DuckDB's planning grows with a
+ * statement's width, so wider statements saved nothing; two connections, one per core, did.)
+ */
+export class ScanSet {
+  readonly table: CanonicalTable;
+  private readonly target: string;
+  private readonly label: string;
+
+  readonly scans: GroupScan[];
+
+  /** `target`: where matches go instead of the scan's own (a second connection's temp table). */
+  constructor(scan: GroupScan, target?: string) {
+    this.scans = [scan];
+    this.table = scan.table;
+    this.target = target ?? scan.target;
+    this.label = scan.label;
   }
 
-  private async checkChunk(ws: Workspace, ks: number[], runId: number | null): Promise<void> {
+  get group(): string {
+    return this.scans[0].group;
+  }
+
+  /**
+   * Step 1: the batch's events in hb_keys, only the fields the anchors look up, lower-cased.
+   * The other fields wait for `fetch`, which reads them for the candidates only: a source of 180
+   * fields (Security) parses most of its JSON for nothing otherwise.
+   */
+  async load(ws: Workspace, lo: number, hi: number): Promise<void> {
+    await this.materialize(ws, 'hb_keys', lo, hi, (scan) => {
+      const screened = new Set(scan.screens.keys());
+      return { original: screened, lowered: new Set([...scan.anchorSlots].filter((s) => !screened.has(s))) };
+    }, false);
+  }
+
+  /**
+   * Step 2½: the candidate events in hb_ev, every slot the rules read, once, as written and
+   * lower-cased; with `lists`, also each source's slots as two lists (cNraw, cNlow) for the data path.
+   */
+  async fetch(ws: Workspace, lo: number, hi: number, lists = false): Promise<void> {
+    await this.materialize(ws, 'hb_ev', lo, hi, (scan) => scan.used, true, lists);
+  }
+
+  private async materialize(ws: Workspace, name: string, lo: number, hi: number, want: (scan: GroupScan) => { original: Set<number>; lowered: Set<number> }, candidatesOnly: boolean, lists = false): Promise<void> {
+    const { values, bind } = new Bindings();
+    const json = EXTRA_COLUMN[this.table];
+    // The JSON keys the wanted slots read, numbered once for all the sources.
+    const keys: string[] = [];
+    const keyRef = (key: string): string => {
+      let at = keys.indexOf(key);
+      if (at === -1) at = keys.push(key) - 1;
+      return `fl[${at + 1}]`;
+    };
+    const slotCols: string[] = [];
+    const kept: string[] = [];
+    const columns = new Set<string>();
+    for (const scan of this.scans) {
+      const w = want(scan);
+      for (const c of scan.columns) columns.add(c);
+      scan.slots.forEach((expr, i) => {
+        if (!w.original.has(i) && !w.lowered.has(i)) return;
+        const sql = expr.replace(/\bfl\[(\d+)\]/g, (_, n: string) => keyRef(scan.jsonKeys[Number(n) - 1]));
+        slotCols.push(`${sql} AS ${scan.col('v', i)}`);
+        if (w.original.has(i)) kept.push(`${scan.col('v', i)} AS ${scan.col('s', i)}`);
+        if (w.lowered.has(i)) kept.push(`lower(${scan.col('v', i)}) AS ${scan.col('l', i)}`);
+      });
+    }
+    const fl = keys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${keys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
+    const star = candidatesOnly && this.scans.some((s) => s.star);
+    const cols = star ? '*' : [...columns].map(quoteIdent).join(', ');
+    const wheres = this.scans.map((s) => `(${s.source.where(bind)})`);
+    const where = wheres.includes('(true)') ? 'true' : [...new Set(wheres)].join(' OR ');
+    const plain = star ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})` : 'hb_rid, file_id, ts';
+    const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
+    // Every slot as one list per event (as written, lower-cased), indexed by slot number + 1.
+    const listCols = lists ? [`[${this.scans.map((scan) => scan.listOf('s')).join(', ')}]::VARCHAR[] AS hb_raw`, `[${this.scans.map((scan) => scan.listOf('l')).join(', ')}]::VARCHAR[] AS hb_low`] : [];
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
+SELECT *${listCols.map((c) => `, ${c}`).join('')} FROM (
+SELECT ${[plain, ...kept].join(', ')} FROM (
+  SELECT *, ${slotCols.join(', ') || 'NULL AS hb_nothing'} FROM (
+    SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
+    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${where})${only})))`, values);
+  }
+
+  /** Step 2: candidate (event, source, rule) triples in hb_pairs; returns each (scan, rule) with a candidate and its count. */
+  async pair(ws: Workspace): Promise<Map<GroupScan, Map<number, number>>> {
+    const parts: string[] = [];
+    // Exact values and file names of every source: one hash join.
+    const kv = this.scans.flatMap((scan) => [...new Set(scan.lookups.map((l) => Number(l[2])))].map((key) =>
+      `{'g': ${scan.id}, 'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(${scan.col('l', key - BASE_KEY)})` : scan.col('l', key)}}`));
+    if (kv.length > 0) parts.push(`SELECT e.hb_rid, e.g, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN hb_lookup l ON l.g = e.g AND l.key = e.key AND l.value = e.value`);
+    for (const scan of this.scans) {
+      for (const slot of new Set(scan.directNeedles.map((d) => Number(d[2])))) {
+        const screen = scan.screens.get(slot);
+        const events = screen === undefined
+          ? `(SELECT hb_rid, ${scan.col('l', slot)} AS v FROM hb_keys)`
+          : `(SELECT hb_rid, lower(${scan.col('s', slot)}) AS v FROM hb_keys WHERE regexp_matches(${scan.col('s', slot)}, ${quoteLiteral(screen)}))`;
+        parts.push(`SELECT e.hb_rid, ${scan.id} AS g, n.k, n.c FROM ${events} e JOIN hb_needle n ON n.g = ${scan.id} AND n.slot = ${slot} AND n.gram IS NULL AND contains(e.v, n.needle)`);
+      }
+      if (scan.gramSlots.size > 0) {
+        await scan.chooseGrams(ws);
+        for (const slot of scan.gramSlots.keys()) {
+          // The grams are built inside a list (4 characters stay inline, no copy of the text per
+          // gram) and only the event id travels with them; the text is read again for the check.
+          const text = scan.col('l', slot);
+          parts.push(`SELECT c.hb_rid, ${scan.id} AS g, c.k, c.c FROM (
+  SELECT DISTINCT g.hb_rid, n.k, n.c, n.needle FROM (SELECT hb_rid, unnest(${gramList(text)}) AS gram FROM hb_keys WHERE length(${text}) >= 4) g
+  JOIN hb_needle n ON n.g = ${scan.id} AND n.slot = ${slot} AND n.gram = g.gram
+) c JOIN hb_keys e USING (hb_rid) WHERE contains(e.${text}, c.needle)`);
+        }
+      }
+    }
+    const anchored = parts.length > 0
+      ? `SELECT hb_rid, g, k FROM (${parts.join('\nUNION ALL\n')}) JOIN hb_clauses USING (g, k) GROUP BY hb_rid, g, k HAVING count(DISTINCT c) = any_value(n)`
+      : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS g, NULL::INTEGER AS k WHERE false';
+    const unanchored = this.scans.filter((s) => s.unanchoredRules.length > 0).map((s) =>
+      `\nUNION ALL\nSELECT hb_rid, ${s.id} AS g, k FROM hb_keys, (SELECT unnest([${s.unanchoredRules.join(', ')}]) AS k)`);
+    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS ${anchored}${unanchored.join('')}`);
+    const byId = new Map(this.scans.map((s) => [s.id, s]));
+    const found = new Map<GroupScan, Map<number, number>>();
+    for (const r of await ws.query('SELECT g, k, count(*) AS n FROM hb_pairs GROUP BY g, k ORDER BY g, k')) {
+      const scan = byId.get(Number(r.g))!;
+      if (!found.has(scan)) found.set(scan, new Map());
+      found.get(scan)!.set(Number(r.k), Number(r.n));
+    }
+    return found;
+  }
+
+  /**
+   * Step 3: every candidate pair against its own rule; what matches lands in detections. With
+   * `asData`, rules with a data form are checked by the data path (checkData), the rest by SQL.
+   */
+  async check(ws: Workspace, candidates: Map<GroupScan, Map<number, number>>, runId: number | null, asData = false): Promise<void> {
+    const all = [...candidates].flatMap(([scan, ks]) => [...ks.keys()].map((k) => ({ scan, k })));
+    const data = asData ? all.filter(({ scan, k }) => scan.dataForm(k) !== null) : [];
+    const sql = asData ? all.filter(({ scan, k }) => scan.dataForm(k) === null) : all;
+    if (data.length > 0) await this.checkData(ws, data, runId);
+    for (let i = 0; i < sql.length; i += CHECK_CHUNK) await this.checkChunk(ws, sql.slice(i, i + CHECK_CHUNK), runId);
+  }
+
+  /**
+   * The data path: one statement, the same for any rules, checks every test of every candidate
+   * pair (hb_atoms × hb_pairs); each rule's shape then says from the tests that held whether it
+   * matched, and one more statement writes the matches. Nothing is planned per rule, which on a
+   * small batch is nearly all the cost of the SQL path (1–3 ms of DuckDB planning per rule).
+   */
+  private async checkData(ws: Workspace, chunk: { scan: GroupScan; k: number }[], runId: number | null): Promise<void> {
+    const fresh = chunk.filter(({ scan, k }) => !scan.atomsLoaded.has(k));
+    if (fresh.length > 0) {
+      await ws.append('hb_atoms', fresh.flatMap(({ scan, k }) => scan.dataForm(k)!.rows));
+      for (const { scan, k } of fresh) scan.atomsLoaded.add(k);
+    }
+    const raw = `list_extract(e.hb_raw, a.slot + 1)`;
+    const v = `CASE WHEN a.cased = 1 THEN ${raw} ELSE list_extract(e.hb_low, a.slot + 1) END`;
+    const test = `CASE a.op WHEN '=' THEN ${v} = a.value WHEN 'contains' THEN contains(${v}, a.value) WHEN 'starts_with' THEN starts_with(${v}, a.value)
+  WHEN 'ends_with' THEN ends_with(${v}, a.value) WHEN 'like' THEN like_escape(${v}, a.value, '!') WHEN 'null' THEN ${raw} IS NULL
+  WHEN 'notnull' THEN ${raw} IS NOT NULL WHEN 're' THEN regexp_matches(${raw}, a.value) WHEN 'lt' THEN TRY_CAST(${raw} AS DOUBLE) < a.num
+  WHEN 'lte' THEN TRY_CAST(${raw} AS DOUBLE) <= a.num WHEN 'gt' THEN TRY_CAST(${raw} AS DOUBLE) > a.num WHEN 'gte' THEN TRY_CAST(${raw} AS DOUBLE) >= a.num END`;
+    const wanted = new Set(chunk.map(({ scan, k }) => scan.id * RULE_KEY + k));
+    const rows = await ws.query(`${this.label}SELECT p.hb_rid, p.g, p.k, list(a.a) FILTER (WHERE ${test}) AS held
+FROM hb_pairs p JOIN hb_atoms a USING (g, k) JOIN hb_ev e USING (hb_rid)
+GROUP BY p.hb_rid, p.g, p.k`);
+    const byId = new Map(this.scans.map((s) => [s.id, s]));
+    const hits: (number | string)[][] = [];
+    for (const row of rows) {
+      const g = Number(row.g);
+      const k = Number(row.k);
+      if (!wanted.has(g * RULE_KEY + k)) continue;
+      const held = new Set(((row.held as unknown[] | null) ?? []).map(Number));
+      if (byId.get(g)!.dataForm(k)!.holds(held)) hits.push([row.hb_rid as number | string, g, k]);
+    }
+    if (hits.length === 0) return;
+    await ws.run('DELETE FROM hb_hits');
+    await ws.append('hb_hits', hits);
+    const { values, bind } = new Bindings();
+    await ws.run(`${this.label}
+INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+WITH h AS (
+  SELECT h.hb_rid, h.g, h.k, e.file_id, e.ts, e.hb_raw AS raw FROM hb_hits h JOIN hb_ev e USING (hb_rid)
+), v AS (
+  SELECT h.*, ent.type, list_extract(raw, ent.slot + 1) AS value FROM h JOIN hb_entities ent USING (g, k)
+), n AS (
+  SELECT v.*, CASE WHEN type = 'user' THEN ${NORMALISE_USER('value')} WHEN type = 'host' THEN ${NORMALISE_HOST('value')} ELSE lower(value) END AS entity FROM v
+)
+SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, '${this.table}', n.file_id || ':' || n.hb_rid,
+  CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(n.raw, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
+FROM n JOIN hb_rules r USING (g, k)
+WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR n.entity LIKE '%$'))`, values);
+  }
+
+  private async checkChunk(ws: Workspace, chunk: { scan: GroupScan; k: number }[], runId: number | null): Promise<void> {
     const { values: params, bind: bindParam } = new Bindings();
     // Rule values (never log data) are written as literals: DuckDB plans a statement of a few
     // hundred rules a third faster than with thousands of parameters. Text with control
@@ -408,25 +608,31 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
       if (typeof v === 'boolean') return String(v);
       return bindParam(v);
     };
-    const conditions = ks.map((k) => `WHEN ${k} THEN ${this.condition(this.rules[k], bind)}`);
-    const entitySlots = [...new Set(ks.flatMap((k) => this.rules[k].entities.map((e) => this.entitySlot(e.field))))];
-    if (entitySlots.length === 0) return;
-    const entityValue = `CASE ent.slot ${entitySlots.map((s) => `WHEN ${s} THEN x.hb_s${s}`).join(' ')} END`;
-    const dvals = this.detailSlots.length > 0 ? `[${this.detailSlots.map((s) => `hb_s${s}`).join(', ')}]` : '[]::VARCHAR[]';
+    const conditions = chunk.map(({ scan, k }) => `WHEN ${scan.id * RULE_KEY + k} THEN ${scan.condition(scan.rules[k], bind)}`);
+    const entities = new Map<string, { scan: GroupScan; slot: number }>();
+    for (const { scan, k } of chunk) for (const e of scan.rules[k].entities) {
+      const slot = scan.entitySlot(e.field);
+      entities.set(scan.col('s', slot), { scan, slot });
+    }
+    if (entities.size === 0) return;
+    const entityValue = `CASE ent.g * ${RULE_KEY} + ent.slot ${[...entities].map(([col, { scan, slot }]) => `WHEN ${scan.id * RULE_KEY + slot} THEN x.${col}`).join(' ')} END`;
+    const details = (scan: GroupScan) => (scan.detailSlots.length > 0 ? `[${scan.detailSlots.map((s) => scan.col('s', s)).join(', ')}]` : '[]::VARCHAR[]');
+    const scans = [...new Set(chunk.map((c) => c.scan))];
+    const dvals = scans.length === 1 ? details(scans[0]) : `CASE g ${scans.map((s) => `WHEN ${s.id} THEN ${details(s)}`).join(' ')} END`;
     const sql = `${this.label}
 INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH m AS (
-  SELECT p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
-  WHERE CASE p.k ${conditions.join(' ')} ELSE false END
+  SELECT p.g, p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
+  WHERE CASE p.g * ${RULE_KEY} + p.k ${conditions.join(' ')} ELSE false END
 ), x AS (
-  SELECT hb_rid, file_id, ts, k, ${entitySlots.map((s) => `hb_s${s}`).join(', ')}, ${dvals} AS dvals FROM m
+  SELECT hb_rid, file_id, ts, g, k, ${[...entities.keys()].join(', ')}, ${dvals} AS dvals FROM m
 ), v AS (
   SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
-  FROM x JOIN ${this.t('entities')} ent USING (k)
+  FROM x JOIN hb_entities ent USING (g, k)
 )
 SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid,
-  CASE WHEN len(r.didx) > 0 THEN to_json(map(r.dnames, list_select(v.dvals, r.didx))) END, ${runId === null ? 'NULL' : bind(runId)}
-FROM v JOIN ${this.t('rules')} r USING (k)
+  CASE WHEN r.didx <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(v.dvals, ${LIST_OF('r.didx', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
+FROM v JOIN hb_rules r USING (g, k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
     await ws.run(sql, params);
   }

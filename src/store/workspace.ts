@@ -38,6 +38,8 @@ export class Workspace {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
+    /** A second connection to another workspace's database: closing it leaves the database open. */
+    private readonly borrowed = false,
   ) {
     this.stopWatching = onInterrupt(() => this.connection.interrupt());
   }
@@ -193,7 +195,19 @@ export class Workspace {
   close(): void {
     this.stopWatching();
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (!this.borrowed) this.instance.closeSync();
+  }
+
+  /**
+   * Another connection to the same database, for work that runs beside this connection's (DuckDB
+   * plans one statement per connection at a time: two connections plan on two cores). It sees
+   * what is committed, not this connection's open transaction, and has its own temp tables.
+   * Close it before this workspace.
+   */
+  async companion(): Promise<Workspace> {
+    const connection = await this.instance.connect();
+    await connection.run("SET TimeZone = 'UTC'");
+    return new Workspace(this.path, this.instance, connection, this.readOnly, true);
   }
 
   async schemaVersion(): Promise<number> {
