@@ -257,3 +257,38 @@ test('rule anchors: the cheap necessary conditions the engine looks up before ch
   assert.deepEqual(detectionAnchors({ s: { 'CommandLine|re': 'a.*b' }, condition: 's' }), []);
   assert.deepEqual(detectionAnchors({ s: { User: 'x' }, condition: 'not s' }), []);
 });
+
+test('parsed Sigma rule sets are cached on disk by content: a hit gives the same rules, a changed file or a corrupt entry is parsed again', async (t) => {
+  const dir = tempDir(t);
+  const previous = process.env.HUNTBOOK_CACHE;
+  process.env.HUNTBOOK_CACHE = join(dir, 'cache');
+  t.after(() => (previous === undefined ? delete process.env.HUNTBOOK_CACHE : (process.env.HUNTBOOK_CACHE = previous)));
+  const { loadSigma } = await import('../src/rules/sigma/load.ts');
+  const tarball = testData('sigma', 'sigma-rules.tar.gz');
+  const fresh = await loadSigma(tarball);
+  // Only JSON values in a parsed rule: what the cache stores is what the parser made.
+  const plain = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
+    || (Array.isArray(v) && v.every(plain)) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every((x) => x === undefined || plain(x)));
+  assert.ok(fresh.rules.every(plain), 'every parsed rule is plain JSON data');
+  const entries = (await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-'));
+  assert.equal(entries.length, 1, 'the first load writes one entry');
+  const started = performance.now();
+  const cached = await loadSigma(tarball);
+  const hitMs = performance.now() - started;
+  assert.equal(JSON.stringify(cached.rules), JSON.stringify(fresh.rules));
+  assert.deepEqual(cached.problems, fresh.problems);
+  assert.equal(cached.rules.length, 3780);
+  assert.ok(hitMs < 2000, `a hit reads JSON, it does not parse YAML (${hitMs.toFixed(0)} ms)`);
+  // A folder with one rule, then the same rule edited: a miss, and the new text is what loads.
+  const folder = join(dir, 'rules');
+  (await import('node:fs')).mkdirSync(folder);
+  const rule = (level: string) => `title: t\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\x.exe'}, condition: sel}\nlevel: ${level}\n`;
+  writeFileSync(join(folder, 'r.yml'), rule('low'));
+  assert.equal((await loadSigma(folder)).rules[0].level, 'low');
+  writeFileSync(join(folder, 'r.yml'), rule('critical'));
+  assert.equal((await loadSigma(folder)).rules[0].level, 'critical');
+  // A corrupt entry is read as a miss and written again.
+  for (const f of (await import('node:fs')).readdirSync(join(dir, 'cache'))) writeFileSync(join(dir, 'cache', f), '{"rules": [');
+  assert.equal((await loadSigma(folder)).rules[0].level, 'critical');
+  assert.equal((await loadSigma(tarball)).rules.length, 3780);
+});

@@ -10,7 +10,8 @@ import { directoryDetections, watchlistDetections } from './directory-flags.ts';
 import { GroupScan, ScanSet } from './scan.ts';
 import { Bindings } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
-import { Workspace } from '../store/workspace.ts';
+import { DUCKDB_VERSION, Workspace } from '../store/workspace.ts';
+import { cacheKey, readCache, writeCache } from '../store/cache.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
 import type { Rule, Skipped } from './model.ts';
 import { createMatchesTable, MATCHES_TABLE, planCorrelations, runCorrelations } from './correlation.ts';
@@ -76,10 +77,22 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
  */
 export const REGEX_REFUSED = 'regex the engine cannot compile';
 
-/** Pattern → the engine's refusal (null: it compiles). The same DuckDB gives the same answer, so once per process. */
+/**
+ * Pattern → the engine's refusal (null: it compiles). The same DuckDB gives the same answer, so
+ * once per process, and kept on disk by DuckDB version (store/cache.ts): SigmaHQ's few hundred
+ * patterns cost a quarter of a second to try.
+ */
 const verdict = new Map<string, string | null>();
+const VERDICTS = `regex-verdicts-${cacheKey([DUCKDB_VERSION])}.json`;
+let verdictsRead = false;
 
 export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ planned: Planned[]; skipped: Skipped[] }> {
+  if (!verdictsRead) {
+    verdictsRead = true;
+    for (const [pattern, said] of Object.entries(readCache<Record<string, string | null>>(VERDICTS) ?? {})) {
+      if (said === null || typeof said === 'string') verdict.set(pattern, said);
+    }
+  }
   const patterns = new Set(planned.flatMap((p) => p.regexes).filter((p) => !verdict.has(p)));
   if (patterns.size > 0) {
     // A scratch in-memory database: a failed statement must not abort the caller's transaction.
@@ -96,6 +109,7 @@ export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ p
     } finally {
       scratch.close();
     }
+    writeCache(VERDICTS, Object.fromEntries(verdict));
   }
   const kept: Planned[] = [];
   const skipped: Skipped[] = [];

@@ -2,7 +2,7 @@
  * The workspace: one DuckDB file. This is the only module that talks to the DuckDB driver;
  * everything else asks it to run SQL with bound parameters.
  */
-import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, version as duckdbVersion, type DuckDBValue } from '@duckdb/node-api';
 import { WorkspaceError } from '../errors.ts';
 import { checkInterrupted, onInterrupt } from '../interrupt.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -27,6 +27,9 @@ export interface OpenOptions {
    */
   externalAccess?: boolean;
 }
+
+/** The DuckDB library's version (what cached engine verdicts depend on). */
+export const DUCKDB_VERSION = duckdbVersion();
 
 export class Workspace {
   /** Open transactions: nested ones join the outer one, so a caller can make several steps one unit. */

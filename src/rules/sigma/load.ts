@@ -4,9 +4,12 @@
  * bad rule of 3,000 stops nothing.
  */
 import { createReadStream, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Parser } from 'tar';
 import { parseAllDocuments } from 'yaml';
+import { cacheKey, readCache, writeCache } from '../../store/cache.ts';
 import { DEFAULT_LEVEL_WEIGHTS, tacticsOf, type Correlation, type Problem, type Rule } from '../model.ts';
 
 export interface SigmaFile {
@@ -114,8 +117,27 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
   return { rules, problems };
 }
 
+/**
+ * What a parse depends on besides the files: this parser's own source (the module and the model
+ * it fills) and the YAML library's version. A change to any of them is a cache miss.
+ */
+let parserKey: string | undefined;
+function parserVersion(): string {
+  if (parserKey === undefined) {
+    const here = fileURLToPath(import.meta.url);
+    const yamlVersion = String((createRequire(import.meta.url)('yaml/package.json') as { version: string }).version);
+    parserKey = cacheKey([readFileSync(here, 'utf8'), readFileSync(join(here, '..', '..', 'model.ts'), 'utf8'), yamlVersion]);
+  }
+  return parserKey;
+}
+
 export async function loadSigma(source: string, levelWeights?: Record<string, number>): Promise<{ rules: Rule[]; problems: Problem[]; files: number }> {
   const files = await readSigmaFiles(source);
+  // Parsing thousands of YAML rules is most of a small run's wall time: the result is cached
+  // by the files' names and text, the level weights and the parser (see store/cache.ts).
+  const name = `sigma-${cacheKey([parserVersion(), JSON.stringify(levelWeights ?? null), ...files.flatMap((f) => [f.path, f.text])])}.json`;
+  const cached = readCache<{ rules: Rule[]; problems: Problem[] }>(name);
+  if (cached && Array.isArray(cached.rules) && Array.isArray(cached.problems)) return { ...cached, files: files.length };
   const rules: Rule[] = [];
   const problems: Problem[] = [];
   for (const file of files) {
@@ -123,6 +145,7 @@ export async function loadSigma(source: string, levelWeights?: Record<string, nu
     rules.push(...result.rules);
     problems.push(...result.problems);
   }
+  writeCache(name, { rules, problems });
   return { rules, problems, files: files.length };
 }
 
