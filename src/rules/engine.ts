@@ -301,7 +301,7 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
         if (process.env.HUNTBOOK_TRACE === '1') process.stderr.write(`[trace] rules ${set.group}: ${counts.length} candidate rules, ${pairs} pairs; most: ${counts.sort((a, b) => b.c - a.c).slice(0, 3).map((x) => `${x.s.rules[x.k].name} (${x.c})`).join(', ')}\n`);
         if (counts.length > 0) {
           const asData = pairs <= (options.dataPairs ?? DATA_PAIRS);
-          await set.fetch(conn, lo, hi, asData);
+          await set.fetch(conn, lo, hi, found, asData);
           await set.check(conn, found, options.runId ?? null, asData);
         }
         done += n;

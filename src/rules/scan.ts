@@ -57,6 +57,13 @@ const LIST_OF = (column: string, type: 'VARCHAR' | 'INTEGER') => `CAST(CAST(${co
 /** Key offset for file-name anchors, so exact values and file names share one lookup table. */
 const BASE_KEY = 100_000;
 
+/** What one rule reads (slots as written, lower-cased) and which fields its detections keep. */
+export interface RuleInfo {
+  original: Set<number>;
+  lowered: Set<number>;
+  detailFields: string[];
+}
+
 /**
  * A rule run as data: its tests are rows of hb_atoms, checked for all rules by one statement, and
  * `holds` says from the tests that held whether the rule matches. Sigma's logic over tests that
@@ -101,16 +108,11 @@ export class GroupScan {
   /** Names the source in each statement's text, so HUNTBOOK_TRACE=1 shows whose time it is. */
   readonly label: string;
 
-  /** Slots read as written (conditions that are case-sensitive, entities, matched fields) and lower-cased. */
-  readonly used = { original: new Set<number>(), lowered: new Set<number>() };
   readonly lookups: (string | number | null)[][] = [];
   readonly directNeedles: (string | number | null)[][] = [];
   readonly unanchoredRules: number[] = [];
   /** (rule, how many clauses it has): a candidate meets all of them. */
   readonly clauseCount: number[][] = [];
-  /** Per rule, the field names its detections keep; and every slot any rule keeps, in one list per event. */
-  readonly detailFields: string[][] = [];
-  readonly detailSlots: number[] = [];
   /** Slots the anchors look up: all step 1 reads. */
   readonly anchorSlots = new Set<number>();
   /** Slot → the regex that screens it before its needles are looked for (see the constructor). */
@@ -134,26 +136,6 @@ export class GroupScan {
     this.table = source.table;
     this.label = `/* rules ${source.group.replaceAll('*', 'any')} */ `;
     this.star = rules.some((r) => r.sql !== undefined);
-    // Compiling every rule once registers every slot the batches will need, and shows which
-    // slots are read as written and which lower-cased: only those are kept per event.
-    const texts: string[] = [];
-    rules.forEach((rule, k) => {
-      const fields = new Set<string>();
-      texts.push(this.condition(rule, new Bindings().bind, fields));
-      // The fields a detection keeps: what correlations need, then the first dozen it tested.
-      const names = [...new Set([...(this.keep.get(rule.id) ?? []), ...[...fields].slice(0, 12)])];
-      this.detailFields.push(names);
-      for (const name of names) {
-        const slot = this.fieldSlot(name);
-        this.used.original.add(slot);
-        if (!this.detailSlots.includes(slot)) this.detailSlots.push(slot);
-      }
-      for (const e of rule.entities) this.used.original.add(this.entitySlot(e.field));
-    });
-    const named = new RegExp(`\\bc${id}([sl])(\\d+)\\b`, 'g');
-    for (const text of texts) {
-      for (const m of text.matchAll(named)) (m[1] === 's' ? this.used.original : this.used.lowered).add(Number(m[2]));
-    }
     this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : []));
     const needles = new Map<number, { needle: string; k: number; c: number }[]>();
     this.anchors.forEach((clauses, k) => {
@@ -162,7 +144,6 @@ export class GroupScan {
       clauses.forEach((anchors, c) => {
         for (const a of anchors) {
           const slot = this.fieldSlot(a.field);
-          this.used.lowered.add(slot);
           this.anchorSlots.add(slot);
           if (a.kind === 'has') {
             if (!needles.has(slot)) needles.set(slot, []);
@@ -199,18 +180,12 @@ export class GroupScan {
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_clauses (g INTEGER, k INTEGER, n INTEGER)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (g INTEGER, k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, didx VARCHAR, dslots VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, dslots VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_hits (hb_rid BIGINT, g INTEGER, k INTEGER)');
     const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
     const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
       ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
-      ['hb_entities', (s) => s.rules.flatMap((r, k) => r.entities.map((e) => [k, e.type, s.entitySlot(e.field)]))],
-      // Which fields each rule's detections keep is data, not SQL: one generic expression builds
-      // every detail, so a statement's planning grows only with the rules' conditions.
-      ['hb_rules', (s) => s.rules.map((r, k) => [k, r.id, r.name, r.phase, r.weight, JSON.stringify(s.detailFields[k]),
-        JSON.stringify(s.detailFields[k].map((name) => s.detailSlots.indexOf(s.fieldSlot(name)) + 1)),
-        JSON.stringify(s.detailFields[k].map((name) => s.fieldSlot(name) + 1))])],
     ];
     for (const [table, pick] of tables) {
       const all = rows(pick);
@@ -219,6 +194,7 @@ export class GroupScan {
     for (const scan of scans) {
       scan.gramsChosen = false;
       scan.atomsLoaded.clear();
+      scan.rulesLoaded.clear();
     }
   }
 
@@ -317,6 +293,47 @@ export class GroupScan {
     return compileDetection(rule.detection ?? {}, ctx);
   }
 
+  private readonly infos = new Map<number, RuleInfo>();
+
+  /**
+   * What a rule reads and keeps, found by compiling it: only when it first has a candidate, so
+   * a run over a small capture compiles the few hundred rules its events come near, not all.
+   */
+  ruleInfo(k: number): RuleInfo {
+    let info = this.infos.get(k);
+    if (!info) {
+      const rule = this.rules[k];
+      const fields = new Set<string>();
+      const text = this.condition(rule, new Bindings().bind, fields);
+      info = { original: new Set(), lowered: new Set(), detailFields: [] };
+      for (const m of text.matchAll(new RegExp(`\\bc${this.id}([sl])(\\d+)\\b`, 'g'))) (m[1] === 's' ? info.original : info.lowered).add(Number(m[2]));
+      // The fields a detection keeps: what correlations need, then the first dozen it tested.
+      info.detailFields = [...new Set([...(this.keep.get(rule.id) ?? []), ...[...fields].slice(0, 12)])];
+      for (const name of info.detailFields) info.original.add(this.fieldSlot(name));
+      for (const e of rule.entities) info.original.add(this.entitySlot(e.field));
+      this.infos.set(k, info);
+    }
+    return info;
+  }
+
+  /** Rules whose rows are in this run's hb_rules and hb_entities. */
+  readonly rulesLoaded = new Set<number>();
+
+  /** hb_rules and hb_entities rows of the rules among `ks` not loaded yet this run. */
+  async loadRules(ws: Workspace, ks: readonly number[]): Promise<void> {
+    const fresh = ks.filter((k) => !this.rulesLoaded.has(k));
+    if (fresh.length === 0) return;
+    await ws.append('hb_entities', fresh.flatMap((k) => this.rules[k].entities.map((e) => [this.id, k, e.type, this.entitySlot(e.field)])));
+    // Which fields each rule's detections keep is data, not SQL: one generic expression builds
+    // every detail, so a statement's planning grows only with the rules' conditions.
+    await ws.append('hb_rules', fresh.map((k) => {
+      const r = this.rules[k];
+      const names = this.ruleInfo(k).detailFields;
+      return [this.id, k, r.id, r.name, r.phase, r.weight, JSON.stringify(names), JSON.stringify(names.map((name) => this.fieldSlot(name) + 1))];
+    }));
+    for (const k of fresh) this.rulesLoaded.add(k);
+  }
+
   /** Rules whose tests are in this run's hb_atoms already. */
   readonly atomsLoaded = new Set<number>();
   private readonly forms = new Map<number, DataForm | null>();
@@ -366,10 +383,10 @@ export class GroupScan {
     return [this.id, k, a, d.op, this.fieldSlot(d.field), d.cased ? 1 : 0, d.value, d.num];
   }
 
-  /** Every slot the rules read, as written, as one list per event (NULL where a slot is not kept): what the data path indexes. */
-  listOf(kind: 's' | 'l'): string {
-    const kept = kind === 's' ? this.used.original : this.used.lowered;
-    return this.slots.map((_, i) => (kept.has(i) ? this.col(kind, i) : 'NULL')).join(', ');
+  /** The slots in `kept`, as one list per event indexed by slot number + 1 (NULL for the others, and none past the last kept). */
+  listOf(kind: 's' | 'l', kept: ReadonlySet<number>): string {
+    const last = Math.max(-1, ...kept);
+    return `[${this.slots.slice(0, last + 1).map((_, i) => (kept.has(i) ? this.col(kind, i) : 'NULL')).join(', ')}]::VARCHAR[]`;
   }
 
   /**
@@ -442,12 +459,23 @@ export class ScanSet {
     }, false);
   }
 
+  /** The slots the last fetch kept, as written and lower-cased. */
+  private fetched = { original: new Set<number>(), lowered: new Set<number>() };
+
   /**
-   * Step 2½: the candidate events in hb_ev, every slot the rules read, once, as written and
-   * lower-cased; with `lists`, also each source's slots as two lists (cNraw, cNlow) for the data path.
+   * Step 2½: the candidate events in hb_ev, every slot the candidate rules read, once, as written
+   * and lower-cased; with `lists`, also those slots as two lists (hb_raw, hb_low) for the data path.
    */
-  async fetch(ws: Workspace, lo: number, hi: number, lists = false): Promise<void> {
-    await this.materialize(ws, 'hb_ev', lo, hi, (scan) => scan.used, true, lists);
+  async fetch(ws: Workspace, lo: number, hi: number, candidates: Map<GroupScan, Map<number, number>>, lists = false): Promise<void> {
+    const scan = this.scans[0];
+    const want = { original: new Set<number>(), lowered: new Set<number>() };
+    for (const k of candidates.get(scan)?.keys() ?? []) {
+      const info = scan.ruleInfo(k);
+      for (const slot of info.original) want.original.add(slot);
+      for (const slot of info.lowered) want.lowered.add(slot);
+    }
+    this.fetched = want;
+    await this.materialize(ws, 'hb_ev', lo, hi, () => want, true, lists);
   }
 
   private async materialize(ws: Workspace, name: string, lo: number, hi: number, want: (scan: GroupScan) => { original: Set<number>; lowered: Set<number> }, candidatesOnly: boolean, lists = false): Promise<void> {
@@ -482,7 +510,7 @@ export class ScanSet {
     const plain = star ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})` : 'hb_rid, file_id, ts';
     const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
     // Every slot as one list per event (as written, lower-cased), indexed by slot number + 1.
-    const listCols = lists ? [`[${this.scans.map((scan) => scan.listOf('s')).join(', ')}]::VARCHAR[] AS hb_raw`, `[${this.scans.map((scan) => scan.listOf('l')).join(', ')}]::VARCHAR[] AS hb_low`] : [];
+    const listCols = lists ? [`${this.scans[0].listOf('s', want(this.scans[0]).original)} AS hb_raw`, `${this.scans[0].listOf('l', want(this.scans[0]).lowered)} AS hb_low`] : [];
     await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
 SELECT *${listCols.map((c) => `, ${c}`).join('')} FROM (
 SELECT ${[plain, ...kept].join(', ')} FROM (
@@ -541,6 +569,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
    */
   async check(ws: Workspace, candidates: Map<GroupScan, Map<number, number>>, runId: number | null, asData = false): Promise<void> {
     const all = [...candidates].flatMap(([scan, ks]) => [...ks.keys()].map((k) => ({ scan, k })));
+    for (const [scan, ks] of candidates) await scan.loadRules(ws, [...ks.keys()]);
     const data = asData ? all.filter(({ scan, k }) => scan.dataForm(k) !== null) : [];
     const sql = asData ? all.filter(({ scan, k }) => scan.dataForm(k) === null) : all;
     if (data.length > 0) await this.checkData(ws, data, runId);
@@ -616,9 +645,10 @@ WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_
     }
     if (entities.size === 0) return;
     const entityValue = `CASE ent.g * ${RULE_KEY} + ent.slot ${[...entities].map(([col, { scan, slot }]) => `WHEN ${scan.id * RULE_KEY + slot} THEN x.${col}`).join(' ')} END`;
-    const details = (scan: GroupScan) => (scan.detailSlots.length > 0 ? `[${scan.detailSlots.map((s) => scan.col('s', s)).join(', ')}]` : '[]::VARCHAR[]');
-    const scans = [...new Set(chunk.map((c) => c.scan))];
-    const dvals = scans.length === 1 ? details(scans[0]) : `CASE g ${scans.map((s) => `WHEN ${s.id} THEN ${details(s)}`).join(' ')} END`;
+    // What the chunk's rules keep, as a list by slot number (as the data path's hb_raw), so one
+    // expression gives every rule's details from its hb_rules row.
+    const scan = this.scans[0];
+    const dvals = scan.listOf('s', new Set(chunk.flatMap(({ k }) => scan.ruleInfo(k).detailFields.map((name) => scan.fieldSlot(name)))));
     const sql = `${this.label}
 INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH m AS (
@@ -631,7 +661,7 @@ WITH m AS (
   FROM x JOIN hb_entities ent USING (g, k)
 )
 SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid,
-  CASE WHEN r.didx <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(v.dvals, ${LIST_OF('r.didx', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
+  CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(v.dvals, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM v JOIN hb_rules r USING (g, k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;
     await ws.run(sql, params);
