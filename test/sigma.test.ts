@@ -292,3 +292,31 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   assert.equal((await loadSigma(folder)).rules[0].level, 'critical');
   assert.equal((await loadSigma(tarball)).rules.length, 3780);
 });
+
+test('rule plans are cached on disk by the rules and the planner\'s code: the same plan, skips and anchors as planning afresh', async (t) => {
+  const dir = tempDir(t);
+  const previous = process.env.HUNTBOOK_CACHE;
+  t.after(() => (previous === undefined ? delete process.env.HUNTBOOK_CACHE : (process.env.HUNTBOOK_CACHE = previous)));
+  const { loadSigma } = await import('../src/rules/sigma/load.ts');
+  const { knownAnchors } = await import('../src/rules/scan.ts');
+  const tarball = testData('sigma', 'sigma-rules.tar.gz');
+  // Fresh rule objects each time, so nothing comes from the in-process caches.
+  const plan = async () => {
+    const { rules } = await loadSigma(tarball);
+    const { planned, skipped } = planRules(rules);
+    return JSON.stringify({
+      planned: planned.map((p) => [p.rule.id, p.source.group, p.regexes, knownAnchors.get(p.rule) ?? detectionAnchors(p.rule.detection ?? {})]),
+      skipped: skipped.map((s) => [s.rule.id, s.reason, s.detail]),
+    });
+  };
+  process.env.HUNTBOOK_CACHE = 'off';
+  const afresh = await plan();
+  process.env.HUNTBOOK_CACHE = join(dir, 'cache');
+  assert.equal(await plan(), afresh, 'the run that writes the cache');
+  const { readdirSync } = await import('node:fs');
+  const entry = readdirSync(join(dir, 'cache')).find((f) => f.startsWith('plan-'));
+  assert.ok(entry, 'a plan entry was written');
+  assert.equal(await plan(), afresh, 'the run that reads it');
+  writeFileSync(join(dir, 'cache', entry), '[{"regexes": 3}]');
+  assert.equal(await plan(), afresh, 'a corrupt entry is planned again');
+});

@@ -7,11 +7,12 @@
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
 import { directoryDetections, watchlistDetections } from './directory-flags.ts';
-import { GroupScan, ScanSet } from './scan.ts';
+import { GroupScan, knownAnchors, ScanSet } from './scan.ts';
+import { detectionAnchors, type Clauses } from './sigma/anchors.ts';
 import { Bindings } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import { DUCKDB_VERSION, Workspace } from '../store/workspace.ts';
-import { cacheKey, readCache, writeCache } from '../store/cache.ts';
+import { cacheKey, readCache, sourceKey, writeCache } from '../store/cache.ts';
 import { mapLogsource, type MappedSource } from './logsource.ts';
 import type { Rule, Skipped } from './model.ts';
 import { createMatchesTable, MATCHES_TABLE, planCorrelations, runCorrelations } from './correlation.ts';
@@ -38,6 +39,7 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
   const planned: Planned[] = [];
   const skipped: Skipped[] = [];
   const seen = new Set<string>();
+  const mine: Rule[] = [];
   // Correlations read other rules' matches: they are planned once those rules are (below).
   for (const rule of rules.filter((r) => !r.correlation)) {
     if (seen.has(rule.id)) {
@@ -45,29 +47,66 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
       continue;
     }
     seen.add(rule.id);
-    const known = planCache.get(rule);
-    if (known) {
-      if ('reason' in known) skipped.push(known);
-      else planned.push(known);
-      continue;
+    mine.push(rule);
+  }
+  const fresh = mine.filter((rule) => !planCache.has(rule));
+  const verdicts = fresh.length >= CACHED_PLANS_FROM ? cachedVerdicts(fresh) : fresh.map(verdictOf);
+  fresh.forEach((rule, i) => {
+    const v = verdicts[i];
+    if ('reason' in v) planCache.set(rule, { rule, ...v });
+    else {
+      planCache.set(rule, { rule, source: sourceOf(rule), regexes: v.regexes });
+      knownAnchors.set(rule, v.anchors);
     }
-    try {
-      const source = rule.origin === 'sigma' ? mapLogsource(rule.logsource) : nativeSource(rule.table);
-      // Compile once now, against a throwaway context, so unsupported features are found before any scan.
-      const regexes: string[] = [];
-      const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?', regex: (p) => regexes.push(p) };
-      if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
-      else compileDetection(rule.detection ?? {}, ctx);
-      planned.push({ rule, source, regexes });
-      planCache.set(rule, planned[planned.length - 1]);
-    } catch (error) {
-      if (!(error instanceof UnsupportedError)) throw error;
-      skipped.push({ rule, reason: error.reason, detail: error.message });
-      planCache.set(rule, skipped[skipped.length - 1]);
-    }
+  });
+  for (const rule of mine) {
+    const known = planCache.get(rule)!;
+    if ('reason' in known) skipped.push(known);
+    else planned.push(known);
   }
   skipped.push(...planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule)).skipped);
   return { planned, skipped };
+}
+
+/** What planning found for a rule, as data: the |re patterns it uses, or why it is skipped. */
+type Verdict = { regexes: string[]; anchors: Clauses } | { reason: string; detail: string };
+
+function sourceOf(rule: Rule): MappedSource {
+  return rule.origin === 'sigma' ? mapLogsource(rule.logsource) : nativeSource(rule.table);
+}
+
+/** Compiled once, against a throwaway context, so unsupported features are found before any scan. */
+function verdictOf(rule: Rule): Verdict {
+  try {
+    const source = sourceOf(rule);
+    const regexes: string[] = [];
+    const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?', regex: (p) => regexes.push(p) };
+    if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
+    else compileDetection(rule.detection ?? {}, ctx);
+    return { regexes, anchors: rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : [] };
+  } catch (error) {
+    if (!(error instanceof UnsupportedError)) throw error;
+    return { reason: error.reason, detail: error.message };
+  }
+}
+
+/** From this many rules (a Sigma rule set), verdicts are kept on disk: compiling SigmaHQ to find what it uses takes most of a second. */
+const CACHED_PLANS_FROM = 200;
+
+/** The modules a verdict depends on: a change to any of them is a cache miss. */
+const PLANNER = [
+  './engine.ts', './logsource.ts', './sqlcheck.ts', './sigma/compile.ts', './sigma/condition.ts', './sigma/values.ts', './sigma/anchors.ts', '../net/network.ts',
+].map((path) => new URL(path, import.meta.url));
+
+function cachedVerdicts(rules: readonly Rule[]): Verdict[] {
+  const name = `plan-${cacheKey([sourceKey(PLANNER), JSON.stringify(rules.map((r) => [r.origin, r.table, r.logsource ?? null, r.detection ?? null, r.sql ?? null]))])}.json`;
+  const cached = readCache<Verdict[]>(name);
+  const valid = Array.isArray(cached) && cached.length === rules.length
+    && cached.every((v) => v !== null && typeof v === 'object' && (Array.isArray((v as { regexes?: unknown }).regexes) || typeof (v as { reason?: unknown }).reason === 'string'));
+  if (valid) return cached;
+  const verdicts = rules.map(verdictOf);
+  writeCache(name, verdicts);
+  return verdicts;
 }
 
 /**

@@ -83,6 +83,9 @@ export interface ScanOptions {
   target?: string;
 }
 
+/** Anchors found when the rules were planned (or read from the plan cache), so a scan need not derive them again. */
+export const knownAnchors = new WeakMap<Rule, Clauses>();
+
 /** Built scans, by their first rule (so they go when the rules do), then by what they were built from. */
 const scanCache = new WeakMap<Rule, Map<string, GroupScan>>();
 
@@ -136,7 +139,7 @@ export class GroupScan {
     this.table = source.table;
     this.label = `/* rules ${source.group.replaceAll('*', 'any')} */ `;
     this.star = rules.some((r) => r.sql !== undefined);
-    this.anchors = rules.map((rule) => (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : []));
+    this.anchors = rules.map((rule) => knownAnchors.get(rule) ?? (rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : []));
     const needles = new Map<number, { needle: string; k: number; c: number }[]>();
     this.anchors.forEach((clauses, k) => {
       if (clauses.length === 0) return void this.unanchoredRules.push(k);

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function cacheDir(): string | undefined {
   const chosen = process.env.HUNTBOOK_CACHE;
@@ -49,4 +50,9 @@ export function writeCache(name: string, value: unknown): void {
   } catch {
     // A read-only home or a full disk costs speed, not results.
   }
+}
+
+/** A key for "this code": the text of the modules a cached result was derived by (a changed module is a miss). */
+export function sourceKey(modules: readonly URL[]): string {
+  return cacheKey(modules.map((url) => readFileSync(fileURLToPath(url), 'utf8')));
 }
