@@ -346,6 +346,7 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
         done += n;
       }
     }
+    await ScanSet.flush(conn, options.runId ?? null);
     await GroupScan.releaseRun(conn);
   };
   // Two lanes, one per core: on a small input nearly all the time is DuckDB planning statements,

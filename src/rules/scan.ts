@@ -185,7 +185,7 @@ export class GroupScan {
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, dslots VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hits (hb_rid BIGINT, g INTEGER, k INTEGER)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hitrows (hb_rid BIGINT, g INTEGER, k INTEGER, file_id BIGINT, ts TIMESTAMP, raw VARCHAR[], source_table VARCHAR, target VARCHAR)');
     const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
     const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
       ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
@@ -202,7 +202,7 @@ export class GroupScan {
   }
 
   static async releaseRun(ws: Workspace): Promise<void> {
-    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs', 'hb_atoms', 'hb_hits']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
+    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs', 'hb_atoms', 'hb_hitrows']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
   }
 
   /**
@@ -611,22 +611,34 @@ GROUP BY p.hb_rid, p.g, p.k`);
       if (byId.get(g)!.dataForm(k)!.holds(held)) hits.push([row.hb_rid as number | string, g, k]);
     }
     if (hits.length === 0) return;
-    await ws.run('DELETE FROM hb_hits');
-    await ws.append('hb_hits', hits);
-    const { values, bind } = new Bindings();
-    await ws.run(`${this.label}
-INSERT OR IGNORE INTO ${this.target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+    // The matches wait in hb_hitrows with what their detections need; one statement writes a
+    // whole lane's (flush): writing them batch by batch cost a statement to plan per source.
+    // The values are event ids and rule numbers DuckDB just gave, not log data.
+    await ws.run(`${this.label}INSERT INTO hb_hitrows SELECT e.hb_rid, h.g, h.k, e.file_id, e.ts, e.hb_raw, '${this.table}', '${this.target}'
+FROM hb_ev e JOIN (VALUES ${hits.map(([rid, g, k]) => `(${Number(rid)}, ${g}, ${k})`).join(', ')}) h(hb_rid, g, k) USING (hb_rid)`);
+  }
+
+  /** The data path's waiting matches (hb_hitrows) into their detections, one statement per table and target. */
+  static async flush(ws: Workspace, runId: number | null): Promise<void> {
+    for (const row of await ws.query('SELECT DISTINCT source_table, target FROM hb_hitrows ORDER BY ALL')) {
+      const table = String(row.source_table);
+      const target = String(row.target);
+      if (!/^[a-z_]+$/.test(table) || !/^[a-z_]+$/.test(target)) throw new Error(`unexpected scan table ${table} or target ${target}`);
+      const { values, bind } = new Bindings();
+      await ws.run(`INSERT OR IGNORE INTO ${target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH h AS (
-  SELECT h.hb_rid, h.g, h.k, e.file_id, e.ts, e.hb_raw AS raw FROM hb_hits h JOIN hb_ev e USING (hb_rid)
+  SELECT * FROM hb_hitrows WHERE source_table = ${bind(table)} AND target = ${bind(target)}
 ), v AS (
   SELECT h.*, ent.type, list_extract(raw, ent.slot + 1) AS value FROM h JOIN hb_entities ent USING (g, k)
 ), n AS (
   SELECT v.*, CASE WHEN type = 'user' THEN ${NORMALISE_USER('value')} WHEN type = 'host' THEN ${NORMALISE_HOST('value')} ELSE lower(value) END AS entity FROM v
 )
-SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, '${this.table}', n.file_id || ':' || n.hb_rid,
+SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, n.source_table, n.file_id || ':' || n.hb_rid,
   CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(n.raw, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM n JOIN hb_rules r USING (g, k)
 WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR n.entity LIKE '%$'))`, values);
+    }
+    await ws.run('DELETE FROM hb_hitrows');
   }
 
   private async checkChunk(ws: Workspace, chunk: { scan: GroupScan; k: number }[], runId: number | null): Promise<void> {
