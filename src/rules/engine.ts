@@ -227,7 +227,8 @@ function splitLanes(work: Work[]): [Work[], Work[]] {
 /**
  * Batches with at most this many candidate (event, rule) pairs check them as data (ScanSet
  * checkData: one statement whatever the rules); more, as each rule's compiled SQL, whose planning
- * (1–3 ms a rule) is then small beside the work. Measured on OTRF: … (see the issue note).
+ * (1–3 ms a rule) is then small beside the work. Measured on the 20 OTRF captures: 16.8–18.1 s of
+ * rule time with it, 21.6–23.3 s with SQL only; a 1 M-event bench batch holds ~200 k pairs.
  */
 export const DATA_PAIRS = 50_000;
 
