@@ -2,8 +2,10 @@
  * Runs rules as SQL over the workspace and appends what they find to `detections` (the seed's
  * summary index). Rules sharing a table and a log source run together (scan.ts): each batch of
  * the source's events is read once, the rules' anchors pick the (event, rule) pairs worth a full
- * check, and matches go straight into detections, never looped over in JS. Correlation rules
- * then run over what their rules matched (correlation.ts).
+ * check, and matches go straight into detections, never looped over in JS. Sources are shared
+ * between two DuckDB connections (planning is one statement at a time per connection); a batch
+ * with few candidate pairs is checked as data instead of as per-rule SQL (see DATA_PAIRS).
+ * Correlation rules then run over what their rules matched (correlation.ts).
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
 import { directoryDetections, watchlistDetections } from './directory-flags.ts';
