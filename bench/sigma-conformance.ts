@@ -104,7 +104,7 @@ export async function conformance(rulesPath: string, regressionPath: string, opt
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await conformance(rulesArchive, regressionArchive);
-  console.log(JSON.stringify({ ...result, missed: result.missed.length, crossTriggers: result.crossTriggers.length }, null, 1));
+  console.log(JSON.stringify({ ...result, missed: result.missed.length, crossTriggers: result.crossTriggers.length, detections: result.detections.length }, null, 1));
   for (const m of result.missed) console.log(`MISSED ${m.case} ${m.rule} ${m.title}: ${m.reason}`);
   for (const x of result.crossTriggers) console.log(`CROSS ${x.case} also triggers ${x.rule}`);
 }
