@@ -22,7 +22,7 @@ import type { Workspace } from '../store/workspace.ts';
 import type { MappedSource } from './logsource.ts';
 import type { Rule } from './model.ts';
 import { detectionAnchors, type Clauses } from './sigma/anchors.ts';
-import { compileDetection, detectionCond, type Atom, type AtomData, type CompileContext, type Cond } from './sigma/compile.ts';
+import { compileDetection, detectionCond, renderCond, type Atom, type AtomData, type CompileContext, type Cond } from './sigma/compile.ts';
 import { NORMALISE_HOST, NORMALISE_USER, SERVICE_ACCOUNTS } from '../model/entities.ts';
 
 /** Rules checked in one statement: beyond a few hundred, planning one CASE costs more than a second scan of the pairs. */
@@ -282,7 +282,13 @@ export class GroupScan {
 
   condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
     if (rule.sql !== undefined) return `coalesce((${rule.sql}), false)`;
-    const ctx: CompileContext = {
+    // NULL (a field the event lacks) is false to the CASE that reads this.
+    return compileDetection(rule.detection ?? {}, this.context(bind, fields));
+  }
+
+  /** Fields are this source's columns (cGsN as written, cGlN lower-cased); `fields` collects the names tested. */
+  private context(bind: (v: SqlValue) => string, fields?: Set<string>): CompileContext {
+    return {
       field: (name) => {
         fields?.add(name);
         return this.col('s', this.fieldSlot(name));
@@ -292,11 +298,12 @@ export class GroupScan {
       loweredText: () => this.col('l', this.fieldSlot(null)),
       bind, placeholders: this.placeholders,
     };
-    // NULL (a field the event lacks) is false to the CASE that reads this.
-    return compileDetection(rule.detection ?? {}, ctx);
   }
 
+
   private readonly infos = new Map<number, RuleInfo>();
+  /** Each compiled rule's shape and tests (see ruleInfo), which the data path reads. */
+  private readonly conds = new Map<number, Cond>();
 
   /**
    * What a rule reads and keeps, found by compiling it: only when it first has a candidate, so
@@ -307,7 +314,10 @@ export class GroupScan {
     if (!info) {
       const rule = this.rules[k];
       const fields = new Set<string>();
-      const text = this.condition(rule, new Bindings().bind, fields);
+      const cond = rule.sql === undefined ? detectionCond(rule.detection ?? {}, this.context(new Bindings().bind, fields)) : undefined;
+      const text = cond ? renderCond(cond) : this.condition(rule, new Bindings().bind, fields);
+      // The same compile gives the data path its tests: a rule is compiled once, not twice.
+      if (cond) this.conds.set(k, cond);
       info = { original: new Set(), lowered: new Set(), detailFields: [] };
       for (const m of text.matchAll(new RegExp(`\\bc${this.id}([sl])(\\d+)\\b`, 'g'))) (m[1] === 's' ? info.original : info.lowered).add(Number(m[2]));
       // The fields a detection keeps: what correlations need, then the first dozen it tested.
@@ -353,7 +363,7 @@ export class GroupScan {
   private buildForm(k: number): DataForm | null {
     const rule = this.rules[k];
     if (rule.sql !== undefined) return null;
-    const ctx: CompileContext = { field: () => '', lowered: () => '', fullText: () => '', loweredText: () => '', bind: () => '?', placeholders: this.placeholders };
+    this.ruleInfo(k);
     const ids = new Map<Atom, number>();
     const rows: (string | number | null)[][] = [];
     const walk = (cond: Cond): ((held: Set<number>) => boolean) | null => {
@@ -378,7 +388,7 @@ export class GroupScan {
       const fs = items as ((held: Set<number>) => boolean)[];
       return cond.type === 'and' ? (held) => fs.every((f) => f(held)) : (held) => fs.some((f) => f(held));
     };
-    const holds = walk(detectionCond(rule.detection ?? {}, ctx));
+    const holds = walk(this.conds.get(k)!);
     return holds && { rows, holds };
   }
 
