@@ -63,3 +63,19 @@ test('log text never reaches the terminal raw: escape sequences in rejected cell
   assert.doesNotMatch(quiet.stdout, /proxy\.csv →/, '-q silences the per-file lines');
   assert.match(quiet.stdout, /^1 file\(s\): read 4, loaded 3, rejected 1$/m);
 });
+
+test('a command imports only its own module; the table of command modules names exactly what each registers', async () => {
+  const { buildProgram, COMMAND_MODULES } = await import('../src/cli/main.ts');
+  const io = { stdout: process.stdout, stderr: process.stderr, outcome: { code: 0 } };
+  const names = (program: { commands: readonly { name(): string }[] }) => program.commands.map((c) => c.name());
+  // Every command, in help order, when the first argument names none (help, a typo, an option).
+  assert.deepEqual(names(await buildProgram(io, ['--help'])), COMMAND_MODULES.flatMap((m) => m.names));
+  assert.deepEqual(names(await buildProgram(io, ['rulez'])), COMMAND_MODULES.flatMap((m) => m.names));
+  for (const m of COMMAND_MODULES) {
+    for (const name of m.names) assert.deepEqual(names(await buildProgram(io, [name, '--db', 'x.duckdb'])), m.names, `huntbook ${name} registers its module's commands only`);
+  }
+  // A typo still gets the suggestion from the full list.
+  const typo = await cli('rulez');
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stderr, /unknown command 'rulez'/);
+});
