@@ -3,8 +3,10 @@
  * Each message is parsed with mailparser (MIME parts, quoted-printable, base64, charsets) and read
  * by notices.ts. Every message is accounted for:
  *   loaded    a notice recorded in mail_notices: genuine ones also become an interaction (and the
- *             profile they describe), lookalikes keep their reasons and nothing else
- *   rejected  not an e-mail, or not a notice huntbook knows (with the message's first line)
+ *             profile they describe); lookalikes keep their reasons and become a detection (phase
+ *             deception, the recipient's) so they count in risk and the insider's story; the
+ *             network's newsletters are recorded as "not an interaction" with the reason
+ *   rejected  not an e-mail, or nothing in it claims a known network (with the message's first line)
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -12,24 +14,26 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { UnknownTableError } from '../errors.ts';
 import { checkInterrupted } from '../interrupt.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
-import { loadNetworks, readNotice, type MailFacts, type Network } from './notices.ts';
+import { loadNotices, readNotice, type MailFacts } from './notices.ts';
 
 /** A message larger than this is refused (notices are a few tens of kB). */
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
 const BATCH = 500;
 
 export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise<LoadOutcome> {
-  const networks = loadNetworks();
+  const { networks, lookalike } = loadNotices();
   const rejects: Reject[] = [];
   let read = 0;
   let loaded = 0;
   const notices: (string | number | null)[][] = [];
   const interactions: (string | number | null)[][] = [];
   const profiles: (string | number | null)[][] = [];
+  const detections: (string | number | null)[][] = [];
   const flush = async () => {
     await ctx.ws.append('mail_notices', notices.splice(0));
     await ctx.ws.append('interactions', interactions.splice(0));
     await ctx.ws.append('profiles', profiles.splice(0));
+    await ctx.ws.append('detections', detections.splice(0));
   };
   let only: { verdict: string; reason: string } | undefined;
   for await (const message of shape === 'mbox' ? mboxMessages(ctx.localPath) : emlMessage(ctx.localPath)) {
@@ -57,6 +61,12 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
     const ts = facts.date && !Number.isNaN(facts.date.getTime()) ? facts.date.toISOString() : null;
     notices.push([ctx.fileId, read, facts.messageId ?? null, ts, facts.from ?? null, notice.recipient ?? facts.to[0] ?? null, facts.subject,
       notice.network ?? null, notice.template ?? null, notice.kind ?? null, notice.verdict, JSON.stringify(notice.reasons)]);
+    const recipient = notice.recipient ?? facts.to[0];
+    if (notice.verdict === 'lookalike' && recipient && ts) {
+      // The message's number in its file is its stable key: --force removes it with the file's rows.
+      detections.push([ts, lookalike.ruleId, `${lookalike.rule} (${notice.network})`, lookalike.phase, lookalike.weight, 'user', recipient.split('@')[0].toLowerCase(),
+        'mail_notices', `${ctx.fileId}:${read}`, JSON.stringify({ file: ctx.display, message: read, message_id: facts.messageId ?? null, from: facts.from ?? null, subject: facts.subject, reasons: notice.reasons }), null]);
+    }
     const i = notice.interaction;
     if (notice.verdict === 'genuine' && i) {
       const user = i.userEmail.split('@')[0];
@@ -85,10 +95,11 @@ function factsOf(parsed: ParsedMail): MailFacts {
     const value = line.line.slice(line.line.indexOf(':') + 1).trim();
     headers.set(line.key, [...(headers.get(line.key) ?? []), value]);
   }
-  const from = address(parsed.from)[0];
+  const authors = address(parsed.from);
+  const from = authors[0];
   const delivered = headers.get('delivered-to')?.[0]?.replace(/^<|>$/g, '').toLowerCase();
   return {
-    from: from?.address, fromName: from?.name, replyTo: address(parsed.replyTo)[0]?.address,
+    from: from?.address, fromName: from?.name, fromAll: authors.map((a) => a.address ?? '').filter(Boolean), replyTo: address(parsed.replyTo)[0]?.address,
     to: address(parsed.to).map((a) => a.address).filter((a): a is string => Boolean(a)), deliveredTo: delivered,
     subject: parsed.subject ?? '', date: parsed.date, messageId: parsed.messageId,
     html: typeof parsed.html === 'string' ? parsed.html : undefined, text: parsed.text, headers,

@@ -1,14 +1,21 @@
 /**
  * Social-network notification e-mails (the seed's "Hunting for Fakes": "an email notification for
  * a connection request or a message will include a link with the profile name as well as a link to
- * the profile image"). From a parsed e-mail to a verdict:
- *   genuine       from the network (From, DKIM d=, every link under its domains), a template's
- *                 subject: one interaction (who, which profile, what kind, when) and the profile
- *   lookalike     claims to be a notice but fails a check (From or DKIM elsewhere, a typosquatted
- *                 or unrelated link host, Reply-To elsewhere): kept with its reasons, never an
- *                 interaction
- *   unrecognised  not a notice huntbook knows (from the network but no template, or no network)
- * Templates are data (config/notifications.yml, ./notifications.yml). Every notice also carries the
+ * the profile image"). A mail is the network's by who sent it, not by its wording:
+ *   genuine          From domain under the network's domains, no DKIM signature of anyone else only,
+ *                    no failed SPF/DKIM/DMARC, one author: one interaction (who, which profile, what
+ *                    kind, when) and the profile. The kind comes from the network's own headers
+ *                    (X-LinkedIn-Template, -Class), then the sender address (invitations@,
+ *                    inmail-hit-reply@), then the subject (any language, config patterns), else
+ *                    "other"; the sender from the body (name, headline, profile link, picture)
+ *   not an interaction  the network's newsletters, digests, job alerts, or a notice that names no
+ *                    sender: recorded with the reason, never counted
+ *   lookalike        claims the network (display name, Reply-To, its headers, subject, logo, a
+ *                    look-alike From domain) but is not from it, or is from it and fails a check
+ *                    (foreign DKIM, SPF/DKIM/DMARC fail, several From addresses, links or pictures
+ *                    on look-alike hosts): kept with its reasons, never an interaction
+ *   unrecognised     nothing in it claims a known network
+ * Networks are data (config/notifications.yml, ./notifications.yml). Every notice also carries the
  * recipient's own profile link and photo (header bar, "intended for NAME (HEADLINE)" footer): they
  * are set aside before the sender's are chosen.
  */
@@ -20,18 +27,33 @@ import { getAttributeValue, getElementsByTagName, textContent } from 'domutils';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
 import { editDistance } from '../text.ts';
+import { authFailures, dkimDomains } from './mail-auth.ts';
+import { impersonation, readableHost, under } from './lookalike.ts';
 
-export const NOTICE_KINDS = ['connect_request', 'connect_accept', 'message', 'view'] as const;
+export const NOTICE_KINDS = ['connect_request', 'connect_accept', 'message', 'view', 'other'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+/** A rule over the network's own headers (template id and class), the sender's address or the subject. */
+interface Matcher {
+  header?: RegExp;
+  sender?: RegExp;
+  subject?: RegExp;
+}
 
 export interface Network {
   name: string;
   domains: string[];
   mediaHosts: string[];
-  profileLinks: RegExp[];
+  /** Words that claim the network in a display name, subject or logo (default: its name). */
+  brand: string[];
+  /** The network's own header names (lower-case): their values tell the kind. */
+  headers: string[];
+  profileLinks: { pattern: RegExp; url?: string; keepCase: boolean }[];
   redirectParams: string[];
   recipient: RegExp;
   templates: { kind: NoticeKind; subject: RegExp }[];
+  kinds: (Matcher & { kind: NoticeKind })[];
+  notInteractions: (Matcher & { reason: string })[];
   /** The profile's canonical address, {id} replaced (links in notices vary: tracking, old forms). */
   profileUrl: string;
 }
@@ -40,6 +62,8 @@ export interface Network {
 export interface MailFacts {
   from?: string;
   fromName?: string;
+  /** Every address in From (a forged mail may list several). */
+  fromAll?: string[];
   replyTo?: string;
   to: string[];
   deliveredTo?: string;
@@ -52,8 +76,10 @@ export interface MailFacts {
   headers: Map<string, string[]>;
 }
 
+export type Verdict = 'genuine' | 'lookalike' | 'not an interaction' | 'unrecognised';
+
 export interface Notice {
-  verdict: 'genuine' | 'lookalike' | 'unrecognised';
+  verdict: Verdict;
   network?: string;
   kind?: NoticeKind;
   template?: string;
@@ -64,22 +90,57 @@ export interface Notice {
 
 export const SHIPPED_TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'notifications.yml');
 
-/** The shipped networks, with ./notifications.yml (or the file given) over them. */
-export function loadNetworks(extra = existsSync('notifications.yml') ? 'notifications.yml' : undefined): Network[] {
-  const networks = new Map<string, Network>();
-  for (const file of [SHIPPED_TEMPLATES, ...(extra ? [extra] : [])]) {
-    for (const n of readNetworks(file)) networks.set(n.name, n);
-  }
-  return [...networks.values()];
+/** How a lookalike is recorded in detections (so it counts in risk and the insider's story). */
+export interface LookalikeRule {
+  ruleId: string;
+  rule: string;
+  weight: number;
+  phase: string;
 }
 
-function readNetworks(file: string): Network[] {
-  let doc: unknown;
+export interface NoticeConfig {
+  networks: Network[];
+  lookalike: LookalikeRule;
+  /** The files in force, shipped first. */
+  files: string[];
+}
+
+const DEFAULT_LOOKALIKE: LookalikeRule = { ruleId: 'mail.lookalike', rule: 'Look-alike of a social-network notification', weight: 80, phase: 'deception' };
+
+/** The shipped networks, with ./notifications.yml (or the file given) over them. */
+export function loadNotices(extra = existsSync('notifications.yml') ? 'notifications.yml' : undefined): NoticeConfig {
+  const networks = new Map<string, Network>();
+  let lookalike = DEFAULT_LOOKALIKE;
+  const files = [SHIPPED_TEMPLATES, ...(extra ? [extra] : [])];
+  for (const file of files) {
+    const doc = readDoc(file);
+    for (const n of readNetworks(doc, file)) networks.set(n.name, n);
+    lookalike = readLookalike(doc, file) ?? lookalike;
+  }
+  return { networks: [...networks.values()], lookalike, files };
+}
+
+export function loadNetworks(extra?: string): Network[] {
+  return loadNotices(extra).networks;
+}
+
+function readDoc(file: string): unknown {
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    return parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new InputError(`cannot read notification templates: ${(error as Error).message.split('\n')[0]}`, { location: { file } });
   }
+}
+
+function readLookalike(doc: unknown, file: string): LookalikeRule | undefined {
+  const raw = (doc as { lookalike_detection?: Record<string, unknown> })?.lookalike_detection;
+  if (raw === undefined) return undefined;
+  const weight = Number(raw.weight ?? DEFAULT_LOOKALIKE.weight);
+  if (!Number.isFinite(weight) || weight < 0) throw new InputError('lookalike_detection.weight must be a number ≥ 0', { location: { file } });
+  return { ...DEFAULT_LOOKALIKE, weight, phase: typeof raw.phase === 'string' ? raw.phase : DEFAULT_LOOKALIKE.phase };
+}
+
+function readNetworks(doc: unknown, file: string): Network[] {
   const list = (doc as { networks?: unknown })?.networks;
   if (!Array.isArray(list)) throw new InputError('notification templates need a list under "networks"', { location: { file } });
   return list.map((raw: Record<string, unknown>, i) => {
@@ -92,30 +153,62 @@ function readNetworks(file: string): Network[] {
       }
     };
     const strings = (v: unknown) => (Array.isArray(v) ? v.map((x) => String(x).toLowerCase()) : []);
-    const templates = (Array.isArray(raw.templates) ? raw.templates : []).map((t: Record<string, unknown>, j: number) => {
-      if (!(NOTICE_KINDS as readonly string[]).includes(String(t.kind))) throw new InputError(`${where}.templates[${j}].kind must be one of ${NOTICE_KINDS.join(', ')}`, { location: { file } });
+    const kindOf = (k: unknown, what: string) => {
+      if (!(NOTICE_KINDS as readonly string[]).includes(String(k))) throw new InputError(`${where}.${what}.kind must be one of ${NOTICE_KINDS.join(', ')}`, { location: { file } });
+      return k as NoticeKind;
+    };
+    const matcher = (m: Record<string, unknown>, what: string): Matcher => {
+      const out: Matcher = {};
+      for (const key of ['header', 'sender', 'subject'] as const) if (m[key] !== undefined) out[key] = regex(m[key], `${what}.${key}`);
+      if (!out.header && !out.sender && !out.subject) throw new InputError(`${where}.${what} needs header, sender or subject`, { location: { file } });
+      return out;
+    };
+    const list = (v: unknown) => (Array.isArray(v) ? v as Record<string, unknown>[] : []);
+    const templates = list(raw.templates).map((t, j) => {
       const subject = regex(t.subject, `templates[${j}].subject`);
       if (!/\(\?<name>/.test(subject.source)) throw new InputError(`${where}.templates[${j}].subject needs a group named name`, { location: { file } });
-      return { kind: t.kind as NoticeKind, subject };
+      return { kind: kindOf(t.kind, `templates[${j}]`), subject };
     });
     if (typeof raw.name !== 'string' || strings(raw.domains).length === 0) throw new InputError(`${where} needs a name and domains`, { location: { file } });
+    const domains = strings(raw.domains);
     return {
-      name: raw.name, domains: strings(raw.domains), mediaHosts: strings(raw.media_hosts),
-      profileLinks: (Array.isArray(raw.profile_links) ? raw.profile_links : []).map((p, j) => regex(p, `profile_links[${j}]`, '')),
+      name: raw.name, domains, mediaHosts: strings(raw.media_hosts), headers: strings(raw.headers),
+      brand: strings(raw.brand).length > 0 ? strings(raw.brand) : [raw.name.toLowerCase().split('.')[0]],
+      profileLinks: (Array.isArray(raw.profile_links) ? raw.profile_links : []).map((p: unknown, j) => {
+        const entry = typeof p === 'object' && p !== null ? p as Record<string, unknown> : { pattern: p };
+        return { pattern: regex(entry.pattern, `profile_links[${j}]`, ''), url: typeof entry.url === 'string' ? entry.url : undefined, keepCase: entry.case === 'keep' };
+      }),
       redirectParams: strings(raw.redirect_params), recipient: regex(raw.recipient ?? '$^', 'recipient'), templates,
-      profileUrl: typeof raw.profile_url === 'string' ? raw.profile_url : `https://${strings(raw.domains)[0]}/in/{id}`,
+      kinds: list(raw.kinds).map((k, j) => ({ ...matcher(k, `kinds[${j}]`), kind: kindOf(k.kind, `kinds[${j}]`) })),
+      notInteractions: list(raw.not_interactions).map((k, j) => ({ ...matcher(k, `not_interactions[${j}]`), reason: String(k.reason ?? 'not an interaction') })),
+      profileUrl: typeof raw.profile_url === 'string' ? raw.profile_url : `https://${domains[0]}/in/{id}`,
     };
   });
 }
 
 interface Link {
   url: URL;
+  /** The href as written (userinfo tricks are judged on it). */
+  href: string;
   text: string;
   /** Up to 400 characters before the link (plain-text bodies: what names it). */
   before: string;
+  /** Pictures inside the link (a profile card's photo links to the profile). */
+  images: string[];
 }
 
-const under = (host: string, domains: readonly string[]) => domains.some((d) => host === d || host.endsWith(`.${d}`));
+interface Picture {
+  src: string;
+  alt: string;
+  before?: string;
+}
+
+interface Body {
+  links: Link[];
+  images: Picture[];
+  text: string;
+  title: string;
+}
 
 /** Follows tracking redirects (…/redir?url=<encoded>) to the URL they lead to. */
 function unwrap(url: URL, network: Network): URL {
@@ -131,28 +224,33 @@ function unwrap(url: URL, network: Network): URL {
   return url;
 }
 
-function linksOf(facts: MailFacts): { links: Link[]; images: { src: string; alt: string; before?: string }[]; text: string } {
+function bodyOf(facts: MailFacts): Body {
   if (facts.html) {
     const doc = parseDocument(facts.html, { decodeEntities: true });
     const links: Link[] = [];
     for (const a of getElementsByTagName('a', doc)) {
-      const href = getAttributeValue(a, 'href');
+      const href = getAttributeValue(a, 'href') ?? '';
       const url = href ? safeUrl(href) : undefined;
-      if (url) links.push({ url, text: normaliseSpace(textContent(a)), before: '' });
+      const images = getElementsByTagName('img', a).map((img) => getAttributeValue(img, 'src') ?? '').filter(Boolean);
+      // A link that is only a picture is named by the picture's alt text (the recipient's header photo).
+      const alt = getElementsByTagName('img', a).map((img) => getAttributeValue(img, 'alt') ?? '').find(Boolean) ?? '';
+      const text = normaliseSpace(textContent(a)) || normaliseSpace(alt);
+      if (url) links.push({ url, href, text, before: '', images });
     }
     const images = getElementsByTagName('img', doc).map((img) => ({ src: getAttributeValue(img, 'src') ?? '', alt: normaliseSpace(getAttributeValue(img, 'alt') ?? '') }));
+    const title = getElementsByTagName('title', doc).map((t) => normaliseSpace(textContent(t))).join(' ');
     // The text is made from the HTML here (not mailparser's rendering, which inlines link targets).
-    return { links, images, text: htmlText(doc) };
+    return { links, images, text: htmlText(doc), title };
   }
   const text = facts.text ?? '';
   const links: Link[] = [];
   for (const match of text.matchAll(/https?:\/\/[^\s<>"')\]]+/gi)) {
     const url = safeUrl(match[0]);
-    if (url) links.push({ url, text: '', before: text.slice(Math.max(0, match.index - 400), match.index) });
+    if (url) links.push({ url, href: match[0], text: '', before: text.slice(Math.max(0, match.index - 400), match.index), images: [] });
   }
   // A plain-text notice names a picture by its address: an image link, named by what precedes it.
   const images = links.filter((l) => /\.(?:jpe?g|png|gif|webp)(?:\?|$)/i.test(l.url.pathname)).map((l) => ({ src: l.url.href, alt: '', before: l.before }));
-  return { links: links.filter((l) => !images.some((i) => i.src === l.url.href)), images, text };
+  return { links: links.filter((l) => !images.some((i) => i.src === l.url.href)), images, text, title: '' };
 }
 
 function htmlText(doc: ReturnType<typeof parseDocument>): string {
@@ -163,8 +261,11 @@ function htmlText(doc: ReturnType<typeof parseDocument>): string {
       if (node.type === 'text') lines.push((node as unknown as { data: string }).data);
       else if ('children' in node) {
         const name = (node as { name?: string }).name ?? '';
+        if (/^(style|script|title|head)$/i.test(name)) continue;
+        const block = /^(p|div|br|tr|td|li|h\d|table)$/i.test(name);
+        if (block) lines.push('\n');
         walk((node as { children: ReturnType<typeof parseDocument>['children'] }).children);
-        if (/^(p|div|br|tr|td|li|h\d|table)$/i.test(name)) lines.push('\n');
+        if (block) lines.push('\n');
       }
     }
   };
@@ -181,7 +282,7 @@ function safeUrl(text: string): URL | undefined {
   }
 }
 
-const normaliseSpace = (s: string) => s.replace(/\s+/g, ' ').trim();
+const normaliseSpace = (s: string) => s.replace(/[\s\u00a0\u200b-\u200d\u034f]+/g, ' ').trim();
 const fold = (s: string) => normaliseSpace(s).toLowerCase();
 
 function domainOf(address: string | undefined): string | undefined {
@@ -189,115 +290,214 @@ function domainOf(address: string | undefined): string | undefined {
   return at >= 0 ? address!.slice(at + 1).toLowerCase().replace(/>$/, '') : undefined;
 }
 
-/**
- * A host that is not the network's but one or two letters from it (linkedln.com, 1inkedin.com,
- * social-examp1e.com): names compared without dots, hyphens and the last label.
- */
-function typosquat(host: string, network: Network): string | undefined {
-  if (under(host, network.domains)) return undefined;
-  const labels = host.split('.');
-  const squash = (s: string) => s.replace(/[^a-z0-9]/g, '');
-  const candidates = [squash(labels.slice(-2, -1).join('')), squash(labels.slice(0, -1).slice(-2).join(''))].filter((c) => c.length >= 6);
-  return network.domains.find((d) => {
-    const forms = [squash(d), squash(d.split('.').slice(0, -1).join(''))].filter((f) => f.length >= 6);
-    return candidates.some((c) => forms.some((f) => f !== c && editDistance(c, f) <= 2));
-  });
+function localOf(address: string | undefined): string {
+  const at = address?.lastIndexOf('@') ?? -1;
+  return at >= 0 ? address!.slice(0, at + 1).toLowerCase() : '';
 }
 
-
-function profileIdOf(url: URL, network: Network): string | undefined {
+function profileOf(url: URL, network: Network): { id: string; url: string } | undefined {
   if (!under(url.hostname.toLowerCase(), network.domains)) return undefined;
   const path = `${url.pathname}${url.search}`;
-  for (const pattern of network.profileLinks) {
-    const id = pattern.exec(path)?.groups?.id;
-    if (id) return decodeURIComponent(id).toLowerCase();
+  for (const link of network.profileLinks) {
+    const raw = link.pattern.exec(path)?.groups?.id;
+    if (!raw) continue;
+    let id = raw;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {
+      // a malformed escape stays as written
+    }
+    // Vanity slugs are case-insensitive; opaque member ids (profile/view?id=) are not.
+    if (!link.keepCase) id = id.toLowerCase();
+    return { id, url: (link.url ?? network.profileUrl).replace('{id}', encodeURIComponent(id)) };
   }
   return undefined;
 }
 
-/** Which network the e-mail claims to come from: by From domain, else by a template's subject. */
-function claimedNetwork(facts: MailFacts, networks: readonly Network[]): { network: Network; template?: Network['templates'][number]; name?: string } | undefined {
+/** Does `text` name the network: one of its brand words, or one letter off a long one ("LinkeIn via …")? */
+function namesBrand(text: string | undefined, network: Network, fuzzy: boolean): boolean {
+  if (!text) return false;
+  const plain = (s: string) => fold(s).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  const words = plain(text).split(' ').filter(Boolean);
+  const padded = ` ${plain(text)} `;
+  return network.brand.map(plain).some((b) => (b.includes(' ') ? padded.includes(` ${b} `)
+    : words.some((w) => w === b || (fuzzy && b.length >= 6 && Math.abs(w.length - b.length) <= 1 && editDistance(w, b) <= 1))));
+}
+
+/** The sender's name as From shows it: "Ana Lima via LinkedIn" → Ana Lima; "LinkedIn" alone is no person. */
+function personOf(displayName: string | undefined, network: Network): string | undefined {
+  if (!displayName) return undefined;
+  const name = normaliseSpace(displayName.replace(new RegExp(`\\s+(?:via|über|par|vía|tramite|через)\\s+(?:${network.brand.map((b) => b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|')})\\s*$`, 'iu'), ''));
+  if (!name || namesBrand(name, network, false)) return undefined;
+  return name;
+}
+
+/** The network's own headers, as one text its rules match (template id and class). */
+function networkHeaderText(facts: MailFacts, network: Network): string {
+  return network.headers.flatMap((h) => facts.headers.get(h) ?? []).join(' ');
+}
+
+interface Claim {
+  network: Network;
+  /** Why the mail claims this network (when its From is not the network's). */
+  because: string[];
+}
+
+/** Which network the mail is from (its From domain), or which one it claims to be from, and why. */
+function claimedNetwork(facts: MailFacts, body: Body, networks: readonly Network[]): Claim | undefined {
   const fromDomain = domainOf(facts.from) ?? '';
-  const match = (n: Network) => {
-    for (const t of n.templates) {
-      const name = t.subject.exec(normaliseSpace(facts.subject))?.groups?.name;
-      if (name) return { network: n, template: t, name: normaliseSpace(name) };
-    }
-    return undefined;
-  };
-  const byDomain = networks.find((n) => under(fromDomain, n.domains)) ?? networks.find((n) => typosquat(fromDomain, n));
-  if (byDomain) return match(byDomain) ?? { network: byDomain };
+  const own = networks.find((n) => under(fromDomain, n.domains));
+  if (own) return { network: own, because: [] };
   for (const n of networks) {
-    const m = match(n);
-    if (m) return m;
+    const because: string[] = [];
+    const pretend = fromDomain ? impersonation(fromDomain, n.domains) : undefined;
+    if (pretend) because.push(`From domain ${pretend}`);
+    if (namesBrand(facts.fromName, n, true)) because.push(`display name "${facts.fromName}" claims ${n.name}`);
+    const reply = domainOf(facts.replyTo);
+    if (reply && under(reply, n.domains)) because.push(`Reply-To is ${facts.replyTo} (${n.name}) while From is not`);
+    if (networkHeaderText(facts, n)) because.push(`carries ${n.name}'s own headers (${n.headers.filter((h) => facts.headers.has(h)).join(', ')})`);
+    if (namesBrand(facts.subject, n, false)) because.push(`subject names ${n.name}`);
+    if (namesBrand(body.title, n, true) || body.images.some((img) => namesBrand(img.alt, n, true) && !/profile picture/i.test(img.alt))) because.push(`shows ${n.name}'s name or logo`);
+    if (body.links.some((l) => linkTrick(l, n))) because.push(`links dressed as ${n.name}`);
+    if (because.length > 0) return { network: n, because };
   }
   return undefined;
+}
+
+/** A link that shows the network but goes elsewhere: userinfo before the host, or link text naming a network host. */
+function linkTrick(link: Link, network: Network): string | undefined {
+  const host = link.url.hostname.toLowerCase();
+  if (under(host, network.domains)) return undefined;
+  // https://www.linkedin.com@evil.io/in/x: everything before @ is a user name, the host is evil.io.
+  if (link.url.username || link.url.password) {
+    const shown = decodeURIComponent(link.url.username);
+    return `a link shows "${shown}" before @ but goes to ${readableHost(host)}`;
+  }
+  const shownHost = /(?:https?:\/\/)?([a-z0-9.-]+\.[a-z]{2,})(?:[/\s]|$)/i.exec(link.text)?.[1]?.toLowerCase();
+  if (shownHost && under(shownHost, network.domains)) return `a link reads "${link.text.slice(0, 60)}" but goes to ${readableHost(host)}`;
+  return undefined;
+}
+
+/** The kind, and whether the mail is an interaction at all, from the network's headers, sender and subject. */
+function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; template?: string; notInteraction?: string; subjectName?: string } {
+  const headerText = networkHeaderText(facts, network);
+  const sender = localOf(facts.from);
+  const subject = normaliseSpace(facts.subject);
+  const template = network.headers.map((h) => facts.headers.get(h)?.[0]).filter(Boolean).join(' / ') || undefined;
+  const hit = (m: Matcher) => (m.header && headerText && m.header.test(headerText)) || (m.sender && sender && m.sender.test(sender)) || (m.subject && m.subject.test(subject));
+  const not = network.notInteractions.find(hit);
+  if (not) return { notInteraction: `${not.reason}${template ? ` (${template})` : ` (${facts.from ?? 'no sender'})`}`, template };
+  let subjectName: string | undefined;
+  let subjectKind: NoticeKind | undefined;
+  let subjectTemplate: string | undefined;
+  for (const t of network.templates) {
+    const name = t.subject.exec(subject)?.groups?.name;
+    if (name) {
+      subjectName = normaliseSpace(name);
+      subjectKind = t.kind;
+      subjectTemplate = t.subject.source;
+      break;
+    }
+  }
+  // The network's headers know best, then who sent it, then the wording.
+  const byHeader = headerText ? network.kinds.find((k) => k.header && k.header.test(headerText)) : undefined;
+  const bySender = network.kinds.find((k) => k.sender && sender && k.sender.test(sender));
+  const kind = byHeader?.kind ?? bySender?.kind ?? subjectKind ?? 'other';
+  return { kind, template: template ?? subjectTemplate, subjectName };
 }
 
 export function readNotice(facts: MailFacts, networks: readonly Network[]): Notice {
-  const claim = claimedNetwork(facts, networks);
-  if (!claim) return { verdict: 'unrecognised', reasons: ['not a notification of a known network (no From domain or subject matches notifications.yml)'] };
+  const body = bodyOf(facts);
+  const claim = claimedNetwork(facts, body, networks);
+  if (!claim) return { verdict: 'unrecognised', reasons: ['not a notification of a known network (nothing in it claims one: From domain, display name, Reply-To, headers, subject or logo)'] };
   const { network } = claim;
   const reasons: string[] = [];
   const fromDomain = domainOf(facts.from) ?? '(none)';
   if (!under(fromDomain, network.domains)) {
-    const squat = typosquat(fromDomain, network);
-    reasons.push(`From domain ${fromDomain} is not ${network.domains[0]}${squat ? ` (looks like ${squat})` : ''}`);
+    reasons.push(`From ${facts.from ?? '(none)'} is not ${network.name}'s (${network.domains[0]})`, ...claim.because);
   }
-  for (const signature of facts.headers.get('dkim-signature') ?? []) {
-    const d = /(?:^|;)\s*d=([^;\s]+)/i.exec(signature)?.[1]?.toLowerCase();
-    if (d && !under(d, network.domains)) reasons.push(`DKIM signed by ${d}, not ${network.domains[0]}`);
-  }
-  for (const result of facts.headers.get('authentication-results') ?? []) {
-    if (/\bdkim=(fail|softfail|permerror)/i.test(result)) reasons.push('DKIM verification failed (Authentication-Results)');
-  }
+  const authors = facts.fromAll ?? (facts.from ? [facts.from] : []);
+  if (authors.length > 1) reasons.push(`From lists ${authors.length} addresses (${authors.join(', ')})`);
+  const signers = dkimDomains(facts.headers.get('dkim-signature') ?? []);
+  const aligned = signers.some((d) => under(d, network.domains));
+  if (signers.length > 0 && !aligned) reasons.push(`DKIM signed by ${signers.map(readableHost).join(', ')}, not ${network.domains[0]}`);
+  for (const failure of authFailures(facts.headers.get('authentication-results') ?? [])) reasons.push(`${failure} (Authentication-Results)`);
   const replyDomain = domainOf(facts.replyTo);
-  if (replyDomain && !under(replyDomain, network.domains)) reasons.push(`Reply-To goes to ${replyDomain}`);
-  const { links, images, text } = linksOf(facts);
+  if (replyDomain && !under(replyDomain, network.domains)) reasons.push(`Reply-To goes to ${readableHost(replyDomain)}`);
   const allowedHosts = [...network.domains, ...network.mediaHosts];
-  const resolved = links.map((l) => ({ ...l, url: unwrap(l.url, network) }));
-  for (const host of new Set([...resolved.map((l) => l.url), ...links.map((l) => l.url)].map((u) => u.hostname.toLowerCase()))) {
-    if (!under(host, allowedHosts)) {
-      const squat = typosquat(host, network);
-      reasons.push(squat ? `link to ${host}, which looks like ${squat}` : `link to an unrelated host ${host}`);
-    }
+  const resolved = body.links.map((l) => ({ ...l, url: unwrap(l.url, network) }));
+  const judged = new Set<string>();
+  for (const link of [...body.links, ...resolved]) {
+    const host = link.url.hostname.toLowerCase();
+    const trick = linkTrick(link, network);
+    if (trick) reasons.push(trick);
+    if (judged.has(host) || under(host, allowedHosts)) continue;
+    judged.add(host);
+    const pretend = impersonation(host, allowedHosts);
+    // A signed notice carries what its members wrote (a recruiter's calendar link); an unsigned one does not get that benefit.
+    if (pretend) reasons.push(`link to ${pretend}`);
+    else if (!aligned) reasons.push(`link to an unrelated host ${readableHost(host)}`);
   }
-  for (const img of images) {
+  for (const img of body.images) {
     const host = safeUrl(img.src)?.hostname.toLowerCase();
-    if (host && !under(host, allowedHosts)) reasons.push(`picture from an unrelated host ${host}`);
+    if (!host || under(host, allowedHosts) || judged.has(`img:${host}`)) continue;
+    judged.add(`img:${host}`);
+    const pretend = impersonation(host, allowedHosts);
+    if (pretend) reasons.push(`picture from ${pretend}`);
+    else if (!aligned) reasons.push(`picture from an unrelated host ${readableHost(host)}`);
   }
-  if (reasons.length > 0) return { verdict: 'lookalike', network: network.name, kind: claim.template?.kind, reasons: [...new Set(reasons)] };
-  if (!claim.template || !claim.name) {
-    return { verdict: 'unrecognised', network: network.name, reasons: [`from ${network.name} but no template matches the subject "${facts.subject.slice(0, 80)}"`] };
-  }
+  const { kind, template, notInteraction, subjectName } = kindOf(facts, network);
+  if (reasons.length > 0) return { verdict: 'lookalike', network: network.name, kind, template, reasons: [...new Set(reasons)], recipient: facts.deliveredTo ?? facts.to[0] };
+  if (notInteraction) return { verdict: 'not an interaction', network: network.name, template, reasons: [notInteraction] };
 
-  const senderName = claim.name;
-  const recipient = network.recipient.exec(text)?.groups;
+  const to = facts.deliveredTo ?? facts.to[0];
+  if (!to) return { verdict: 'not an interaction', network: network.name, kind, template, reasons: ['no recipient (To or Delivered-To)'] };
+  const recipient = network.recipient.exec(body.text)?.groups;
   const recipientName = recipient?.name ? normaliseSpace(recipient.name) : undefined;
-  const profileLinks = resolved.map((l) => ({ ...l, id: profileIdOf(l.url, network) })).filter((l) => l.id !== undefined);
+  const profileLinks = resolved.map((l) => ({ ...l, profile: profileOf(l.url, network) })).filter((l) => l.profile !== undefined);
   // The recipient's own links: named with their name, or (plain text) introduced by the footer.
   const isRecipient = (l: (typeof profileLinks)[number]) =>
-    (recipientName !== undefined && (fold(l.text) === fold(recipientName) || (l.text === '' && fold(l.before).includes(fold(recipientName)) && !fold(l.before).includes(fold(senderName)))))
+    (recipientName !== undefined && (fold(l.text) === fold(recipientName) || (l.text === '' && fold(l.before).includes(fold(recipientName)))))
     || (l.text === '' && network.recipient.test(l.before));
-  const recipientIds = new Set(profileLinks.filter(isRecipient).map((l) => l.id));
-  const named = profileLinks.find((l) => fold(l.text) === fold(senderName))
-    ?? profileLinks.find((l) => l.text === '' && fold(l.before).includes(fold(senderName)) && !recipientIds.has(l.id))
-    ?? profileLinks.find((l) => !recipientIds.has(l.id) && !isRecipient(l));
-  const onMedia = (img: { src: string }) => under(safeUrl(img.src)?.hostname.toLowerCase() ?? '', network.mediaHosts);
-  const picture = images.find((img) => fold(img.alt) === fold(senderName) && onMedia(img))
-    ?? images.find((img) => img.alt === '' && img.before !== undefined && fold(img.before).includes(fold(senderName)) && !network.recipient.test(img.before) && onMedia(img));
-  const lines = text.split('\n').map(normaliseSpace);
-  const at = lines.findIndex((line) => fold(line) === fold(senderName));
-  const headline = at >= 0 && lines[at + 1] && !network.recipient.test(lines[at + 1]) ? lines[at + 1] : null;
-  const to = facts.deliveredTo ?? facts.to[0];
-  if (!to) return { verdict: 'unrecognised', network: network.name, kind: claim.template.kind, reasons: ['no recipient (To or Delivered-To)'] };
-  const notes = named ? [] : ['no profile link for the sender'];
-  if (!(facts.headers.get('dkim-signature') ?? []).length) notes.push('no DKIM signature to check');
+  const recipientIds = new Set(profileLinks.filter(isRecipient).map((l) => l.profile!.id));
+  const others = profileLinks.filter((l) => !recipientIds.has(l.profile!.id));
+  // The sender's name: the subject's (a template that names them), From's display name, or the name on the one other profile link.
+  const fromPerson = personOf(facts.fromName, network);
+  const candidates = [subjectName, fromPerson].filter((n): n is string => Boolean(n));
+  const linked = (name: string) => others.find((l) => fold(l.text) === fold(name)) ?? others.find((l) => l.text === '' && fold(l.before).includes(fold(name)));
+  let senderName = candidates.find((n) => linked(n)) ?? candidates[0];
+  const notes: string[] = [];
+  if (!senderName) {
+    const named = others.find((l) => l.text && !/^(view|accept|reply|see)\b/i.test(l.text));
+    if (named) {
+      senderName = named.text;
+      notes.push(`sender named from the body's profile link ("${named.text}")`);
+    }
+  }
+  if (subjectName && fromPerson && fold(subjectName) !== fold(fromPerson)) notes.push(`the subject names ${subjectName}, From says ${fromPerson}: used ${senderName}`);
+  const named = senderName ? linked(senderName) ?? (others.length > 0 && new Set(others.map((l) => l.profile!.id)).size === 1 ? others[0] : undefined) : undefined;
+  if (senderName && named?.text && fold(named.text) !== fold(senderName) && !/^(view|accept|reply|see)\b/i.test(named.text)) {
+    notes.push(`the body names the sender "${named.text}", ${subjectName === senderName ? 'the subject' : 'From'} says "${senderName}": used "${senderName}"`);
+  }
+  if (!senderName && !named) return { verdict: 'not an interaction', network: network.name, kind, template, reasons: ['from the network but names no sender (no name, no profile link)'] };
+  if (kind === 'other' && !named) return { verdict: 'not an interaction', network: network.name, kind, template, reasons: [`a notice of an unknown kind with no sender profile link ("${facts.subject.slice(0, 80)}")`] };
+  const name = senderName ?? named!.text;
+  const onMedia = (src: string) => under(safeUrl(src)?.hostname.toLowerCase() ?? '', network.mediaHosts);
+  const altNames = (alt: string) => fold(alt) === fold(name) || fold(alt).startsWith(`${fold(name)} `) || fold(alt).startsWith(`${fold(name)}’s`) || fold(alt).startsWith(`${fold(name)}'s`);
+  const picture = body.images.find((img) => altNames(img.alt) && onMedia(img.src))?.src
+    ?? (named ? profileLinks.filter((l) => l.profile!.id === named.profile!.id).flatMap((l) => l.images).find(onMedia) : undefined)
+    ?? body.images.find((img) => img.alt === '' && img.before !== undefined && fold(img.before).includes(fold(name)) && !network.recipient.test(img.before) && onMedia(img.src))?.src;
+  const lines = body.text.split('\n').map(normaliseSpace);
+  const at = lines.findIndex((line) => fold(line) === fold(name));
+  const next = at >= 0 ? lines[at + 1] : undefined;
+  const headline = next && !network.recipient.test(next) && !/^(reply|view|accept|ignore)\b/i.test(next) && !/^https?:/i.test(next) ? next : null;
+  if (!named) notes.push('no profile link for the sender');
+  if (signers.length === 0) notes.push('no DKIM signature to check');
   return {
-    verdict: 'genuine', network: network.name, kind: claim.template.kind, template: claim.template.subject.source, reasons: notes, recipient: to,
+    verdict: 'genuine', network: network.name, kind, template, reasons: notes, recipient: to,
     interaction: {
-      ts: facts.date, profileId: named?.id ?? null, profileName: senderName, profileUrl: named?.id ? network.profileUrl.replace('{id}', encodeURIComponent(named.id)) : null,
-      imageUrl: picture?.src ?? null, headline, userEmail: to.toLowerCase(), userTitle: recipient?.headline ? normaliseSpace(recipient.headline) : null,
+      ts: facts.date, profileId: named?.profile?.id ?? null, profileName: name, profileUrl: named?.profile?.url ?? null,
+      imageUrl: picture ?? null, headline, userEmail: to.toLowerCase(), userTitle: recipient?.headline ? normaliseSpace(recipient.headline) : null,
     },
   };
 }
