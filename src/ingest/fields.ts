@@ -87,10 +87,12 @@ export const FIELD_ALIASES: Record<CanonicalTable, Aliases> = {
     profile_id: ['profile_id', 'id_str', 'screen_name', 'slug', 'username', 'id'], network: ['network', 'platform', 'site'],
     name: ['name', 'profile_name', 'display_name', 'full_name'], headline: ['headline', 'profile_title', 'title', 'description'],
     profile_url: ['profile_url', 'url', 'link'], image_url: ['image_url', 'profile_image_url_https', 'profile_image_url', 'picture', 'avatar'],
-    image_hash: ['image_hash', 'phash'], followers: ['followers', 'followers_count', 'connections', 'connections_count'],
-    following: ['following', 'friends_count', 'following_count'], posts: ['posts', 'statuses_count', 'posts_count', 'tweets'],
+    image_hash: ['image_hash', 'phash'],
+    followers: ['followers', 'followers_count', 'connections', 'connections_count', 'follower_count', 'userfollowercount', 'user_follower_count', 'edge_followed_by'],
+    following: ['following', 'friends_count', 'following_count', 'userfollowingcount', 'user_following_count', 'edge_follow'],
+    posts: ['posts', 'statuses_count', 'posts_count', 'tweets', 'media_count', 'usermediacount', 'user_media_count'],
     listed: ['listed', 'listed_count'], likes: ['likes', 'favourites_count', 'favorites_count'], created_at: ['created_at', 'account_created', 'joined'],
-    default_image: ['default_image', 'default_profile_image'], bio_length: ['bio_length'], seen_at: ['seen_at', 'ts', '_time', 'timestamp'],
+    default_image: ['default_image', 'default_profile_image'], bio_length: ['bio_length', 'userbiographylength', 'user_biography_length', 'biography_length'], seen_at: ['seen_at', 'ts', '_time', 'timestamp'],
   },
 
 };

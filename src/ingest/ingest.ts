@@ -19,6 +19,7 @@ import { loadJson } from './jsonlog.ts';
 import { loadMail } from './mail.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
 import { prescan, readSample, type Prescan } from './prescan.ts';
+import { completeProfileExport } from './profile-export.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { loadTabular, type TabularProfile } from './tabular.ts';
 import { loadZeekTsv } from './zeek.ts';
@@ -331,6 +332,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         throw new InputError(`cannot be read as ${format}: ${message}`, { location: { file: file.display }, cause: error });
       }
       reconcile(file.display, format, scan, result);
+      if (result.target === 'profiles') warnings.push(...await completeProfileExport(ws, fileId));
       await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
       await ws.run(
         `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11, $12)`,

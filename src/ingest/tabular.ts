@@ -32,7 +32,8 @@ export function guessTable(fieldNames: readonly string[]): CanonicalTable | unde
   const names = new Set(fieldNames.map(foldName));
   const has = (...candidates: string[]) => candidates.some((name) => names.has(name));
   // Profile exports (Twitter API v1.1 user objects among them) against interaction rows: who is it, or who did what.
-  const counts = has('followers_count', 'friends_count', 'statuses_count', 'screen_name', 'followers', 'following', 'connections');
+  const counts = has('followers_count', 'friends_count', 'statuses_count', 'screen_name', 'followers', 'following', 'connections',
+    'follower_count', 'following_count', 'media_count', 'userfollowercount', 'user_follower_count', 'userfollowingcount', 'usermediacount');
   const acts = has('user', 'user_email', 'kind', 'interaction');
   if (counts && !acts) return 'profiles';
   if (has('profile_id', 'profile_url')) return acts ? 'interactions' : 'profiles';

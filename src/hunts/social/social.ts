@@ -29,8 +29,16 @@ export interface SocialParams {
 }
 
 export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
-const PROFILE_FEATURES = ['follow_ratio', 'posts', 'account_days', 'default_image', 'image_match', 'detector_score'] as const;
+/**
+ * What a profile export says of the account itself (the fake-account literature's features): the
+ * following/followers ratio, audience, posts (per day of account age when the age is known),
+ * listings per follower, account age, default picture, bio length, the user name's length and share
+ * of digits, a private account. Each joins the forest only when every ranked profile has it.
+ */
+export const PROFILE_FEATURES = ['follow_ratio', 'followers', 'posts', 'posts_per_day', 'listed_per_follower', 'account_days', 'default_image', 'bio_length',
+  'name_length', 'name_digits', 'private', 'image_match', 'detector_score'] as const;
 export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', ...SOCIAL_FEATURES, 'reasons'] as const;
+export const PROFILE_COLUMNS = ['rank', 'profile_id', 'name', 'score', 'label', 'follow_ratio', 'followers', 'posts', 'default_image', 'bio_length', 'name_digits', 'reasons'] as const;
 
 /** Above this share of isolated profiles, fakes are not rare here and the forest cannot tell them apart. */
 const CROWDED = 0.1;
@@ -63,19 +71,15 @@ p AS (
     count(DISTINCT title) AS titles, count(*) FILTER (WHERE kind = 'message') AS messages, count(DISTINCT u) FILTER (WHERE kind = 'connect_accept') AS accepts,
     CAST(min(ts) AS VARCHAR) AS first_seen, CAST(max(ts) AS VARCHAR) AS last_seen
   FROM i GROUP BY profile_id
-), attrs AS (
-  SELECT lower(profile_id) AS profile_id, max_by(following, seen_at) AS following, max_by(followers, seen_at) AS followers, max_by(posts, seen_at) AS posts,
-    max_by(created_at, seen_at) AS created_at, bool_or(default_image) AS default_image FROM profiles GROUP BY 1
-), labelled AS (
+), attrs AS (${ATTRS_SQL}), labelled AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
 ), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
 SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n / nullif(p.accepts, 0), 3), 0) AS followup,
-  round(a.following / greatest(a.followers, 1), 3) AS follow_ratio, a.posts, date_diff('day', a.created_at, CAST(p.last_seen AS TIMESTAMP)) AS account_days,
-  CAST(a.default_image AS INTEGER) AS default_image, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
+  ${profileFeatures('a', "CAST(p.last_seen AS TIMESTAMP)")}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
   CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
 FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
 ORDER BY profile_id`, values);
-  if (rows.length === 0) throw new UsageError('no interactions with social profiles: ingest notification e-mails (.eml, .mbox) or an interactions export');
+  if (rows.length === 0) return profileHunt(ws, params, top, started);
   // Profile attributes join the forest only when every profile has them (an export of them all).
   const extra = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
   const names = [...SOCIAL_FEATURES, ...extra];
@@ -113,4 +117,80 @@ ORDER BY profile_id`, values);
     notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not (a campaign of many fakes, or few ordinary profiles); read the reasons, not the rank`);
   }
   return { columns: [...SOCIAL_COLUMNS], rows: printed, runId, notes };
+}
+
+/** The latest known value of a profile attribute: by seen_at, then by the file loaded last. */
+const latest = (column: string) => `max_by(${column}, {'t': coalesce(seen_at, TIMESTAMP '0001-01-01'), 'f': file_id}) FILTER (WHERE ${column} IS NOT NULL)`;
+/** A user name the export gives (screen_name, username) or the id when it is one (not a number or FILE:ROW). */
+const HANDLE = "coalesce(extra->>'screen_name', extra->>'username', CASE WHEN NOT regexp_full_match(profile_id, '[0-9:]+') THEN profile_id END)";
+const ATTRS_SQL = `
+  SELECT lower(profile_id) AS profile_id, ${latest('following')} AS following, ${latest('followers')} AS followers, ${latest('posts')} AS posts,
+    ${latest('listed')} AS listed, ${latest('created_at')} AS created_at, bool_or(default_image) AS default_image, ${latest('bio_length')} AS bio_length,
+    ${latest('name')} AS name, ${latest('headline')} AS headline,
+    ${latest(`coalesce(TRY_CAST(extra->>'usernameLength' AS INTEGER), TRY_CAST(extra->>'username_length' AS INTEGER), length(${HANDLE}))`)} AS name_length,
+    ${latest(`coalesce(TRY_CAST(extra->>'usernameDigitCount' AS INTEGER), TRY_CAST(extra->>'username_digit_count' AS INTEGER), length(regexp_replace(${HANDLE}, '[^0-9]', '', 'g')))`)} AS name_digit_count,
+    ${latest(`CAST(coalesce(TRY_CAST(extra->>'userIsPrivate' AS BOOLEAN), TRY_CAST(extra->>'is_private' AS BOOLEAN), TRY_CAST(extra->>'protected' AS BOOLEAN)) AS INTEGER)`)} AS private,
+    CAST(max(seen_at) AS VARCHAR) AS seen
+  FROM profiles WHERE profile_id IS NOT NULL GROUP BY 1`;
+
+/** The profile features of PROFILE_FEATURES from an attrs row `a`, account age measured at `at`. */
+function profileFeatures(a: string, at: string): string {
+  return `round(${a}.following / greatest(${a}.followers, 1), 3) AS follow_ratio, ${a}.followers, ${a}.posts,
+  CASE WHEN ${a}.created_at IS NOT NULL THEN round(${a}.posts / greatest(date_diff('day', ${a}.created_at, ${at}), 1), 3) END AS posts_per_day,
+  round(${a}.listed / greatest(${a}.followers, 1), 4) AS listed_per_follower, date_diff('day', ${a}.created_at, ${at}) AS account_days,
+  CAST(${a}.default_image AS INTEGER) AS default_image, ${a}.bio_length, ${a}.name_length,
+  round(${a}.name_digit_count / nullif(${a}.name_length, 0), 3) AS name_digits, ${a}.private`;
+}
+
+/**
+ * No interactions, only profiles (a follower export): the accounts are ranked on their own
+ * attributes, the same isolation forest and the same output shape.
+ */
+async function profileHunt(ws: Workspace, params: SocialParams, top: number, started: number): Promise<HuntOutput> {
+  const rows = await ws.query(`
+WITH a AS (${ATTRS_SQL}), labelled AS (
+  SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
+), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
+SELECT a.profile_id, a.name, a.headline, a.seen, ${profileFeatures('a', 'coalesce(CAST(a.seen AS TIMESTAMP), now()::TIMESTAMP)')}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
+  CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
+FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id) ORDER BY a.profile_id`);
+  if (rows.length === 0) throw new UsageError('no social profiles: ingest notification e-mails (.eml, .mbox), an interactions export or a profile/follower export');
+  const names = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
+  if (names.length === 0) throw new UsageError('the profiles carry no numbers to score (followers, following, posts, account age, picture, bio): ingest an export that has them');
+  const data = new Float64Array(rows.length * names.length);
+  rows.forEach((r, i) => names.forEach((n, j) => (data[i * names.length + j] = Number(r[n]))));
+  const matrix = { rows: rows.length, cols: names.length, data, names };
+  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix) : undefined;
+  const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
+  const order = rows.map((_, i) => i).sort((x, y) => scores[y] - scores[x] || String(rows[x].profile_id).localeCompare(String(rows[y].profile_id)));
+  const isolated = Array.from(scores).filter((v) => v > 0.6).length;
+  const results: ResultRow[] = order.map((i, rank) => {
+    const r = rows[i];
+    const why = forest ? forest.explain(matrix, i).slice(0, 3).map((e) => `${e.feature} ${Math.round(e.share * 100)}%`).join(', ') : '';
+    const reasons = [
+      `isolation forest ${scores[i].toFixed(3)}${why ? `: ${why}` : ''}`,
+      `follows ${r.follow_ratio ?? '?'}× as many as follow it (${r.followers ?? '?'} followers), ${r.posts ?? '?'} posts${r.account_days !== null ? ` over ${r.account_days} days` : ''}`,
+      ...(Number(r.default_image) === 1 ? ['default picture'] : []),
+      ...(r.bio_length !== null ? [`bio ${r.bio_length} characters`] : []),
+      ...(r.name_length !== null ? [`user name ${r.name_length} characters, ${Math.round(Number(r.name_digits ?? 0) * 100)} % digits`] : []),
+      ...(r.label ? [`labelled ${r.label}`] : []),
+      ...(r.image_match === 1 ? [`picture matches reference ${r.nearest_ref} (${r.image_distance} of 64 bits differ)`] : []),
+    ];
+    return {
+      rank: rank + 1, entityType: 'profile', entity: String(r.profile_id), score: Math.round(scores[i] * 1e4) / 1e4,
+      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])), reasons,
+      evidence: { name: r.name, headline: r.headline, last_seen: r.seen, label: r.label ?? null },
+    };
+  });
+  const runId = await recordRun(ws, { hunt: 'social', parameters: { ...params, mode: 'profiles' }, window: { start: params.since, end: params.until }, started, rows: results });
+  const printed: Row[] = results.slice(0, top).map((res, k) => {
+    const r = rows[order[k]];
+    return { rank: res.rank, profile_id: res.entity, name: r.name, score: res.score, label: r.label ?? null, follow_ratio: r.follow_ratio, followers: r.followers, posts: r.posts,
+      default_image: r.default_image, bio_length: r.bio_length, name_digits: r.name_digits, reasons: res.reasons.join('; ') };
+  });
+  const notes = [`${rows.length} profiles, no interactions: scored on the accounts' own attributes; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`];
+  if (isolated / rows.length > CROWDED) {
+    notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not; read the reasons, not the rank`);
+  }
+  return { columns: [...PROFILE_COLUMNS], rows: printed, runId, notes };
 }
