@@ -121,8 +121,11 @@ ORDER BY profile_id`, values);
 
 /** The latest known value of a profile attribute: by seen_at, then by the file loaded last. */
 const latest = (column: string) => `max_by(${column}, {'t': coalesce(seen_at, TIMESTAMP '0001-01-01'), 'f': file_id}) FILTER (WHERE ${column} IS NOT NULL)`;
-/** A user name the export gives (screen_name, username) or the id when it is one (not a number or FILE:ROW). */
-const HANDLE = "coalesce(extra->>'screen_name', extra->>'username', CASE WHEN NOT regexp_full_match(profile_id, '[0-9:]+') THEN profile_id END)";
+/**
+ * A user name an export gives (screen_name, username), or its id when that is one (not a number or
+ * FILE:ROW). Only rows of an export (they carry counts): a notice's vanity slug is no chosen user name.
+ */
+const HANDLE = "coalesce(extra->>'screen_name', extra->>'username', CASE WHEN (followers IS NOT NULL OR following IS NOT NULL) AND NOT regexp_full_match(profile_id, '[0-9:]+') THEN profile_id END)";
 const ATTRS_SQL = `
   SELECT lower(profile_id) AS profile_id, ${latest('following')} AS following, ${latest('followers')} AS followers, ${latest('posts')} AS posts,
     ${latest('listed')} AS listed, ${latest('created_at')} AS created_at, bool_or(default_image) AS default_image, ${latest('bio_length')} AS bio_length,
