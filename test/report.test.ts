@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { ingest } from '../src/ingest/ingest.ts';
+import { entityTimelineChart } from '../src/workbench/charts.ts';
 import { buildReport, escapeHtml } from '../src/workbench/report.ts';
+import { entityTimeline } from '../src/workbench/threads.ts';
 import { listTriage, setTriage, undoTriage } from '../src/workbench/triage.ts';
 import { cli, FIXTURES, openWorkspace, tempDir } from './helpers.ts';
 
@@ -84,4 +86,18 @@ test('the CLI honours triage: a discarded thread\'s rows are not printed, a note
   assert.match(list.stdout, /^hunt,thread,decision,note,who,decided_at\nsocial,p-2,discard,ours,/);
   assert.equal((await cli('triage', 'undo', 'social', 'p-2', '--db', db)).code, 0);
   assert.equal((JSON.parse((await cli('hunt', 'social', '--db', db, '--format', 'json')).stdout) as unknown[]).length, 4);
+});
+
+test('entity timeline: days without detections are 0, not a line across the gap; a red flag is its own marker on its day', async (t) => {
+  const ws = await openWorkspace(t);
+  const day = (d: string, entity: string, weighted: number) => `('risk', 'user', '${entity}', TIMESTAMP '${d}', TIMESTAMP '${d}' + INTERVAL 1 DAY, '{"weighted": ${weighted}}', 1)`;
+  await ws.run(`INSERT INTO entity_history VALUES ${[day('2026-01-10', 'ann', 300), day('2026-01-10', 'bo', 20), day('2026-01-12', 'bo', 40), day('2026-01-14', 'ann', 50)].join(', ')}`);
+  await ws.run(`INSERT INTO detections VALUES (TIMESTAMP '2026-01-14 09:00', 'directory.leaver', 'Left the organisation', 'red_flag', 50, 'user', 'ann', 'directory', '1:1', NULL, NULL)`);
+  const rows = await entityTimeline(ws, 'ann');
+  assert.deepEqual(rows.map((r) => [r.day, r.entity, r.median, r.red_flag]), [
+    ['2026-01-10', 300, 160, null], ['2026-01-11', 0, 0, null], ['2026-01-12', 0, 40, null], ['2026-01-13', 0, 0, null], ['2026-01-14', 50, 50, 'Left the organisation'],
+  ]);
+  const spec = JSON.stringify(entityTimelineChart(rows, 'ann'));
+  assert.match(spec, /"series":"red flag","value":50,"flag":"Left the organisation"/);
+  assert.match(spec, /"shape":"triangle-up"/);
 });

@@ -43,12 +43,15 @@ export function entityTimelineChart(rows: Row[], entity: string): Spec {
     { day: r.day, series: 'population p90', value: Number(r.p90) },
     ...(r.entity === null ? [] : [{ day: r.day, series: entity, value: Number(r.entity) }]),
     ...(r.alert === true ? [{ day: r.day, series: 'alert day', value: Number(r.entity) }] : []),
+    ...(r.red_flag ? [{ day: r.day, series: 'red flag', value: Number(r.entity ?? 0), flag: String(r.red_flag) }] : []),
   ]);
   return {
     ...BASE, title: `${entity}: daily weighted score against the population`, data: { values },
     layer: [
-      { transform: [{ filter: "datum.series !== 'alert day'" }], mark: { type: 'line', point: true } },
+      { transform: [{ filter: "datum.series !== 'alert day' && datum.series !== 'red flag'" }], mark: { type: 'line', point: true } },
       { transform: [{ filter: "datum.series === 'alert day'" }], mark: { type: 'point', shape: 'diamond', size: 160, filled: true } },
+      // A red flag (notice given, a leaving date) is an event, not a level: a marker on its day, named in the tooltip.
+      { transform: [{ filter: "datum.series === 'red flag'" }], mark: { type: 'point', shape: 'triangle-up', size: 200, filled: true, tooltip: { content: 'data' } } },
     ],
     encoding: {
       x: { field: 'day', type: 'temporal', title: 'day' }, y: { field: 'value', type: 'quantitative', title: 'weighted' },

@@ -3,6 +3,7 @@
  * with their reasons), from the run contract's two tables alone (hunt_runs, results), with the
  * triage in force: discarded threads are set apart, not shown among the top.
  */
+import { RED_FLAG_PHASE } from '../rules/directory-flags.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { DECISIONS_IN_FORCE } from './triage.ts';
 
@@ -52,10 +53,16 @@ export async function detectionsPerDay(ws: Workspace, entity: string, entityType
 
 /** An entity's daily risk (weighted) against the population's median and 90th percentile per day. */
 export async function entityTimeline(ws: Workspace, entity: string, entityType = 'user'): Promise<Row[]> {
+  // Every day from the first to the last day anyone has a window: a day with no detections of the
+  // entity is a day of weight 0, not a gap for the line to jump across; red flags are marked.
   return ws.query(`
 WITH h AS (SELECT entity, CAST(window_start AS DATE) AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted, metrics->>'alert' = 'true' AS alert FROM entity_history
-           WHERE hunt = 'risk' AND entity_type = $2 AND window_end - window_start = INTERVAL 1 DAY)
-SELECT CAST(day AS VARCHAR) AS day, quantile_cont(weighted, 0.5) AS median, quantile_cont(weighted, 0.9) AS p90,
-  max(weighted) FILTER (WHERE entity = $1) AS entity, coalesce(bool_or(alert) FILTER (WHERE entity = $1), false) AS alert
-FROM h GROUP BY day ORDER BY day`, [entity, entityType]);
+           WHERE hunt = 'risk' AND entity_type = $2 AND window_end - window_start = INTERVAL 1 DAY),
+days AS (SELECT CAST(unnest(range(min(day), max(day) + INTERVAL 1 DAY, INTERVAL 1 DAY)) AS DATE) AS day FROM h),
+flags AS (SELECT CAST(ts AS DATE) AS day, string_agg(DISTINCT rule, '; ') AS flag FROM detections WHERE entity_type = $2 AND entity = $1 AND phase = '${RED_FLAG_PHASE}' GROUP BY 1),
+per_day AS (SELECT day, quantile_cont(weighted, 0.5) AS median, quantile_cont(weighted, 0.9) AS p90,
+  max(weighted) FILTER (WHERE entity = $1) AS entity, coalesce(bool_or(alert) FILTER (WHERE entity = $1), false) AS alert FROM h GROUP BY day)
+SELECT CAST(d.day AS VARCHAR) AS day, coalesce(p.median, 0) AS median, coalesce(p.p90, 0) AS p90,
+  CASE WHEN (SELECT count(*) FROM h WHERE entity = $1) > 0 THEN coalesce(p.entity, 0) END AS entity, coalesce(p.alert, false) AS alert, f.flag AS red_flag
+FROM days d LEFT JOIN per_day p USING (day) LEFT JOIN flags f USING (day) ORDER BY d.day`, [entity, entityType]);
 }
