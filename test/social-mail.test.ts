@@ -109,7 +109,7 @@ test('hand-made lookalikes: every trick is flagged with a reason a hunter can re
   assert.equal(Number(await ws.scalar("SELECT count(*) FROM detections WHERE rule_id = 'mail.lookalike' AND entity = 'kim.lee'")), Object.keys(tricks).length - 1);
 });
 
-test('kinds come from the network\'s headers, then the sender, then the subject in any language; a notice of unknown kind with a profile is kept as "other"', async (t) => {
+test('kinds come from the network\'s headers, then a matching subject template in any language, then the sender; a notice of unknown kind with a profile is kept as "other"', async (t) => {
   const dir = tempDir(t);
   const write = (name: string, change: (m: string) => string) => writeFileSync(join(dir, `${name}.eml`), invitation(change).replace('<t1@linkedin.com>', `<${name}@x>`));
   // No template header: the sender address says it (inmail-hit-reply@ → message), whatever the subject says.
@@ -117,13 +117,19 @@ test('kinds come from the network\'s headers, then the sender, then the subject 
   // No header, a neutral sender: the German subject names the kind.
   write('german', (m) => m.replace('X-LinkedIn-Template: email_m2m_invite_single_01\r\n', '').replace('Ana Lima <invitations@linkedin.com>', 'LinkedIn <notifications-noreply@linkedin.com>')
     .replace('Subject: Kim, please add me to your LinkedIn network', 'Subject: Ana Lima hat Ihre Einladung angenommen'));
+  // Shapes of real 2026 notices (their subjects and senders as published): invitations@ sends requests and accepts alike.
+  write('request2026', (m) => m.replace('X-LinkedIn-Template: email_m2m_invite_single_01\r\n', '').replace('Subject: Kim, please add me to your LinkedIn network', 'Subject: You have an invitation ✉️'));
+  write('accept2026', (m) => m.replace('X-LinkedIn-Template: email_m2m_invite_single_01\r\n', '').replace('Ana Lima <invitations@linkedin.com>', 'Ana Lima via LinkedIn <invitations@linkedin.com>')
+    .replace('Subject: Kim, please add me to your LinkedIn network', 'Subject: Ana accepted your invitation, explore their network'));
   // Nothing tells the kind: kept as other, with its profile.
   write('unknown', (m) => m.replace('X-LinkedIn-Template: email_m2m_invite_single_01\r\n', '').replace('invitations@linkedin.com', 'notifications-noreply@linkedin.com')
     .replace('Subject: Kim, please add me to your LinkedIn network', 'Subject: Ana Lima hat etwas Neues gepostet'));
   const ws = await openWorkspace(t, dir);
   await ingest(ws, [dir]);
   assert.deepEqual(await ws.query("SELECT extra->>'message_id' AS id, kind, profile_id, profile_name FROM interactions ORDER BY id"), [
+    { id: '<accept2026@x>', kind: 'connect_accept', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
     { id: '<german@x>', kind: 'connect_accept', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
+    { id: '<request2026@x>', kind: 'connect_request', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
     { id: '<sender@x>', kind: 'message', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
     { id: '<unknown@x>', kind: 'other', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
   ]);

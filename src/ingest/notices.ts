@@ -5,9 +5,10 @@
  *   genuine          From domain under the network's domains, no DKIM signature of anyone else only,
  *                    no failed SPF/DKIM/DMARC, one author: one interaction (who, which profile, what
  *                    kind, when) and the profile. The kind comes from the network's own headers
- *                    (X-LinkedIn-Template, -Class), then the sender address (invitations@,
- *                    inmail-hit-reply@), then the subject (any language, config patterns), else
- *                    "other"; the sender from the body (name, headline, profile link, picture)
+ *                    (X-LinkedIn-Template, -Class), then a subject template that matches (any
+ *                    language, config patterns), then the sender address (invitations@,
+ *                    inmail-hit-reply@), else "other"; the sender from the body (name, headline,
+ *                    profile link, picture)
  *   not an interaction  the network's newsletters, digests, job alerts, or a notice that names no
  *                    sender: recorded with the reason, never counted
  *   lookalike        claims the network (display name, Reply-To, its headers, subject, logo, a
@@ -399,10 +400,13 @@ function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; templa
       break;
     }
   }
-  // The network's headers know best, then who sent it, then the wording.
+  // The network's headers know best. Then a subject template, when one matches: it names the kind
+  // exactly, and one sender sends several kinds (invitations@ sends requests and "X accepted your
+  // invitation" alike). Then the sender, which is what types a notice no template knows (another
+  // language, new wording). Else "other".
   const byHeader = headerText ? network.kinds.find((k) => k.header && k.header.test(headerText)) : undefined;
   const bySender = network.kinds.find((k) => k.sender && sender && k.sender.test(sender));
-  const kind = byHeader?.kind ?? bySender?.kind ?? subjectKind ?? 'other';
+  const kind = byHeader?.kind ?? subjectKind ?? bySender?.kind ?? 'other';
   return { kind, template: template ?? subjectTemplate, subjectName };
 }
 
