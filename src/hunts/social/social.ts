@@ -83,20 +83,13 @@ ORDER BY profile_id`, values);
   // Profile attributes join the forest only when every profile has them (an export of them all).
   const extra = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
   const names = [...SOCIAL_FEATURES, ...extra];
-  const data = new Float64Array(rows.length * names.length);
-  rows.forEach((r, i) => names.forEach((n, j) => (data[i * names.length + j] = Number(r[n]))));
-  const matrix = { rows: rows.length, cols: names.length, data, names };
-  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix) : undefined;
-  const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
-  const order = rows.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || String(rows[a].profile_id).localeCompare(String(rows[b].profile_id)));
-  const isolated = Array.from(scores).filter((s) => s > 0.6).length;
+  const { scores, order, isolated, why } = rankProfiles(rows, names, params.seed);
   const results: ResultRow[] = order.map((i, rank) => {
     const r = rows[i];
-    const why = forest ? forest.explain(matrix, i).slice(0, 3).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ') : '';
     const reasons = [
       `${r.users} employee${Number(r.users) === 1 ? '' : 's'} in ${r.departments} department${Number(r.departments) === 1 ? '' : 's'} (${r.titles} job titles), ${r.interactions} interactions over ${Number(r.span_days).toFixed(1)} days (${r.first_seen} .. ${r.last_seen})`,
       Number(r.accepts) > 0 ? `${Math.round(Number(r.followup) * Number(r.accepts))} of ${r.accepts} accepted connections followed by a message; ${r.messages} messages` : `${r.messages} messages, no accepted connection`,
-      `isolation forest ${scores[i].toFixed(3)}${why ? `: ${why}` : ''}`,
+      `isolation forest ${scores[i].toFixed(3)}${why(i)}`,
       ...(r.label ? [`labelled ${r.label}`] : []),
       ...(r.image_match === 1 ? [`picture matches reference ${r.nearest_ref} (${r.image_distance} of 64 bits differ)`] : []),
       ...extra.map((f) => `${f} ${r[f]}`),
@@ -160,18 +153,11 @@ FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (prof
   if (rows.length === 0) throw new UsageError('no social profiles: ingest notification e-mails (.eml, .mbox), an interactions export or a profile/follower export');
   const names = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
   if (names.length === 0) throw new UsageError('the profiles carry no numbers to score (followers, following, posts, account age, picture, bio): ingest an export that has them');
-  const data = new Float64Array(rows.length * names.length);
-  rows.forEach((r, i) => names.forEach((n, j) => (data[i * names.length + j] = Number(r[n]))));
-  const matrix = { rows: rows.length, cols: names.length, data, names };
-  const forest = rows.length >= 2 ? new IsolationForest({ seed: params.seed }).fit(matrix) : undefined;
-  const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
-  const order = rows.map((_, i) => i).sort((x, y) => scores[y] - scores[x] || String(rows[x].profile_id).localeCompare(String(rows[y].profile_id)));
-  const isolated = Array.from(scores).filter((v) => v > 0.6).length;
+  const { scores, order, isolated, why } = rankProfiles(rows, names, params.seed);
   const results: ResultRow[] = order.map((i, rank) => {
     const r = rows[i];
-    const why = forest ? forest.explain(matrix, i).slice(0, 3).map((e) => `${e.feature} ${Math.round(e.share * 100)}%`).join(', ') : '';
     const reasons = [
-      `isolation forest ${scores[i].toFixed(3)}${why ? `: ${why}` : ''}`,
+      `isolation forest ${scores[i].toFixed(3)}${why(i)}`,
       `follows ${r.follow_ratio ?? '?'}× as many as follow it (${r.followers ?? '?'} followers), ${r.posts ?? '?'} posts${r.account_days !== null ? ` over ${r.account_days} days` : ''}`,
       ...(Number(r.default_image) === 1 ? ['default picture'] : []),
       ...(r.bio_length !== null ? [`bio ${r.bio_length} characters`] : []),
@@ -196,4 +182,23 @@ FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (prof
     notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not; read the reasons, not the rank`);
   }
   return { columns: [...PROFILE_COLUMNS], rows: printed, runId, notes };
+}
+
+/**
+ * The isolation forest over the named features of each profile row: scores, the ranked order
+ * (ties by profile id), how many look isolated, and each row's "why" (the features that isolated it).
+ */
+function rankProfiles(rows: Row[], names: readonly string[], seed: number) {
+  const data = new Float64Array(rows.length * names.length);
+  rows.forEach((r, i) => names.forEach((n, j) => (data[i * names.length + j] = Number(r[n]))));
+  const matrix = { rows: rows.length, cols: names.length, data, names: [...names] };
+  const forest = rows.length >= 2 ? new IsolationForest({ seed }).fit(matrix) : undefined;
+  const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
+  const order = rows.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || String(rows[a].profile_id).localeCompare(String(rows[b].profile_id)));
+  const isolated = Array.from(scores).filter((v) => v > 0.6).length;
+  const why = (i: number) => {
+    const parts = forest ? forest.explain(matrix, i).slice(0, 3).map((e) => `${e.feature} ${Math.round(e.share * 100)}%`).join(', ') : '';
+    return parts ? `: ${parts}` : '';
+  };
+  return { scores, order, isolated, why };
 }
