@@ -79,3 +79,59 @@ test('a command imports only its own module; the table of command modules names 
   assert.notEqual(typo.code, 0);
   assert.match(typo.stderr, /unknown command 'rulez'/);
 });
+
+test('every file a command writes: never the workspace, never a file huntbook did not write without --force, clear errors for a folder or a missing parent', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  const workspace = readFileSync(db);
+  const outputs: [string, string][] = [['report', '--out'], ['graph export', '--cypher']];
+  for (const [command, option] of outputs) {
+    const run = (...args: string[]) => cli(...command.split(' '), ...args, '--db', db);
+    // The workspace itself (and its WAL) is refused, --force or not.
+    for (const target of [db, `${db}.wal`]) {
+      const refused = await run(option, target, '--force');
+      assert.equal(refused.code, 2, `${command} ${option} ${target}: ${refused.stderr}`);
+      assert.match(refused.stderr, /is the workspace \(--db .*\): choose another file \(nothing was written\)/);
+    }
+    assert.deepEqual(readFileSync(db), workspace, `${command} left the workspace as it was`);
+    const folder = await run(option, dir);
+    assert.equal(folder.code, 2);
+    assert.match(folder.stderr, /is a folder: give a file name inside it/);
+    const missing = await run(option, join(dir, 'no', 'such', 'out.txt'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /the folder .*no\/such does not exist/);
+    // Someone else's file is kept unless --force; huntbook's own output is replaced.
+    const notes = join(dir, `${command.replace(' ', '-')}-notes.txt`);
+    writeFileSync(notes, 'three weeks of work');
+    const foreign = await run(option, notes);
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.stderr, /exists and huntbook did not write it: choose another name, or --force/);
+    assert.equal(readFileSync(notes, 'utf8'), 'three weeks of work');
+    const mine = join(dir, `${command.replace(' ', '-')}.out`);
+    assert.equal((await run(option, mine)).code, 0);
+    const again = await run(option, mine);
+    assert.equal(again.code, 0, again.stderr);
+    const forced = await run(option, notes, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(readFileSync(notes, 'utf8'), 'three weeks of work');
+  }
+});
+
+test('generate --out: logs of the same names that huntbook did not write are kept unless --force; a file is not a folder', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'case');
+  mkdirSync(out);
+  writeFileSync(join(out, 'proxy.csv'), 'my real proxy log');
+  const refused = await cli('generate', '--out', out, '--users', '10', '--days', '1');
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /already holds proxy\.csv, which huntbook did not write/);
+  assert.equal(readFileSync(join(out, 'proxy.csv'), 'utf8'), 'my real proxy log');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  assert.match((await cli('generate', '--out', file, '--users', '10', '--days', '1')).stderr, /is a file, not a folder/);
+  // Its own folder is regenerated in place.
+  const own = join(dir, 'gen');
+  assert.equal((await cli('generate', '--out', own, '--users', '10', '--days', '1')).code, 0);
+  assert.equal((await cli('generate', '--out', own, '--users', '10', '--days', '1')).code, 0);
+  assert.equal((await cli('generate', '--out', out, '--users', '10', '--days', '1', '--force')).code, 0);
+});

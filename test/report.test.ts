@@ -45,6 +45,14 @@ test('report: one file, no script, nothing outside itself; log strings escaped; 
   assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.hunt, r.thread, r.decision, r.who]), [['social', 'p-0', 'discard', 'analyst']]);
   await undoTriage(ws, 'social', thread);
   assert.ok(!(await buildReport(ws)).html.includes('<h2>Discarded'));
+  // A decision's note is its own: a later decision without one does not inherit the earlier note.
+  await setTriage(ws, 'social', thread, 'act', { note: 'exfil confirmed', who: 'analyst' });
+  await setTriage(ws, 'social', thread, 'discard', { who: 'analyst' });
+  assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.decision, r.note]), [['discard', null]]);
+  assert.ok(!(await buildReport(ws)).html.includes('discard</span>: exfil confirmed'));
+  await undoTriage(ws, 'social', thread);
+  assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.decision, r.note]), [['act', 'exfil confirmed']]);
+  await undoTriage(ws, 'social', thread);
   await assert.rejects(setTriage(ws, 'social', 'p-404', 'act'), /no thread "p-404" in any run of hunt social/);
   await assert.rejects(setTriage(ws, 'social', thread, 'maybe'), /one of act, watch, discard/);
 });

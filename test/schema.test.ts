@@ -11,7 +11,7 @@ test('migrations create every canonical table with exactly the columns ingest wr
   for (const table of CANONICAL_TABLES) {
     const rows = await ws.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position", [table]);
     const actual = rows.map((r) => `${r.column_name}:${r.data_type}`);
-    const expected = [...CANONICAL_COLUMNS[table].map((c) => `${c.name}:${c.type}`), 'file_id:INTEGER', `${EXTRA_COLUMN[table]}:JSON`];
+    const expected = [...CANONICAL_COLUMNS[table].map((c) => `${c.name}:${c.type}`), 'file_id:INTEGER', `${EXTRA_COLUMN[table]}:JSON`, 'rec:BIGINT'];
     assert.deepEqual(actual.sort(), [...new Set(expected)].sort(), `columns of ${table}`);
   }
   assert.equal(await ws.schemaVersion(), MIGRATIONS.at(-1)?.version);

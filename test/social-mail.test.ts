@@ -134,3 +134,23 @@ test('kinds come from the network\'s headers, then a matching subject template i
     { id: '<unknown@x>', kind: 'other', profile_id: 'ana-lima-7b', profile_name: 'Ana Lima' },
   ]);
 });
+
+test('mail times: a missing or garbled Date takes the Received header\'s time (said so) or is refused with file and reason, never the time of ingest', async (t) => {
+  const dir = tempDir(t);
+  const base = invitation();
+  const write = (name: string, change: (m: string) => string) => writeFileSync(join(dir, `${name}.mbox`), `From x Tue Mar  5 09:15:00 2024\n${change(base).replace('<t1@linkedin.com>', `<${name}@x>`)}\n`);
+  write('garbled', (m) => m.replace('Date: Tue, 05 Mar 2024 09:15:00 +0000', 'Date: Thu, 45 Foo 99999 99:99:99 +9999'));
+  write('missing', (m) => m.replace('Date: Tue, 05 Mar 2024 09:15:00 +0000\r\n', ''));
+  write('received', (m) => m.replace('Date: Tue, 05 Mar 2024 09:15:00 +0000\r\n', 'Received: from mx.linkedin.com by mx.corp.example; Wed, 06 Mar 2024 10:00:01 +0100\r\n'));
+  const ws = await openWorkspace(t, dir);
+  const reports = await ingest(ws, [dir]);
+  const by = Object.fromEntries(reports.map((r) => [r.path.slice(dir.length + 1), r]));
+  assert.deepEqual([by['garbled.mbox'].status, by['missing.mbox'].status], ['failed', 'failed']);
+  assert.match(String(by['garbled.mbox'].message), /unreadable Date "Thu, 45 Foo 99999 99:99:99 \+9999" and no Received header with a readable time/);
+  assert.match(String(by['missing.mbox'].message), /no Date header and no Received header with a readable time/);
+  assert.deepEqual([by['received.mbox'].loaded, by['received.mbox'].rejected], [1, 0]);
+  assert.deepEqual(await ws.query("SELECT CAST(ts AS VARCHAR) AS ts, CAST(reasons AS VARCHAR) AS reasons FROM mail_notices"), [
+    { ts: '2024-03-06 09:00:01', reasons: '["no Date header: time taken from the Received header"]' },
+  ]);
+  assert.equal(Number(await ws.scalar('SELECT count(*) FROM interactions WHERE ts IS NULL')), 0);
+});

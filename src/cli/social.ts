@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { Argument, Option, type Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph, neighbourhood } from '../hunts/social/graph.ts';
@@ -9,6 +8,7 @@ import { checkPictures, indexPictures } from '../hunts/social/pictures.ts';
 import { SAME_PICTURE_BITS } from '../ml/phash.ts';
 import type { Label } from '../hunts/social/labels.ts';
 import type { CommandIO } from './io.ts';
+import { checkOutputFile, writeOutputFile } from './output-file.ts';
 import { act, commonOptions, honourTriage, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
 
 export function registerSocialHunt(hunt: Command, io: CommandIO): void {
@@ -139,11 +139,13 @@ Examples:
     }));
   withCommon(graph.command('export'), { rows: false })
     .description('write the graph as Cypher MERGE statements for cypher-shell -f (values as escaped literals; running it twice changes nothing)')
-    .requiredOption('--cypher <file>', 'output file')
+    .requiredOption('--cypher <file>', 'output file (never the workspace; an existing file only if huntbook wrote it, or with --force)')
+    .option('--force', 'replace an existing file that huntbook did not write')
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
+      const target = checkOutputFile('--cypher', raw.cypher, options.db, Boolean(raw.force));
       const out = await withWorkspace(options.db, (ws) => exportCypher(ws), true);
-      writeFileSync(raw.cypher, out.text);
+      writeOutputFile(target, out.text);
       io.stdout.write(`${raw.cypher}: ${out.statements} statements, ${out.rows} nodes and edges\n`);
     }));
   withCommon(graph.command('sync'), { rows: false })

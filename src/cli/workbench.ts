@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import { createApp, isLoopback, newToken } from '../workbench/server.ts';
 import { Argument, type Command } from 'commander';
 import { buildReport } from '../workbench/report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
 import type { CommandIO } from './io.ts';
+import { checkOutputFile, writeOutputFile } from './output-file.ts';
 import { act, commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './common.ts';
 
 export function registerWorkbench(program: Command, io: CommandIO): void {
   withCommon(program.command('report'), { rows: false })
     .description('write one self-contained HTML report: the latest run of every hunt, top threads with every reason, triage, charts as inline SVG')
-    .requiredOption('--out <file>', 'the HTML file to write')
+    .requiredOption('--out <file>', 'the HTML file to write (never the workspace; an existing file only if huntbook wrote it, or with --force)')
+    .option('--force', 'replace an existing file that huntbook did not write')
     .option('--per-hunt <n>', 'top threads per hunt', '5')
     .option('--title <text>', 'the report\'s title', 'huntbook report')
     .addHelpText('after', `
@@ -22,8 +23,9 @@ Example:
   huntbook report --out case-42.html --per-hunt 10 --db case.duckdb`)
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
+      const target = checkOutputFile('--out', raw.out, options.db, Boolean(raw.force));
       const report = await withWorkspace(options.db, (ws) => buildReport(ws, { perHunt: requireInteger('--per-hunt', raw.perHunt, 1, 1000), title: raw.title, workspace: options.db }), true);
-      writeFileSync(raw.out, report.html);
+      writeOutputFile(target, report.html);
       io.stdout.write(`${raw.out}: ${report.threads} threads, ${report.charts} charts\n`);
     }));
 

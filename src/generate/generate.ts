@@ -97,6 +97,9 @@ function awake(rng: Rng, person: Person, day: Day): [number, number] | null {
   return [from, from + (person.workHours + rng.normal(0, 0.4)) * HOUR];
 }
 
+/** Every file generate writes under its --out folder (so a folder holding other logs of these names is not overwritten). */
+export const GENERATED_FILES = ['proxy.csv', 'conn.log', 'events.ndjson', 'logon.csv', 'device.csv', 'file.csv', 'email.csv', 'interactions.csv', 'ldap.csv', 'truth.json', 'mail/notices.mbox'];
+
 export function generate(options: GenerateOptions): GenerateSummary {
   const { seed, users, days, out } = options;
   const scale = options.scale ?? 1;

@@ -10,7 +10,7 @@ import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIde
 import type { Row } from '../store/workspace.ts';
 import { listFromText } from './lists.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
-import { lineOfRecord, readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { addRecordKeys, lineOfRecord, NEXT_RECORD, readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { guessTable } from './tabular.ts';
 import { chooseTimeReading, timestampFromText } from './timeformat.ts';
@@ -192,8 +192,8 @@ async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, 
      FROM ${STAGE} WHERE j IS NOT NULL AND ${where}`, params));
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   await ctx.watch(`loading ${table}`, ctx.ws.run(
-    `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id)
-     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`));
+    `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id, rec)
+     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`));
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
   const refused = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
@@ -271,9 +271,10 @@ async function ensureTextTable(ctx: LoadContext, table: string, columns: string[
   if (!/^zeek_[a-z0-9_]+$/.test(table)) throw new UsageError(`--as ${table}: JSON Zeek logs go to flows, http, tls or a zeek_<name> table`);
   const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table]);
   if (existing.length === 0) {
-    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${columns.map((c) => `${quoteIdent(c)} ${c === 'ts' ? 'TIMESTAMP' : 'VARCHAR'}`).join(', ')}, file_id INTEGER NOT NULL)`);
+    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${columns.map((c) => `${quoteIdent(c)} ${c === 'ts' ? 'TIMESTAMP' : 'VARCHAR'}`).join(', ')}, file_id INTEGER NOT NULL, rec BIGINT)`);
     return;
   }
   const have = new Set(existing.map((row) => String(row.column_name)));
+  if (!have.has('rec')) await addRecordKeys(ctx.ws, table);
   for (const column of columns) if (!have.has(column)) await ctx.ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} VARCHAR`);
 }

@@ -2,6 +2,7 @@
  * What every reader shares: the context of one file's load, the reject record, and collecting
  * the rows DuckDB's CSV reader refused (with their line numbers) from its rejects table.
  */
+import { quoteIdent } from '../store/schema.ts';
 import type { Params, Workspace } from '../store/workspace.ts';
 
 export interface Reject {
@@ -141,4 +142,18 @@ export async function unorderedInsert(ctx: LoadContext, label: string, sql: stri
     throw error;
   }
   await ctx.ws.run('RESET preserve_insertion_order');
+}
+
+/**
+ * Every log row's key, fixed when it is loaded: `file_id:rec`. Detections point at rows by it, so
+ * it must not change for the life of the row (row ids do: DuckDB renumbers them when earlier rows
+ * are deleted). Each INSERT writes it as this expression, not as a column DEFAULT: DuckDB binds
+ * a default again when it replays its log after a crash, and fails to (duckdb#19712, #22124).
+ */
+export const NEXT_RECORD = "nextval('record_ids')";
+
+/** Gives a table made before record keys existed its keys (each row one now; new rows get theirs on insert). */
+export async function addRecordKeys(ws: Workspace, table: string): Promise<void> {
+  await ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN rec BIGINT`);
+  await ws.run(`UPDATE ${quoteIdent(table)} SET rec = ${NEXT_RECORD}`);
 }

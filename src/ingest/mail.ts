@@ -57,8 +57,15 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
       only = { verdict: 'unrecognised', reason: notice.reasons.join('; ') };
       continue;
     }
+    const when = mailTime(facts.headers);
+    if ('error' in when) {
+      // A notice with no time is refused, and a file of it alone fails with the reason (it is a file huntbook reads).
+      reject(when.error);
+      continue;
+    }
+    if (when.note) notice.reasons.push(when.note);
     loaded++;
-    const ts = facts.date && !Number.isNaN(facts.date.getTime()) ? facts.date.toISOString() : null;
+    const ts = when.date.toISOString();
     notices.push([ctx.fileId, read, facts.messageId ?? null, ts, facts.from ?? null, notice.recipient ?? facts.to[0] ?? null, facts.subject,
       notice.network ?? null, notice.template ?? null, notice.kind ?? null, notice.verdict, JSON.stringify(notice.reasons)]);
     const recipient = notice.recipient ?? facts.to[0];
@@ -70,10 +77,11 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
     const i = notice.interaction;
     if (notice.verdict === 'genuine' && i) {
       const user = i.userEmail.split('@')[0];
+      // The last cell is the record key (rec): the message's number in its file, fixed for the row's life.
       interactions.push([ts, i.profileId, i.profileName, i.profileUrl, i.imageUrl, i.headline, user, i.userEmail, i.userTitle, notice.kind ?? null, ctx.fileId,
-        JSON.stringify({ source: 'mail', message_id: facts.messageId ?? null, network: notice.network })]);
+        JSON.stringify({ source: 'mail', message_id: facts.messageId ?? null, network: notice.network }), read]);
       if (i.profileId) {
-        profiles.push([i.profileId, notice.network ?? null, i.profileName, i.headline, i.profileUrl, i.imageUrl, null, null, null, null, null, null, null, null, null, ts, ctx.fileId, null]);
+        profiles.push([i.profileId, notice.network ?? null, i.profileName, i.headline, i.profileUrl, i.imageUrl, null, null, null, null, null, null, null, null, null, ts, ctx.fileId, null, read]);
       }
     }
     if (notices.length >= BATCH) await flush();
@@ -101,7 +109,7 @@ function factsOf(parsed: ParsedMail): MailFacts {
   return {
     from: from?.address, fromName: from?.name, fromAll: authors.map((a) => a.address ?? '').filter(Boolean), replyTo: address(parsed.replyTo)[0]?.address,
     to: address(parsed.to).map((a) => a.address).filter((a): a is string => Boolean(a)), deliveredTo: delivered,
-    subject: parsed.subject ?? '', date: parsed.date, messageId: parsed.messageId,
+    subject: parsed.subject ?? '', date: readMailDate(headers.get('date')?.[0]), messageId: parsed.messageId,
     html: typeof parsed.html === 'string' ? parsed.html : undefined, text: parsed.text, headers,
   };
 }
@@ -158,4 +166,35 @@ async function* mboxMessages(path: string): AsyncGenerator<RawMessage> {
   }
   const last = finish();
   if (last) yield last;
+}
+
+const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
+// RFC 5322 §3.3 date-time (obsolete forms too: two-digit years, zone names), comments after it allowed.
+const RFC5322_DATE = new RegExp(`^\\s*(?:[A-Za-z]{3},\\s*)?(\\d{1,2})\\s+(?:${MONTHS})\\s+(\\d{2}|\\d{4})\\s+([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d|60))?\\s*(?:[+-](?:[01]\\d|2[0-3])[0-5]\\d|UT|GMT|[ECMP][SD]T|[A-IK-Za-ik-z])?\\s*(?:\\(.*\\))?\\s*$`, 'i');
+
+/** A header's date-time as RFC 5322 writes it; undefined when it is not one or not a real day. */
+export function readMailDate(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const m = RFC5322_DATE.exec(text);
+  if (!m || Number(m[1]) > 31) return undefined;
+  const date = new Date(text.replace(/\([^)]*\)\s*$/, '').trim());
+  const year = date.getUTCFullYear();
+  return Number.isNaN(date.getTime()) || year < 1970 || year > 2200 ? undefined : date;
+}
+
+/**
+ * When a message was sent: its Date header; else the time its first (nearest) Received header
+ * gives, said so; else nothing, and the message is refused with the reason (never loaded with a
+ * made-up time: a missing or garbled Date is itself a mark of forged mail).
+ */
+export function mailTime(headers: Map<string, string[]>): { date: Date; note?: string } | { error: string } {
+  const raw = headers.get('date')?.[0];
+  const date = readMailDate(raw);
+  if (date) return { date };
+  const why = raw === undefined ? 'no Date header' : `unreadable Date "${raw.slice(0, 60)}"`;
+  for (const received of headers.get('received') ?? []) {
+    const at = readMailDate(received.slice(received.lastIndexOf(';') + 1));
+    if (at) return { date: at, note: `${why}: time taken from the Received header` };
+  }
+  return { error: `${why} and no Received header with a readable time` };
 }

@@ -20,8 +20,8 @@ export async function completeProfileExport(ws: Workspace, fileId: number): Prom
   const unnamed = Number(await ws.scalar('SELECT count(*) FROM profiles WHERE file_id = $1 AND profile_id IS NULL', [fileId]));
   if (unnamed > 0) {
     // Rows of one file keep their order (appended in file order), so the number is the row's.
-    await ws.run(`UPDATE profiles p SET profile_id = $1 || ':' || n.n FROM (SELECT rowid AS r, row_number() OVER (ORDER BY rowid) AS n FROM profiles WHERE file_id = $2) n
-      WHERE p.rowid = n.r AND p.file_id = $2 AND p.profile_id IS NULL`, [String(fileId), fileId]);
+    await ws.run(`UPDATE profiles p SET profile_id = $1 || ':' || n.n FROM (SELECT rec AS r, row_number() OVER (ORDER BY rec) AS n FROM profiles WHERE file_id = $2) n
+      WHERE p.rec = n.r AND p.file_id = $2 AND p.profile_id IS NULL`, [String(fileId), fileId]);
   }
   const notes: string[] = [];
   if (unnamed > 0) notes.push(`${unnamed} profiles have no id or user name: named FILE:ROW (${fileId}:1, ${fileId}:2, …)`);

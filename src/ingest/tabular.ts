@@ -9,7 +9,7 @@ import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLit
 import { listFromText } from './lists.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
-import { lineOfRecord, MAX_LINE_BYTES, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { lineOfRecord, MAX_LINE_BYTES, NEXT_RECORD, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { physicalLines, repairBareCr } from './csvrecords.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -150,8 +150,8 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   }
   const extraPairs = mapping.unmapped.map((i) => `, ${bind(names[i])}, c${i}`).join('');
   const extra = mapping.unmapped.length === 0 ? 'NULL' : `json_object(${extraPairs.slice(2)})`;
-  columns.push('file_id', quoteIdent(EXTRA_COLUMN[table]));
-  exprs.push(String(ctx.fileId), isoTs ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END` : extra);
+  columns.push('file_id', 'rec', quoteIdent(EXTRA_COLUMN[table]));
+  exprs.push(String(ctx.fileId), NEXT_RECORD, isoTs ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END` : extra);
   const typeList = readerTypes.map((type, i) => `'c${i}': '${type}'`).join(', ');
   const formatOption = reading?.kind === 'format' ? `, timestampformat=${quoteLiteral(reading.format)}` : '';
   const reader = `read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;

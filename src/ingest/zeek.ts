@@ -16,7 +16,7 @@ import { InputError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
 import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
 import { mapFields, parseMapOption } from './fields.ts';
-import { lineOfRecord, MAX_LINE_BYTES, readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { addRecordKeys, lineOfRecord, NEXT_RECORD, MAX_LINE_BYTES, readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
 
@@ -138,7 +138,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
     // Unset fields are left out of extra, as Zeek's JSON writer leaves them out of a record.
     exprs.push(String(ctx.fileId), mapping.unmapped.length === 0 ? 'NULL'
       : `nullif(json_merge_patch('{}'::JSON, json_object(${mapping.unmapped.map((i) => `${bind(block.fields[i])}, ${source(i, nativeType(block.types[i]))}`).join(', ')})), '{}'::JSON)`);
-    insert = `INSERT INTO ${quoteIdent(target)} (${names.join(', ')}) SELECT ${exprs.join(', ')} FROM ${reader}`;
+    insert = `INSERT INTO ${quoteIdent(target)} (${names.join(', ')}, rec) SELECT ${exprs.join(', ')}, ${NEXT_RECORD} FROM ${reader}`;
   } else {
     if (!/^zeek_[a-z0-9_]+$/.test(target)) {
       throw new UsageError(`--as ${target}: Zeek logs go to flows, http, tls or a zeek_<name> table`);
@@ -146,7 +146,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
     const names = uniqueNames(block.fields.map(sanitizeName));
     await ensureNativeTable(ctx, target, names, block.types.map(nativeType));
     const exprs = block.fields.map((_, i) => source(i, nativeType(block.types[i])));
-    insert = `INSERT INTO ${quoteIdent(target)} (${names.map(quoteIdent).join(', ')}, file_id) SELECT ${exprs.join(', ')}, ${ctx.fileId} FROM ${reader}`;
+    insert = `INSERT INTO ${quoteIdent(target)} (${names.map(quoteIdent).join(', ')}, file_id, rec) SELECT ${exprs.join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${reader}`;
   }
 
   const timeColumns = block.types.flatMap((type, i) => (type === 'time' ? [i] : []));
@@ -217,10 +217,11 @@ async function ensureNativeTable(ctx: LoadContext, table: string, names: string[
   const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = $2', [table, 'main']);
   if (existing.length === 0) {
     const defs = names.map((name, i) => `${quoteIdent(name)} ${types[i]}`).join(', ');
-    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${defs}, file_id INTEGER NOT NULL)`);
+    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${defs}, file_id INTEGER NOT NULL, rec BIGINT)`);
     return;
   }
   const have = new Set(existing.map((row) => String(row.column_name)));
+  if (!have.has('rec')) await addRecordKeys(ctx.ws, table);
   for (let i = 0; i < names.length; i++) {
     if (!have.has(names[i])) await ctx.ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(names[i])} ${types[i]}`);
   }

@@ -102,7 +102,7 @@ export class GroupScan {
   readonly jsonIndex = new Map<string, number>();
   /** Sigma field name (null: the whole text) → slot, so each name is resolved once. */
   readonly fieldSlots = new Map<string | null, number>();
-  readonly columns = new Set<string>(['file_id', 'ts']);
+  readonly columns = new Set<string>(['file_id', 'rec', 'ts']);
   readonly star: boolean;
   readonly anchors: Clauses[];
   gramsChosen = false;
@@ -185,7 +185,7 @@ export class GroupScan {
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, dslots VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hitrows (hb_rid BIGINT, g INTEGER, k INTEGER, file_id BIGINT, ts TIMESTAMP, raw VARCHAR[], source_table VARCHAR, target VARCHAR)');
+    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hitrows (hb_rid BIGINT, g INTEGER, k INTEGER, file_id BIGINT, rec BIGINT, ts TIMESTAMP, raw VARCHAR[], source_table VARCHAR, target VARCHAR)');
     const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
     const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
       ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
@@ -520,7 +520,7 @@ export class ScanSet {
     const cols = star ? '*' : [...columns].map(quoteIdent).join(', ');
     const wheres = this.scans.map((s) => `(${s.source.where(bind)})`);
     const where = wheres.includes('(true)') ? 'true' : [...new Set(wheres)].join(' OR ');
-    const plain = star ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})` : 'hb_rid, file_id, ts';
+    const plain = star ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})` : 'hb_rid, file_id, rec, ts';
     const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
     // Every slot as one list per event (as written, lower-cased), indexed by slot number + 1.
     const listCols = lists ? [`${this.scans[0].listOf('s', want(this.scans[0]).original)} AS hb_raw`, `${this.scans[0].listOf('l', want(this.scans[0]).lowered)} AS hb_low`] : [];
@@ -624,7 +624,7 @@ GROUP BY p.hb_rid, p.g, p.k`);
     // The matches wait in hb_hitrows with what their detections need; one statement writes a
     // whole lane's (flush): writing them batch by batch cost a statement to plan per source.
     // The values are event ids and rule numbers DuckDB just gave, not log data.
-    await ws.run(`${this.label}INSERT INTO hb_hitrows SELECT e.hb_rid, h.g, h.k, e.file_id, e.ts, e.hb_raw, '${this.table}', '${this.target}'
+    await ws.run(`${this.label}INSERT INTO hb_hitrows SELECT e.hb_rid, h.g, h.k, e.file_id, e.rec, e.ts, e.hb_raw, '${this.table}', '${this.target}'
 FROM hb_ev e JOIN (VALUES ${hits.map(([rid, g, k]) => `(${Number(rid)}, ${g}, ${k})`).join(', ')}) h(hb_rid, g, k) USING (hb_rid)`);
   }
 
@@ -643,7 +643,7 @@ WITH h AS (
 ), n AS (
   SELECT v.*, CASE WHEN type = 'user' THEN ${NORMALISE_USER('value')} WHEN type = 'host' THEN ${NORMALISE_HOST('value')} ELSE lower(value) END AS entity FROM v
 )
-SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, n.source_table, n.file_id || ':' || n.hb_rid,
+SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, n.source_table, n.file_id || ':' || n.rec,
   CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(n.raw, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM n JOIN hb_rules r USING (g, k)
 WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR n.entity LIKE '%$'))`, values);
@@ -680,12 +680,12 @@ WITH m AS (
   SELECT p.g, p.k, e.* FROM hb_pairs p JOIN hb_ev e USING (hb_rid)
   WHERE CASE p.g * ${RULE_KEY} + p.k ${conditions.join(' ')} ELSE false END
 ), x AS (
-  SELECT hb_rid, file_id, ts, g, k, ${[...entities.keys()].join(', ')}, ${dvals} AS dvals FROM m
+  SELECT hb_rid, file_id, rec, ts, g, k, ${[...entities.keys()].join(', ')}, ${dvals} AS dvals FROM m
 ), v AS (
   SELECT x.*, ent.type, CASE WHEN ent.type = 'user' THEN ${NORMALISE_USER(entityValue)} WHEN ent.type = 'host' THEN ${NORMALISE_HOST(entityValue)} ELSE lower(${entityValue}) END AS entity
   FROM x JOIN hb_entities ent USING (g, k)
 )
-SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.hb_rid,
+SELECT coalesce(v.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, v.type, v.entity, '${this.table}', v.file_id || ':' || v.rec,
   CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(v.dvals, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM v JOIN hb_rules r USING (g, k)
 WHERE v.entity IS NOT NULL AND NOT (v.type = 'user' AND (v.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR v.entity LIKE '%$'))`;

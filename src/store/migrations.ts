@@ -137,6 +137,52 @@ CREATE TABLE triage (
 CREATE SEQUENCE triage_ids START 1;
 `;
 
+
+// Stable record keys: a row's key is fixed when it is loaded (its file and a record number that
+// never changes), not its position. DuckDB renumbers row ids when rows before them are deleted
+// (ingest --force of another file), and detections pointed at row ids: they then named another
+// row. Existing detections are carried over from row ids to the new keys. No column DEFAULT: each
+// insert writes nextval('record_ids') itself (a default is bound again at WAL replay, which fails).
+const recordKeys = `
+CREATE SEQUENCE record_ids START 1;
+ALTER TABLE flows ADD COLUMN rec BIGINT;
+UPDATE flows SET rec = nextval('record_ids');
+ALTER TABLE http ADD COLUMN rec BIGINT;
+UPDATE http SET rec = nextval('record_ids');
+ALTER TABLE tls ADD COLUMN rec BIGINT;
+UPDATE tls SET rec = nextval('record_ids');
+ALTER TABLE dns ADD COLUMN rec BIGINT;
+UPDATE dns SET rec = nextval('record_ids');
+ALTER TABLE events ADD COLUMN rec BIGINT;
+UPDATE events SET rec = nextval('record_ids');
+ALTER TABLE activity ADD COLUMN rec BIGINT;
+UPDATE activity SET rec = nextval('record_ids');
+ALTER TABLE directory ADD COLUMN rec BIGINT;
+UPDATE directory SET rec = nextval('record_ids');
+ALTER TABLE interactions ADD COLUMN rec BIGINT;
+UPDATE interactions SET rec = nextval('record_ids');
+ALTER TABLE profiles ADD COLUMN rec BIGINT;
+UPDATE profiles SET rec = nextval('record_ids');
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM flows t
+  WHERE d.source_table = 'flows' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM http t
+  WHERE d.source_table = 'http' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM tls t
+  WHERE d.source_table = 'tls' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM dns t
+  WHERE d.source_table = 'dns' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM events t
+  WHERE d.source_table = 'events' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM activity t
+  WHERE d.source_table = 'activity' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM directory t
+  WHERE d.source_table = 'directory' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM interactions t
+  WHERE d.source_table = 'interactions' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.rec FROM profiles t
+  WHERE d.source_table = 'profiles' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
@@ -144,4 +190,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'profiles, mail notices, labels', sql: social },
   { version: 5, name: 'picture checks', sql: pictures },
   { version: 6, name: 'triage', sql: triage },
+  { version: 7, name: 'stable record keys', sql: recordKeys },
 ];

@@ -51,6 +51,7 @@ export async function buildReport(ws: Workspace, options: { perHunt?: number; ti
   const hunts = [...new Set(threads.map((t) => t.hunt))];
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="generator" content="huntbook report">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <title>${escapeHtml(options.title ?? 'huntbook report')}</title><style>${STYLE}</style></head>
 <body>

@@ -169,12 +169,12 @@ export function createApp(options: ServeOptions): Hono {
   });
   app.get('/api/raw/:table/:ref', async (c) => {
     const table = c.req.param('table');
-    // Only canonical tables, by name from the whitelist; the row by its file and row number, bound.
+    // Only canonical tables, by name from the whitelist; the row by its file and record key (fixed at ingest), bound.
     if (!(CANONICAL_TABLES as readonly string[]).includes(table)) throw new UsageError(`no table ${table}`);
     const [fileId, rowId] = c.req.param('ref').split(':').map(Number);
     if (!Number.isInteger(fileId) || !Number.isInteger(rowId)) throw new UsageError('a row reference is FILE:ROW');
     return json(c, await withWs(options.db, async (ws) => {
-      const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rowid = $2`, [fileId, rowId]);
+      const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rec = $2`, [fileId, rowId]);
       const [file] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [fileId]);
       return { table, file: file?.path ?? null, row: rows[0] ?? null };
     }));

@@ -27,9 +27,12 @@ export async function undoTriage(ws: Workspace, hunt: string, thread: string): P
   await ws.run('UPDATE triage SET undone_at = now()::TIMESTAMP WHERE triage_id = $1', [Number(id)]);
 }
 
-/** The decision in force per hunt and thread. */
-export const DECISIONS_IN_FORCE = `SELECT hunt, thread, arg_max(decision, triage_id) AS decision, arg_max(note, triage_id) AS note, arg_max(who, triage_id) AS who,
-    CAST(max(decided_at) AS VARCHAR) AS decided_at FROM triage WHERE undone_at IS NULL GROUP BY hunt, thread`;
+/**
+ * The decision in force per hunt and thread: the latest row whole. (Taking each column's latest
+ * non-null value instead gave a decision without a note the note of the one before it.)
+ */
+export const DECISIONS_IN_FORCE = `SELECT hunt, thread, decision, note, who, CAST(decided_at AS VARCHAR) AS decided_at FROM (
+    SELECT *, row_number() OVER (PARTITION BY hunt, thread ORDER BY triage_id DESC) AS latest FROM triage WHERE undone_at IS NULL) WHERE latest = 1`;
 
 export async function listTriage(ws: Workspace): Promise<{ columns: string[]; rows: Row[] }> {
   return ws.queryWithColumns(`${DECISIONS_IN_FORCE} ORDER BY decided_at DESC, hunt, thread`);
