@@ -130,3 +130,22 @@ test('explanations read the parameters in force: a jitter tolerance of 10 % and 
   assert.doesNotMatch(String(periodic?.reasons), /±35 %/);
   assert.match(String(strobe?.reasons), /strobe: \d+ records in the window \(≥ 500\)/);
 });
+
+test('interval_s and the reasons agree on a low-jitter pair whose dominant interval is not the median of all gaps', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  // 40 gaps of 1 s, then 50 gaps spread from 2 to 6 s: the dominant interval is 1 s, all gaps' median 2.5 s.
+  const conn: (string | number)[][] = [];
+  let ts = T0;
+  for (let i = 0; i < 91; i++) {
+    conn.push([`${ts}.0`, `C${i}`, '10.0.0.9', 40000 + i, '203.0.113.9', 443, 'tcp', 400]);
+    ts += i < 40 ? 1 : 2 + ((i - 40) % 5);
+  }
+  writeFileSync(join(dir, 'conn.log'), zeek('conn', CONN, conn));
+  await ingest(ws, [dir]);
+  const out = await timingHunt(ws, options());
+  const pair = out.rows.find((r) => r.dest === '203.0.113.9');
+  assert.ok(pair);
+  assert.match(String(pair.reasons), new RegExp(`interval_s ${pair.interval_s}: \\d+ % of gaps within ±\\d+ % of ${pair.interval_s} s \\(their median\\)`));
+  assert.match(String(pair.reasons), /intervals [\d.]+: all gaps median [\d.]+ s/);
+});

@@ -204,3 +204,19 @@ test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the wor
   assert.deepEqual(await ws.query('SELECT path, loaded FROM ingested_files'), [{ path: small, loaded: DATA.length }]);
   assert.equal(await ws.scalar('SELECT count(*) FROM flows'), DATA.length);
 });
+
+test('one NUL byte costs at most its row, wherever it is: in the first lines a format sniffer reads too', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const csv = join(dir, 'proxy.csv');
+  const rows = Array.from({ length: 1992 }, (_, i) => `2024-03-04T09:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,10.0.0.${i % 200},example.com,93.184.216.34,http://example.com/${i},u${i % 7},${100 + i},${200 + i},${i === 2 ? 'Mozil\u0000la/5.0' : 'Mozilla/5.0'}`);
+  writeFileSync(csv, `_time,src_ip,dest,dest_ip,url,user,bytes_out,bytes_in,http_user_agent\n${rows.join('\n')}\n`);
+  const json = join(dir, 'events.ndjson');
+  const events = Array.from({ length: 50 }, (_, i) => JSON.stringify({ '@timestamp': '2024-03-04T09:00:00Z', EventID: 1, Channel: 'Security', Computer: 'ws1', User: `u${i}` }));
+  events[1] = events[1].replace('"User"', '"\u0000User"').replace('\\u0000', '\u0000');
+  writeFileSync(json, `${events.join('\n')}\n`);
+  const [a, b] = await ingest(ws, [csv, json]);
+  assert.deepEqual([a.status, a.read, a.loaded, a.rejected], ['loaded', 1992, 1992, 0]);
+  assert.deepEqual([b.status, b.read, b.loaded + b.rejected], ['loaded', 50, 50]);
+  assert.ok(b.rejected <= 1 && b.rejects.every((r) => r.line === 2), JSON.stringify(b.rejects));
+});

@@ -40,12 +40,15 @@ export function certKind(fileName: string, fields: readonly string[]): CertKind 
   return undefined;
 }
 
+/**
+ * Binary when a good share of the sample is NUL or control bytes. One odd cell (a NUL in a user
+ * agent) costs its row in the reader, wherever it is, not the whole file.
+ */
 function looksBinary(scan: Head): boolean {
-  if (scan.firstNulLine !== undefined) return true;
   const sample = scan.sample.subarray(0, 4096);
   let control = 0;
   for (const byte of sample) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) control++;
-  return sample.length > 0 && control / sample.length > 0.05;
+  return sample.length > 0 && control / sample.length > 0.1;
 }
 
 function firstJsonLine(text: string): unknown {

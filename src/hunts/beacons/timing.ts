@@ -346,12 +346,14 @@ function explain(s: Explained, sources: number, w: Window, params: TimingParams)
   if (s.allowed) reasons.push(`allow-listed (${s.allowed})`);
   if (s.strobe) reasons.push(`strobe: ${pair.records} records in the window (≥ ${params.strobeRecords.toLocaleString('en-US')}), reported apart`);
   if (timing) {
-    reasons.push(`intervals ${timing.ts.score}: median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`);
+    reasons.push(`intervals ${timing.ts.score}: all gaps median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`);
     reasons.push(timing.ds ? `sizes ${timing.ds.score}: median ${timing.ds.median} B, MAD ${timing.ds.mad} B`
       : 'sizes unknown (ssl records without their conn records): score from intervals, duration and hours only');
     reasons.push(`${timing.hist.bars}/24 hours active (hist ${timing.hist.score}, duration ${timing.dur.score})`);
   }
-  if (jitter.score >= 0.5) reasons.push(`${Math.round(jitter.score * 100)} % of gaps within ±${Math.round(params.tolerance * 100)} % of ${jitter.interval} s`);
+  // interval_s is always said, with what it is, so it never reads as a contradiction of the median above.
+  if (jitter.interval > 0) reasons.push(`interval_s ${jitter.interval}: ${Math.round(jitter.score * 100)} % of gaps within ±${Math.round(params.tolerance * 100)} % of ${jitter.interval} s (their median)`);
+  else if (timing) reasons.push(`interval_s ${timing.ts.median}: the median of all gaps (too few gaps for a dominant interval)`);
   if (s.applyPrevalence) reasons.push(`${pair.prevalence_sources} of ${sources} internal hosts reach it (prevalence ${(s.prevalence * 100).toFixed(1)} %)`);
   else reasons.push(`prevalence not applied: only ${sources} internal host${sources === 1 ? '' : 's'}`);
   if (pair.first_seen >= w.w0) reasons.push('first seen in this window');
