@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateWithMail } from '../src/generate/generate.ts';
-import { addLabel, removeLabel } from '../src/hunts/social/labels.ts';
+import { addLabel, listLabels, removeLabel } from '../src/hunts/social/labels.ts';
 import { cypherString, exportCypher, syncNeo4j } from '../src/hunts/social/neo4j.ts';
 import { neighbourhood } from '../src/hunts/social/graph.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
@@ -123,6 +123,10 @@ test('hunt social: the three fakes (spray, one team, connect-then-message) are t
   const fake = truth.fake_profiles[0].profile_id;
   const before = await addLabel(ws, fake, 'fake', { reason: 'stolen photo', who: 'analyst' });
   assert.ok(before.marked > 0);
+  // One interaction, one mark, everywhere: label, label list and the hunt count the same (notice + export = one).
+  const hunted = result.rows.find((r) => r.profile_id === fake) ?? labelledRow(await socialHunt(ws, { seed: 1 }, 300), fake);
+  assert.equal(before.marked, Math.round(Number(hunted.users) * Number(hunted.per_user)));
+  assert.equal(Number((await listLabels(ws)).rows.find((r) => r.profile_id === fake)?.interactions), before.marked);
   const later = join(dir, 'later.csv');
   writeFileSync(later, `ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind\n2026-02-01T10:00:00Z,${fake},X,https://social.example/in/${fake},,,newhire,newhire@corp.example,Analyst,message\n`);
   await ingest(ws, [later]);
@@ -248,3 +252,9 @@ test('pictures: resized, re-encoded and slightly cropped copies of a reference m
   const social = await socialHunt(ws, { seed: 1 }, 10);
   assert.match(String(social.rows.find((r) => r.profile_id === 'p-stolen')?.reasons), /picture matches reference/);
 });
+
+function labelledRow(output: { rows: Record<string, unknown>[] }, profile: string): Record<string, unknown> {
+  const row = output.rows.find((r) => r.profile_id === profile);
+  assert.ok(row, `no row for ${profile}`);
+  return row;
+}

@@ -7,6 +7,7 @@
  */
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
+import { INTERACTION_KEY } from './social.ts';
 
 export const LABELS = ['fake', 'suspicious', 'watched'] as const;
 export type Label = (typeof LABELS)[number];
@@ -41,13 +42,14 @@ export async function removeLabel(ws: Workspace, profile: string, options: { lab
 
 export async function listLabels(ws: Workspace, all = false): Promise<{ columns: string[]; rows: Row[] }> {
   return ws.queryWithColumns(`SELECT l.label_id, l.target AS profile_id, l.label, l.reason, l.who, CAST(l.created_at AS VARCHAR) AS created_at,
-      CAST(l.removed_at AS VARCHAR) AS removed_at, l.removed_by, (SELECT count(*) FROM interactions i WHERE lower(i.profile_id) = l.target) AS interactions
+      CAST(l.removed_at AS VARCHAR) AS removed_at, l.removed_by,
+      (SELECT count(DISTINCT (${INTERACTION_KEY('i')})) FROM interactions i WHERE lower(i.profile_id) = l.target) AS interactions
     FROM labels l ${all ? '' : 'WHERE l.removed_at IS NULL'} ORDER BY l.label_id`);
 }
 
 /** Marked interactions, counted as hunt social counts them (a notice and an export of one interaction are one). */
 async function distinctMarks(ws: Workspace, where: string, params: (string | number | null)[]): Promise<number> {
-  return Number(await ws.scalar(`SELECT count(DISTINCT (lower(profile_id), lower("user"), kind, date_trunc('second', ts))) FROM interaction_marks WHERE ${where}`, params));
+  return Number(await ws.scalar(`SELECT count(DISTINCT (${INTERACTION_KEY('m')})) FROM interaction_marks m WHERE ${where}`, params));
 }
 
 function defaultWho(): string {

@@ -44,8 +44,14 @@ export const PROFILE_COLUMNS = ['rank', 'profile_id', 'name', 'score', 'label', 
 const CROWDED = 0.1;
 
 /**
- * The interactions a hunt counts: one row per profile, employee, kind and second (a notice and an
- * export of the same interaction are one), the employee's department and title from the directory.
+ * What makes one interaction: profile, employee, kind and second. A notice and an export of the same
+ * interaction are one, in the hunt, the graph and the label counts alike.
+ */
+export const INTERACTION_KEY = (alias: string) => `lower(${alias}.profile_id), ${NORMALISE_USER(`${alias}."user"`)}, ${alias}.kind, date_trunc('second', ${alias}.ts)`;
+
+/**
+ * The interactions a hunt counts: one row per INTERACTION_KEY, the employee's department and title
+ * from the directory.
  */
 export function interactionsSql(where: string): string {
   return `SELECT lower(i.profile_id) AS profile_id, any_value(i.profile_name) AS profile_name, any_value(i.profile_title) AS headline,
@@ -54,7 +60,7 @@ export function interactionsSql(where: string): string {
     FROM interactions i LEFT JOIN (SELECT ${NORMALISE_USER('"user"')} AS u, max_by(department, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS department,
         max_by(role, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS role FROM directory GROUP BY 1) d ON d.u = ${NORMALISE_USER('i."user"')}
     WHERE i.profile_id IS NOT NULL AND i.ts IS NOT NULL AND ${where}
-    GROUP BY lower(i.profile_id), ${NORMALISE_USER('i."user"')}, i.kind, date_trunc('second', i.ts)`;
+    GROUP BY ${INTERACTION_KEY('i')}`;
 }
 
 export async function socialHunt(ws: Workspace, params: SocialParams, top = 20): Promise<HuntOutput> {
