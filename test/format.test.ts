@@ -72,3 +72,29 @@ test('progress text: bar, percent, rate and ETA from the share done and the time
   assert.equal(progressText(undefined, 75, 8), '1m15s', 'no share known: elapsed time only');
   assert.equal(formatSeconds(7322), '2h02m');
 });
+
+test('every command that takes SQL from a user keeps huntbook sql\'s rules: one statement, read-only, no file access unless --allow-files', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  assert.equal((await cli('sql', 'CREATE TABLE notes AS SELECT range AS a, range * 2 AS b FROM range(20)', '--db', db, '--write')).code, 0);
+  const hostile = [
+    `SELECT a, b FROM notes) t; DROP TABLE triage; COPY (SELECT 1) TO '${dir}/x.csv'; SELECT * FROM (SELECT 1`,
+    'SELECT a, b FROM notes; DROP TABLE triage',
+    "SELECT length(content) AS a, 1 AS b FROM read_text('/etc/passwd')",
+    `SELECT a, b FROM read_csv('${dir}/none.csv')`,
+  ];
+  for (const command of ['outliers', 'cluster']) {
+    for (const source of hostile) {
+      const result = await cli(command, source, '--features', 'a,b', '--db', db);
+      assert.notEqual(result.code, 0, `${command} ${source}: ${result.stdout}`);
+      assert.match(result.stderr, /must be one SQL statement|syntax error|disabled by configuration|Permission Error/, `${command} ${source}`);
+    }
+    const fine = await cli(command, 'SELECT a, b FROM notes', '--features', 'a,b', '--db', db, '--format', 'json');
+    assert.equal(fine.code, 0, fine.stderr);
+  }
+  const sql = await cli('sql', 'SELECT 1; DROP TABLE triage', '--db', db, '--write');
+  assert.equal(sql.code, 1);
+  assert.match(sql.stderr, /must be one SQL statement, not 2/);
+  assert.equal(Number(JSON.parse((await cli('sql', "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'triage'", '--db', db, '--format', 'json')).stdout)[0].n), 1);
+  assert.equal(existsSync(`${dir}/x.csv`), false);
+});

@@ -23,7 +23,11 @@ export function sourceKind(source: string): SourceKind {
 export async function loadSource(ws: Workspace, source: string): Promise<{ kind: SourceKind; columns: string[] }> {
   const kind = sourceKind(source);
   let relation: string;
-  if (kind === 'query') relation = `(${source})`;
+  if (kind === 'query') {
+    // The query goes inside a statement huntbook builds: it must parse as one statement on its own.
+    await ws.singleStatement(source, 'SOURCE');
+    relation = `(${source})`;
+  }
   else if (kind === 'file') {
     const path = quoteLiteral(source);
     relation = /\.parquet$/i.test(source) ? `read_parquet(${path})` : /\.(json|ndjson|jsonl)(\.gz)?$/i.test(source) ? `read_json_auto(${path})` : `read_csv_auto(${path})`;

@@ -4,14 +4,20 @@ import { findOutliers } from '../analyze/outliers.ts';
 import { sourceKind } from '../analyze/source.ts';
 import { UsageError } from '../errors.ts';
 import { SCALERS, type ScalerKind } from '../ml/scaling.ts';
+import type { Workspace } from '../store/workspace.ts';
 import type { CommandIO } from './io.ts';
 import { act, commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './common.ts';
 
 const SOURCE_HELP = 'a workspace table, a query ("SELECT ..."), or a .csv/.json/.parquet file';
 
 /** A file SOURCE needs no workspace: it is read into an in-memory one. */
-function workspaceFor(source: string, db: string): string {
-  return sourceKind(source) === 'file' ? ':memory:' : db;
+/**
+ * Where a SOURCE runs, with the rules of `huntbook sql`: a file in a scratch in-memory database; a
+ * table or query over the workspace opened read-only, no file access unless --allow-files.
+ */
+function withSourceWorkspace<T>(source: string, db: string, allowFiles: boolean, fn: (ws: Workspace) => Promise<T>): Promise<T> {
+  if (sourceKind(source) === 'file') return withWorkspace(':memory:', fn);
+  return withWorkspace(db, fn, true, { externalAccess: allowFiles });
 }
 
 function parseContamination(value: string): 'auto' | number {
@@ -25,6 +31,7 @@ export function registerAnalyze(program: Command, io: CommandIO): void {
   withCommon(program.command('outliers'))
     .description('isolation forest over numeric columns: every row scored, the outliers first, with the features that isolated them')
     .argument('<source>', SOURCE_HELP)
+    .option('--allow-files', 'let a SOURCE query read files outside the workspace (read_csv, read_text), as huntbook sql --allow-files')
     .requiredOption('--features <list>', 'comma-separated numeric columns, e.g. distinct_event_count,time_count,above,addedweight')
     .option('--contamination <x>', "share of rows to flag, or 'auto' (flag score > 0.5)", 'auto')
     .option('--trees <n>', 'trees in the forest', '100')
@@ -41,7 +48,7 @@ Examples:
   huntbook outliers "SELECT src_ip, count(*) n, sum(bytes_out) b FROM flows GROUP BY 1" --features n,b`)
     .action(act(io, async (source: string, raw: Record<string, string>) => {
       const options = commonOptions(raw);
-      await withWorkspace(workspaceFor(source, options.db), async (ws) => {
+      await withSourceWorkspace(source, options.db, Boolean(raw.allowFiles), async (ws) => {
         const result = await findOutliers(ws, source, {
           features: raw.features, contamination: parseContamination(raw.contamination), trees: requireInteger('--trees', raw.trees, 1, 10_000),
           maxSamples: requireInteger('--max-samples', raw.maxSamples, 2), seed: requireInteger('--seed', raw.seed, 0),
@@ -55,6 +62,7 @@ Examples:
   withCommon(program.command('cluster'))
     .description('k-means over numeric columns: per-cluster size, centroid and means, and each row with its cluster')
     .argument('<source>', SOURCE_HELP)
+    .option('--allow-files', 'let a SOURCE query read files outside the workspace (read_csv, read_text), as huntbook sql --allow-files')
     .requiredOption('--features <list>', 'comma-separated numeric columns, e.g. tweight,phasemult,scount')
     .option('--k <n|auto>', "number of clusters, or 'auto' to choose by silhouette (the elbow is reported too)", '3')
     .option('--max-k <n>', "largest k tried by --k auto", '8')
@@ -72,7 +80,7 @@ Example (the seed's "It's all in the numbers"):
     .action(act(io, async (source: string, raw: Record<string, string | boolean>) => {
       const options = commonOptions(raw);
       const k = raw.k === 'auto' ? 'auto' : requireInteger('--k', String(raw.k), 1, 1000);
-      await withWorkspace(workspaceFor(source, options.db), async (ws) => {
+      await withSourceWorkspace(source, options.db, Boolean(raw.allowFiles), async (ws) => {
         const result = await clusterSource(ws, source, {
           features: String(raw.features), k, seed: requireInteger('--seed', String(raw.seed), 0), nInit: requireInteger('--n-init', String(raw.nInit), 1, 1000),
           scale: raw.scale as ScalerKind, maxK: requireInteger('--max-k', String(raw.maxK), 2, 50),

@@ -22,6 +22,7 @@ Examples:
     .action(act(io, async (query: string, raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
+        await ws.singleStatement(query, 'huntbook sql');
         let result;
         try {
           result = await ws.queryWithColumns(query);

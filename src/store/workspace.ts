@@ -3,7 +3,7 @@
  * everything else asks it to run SQL with bound parameters.
  */
 import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, version as duckdbVersion, type DuckDBValue } from '@duckdb/node-api';
-import { WorkspaceError } from '../errors.ts';
+import { QueryError, WorkspaceError } from '../errors.ts';
 import { checkInterrupted, onInterrupt } from '../interrupt.ts';
 import { MIGRATIONS } from './migrations.ts';
 
@@ -66,6 +66,20 @@ export class Workspace {
     // Locked last, so that no statement can turn external access back on.
     if (options.externalAccess === false) await connection.run('SET lock_configuration = true');
     return workspace;
+  }
+
+  /**
+   * Refuses SQL text from a user unless it is exactly one statement on its own: text that closes
+   * a parenthesis it did not open, or adds "; DROP …", never reaches a statement huntbook builds.
+   */
+  async singleStatement(sql: string, what = 'the query'): Promise<void> {
+    let count: number;
+    try {
+      count = (await this.connection.extractStatements(sql)).count;
+    } catch (error) {
+      throw new QueryError(`${what}: ${error instanceof Error ? error.message.replace(/^Failed to extract statements: /, '').split('\n')[0] : String(error)}`, { cause: error });
+    }
+    if (count !== 1) throw new QueryError(`${what} must be one SQL statement, not ${count}`);
   }
 
   async run(sql: string, params?: Params): Promise<void> {
