@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkConfig, ConfigError, loadConfig, normaliseConfig } from '../src/config.ts';
 import { Workspace } from '../src/store/workspace.ts';
-import { cli, emptyWorkspaceFile, tempDir } from './helpers.ts';
+import { cli, emptyWorkspaceFile, ROOT, tempDir } from './helpers.ts';
 
 test('config validate: unknown keys at every level, wrong types and ranges, all listed with their lines', async (t) => {
   const file = join(tempDir(t), 'bad.yml');
@@ -102,4 +102,39 @@ test('insider weights come from the config: values read, out-of-range refused by
   assert.equal(tuned.insider.redFlagBonus, 0);
   assert.equal(tuned.insider.riskFactor, 0.5);
   assert.throws(() => normaliseConfig({ insider: { population_divisor: 0 } }, 'mine.yml', base), /insider\.population_divisor: must be a number from 0\.001/);
+});
+
+test('./notifications.yml is said when in force and checked: public suffixes as a network\'s domains are refused, every problem listed, nothing judged by it', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  const cwd = process.cwd();
+  const mail = readFileSync(join(ROOT, 'test', 'data', 'social-mail', 'phish-2023-order-list.eml'), 'utf8');
+  writeFileSync(join(dir, 'phish.eml'), mail.replace('From: LinkedIn via Industrypack-devel\n <industrypack-devel@lists.sourceforge.net>', 'From: LinkedIn <info@linkedin.io>'));
+  writeFileSync(join(dir, 'notifications.yml'), [
+    'networks:',
+    '  - name: linkedin',
+    '    domains: [linkedin.com, io, com, co.uk]',
+    '    media_hosts: [media.licdn.com]',
+    '    colour: blue',
+    '    templates: [{kind: message, subject: "(unclosed"}]',
+  ].join('\n'));
+  process.chdir(dir);
+  try {
+    const check = await cli('config', 'validate', '--db', db);
+    assert.equal(check.code, 1);
+    for (const expected of [/networks\[0\]\.domains\[1\]: "io" is a public suffix/, /networks\[0\]\.domains\[2\]: "com" is a public suffix/, /networks\[0\]\.domains\[3\]: "co\.uk" is a public suffix/,
+      /networks\[0\]\.colour: unknown key/, /networks\[0\]\.templates\[0\]\.subject: Invalid regular expression/]) assert.match(check.stderr, expected);
+    // Ingest refuses to judge mail by it (the lookalike is not turned genuine), naming the file and the problems.
+    const ingest = await cli('ingest', join(dir, 'phish.eml'), '--db', db);
+    assert.notEqual(ingest.code, 0);
+    assert.match(ingest.stdout + ingest.stderr, /problems in the notification templates.*"io" is a public suffix/);
+    // A sound overlay is said with every file it judged.
+    writeFileSync(join(dir, 'notifications.yml'), 'networks:\n  - name: example-net\n    domains: [example-net.com]\n    templates: [{kind: message, subject: "^(?<name>.+) wrote to you$"}]\n');
+    assert.equal((await cli('config', 'validate', '--db', db)).code, 0);
+    const ok = await cli('ingest', join(dir, 'phish.eml'), '--db', db);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /notification templates in force: shipped \+ notifications\.yml/);
+  } finally {
+    process.chdir(cwd);
+  }
 });

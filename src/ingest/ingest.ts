@@ -332,6 +332,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         throw new InputError(`cannot be read as ${format}: ${message}`, { location: { file: file.display }, cause: error });
       }
       reconcile(file.display, format, scan, result);
+      warnings.push(...result.warnings ?? []);
       if (result.target === 'profiles') warnings.push(...await completeProfileExport(ws, fileId));
       await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
       await ws.run(

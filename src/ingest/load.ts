@@ -33,6 +33,8 @@ export interface LoadOutcome {
   read: number;
   loaded: number;
   rejects: Reject[];
+  /** What the reader wants said about the file (the notification templates in force, say). */
+  warnings?: string[];
 }
 
 export const REJECTS_TABLE = 'hb_reader_rejects';

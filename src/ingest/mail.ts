@@ -14,14 +14,14 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { UnknownTableError } from '../errors.ts';
 import { checkInterrupted } from '../interrupt.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
-import { loadNotices, readNotice, type MailFacts } from './notices.ts';
+import { loadNotices, readNotice, SHIPPED_TEMPLATES, type MailFacts } from './notices.ts';
 
 /** A message larger than this is refused (notices are a few tens of kB). */
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
 const BATCH = 500;
 
 export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise<LoadOutcome> {
-  const { networks, lookalike } = loadNotices();
+  const { networks, lookalike, files } = loadNotices();
   const rejects: Reject[] = [];
   let read = 0;
   let loaded = 0;
@@ -89,7 +89,9 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
   await flush();
   // One message that is not a notice: the file is not one huntbook reads (skipped in a folder).
   if (read === 1 && loaded === 0 && only) throw new UnknownTableError(`${only.verdict}: ${only.reason}`, { location: { file: ctx.display, line: 1 } });
-  return { target: 'interactions,profiles,mail_notices', read, loaded, rejects };
+  // A local overlay changes what counts as genuine: it is said with every file it judged.
+  const warnings = files.length > 1 ? [`notification templates in force: ${files.map((f) => (f === SHIPPED_TEMPLATES ? 'shipped' : f)).join(' + ')}`] : [];
+  return { target: 'interactions,profiles,mail_notices', read, loaded, rejects, warnings };
 }
 
 function address(value: AddressObject | AddressObject[] | undefined): { address?: string; name?: string }[] {

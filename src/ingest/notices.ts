@@ -29,6 +29,7 @@ import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors.ts';
 import { editDistance } from '../text.ts';
 import { authFailures, dkimDomains } from './mail-auth.ts';
+import { getDomain } from 'tldts';
 import { impersonation, readableHost, under } from './lookalike.ts';
 
 export const NOTICE_KINDS = ['connect_request', 'connect_accept', 'message', 'view', 'other'] as const;
@@ -108,83 +109,158 @@ export interface NoticeConfig {
 
 const DEFAULT_LOOKALIKE: LookalikeRule = { ruleId: 'mail.lookalike', rule: 'Look-alike of a social-network notification', weight: 80, phase: 'deception' };
 
-/** The shipped networks, with ./notifications.yml (or the file given) over them. */
-export function loadNotices(extra = existsSync('notifications.yml') ? 'notifications.yml' : undefined): NoticeConfig {
+/** One problem of a notifications file, as config validate lists them. */
+export interface NoticeProblem {
+  file: string;
+  key: string;
+  message: string;
+}
+
+/** The local overlay in force: the file given, else ./notifications.yml when there is one. */
+export function chosenNoticesPath(path?: string): string | undefined {
+  return path ?? (existsSync('notifications.yml') ? 'notifications.yml' : undefined);
+}
+
+/** Every problem of the shipped networks and the overlay, and what is in force when there are none. */
+export function checkNotices(path?: string): { config?: NoticeConfig; problems: NoticeProblem[] } {
   const networks = new Map<string, Network>();
   let lookalike = DEFAULT_LOOKALIKE;
-  const files = [SHIPPED_TEMPLATES, ...(extra ? [extra] : [])];
+  const overlay = chosenNoticesPath(path);
+  const files = [SHIPPED_TEMPLATES, ...(overlay ? [overlay] : [])];
+  const problems: NoticeProblem[] = [];
   for (const file of files) {
-    const doc = readDoc(file);
-    for (const n of readNetworks(doc, file)) networks.set(n.name, n);
-    lookalike = readLookalike(doc, file) ?? lookalike;
+    if (!existsSync(file)) {
+      problems.push({ file, key: '(file)', message: 'notifications file not found' });
+      continue;
+    }
+    const doc = readDoc(file, problems);
+    if (doc === undefined) continue;
+    for (const n of readNetworks(doc, file, problems)) networks.set(n.name, n);
+    lookalike = readLookalike(doc, file, problems) ?? lookalike;
   }
-  return { networks: [...networks.values()], lookalike, files };
+  return { config: problems.length === 0 ? { networks: [...networks.values()], lookalike, files } : undefined, problems };
 }
 
-export function loadNetworks(extra?: string): Network[] {
-  return loadNotices(extra).networks;
+/** The networks in force (shipped, with ./notifications.yml or the file given over them); every problem refused at once. */
+export function loadNotices(path?: string): NoticeConfig {
+  const { config, problems } = checkNotices(path);
+  if (!config) {
+    throw new InputError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the notification templates (huntbook config validate lists them): ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`, { location: { file: problems[0].file } });
+  }
+  return config;
 }
 
-function readDoc(file: string): unknown {
+export function loadNetworks(path?: string): Network[] {
+  return loadNotices(path).networks;
+}
+
+function readDoc(file: string, problems: NoticeProblem[]): unknown {
   try {
     return parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new InputError(`cannot read notification templates: ${(error as Error).message.split('\n')[0]}`, { location: { file } });
+    problems.push({ file, key: '(file)', message: `not YAML: ${(error as Error).message.split('\n')[0]}` });
+    return undefined;
   }
 }
 
-function readLookalike(doc: unknown, file: string): LookalikeRule | undefined {
+const TOP_KEYS = new Set(['networks', 'lookalike_detection']);
+const NETWORK_KEYS = new Set(['name', 'domains', 'media_hosts', 'brand', 'headers', 'profile_links', 'redirect_params', 'recipient', 'templates', 'kinds', 'not_interactions', 'profile_url']);
+
+function readLookalike(doc: unknown, file: string, problems: NoticeProblem[]): LookalikeRule | undefined {
   const raw = (doc as { lookalike_detection?: Record<string, unknown> })?.lookalike_detection;
   if (raw === undefined) return undefined;
   const weight = Number(raw.weight ?? DEFAULT_LOOKALIKE.weight);
-  if (!Number.isFinite(weight) || weight < 0) throw new InputError('lookalike_detection.weight must be a number ≥ 0', { location: { file } });
+  if (!Number.isFinite(weight) || weight < 0) {
+    problems.push({ file, key: 'lookalike_detection.weight', message: 'must be a number ≥ 0' });
+    return undefined;
+  }
   return { ...DEFAULT_LOOKALIKE, weight, phase: typeof raw.phase === 'string' ? raw.phase : DEFAULT_LOOKALIKE.phase };
 }
 
-function readNetworks(doc: unknown, file: string): Network[] {
-  const list = (doc as { networks?: unknown })?.networks;
-  if (!Array.isArray(list)) throw new InputError('notification templates need a list under "networks"', { location: { file } });
-  return list.map((raw: Record<string, unknown>, i) => {
+/**
+ * A domain that may stand for a network: a registrable name (linkedin.com) or a host under one,
+ * never a public suffix (com, co.uk, github.io), which would make half the internet "the network".
+ */
+function domainProblem(domain: string): string | undefined {
+  if (!/^[a-z0-9.-]+$/.test(domain) || domain.startsWith('.') || domain.endsWith('.') || !domain.includes('.')) {
+    return domain.includes('.') ? `"${domain}" is not a domain name` : `"${domain}" is a public suffix or top-level domain, not a domain of one network`;
+  }
+  if (getDomain(domain, { allowPrivateDomains: true }) === null) return `"${domain}" is a public suffix, not a domain of one network`;
+  return undefined;
+}
+
+function readNetworks(doc: unknown, file: string, problems: NoticeProblem[]): Network[] {
+  const fail = (key: string, message: string) => problems.push({ file, key, message });
+  if (typeof doc !== 'object' || doc === null) {
+    fail('(file)', 'needs a list under "networks"');
+    return [];
+  }
+  for (const key of Object.keys(doc)) if (!TOP_KEYS.has(key)) fail(key, `unknown key (known: ${[...TOP_KEYS].join(', ')})`);
+  const list = (doc as { networks?: unknown }).networks;
+  if (!Array.isArray(list)) {
+    fail('networks', 'needs a list of networks');
+    return [];
+  }
+  const out: Network[] = [];
+  list.forEach((raw: Record<string, unknown>, i) => {
     const where = `networks[${i}]`;
+    const before = problems.length;
+    if (typeof raw !== 'object' || raw === null) {
+      fail(where, 'must be a mapping');
+      return;
+    }
+    for (const key of Object.keys(raw)) if (!NETWORK_KEYS.has(key)) fail(`${where}.${key}`, `unknown key (known: ${[...NETWORK_KEYS].join(', ')})`);
     const regex = (pattern: unknown, what: string, flags = 'i') => {
       try {
         return new RegExp(String(pattern), flags);
       } catch (error) {
-        throw new InputError(`${where}.${what}: ${(error as Error).message}`, { location: { file } });
+        fail(`${where}.${what}`, (error as Error).message);
+        return /$^/;
       }
     };
     const strings = (v: unknown) => (Array.isArray(v) ? v.map((x) => String(x).toLowerCase()) : []);
     const kindOf = (k: unknown, what: string) => {
-      if (!(NOTICE_KINDS as readonly string[]).includes(String(k))) throw new InputError(`${where}.${what}.kind must be one of ${NOTICE_KINDS.join(', ')}`, { location: { file } });
+      if (!(NOTICE_KINDS as readonly string[]).includes(String(k))) fail(`${where}.${what}.kind`, `must be one of ${NOTICE_KINDS.join(', ')}`);
       return k as NoticeKind;
     };
     const matcher = (m: Record<string, unknown>, what: string): Matcher => {
-      const out: Matcher = {};
-      for (const key of ['header', 'sender', 'subject'] as const) if (m[key] !== undefined) out[key] = regex(m[key], `${what}.${key}`);
-      if (!out.header && !out.sender && !out.subject) throw new InputError(`${where}.${what} needs header, sender or subject`, { location: { file } });
-      return out;
+      const o: Matcher = {};
+      for (const key of ['header', 'sender', 'subject'] as const) if (m[key] !== undefined) o[key] = regex(m[key], `${what}.${key}`);
+      if (!o.header && !o.sender && !o.subject) fail(`${where}.${what}`, 'needs header, sender or subject');
+      return o;
     };
-    const list = (v: unknown) => (Array.isArray(v) ? v as Record<string, unknown>[] : []);
-    const templates = list(raw.templates).map((t, j) => {
+    const entries = (v: unknown) => (Array.isArray(v) ? v as Record<string, unknown>[] : []);
+    const templates = entries(raw.templates).map((t, j) => {
       const subject = regex(t.subject, `templates[${j}].subject`);
-      if (!/\(\?<name>/.test(subject.source)) throw new InputError(`${where}.templates[${j}].subject needs a group named name`, { location: { file } });
+      if (!/\(\?<name>/.test(subject.source)) fail(`${where}.templates[${j}].subject`, 'needs a group named name');
       return { kind: kindOf(t.kind, `templates[${j}]`), subject };
     });
-    if (typeof raw.name !== 'string' || strings(raw.domains).length === 0) throw new InputError(`${where} needs a name and domains`, { location: { file } });
+    if (typeof raw.name !== 'string' || raw.name.trim() === '') fail(`${where}.name`, 'needs a name');
     const domains = strings(raw.domains);
-    return {
-      name: raw.name, domains, mediaHosts: strings(raw.media_hosts), headers: strings(raw.headers),
-      brand: strings(raw.brand).length > 0 ? strings(raw.brand) : [raw.name.toLowerCase().split('.')[0]],
+    if (domains.length === 0) fail(`${where}.domains`, 'needs at least one domain');
+    domains.forEach((d, j) => {
+      const problem = domainProblem(d);
+      if (problem) fail(`${where}.domains[${j}]`, problem);
+    });
+    strings(raw.media_hosts).forEach((d, j) => {
+      const problem = domainProblem(d);
+      if (problem) fail(`${where}.media_hosts[${j}]`, problem);
+    });
+    const network: Network = {
+      name: String(raw.name), domains, mediaHosts: strings(raw.media_hosts), headers: strings(raw.headers),
+      brand: strings(raw.brand).length > 0 ? strings(raw.brand) : [String(raw.name).toLowerCase().split('.')[0]],
       profileLinks: (Array.isArray(raw.profile_links) ? raw.profile_links : []).map((p: unknown, j) => {
         const entry = typeof p === 'object' && p !== null ? p as Record<string, unknown> : { pattern: p };
         return { pattern: regex(entry.pattern, `profile_links[${j}]`, ''), url: typeof entry.url === 'string' ? entry.url : undefined, keepCase: entry.case === 'keep' };
       }),
       redirectParams: strings(raw.redirect_params), recipient: regex(raw.recipient ?? '$^', 'recipient'), templates,
-      kinds: list(raw.kinds).map((k, j) => ({ ...matcher(k, `kinds[${j}]`), kind: kindOf(k.kind, `kinds[${j}]`) })),
-      notInteractions: list(raw.not_interactions).map((k, j) => ({ ...matcher(k, `not_interactions[${j}]`), reason: String(k.reason ?? 'not an interaction') })),
+      kinds: entries(raw.kinds).map((k, j) => ({ ...matcher(k, `kinds[${j}]`), kind: kindOf(k.kind, `kinds[${j}]`) })),
+      notInteractions: entries(raw.not_interactions).map((k, j) => ({ ...matcher(k, `not_interactions[${j}]`), reason: String(k.reason ?? 'not an interaction') })),
       profileUrl: typeof raw.profile_url === 'string' ? raw.profile_url : `https://${domains[0]}/in/{id}`,
     };
+    if (problems.length === before) out.push(network);
   });
+  return out;
 }
 
 interface Link {
