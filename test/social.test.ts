@@ -13,7 +13,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
 import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS, type Picture } from '../src/ml/phash.ts';
-import { checkPictures, indexPictures } from '../src/hunts/social/pictures.ts';
+import { checkPictures, indexPictures, localFile } from '../src/hunts/social/pictures.ts';
+import { fetchPublic, notPublic } from '../src/net/fetch-public.ts';
 
 interface Truth {
   fake_profiles: { profile_id: string }[];
@@ -246,7 +247,11 @@ test('pictures: resized, re-encoded and slightly cropped copies of a reference m
   assert.equal(await ws.scalar("SELECT problem FROM picture_checks WHERE profile_id = 'p-remote'"), 'picture not in the folder (--fetch downloads it)');
   assert.match(String(await ws.scalar("SELECT reason FROM labels WHERE target = 'p-stolen'")), /picture matches reference .*stock-0042\.jpg \(\d+ of 64 bits differ\)/);
   // The detector gets the picture's path as its last argument; node -e ignores it and prints a score.
-  const online = await checkPictures(ws, { pictures: join(dir, 'pics'), fetch: true, detector: [process.execPath, '-e', 'console.log("score", 0.93)'], detectorThreshold: 0.9 });
+  // Log data may point anywhere: a loopback address is refused unless --allow-private.
+  const refused = await checkPictures(ws, { pictures: join(dir, 'pics'), fetch: true });
+  assert.equal(refused.missing, 1);
+  assert.equal(await ws.scalar("SELECT problem FROM picture_checks WHERE profile_id = 'p-remote'"), '127.0.0.1 is not a public address (--allow-private to fetch from it)');
+  const online = await checkPictures(ws, { pictures: join(dir, 'pics'), fetch: true, allowPrivate: true, detector: [process.execPath, '-e', 'console.log("score", 0.93)'], detectorThreshold: 0.9 });
   assert.deepEqual(online, { checked: 3, matched: 1, flagged: 3, labelled: 0, missing: 0 });
   assert.equal(Number(await ws.scalar("SELECT detector_score FROM picture_checks WHERE profile_id = 'p-remote'")), 0.93);
   const social = await socialHunt(ws, { seed: 1 }, 10);
@@ -258,3 +263,32 @@ function labelledRow(output: { rows: Record<string, unknown>[] }, profile: strin
   assert.ok(row, `no row for ${profile}`);
   return row;
 }
+
+test('picture fetching is no server-side request forgery: only http(s) to public addresses, after DNS and every redirect; names from logs stay in the folder and are never options', async (t) => {
+  for (const address of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::ffff:127.0.0.1', 'fc00::1', 'fe80::1']) {
+    assert.match(String(notPublic(address)), /is not a public address/, address);
+  }
+  for (const address of ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946']) assert.equal(notPublic(address), undefined, address);
+  await assert.rejects(fetchPublic('http://localhost:9/x.jpg', { timeoutMs: 2000, maxBytes: 1000 }), /localhost resolves to 127\.0\.0\.1, not a public address/);
+  await assert.rejects(fetchPublic('file:///etc/passwd', { timeoutMs: 2000, maxBytes: 1000 }), /only http and https are fetched, not file:/);
+  await assert.rejects(fetchPublic('http://user:pw@example.com/x.jpg', { timeoutMs: 2000, maxBytes: 1000 }), /user name or password/);
+  // Every hop is checked: a redirect to file:// or to a cloud metadata address is refused.
+  const server = createServer((req, res) => {
+    if (req.url === '/to-file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    else if (req.url === '/to-metadata') res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await assert.rejects(fetchPublic(`${base}/to-file`, { timeoutMs: 2000, maxBytes: 1000, allowPrivate: true }), /only http and https are fetched, not file:/);
+  await assert.rejects(fetchPublic(`${base}/to-metadata`, { timeoutMs: 2000, maxBytes: 1000 }), /127\.0\.0\.1 is not a public address/);
+  // Names from log data stay in the pictures folder.
+  const dir = tempDir(t);
+  for (const id of ['../outside', '../../etc/passwd', '--help', '.hidden']) {
+    const file = localFile(join(dir, 'pics'), id, null);
+    assert.ok(file.startsWith(join(dir, 'pics') + '/'), `${id} → ${file}`);
+    assert.ok(!file.slice(join(dir, 'pics').length + 1).startsWith('.'), `${id} → ${file}`);
+  }
+  assert.ok(localFile(join(dir, 'pics'), 'x', 'https://media.example/a/..%2F..%2Fescape.jpg').startsWith(join(dir, 'pics') + '/'));
+});

@@ -86,7 +86,8 @@ export function registerSocial(program: Command, io: CommandIO): void {
   withCommon(images.command('check'), { rows: false })
     .description("hash every profile's picture, find its nearest reference, run a detector: features for hunt social, labels if asked")
     .option('--pictures <dir>', 'where the pictures are, named as in their URL or by profile id (and where --fetch puts them)', 'pictures')
-    .option('--fetch', 'download pictures that are not in the folder (10 s timeout, 5 MB cap); off by default: nothing leaves the machine')
+    .option('--fetch', 'download pictures that are not in the folder (http/https to public addresses only, checked after DNS and every redirect; 10 s timeout, 5 MB cap); off by default: nothing leaves the machine')
+    .option('--allow-private', 'with --fetch, also fetch from private and local addresses (a lab\'s own picture server)')
     .option('--detector <command>', 'a detector to run on each picture (words split on spaces; the picture path is added last; no shell); its first printed number is the score')
     .option('--detector-threshold <x>', 'a score at or above this flags the picture')
     .option('--threshold <bits>', `the same photo at this many differing bits of 64 or fewer (default ${SAME_PICTURE_BITS})`)
@@ -102,7 +103,7 @@ Examples:
     .action(act(io, async (raw: Record<string, string | boolean>) => {
       const options = commonOptions(raw);
       const report = await withWorkspace(options.db, (ws) => checkPictures(ws, {
-        pictures: String(raw.pictures), fetch: Boolean(raw.fetch), label: raw.label as Label | undefined,
+        pictures: String(raw.pictures), fetch: Boolean(raw.fetch), allowPrivate: Boolean(raw.allowPrivate), label: raw.label as Label | undefined,
         detector: raw.detector ? String(raw.detector).split(/\s+/).filter(Boolean) : undefined,
         detectorThreshold: raw.detectorThreshold === undefined ? undefined : requireNumber('--detector-threshold', String(raw.detectorThreshold), -1e9),
         threshold: raw.threshold === undefined ? undefined : requireInteger('--threshold', String(raw.threshold), 0, 64),

@@ -13,10 +13,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS } from '../../ml/phash.ts';
+import { fetchPublic } from '../../net/fetch-public.ts';
 import { listValue, type Workspace } from '../../store/workspace.ts';
 import { addLabel, type Label } from './labels.ts';
 
@@ -66,6 +67,8 @@ export interface CheckOptions {
   threshold?: number;
   timeoutMs?: number;
   maxBytes?: number;
+  /** Fetch from private and local addresses too (a lab's own picture server). */
+  allowPrivate?: boolean;
 }
 
 export interface CheckReport {
@@ -78,29 +81,38 @@ export interface CheckReport {
 
 const run = promisify(execFile);
 
-/** A picture from its URL, within a time and size budget (only with --fetch). */
-async function download(url: string, to: string, timeoutMs: number, maxBytes: number): Promise<void> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  writeFileSync(to, Buffer.concat(chunks));
+/** A picture from its URL (only with --fetch): public addresses only, within a time and size budget. */
+async function download(url: string, to: string, options: CheckOptions): Promise<void> {
+  writeFileSync(to, await fetchPublic(url, { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: options.maxBytes ?? 5_000_000, allowPrivate: options.allowPrivate }));
 }
 
-function localFile(dir: string, profileId: string, url: string | null): string {
-  const named = url ? basename(new URL(url, 'https://x/').pathname) : '';
-  for (const candidate of [named && PICTURE.test(named) ? join(dir, named) : '', join(dir, `${profileId}.jpg`), join(dir, `${profileId}.png`)]) {
+/** A file name from log data (a profile id, a URL's last segment), safe to put in the pictures folder. */
+function safeName(text: string): string {
+  const name = text.replace(/[^\w.-]/g, '_').replace(/^\.+/, '_');
+  return name === '' ? '_' : name;
+}
+
+/**
+ * The picture's file in `dir`: named as in its URL, or by profile id. Names come from log data, so
+ * they are made safe and the path is confined to the folder (a profile id "../outside" stays inside).
+ */
+export function localFile(dir: string, profileId: string, url: string | null): string {
+  let named = '';
+  try {
+    named = url ? basename(new URL(url, 'https://x/').pathname) : '';
+  } catch {
+    named = '';
+  }
+  const root = resolve(dir);
+  const inside = (name: string) => {
+    const path = resolve(root, safeName(name));
+    return path.startsWith(root + sep) ? path : join(root, '_');
+  };
+  for (const candidate of [named && PICTURE.test(named) ? inside(named) : '', inside(`${profileId}.jpg`), inside(`${profileId}.png`)]) {
     if (candidate && existsSync(candidate)) return candidate;
   }
   const ext = named ? extname(named).toLowerCase() : '';
-  return join(dir, `${profileId.replace(/[^\w.-]/g, '_')}${ext === '.png' ? '.png' : '.jpg'}`);
+  return inside(`${profileId}${ext === '.png' ? '.png' : '.jpg'}`);
 }
 
 export async function checkPictures(ws: Workspace, options: CheckOptions): Promise<CheckReport> {
@@ -120,7 +132,7 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
     try {
       if (!existsSync(file)) {
         if (!options.fetch || !url) throw new Error(url ? 'picture not in the folder (--fetch downloads it)' : 'no picture address');
-        await download(url, file, options.timeoutMs ?? 10_000, options.maxBytes ?? 5_000_000);
+        await download(url, file, options);
       }
       row.file = file;
       row.hash = perceptualHash(decodePicture(readFileSync(file)));
@@ -132,7 +144,8 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
         }
       }
       if (options.detector?.length) {
-        const { stdout } = await run(options.detector[0], [...options.detector.slice(1), file], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 1 << 20 });
+        // An absolute path: a file named "--help" from log data cannot be taken for one of the detector's options.
+        const { stdout } = await run(options.detector[0], [...options.detector.slice(1), resolve(file)], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 1 << 20 });
         const number = /-?\d+(?:\.\d+)?(?:e-?\d+)?/i.exec(stdout)?.[0];
         if (number === undefined) throw new Error(`the detector printed no score: ${stdout.slice(0, 80)}`);
         row.score = Number(number);
