@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateWithMail } from '../src/generate/generate.ts';
 import { addLabel, listLabels, removeLabel } from '../src/hunts/social/labels.ts';
-import { cypherString, exportCypher, syncNeo4j } from '../src/hunts/social/neo4j.ts';
+import { cypherString, exportCypher, neo4jAddress, syncNeo4j } from '../src/hunts/social/neo4j.ts';
 import { neighbourhood } from '../src/hunts/social/graph.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { ingest } from '../src/ingest/ingest.ts';
-import { cli, openWorkspace, tempDir } from './helpers.ts';
+import { cli, openWorkspace, ROOT, tempDir } from './helpers.ts';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
 import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS, type Picture } from '../src/ml/phash.ts';
@@ -291,4 +293,24 @@ test('picture fetching is no server-side request forgery: only http(s) to public
     assert.ok(!file.slice(join(dir, 'pics').length + 1).startsWith('.'), `${id} → ${file}`);
   }
   assert.ok(localFile(join(dir, 'pics'), 'x', 'https://media.example/a/..%2F..%2Fescape.jpg').startsWith(join(dir, 'pics') + '/'));
+});
+
+test('graph sync stops at its timeout against a server that never answers, exits, and never prints the password of a bolt://user:pass@ address', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  const out = join(dir, 'data');
+  await generateWithMail({ seed: 4, users: 12, days: 1, scale: 0.02, out });
+  assert.equal((await cli('ingest', join(out, 'interactions.csv'), '--db', db, '-q')).code, 0);
+  const silent = createNetServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const url = `bolt://neo4j:secretpw@127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const started = Date.now();
+  const child = spawnSync(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'graph', 'sync', '--neo4j', url, '--timeout', '2', '--db', db], { encoding: 'utf8', timeout: 60_000 });
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(child.status, 1, child.stderr);
+  assert.ok(seconds < 30, `still running after ${seconds} s`);
+  assert.match(child.stderr, /cannot reach Neo4j at bolt:\/\/127\.0\.0\.1:\d+: (?:Connection acquisition timed out in 2000 ms|.*no answer within 2 s; stopped)/);
+  assert.ok(!`${child.stdout}${child.stderr}`.includes('secretpw'), child.stderr);
+  assert.equal(neo4jAddress(url).shown.includes('secretpw'), false);
 });

@@ -2,7 +2,7 @@ import { Argument, Option, type Command } from 'commander';
 import { UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph, neighbourhood } from '../hunts/social/graph.ts';
 import { addLabel, LABELS, listLabels, removeLabel } from '../hunts/social/labels.ts';
-import { exportCypher, syncNeo4j } from '../hunts/social/neo4j.ts';
+import { exportCypher, neo4jAddress, syncNeo4j } from '../hunts/social/neo4j.ts';
 import { socialHunt } from '../hunts/social/social.ts';
 import { checkPictures, indexPictures } from '../hunts/social/pictures.ts';
 import { SAME_PICTURE_BITS } from '../ml/phash.ts';
@@ -154,9 +154,10 @@ Examples:
     .requiredOption('--neo4j <url>', 'bolt://host:7687 or neo4j://...')
     .option('--user <name>', 'Neo4j user', 'neo4j')
     .option('--password-env <var>', 'environment variable holding the password', 'NEO4J_PASSWORD')
+    .option('--timeout <s>', 'seconds to wait for each answer of the server before stopping', '30')
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
-      const result = await withWorkspace(options.db, (ws) => syncNeo4j(ws, raw.neo4j, { user: raw.user, password: process.env[raw.passwordEnv] }), true);
-      io.stdout.write(`synced ${result.rows} nodes and edges in ${result.batches} batches to ${raw.neo4j}\n`);
+      const result = await withWorkspace(options.db, (ws) => syncNeo4j(ws, raw.neo4j, { user: raw.user, password: process.env[raw.passwordEnv] }, undefined, requireInteger('--timeout', raw.timeout, 1, 3600) * 1000), true);
+      io.stdout.write(`synced ${result.rows} nodes and edges in ${result.batches} batches to ${neo4jAddress(raw.neo4j).shown}\n`);
     }));
 }

@@ -90,25 +90,62 @@ export async function exportCypher(ws: Workspace): Promise<{ text: string; state
   return { text: `${lines.join('\n')}\n`, statements: CONSTRAINTS.length + batches.length, rows: batches.reduce((n, b) => n + b.rows.length, 0) };
 }
 
+/**
+ * A Neo4j address with any user name and password taken out: what may be printed, and the
+ * credentials apart (a password in a URL is used, never shown).
+ */
+export function neo4jAddress(url: string): { address: string; shown: string; user?: string; password?: string } {
+  if (!/^(bolt|neo4j)(\+s|\+ssc)?:\/\//.test(url)) throw new UsageError(`--neo4j takes a bolt:// or neo4j:// address, got "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError('--neo4j: not an address (user names and passwords belong in --user and $NEO4J_PASSWORD)');
+  }
+  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  const address = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}${parsed.search}`;
+  return { address, shown: address, user, password };
+}
+
+/** Rejects after `ms` with a message naming what did not answer (the driver's own waits can be minutes). */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WorkspaceError(`${what}: no answer within ${Math.round(ms / 1000)} s; stopped`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Pushes the graph into a running Neo4j with the official driver, batch by batch, each a transaction. */
-export async function syncNeo4j(ws: Workspace, url: string, auth: { user?: string; password?: string }, onBatch?: (done: number, total: number) => void): Promise<{ batches: number; rows: number }> {
-  if (!/^(bolt|neo4j)(\+s|\+ssc)?:\/\//.test(url)) throw new UsageError(`--neo4j takes a bolt:// or neo4j:// address, got "${url}"`);
+export async function syncNeo4j(ws: Workspace, url: string, auth: { user?: string; password?: string }, onBatch?: (done: number, total: number) => void, timeoutMs = 30_000): Promise<{ batches: number; rows: number }> {
+  const target = neo4jAddress(url);
+  const user = target.user ?? auth.user;
+  const password = target.password ?? auth.password;
   const batches = await graphBatches(ws);
-  const driver = neo4j.driver(url, auth.user ? neo4j.auth.basic(auth.user, auth.password ?? '') : undefined, { connectionTimeout: 10_000, maxTransactionRetryTime: 10_000 });
+  const driver = neo4j.driver(target.address, user ? neo4j.auth.basic(user, password ?? '') : undefined,
+    { connectionTimeout: Math.min(10_000, timeoutMs), connectionAcquisitionTimeout: timeoutMs, maxTransactionRetryTime: Math.min(10_000, timeoutMs) });
+  // Error texts from the driver may quote the address it was given: never the credentials.
+  const clean = (error: unknown) => String((error as Error)?.message ?? error).split('\n')[0].replaceAll(url, target.shown).replace(/\/\/[^@/\s]*@/g, '//***@');
   try {
     try {
-      await driver.verifyConnectivity();
+      await within(driver.verifyConnectivity(), timeoutMs, `Neo4j at ${target.shown}`);
     } catch (error) {
-      throw new WorkspaceError(`cannot reach Neo4j at ${url}: ${(error as Error).message.split('\n')[0]}`);
+      throw new WorkspaceError(`cannot reach Neo4j at ${target.shown}: ${clean(error)}`);
     }
-    for (const c of CONSTRAINTS) await driver.executeQuery(c);
-    let done = 0;
-    for (const b of batches) {
-      await driver.executeQuery(b.statement, { rows: b.rows });
-      onBatch?.(++done, batches.length);
+    try {
+      for (const c of CONSTRAINTS) await within(driver.executeQuery(c), timeoutMs, `Neo4j at ${target.shown}`);
+      let done = 0;
+      for (const b of batches) {
+        await within(driver.executeQuery(b.statement, { rows: b.rows }), timeoutMs, `Neo4j at ${target.shown}`);
+        onBatch?.(++done, batches.length);
+      }
+    } catch (error) {
+      throw new WorkspaceError(`Neo4j at ${target.shown}: ${clean(error)}`);
     }
     return { batches: batches.length, rows: batches.reduce((n, b) => n + b.rows.length, 0) };
   } finally {
-    await driver.close();
+    // A server that never answers can hold close() too: give it a moment, then go.
+    await within(driver.close(), 2000, 'closing the Neo4j driver').catch(() => undefined);
   }
 }
