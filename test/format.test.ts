@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { formatSeconds, progressText } from '../src/progress.ts';
-import { guardCsvCell, renderRows } from '../src/report/format.ts';
+import { escapeControl, guardCsvCell, renderRows } from '../src/report/format.ts';
+import { escapeHtml } from '../src/workbench/report.ts';
 import { cli, tempDir, emptyWorkspaceFile } from './helpers.ts';
 
 test('CSV export guards cells a spreadsheet would run as formulas, and quotes what needs it', () => {
@@ -87,14 +88,23 @@ test('every command that takes SQL from a user keeps huntbook sql\'s rules: one 
     for (const source of hostile) {
       const result = await cli(command, source, '--features', 'a,b', '--db', db);
       assert.notEqual(result.code, 0, `${command} ${source}: ${result.stdout}`);
-      assert.match(result.stderr, /must be one SQL statement|syntax error|disabled by configuration|Permission Error/, `${command} ${source}`);
+      assert.match(result.stderr, /one statement at a time|syntax error|disabled by configuration|Permission Error/, `${command} ${source}`);
     }
     const fine = await cli(command, 'SELECT a, b FROM notes', '--features', 'a,b', '--db', db, '--format', 'json');
     assert.equal(fine.code, 0, fine.stderr);
   }
   const sql = await cli('sql', 'SELECT 1; DROP TABLE triage', '--db', db, '--write');
   assert.equal(sql.code, 1);
-  assert.match(sql.stderr, /must be one SQL statement, not 2/);
+  assert.match(sql.stderr, /SQL: one statement at a time \(this text holds 2\)/);
   assert.equal(Number(JSON.parse((await cli('sql', "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'triage'", '--db', db, '--format', 'json')).stdout)[0].n), 1);
   assert.equal(existsSync(`${dir}/x.csv`), false);
+});
+
+test('bidirectional controls from logs are shown escaped, never obeyed: terminal tables and the report', () => {
+  const user = 'admin\u202enimda';
+  const table = renderRows('table', ['user'], [{ user }]);
+  assert.ok(!table.includes('\u202e'), table);
+  assert.match(table, /admin\\u202enimda/);
+  for (const ch of ['\u202a', '\u202b', '\u202c', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c']) assert.ok(!escapeControl(`a${ch}b`).includes(ch), JSON.stringify(ch));
+  assert.equal(escapeHtml(`<b>${user}</b>`), '&lt;b&gt;admin\\u202enimda&lt;/b&gt;');
 });

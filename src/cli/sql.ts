@@ -22,7 +22,7 @@ Examples:
     .action(act(io, async (query: string, raw: Record<string, unknown>) => {
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
-        await ws.singleStatement(query, 'huntbook sql');
+        await ws.singleStatement(query, 'SQL');
         let result;
         try {
           result = await ws.queryWithColumns(query);

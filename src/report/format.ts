@@ -33,8 +33,15 @@ export function renderRows(format: OutputFormat, columns: readonly string[], row
  * string that reaches a terminal goes through here and shows them as \xNN. Newlines too, so
  * that one log value cannot fake further output lines.
  */
+/**
+ * Bidirectional controls (U+202A–202E, U+2066–2069, marks U+200E/200F/061C): invisible, they
+ * reorder what is shown around them ("admin\u202Enimda" reads "adminadmin"). Log text shows them.
+ */
+export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(BIDI_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function cellText(value: Cell): string {

@@ -79,7 +79,7 @@ export class Workspace {
     } catch (error) {
       throw new QueryError(`${what}: ${error instanceof Error ? error.message.replace(/^Failed to extract statements: /, '').split('\n')[0] : String(error)}`, { cause: error });
     }
-    if (count !== 1) throw new QueryError(`${what} must be one SQL statement, not ${count}`);
+    if (count !== 1) throw new QueryError(`${what}: one statement at a time (this text holds ${count})`);
   }
 
   async run(sql: string, params?: Params): Promise<void> {

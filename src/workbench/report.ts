@@ -5,6 +5,7 @@
  * on the server. No script, no external reference: a strict Content-Security-Policy says so, and
  * every string from the logs is escaped.
  */
+import { BIDI_CONTROLS } from '../report/format.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, toSvg, vegaToSvg } from './charts.ts';
 import { labelledSubgraph } from '../hunts/social/graph.ts';
@@ -14,7 +15,9 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /** Text for HTML (element content and quoted attributes): log content is attacker-controlled. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  // Bidirectional controls from logs are shown as \u202e, as the terminal tables show them, never obeyed.
+  return String(value ?? '').replace(BIDI_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}

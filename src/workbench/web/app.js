@@ -8,7 +8,8 @@ const main = document.getElementById('main');
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
-    if (key === 'text') node.textContent = String(value ?? '');
+    // Bidirectional controls from logs are shown as \u202e, never obeyed (they reorder what is read).
+    if (key === 'text') node.textContent = String(value ?? '').replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
     else if (key === 'onclick') node.addEventListener('click', value);
     else if (value !== undefined && value !== null) node.setAttribute(key, String(value));
   }
