@@ -108,3 +108,12 @@ test('bidirectional controls from logs are shown escaped, never obeyed: terminal
   for (const ch of ['\u202a', '\u202b', '\u202c', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c']) assert.ok(!escapeControl(`a${ch}b`).includes(ch), JSON.stringify(ch));
   assert.equal(escapeHtml(`<b>${user}</b>`), '&lt;b&gt;admin\\u202enimda&lt;/b&gt;');
 });
+
+test('a table of any size prints: 150,000 rows in table format, as csv and json do', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  const result = await cli('sql', "SELECT range AS n, 'x' || range AS label FROM range(150000)", '--db', db);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /\(150000 rows\)\n$/);
+  assert.match(result.stdout, /^149999  x149999$/m);
+});

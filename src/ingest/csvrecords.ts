@@ -24,7 +24,8 @@ export async function physicalLines(path: string, gzip: boolean, recordLines: re
   const wanted = new Set(recordLines);
   const found = new Map<number, number>();
   if (wanted.size === 0) return found;
-  const last = Math.max(...wanted);
+  let last = 0;
+  for (const line of wanted) if (line > last) last = line;
   let physical = 1;
   let record = 1;
   let quoted = false;

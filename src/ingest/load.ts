@@ -159,3 +159,8 @@ export async function addRecordKeys(ws: Workspace, table: string): Promise<void>
   await ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN rec BIGINT`);
   await ws.run(`UPDATE ${quoteIdent(table)} SET rec = ${NEXT_RECORD}`);
 }
+
+/** Appends every item (a loop: push(...items) overflows the call stack past ~100,000 items). */
+export function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}

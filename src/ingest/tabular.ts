@@ -9,7 +9,7 @@ import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLit
 import { listFromText } from './lists.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
-import { lineOfRecord, MAX_LINE_BYTES, NEXT_RECORD, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import { appendAll, lineOfRecord, MAX_LINE_BYTES, NEXT_RECORD, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { physicalLines, repairBareCr } from './csvrecords.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -56,7 +56,7 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
     const repair = await repairBareCr(ctx.localPath, scan.gzip, copy);
     const outcome = await loadDelimited(ctx, scan, copy, false, profile);
     for (const reject of outcome.rejects) if (reject.line !== null) reject.line = repair.lineMap[reject.line - 1] ?? reject.line;
-    outcome.rejects.push(...repair.dropped.map(({ line, text }) => ({
+    appendAll(outcome.rejects, repair.dropped.map(({ line, text }) => ({
       line, field: null, reason: 'carriage return (CR) inside an unquoted value: the line cannot be split into fields reliably', text,
     })));
     outcome.rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -164,7 +164,7 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   if (isoTs) {
     const textList = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
     const reread = `read_csv(${path}, ${dialect}, columns={${textList}}, ignore_errors=true, max_line_size=${MAX_LINE_BYTES})`;
-    rejects.push(...await refuseUnreadableTimes(ctx, table, reread, tsIndex, names[tsIndex], rejects));
+    appendAll(rejects, await refuseUnreadableTimes(ctx, table, reread, tsIndex, names[tsIndex], rejects));
   }
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   return { target: table, read: loaded + rejects.length, loaded, rejects };

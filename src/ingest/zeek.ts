@@ -90,7 +90,7 @@ export async function loadZeekTsv(ctx: LoadContext, scan: Prescan): Promise<Load
       targets.add(target);
       const result = await loadBlock(ctx, plan, target, plan.lineMap ? plan.lineMap.length : scan.dataLines);
       outcome.loaded += result.loaded;
-      outcome.rejects.push(...result.rejects);
+      for (const reject of result.rejects) outcome.rejects.push(reject);
     }
   } finally {
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
@@ -168,7 +168,7 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
     if (impossible.length !== held) {
       throw new InputError(`accounting mismatch: ${held} rows held back for impossible times but ${impossible.length} found again; nothing was kept`, { location: { file: ctx.display } });
     }
-    rejects.push(...impossible);
+    for (const reject of impossible) rejects.push(reject);
     rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   }
   if (plan.lineMap) {

@@ -88,14 +88,12 @@ function renderTable(columns: readonly string[], rows: readonly Row[], maxWidth:
   const clean = escapeControl;
   const cut = (text: string) => (text.length > maxWidth ? `${text.slice(0, maxWidth - 1)}…` : text);
   const body = rows.map((row) => columns.map((name) => cut(clean(cellText(row[name] ?? null)))));
-  const widths = columns.map((name, i) => Math.max(name.length, ...body.map((cells) => cells[i].length)));
+  // A loop, not Math.max(...cells): spreading 125,000 values overflows the call stack.
+  const widths = columns.map((name, i) => body.reduce((w, cells) => Math.max(w, cells[i].length), name.length));
   const numeric = columns.map((name) => rows.length > 0 && rows.every((row) => row[name] === null || typeof row[name] === 'number'));
   const pad = (text: string, i: number) => (numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
-  const lines = [
-    columns.map((name, i) => pad(name, i)).join('  '),
-    widths.map((w) => '─'.repeat(w)).join('  '),
-    ...body.map((cells) => cells.map((text, i) => pad(text, i)).join('  ')),
-  ];
+  const lines = [columns.map((name, i) => pad(name, i)).join('  '), widths.map((w) => '─'.repeat(w)).join('  ')];
+  for (const cells of body) lines.push(cells.map((text, i) => pad(text, i)).join('  '));
   const footer = `(${rows.length} row${rows.length === 1 ? '' : 's'})`;
   return `${lines.map((line) => line.trimEnd()).join('\n')}\n${footer}\n`;
 }

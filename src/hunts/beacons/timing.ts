@@ -251,7 +251,7 @@ export async function timingHunt(ws: Workspace, options: TimingOptions): Promise
       window: { start: iso(w.w0), end: iso(w.w1) }, started, rows: results,
     });
     runIds.push(runId);
-    rows.push(...windowRows);
+    for (const row of windowRows) rows.push(row);
     const allowedCount = scored.pairs.filter((s) => s.allowed).length;
     notes.push(`window ${iso(w.w0)} – ${iso(w.w1)} UTC${!options.eachDay && options.since === undefined && options.until === undefined ? ' (the last 24 h of the data; --since/--until choose another, --each-day scores every day)' : ''}; ${scored.pairs.length} pairs with ≥ 4 timestamps (${scored.pairs.filter((s) => s.strobe).length} strobes), ${scored.sources} internal sources; ${allowedCount} allow-listed${allowedCount && !options.includeAllowed ? ' (hidden; --include-allowed shows them)' : ''}; run ${runId}`);
   }
