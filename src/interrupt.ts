@@ -5,13 +5,17 @@
  */
 import { HuntbookError } from './errors.ts';
 
+/** Exit codes by the signal that stopped the work (128 + its number, as shells report them). */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
 export class InterruptedError extends HuntbookError {
   constructor() {
-    super('interrupted; nothing half-done was kept (each file and each run lands whole or not at all)', { exitCode: 130 });
+    super(`${state.signal === 'SIGINT' ? 'interrupted' : `stopped by ${state.signal}`}; nothing half-done was kept (each file and each run lands whole or not at all)`,
+      { exitCode: SIGNAL_EXIT[state.signal] ?? 130 });
   }
 }
 
-const state = { requested: false, hooks: new Set<() => void>() };
+const state = { requested: false, signal: 'SIGINT', hooks: new Set<() => void>() };
 
 export function interruptRequested(): boolean {
   return state.requested;
@@ -28,8 +32,9 @@ export function onInterrupt(hook: () => void): () => void {
   return () => state.hooks.delete(hook);
 }
 
-export function requestInterrupt(): void {
+export function requestInterrupt(signal = 'SIGINT'): void {
   state.requested = true;
+  state.signal = signal;
   for (const hook of state.hooks) hook();
 }
 

@@ -220,3 +220,49 @@ test('one NUL byte costs at most its row, wherever it is: in the first lines a f
   assert.deepEqual([b.status, b.read, b.loaded + b.rejected], ['loaded', 50, 50]);
   assert.ok(b.rejected <= 1 && b.rejects.every((r) => r.line === 2), JSON.stringify(b.rejects));
 });
+
+test('every way an ingest can stop: SIGTERM mid-zip leaves no temporary folder, says what landed, exits 143; a closed pipe lets it finish and says so', async (t) => {
+  const dir = tempDir(t);
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const db = join(dir, 'w.duckdb');
+  const small = join(dir, 'small.log');
+  writeFileSync(small, `${CONN.join('\n')}\n`);
+  const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
+  const zip = join(dir, 'big.zip');
+  writeFileSync(zip, zipSync({ 'conn.log': strToU8(`${HEADER.join('\n')}\n${body}\n`) }, { level: 1 }));
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, zip, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+  let output = '';
+  let errors = '';
+  let sent = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!sent && output.includes('small.log →')) {
+      sent = true;
+      setTimeout(() => child.kill('SIGTERM'), 400);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 143, `expected exit 143 after SIGTERM, got ${code}: ${output}${errors}`);
+  assert.match(errors, /huntbook: stopping \(SIGTERM\); rolling back/);
+  assert.match(errors, /huntbook: 1 file\(s\) loaded \(\d+ rows\) before the stop; the file in progress and the rest were not loaded/);
+  assert.match(errors, /huntbook: stopped by SIGTERM; nothing half-done was kept/);
+  assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('huntbook-')), [], 'temporary folders are removed');
+
+  // The reader of stdout leaves after the first line: the ingest still loads every file and says so on stderr.
+  const folder = join(dir, 'many');
+  mkdirSync(folder);
+  for (let i = 0; i < 11; i++) writeFileSync(join(folder, `conn-${i}.log`), `${HEADER.join('\n')}\n${DATA.map((line) => line.replace(/^\d+/, (ts) => String(Number(ts) + i * 1000))).join('\n')}\n`);
+  const db2 = join(dir, 'w2.duckdb');
+  const piped = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', folder, '--db', db2], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  piped.stdout.once('data', () => piped.stdout.destroy());
+  piped.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const pipedCode = await new Promise<number | null>((resolve) => piped.on('close', resolve));
+  assert.equal(pipedCode, 0, stderr);
+  assert.match(stderr, /huntbook: output closed early; 11 file\(s\) loaded/);
+  const ws = await Workspace.open(db2);
+  t.after(() => ws.close());
+  assert.equal(Number(await ws.scalar('SELECT count(*) FROM ingested_files')), 11);
+});

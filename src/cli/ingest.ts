@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import { HuntbookError } from '../errors.ts';
+import { InterruptedError } from '../interrupt.ts';
 import { FORMATS, parseFormat } from '../ingest/detect.ts';
 import { ingest, type FileReport } from '../ingest/ingest.ts';
 import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
-import type { CliIO, CommandIO } from './io.ts';
+import { stdoutClosed, type CliIO, type CommandIO } from './io.ts';
 import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 
 export function registerIngest(program: Command, io: CommandIO): void {
@@ -35,14 +36,27 @@ Examples:
       const options = commonOptions({ ...raw, format: raw.json ? 'json' : raw.output });
       const progress = createProgress(process.stderr, !options.quiet);
       const table = options.format === 'table';
-      const reports = await withWorkspace(options.db, (ws) =>
-        ingest(ws, paths, {
-          table: raw.as as string | undefined, format: parseFormat(raw.format as string), map: raw.map as string | undefined,
-          force: Boolean(raw.force), progress,
-          // People see each file as it finishes; machine formats get one document at the end.
-          onFile: table ? (report) => printFileLine(io, report, Boolean(options.quiet)) : undefined,
-        }), false, { create: true });
+      const finished: FileReport[] = [];
+      let reports: FileReport[];
+      try {
+        reports = await withWorkspace(options.db, (ws) =>
+          ingest(ws, paths, {
+            table: raw.as as string | undefined, format: parseFormat(raw.format as string), map: raw.map as string | undefined,
+            force: Boolean(raw.force), progress,
+            // People see each file as it finishes; machine formats get one document at the end.
+            onFile: (report) => {
+              finished.push(report);
+              if (table) printFileLine(io, report, Boolean(options.quiet));
+            },
+          }), false, { create: true });
+      } catch (error) {
+        // Stopped (Ctrl-C, SIGTERM, timeout): say on stderr what landed before the stop and that the rest did not.
+        if (error instanceof InterruptedError) io.stderr.write(`huntbook: ${summary(finished)} before the stop; the file in progress and the rest were not loaded\n`);
+        throw error;
+      }
       printReports(io, options.format, reports);
+      // The reader of stdout left early (| head): the outcome still reaches the terminal.
+      if (stdoutClosed()) io.stderr.write(`huntbook: output closed early; ${summary(reports)}\n`);
       if (reports.length === 0) throw new HuntbookError(`no files found in ${paths.join(', ')}`);
       return reports.some((r) => r.status === 'failed') ? 1 : 0;
     }));
@@ -65,6 +79,13 @@ function printFileLine(io: CliIO, r: FileReport, quiet: boolean): void {
   } else {
     say(`${r.path}: not loaded: ${r.message}`);
   }
+}
+
+function summary(reports: readonly FileReport[]): string {
+  const loaded = reports.filter((r) => r.status === 'loaded');
+  const rows = loaded.reduce((n, r) => n + r.loaded, 0);
+  const failed = reports.filter((r) => r.status === 'failed').length;
+  return `${loaded.length} file(s) loaded (${rows} rows)${failed ? `, ${failed} failed` : ''}`;
 }
 
 function printReports(io: CliIO, format: ReturnType<typeof commonOptions>['format'], reports: FileReport[]): void {

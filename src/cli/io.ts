@@ -8,3 +8,14 @@ export interface CliIO {
 export interface CommandIO extends CliIO {
   outcome: { code: number };
 }
+
+const output = { stdoutClosed: false };
+
+/** The reader of standard output went away (a closed pipe): what a command still has to say goes to stderr. */
+export function markStdoutClosed(): void {
+  output.stdoutClosed = true;
+}
+
+export function stdoutClosed(): boolean {
+  return output.stdoutClosed;
+}

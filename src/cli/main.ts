@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { HuntbookError } from '../errors.ts';
+import { InterruptedError, interruptRequested } from '../interrupt.ts';
 import { escapeControl } from '../report/format.ts';
 import type { CliIO, CommandIO } from './io.ts';
 
@@ -58,11 +59,14 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   try {
     await program.parseAsync(args, { from: 'user' });
     return outcome.code;
-  } catch (error) {
+  } catch (caught) {
+    let error = caught;
     if (error instanceof CommanderError) {
       // Help and version exit through here with code 0; usage errors were already printed.
       return error.exitCode;
     }
+    // Stopped by a signal while DuckDB or a library was working: its own error ("INTERRUPT Error: …") is the stop.
+    if (interruptRequested() && !(error instanceof HuntbookError)) error = new InterruptedError();
     if (error instanceof HuntbookError) {
       io.stderr.write(`huntbook: ${escapeControl(error.describe())}\n`);
       if (debug && error.stack) io.stderr.write(`${error.stack}\n`);
