@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +19,7 @@ import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { createApp } from '../src/workbench/server.ts';
-import { tempDir } from './helpers.ts';
+import { cli, tempDir } from './helpers.ts';
 import { addLabel } from '../src/hunts/social/labels.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -133,6 +134,10 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await page.click('#detection-0');
   await page.waitForSelector('#raw-row');
   assert.match((await page.textContent('#raw-row'))!, /"file_id": \d+/);
+  // A malformed address shows an error, not a page stuck on "loading…".
+  await page.goto(`${base}#/entity/user/%E0%A4%A`);
+  await page.waitForFunction(() => document.querySelector('#main')?.getAttribute('data-ready') === 'error', undefined, { timeout: 10_000 });
+  assert.match((await page.textContent('#main'))!, /error: the address has a malformed part "%E0%A4%A"/);
 
   // A user agent holding <script> and <img onerror>, behind a detection: shown as text in the raw row.
   await page.goto(`${base}#/entity/user/mallory`);
@@ -226,4 +231,31 @@ test('the report opens offline in a browser with every chart, and asks the netwo
   assert.deepEqual(asked, []);
   assert.ok((await page.textContent('body'))!.includes(HOSTILE));
   assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
+});
+
+test('serve beyond loopback: its own addresses and name are answered with the token; odd numbers are a 400; a port in use is one clear line', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'w.duckdb');
+  (await Workspace.open(db)).close();
+  const wide = createApp({ db, host: '0.0.0.0', port: 8484, token: 's3cret-token' });
+  const auth = { authorization: 'Bearer s3cret-token' };
+  const own = [hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address))];
+  for (const name of own) assert.equal((await wide.request('/api/runs', { headers: { host: `${name}:8484`, ...auth } })).status, 200, name);
+  assert.equal((await wide.request('/api/runs', { headers: { host: `rebind.attacker.example:8484`, ...auth } })).status, 421);
+  const local = createApp({ db, host: '127.0.0.1', port: 8484 });
+  const get = (path: string) => local.request(path, { headers: { host: '127.0.0.1:8484' } });
+  for (const path of ['/api/runs/1?offset=1e20', '/api/runs/123456789012345678901', '/api/runs/1?limit=-5', '/api/runs/abc', '/api/raw/flows/1:99999999999999999999', '/api/graph?days=1e9']) {
+    const response = await get(path);
+    assert.equal(response.status, 400, `${path}: ${await response.text()}`);
+  }
+  // A port in use: one line, exit 1, no stack trace.
+  const port = await freePort();
+  const holder = serve({ fetch: local.fetch, port, hostname: '127.0.0.1' });
+  t.after(() => holder.close());
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const taken = await cli('serve', '--port', String(port), '--db', db);
+  assert.equal(taken.code, 1, taken.stderr);
+  assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
+  assert.match(taken.stderr, /port \d+ on 127\.0\.0\.1 is in use/);
+  assert.equal(taken.stdout, '', 'no URL printed for a server that is not listening');
 });

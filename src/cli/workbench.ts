@@ -4,6 +4,7 @@ import { createApp, isLoopback, newToken } from '../workbench/server.ts';
 import { Argument, type Command } from 'commander';
 import { buildReport } from '../workbench/report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
+import { HuntbookError } from '../errors.ts';
 import type { CommandIO } from './io.ts';
 import { checkOutputFile, writeOutputFile } from './output-file.ts';
 import { act, commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './common.ts';
@@ -82,6 +83,14 @@ Example:
       await withWorkspace(options.db, async () => undefined);
       const app = createApp({ db: options.db, host, port, token });
       const server = serve({ fetch: app.fetch, port, hostname: host });
+      // The address is said only once it is really listened on: a port in use is one clear line, exit 1.
+      await new Promise<void>((resolve, reject) => {
+        server.once('listening', () => resolve());
+        server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE'
+          ? new HuntbookError(`port ${port} on ${host} is in use (another huntbook serve?); choose another with --port`)
+          : error.code === 'EADDRNOTAVAIL' ? new HuntbookError(`${host} is not an address of this machine; choose another with --host`)
+            : new HuntbookError(`cannot listen on ${host}:${port}: ${error.message}`)));
+      });
       const shown = host.includes(':') ? `[${host}]` : host;
       const url = `http://${shown}:${port}/${token ? `?token=${token}` : ''}`;
       io.stdout.write(`huntbook workbench: ${url}  (Ctrl-C stops it)\n`);

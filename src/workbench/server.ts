@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { hostname, networkInterfaces } from 'node:os';
 import { HuntbookError, UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
@@ -69,9 +70,32 @@ async function entityOf(ws: Workspace, type: string, name: string): Promise<{ ty
   return { type, entity: String(await ws.scalar(`SELECT ${type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name])) };
 }
 
+/**
+ * The names a request may address this server by (its Host header): loopback always; the address
+ * it is bound to; bound to every interface (0.0.0.0, ::), each interface's address and the
+ * machine's name. Anything else is refused (DNS rebinding).
+ */
+export function boundNames(host: string): string[] {
+  const names = new Set(['localhost', '127.0.0.1', '::1', host.toLowerCase()]);
+  if (host === '0.0.0.0' || host === '::') {
+    for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) names.add(a.address.replace(/%.*$/, '').toLowerCase());
+    names.add(hostname().toLowerCase());
+  }
+  return [...names];
+}
+
+/** A whole number from a request, within its range, or a 400 naming it (never a database error). */
+export function intParam(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d{1,15}$/.test(value)) throw new UsageError(`${name} is a whole number from ${min} to ${max}, got "${value.slice(0, 30)}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${name} is a whole number from ${min} to ${max}, got ${value}`);
+  return n;
+}
+
 export function createApp(options: ServeOptions): Hono {
   const app = new Hono();
-  const allowedHosts = new Set([`${options.host}:${options.port}`, `localhost:${options.port}`, `127.0.0.1:${options.port}`, `[::1]:${options.port}`]);
+  const allowedHosts = new Set(boundNames(options.host).map((name) => `${name.includes(':') ? `[${name}]` : name}:${options.port}`));
   const tokenBytes = options.token ? Buffer.from(options.token) : undefined;
   const tokenOk = (given: string | undefined) => tokenBytes !== undefined && given !== undefined && given.length === tokenBytes.length && timingSafeEqual(Buffer.from(given), tokenBytes);
 
@@ -103,17 +127,16 @@ export function createApp(options: ServeOptions): Hono {
 
   app.get('/api/runs', async (c) => json(c, await withWs(options.db, (ws) => latestRuns(ws))));
   app.get('/api/threads', async (c) => {
-    const perHunt = Math.min(100, Math.max(1, Number(c.req.query('per_hunt') ?? 5) || 5));
+    const perHunt = intParam('per_hunt', c.req.query('per_hunt'), 5, 1, 100);
     return json(c, await withWs(options.db, (ws) => topThreads(ws, perHunt)));
   });
   app.get('/api/runs/:id', async (c) => {
-    const id = Number(c.req.param('id'));
-    if (!Number.isInteger(id)) throw new UsageError('a run id is a number');
+    const id = intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647);
     const sort = c.req.query('sort') ?? 'rank';
     if (!SORTABLE.has(sort)) throw new UsageError(`sort by one of ${[...SORTABLE].join(', ')}`);
     const desc = c.req.query('desc') === '1';
-    const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 200) || 200));
-    const offset = Math.max(0, Number(c.req.query('offset') ?? 0) || 0);
+    const limit = intParam('limit', c.req.query('limit'), 200, 1, 1000);
+    const offset = intParam('offset', c.req.query('offset'), 0, 0, 1_000_000_000);
     const filter = c.req.query('q') ?? '';
     return json(c, await withWs(options.db, async (ws) => {
       const [run] = await ws.query('SELECT run_id, hunt, CAST(started_at AS VARCHAR) AS started_at, result_count, CAST(parameters AS VARCHAR) AS parameters FROM hunt_runs WHERE run_id = $1', [id]);
@@ -150,10 +173,10 @@ export function createApp(options: ServeOptions): Hono {
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/runs/:id/features', async (c) => {
-    return json(c, await withWs(options.db, (ws) => numericFeatures(ws, Number(c.req.param('id')))));
+    return json(c, await withWs(options.db, (ws) => numericFeatures(ws, intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647))));
   });
   app.get('/api/chart/scatter/:id', async (c) => {
-    const id = Number(c.req.param('id'));
+    const id = intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647);
     const svg = await withWs(options.db, async (ws) => {
       const features = await numericFeatures(ws, id);
       const [x, y] = [c.req.query('x') ?? '', c.req.query('y') ?? ''];
@@ -171,8 +194,9 @@ export function createApp(options: ServeOptions): Hono {
     const table = c.req.param('table');
     // Only canonical tables, by name from the whitelist; the row by its file and record key (fixed at ingest), bound.
     if (!(CANONICAL_TABLES as readonly string[]).includes(table)) throw new UsageError(`no table ${table}`);
-    const [fileId, rowId] = c.req.param('ref').split(':').map(Number);
-    if (!Number.isInteger(fileId) || !Number.isInteger(rowId)) throw new UsageError('a row reference is FILE:ROW');
+    const [file, record] = c.req.param('ref').split(':');
+    const fileId = intParam('a row reference FILE:ROW', file, -1, 1, 2_147_483_647);
+    const rowId = intParam('a row reference FILE:ROW', record, -1, 0, Number.MAX_SAFE_INTEGER);
     return json(c, await withWs(options.db, async (ws) => {
       const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rec = $2`, [fileId, rowId]);
       const [file] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [fileId]);
@@ -183,7 +207,7 @@ export function createApp(options: ServeOptions): Hono {
     const kind = c.req.param('kind');
     if (kind !== 'intervals' && kind !== 'hours' && kind !== 'sizes') throw new UsageError('chart is intervals, hours or sizes');
     const svg = await withWs(options.db, async (ws) => {
-      const [row] = await ws.query('SELECT entity, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [Number(c.req.param('id')), Number(c.req.param('rank'))]);
+      const [row] = await ws.query('SELECT entity, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647), intParam('rank', c.req.param('rank'), 0, 1, 2_147_483_647)]);
       const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; hourly?: number[]; sizes?: [string, number][] } : {};
       if (kind === 'sizes' && evidence.sizes) return toSvg(sizeBars(evidence.sizes, `${String(row.entity)}: sizes of requests`));
       if (kind === 'intervals' && evidence.intervals) return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
@@ -193,12 +217,12 @@ export function createApp(options: ServeOptions): Hono {
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/chart/graph', async (c) => {
-    const days = Math.min(3650, Math.max(1, Number(c.req.query('days') ?? 7) || 7));
+    const days = intParam('days', c.req.query('days'), 7, 1, 3650);
     const svg = await withWs(options.db, async (ws) => vegaToSvg(interactionGraph((await labelledSubgraph(ws, days)).rows, `interactions with labelled profiles, last ${days} days`)));
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/graph', async (c) => {
-    const days = Math.min(3650, Math.max(1, Number(c.req.query('days') ?? 7) || 7));
+    const days = intParam('days', c.req.query('days'), 7, 1, 3650);
     return json(c, await withWs(options.db, async (ws) => ({ edges: (await labelledSubgraph(ws, days)).rows, exposure: (await exposure(ws, 30)).rows })));
   });
   app.post('/api/triage', async (c) => {

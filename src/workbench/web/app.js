@@ -148,8 +148,15 @@ async function graphPage(days = 7) {
 
 async function route() {
   main.removeAttribute('data-ready');
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   try {
+    // A malformed address (#/entity/user/%E0%A4%A) is an error on the page, not a page stuck loading.
+    const parts = location.hash.replace(/^#\/?/, '').split('/').map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new Error(`the address has a malformed part "${part}"`);
+      }
+    });
     if (parts[0] === 'run' && parts[1]) await runPage(parts[1]);
     else if (parts[0] === 'entity' && parts[2]) await entityPage(parts[1], parts[2]);
     else if (parts[0] === 'graph') await graphPage();
