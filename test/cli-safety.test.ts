@@ -135,3 +135,17 @@ test('generate --out: logs of the same names that huntbook did not write are kep
   assert.equal((await cli('generate', '--out', own, '--users', '10', '--days', '1')).code, 0);
   assert.equal((await cli('generate', '--out', out, '--users', '10', '--days', '1', '--force')).code, 0);
 });
+
+test('small refusals are usage errors that teach: --memory-limit lots, entity "", config validate --db', async (t) => {
+  const dir = tempDir(t);
+  const db = await emptyWorkspaceFile(dir);
+  const memory = await cli('rules', 'run', '--memory-limit', 'lots', '--db', db);
+  assert.equal(memory.code, 2, memory.stderr);
+  assert.match(memory.stderr, /--memory-limit takes a size like 4GB, 512MB, 1\.5GiB or a share of RAM like 80%, got "lots"/);
+  assert.equal((await cli('rules', 'run', '--memory-limit', '512MB', '--db', db, '-q')).code, 0);
+  const empty = await cli('entity', '', '--db', db);
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /which user\? "" names none/);
+  assert.ok(!/null/.test(empty.stderr), empty.stderr);
+  assert.equal((await cli('config', 'validate', '--db', db)).code, 0);
+});

@@ -14,7 +14,9 @@ export function registerEntity(program: Command, io: CommandIO): void {
     .action(act(io, async (name: string, raw: Record<string, string | boolean>) => {
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
-        const entity = String(await ws.scalar(`SELECT ${raw.type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name]));
+        const normalised = await ws.scalar(`SELECT ${raw.type === 'host' ? NORMALISE_HOST('$1') : NORMALISE_USER('$1')}`, [name]);
+        if (normalised === null || String(normalised).trim() === '') throw new UsageError(`which ${raw.type}? "${name}" names none (give a user name, or --type host and a host name)`);
+        const entity = String(normalised);
         // One window size per list: a day and a fortnight are not comparable rows.
         const latest = await ws.scalar(`SELECT epoch(window_end - window_start) FROM entity_history WHERE hunt = 'risk' AND entity_type = $1 AND entity = $2
           ORDER BY run_id DESC LIMIT 1`, [raw.type as string, entity]);

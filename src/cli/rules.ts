@@ -100,7 +100,7 @@ Examples:
         const { run, report } = await ws.transaction(async () => {
           const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
           const report = await runRules(ws, loaded, {
-            runId: run.runId, placeholders: config.rules.placeholders, memoryLimit: raw.memoryLimit as string | undefined, watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
+            runId: run.runId, placeholders: config.rules.placeholders, memoryLimit: memoryLimit(raw.memoryLimit as string | undefined), watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
             onProgress: ({ eventsDone, eventsTotal }) => progress.update('rules', eventsTotal > 0 ? eventsDone / eventsTotal : undefined, { done: Math.round(eventsDone), unit: 'events' }),
           });
           await finishRun(ws, run, 'rules', []);
@@ -109,6 +109,9 @@ Examples:
         progress.done();
         const counts = await ws.query('SELECT rule_id, any_value(rule) AS rule, any_value(phase) AS phase, any_value(weight) AS weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections WHERE run_id = $1 GROUP BY rule_id ORDER BY detections DESC, rule_id', [run.runId]);
         printRows(io, options.format, ['rule_id', 'rule', 'phase', 'weight', 'detections', 'entities'], counts as Row[]);
+        // Watch-list rows that were refused, each with its line: the rest landed.
+        const watchlistPath = (raw.watchlist as string | undefined) ?? config.rules.watchlist;
+        for (const r of report.watchlistRefused) io.stderr.write(`huntbook: ${escapeControl(`${watchlistPath}:${r.line}: field ${r.field}: ${r.reason}; row refused, the rest loaded`)}\n`);
         // A rule that cannot run because of its own text is named, so its author can fix it.
         for (const s of report.skipped.filter((x) => x.reason === REGEX_REFUSED)) {
           io.stderr.write(`huntbook: ${s.rule.file}${s.rule.line ? `:${s.rule.line}` : ''}: rule ${s.rule.id} skipped: ${s.detail}\n`);
@@ -122,4 +125,11 @@ Examples:
       });
       return broken.length > 0 ? 1 : 0;
     }));
+}
+
+/** --memory-limit as DuckDB takes it (4GB, 512MiB, 80%); anything else is a usage error naming the forms. */
+function memoryLimit(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\s*\d+(?:\.\d+)?\s*(?:[KMGT]i?B|B|%)\s*$/i.test(value)) throw new UsageError(`--memory-limit takes a size like 4GB, 512MB, 1.5GiB or a share of RAM like 80%, got "${value}"`);
+  return value.trim();
 }

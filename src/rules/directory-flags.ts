@@ -8,9 +8,9 @@
  * They weigh in `hunt risk`, `hunt population` and `hunt insider` like any rule's detections, and
  * like them are written once (the same flag found again is not a second detection).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InputError } from '../errors.ts';
-import { quoteIdent, quoteLiteral } from '../store/schema.ts';
+import { quoteLiteral } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { NORMALISE_USER } from '../model/entities.ts';
 
@@ -46,36 +46,47 @@ FROM roles WHERE before IS NOT NULL AND role IS DISTINCT FROM before`,
   return Number(await ws.scalar('SELECT count(*) FROM detections')) - before;
 }
 
+/** A watch-list row that was refused, with its line and why. */
+export interface WatchlistReject {
+  line: number;
+  field: string;
+  reason: string;
+}
+
 /**
  * A watch list the hunter keeps (HR's resignations, a manager's concern): CSV with a header
  * naming user, date and flag (weight optional, default 50). Each row is a red-flag detection
- * dated that day; rule id watchlist.<flag in lower case, words joined by "-">. Returns how many
- * are new. A row without a readable date or a user is refused with its line.
+ * dated that day; rule id watchlist.<flag in lower case, words joined by "-">. A row without a
+ * user, a readable date or a flag (or with a weight that is no number ≥ 0) is refused with its
+ * line; the rest land. Returns how many are new and the refused rows.
  */
-export async function watchlistDetections(ws: Workspace, path: string, runId: number | null): Promise<number> {
+export async function watchlistDetections(ws: Workspace, path: string, runId: number | null): Promise<{ added: number; refused: WatchlistReject[] }> {
   if (!existsSync(path)) throw new InputError('watch list not found', { location: { file: path } });
-  const source = `read_csv(${quoteLiteral(path)}, header = true, all_varchar = true, auto_detect = true)`;
-  const names = (await ws.queryWithColumns(`SELECT * FROM ${source} LIMIT 0`)).columns;
-  const header = names.map((c) => c.trim().toLowerCase());
-  for (const needed of ['user', 'date', 'flag']) {
-    if (!header.includes(needed)) throw new InputError(`the watch list needs a header with user, date and flag (weight optional); it has ${header.join(', ')}`, { location: { file: path, line: 1 } });
+  // The header as written (not as a sniffer guesses it): what it lacks is named from its own words.
+  const first = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const header = first.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
+  const missing = ['user', 'date', 'flag'].filter((needed) => !header.includes(needed));
+  if (missing.length > 0) {
+    throw new InputError(`the watch list's first line must be a header naming user, date and flag (weight optional); it lacks ${missing.join(', ')} (first line: "${first.slice(0, 80)}")`, { location: { file: path, line: 1 } });
   }
-  const col = (name: string) => quoteIdent(names[header.indexOf(name)]);
+  const columns = header.map((name, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
+  const source = `read_csv(${quoteLiteral(path)}, header = true, delim = ',', quote = '"', auto_detect = false, columns = {${columns}}, null_padding = true, ignore_errors = true, store_rejects = false)`;
+  const col = (name: string) => `c${header.indexOf(name)}`;
   const [u, d, f] = [col('user'), col('date'), col('flag')];
   const w = header.includes('weight') ? col('weight') : 'CAST(NULL AS VARCHAR)';
   await ws.run(`CREATE OR REPLACE TEMP TABLE hb_watch AS SELECT row_number() OVER () + 1 AS line, ${NORMALISE_USER(u)} AS u, try_cast(${d} AS TIMESTAMP) AS ts,
     trim(${f}) AS flag, try_cast(${w} AS DOUBLE) AS weight, ${d} AS date_text, ${w} AS weight_text FROM ${source}`);
-  const bad = await ws.query(`SELECT line, CASE WHEN u IS NULL THEN 'user' WHEN ts IS NULL THEN 'date' WHEN coalesce(flag, '') = '' THEN 'flag' ELSE 'weight' END AS field
-    FROM hb_watch WHERE u IS NULL OR ts IS NULL OR coalesce(flag, '') = '' OR (weight_text IS NOT NULL AND trim(weight_text) <> '' AND (weight IS NULL OR weight < 0)) ORDER BY line LIMIT 1`);
-  if (bad.length > 0) {
-    await ws.run('DROP TABLE hb_watch');
-    throw new InputError(`watch list row without a readable ${String(bad[0].field)} (dates like 2024-03-04 or 2024-03-04 09:00)`, { location: { file: path, line: Number(bad[0].line), field: String(bad[0].field) } });
-  }
+  const problem = `CASE WHEN u IS NULL THEN 'user' WHEN ts IS NULL THEN 'date' WHEN coalesce(flag, '') = '' THEN 'flag'
+    WHEN weight_text IS NOT NULL AND trim(weight_text) <> '' AND (weight IS NULL OR weight < 0) THEN 'weight' END`;
+  const refused = (await ws.query(`SELECT line, field FROM (SELECT line, ${problem} AS field FROM hb_watch) WHERE field IS NOT NULL ORDER BY line`)).map((r) => ({
+    line: Number(r.line), field: String(r.field),
+    reason: r.field === 'date' ? 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)' : r.field === 'weight' ? 'the weight is no number ≥ 0' : `no ${String(r.field)}`,
+  }));
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   await ws.run(`INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
     SELECT ts, 'watchlist.' || trim(regexp_replace(lower(flag), '[^a-z0-9]+', '-', 'g'), '-'), 'Watch list: ' || flag, '${RED_FLAG_PHASE}', coalesce(weight, 50),
-      'user', u, 'watchlist', 'watchlist:' || u || ':' || CAST(ts AS VARCHAR) || ':' || flag, json_object('flag', flag, 'file', $1), $2
-    FROM hb_watch`, [path, runId]);
+      'user', u, 'watchlist', 'watchlist:' || u || ':' || CAST(ts AS VARCHAR) || ':' || flag, json_object('flag', flag, 'file', $1, 'line', line), $2
+    FROM hb_watch WHERE ${problem} IS NULL`, [path, runId]);
   await ws.run('DROP TABLE hb_watch');
-  return Number(await ws.scalar('SELECT count(*) FROM detections')) - before;
+  return { added: Number(await ws.scalar('SELECT count(*) FROM detections')) - before, refused };
 }

@@ -8,7 +8,7 @@
  * Correlation rules then run over what their rules matched (correlation.ts).
  * Re-running over the same events adds nothing: (rule, table, event, entity) is unique.
  */
-import { directoryDetections, watchlistDetections } from './directory-flags.ts';
+import { directoryDetections, watchlistDetections, type WatchlistReject } from './directory-flags.ts';
 import { GroupScan, knownAnchors, ScanSet } from './scan.ts';
 import { detectionAnchors, type Clauses } from './sigma/anchors.ts';
 import { Bindings } from '../store/sql.ts';
@@ -193,6 +193,8 @@ export interface RunReport {
   seconds: number;
   /** Candidate (event, rule) pairs the anchors let through to a full check. */
   candidates: number;
+  /** Watch-list rows refused, with their lines (the rest landed). */
+  watchlistRefused: WatchlistReject[];
 }
 
 /** Events of one source taken at a time: what one batch holds in memory, whatever the table's size. */
@@ -379,7 +381,8 @@ SELECT CAST(ts AS TIMESTAMP), rule_id, rule, phase, weight, entity_type, entity,
   options.onProgress?.({ eventsDone: events, eventsTotal: events });
   // The directory's red flags (leavers, role changes) are detections too, whatever the packs.
   await directoryDetections(ws, options.runId ?? null);
-  if (options.watchlist) await watchlistDetections(ws, options.watchlist, options.runId ?? null);
+  const watchlist = options.watchlist ? await watchlistDetections(ws, options.watchlist, options.runId ?? null) : undefined;
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  return { rules: planned.length + correlations.ordered.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates };
+  return { rules: planned.length + correlations.ordered.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates,
+    watchlistRefused: watchlist?.refused ?? [] };
 }
