@@ -21,8 +21,8 @@ export interface RenderOptions {
 export function renderRows(format: OutputFormat, columns: readonly string[], rows: readonly Row[], options: RenderOptions = {}): string {
   const render: Record<OutputFormat, () => string> = {
     table: () => renderTable(columns, rows, options.maxCellWidth ?? 48),
-    json: () => `${JSON.stringify(rows, null, 2)}\n`,
-    ndjson: () => rows.map((row) => `${JSON.stringify(row)}\n`).join(''),
+    json: () => `${jsonText(rows, 2)}\n`,
+    ndjson: () => rows.map((row) => `${jsonText(row)}\n`).join(''),
     csv: () => renderCsv(columns, rows),
   };
   return render[format]();
@@ -38,6 +38,11 @@ export function renderRows(format: OutputFormat, columns: readonly string[], row
  * reorder what is shown around them ("admin\u202Enimda" reads "adminadmin"). Log text shows them.
  */
 export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON with bidirectional controls written as \u escapes: the same data, never reordering a terminal. */
+function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(BIDI_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export function escapeControl(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
