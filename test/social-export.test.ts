@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { generateWithMail } from '../src/generate/generate.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { rocAuc } from '../src/ml/metrics.ts';
@@ -50,4 +51,18 @@ test('profile features on a small hand-checked export: ratios, per-day posts, li
     ['bob1987', { follow_ratio: 200, followers: 10, posts: 0, posts_per_day: 0, listed_per_follower: 0, account_days: 10, default_image: 1, bio_length: 0, name_length: 7, name_digits: 0.571 }],
   ]);
   assert.match(String(rows[1].reasons), /follows 200× as many as follow it \(10 followers\), 0 posts over 10 days.*default picture.*bio 0 characters.*user name 7 characters, 57 % digits/);
+});
+
+test('interactions and an export of the same profiles: both feature sets are used', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'data');
+  await generateWithMail({ seed: 9, users: 60, days: 3, scale: 0.02, out });
+  const ws = await openWorkspace(t, dir);
+  await ingest(ws, [join(out, 'interactions.csv')]);
+  const ids = (await ws.query('SELECT DISTINCT lower(profile_id) AS id FROM interactions ORDER BY 1')).map((r) => String(r.id));
+  const csv = join(dir, 'export.csv');
+  writeFileSync(csv, `screen_name,followers_count,friends_count,statuses_count\n${ids.map((id, i) => `${id},${100 + i},${50 + (i % 7)},${i * 3}`).join('\n')}\n`);
+  await ingest(ws, [csv]);
+  const hunt = await socialHunt(ws, { seed: 1 }, 3);
+  assert.match(hunt.notes?.[0] ?? '', /features users, per_user, kinds, span_days, departments, titles, followup, messages, follow_ratio, followers, posts, name_length, name_digits;/);
 });
