@@ -171,14 +171,17 @@ test('killing the process mid-ingest leaves a workspace that opens and holds onl
   assert.ok(files.every((f) => f.path === small || Number(f.loaded) === 1_500_000), JSON.stringify(files));
 });
 
-test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the workspace holds only whole files', async (t) => {
+/**
+ * An ingest of a small log and a big zipped one, stopped by `signal` once the small one landed
+ * (while the zip's member is extracted to a temporary folder): its exit code, output and folders.
+ */
+async function stopMidZip(t: { after: (fn: () => void) => void }, signal: NodeJS.Signals): Promise<{ code: number | null; output: string; errors: string; tmp: string; db: string; small: string }> {
   const dir = tempDir(t);
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
   const db = join(dir, 'w.duckdb');
   const small = join(dir, 'small.log');
   writeFileSync(small, `${CONN.join('\n')}\n`);
-  // A big log inside a zip: its member is extracted to a temporary folder while it loads.
   const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
   const zip = join(dir, 'big.zip');
   writeFileSync(zip, zipSync({ 'conn.log': strToU8(`${HEADER.join('\n')}\n${body}\n`) }, { level: 1 }));
@@ -190,11 +193,16 @@ test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the wor
     output += chunk.toString();
     if (!sent && output.includes('small.log →')) {
       sent = true;
-      setTimeout(() => child.kill('SIGINT'), 400);
+      setTimeout(() => child.kill(signal), 400);
     }
   });
   child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, output, errors, tmp, db, small };
+}
+
+test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the workspace holds only whole files', async (t) => {
+  const { code, output, errors, tmp, db, small } = await stopMidZip(t, 'SIGINT');
   assert.equal(code, 130, `expected exit 130 after Ctrl-C, got ${code}: ${output}${errors}`);
   assert.match(errors, /huntbook: stopping; rolling back/);
   assert.match(errors, /huntbook: interrupted; nothing half-done was kept/);
@@ -222,28 +230,8 @@ test('one NUL byte costs at most its row, wherever it is: in the first lines a f
 });
 
 test('every way an ingest can stop: SIGTERM mid-zip leaves no temporary folder, says what landed, exits 143; a closed pipe lets it finish and says so', async (t) => {
+  const { code, output, errors, tmp } = await stopMidZip(t, 'SIGTERM');
   const dir = tempDir(t);
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  const db = join(dir, 'w.duckdb');
-  const small = join(dir, 'small.log');
-  writeFileSync(small, `${CONN.join('\n')}\n`);
-  const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
-  const zip = join(dir, 'big.zip');
-  writeFileSync(zip, zipSync({ 'conn.log': strToU8(`${HEADER.join('\n')}\n${body}\n`) }, { level: 1 }));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, zip, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-  let output = '';
-  let errors = '';
-  let sent = false;
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    if (!sent && output.includes('small.log →')) {
-      sent = true;
-      setTimeout(() => child.kill('SIGTERM'), 400);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 143, `expected exit 143 after SIGTERM, got ${code}: ${output}${errors}`);
   assert.match(errors, /huntbook: stopping \(SIGTERM\); rolling back/);
   assert.match(errors, /huntbook: 1 file\(s\) loaded \(\d+ rows\) before the stop; the file in progress and the rest were not loaded/);
