@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { request } from 'node:http';
@@ -258,4 +258,50 @@ test('serve beyond loopback: its own addresses and name are answered with the to
   assert.equal(taken.stderr.trim().split('\n').length, 1, taken.stderr);
   assert.match(taken.stderr, /port \d+ on 127\.0\.0\.1 is in use/);
   assert.equal(taken.stdout, '', 'no URL printed for a server that is not listening');
+});
+
+test('the queue in a real browser: the insider once with all his hunts, one triage marks every hunt\'s rows, a beacon shows its user and host and links to the host\'s page (the whole address)', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async (t) => {
+  const dir = tempDir(t);
+  const db = await workspace(dir);
+  const truth = JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { user: string } };
+  const insider = truth.insider.user;
+  const port = await freePort();
+  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
+  t.after(() => server.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const base = `http://127.0.0.1:${port}/`;
+  await page.goto(base);
+  await page.waitForSelector('#main[data-ready="#/"]', { timeout: 20_000 });
+  // The insider is one row of the queue, with every hunt that ranked him.
+  const rows = page.locator('#queue tr', { hasText: `user:${insider}` });
+  assert.equal(await rows.count(), 1);
+  const text = (await rows.first().textContent())!;
+  const runs = await (await fetch(`${base}api/runs`)).json() as { run_id: number; hunt: string }[];
+  const userHunts = runs.map((r) => r.hunt).filter((h) => ['risk', 'population', 'baseline', 'insider'].includes(h));
+  assert.ok(userHunts.length >= 3, userHunts.join(', '));
+  for (const hunt of userHunts) assert.match(text, new RegExp(`${hunt} #\\d+/\\d+`), hunt);
+  // One decision on the thread: every hunt's row of him carries it.
+  await rows.first().locator('button[data-decision="act"]').click();
+  await page.waitForSelector(`#queue tr:has-text("user:${insider}") .decision.act`, { timeout: 20_000 });
+  for (const hunt of userHunts) {
+    const run = runs.find((r) => r.hunt === hunt)!;
+    const data = await (await fetch(`${base}api/runs/${run.run_id}?q=${encodeURIComponent(insider)}&limit=1000`)).json() as { rows: { entity: string; decision: string | null }[] };
+    const mine = data.rows.filter((r) => r.entity === insider);
+    assert.ok(mine.length > 0 && mine.every((r) => r.decision === 'act'), `${hunt}: ${JSON.stringify(mine.slice(0, 2))}`);
+  }
+  // A beacon pair: the user and host behind its source, and a link to the source's page, whole.
+  const beacon = page.locator('#queue tr', { hasText: 'pair:' }).first();
+  const whoLinks = beacon.locator('td:nth-child(5) a');
+  assert.ok(await whoLinks.count() >= 1, 'no user or host shown for a beacon');
+  const pair = (await beacon.locator('td:nth-child(2)').textContent())!;
+  const source = pair.replace(/^pair:/, '').split('→')[0];
+  await beacon.locator('td:nth-child(2) a').click();
+  await page.waitForSelector(`#main[data-ready^="#/entity/host/"]`, { timeout: 20_000 });
+  assert.equal(await page.textContent('h1'), `host ${source}`);
+  // Paging and filters live in the address.
+  await page.goto(`${base}#/?q=${encodeURIComponent(insider)}`);
+  await page.waitForSelector(`#main[data-ready="#/?q=${encodeURIComponent(insider)}"]`, { timeout: 20_000 });
+  assert.equal(await page.locator('#queue tr', { hasText: `user:${insider}` }).count(), 1);
 });

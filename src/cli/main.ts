@@ -28,7 +28,7 @@ export const COMMAND_MODULES: { names: string[]; load: () => Promise<Register[]>
   { names: ['entity'], load: async () => [(await import('./entity.ts')).registerEntity] },
   { names: ['config'], load: async () => [(await import('./config.ts')).registerConfig] },
   { names: ['label', 'images', 'graph'], load: async () => [(await import('./social.ts')).registerSocial] },
-  { names: ['report', 'triage', 'serve'], load: async () => { const m = await import('./workbench.ts'); return [m.registerWorkbench, m.registerServe]; } },
+  { names: ['report', 'threads', 'triage', 'serve'], load: async () => { const m = await import('./workbench.ts'); return [m.registerWorkbench, m.registerServe]; } },
 ];
 
 /** The program with the command `args` names, or with every command (help, a typo, an option first). */

@@ -4,7 +4,9 @@ import { createApp, isLoopback, newToken } from '../workbench/server.ts';
 import { Argument, type Command } from 'commander';
 import { buildReport } from '../workbench/report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
-import { HuntbookError } from '../errors.ts';
+import { queueRows, threadQueue } from '../workbench/queue.ts';
+import { HuntbookError, UsageError } from '../errors.ts';
+import type { Row } from '../store/workspace.ts';
 import type { CommandIO } from './io.ts';
 import { checkOutputFile, writeOutputFile } from './output-file.ts';
 import { act, commonOptions, printRows, requireInteger, withCommon, withWorkspace } from './common.ts';
@@ -30,11 +32,39 @@ Example:
       io.stdout.write(`${raw.out}: ${report.threads} threads, ${report.charts} charts\n`);
     }));
 
+  withCommon(program.command('threads'))
+    .description('one queue of threads across hunts: each entity once (user, profile, beacon pair …), a combined score, every hunt that ranked it, who is behind a beacon\'s source, the decision in force')
+    .option('--hunt <name>', 'only threads this hunt ranked')
+    .option('--decision <d>', 'only threads with this decision in force (act, watch, discard, none)')
+    .option('--q <text>', 'only threads whose name or reasons hold this text')
+    .option('--top <n>', 'how many', '20')
+    .option('--offset <n>', 'skip the first n (paging)', '0')
+    .addHelpText('after', `
+Score: within each family of hunts (detections: risk, population, baseline, insider; beacons:
+timing, scored, flow; social) a thread's best rank places it among the family's threads (k,
+ties shared); it adds 1/k; families add up. Decide on a whole thread once:
+  huntbook triage set thread user:mking act --note "HR informed"
+
+Example:
+  huntbook threads --top 20 --db case.duckdb
+  huntbook threads --hunt beacons.timing --decision none --format json --db case.duckdb`)
+    .action(act(io, async (raw: Record<string, string>) => {
+      const options = commonOptions(raw);
+      const decision = raw.decision;
+      if (decision && !['act', 'watch', 'discard', 'none'].includes(decision)) throw new UsageError('--decision is act, watch, discard or none');
+      const queue = await withWorkspace(options.db, (ws) => threadQueue(ws, {
+        hunt: raw.hunt, decision, q: raw.q, limit: requireInteger('--top', raw.top, 1, 100_000), offset: requireInteger('--offset', raw.offset, 0),
+      }), true);
+      if (options.format === 'json' || options.format === 'ndjson') printRows(io, options.format, ['rank', 'thread', 'score', 'hunts', 'user', 'host', 'decision', 'note'], queue.threads as unknown as Row[]);
+      else printRows(io, options.format, ['rank', 'thread', 'score', 'hunts', 'user', 'host', 'decision', 'why'], queueRows(queue.threads));
+      if (!options.quiet && options.format === 'table') io.stderr.write(`${queue.threads.length} of ${queue.total} threads${queue.total > queue.threads.length ? ' (--offset pages on)' : ''}\n`);
+    }));
+
   const triage = program.command('triage').description("the hunter's decisions: act, watch or discard a thread (a hunt's entity), with a note");
   withCommon(triage.command('set'), { rows: false })
     .description('decide on a thread; a discarded one is set apart in later reports of that hunt (undoable)')
-    .argument('<hunt>', 'the hunt (risk, population, baseline, insider, social, beacons.timing, ...)')
-    .argument('<thread>', 'the entity as the hunt names it (a user, a host pair, a profile id)')
+    .argument('<hunt>', 'the hunt (risk, population, baseline, insider, social, beacons.timing, ...), or "thread" for every hunt\'s rows of an entity')
+    .argument('<thread>', 'the entity as the hunt names it (a user, a host pair, a profile id); with "thread", as huntbook threads names it (user:mking, pair:10.0.0.5→c2.example)')
     .addArgument(new Argument('<decision>', 'act | watch | discard').choices([...DECISIONS]))
     .option('--note <text>', 'why')
     .option('--who <name>', 'who decided (default: $USER)')

@@ -6,6 +6,8 @@
 /** Entity values, normalised so that DOMAIN\alice, alice@corp.example and ALICE are one user. */
 export const NORMALISE_USER = (expr: string) =>
   `nullif(regexp_replace(regexp_replace(lower(trim(${expr})), '^.*\\\\', ''), '@.*$', ''), '')`;
-export const NORMALISE_HOST = (expr: string) => `nullif(split_part(lower(trim(${expr})), '.', 1), '')`;
+/** Host names to their first label (WS-01.corp.example → ws-01); an IP address stays whole. */
+export const NORMALISE_HOST = (expr: string) =>
+  `nullif(CASE WHEN regexp_full_match(trim(${expr}), '[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*') THEN lower(trim(${expr})) ELSE split_part(lower(trim(${expr})), '.', 1) END, '')`;
 /** Accounts that act for the machine, not a person: left out of user entities. */
 export const SERVICE_ACCOUNTS = ['system', 'local service', 'network service', 'anonymous logon', '-', 'n/a'];

@@ -25,7 +25,8 @@ import { Workspace, type Row } from '../store/workspace.ts';
 import { CANONICAL_TABLES, quoteIdent } from '../store/schema.ts';
 import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, scatter, sizeBars, toSvg, vegaToSvg } from './charts.ts';
 import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
-import { DECISIONS_IN_FORCE, setTriage, undoTriage } from './triage.ts';
+import { TRIAGE_IN_FORCE, RESULT_DECISION, THREAD_KEY, setTriage, undoTriage } from './triage.ts';
+import { threadQueue } from './queue.ts';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), 'web');
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -130,6 +131,13 @@ export function createApp(options: ServeOptions): Hono {
     const perHunt = intParam('per_hunt', c.req.query('per_hunt'), 5, 1, 100);
     return json(c, await withWs(options.db, (ws) => topThreads(ws, perHunt)));
   });
+  app.get('/api/queue', async (c) => {
+    const limit = intParam('limit', c.req.query('limit'), 50, 1, 1000);
+    const offset = intParam('offset', c.req.query('offset'), 0, 0, 1_000_000_000);
+    const decision = c.req.query('decision') || undefined;
+    if (decision && !['act', 'watch', 'discard', 'none'].includes(decision)) throw new UsageError('decision is act, watch, discard or none');
+    return json(c, await withWs(options.db, (ws) => threadQueue(ws, { hunt: c.req.query('hunt') || undefined, decision, q: c.req.query('q') || undefined, limit, offset })));
+  });
   app.get('/api/runs/:id', async (c) => {
     const id = intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647);
     const sort = c.req.query('sort') ?? 'rank';
@@ -141,21 +149,26 @@ export function createApp(options: ServeOptions): Hono {
     return json(c, await withWs(options.db, async (ws) => {
       const [run] = await ws.query('SELECT run_id, hunt, CAST(started_at AS VARCHAR) AS started_at, result_count, CAST(parameters AS VARCHAR) AS parameters FROM hunt_runs WHERE run_id = $1', [id]);
       if (!run) throw new UsageError(`no run ${id}`);
-      const rows = await ws.query(`SELECT r.rank, r.entity_type, r.entity, r.score, CAST(r.reasons AS VARCHAR) AS reasons, CAST(r.features AS VARCHAR) AS features,
-          CAST(r.evidence AS VARCHAR) AS evidence, t.decision, t.note
-        FROM results r LEFT JOIN (${DECISIONS_IN_FORCE}) t ON t.hunt = r.hunt AND t.thread = r.entity
-        WHERE r.run_id = $1 AND ($2 = '' OR contains(lower(r.entity), lower($2)) OR contains(lower(CAST(r.reasons AS VARCHAR)), lower($2)))
+      const rows = await ws.query(`WITH t AS (${TRIAGE_IN_FORCE}), d AS (
+          SELECT r.*, ${THREAD_KEY('r')} AS thread, ${RESULT_DECISION('t', THREAD_KEY('r'), 'r.hunt', 'r.entity')} AS dn FROM results r WHERE r.run_id = $1)
+        SELECT r.rank, r.entity_type, r.entity, r.thread, r.score, CAST(r.reasons AS VARCHAR) AS reasons, CAST(r.features AS VARCHAR) AS features,
+          CAST(r.evidence AS VARCHAR) AS evidence, r.dn.decision AS decision, r.dn.note AS note, count(*) OVER () AS total
+        FROM d r
+        WHERE ($2 = '' OR contains(lower(r.entity), lower($2)) OR contains(lower(CAST(r.reasons AS VARCHAR)), lower($2)))
         ORDER BY ${sort} ${desc ? 'DESC' : 'ASC'} NULLS LAST, r.rank LIMIT $3 OFFSET $4`, [id, filter, limit, offset]);
-      return { run, rows: rows.map(parseJsonColumns) };
+      return { run, total: Number(rows[0]?.total ?? 0), offset, limit, rows: rows.map(parseJsonColumns) };
     }));
   });
   app.get('/api/entity/:type/:name', async (c) => {
     return json(c, await withWs(options.db, async (ws) => {
       const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
-      const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref FROM detections
+      const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref, CAST(details AS VARCHAR) AS details FROM detections
         WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`, [type, entity]);
+      // The same detections by rule, in the order the phases began: one row per rule, not one per file copy.
+      const rules = await ws.query(`SELECT rule, any_value(phase) AS phase, max(weight) AS weight, count(*) AS count, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last
+        FROM detections WHERE entity_type = $1 AND entity = $2 GROUP BY rule ORDER BY min(ts), rule`, [type, entity]);
       const timeline = await entityTimeline(ws, entity, type);
-      return { entity, type, detections, timeline };
+      return { entity, type, detections, rules, timeline };
     }));
   });
   app.get('/api/chart/entity/:type/:name', async (c) => {

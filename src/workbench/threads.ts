@@ -5,7 +5,7 @@
  */
 import { RED_FLAG_PHASE } from '../rules/directory-flags.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
-import { DECISIONS_IN_FORCE } from './triage.ts';
+import { RESULT_DECISION, THREAD_KEY, TRIAGE_IN_FORCE } from './triage.ts';
 
 export interface Thread {
   hunt: string;
@@ -31,9 +31,9 @@ export async function latestRuns(ws: Workspace): Promise<Row[]> {
 export async function topThreads(ws: Workspace, perHunt = 5): Promise<{ threads: Thread[]; discarded: Thread[] }> {
   const rows = await ws.query(`
 WITH latest AS (SELECT max(run_id) AS run_id FROM hunt_runs WHERE hunt <> 'rules' GROUP BY hunt),
-t AS (${DECISIONS_IN_FORCE}),
-r AS (SELECT r.*, t.decision, t.note, row_number() OVER (PARTITION BY r.run_id, coalesce(t.decision = 'discard', false) ORDER BY r.rank) AS n
-      FROM results r JOIN latest USING (run_id) LEFT JOIN t ON t.hunt = r.hunt AND t.thread = r.entity)
+t AS (${TRIAGE_IN_FORCE}),
+d AS (SELECT r.*, ${RESULT_DECISION('t', THREAD_KEY('r'), 'r.hunt', 'r.entity')} AS dn FROM results r JOIN latest USING (run_id)),
+r AS (SELECT d.*, dn.decision AS decision, dn.note AS note, row_number() OVER (PARTITION BY d.run_id, coalesce(dn.decision = 'discard', false) ORDER BY d.rank) AS n FROM d)
 SELECT hunt, run_id, rank, entity_type, entity, score, CAST(reasons AS VARCHAR) AS reasons, CAST(features AS VARCHAR) AS features,
   CAST(evidence AS VARCHAR) AS evidence, decision, note FROM r WHERE n <= $1 ORDER BY hunt, rank`, [perHunt]);
   const threads = rows.map((r): Thread => ({

@@ -28,7 +28,7 @@ function table(headers, rows, onRow) {
   const t = el('table');
   t.append(el('tr', {}, ...headers.map((h) => (h instanceof Node ? h : el('th', { text: h })))));
   for (const row of rows) {
-    const tr = el('tr', onRow ? { class: 'clickable', onclick: () => onRow(row) } : {}, ...row.cells.map((c) => (c instanceof Node ? el('td', {}, c) : el('td', { text: c }))));
+    const tr = el('tr', onRow ? { class: 'clickable', onclick: () => onRow(row, tr) } : {}, ...row.cells.map((c) => (c instanceof Node ? el('td', {}, c) : el('td', { text: c }))));
     if (row.id) tr.id = row.id;
     t.append(tr);
   }
@@ -64,9 +64,50 @@ function triageControls(hunt, thread, decision, note, done) {
   return box;
 }
 
-async function overview() {
-  const [runs, threads] = await Promise.all([api('/api/runs'), api('/api/threads?per_hunt=5')]);
-  main.replaceChildren(el('h1', { text: 'Overview' }), el('h2', { text: 'Latest runs' }),
+function who(t) {
+  // A beacon's source: the user and host behind it, each a link to its page.
+  const parts = [];
+  if (t.user) parts.push(el('a', { href: `#/entity/user/${encodeURIComponent(t.user)}`, text: t.user }));
+  if (t.host) parts.push(' @ ', el('a', { href: `#/entity/host/${encodeURIComponent(t.host)}`, text: t.host }));
+  return el('span', {}, ...parts);
+}
+
+function threadLink(t) {
+  const [kind, ...rest] = t.thread.split(':');
+  const name = rest.join(':');
+  if (kind === 'user') return el('a', { href: `#/entity/user/${encodeURIComponent(name)}`, text: t.thread });
+  if (kind === 'pair') return el('a', { href: `#/entity/host/${encodeURIComponent(name.split('→')[0])}`, text: t.thread });
+  return el('span', { text: t.thread });
+}
+
+/** The queue: every thread once, across hunts; filters and paging live in the address (#/?hunt=…&offset=…). */
+async function queueSection(params) {
+  const limit = 25;
+  const offset = Number(params.get('offset') || 0);
+  const query = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+  for (const key of ['hunt', 'decision', 'q']) if (params.get(key)) query.set(key, params.get(key));
+  const data = await api(`/api/queue?${query}`);
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) (v === '' || v === null ? next.delete(k) : next.set(k, String(v)));
+    location.hash = `#/?${next}`;
+  };
+  const filter = el('input', { type: 'text', id: 'queue-q', placeholder: 'filter threads', value: params.get('q') || '', 'aria-label': 'filter threads' });
+  filter.addEventListener('change', () => go({ q: filter.value, offset: 0 }));
+  const pager = el('p', { id: 'queue-pager' }, `${offset + 1}–${Math.min(offset + limit, data.total)} of ${data.total} threads `,
+    offset > 0 ? el('button', { id: 'queue-prev', text: 'previous', onclick: () => go({ offset: Math.max(0, offset - limit) }) }) : '',
+    offset + limit < data.total ? el('button', { id: 'queue-next', text: 'next', onclick: () => go({ offset: offset + limit }) }) : '');
+  return el('section', { id: 'queue' }, el('h2', { text: 'Threads: every entity once, across hunts' }), filter, pager,
+    table(['#', 'thread', 'score', 'hunts', 'who', 'triage'], data.threads.map((t) => ({
+      id: `queue-${t.rank}`,
+      cells: [String(t.rank), threadLink(t), String(t.score), el('ul', { class: 'reasons' }, ...t.hunts.map((h) => el('li', { text: `${h.hunt} #${h.rank}/${h.of}: ${h.why ?? ''}` }))),
+        who(t), triageControls('thread', t.thread, t.decision, t.note, route)],
+    }))));
+}
+
+async function overview(params = new URLSearchParams()) {
+  const [runs, threads, queue] = await Promise.all([api('/api/runs'), api('/api/threads?per_hunt=5'), queueSection(params)]);
+  main.replaceChildren(el('h1', { text: 'Overview' }), queue, el('h2', { text: 'Latest runs' }),
     table(['hunt', 'run', 'started', 'rows'], runs.map((r) => ({ cells: [el('a', { href: `#/run/${r.run_id}`, text: r.hunt }), String(r.run_id), r.started_at, String(r.result_count)] }))));
   const hunts = [...new Set(threads.threads.map((t) => t.hunt))];
   for (const hunt of hunts) {
@@ -123,15 +164,26 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
 
 async function entityPage(type, name) {
   const data = await api(`/api/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}`);
-  const raw = el('div', { id: 'raw' });
+  const thread = `${data.type}:${data.entity}`;
   main.replaceChildren(el('h1', { text: `${data.type} ${data.entity}` }),
+    triageControls('thread', thread, null, null, route),
     el('div', { class: 'chart' }, el('img', { id: 'chart-timeline', alt: 'daily weighted score against the population', src: `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
     el('div', { class: 'chart' }, el('img', { id: 'chart-phases', alt: 'detections by phase', src: `/api/chart/detections/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
-    el('h2', { text: `detections (${data.detections.length})` }), raw,
-    table(['time', 'rule', 'phase', 'weight', 'source'], data.detections.map((d, i) => ({ id: `detection-${i}`, ref: d, cells: [d.ts, d.rule, d.phase, String(d.weight), `${d.source_table} ${d.event_ref}`] })), async (row) => {
-      // The raw row behind the detection, as stored (shown as text).
-      const found = await api(`/api/raw/${encodeURIComponent(row.ref.source_table)}/${encodeURIComponent(row.ref.event_ref)}`);
-      raw.replaceChildren(el('h3', { text: `${row.ref.source_table} row ${row.ref.event_ref} (${found.file ?? 'file unknown'})` }), el('pre', { id: 'raw-row', text: JSON.stringify(found.row, null, 2) }));
+    el('h2', { text: `detections by rule, in the order they began (${data.rules.length} rules)` }),
+    table(['rule', 'phase', 'weight', 'count', 'first', 'last'], data.rules.map((r) => ({ cells: [r.rule, r.phase ?? '', String(r.weight), String(r.count), r.first, r.last] }))),
+    el('h2', { text: `detections (${data.detections.length})` }),
+    table(['time', 'rule', 'phase', 'weight', 'source'], data.detections.map((d, i) => ({ id: `detection-${i}`, ref: d, cells: [d.ts, d.rule, d.phase, String(d.weight), `${d.source_table} ${d.event_ref}`] })), async (row, tr) => {
+      // The detail opens under the clicked row: the raw row behind the detection, as stored, or
+      // (a red flag from the directory or a watch list) the detection's own details.
+      document.querySelectorAll('tr.detail').forEach((n) => n.remove());
+      const cell = el('td', { colspan: '5' });
+      tr.after(el('tr', { class: 'detail' }, cell));
+      if (/^\d+:\d+$/.test(row.ref.event_ref)) {
+        const found = await api(`/api/raw/${encodeURIComponent(row.ref.source_table)}/${encodeURIComponent(row.ref.event_ref)}`);
+        cell.replaceChildren(el('h3', { text: `${row.ref.source_table} row ${row.ref.event_ref} (${found.file ?? 'file unknown'})` }), el('pre', { id: 'raw-row', text: JSON.stringify(found.row, null, 2) }));
+      } else {
+        cell.replaceChildren(el('h3', { text: `${row.ref.source_table} ${row.ref.event_ref}` }), el('pre', { id: 'raw-row', text: JSON.stringify(JSON.parse(row.ref.details || 'null'), null, 2) }));
+      }
     }));
 }
 
@@ -150,7 +202,9 @@ async function route() {
   main.removeAttribute('data-ready');
   try {
     // A malformed address (#/entity/user/%E0%A4%A) is an error on the page, not a page stuck loading.
-    const parts = location.hash.replace(/^#\/?/, '').split('/').map((part) => {
+    const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+    const params = new URLSearchParams(query || '');
+    const parts = path.split('/').map((part) => {
       try {
         return decodeURIComponent(part);
       } catch {
@@ -160,7 +214,7 @@ async function route() {
     if (parts[0] === 'run' && parts[1]) await runPage(parts[1]);
     else if (parts[0] === 'entity' && parts[2]) await entityPage(parts[1], parts[2]);
     else if (parts[0] === 'graph') await graphPage();
-    else await overview();
+    else await overview(params);
     main.setAttribute('data-ready', location.hash || '#/');
   } catch (error) {
     main.replaceChildren(el('p', { class: 'error', text: `error: ${error.message}` }));

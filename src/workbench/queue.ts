@@ -1,0 +1,125 @@
+/**
+ * One queue of threads across hunts: each entity once (a user, a profile, a beacon pair, a host),
+ * with a combined score from every hunt that ranked it, as Splunk's risk-based alerting and
+ * Elastic's entity risk roll a day's findings up per entity. Each hunt's rank and first reason
+ * stay underneath, so the combined order explains itself.
+ *
+ * The thread of a result row: `user:NAME`, `profile:ID`, `pair:SRC→DEST` (the beacon hunts'
+ * host, IP and flow pairs alike; a flow pair's byte size is not part of it), else `TYPE:ENTITY`.
+ * A decision on a thread (triage hunt "thread") applies to every hunt's rows of that entity.
+ */
+import { quoteLiteral } from '../store/schema.ts';
+import { listValue, type Row, type Workspace } from '../store/workspace.ts';
+import { RESULT_DECISION, THREAD_KEY, TRIAGE_IN_FORCE } from './triage.ts';
+
+/**
+ * Hunts that read the same evidence are one family: a user ranked by risk, population, baseline
+ * and the insider hunt is one finding seen four ways, not four findings. Families add; within a
+ * family the strongest view counts.
+ */
+export const FAMILIES: Record<string, string> = {
+  risk: 'detections', population: 'detections', baseline: 'detections', insider: 'detections',
+  'beacons.timing': 'beacons', 'beacons.scored': 'beacons', 'beacons.flow': 'beacons', social: 'social',
+};
+
+export interface QueueOptions {
+  hunt?: string;
+  decision?: string;
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface QueueThread {
+  rank: number;
+  thread: string;
+  kind: string;
+  entity: string;
+  score: number;
+  /** Each hunt that ranked it: its best rank there (k of n rows), its family's strength 1 / k, first reason. */
+  hunts: { hunt: string; rank: number; of: number; strength: number; why: string }[];
+  /** For a pair: the user and host behind its source address (proxy users, logons). */
+  user: string | null;
+  host: string | null;
+  decision: string | null;
+  note: string | null;
+}
+
+/**
+ * The queue, scored: within each hunt family a thread's best rank in any of its hunts places it
+ * among the family's threads (dense rank k: ties share it); its strength there is 1 / k, so
+ * every family's first finding weighs the same and a family's long tail weighs little; the
+ * thread's score is the sum over families (evidence of different kinds adds up, as in risk-based
+ * alerting). Each hunt's own rank and first reason are kept underneath.
+ */
+export async function threadQueue(ws: Workspace, options: QueueOptions = {}): Promise<{ total: number; threads: QueueThread[] }> {
+  const families = Object.entries(FAMILIES).map(([hunt, family]) => `(${quoteLiteral(hunt)}, ${quoteLiteral(family)})`).join(', ');
+  const rows = await ws.query(`
+WITH latest AS (SELECT max(run_id) AS run_id FROM hunt_runs WHERE hunt <> 'rules' GROUP BY hunt),
+t AS (${TRIAGE_IN_FORCE}),
+fam(hunt, family) AS (VALUES ${families}),
+k AS (SELECT r.*, ${THREAD_KEY('r')} AS thread, count(*) OVER (PARTITION BY r.run_id) AS rows_n FROM results r JOIN latest USING (run_id)),
+best AS (SELECT hunt, thread, any_value(entity_type) AS entity_type, min(rank) AS rank, any_value(rows_n) AS n, arg_min(CAST(reasons->>0 AS VARCHAR), rank) AS why,
+           max_by(${RESULT_DECISION('t', 'k.thread', 'k.hunt', 'k.entity')}, rank) AS dn FROM k GROUP BY hunt, thread),
+ranked AS (SELECT b.*, coalesce(f.family, b.hunt) AS family FROM best b LEFT JOIN fam f USING (hunt)),
+in_family AS (SELECT family, thread, min(rank) AS best FROM ranked GROUP BY family, thread),
+per_family AS (SELECT family, thread, 1.0 / dense_rank() OVER (PARTITION BY family ORDER BY best) AS s FROM in_family),
+strength AS (SELECT r.*, r.rank AS k, p.s FROM ranked r JOIN per_family p USING (family, thread)),
+g AS (SELECT s.thread, any_value(s.entity_type) AS kind, max_by(s.dn, s.dn.id) FILTER (WHERE s.dn IS NOT NULL) AS dn,
+        list({'hunt': s.hunt, 'rank': s.k, 'of': s.n, 'strength': round(s.s, 3), 'why': s.why} ORDER BY s.s DESC, s.hunt) AS hunts,
+        list(s.hunt) AS hunt_names, string_agg(s.thread || ' ' || coalesce(s.why, ''), ' ') AS text FROM strength s GROUP BY s.thread),
+d AS (SELECT g.*, (SELECT round(sum(p.s), 3) FROM per_family p WHERE p.thread = g.thread) AS score, dn.decision AS decision, dn.note AS note FROM g)
+SELECT thread, kind, score, CAST(to_json(hunts) AS VARCHAR) AS hunts, decision, note, count(*) OVER () AS total FROM d
+WHERE ($1::VARCHAR IS NULL OR list_contains(hunt_names, $1))
+  AND ($2::VARCHAR IS NULL OR coalesce(decision, 'none') = $2)
+  AND ($3::VARCHAR IS NULL OR contains(lower(text), lower($3)))
+ORDER BY score DESC, thread LIMIT $4 OFFSET $5`,
+  [options.hunt ?? null, options.decision ?? null, options.q ?? null, options.limit ?? 50, options.offset ?? 0]);
+  const total = Number(rows[0]?.total ?? 0);
+  const threads: QueueThread[] = rows.map((r, i) => {
+    const thread = String(r.thread);
+    return {
+      rank: (options.offset ?? 0) + i + 1, thread, kind: String(r.kind), entity: thread.slice(thread.indexOf(':') + 1), score: Number(r.score),
+      hunts: JSON.parse(String(r.hunts)) as QueueThread['hunts'], user: null, host: null,
+      decision: r.decision === null ? null : String(r.decision), note: r.note === null ? null : String(r.note),
+    };
+  });
+  await linkSources(ws, threads);
+  return { total, threads };
+}
+
+/** The source address of a pair thread (`pair:SRC→DEST`). */
+export function pairSource(thread: string): string | undefined {
+  if (!thread.startsWith('pair:')) return undefined;
+  return thread.slice(5).split('→')[0];
+}
+
+/**
+ * Who is behind a beacon's source address: the user its proxy rows name most, and the host that
+ * user logs on to most (CERT logons, Windows events). Only for the threads on the page.
+ */
+export async function linkSources(ws: Workspace, threads: QueueThread[]): Promise<void> {
+  const sources = [...new Set(threads.map((t) => pairSource(t.thread)).filter((s): s is string => Boolean(s)))];
+  if (sources.length === 0) return;
+  const found = await ws.query(`
+WITH s AS (SELECT unnest($1::VARCHAR[]) AS src),
+u AS (SELECT h.src_ip AS src, mode(lower(h."user")) AS "user" FROM http h JOIN s ON h.src_ip = s.src WHERE h."user" IS NOT NULL AND h."user" <> '' GROUP BY 1),
+hosts AS (SELECT lower("user") AS "user", mode(host) AS host FROM activity WHERE host IS NOT NULL AND "user" IS NOT NULL AND lower("user") IN (SELECT "user" FROM u) GROUP BY 1)
+SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`, [listValue(sources)]);
+  const by = new Map(found.map((r) => [String(r.src), r] as const));
+  for (const t of threads) {
+    const hit = by.get(pairSource(t.thread) ?? '');
+    if (hit) {
+      t.user = hit.user === null ? null : String(hit.user);
+      t.host = hit.host === null ? null : String(hit.host);
+    }
+  }
+}
+
+/** The queue as printable rows (the CLI's table and machine formats). */
+export function queueRows(threads: readonly QueueThread[]): Row[] {
+  return threads.map((t) => ({
+    rank: t.rank, thread: t.thread, score: t.score, hunts: t.hunts.map((h) => `${h.hunt} #${h.rank}/${h.of}`).join(', '),
+    user: t.user, host: t.host, decision: t.decision, note: t.note, why: t.hunts[0]?.why ?? null,
+  }));
+}
