@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import { createApp, isLoopback, newToken } from '../workbench/server.ts';
 import { Argument, type Command } from 'commander';
 import { buildReport } from '../workbench/report.ts';
+import { buildCaseReport } from '../workbench/case-report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
 import { queueRows, threadQueue } from '../workbench/queue.ts';
 import { HuntbookError, UsageError } from '../errors.ts';
@@ -17,17 +18,35 @@ export function registerWorkbench(program: Command, io: CommandIO): void {
     .requiredOption('--out <file>', 'the HTML file to write (never the workspace; an existing file only if huntbook wrote it, or with --force)')
     .option('--force', 'replace an existing file that huntbook did not write')
     .option('--per-hunt <n>', 'top threads per hunt', '5')
-    .option('--title <text>', 'the report\'s title', 'huntbook report')
+    .option('--title <text>', 'the report\'s title')
+    .option('--thread <entity...>', 'a case report of these threads only (user:mking, pair:SRC→DEST, profile:ID, or a bare name)')
+    .option('--decision <d>', 'a case report of the threads with this decision in force (act, watch)')
+    .option('--case <id>', 'the case or ticket id, printed at the top')
+    .option('--analyst <name>', 'who wrote it, printed at the top')
     .addHelpText('after', `
 The file has no script and references nothing outside itself (a Content-Security-Policy says so):
 attach it to a ticket, open it offline. Every string from the logs is escaped.
 
-Example:
-  huntbook report --out case-42.html --per-hunt 10 --db case.duckdb`)
+With --thread or --decision it is a case file instead: per finding a summary, the story (phases
+in order, red flags), first and last seen, ATT&CK ids, indicators and the raw events behind it,
+nothing about entities outside the scope, and not the workspace's path.
+
+Examples:
+  huntbook report --out case-42.html --per-hunt 10 --db case.duckdb
+  huntbook report --thread mking --case C-42 --analyst "J. Doe" --out c42.html --db case.duckdb
+  huntbook report --decision act --case C-43 --out acted.html --db case.duckdb`)
     .action(act(io, async (raw: Record<string, string>) => {
       const options = commonOptions(raw);
       const target = checkOutputFile('--out', raw.out, options.db, Boolean(raw.force));
-      const report = await withWorkspace(options.db, (ws) => buildReport(ws, { perHunt: requireInteger('--per-hunt', raw.perHunt, 1, 1000), title: raw.title, workspace: options.db }), true);
+      const threads = raw.thread as unknown as string[] | undefined;
+      if (threads?.length || raw.decision) {
+        // A case file: only the threads in scope, nothing about anyone else, no workspace path.
+        const report = await withWorkspace(options.db, (ws) => buildCaseReport(ws, { threads, decision: raw.decision, caseId: raw.case, analyst: raw.analyst, title: raw.title }), true);
+        writeOutputFile(target, report.html);
+        io.stdout.write(`${raw.out}: case report of ${report.findings} thread(s)\n`);
+        return;
+      }
+      const report = await withWorkspace(options.db, (ws) => buildReport(ws, { perHunt: requireInteger('--per-hunt', raw.perHunt, 1, 1000), title: raw.title ?? 'huntbook report' }), true);
       writeOutputFile(target, report.html);
       io.stdout.write(`${raw.out}: ${report.threads} threads, ${report.charts} charts\n`);
     }));

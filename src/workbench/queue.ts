@@ -28,6 +28,8 @@ export interface QueueOptions {
   q?: string;
   limit?: number;
   offset?: number;
+  /** Only these threads (exact keys). */
+  only?: string[];
 }
 
 export interface QueueThread {
@@ -73,8 +75,9 @@ SELECT thread, kind, score, CAST(to_json(hunts) AS VARCHAR) AS hunts, decision, 
 WHERE ($1::VARCHAR IS NULL OR list_contains(hunt_names, $1))
   AND ($2::VARCHAR IS NULL OR coalesce(decision, 'none') = $2)
   AND ($3::VARCHAR IS NULL OR contains(lower(text), lower($3)))
+  AND ($6::VARCHAR[] IS NULL OR list_contains($6::VARCHAR[], thread))
 ORDER BY score DESC, thread LIMIT $4 OFFSET $5`,
-  [options.hunt ?? null, options.decision ?? null, options.q ?? null, options.limit ?? 50, options.offset ?? 0]);
+  [options.hunt ?? null, options.decision ?? null, options.q ?? null, options.limit ?? 50, options.offset ?? 0, options.only ? listValue(options.only) : null]);
   const total = Number(rows[0]?.total ?? 0);
   const threads: QueueThread[] = rows.map((r, i) => {
     const thread = String(r.thread);

@@ -11,7 +11,7 @@ import { entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, t
 import { labelledSubgraph } from '../hunts/social/graph.ts';
 import { entityTimeline, latestRuns, topThreads, type Thread } from './threads.ts';
 
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+export const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /** Text for HTML (element content and quoted attributes): log content is attacker-controlled. */
 export function escapeHtml(value: unknown): string {
@@ -20,7 +20,7 @@ export function escapeHtml(value: unknown): string {
     .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+export const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ccc}table{border-collapse:collapse;width:100%;margin:.5em 0}
 th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f6f6f6}
 .reasons{margin:0;padding-left:1.2em;color:#444}.decision{font-weight:bold}.act{color:#b00}.watch{color:#a60}.discard{color:#777}
@@ -59,7 +59,7 @@ export async function buildReport(ws: Workspace, options: { perHunt?: number; ti
 <title>${escapeHtml(options.title ?? 'huntbook report')}</title><style>${STYLE}</style></head>
 <body>
 <h1>${escapeHtml(options.title ?? 'huntbook report')}</h1>
-<p class="muted">${escapeHtml(options.workspace ?? '')} · made ${escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '))} UTC · act, watch or discard: huntbook triage set HUNT THREAD DECISION</p>
+<p class="muted">made ${escapeHtml(new Date().toISOString().slice(0, 19).replace('T', ' '))} UTC · act, watch or discard: huntbook triage set HUNT THREAD DECISION</p>
 <h2>Runs</h2>
 <table><tr><th>hunt</th><th>run</th><th>started</th><th>seconds</th><th>rows</th><th>window</th></tr>
 ${runs.map((r) => `<tr><td>${escapeHtml(r.hunt)}</td><td>${escapeHtml(r.run_id)}</td><td>${escapeHtml(r.started_at)}</td><td>${escapeHtml(r.seconds)}</td><td>${escapeHtml(r.result_count)}</td><td>${escapeHtml(r.window_start ?? '')} ${r.window_end ? `.. ${escapeHtml(r.window_end)}` : ''}</td></tr>`).join('\n')}
