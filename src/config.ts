@@ -24,6 +24,7 @@ export interface Config {
   beacons: {
     allow: AllowList;
     jitterTolerance: number;
+    categorisedFactor: number;
     prevalenceMinHosts: number;
     strobeRecords: number;
     /** The seed's risk-scored search: thresholds and its five multipliers. */
@@ -117,7 +118,7 @@ const multiplierShape = (names: readonly string[]): Shape => Object.fromEntries(
 const SHAPE: Shape = {
   networks: { internal: 'leaf' },
   beacons: {
-    allow: { domains: 'leaf', cidrs: 'leaf' }, jitter_tolerance: 'leaf', prevalence_min_hosts: 'leaf', strobe_records: 'leaf',
+    allow: { domains: 'leaf', cidrs: 'leaf' }, jitter_tolerance: 'leaf', categorised_factor: 'leaf', prevalence_min_hosts: 'leaf', strobe_records: 'leaf',
     scored: { min_connections: 'leaf', max_users: 'leaf', min_weight: 'leaf', multipliers: multiplierShape(SCORED_MULTIPLIERS) },
   },
   risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
@@ -309,6 +310,7 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     beacons: {
       allow: { domains, cidrs },
       jitterTolerance: reader.number(beacons.jitter_tolerance, ['beacons', 'jitter_tolerance'], base?.beacons.jitterTolerance ?? 0.35, 0.01, 1),
+      categorisedFactor: reader.number(beacons.categorised_factor, ['beacons', 'categorised_factor'], base?.beacons.categorisedFactor ?? 0.85, 0, 1),
       prevalenceMinHosts: reader.number(beacons.prevalence_min_hosts, ['beacons', 'prevalence_min_hosts'], base?.beacons.prevalenceMinHosts ?? 5, 1, 1e9),
       strobeRecords: reader.number(beacons.strobe_records, ['beacons', 'strobe_records'], base?.beacons.strobeRecords ?? 86400, 10, 1e12),
       scored: {

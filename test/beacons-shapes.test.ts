@@ -149,3 +149,27 @@ test('interval_s and the reasons agree on a low-jitter pair whose dominant inter
   assert.match(String(pair.reasons), new RegExp(`interval_s ${pair.interval_s}: \\d+ % of gaps within ±\\d+ % of ${pair.interval_s} s \\(their median\\)`));
   assert.match(String(pair.reasons), /intervals [\d.]+: all gaps median [\d.]+ s/);
 });
+
+test('equal timing scores are placed by context: a destination the proxy has no category for before a categorised poller, each saying so', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  // Two pairs with identical 300 s beacons over a day: one to an uncategorised domain, one to a "news" widget.
+  const rows = ['_time,src_ip,dest,dest_ip,url,user,bytes_out,bytes_in,category'];
+  for (let i = 0; i < 288; i++) {
+    const ts = new Date((T0 + i * 300) * 1000).toISOString();
+    rows.push(`${ts},10.0.0.21,widget.news.example,198.51.100.7,/w,ann,500,900,news`);
+    rows.push(`${ts},10.0.0.22,c2-cdn41.xyz,203.0.113.41,/p,bob,500,900,uncategorized`);
+  }
+  writeFileSync(join(dir, 'proxy.csv'), `${rows.join('\n')}\n`);
+  await ingest(ws, [join(dir, 'proxy.csv')]);
+  const tie = await timingHunt(ws, options());
+  assert.deepEqual(tie.rows.slice(0, 2).map((r) => r.dest), ['c2-cdn41.xyz', 'widget.news.example']);
+  assert.equal(tie.rows[0].rank_score, tie.rows[1].rank_score);
+  assert.match(String(tie.rows[0].reasons), /tie at [\d.]+ among 2 pairs, placed by context: the proxy has no category for the destination/);
+  assert.match(String(tie.rows[1].reasons), /placed by context: the proxy categorises the destination as "news"/);
+  // With the shipped factor, a categorised destination's rank is lowered and says why.
+  const lowered = await timingHunt(ws, options({ params: { ...options().params, categorisedFactor: 0.85 } }));
+  const news = lowered.rows.find((r) => r.dest === 'widget.news.example')!;
+  assert.ok(Number(news.rank_score) < Number(lowered.rows[0].rank_score));
+  assert.match(String(news.reasons), /the proxy categorises the destination as "news": rank × 0\.85 \(beacons\.categorised_factor\)/);
+});

@@ -34,7 +34,7 @@ async function enterprise(dir: string): Promise<{ db: string; truth: Truth }> {
     await ingest(ws, [out]);
     await runRules(ws, (await loadRuleSources([], [])).rules);
     const c = loadConfig();
-    await timingHunt(ws, { params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords }, top: 20 });
+    await timingHunt(ws, { params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, categorisedFactor: c.beacons.categorisedFactor, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords }, top: 20 });
     await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await socialHunt(ws, { seed: 1 });
   } finally {

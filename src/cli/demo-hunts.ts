@@ -52,7 +52,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const config = loadConfig();
       const out = await timingHunt(ws, {
-        params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords },
+        params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, categorisedFactor: config.beacons.categorisedFactor, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords },
         top: 15,
       });
       const columns = ['rank', 'kind', 'src', 'dest', 'records', 'score', 'jitter_score', 'prevalence', 'rank_score', 'truth'];

@@ -89,7 +89,7 @@ Examples:
           const internal = raw.internal ? String(raw.internal).split(',').map((c) => c.trim()).filter(Boolean) : config.networks.internal;
           return timingHunt(ws, {
             params: {
-              internal, allow: raw.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance,
+              internal, allow: raw.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance, categorisedFactor: config.beacons.categorisedFactor,
               minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
             },
             top: requireInteger('--top', String(raw.top), 1), includeAllowed: Boolean(raw.includeAllowed), since, until, eachDay: Boolean(raw.eachDay),

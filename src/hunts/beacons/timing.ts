@@ -22,6 +22,8 @@ export interface TimingParams {
   minHostsForPrevalence: number;
   /** Records at or above this make a strobe (reported apart, not scored). */
   strobeRecords: number;
+  /** rank_score × this for a destination the proxy categorises (default 1: off). */
+  categorisedFactor?: number;
 }
 
 export interface TimingOptions {
@@ -198,6 +200,8 @@ interface PairSeries {
   sizes: number[] | null;
   prevalence_sources: number;
   first_seen: number;
+  /** The proxy's category of the destination (null: none, or "uncategorized"). */
+  category: string | null;
 }
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace('.000Z', '');
@@ -228,6 +232,8 @@ export async function timingHunt(ws: Workspace, options: TimingOptions): Promise
     scored.pairs.forEach((s, index) => {
       const { pair, timing, jitter } = s;
       const reasons = explain(s, scored.sources, w, params);
+      if (s.tieBreak) reasons.push(s.tieBreak);
+      if (s.pair.category) reasons.push(`the proxy categorises the destination as "${s.pair.category}"${(params.categorisedFactor ?? 1) < 1 ? `: rank × ${params.categorisedFactor} (beacons.categorised_factor)` : ''}`);
       const features = {
         kind: pair.kind, records: pair.records, score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds?.score ?? null,
         dur_score: timing?.dur.score ?? null, hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, prevalence: R(s.prevalence), strobe: s.strobe,
@@ -272,6 +278,8 @@ function intervalOf(s: ScoredPair): number | null {
 
 interface ScoredPair extends Explained {
   rankScore: number;
+  /** When its score ties with others: which context placed it. */
+  tieBreak?: string;
 }
 
 async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from: number, names: Map<string, string[]>, classifier: AddressClassifier): Promise<{ pairs: ScoredPair[]; sources: number }> {
@@ -287,8 +295,13 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
       SELECT dest, count(DISTINCT src) AS prevalence_sources FROM win GROUP BY dest
     ), seen AS (             -- first seen across everything the workspace holds
       SELECT dest, min(t) AS first_seen FROM ${RECORDS} GROUP BY dest
+    ), cat AS (              -- what the proxy says the destination is (a known category, or nothing)
+      SELECT lower(dest) AS dest, mode(category) AS category FROM http
+      WHERE dest IS NOT NULL AND category IS NOT NULL AND lower(trim(category)) NOT IN ('', '-', 'uncategorized', 'unknown', 'none', 'unrated', 'not rated')
+      GROUP BY 1
     )
-    SELECT series.*, prevalence_sources, first_seen FROM series JOIN reach USING (dest) JOIN seen USING (dest)`, values)) as unknown as PairSeries[];
+    SELECT series.*, prevalence_sources, first_seen, cat.category FROM series JOIN reach USING (dest) JOIN seen USING (dest)
+      LEFT JOIN cat ON series.kind = 'host' AND cat.dest = lower(series.dest)`, values)) as unknown as PairSeries[];
   const sources = Number(await ws.scalar(`SELECT count(DISTINCT src) FROM ${RECORDS} WHERE t >= $1 AND t <= $2`, [from, w.w1]));
   const scored: ScoredPair[] = pairs.map((pair) => {
     const strobe = pair.records >= params.strobeRecords || !pair.times;
@@ -301,11 +314,29 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
     // gaps (a day of hourly check-ins) up, less for a handful of gaps that line up by chance.
     const gapCount = timing?.gaps ?? 0;
     const base = Math.max(timing?.score ?? 0, jitter.score * Math.min(1, gapCount / 24));
-    const rankScore = allowed ? 0 : R(base * (applyPrevalence ? 1 - prevalence : 1));
+    const categorised = pair.category !== null && (params.categorisedFactor ?? 1) < 1;
+    const rankScore = allowed ? 0 : R(base * (applyPrevalence ? 1 - prevalence : 1) * (categorised ? params.categorisedFactor! : 1));
     return { pair, strobe, timing, jitter, prevalence, allowed, applyPrevalence, rankScore };
   });
-  scored.sort((a, b) => b.rankScore - a.rankScore || (b.timing?.score ?? 0) - (a.timing?.score ?? 0) || b.pair.records - a.pair.records
+  // Equal scores are told apart by context, as a hunter would: a destination the proxy has no
+  // category for (new, rare, or made for the purpose) before a categorised one (a weather widget,
+  // a stock ticker), then the one fewer hosts reach, then the one first seen later.
+  const context = (x: ScoredPair) => [x.pair.category === null ? 0 : 1, x.prevalence, -x.pair.first_seen] as const;
+  const byContext = (a: ScoredPair, b: ScoredPair) => {
+    const [ca, cb] = [context(a), context(b)];
+    return ca[0] - cb[0] || ca[1] - cb[1] || ca[2] - cb[2];
+  };
+  scored.sort((a, b) => b.rankScore - a.rankScore || byContext(a, b) || (b.timing?.score ?? 0) - (a.timing?.score ?? 0) || b.pair.records - a.pair.records
     || a.pair.src.localeCompare(b.pair.src) || a.pair.dest.localeCompare(b.pair.dest));
+  // Each pair in a tie says which context placed it.
+  const ties = new Map<number, ScoredPair[]>();
+  for (const x of scored) ties.set(x.rankScore, [...(ties.get(x.rankScore) ?? []), x]);
+  for (const group of ties.values()) {
+    if (group.length < 2 || group[0].rankScore === 0) continue;
+    for (const x of group) {
+      x.tieBreak = `tie at ${x.rankScore} among ${group.length} pairs, placed by context: ${x.pair.category === null ? 'the proxy has no category for the destination' : `the proxy categorises the destination as "${x.pair.category}"`}, ${x.pair.prevalence_sources} internal host${x.pair.prevalence_sources === 1 ? '' : 's'} reach it, first seen ${iso(x.pair.first_seen)}`;
+    }
+  }
   return { pairs: scored, sources };
 }
 
