@@ -128,7 +128,7 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await page.goto(`${base}#/entity/user/${encodeURIComponent(user)}`);
   await ready(`#/entity/user/${encodeURIComponent(user)}`);
   await page.waitForFunction(() => { const img = document.querySelector('#chart-timeline') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
-  assert.match((await page.textContent('h2'))!, /detections \(\d+\)/);
+  assert.equal(await page.locator('h2', { hasText: /^detections \(\d+\)$/ }).count(), 1);
   await page.waitForFunction(() => { const img = document.querySelector('#chart-phases') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
   // Drill down: the raw row behind a detection, as stored.
   await page.click('#detection-0');
@@ -300,6 +300,16 @@ test('the queue in a real browser: the insider once with all his hunts, one tria
   await beacon.locator('td:nth-child(2) a').click();
   await page.waitForSelector(`#main[data-ready^="#/entity/host/"]`, { timeout: 20_000 });
   assert.equal(await page.textContent('h1'), `host ${source}`);
+  // The insider's page tells the story: who, and the phases in the order they began.
+  await page.goto(`${base}#/entity/user/${insider}`);
+  await page.waitForSelector(`#main[data-ready="#/entity/user/${insider}"]`, { timeout: 20_000 });
+  assert.ok(((await page.textContent('#who')) ?? '').length > 3, 'no who line');
+  const phases = await page.locator('tr[id^="phase-"]').evaluateAll((rows) => rows.map((r) => [r.children[0].textContent, r.children[1].textContent]));
+  const began = phases.map((p) => String(p[1]));
+  assert.deepEqual(began, [...began].sort(), 'phases not in the order they began');
+  const planted = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { phases: { phase: string }[] } }).insider.phases.map((p) => p.phase);
+  const seen = phases.map((p) => String(p[0])).filter((p) => planted.includes(p));
+  assert.deepEqual(seen, planted.filter((p) => seen.includes(p)), `phases ${seen.join(', ')} against the planted order ${planted.join(', ')}`);
   // Paging and filters live in the address.
   await page.goto(`${base}#/?q=${encodeURIComponent(insider)}`);
   await page.waitForSelector(`#main[data-ready="#/?q=${encodeURIComponent(insider)}"]`, { timeout: 20_000 });

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
 import { pairSource, threadQueue, type QueueThread } from './queue.ts';
 import { CSP, escapeHtml, STYLE } from './report.ts';
+import { entityStory } from './story.ts';
 import { THREAD_KEY } from './triage.ts';
 
 export interface CaseOptions {
@@ -72,13 +73,8 @@ async function finding(ws: Workspace, thread: QueueThread, attack: Map<string, s
   const f: Finding = { thread, firstSeen: null, lastSeen: null, phases: [], redFlags: [], rules: [], events: [], iocs, attack: [] };
   if (kind === 'user' || kind === 'host') {
     const args = [kind, entity];
-    f.phases = await ws.query(`SELECT coalesce(phase, 'none') AS phase, CAST(min(ts) AS VARCHAR) AS began, CAST(max(ts) AS VARCHAR) AS ended, count(*) AS detections
-      FROM detections WHERE entity_type = $1 AND entity = $2 AND coalesce(phase, '') <> 'red_flag' GROUP BY 1 ORDER BY min(ts)`, args);
-    f.redFlags = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule FROM detections WHERE entity_type = $1 AND entity = $2 AND phase = 'red_flag' ORDER BY ts`, args);
-    f.rules = await ws.query(`SELECT rule_id, rule, any_value(phase) AS phase, max(weight) AS weight, count(*) AS count, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last
-      FROM detections WHERE entity_type = $1 AND entity = $2 GROUP BY rule_id, rule ORDER BY min(ts)`, args);
-    const seen = await ws.query('SELECT CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last FROM detections WHERE entity_type = $1 AND entity = $2', args);
-    [f.firstSeen, f.lastSeen] = [seen[0]?.first as string | null, seen[0]?.last as string | null];
+    const story = await entityStory(ws, kind, entity);
+    [f.phases, f.redFlags, f.rules, f.firstSeen, f.lastSeen] = [story.phases, story.redFlags, story.rules, story.firstSeen, story.lastSeen];
     f.attack = [...new Set(f.rules.flatMap((r) => attack.get(String(r.rule_id)) ?? []))].sort();
     const refs = await ws.query(`SELECT rule, source_table, event_ref FROM (
         SELECT rule, source_table, event_ref, row_number() OVER (PARTITION BY rule ORDER BY ts, event_ref) AS n FROM detections WHERE entity_type = $1 AND entity = $2)

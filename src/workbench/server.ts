@@ -27,6 +27,7 @@ import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, i
 import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { TRIAGE_IN_FORCE, RESULT_DECISION, THREAD_KEY, setTriage, undoTriage } from './triage.ts';
 import { threadQueue } from './queue.ts';
+import { entityStory } from './story.ts';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), 'web');
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -164,11 +165,9 @@ export function createApp(options: ServeOptions): Hono {
       const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
       const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref, CAST(details AS VARCHAR) AS details FROM detections
         WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`, [type, entity]);
-      // The same detections by rule, in the order the phases began: one row per rule, not one per file copy.
-      const rules = await ws.query(`SELECT rule, any_value(phase) AS phase, max(weight) AS weight, count(*) AS count, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last
-        FROM detections WHERE entity_type = $1 AND entity = $2 GROUP BY rule ORDER BY min(ts), rule`, [type, entity]);
+      const story = await entityStory(ws, type, entity);
       const timeline = await entityTimeline(ws, entity, type);
-      return { entity, type, detections, rules, timeline };
+      return { entity, type, detections, rules: story.rules, story, timeline };
     }));
   });
   app.get('/api/chart/entity/:type/:name', async (c) => {

@@ -165,8 +165,18 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
 async function entityPage(type, name) {
   const data = await api(`/api/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}`);
   const thread = `${data.type}:${data.entity}`;
+  const story = data.story;
+  const who = story.who ? [story.who.name, story.who.role, story.who.department, story.who.team && `team ${story.who.team}`, story.who.manager && `manager ${story.who.manager}`,
+    story.who.host && `host ${story.who.host}`, story.who.left_on && `left ${story.who.left_on}`].filter(Boolean).join(' · ') : '';
+  const last = story.triage.filter((d) => !d.undone_at).at(-1);
   main.replaceChildren(el('h1', { text: `${data.type} ${data.entity}` }),
-    triageControls('thread', thread, null, null, route),
+    el('p', { id: 'who', text: who }),
+    el('p', { class: 'muted', text: `first seen ${story.firstSeen ?? '?'} · last seen ${story.lastSeen ?? '?'}` }),
+    triageControls('thread', thread, last ? last.decision : null, last ? last.note : null, route),
+    el('h2', { text: 'the story: phases in the order they began' }),
+    table(['phase', 'began', 'last', 'detections'], story.phases.map((p, i) => ({ id: `phase-${i}`, cells: [p.phase, p.began, p.ended, String(p.detections)] }))),
+    ...(story.redFlags.length ? [el('h2', { text: 'red flags' }), table(['date', 'flag'], story.redFlags.map((f) => ({ cells: [f.ts, f.rule] })))] : []),
+    ...(story.triage.length ? [el('h2', { text: 'decisions' }), table(['hunt', 'decision', 'note', 'who', 'when', 'undone'], story.triage.map((d) => ({ cells: [d.hunt, d.decision, d.note ?? '', d.who ?? '', d.decided_at, d.undone_at ?? ''] })))] : []),
     el('div', { class: 'chart' }, el('img', { id: 'chart-timeline', alt: 'daily weighted score against the population', src: `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
     el('div', { class: 'chart' }, el('img', { id: 'chart-phases', alt: 'detections by phase', src: `/api/chart/detections/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
     el('h2', { text: `detections by rule, in the order they began (${data.rules.length} rules)` }),
