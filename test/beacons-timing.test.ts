@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { analysisWindow, duration, histogram, jitterScore, R, seriesStart, stat, timingScore, tukeyHinges } from '../src/hunts/beacons/timing-score.ts';
 import { AddressClassifier } from '../src/net/network.ts';
+import { intervalBins } from '../src/hunts/beacons/timing.ts';
 import { Rng } from '../src/ml/random.ts';
 
 const DAY = 86400;
@@ -125,4 +126,17 @@ test('interval_s has one definition: the median of the gaps in the dominant wind
     const { interval } = jitterScore(series, 0.35);
     assert.ok(Math.abs(interval - period) / period <= 0.05, `period ${period}: interval ${interval}`);
   }
+});
+
+test('interval bins show the period of a jittered beacon: a 600 s ± 50 % series peaks around 600 s, not at scattered exact seconds', () => {
+  const rng = new Rng(7);
+  const gaps = Array.from({ length: 400 }, () => Math.round(600 * (1 + rng.uniform(-0.5, 0.5))));
+  const bins = intervalBins(gaps);
+  assert.equal(bins.length, 40);
+  assert.equal(bins.reduce((n, b) => n + b[2], 0), 400);
+  // Every gap lies between 300 and 900 s: the bins outside hold nothing, and the middle of the hump is near 600.
+  const filled = bins.filter((b) => b[2] > 0);
+  assert.ok(filled[0][0] >= 270 && filled.at(-1)![1] <= 960, JSON.stringify(filled.map((b) => b[0])));
+  const mass = filled.reduce((n, b) => n + b[2] * (b[0] + b[1]) / 2, 0) / 400;
+  assert.ok(Math.abs(mass - 600) < 30, `centre of mass ${mass}`);
 });

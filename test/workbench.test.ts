@@ -115,8 +115,8 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   const timing = runs.find((r) => r.hunt === 'beacons.timing')!;
   await page.goto(`${base}#/run/${timing.run_id}`);
   await ready(`#/run/${timing.run_id}`);
-  await page.click('#row-1');
-  for (const chart of ['#chart-intervals', '#chart-hours']) {
+  await page.click('#row-1 td:first-child');
+  for (const chart of ['#chart-intervals', '#chart-hours', '#chart-span']) {
     await page.waitForFunction((sel) => { const img = document.querySelector(sel) as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, chart, { timeout: 20_000 });
   }
   // Outliers and clusters: two features of the run against each other.
@@ -307,9 +307,20 @@ test('the queue in a real browser: the insider once with all his hunts, one tria
   const phases = await page.locator('tr[id^="phase-"]').evaluateAll((rows) => rows.map((r) => [r.children[0].textContent, r.children[1].textContent]));
   const began = phases.map((p) => String(p[1]));
   assert.deepEqual(began, [...began].sort(), 'phases not in the order they began');
-  const planted = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { phases: { phase: string }[] } }).insider.phases.map((p) => p.phase);
-  const seen = phases.map((p) => String(p[0])).filter((p) => planted.includes(p));
-  assert.deepEqual(seen, planted.filter((p) => seen.includes(p)), `phases ${seen.join(', ')} against the planted order ${planted.join(', ')}`);
+  const order = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { phases: { phase: string }[] } }).insider.phases.map((p) => p.phase);
+  const seen = phases.map((p) => String(p[0])).filter((p) => order.includes(p));
+  assert.deepEqual(seen, order.filter((p) => seen.includes(p)), `phases ${seen.join(', ')} against the planted order ${order.join(', ')}`);
+  // Every planted beacon can be triaged from the queue (found by its destination).
+  const planted = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { beacons: { src_ip: string; dest: string; dest_ip: string }[] }).beacons;
+  for (const b of planted) {
+    const key = `pair:${b.src_ip}→${b.dest || b.dest_ip}`;
+    await page.goto(`${base}#/?q=${encodeURIComponent(b.dest || b.dest_ip)}`);
+    await page.waitForSelector(`#main[data-ready^="#/?q="]`, { timeout: 20_000 });
+    const row = page.locator('#queue tr', { hasText: key });
+    assert.equal(await row.count(), 1, key);
+    await row.locator('button[data-decision="watch"]').click();
+    await page.waitForSelector(`#queue tr:has-text("${key}") .decision.watch`, { timeout: 20_000 });
+  }
   // Paging and filters live in the address.
   await page.goto(`${base}#/?q=${encodeURIComponent(insider)}`);
   await page.waitForSelector(`#main[data-ready="#/?q=${encodeURIComponent(insider)}"]`, { timeout: 20_000 });

@@ -20,6 +20,27 @@ export function intervalHistogram(pairs: [number, number][], title: string): Spe
   };
 }
 
+/** A beacon's gaps as equal bins on a time axis ([from s, to s, count]): the period shows for jittered beacons too. */
+export function intervalBinsChart(bins: [number, number, number][], title: string): Spec {
+  return {
+    ...BASE, title, data: { values: bins.map(([from, to, count]) => ({ from, to, count })) },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      x: { field: 'from', type: 'quantitative', title: 'interval between connections (s)' }, x2: { field: 'to' },
+      y: { field: 'count', type: 'quantitative', title: 'connections' },
+    },
+  };
+}
+
+/** Connections per hour over the whole span a pair was seen, not the scored window alone. */
+export function spanChart(rows: { hour: string; count: number }[], title: string): Spec {
+  return {
+    ...BASE, title, data: { values: rows },
+    mark: { type: 'bar', tooltip: true },
+    encoding: { x: { field: 'hour', type: 'temporal', title: 'hour (UTC)' }, y: { field: 'count', type: 'quantitative', title: 'connections' } },
+  };
+}
+
 /** A beacon's request sizes: [bytes, count] pairs (the timing hunt's sizes evidence). */
 export function sizeBars(pairs: [string | number, number][], title: string): Spec {
   return {

@@ -23,7 +23,7 @@ import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
 import { Workspace, type Row } from '../store/workspace.ts';
 import { CANONICAL_TABLES, quoteIdent } from '../store/schema.ts';
-import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, intervalHistogram, scatter, sizeBars, toSvg, vegaToSvg } from './charts.ts';
+import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, intervalBinsChart, intervalHistogram, spanChart, scatter, sizeBars, toSvg, vegaToSvg } from './charts.ts';
 import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { TRIAGE_IN_FORCE, RESULT_DECISION, THREAD_KEY, setTriage, undoTriage } from './triage.ts';
 import { threadQueue } from './queue.ts';
@@ -217,11 +217,19 @@ export function createApp(options: ServeOptions): Hono {
   });
   app.get('/api/chart/run/:id/:rank/:kind', async (c) => {
     const kind = c.req.param('kind');
-    if (kind !== 'intervals' && kind !== 'hours' && kind !== 'sizes') throw new UsageError('chart is intervals, hours or sizes');
+    if (!['intervals', 'hours', 'sizes', 'span'].includes(kind)) throw new UsageError('chart is intervals, hours, sizes or span');
     const svg = await withWs(options.db, async (ws) => {
-      const [row] = await ws.query('SELECT entity, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647), intParam('rank', c.req.param('rank'), 0, 1, 2_147_483_647)]);
-      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; hourly?: number[]; sizes?: [string, number][] } : {};
-      if (kind === 'sizes' && evidence.sizes) return toSvg(sizeBars(evidence.sizes, `${String(row.entity)}: sizes of requests`));
+      const [row] = await ws.query('SELECT entity, entity_type, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647), intParam('rank', c.req.param('rank'), 0, 1, 2_147_483_647)]);
+      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; interval_bins?: [number, number, number][]; hourly?: number[]; sizes?: [string, number][] } : {};
+      if (kind === 'span' && row) {
+        // Every connection of the pair the workspace holds, by hour: the whole observed span.
+        const [src, dest] = String(row.entity).split('→');
+        const hours = await ws.query(`SELECT CAST(date_trunc('hour', ts) AS VARCHAR) AS hour, count(*) AS count FROM (
+            SELECT ts FROM http WHERE src_ip = $1 AND (dest = $2 OR dest_ip = $2) UNION ALL SELECT ts FROM flows WHERE src_ip = $1 AND dest_ip = $2) GROUP BY 1 ORDER BY 1`, [src, dest.replace(/:\d+$/, '')]);
+        return toSvg(spanChart(hours.map((h) => ({ hour: String(h.hour), count: Number(h.count) })), `${String(row.entity)}: connections per hour, whole span`));
+      }
+      if (kind === 'sizes' && evidence.sizes) return toSvg(sizeBars(evidence.sizes, `${String(row.entity)}: bytes sent per connection`));
+      if (kind === 'intervals' && evidence.interval_bins?.length) return toSvg(intervalBinsChart(evidence.interval_bins, `${String(row.entity)}: intervals between connections`));
       if (kind === 'intervals' && evidence.intervals) return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
       if (kind === 'hours' && evidence.hourly) return toSvg(hourlyBars(evidence.hourly, `${String(row.entity)}: connections by hour`));
       throw new UsageError('this row has no timing evidence to chart');

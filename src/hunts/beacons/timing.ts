@@ -241,6 +241,8 @@ export async function timingHunt(ws: Workspace, options: TimingOptions): Promise
       const evidence = timing ? {
         hourly: timing.hist.bins, intervals: topCounts(gapsOf(pair.times!)), sizes: pair.sizes ? topCounts(pair.sizes) : null,
         median_interval_s: timing.ts.median, interval_mad_s: timing.ts.mad, median_size: timing.ds?.median ?? null, size_mad: timing.ds?.mad ?? null,
+        interval_bins: intervalBins(gapsOf(pair.times!)), first_seen: iso(pair.first_seen),
+        window_first: iso(pair.times![0]), window_last: iso(pair.times![pair.times!.length - 1]),
       } : { strobe: true, records: pair.records };
       results.push({ rank: index + 1, entityType: `${pair.kind}-pair`, entity: `${pair.src}→${pair.dest}`, score: s.rankScore, features, reasons, evidence });
       if (s.allowed && !options.includeAllowed) return;
@@ -338,6 +340,23 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
     }
   }
   return { pairs: scored, sources };
+}
+
+/**
+ * The gaps as a histogram a hunter can read a period from: 40 equal bins from 0 to twice the
+ * median gap (a jittered 600 s beacon is one hump around 600 s, not scattered exact seconds),
+ * the gaps beyond in the last bin. [from s, to s, count] per bin.
+ */
+export function intervalBins(gaps: readonly number[], bins = 40): [number, number, number][] {
+  if (gaps.length === 0) return [];
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const top = Math.max(2 * median, 1);
+  const width = top / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const g of sorted) counts[Math.min(bins - 1, Math.floor(g / width))]++;
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return counts.map((n, i) => [r(i * width), r(i === bins - 1 ? Math.max(top, sorted[sorted.length - 1]) : (i + 1) * width), n]);
 }
 
 function gapsOf(times: number[]): number[] {

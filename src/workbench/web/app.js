@@ -123,12 +123,22 @@ async function overview(params = new URLSearchParams()) {
   }
 }
 
-async function runPage(id, sort = 'rank', desc = false, q = '') {
-  const data = await api(`/api/runs/${encodeURIComponent(id)}?sort=${sort}&desc=${desc ? 1 : 0}&q=${encodeURIComponent(q)}&limit=200`);
+async function runPage(id, params = new URLSearchParams()) {
+  // Sort, filter and page live in the address (#/run/ID?sort=score&desc=1&q=…&offset=200).
+  const sort = params.get('sort') || 'rank';
+  const desc = params.get('desc') === '1';
+  const q = params.get('q') || '';
+  const offset = Number(params.get('offset') || 0);
+  const limit = 200;
+  const data = await api(`/api/runs/${encodeURIComponent(id)}?sort=${sort}&desc=${desc ? 1 : 0}&q=${encodeURIComponent(q)}&limit=${limit}&offset=${offset}`);
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) (v === '' || v === null ? next.delete(k) : next.set(k, String(v)));
+    location.hash = `#/run/${id}?${next}`;
+  };
   const filter = el('input', { type: 'text', id: 'filter', placeholder: 'filter (entity or reason)', value: q });
-  filter.addEventListener('change', () => runPage(id, sort, desc, filter.value));
-  const header = (name) => el('th', { class: 'sortable', text: `${name}${sort === name ? (desc ? ' ▼' : ' ▲') : ''}`, onclick: () => runPage(id, name, sort === name ? !desc : name === 'score', filter.value) });
-  const details = el('div', { id: 'details' });
+  filter.addEventListener('change', () => go({ q: filter.value, offset: 0 }));
+  const header = (name) => el('th', { class: 'sortable', text: `${name}${sort === name ? (desc ? ' ▼' : ' ▲') : ''}`, onclick: () => go({ sort: name, desc: sort === name ? (desc ? '' : '1') : (name === 'score' ? '1' : ''), offset: 0 }) });
   const scatterBox = el('div', { class: 'chart', id: 'scatter-box' });
   const scatterControls = el('p', {});
   const features = await api(`/api/runs/${encodeURIComponent(id)}/features`).catch(() => []);
@@ -142,19 +152,31 @@ async function runPage(id, sort = 'rank', desc = false, q = '') {
     scatterControls.append('scatter: ', xs, ' against ', ys);
     draw();
   }
-  main.replaceChildren(el('h1', { text: `${data.run.hunt}: run ${data.run.run_id}` }), el('p', { class: 'muted', text: `${data.run.started_at} · ${data.run.result_count} rows · parameters ${data.run.parameters}` }),
-    filter, details,
+  const parameters = JSON.parse(data.run.parameters || '{}');
+  const pager = el('p', { id: 'run-pager' }, `rows ${data.total ? offset + 1 : 0}–${Math.min(offset + limit, data.total)} of ${data.total} `,
+    offset > 0 ? el('button', { id: 'run-prev', text: 'previous', onclick: () => go({ offset: Math.max(0, offset - limit) }) }) : '',
+    offset + limit < data.total ? el('button', { id: 'run-next', text: 'next', onclick: () => go({ offset: offset + limit }) }) : '');
+  main.replaceChildren(el('h1', { text: `${data.run.hunt}: run ${data.run.run_id}` }), el('p', { class: 'muted', text: `${data.run.started_at} · ${data.run.result_count} rows` }),
+    el('details', {}, el('summary', { text: 'parameters' }),
+      table(['parameter', 'value'], Object.entries(parameters).map(([k, v]) => ({ cells: [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)] })))),
+    filter, pager,
     table([header('rank'), header('entity'), header('score'), 'triage'], data.rows.map((r) => ({
       id: `row-${r.rank}`,
-      cells: [String(r.rank), r.entity, r.score === null ? '' : String(r.score), r.decision ? el('span', { class: `decision ${r.decision}`, text: r.decision }) : ''],
-    })), (row) => {
+      cells: [String(r.rank), r.entity, r.score === null ? '' : String(r.score), triageControls(data.run.hunt, r.entity, r.decision, r.note, route)],
+    })), (row, tr) => {
+      // The detail opens under the clicked row.
       const r = data.rows.find((x) => `row-${x.rank}` === row.id);
-      details.replaceChildren(el('h2', { text: `${r.entity} (rank ${r.rank})` }), reasonsList(r.reasons));
-      if (r.evidence && r.evidence.intervals) {
+      document.querySelectorAll('tr.detail').forEach((n) => n.remove());
+      const details = el('td', { colspan: '4', id: 'details' });
+      tr.after(el('tr', { class: 'detail' }, details));
+      details.append(el('h2', { text: `${r.entity} (rank ${r.rank})` }), reasonsList(r.reasons));
+      if (r.evidence && (r.evidence.intervals || r.evidence.interval_bins)) {
+        if (r.evidence.first_seen) details.append(el('p', { class: 'muted', text: `destination first seen ${r.evidence.first_seen}; in the scored window ${r.evidence.window_first} … ${r.evidence.window_last}` }));
         details.append(el('div', { class: 'chart' },
           el('img', { id: 'chart-intervals', alt: 'intervals between connections', src: `/api/chart/run/${data.run.run_id}/${r.rank}/intervals` }),
           el('img', { id: 'chart-hours', alt: 'connections by hour', src: `/api/chart/run/${data.run.run_id}/${r.rank}/hours` }),
-          r.evidence.sizes ? el('img', { id: 'chart-sizes', alt: 'sizes of requests', src: `/api/chart/run/${data.run.run_id}/${r.rank}/sizes` }) : null));
+          el('img', { id: 'chart-span', alt: 'connections per hour over the whole span', src: `/api/chart/run/${data.run.run_id}/${r.rank}/span` }),
+          r.evidence.sizes ? el('img', { id: 'chart-sizes', alt: 'bytes sent per connection', src: `/api/chart/run/${data.run.run_id}/${r.rank}/sizes` }) : null));
       }
       if (r.entity_type === 'user') details.append(el('p', {}, el('a', { href: `#/entity/user/${encodeURIComponent(r.entity)}`, text: `${r.entity}: days and detections` })));
       details.append(el('h3', { text: 'features' }), el('pre', { text: JSON.stringify(r.features, null, 2) }), el('h3', { text: 'evidence' }), el('pre', { text: JSON.stringify(r.evidence, null, 2) }));
@@ -221,7 +243,7 @@ async function route() {
         throw new Error(`the address has a malformed part "${part}"`);
       }
     });
-    if (parts[0] === 'run' && parts[1]) await runPage(parts[1]);
+    if (parts[0] === 'run' && parts[1]) await runPage(parts[1], params);
     else if (parts[0] === 'entity' && parts[2]) await entityPage(parts[1], parts[2]);
     else if (parts[0] === 'graph') await graphPage();
     else await overview(params);
