@@ -75,6 +75,14 @@ test('threads: each entity once across hunts; the insider and the fakes near the
   }
   assert.equal((await cli('triage', 'set', 'thread', insider, 'act', '--db', db)).code, 0);
 
+  // Acting on a profile's thread labels it (suspicious): its interactions are marked and the graph shows it.
+  const fake = truth.fake_profiles[0].profile_id;
+  assert.equal((await cli('triage', 'set', 'thread', `profile:${fake}`, 'act', '--note', 'stock photo', '--db', db)).code, 0);
+  const labels = JSON.parse((await cli('label', 'list', '--db', db, '--format', 'json')).stdout) as { profile_id: string; label: string; reason: string }[];
+  assert.deepEqual(labels.map((l) => [l.profile_id, l.label, l.reason]), [[fake, 'suspicious', 'triage: act (stock photo)']]);
+  const named = threads.find((x) => x.thread === `profile:${fake}`) as unknown as { name: string | null };
+  assert.ok(named.name && named.name.length > 2, 'a profile thread without its name');
+
   // The case report: his findings only, indicators, ATT&CK ids, raw events; no other employee, no workspace path.
   const file = join(dir, 'c42.html');
   const report = await cli('report', '--thread', truth.insider.user, '--case', 'C-42', '--analyst', 'J. Doe', '--out', file, '--db', db);
@@ -94,9 +102,9 @@ test('threads: each entity once across hunts; the insider and the fakes near the
     }
   }));
   assert.ok(others.length > 10);
-  const named = others.filter((u) => new RegExp(`\\b${u}\\b`).test(html));
-  assert.deepEqual(named, [], `the case report names other employees: ${named.join(', ')}`);
+  const mentioned = others.filter((u) => new RegExp(`\\b${u}\\b`).test(html));
+  assert.deepEqual(mentioned, [], `the case report names other employees: ${mentioned.join(', ')}`);
   assert.ok(!/<script/i.test(html));
   const acted = await cli('report', '--decision', 'act', '--out', join(dir, 'acted.html'), '--db', db);
-  assert.match(acted.stdout, /case report of 1 thread/);
+  assert.match(acted.stdout, /case report of 2 thread\(s\)/, 'the insider and the profile acted on');
 });

@@ -151,8 +151,15 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   // The interaction graph: the labelled profile and the employees it messaged, drawn; its name as text.
   await page.goto(`${base}#/graph`);
   await ready('#/graph');
-  await page.waitForFunction(() => { const img = document.querySelector('#chart-graph') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  // The graph is inline: every node a link with its name on hover; an employee's node opens their page.
+  await page.waitForSelector('#chart-graph svg a', { timeout: 20_000 });
+  const nodes = await page.locator('#chart-graph svg a').evaluateAll((links) => links.map((a) => [a.getAttribute('xlink:href') ?? a.getAttribute('href'), a.querySelector('title')?.textContent ?? '']));
+  assert.ok(nodes.length >= 2 && nodes.every(([href, title]) => href && title), JSON.stringify(nodes.slice(0, 3)));
   assert.ok((await page.textContent('#main'))!.includes(HOSTILE));
+  assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
+  const employee = nodes.find(([href]) => String(href).startsWith('#/entity/user/'))!;
+  await page.locator(`#chart-graph svg a[*|href="${employee[0]}"]`).first().click();
+  await ready(String(employee[0]));
   assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned ?? 0), 0);
 
   // Triage: discard the top risk thread; it stays discarded after a reload and after the next run of the hunt.

@@ -74,8 +74,8 @@ Example:
       const queue = await withWorkspace(options.db, (ws) => threadQueue(ws, {
         hunt: raw.hunt, decision, q: raw.q, limit: requireInteger('--top', raw.top, 1, 100_000), offset: requireInteger('--offset', raw.offset, 0),
       }), true);
-      if (options.format === 'json' || options.format === 'ndjson') printRows(io, options.format, ['rank', 'thread', 'score', 'hunts', 'user', 'host', 'decision', 'note'], queue.threads as unknown as Row[]);
-      else printRows(io, options.format, ['rank', 'thread', 'score', 'hunts', 'user', 'host', 'decision', 'why'], queueRows(queue.threads));
+      if (options.format === 'json' || options.format === 'ndjson') printRows(io, options.format, ['rank', 'thread', 'name', 'score', 'hunts', 'user', 'host', 'decision', 'note'], queue.threads as unknown as Row[]);
+      else printRows(io, options.format, ['rank', 'thread', 'name', 'score', 'hunts', 'user', 'host', 'decision', 'why'], queueRows(queue.threads));
       if (!options.quiet && options.format === 'table') io.stderr.write(`${queue.threads.length} of ${queue.total} threads${queue.total > queue.threads.length ? ' (--offset pages on)' : ''}\n`);
     }));
 

@@ -110,10 +110,11 @@ export function detectionsByPhase(rows: Row[], entity: string): Spec {
  * blue, profiles coloured by label, KNOWS (messages) solid and red, INTERACTED grey.
  */
 export function interactionGraph(edges: Row[], title: string): vega.Spec {
-  const ids = new Map<string, { name: string; group: string }>();
+  const ids = new Map<string, { name: string; title: string; group: string; href: string }>();
   for (const e of edges) {
-    ids.set(`e:${String(e.employee)}`, { name: `${String(e.employee)} (${String(e.title ?? '')})`, group: 'employee' });
-    ids.set(`p:${String(e.profile_id)}`, { name: `${String(e.profile_name ?? e.profile_id)}`, group: String(e.label ?? 'profile') });
+    // Every node named, and a link to its page (the workbench inlines the SVG, so they are clickable).
+    ids.set(`e:${String(e.employee)}`, { name: String(e.employee), title: `${String(e.employee)} (${String(e.title ?? '')})`, group: 'employee', href: `#/entity/user/${encodeURIComponent(String(e.employee))}` });
+    ids.set(`p:${String(e.profile_id)}`, { name: `${String(e.profile_name ?? e.profile_id)}`, title: `${String(e.profile_name ?? '')} (${String(e.profile_id)}, ${String(e.label ?? 'profile')})`, group: String(e.label ?? 'profile'), href: `#/?q=${encodeURIComponent(`profile:${String(e.profile_id)}`)}` });
   }
   const index = [...ids.keys()];
   const nodes = index.map((id, i) => ({ index: i, ...ids.get(id)! }));
@@ -127,7 +128,9 @@ export function interactionGraph(edges: Row[], title: string): vega.Spec {
     marks: [
       {
         name: 'nodeMarks', type: 'symbol', from: { data: 'nodes' },
-        encode: { enter: { fill: { scale: 'color', field: 'group' }, size: { signal: "datum.group === 'employee' ? 60 : 220" }, stroke: { value: 'white' } } },
+        encode: { enter: { fill: { scale: 'color', field: 'group' }, size: { signal: "datum.group === 'employee' ? 60 : 220" }, stroke: { value: 'white' },
+          href: { field: 'href' }, tooltip: { field: 'title' }, description: { field: 'title' }, cursor: { value: 'pointer' } } },
+        aria: true,
         transform: [{ type: 'force', iterations: 300, static: true, forces: [
           { force: 'center', x: 320, y: 210 }, { force: 'collide', radius: 8 }, { force: 'nbody', strength: -40 },
           { force: 'link', links: 'links', distance: 90 },
@@ -143,7 +146,7 @@ export function interactionGraph(edges: Row[], title: string): vega.Spec {
       },
       {
         type: 'text', from: { data: 'nodeMarks' }, interactive: false,
-        encode: { update: { x: { field: 'x' }, y: { field: 'y', offset: -8 }, text: { signal: "datum.datum.group === 'employee' ? '' : datum.datum.name" }, fontSize: { value: 10 }, align: { value: 'center' } } },
+        encode: { update: { x: { field: 'x' }, y: { field: 'y', offset: -8 }, text: { signal: 'datum.datum.name' }, fontSize: { signal: "datum.datum.group === 'employee' ? 8 : 10" }, fill: { signal: "datum.datum.group === 'employee' ? '#555' : '#111'" }, align: { value: 'center' } } },
       },
     ],
   } as unknown as vega.Spec;

@@ -37,6 +37,8 @@ export interface QueueThread {
   thread: string;
   kind: string;
   entity: string;
+  /** A profile's name (social threads are ids otherwise). */
+  name: string | null;
   score: number;
   /** Each hunt that ranked it: its best rank there (k of n rows), its family's strength 1 / k, first reason. */
   hunts: { hunt: string; rank: number; of: number; strength: number; why: string }[];
@@ -62,16 +64,17 @@ t AS (${TRIAGE_IN_FORCE}),
 fam(hunt, family) AS (VALUES ${families}),
 k AS (SELECT r.*, ${THREAD_KEY('r')} AS thread, count(*) OVER (PARTITION BY r.run_id) AS rows_n FROM results r JOIN latest USING (run_id)),
 best AS (SELECT hunt, thread, any_value(entity_type) AS entity_type, min(rank) AS rank, any_value(rows_n) AS n, arg_min(CAST(reasons->>0 AS VARCHAR), rank) AS why,
+           max(CAST(evidence->>'name' AS VARCHAR)) AS name,
            max_by(${RESULT_DECISION('t', 'k.thread', 'k.hunt', 'k.entity')}, rank) AS dn FROM k GROUP BY hunt, thread),
 ranked AS (SELECT b.*, coalesce(f.family, b.hunt) AS family FROM best b LEFT JOIN fam f USING (hunt)),
 in_family AS (SELECT family, thread, min(rank) AS best FROM ranked GROUP BY family, thread),
 per_family AS (SELECT family, thread, 1.0 / dense_rank() OVER (PARTITION BY family ORDER BY best) AS s FROM in_family),
 strength AS (SELECT r.*, r.rank AS k, p.s FROM ranked r JOIN per_family p USING (family, thread)),
-g AS (SELECT s.thread, any_value(s.entity_type) AS kind, max_by(s.dn, s.dn.id) FILTER (WHERE s.dn IS NOT NULL) AS dn,
+g AS (SELECT s.thread, any_value(s.entity_type) AS kind, max(s.name) AS name, max_by(s.dn, s.dn.id) FILTER (WHERE s.dn IS NOT NULL) AS dn,
         list({'hunt': s.hunt, 'rank': s.k, 'of': s.n, 'strength': round(s.s, 3), 'why': s.why} ORDER BY s.s DESC, s.hunt) AS hunts,
         list(s.hunt) AS hunt_names, string_agg(s.thread || ' ' || coalesce(s.why, ''), ' ') AS text FROM strength s GROUP BY s.thread),
 d AS (SELECT g.*, (SELECT round(sum(p.s), 3) FROM per_family p WHERE p.thread = g.thread) AS score, dn.decision AS decision, dn.note AS note FROM g)
-SELECT thread, kind, score, CAST(to_json(hunts) AS VARCHAR) AS hunts, decision, note, count(*) OVER () AS total FROM d
+SELECT thread, kind, name, score, CAST(to_json(hunts) AS VARCHAR) AS hunts, decision, note, count(*) OVER () AS total FROM d
 WHERE ($1::VARCHAR IS NULL OR list_contains(hunt_names, $1))
   AND ($2::VARCHAR IS NULL OR coalesce(decision, 'none') = $2)
   AND ($3::VARCHAR IS NULL OR contains(lower(text), lower($3)))
@@ -82,7 +85,7 @@ ORDER BY score DESC, thread LIMIT $4 OFFSET $5`,
   const threads: QueueThread[] = rows.map((r, i) => {
     const thread = String(r.thread);
     return {
-      rank: (options.offset ?? 0) + i + 1, thread, kind: String(r.kind), entity: thread.slice(thread.indexOf(':') + 1), score: Number(r.score),
+      rank: (options.offset ?? 0) + i + 1, thread, kind: String(r.kind), entity: thread.slice(thread.indexOf(':') + 1), name: r.name === null ? null : String(r.name), score: Number(r.score),
       hunts: JSON.parse(String(r.hunts)) as QueueThread['hunts'], user: null, host: null,
       decision: r.decision === null ? null : String(r.decision), note: r.note === null ? null : String(r.note),
     };
@@ -122,7 +125,7 @@ SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`, [list
 /** The queue as printable rows (the CLI's table and machine formats). */
 export function queueRows(threads: readonly QueueThread[]): Row[] {
   return threads.map((t) => ({
-    rank: t.rank, thread: t.thread, score: t.score, hunts: t.hunts.map((h) => `${h.hunt} #${h.rank}/${h.of}`).join(', '),
+    rank: t.rank, thread: t.thread, name: t.name, score: t.score, hunts: t.hunts.map((h) => `${h.hunt} #${h.rank}/${h.of}`).join(', '),
     user: t.user, host: t.host, decision: t.decision, note: t.note, why: t.hunts[0]?.why ?? null,
   }));
 }

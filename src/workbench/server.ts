@@ -238,12 +238,14 @@ export function createApp(options: ServeOptions): Hono {
   });
   app.get('/api/chart/graph', async (c) => {
     const days = intParam('days', c.req.query('days'), 7, 1, 3650);
-    const svg = await withWs(options.db, async (ws) => vegaToSvg(interactionGraph((await labelledSubgraph(ws, days)).rows, `interactions with labelled profiles, last ${days} days`)));
+    const profile = c.req.query('profile') || undefined;
+    const svg = await withWs(options.db, async (ws) => vegaToSvg(interactionGraph((await labelledSubgraph(ws, days, profile)).rows, `interactions with ${profile ? `profile ${profile}` : 'labelled profiles'}, last ${days} days`)));
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/graph', async (c) => {
     const days = intParam('days', c.req.query('days'), 7, 1, 3650);
-    return json(c, await withWs(options.db, async (ws) => ({ edges: (await labelledSubgraph(ws, days)).rows, exposure: (await exposure(ws, 30)).rows })));
+    const profile = c.req.query('profile') || undefined;
+    return json(c, await withWs(options.db, async (ws) => ({ edges: (await labelledSubgraph(ws, days, profile)).rows, exposure: (await exposure(ws, 30)).rows })));
   });
   app.post('/api/triage', async (c) => {
     const body = await c.req.json().catch(() => ({})) as { hunt?: unknown; thread?: unknown; decision?: unknown; note?: unknown };

@@ -4,6 +4,7 @@
  * is left out of the top threads of later runs of that hunt (listed apart, undoable).
  */
 import { UsageError } from '../errors.ts';
+import { addLabel } from '../hunts/social/labels.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 
 /**
@@ -31,6 +32,12 @@ export async function setTriage(ws: Workspace, hunt: string, thread: string, dec
   return ws.transaction(async () => {
     const id = Number(await ws.scalar("SELECT nextval('triage_ids')"));
     await ws.run('INSERT INTO triage VALUES ($1, $2, $3, $4, $5, $6, now()::TIMESTAMP, NULL)', [id, hunt, thread, decision, options.note ?? null, options.who ?? process.env.USER ?? 'unknown']);
+    // Acting on a profile labels it (suspicious), so its interactions are marked and the graph shows it.
+    const profile = hunt === 'social' ? thread : hunt === 'thread' && thread.startsWith('profile:') ? thread.slice('profile:'.length) : undefined;
+    if (decision === 'act' && profile) {
+      const labelled = Number(await ws.scalar("SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = lower($1) AND removed_at IS NULL", [profile]));
+      if (labelled === 0) await addLabel(ws, profile, 'suspicious', { reason: `triage: act${options.note ? ` (${options.note})` : ''}`, who: options.who });
+    }
     return id;
   });
 }

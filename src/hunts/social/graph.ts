@@ -34,12 +34,12 @@ ORDER BY hop DESC, e.employee, e.edge, e.profile_id`, [profile, Boolean(options.
 }
 
 /** Every edge with a labelled profile over the last `days` of the data (the seed's 7-day picture). */
-export async function labelledSubgraph(ws: Workspace, days: number): Promise<{ columns: string[]; rows: Row[] }> {
+export async function labelledSubgraph(ws: Workspace, days: number, profile?: string): Promise<{ columns: string[]; rows: Row[] }> {
   return ws.queryWithColumns(`
 WITH e AS (${EDGES}), l AS (${LABELLED}), span AS (SELECT max(ts) AS last FROM interactions)
 SELECT l.label, e.profile_id, e.profile_name, e.edge, e.employee, e.title, e.department, array_to_string(e.kinds, ',') AS kinds, e.count, e.first, e.last
-FROM e JOIN l USING (profile_id), span WHERE e.last_ts >= span.last - to_days(CAST($1 AS INTEGER))
-ORDER BY e.profile_id, e.edge DESC, e.employee`, [days]);
+FROM e JOIN l USING (profile_id), span WHERE e.last_ts >= span.last - to_days(CAST($1 AS INTEGER)) AND ($2::VARCHAR IS NULL OR e.profile_id = lower($2))
+ORDER BY e.profile_id, e.edge DESC, e.employee`, [days, profile ?? null]);
 }
 
 /**

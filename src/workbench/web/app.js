@@ -77,7 +77,7 @@ function threadLink(t) {
   const name = rest.join(':');
   if (kind === 'user') return el('a', { href: `#/entity/user/${encodeURIComponent(name)}`, text: t.thread });
   if (kind === 'pair') return el('a', { href: `#/entity/host/${encodeURIComponent(name.split('→')[0])}`, text: t.thread });
-  return el('span', { text: t.thread });
+  return el('span', { text: t.name ? `${t.thread} (${t.name})` : t.thread });
 }
 
 /** The queue: every thread once, across hunts; filters and paging live in the address (#/?hunt=…&offset=…). */
@@ -219,13 +219,47 @@ async function entityPage(type, name) {
     }));
 }
 
-async function graphPage(days = 7) {
-  const data = await api(`/api/graph?days=${days}`);
+/**
+ * The graph, inlined (not an <img>) so its nodes are links: an employee opens their page, a profile
+ * its thread in the queue; each node's name shows on hover. The SVG is the server's Vega rendering,
+ * every text in it escaped; it is parsed as SVG, never as HTML.
+ */
+async function inlineSvg(url) {
+  const text = await (await fetch(url, { credentials: 'same-origin' })).text();
+  const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+  const svg = document.importNode(doc.documentElement, true);
+  if (svg.nodeName.toLowerCase() !== 'svg') throw new Error('the graph could not be drawn');
+  svg.querySelectorAll('script, foreignObject').forEach((n) => n.remove());
+  for (const node of svg.querySelectorAll('a [aria-label]')) {
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = node.getAttribute('aria-label');
+    node.append(title);
+  }
+  return svg;
+}
+
+async function graphPage(params = new URLSearchParams()) {
+  const days = Number(params.get('days') || 7);
+  const profile = params.get('profile') || '';
+  const query = `days=${days}${profile ? `&profile=${encodeURIComponent(profile)}` : ''}`;
+  const data = await api(`/api/graph?${query}`);
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) (v === '' || v === null ? next.delete(k) : next.set(k, String(v)));
+    location.hash = `#/graph?${next}`;
+  };
   const input = el('input', { type: 'text', id: 'days', value: String(days), 'aria-label': 'days' });
-  input.addEventListener('change', () => graphPage(Number(input.value) || 7));
-  main.replaceChildren(el('h1', { text: 'Interactions with labelled profiles' }), el('p', {}, 'last ', input, ' days (label profiles with huntbook label profile ID fake)'),
-    el('div', { class: 'chart' }, el('img', { id: 'chart-graph', alt: 'employees and labelled profiles: KNOWS (messages) red, INTERACTED grey', src: `/api/chart/graph?days=${days}` })),
-    table(['label', 'profile', 'edge', 'employee', 'title', 'kinds', 'count', 'last'], data.edges.map((e) => ({ cells: [e.label, `${e.profile_name} (${e.profile_id})`, e.edge, e.employee, e.title, e.kinds, String(e.count), e.last] }))),
+  input.addEventListener('change', () => go({ days: Number(input.value) || 7 }));
+  const profiles = [...new Set(data.edges.map((e) => e.profile_id))].sort();
+  const pick = el('select', { id: 'graph-profile', 'aria-label': 'profile' }, el('option', { value: '', text: 'every labelled profile' }),
+    ...profiles.map((p) => { const o = el('option', { value: p, text: p }); if (p === profile) o.selected = true; return o; }));
+  if (profile && !profiles.includes(profile)) pick.append(Object.assign(el('option', { value: profile, text: profile }), { selected: true }));
+  pick.addEventListener('change', () => go({ profile: pick.value }));
+  const chart = el('div', { class: 'chart', id: 'chart-graph' });
+  chart.append(await inlineSvg(`/api/chart/graph?${query}`));
+  main.replaceChildren(el('h1', { text: 'Interactions with labelled profiles' }),
+    el('p', {}, 'last ', input, ' days · ', pick, ' (label a profile, or act on its thread, to see it here)'), chart,
+    table(['label', 'profile', 'edge', 'employee', 'title', 'kinds', 'count', 'last'], data.edges.map((e) => ({ cells: [e.label, `${e.profile_name} (${e.profile_id})`, e.edge, el('a', { href: `#/entity/user/${encodeURIComponent(e.employee)}`, text: e.employee }), e.title, e.kinds, String(e.count), e.last] }))),
     el('h2', { text: 'Employees exposed, and their detections (30 days)' }),
     table(['employee', 'title', 'profiles', 'messaged', 'detections', 'rules'], data.exposure.map((x) => ({ cells: [x.employee, x.title, x.labelled_profiles, String(x.messaged), String(x.detections), x.rules ?? ''] }))));
 }
@@ -245,7 +279,7 @@ async function route() {
     });
     if (parts[0] === 'run' && parts[1]) await runPage(parts[1], params);
     else if (parts[0] === 'entity' && parts[2]) await entityPage(parts[1], parts[2]);
-    else if (parts[0] === 'graph') await graphPage();
+    else if (parts[0] === 'graph') await graphPage(params);
     else await overview(params);
     main.setAttribute('data-ready', location.hash || '#/');
   } catch (error) {
