@@ -43,12 +43,12 @@ async function enterprise(dir: string): Promise<{ db: string; truth: Truth }> {
   return { db, truth: JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as Truth };
 }
 
-test('threads: each entity once across hunts; the insider and the fakes near the top; one decision on a thread holds for every hunt; a case report names no one else', async (t) => {
+test('threads: each entity once across hunts; the insider, the fakes and every planted beacon in the top 20; one decision on a thread holds for every hunt; a case report names no one else', async (t) => {
   const dir = tempDir(t);
   const { db, truth } = await enterprise(dir);
   const listed = await cli('threads', '--top', '2000', '--format', 'json', '--db', db);
   assert.equal(listed.code, 0, listed.stderr);
-  const threads = JSON.parse(listed.stdout) as { rank: number; thread: string; score: number; hunts: { hunt: string; rank: number }[]; user: string | null; host: string | null }[];
+  const threads = JSON.parse(listed.stdout) as { rank: number; thread: string; score: number; hunts: { hunt: string; rank: number; strength: number }[]; user: string | null; host: string | null }[];
   assert.equal(new Set(threads.map((x) => x.thread)).size, threads.length, 'a thread listed twice');
   const rankOf = (key: string) => threads.find((x) => x.thread === key)?.rank ?? Infinity;
   const insider = `user:${truth.insider.user}`;
@@ -61,8 +61,16 @@ test('threads: each entity once across hunts; the insider and the fakes near the
     assert.ok(pair, `no thread for ${b.src_ip}→${b.dest || b.dest_ip}`);
     assert.ok(pair.user && pair.host, `${pair.thread}: no user or host behind its source`);
   }
-  const top20 = truth.beacons.filter((b) => rankOf(`pair:${b.src_ip}→${b.dest || b.dest_ip}`) <= 20).length;
-  t.diagnostic(`planted beacons in the top 20 threads: ${top20} of ${truth.beacons.length}`);
+  // …and every planted beacon's pair is in the top 20, beside the insider and the fakes.
+  for (const b of truth.beacons) {
+    const key = `pair:${b.src_ip}→${b.dest || b.dest_ip}`;
+    assert.ok(rankOf(key) <= 20, `planted beacon ${key} at ${rankOf(key)}`);
+  }
+  // A thread's hunts carry their strength: 0–1, the first listed the strongest.
+  for (const x of threads.slice(0, 20)) {
+    const s = x.hunts.map((h) => h.strength);
+    assert.ok(s.every((v) => v >= 0 && v <= 1) && s.every((v, i) => i === 0 || v <= s[i - 1]), `${x.thread}: strengths ${s}`);
+  }
 
   // One decision on the thread: every hunt's rows of the insider carry it, and discard hides them all.
   assert.equal((await cli('triage', 'set', 'thread', insider, 'discard', '--note', 'test', '--db', db)).code, 0);

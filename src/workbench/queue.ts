@@ -40,7 +40,7 @@ export interface QueueThread {
   /** A profile's name (social threads are ids otherwise). */
   name: string | null;
   score: number;
-  /** Each hunt that ranked it: its best rank there (k of n rows), its family's strength 1 / k, first reason. */
+  /** Each hunt that ranked it: its best rank there (k of n rows), its strength there (0–1: how far above the hunt's median toward its top), first reason. */
   hunts: { hunt: string; rank: number; of: number; strength: number; why: string }[];
   /** For a pair: the user and host behind its source address (proxy users, logons). */
   user: string | null;
@@ -50,11 +50,17 @@ export interface QueueThread {
 }
 
 /**
- * The queue, scored: within each hunt family a thread's best rank in any of its hunts places it
- * among the family's threads (dense rank k: ties share it); its strength there is 1 / k, so
- * every family's first finding weighs the same and a family's long tail weighs little; the
- * thread's score is the sum over families (evidence of different kinds adds up, as in risk-based
- * alerting). Each hunt's own rank and first reason are kept underneath.
+ * The queue, scored. A thread's strength in one hunt is how far its best score there stands
+ * above that hunt's typical row, toward the hunt's top: (score − median) / (max − median),
+ * clipped to 0–1 (a hunt whose rows all score alike gives its top rows 1). Rank alone would
+ * give every hunt's second row the same weight whether it is a second beacon or the first of a
+ * crowd of ordinary users; distance from the hunt's own median keeps a hunt's long tail near 0
+ * and lets a hunt with ten real findings place all ten. Within a family of hunts (one behaviour
+ * seen several ways) the strengths are averaged over the family's hunts that listed the thread,
+ * so a user all four detection hunts place high outranks one a single coarse view puts at the
+ * top; families add (evidence of different kinds adds up, as in risk-based alerting). Equal
+ * scores keep the hunts' own order (best rank first: the timing hunt's context tie-break holds).
+ * Each hunt's own rank, strength and first reason are kept underneath.
  */
 export async function threadQueue(ws: Workspace, options: QueueOptions = {}): Promise<{ total: number; threads: QueueThread[] }> {
   const families = Object.entries(FAMILIES).map(([hunt, family]) => `(${quoteLiteral(hunt)}, ${quoteLiteral(family)})`).join(', ');
@@ -63,23 +69,25 @@ WITH latest AS (SELECT max(run_id) AS run_id FROM hunt_runs WHERE hunt <> 'rules
 t AS (${TRIAGE_IN_FORCE}),
 fam(hunt, family) AS (VALUES ${families}),
 k AS (SELECT r.*, ${THREAD_KEY('r')} AS thread, count(*) OVER (PARTITION BY r.run_id) AS rows_n FROM results r JOIN latest USING (run_id)),
-best AS (SELECT hunt, thread, any_value(entity_type) AS entity_type, min(rank) AS rank, any_value(rows_n) AS n, arg_min(CAST(reasons->>0 AS VARCHAR), rank) AS why,
-           max(CAST(evidence->>'name' AS VARCHAR)) AS name,
+best AS (SELECT hunt, thread, any_value(entity_type) AS entity_type, min(rank) AS rank, arg_min(score, rank) AS score, any_value(rows_n) AS n,
+           arg_min(CAST(reasons->>0 AS VARCHAR), rank) AS why, max(CAST(evidence->>'name' AS VARCHAR)) AS name,
            max_by(${RESULT_DECISION('t', 'k.thread', 'k.hunt', 'k.entity')}, rank) AS dn FROM k GROUP BY hunt, thread),
-ranked AS (SELECT b.*, coalesce(f.family, b.hunt) AS family FROM best b LEFT JOIN fam f USING (hunt)),
-in_family AS (SELECT family, thread, min(rank) AS best FROM ranked GROUP BY family, thread),
-per_family AS (SELECT family, thread, 1.0 / dense_rank() OVER (PARTITION BY family ORDER BY best) AS s FROM in_family),
-strength AS (SELECT r.*, r.rank AS k, p.s FROM ranked r JOIN per_family p USING (family, thread)),
+spread AS (SELECT hunt, median(score) AS mid, max(score) AS top FROM best GROUP BY hunt),
+strength AS (SELECT b.*, b.rank AS k, coalesce(f.family, b.hunt) AS family,
+               CASE WHEN b.score IS NULL THEN 0.0 WHEN sp.top > sp.mid THEN least(1.0, greatest(0.0, (b.score - sp.mid) / (sp.top - sp.mid)))
+                    WHEN b.score >= sp.top THEN 1.0 ELSE 0.0 END AS s
+             FROM best b JOIN spread sp USING (hunt) LEFT JOIN fam f USING (hunt)),
+per_family AS (SELECT family, thread, avg(s) AS s FROM strength GROUP BY family, thread),
 g AS (SELECT s.thread, any_value(s.entity_type) AS kind, max(s.name) AS name, max_by(s.dn, s.dn.id) FILTER (WHERE s.dn IS NOT NULL) AS dn,
         list({'hunt': s.hunt, 'rank': s.k, 'of': s.n, 'strength': round(s.s, 3), 'why': s.why} ORDER BY s.s DESC, s.hunt) AS hunts,
-        list(s.hunt) AS hunt_names, string_agg(s.thread || ' ' || coalesce(s.why, ''), ' ') AS text FROM strength s GROUP BY s.thread),
+        list(s.hunt) AS hunt_names, min(s.k) AS first_rank, string_agg(s.thread || ' ' || coalesce(s.why, ''), ' ') AS text FROM strength s GROUP BY s.thread),
 d AS (SELECT g.*, (SELECT round(sum(p.s), 3) FROM per_family p WHERE p.thread = g.thread) AS score, dn.decision AS decision, dn.note AS note FROM g)
 SELECT thread, kind, name, score, CAST(to_json(hunts) AS VARCHAR) AS hunts, decision, note, count(*) OVER () AS total FROM d
 WHERE ($1::VARCHAR IS NULL OR list_contains(hunt_names, $1))
   AND ($2::VARCHAR IS NULL OR coalesce(decision, 'none') = $2)
   AND ($3::VARCHAR IS NULL OR contains(lower(text), lower($3)))
   AND ($6::VARCHAR[] IS NULL OR list_contains($6::VARCHAR[], thread))
-ORDER BY score DESC, thread LIMIT $4 OFFSET $5`,
+ORDER BY score DESC, first_rank, thread LIMIT $4 OFFSET $5`,
   [options.hunt ?? null, options.decision ?? null, options.q ?? null, options.limit ?? 50, options.offset ?? 0, options.only ? listValue(options.only) : null]);
   const total = Number(rows[0]?.total ?? 0);
   const threads: QueueThread[] = rows.map((r, i) => {
