@@ -117,6 +117,9 @@ test('flow mode: every field of the seed\'s first search on a hand-checked input
     { src_ip: '10.0.0.2', dest_ip: '2.2.2.2', bytes_out: 500, beacon_count: 2, beacon_avg: 1, beacon_percentage: 1, overall_average: 2, unique_count: 1, total_count: 2, incount: 1, login_count: 0 },
     { src_ip: '10.0.0.1', dest_ip: '1.1.1.1', bytes_out: 150, beacon_count: 1, beacon_avg: 0.25, beacon_percentage: 0.5, overall_average: 2, unique_count: 2, total_count: 4, incount: 1, login_count: 2 },
   ]);
+  // Which bytes: payload sent, said so (the timing hunt's sizes are IP bytes where Zeek counts them).
+  const why = await ws.query('SELECT CAST(reasons->>0 AS VARCHAR) AS r FROM results WHERE run_id = $1 AND rank = 1', [out.runId]);
+  assert.match(String(why[0].r), /^3 connections of exactly 100 payload bytes sent \(bytes_out, no IP or TCP headers\)/);
   const filtered = await flowHunt(ws, { params: { ...DEFAULT_FLOW, minPercentage: 0.9 } });
   assert.deepEqual(filtered.rows.map((r) => r.bytes_out), [100, 500]);
 });

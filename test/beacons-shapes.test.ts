@@ -46,6 +46,8 @@ test('one HTTP request to a C2 address does not hide its 283 TLS beacon connecti
   assert.equal(ip.records, 283);
   assert.equal(ip.rank, 1);
   assert.equal(ip.interval_s, 300);
+  const why = await ws.query("SELECT CAST(reasons AS VARCHAR) AS r FROM results WHERE run_id = $1 AND rank = 1", [out.runId]);
+  assert.match(String(why[0].r), /sizes [\d.]+: median \d+ B sent per connection, MAD \d+ B \(IP bytes where Zeek counts them/);
 });
 
 test('ssl.log without conn.log: host pairs scored on the handshakes\' own times, sizes said to be unknown', async (t) => {

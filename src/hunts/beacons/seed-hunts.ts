@@ -108,7 +108,7 @@ ORDER BY beacon_percentage DESC, src_ip, dest_ip, bytes_out`;
   const top = options.top ?? 50;
   const results: ResultRow[] = rows.slice(0, Math.max(top, 1000)).map((r, i) => ({
     rank: i + 1, entityType: 'pair', entity: `${r.src_ip}→${r.dest_ip}:${r.bytes_out}`, score: Number(r.beacon_percentage),
-    features: r as Record<string, unknown>, reasons: [`${r.beacon_count} connections of exactly ${r.bytes_out} bytes, ${Number(r.beacon_percentage).toFixed(1)}× the average`],
+    features: r as Record<string, unknown>, reasons: [`${r.beacon_count} connections of exactly ${r.bytes_out} payload bytes sent (bytes_out, no IP or TCP headers), ${Number(r.beacon_percentage).toFixed(1)}× the average`],
   }));
   const runId = await recordRun(ws, { hunt: 'beacons.flow', parameters: options, window: { start: options.since, end: options.until }, started, rows: results });
   return {

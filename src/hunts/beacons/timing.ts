@@ -397,7 +397,7 @@ function explain(s: Explained, sources: number, w: Window, params: TimingParams)
   if (s.strobe) reasons.push(`strobe: ${pair.records} records in the window (≥ ${params.strobeRecords.toLocaleString('en-US')}), reported apart`);
   if (timing) {
     reasons.push(`intervals ${timing.ts.score}: all gaps median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`);
-    reasons.push(timing.ds ? `sizes ${timing.ds.score}: median ${timing.ds.median} B, MAD ${timing.ds.mad} B`
+    reasons.push(timing.ds ? `sizes ${timing.ds.score}: median ${timing.ds.median} B sent per connection, MAD ${timing.ds.mad} B (IP bytes where Zeek counts them, orig_ip_bytes; else payload or proxy request bytes)`
       : 'sizes unknown (ssl records without their conn records): score from intervals, duration and hours only');
     reasons.push(`${timing.hist.bars}/24 hours active (hist ${timing.hist.score}, duration ${timing.dur.score})`);
   }
