@@ -78,8 +78,10 @@ WITH a AS (
   SELECT ${user('"user"')} AS u, CAST(ts AS DATE) AS day, count(*) FILTER (WHERE ${f('ntu_count').where}) AS ntu_count,
     count(*) FILTER (WHERE ${f('leak_site_visits').where}) AS leak_site_visits, count(*) AS n FROM http GROUP BY ALL
 ), r AS (
-  SELECT entity AS u, CAST(ts AS DATE) AS day, ${ruleIds.map((id, i) => `count(*) FILTER (WHERE rule_id = '${id}') AS r${i}`).join(', ')}, sum(weight) AS weighted
-  FROM detections WHERE entity_type = 'user' GROUP BY ALL
+  SELECT u, day, ${ruleIds.map((id, i) => `coalesce(sum(n) FILTER (WHERE rule_id = '${id}'), 0) AS r${i}`).join(', ')},
+    sum(least(w, ${params.weighted.capK} * mx)) + sum(n) + greatest(count(DISTINCT phase) - 1, 0) * ${params.weighted.phaseStep} + greatest(count(*) - 1, 0) * ${params.weighted.sourceStep} AS weighted
+  FROM (SELECT entity AS u, CAST(ts AS DATE) AS day, rule_id, any_value(phase) AS phase, count(*) AS n, sum(weight) AS w, max(weight) AS mx
+        FROM detections WHERE entity_type = 'user' GROUP BY ALL) GROUP BY ALL
 ), dom AS (SELECT ${user('"user"')} AS u, lower(dest) AS v, min(CAST(ts AS DATE)) AS day FROM http WHERE dest IS NOT NULL GROUP BY 1, 2
 ), hst AS (SELECT ${user('"user"')} AS u, lower(host) AS v, min(CAST(ts AS DATE)) AS day FROM activity WHERE kind = 'logon' AND host IS NOT NULL GROUP BY 1, 2
 ), grp AS (SELECT ${user('"user"')} AS u, max_by(role, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g FROM directory WHERE role IS NOT NULL GROUP BY 1
@@ -109,7 +111,7 @@ let differ = -1;
 for (let i = 0; i < repeat; i++) {
   result.floor.push(await time(() => ws.run(floor)));
   result.matrix.push(await time(async () => {
-    const s = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey });
+    const s = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted });
     shape = `${s.users} users × ${s.days} days × ${s.columns.length} features`;
   }));
   // The two matrices agree cell for cell (the floor is only a floor if it computes the same thing).

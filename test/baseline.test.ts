@@ -6,7 +6,7 @@ import { generate } from '../src/generate/generate.ts';
 import { baselineHunt, baselineMatrix, DEFAULT_BASELINE, type BaselineParams } from '../src/hunts/baseline/baseline.ts';
 import { mad, medianOf, scoreDays, type MatrixInput } from '../src/hunts/baseline/score.ts';
 import { insiderHunt, type InsiderParams } from '../src/hunts/insider/insider.ts';
-import { DEFAULT_RISK } from '../src/hunts/risk/risk.ts';
+import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
@@ -108,8 +108,9 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   const pick = (r: Record<string, unknown>) => [r.user, r.day, r.latest_logon_hour, r.logon_hosts, r.new_hosts, r.removable_count, r['insider.exfiltration.removable-media-connect'], r.weighted, r.day_count];
   assert.deepEqual(rows.map(pick), [
     ['alice', '2010-01-04', 8, 1, 1, 0, 0, 0, 2],
-    // A night logon on another machine (PC-9: a first), a thumb drive: the rule's weight is 10.
-    ['alice', '2010-01-05', 22, 2, 1, 1, 1, 10, 4],
+    // A night logon on another machine (PC-9: a first), a thumb drive: the rule's weight is 10;
+    // weighted is the risk hunt's daily score: tweight 10 + scount 1 (one rule, one phase).
+    ['alice', '2010-01-05', 22, 2, 1, 1, 1, 11, 4],
     ['alice', '2010-01-06', 0, 0, 0, 0, 0, 0, 0],
     ['alice', '2010-01-07', 0, 0, 0, 0, 0, 0, 0],
     ['bob', '2010-01-04', 9, 1, 1, 0, 0, 0, 1],
@@ -120,6 +121,13 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   ]);
   // Every other feature is a real zero too.
   for (const r of rows) for (const c of ['archive_count', 'mail_count', 'rename_count', 'ntu_count', 'leak_site_visits']) assert.equal(r[c], 0);
+  // One definition: the risk hunt keeps the same number for that day (the timeline plots it).
+  await riskHunt(ws, DEFAULT_RISK);
+  const kept = await ws.query(`SELECT entity, CAST(window_start AS DATE)::VARCHAR AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted FROM entity_history
+    WHERE entity_type = 'user' ORDER BY entity, day`);
+  const byDay = new Map(rows.map((r) => [`${r.user} ${r.day}`, r.weighted]));
+  assert.ok(kept.length > 0);
+  for (const k of kept) assert.equal(k.weighted, byDay.get(`${k.entity} ${k.day}`), `${k.entity} ${k.day}`);
 });
 
 async function certWorkspace(t: Parameters<typeof openWorkspace>[0]): Promise<Workspace> {

@@ -41,7 +41,7 @@ export function registerInsiderHunts(hunt: Command, io: CommandIO): void {
 The matrix: one row per user and day (days without activity are zeros), one column per feature
 of config baseline.features (archive_count, mail_count, rename_count, ntu_count, removable_count,
 removable_files, latest_logon_hour, logon_hosts, leak_site_visits), one per rule of the packs
-(named by rule id), weighted (the day's detection weights) and day_count (all the user's rows).
+(named by rule id), weighted (the day's weighted score, as hunt risk computes it) and day_count (all the user's rows).
 Add your own features in huntbook.yml: a table, a SQL boolean over its columns, an aggregate.
 
 Each day is scored against the user's EARLIER days only: a feature deviates when it is above

@@ -13,17 +13,21 @@ import { NORMALISE_USER } from '../../model/entities.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
 import { recordRun, type ResultRow } from '../run.ts';
+import type { WeightedParams } from '../risk/weighted.ts';
 import { buildMatrix, MATRIX_TABLE, type MatrixShape } from './matrix.ts';
 import { scoreDays, type DayScore, type Deviation } from './score.ts';
 
 export interface BaselineParams extends BaselineConfig {
+  /** The day's weighted score is the risk hunt's (config risk: cap_k, phase_step, source_step). */
+  weighted: WeightedParams;
   since?: string;
   until?: string;
   seed: number;
 }
 
 export function baselineParams(config: Config, overrides: Partial<BaselineParams> = {}): BaselineParams {
-  return { ...config.baseline, seed: 1, ...overrides };
+  const { capK, phaseStep, sourceStep } = config.risk;
+  return { ...config.baseline, weighted: { capK, phaseStep, sourceStep }, seed: 1, ...overrides };
 }
 
 export const DEFAULT_BASELINE: BaselineParams = baselineParams(defaultConfig());
@@ -56,7 +60,7 @@ async function ruleIdsOf(packs: readonly string[]): Promise<string[]> {
 /** The matrix and every day's score, without keeping a run (hunt insider builds on this). */
 export async function scoreBaseline(ws: Workspace, params: BaselineParams): Promise<BaselineResult> {
   const ruleIds = await ruleIdsOf(params.packs);
-  const shape = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, since: params.since, until: params.until });
+  const shape = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted, since: params.since, until: params.until });
   if (shape.users === 0) {
     throw new UsageError('no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field');
   }
@@ -137,7 +141,7 @@ export async function baselineHunt(ws: Workspace, params: BaselineParams, option
 /** The daily matrix itself (--matrix): every user-day with every feature, for a notebook or a check. */
 export async function baselineMatrix(ws: Workspace, params: BaselineParams, options: { user?: string } = {}): Promise<{ columns: string[]; rows: Row[] }> {
   const ruleIds = await ruleIdsOf(params.packs);
-  await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, since: params.since, until: params.until });
+  await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted, since: params.since, until: params.until });
   const result = await ws.queryWithColumns(`SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
     ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`, options.user ? [options.user] : []);
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);

@@ -1,7 +1,7 @@
 /**
  * hunt baseline's daily feature matrix, in SQL (the one place its SQL lives): one row per user
  * and day over the workspace's days, one column per feature of the configuration, per rule of
- * the chosen packs (named by rule id), `weighted` (the day's detection weights) and `day_count`
+ * the chosen packs (named by rule id), `weighted` (the day's weighted score, as the risk hunt's) and `day_count`
  * (every row of the user's that day in activity, events and http). A day without activity is a
  * row of zeros, not a missing row: an empty day is part of the routine.
  */
@@ -10,6 +10,7 @@ import { NORMALISE_USER, SERVICE_ACCOUNTS } from '../../model/entities.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
 import { quoteIdent } from '../../store/schema.ts';
 import { listValue, type Workspace } from '../../store/workspace.ts';
+import { weightedAggregates, type WeightedParams } from '../risk/weighted.ts';
 
 export const MATRIX_TABLE = 'hb_baseline';
 
@@ -25,6 +26,8 @@ export interface MatrixSpec {
   ruleIds: readonly string[];
   /** The directory column that makes peer groups (for new_domains_in_peers). */
   peerKey: (typeof PEER_KEYS)[number];
+  /** How the day's `weighted` column is made (the risk hunt's parameters). */
+  weighted: WeightedParams;
   since?: string;
   until?: string;
 }
@@ -57,9 +60,13 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
     return `${alias(table)} AS (SELECT ${user} AS u, CAST(ts AS DATE) AS day, ${[...aggregates, 'count(*) AS n'].join(', ')}
       FROM ${quoteIdent(table)} WHERE ${window} GROUP BY ALL)`;
   });
-  const rules = spec.ruleIds.map((id, i) => `count(*) FILTER (WHERE rule_id = ${bind(id)}) AS r${i}`);
-  ctes.push(`t_detections AS (SELECT entity AS u, CAST(ts AS DATE) AS day, ${[...rules, 'sum(weight) AS weighted'].join(', ')}
+  const rules = spec.ruleIds.map((id, i) => `coalesce(sum(n) FILTER (WHERE rule_id = ${bind(id)}), 0) AS r${i}`);
+  // The day's weighted score as the risk hunt defines it (weighted.ts), so "weighted 176 vs
+  // usual 0–31" is the number the entity's timeline plots for that day.
+  const agg = weightedAggregates({ capK: bind(spec.weighted.capK), phaseStep: bind(spec.weighted.phaseStep), sourceStep: bind(spec.weighted.sourceStep) });
+  ctes.push(`per_rule AS (SELECT entity AS u, CAST(ts AS DATE) AS day, rule_id, any_value(phase) AS phase, count(*) AS n, sum(weight) AS w, max(weight) AS mx
     FROM detections WHERE entity_type = 'user' AND ${window} GROUP BY ALL)`);
+  ctes.push(`t_detections AS (SELECT u, day, ${[...rules, `${agg.weighted} AS weighted`].join(', ')} FROM per_rule GROUP BY ALL)`);
   // First times, as counts per user-day: sites (http dest) and machines (logon hosts) the user
   // had not reached before, and sites nobody in their peer group had reached before. They are
   // features like the others, so a user who reaches new sites every day is not flagged for one.

@@ -133,7 +133,7 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
     if (c) c.phases.push({ phase: String(p.phase), first: String(p.first), last: String(p.last), days: Number(p.days), rules: p.rules as string[] });
   }
   // Packaging, then exfiltration within orderDays (the seed's phase ordering).
-  const ordered = await ws.query(`SELECT e.entity, CAST(min(p.ts) AS VARCHAR) AS packed, CAST(min(e.ts) AS VARCHAR) AS sent
+  const ordered = await ws.query(`SELECT e.entity, CAST(min(p.ts) AS VARCHAR) AS packed, arg_min(p.phase, p.ts) AS packed_phase, CAST(min(e.ts) AS VARCHAR) AS sent
     FROM detections p JOIN detections e ON e.entity = p.entity AND e.entity_type = 'user' AND p.entity_type = 'user'
      AND list_contains($1::VARCHAR[], p.phase) AND list_contains($2::VARCHAR[], e.phase)
      AND e.ts >= p.ts AND e.ts <= p.ts + to_days(CAST($3 AS INTEGER))
@@ -142,7 +142,8 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
     const c = byUser.get(String(o.entity));
     if (!c) continue;
     c.order += weights.orderBonus;
-    c.orderWhy.push(`packaging (${String(o.packed).slice(0, 16)}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +${weights.orderBonus}`);
+    // Named by the phase that opened it, so the reason and the phase list agree on the day.
+    c.orderWhy.push(`${String(o.packed_phase)} (${String(o.packed).slice(0, 16)}, the first of ${PACKAGING.join('/')}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +${weights.orderBonus}`);
   }
   for (const c of byUser.values()) {
     const exfilDays = c.phases.filter((p) => EXFILTRATION.includes(p.phase)).reduce((n, p) => n + p.days, 0);

@@ -5,7 +5,7 @@
  *             Splunk RBA caps a noisy rule)
  *   scount    detections; dscount distinct rules; pcount distinct phases
  *   phasemult (pcount − 1) × phase step when pcount > 1; sourcemult (dscount − 1) × source step
- *   weighted  tweight + scount + phasemult + sourcemult
+ *   weighted  tweight + scount + phasemult + sourcemult (weighted.ts: the baseline's too)
  *   alert     the seed's logic as a configurable expression over these names
  * plus an ATT&CK-tactic rule (≥ 3 tactics and ≥ 4 rules in 7 days), Elastic's 0–100 entity
  * risk score with its levels, an isolation forest over tweight, pcount, scount, weighted and
@@ -24,16 +24,13 @@ import type { Row, Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../../model/expression.ts';
 import { rawJson, recordRun, type ResultRow } from '../run.ts';
 import type { HuntOutput } from '../beacons/seed-hunts.ts';
+import { weightedAggregates, type WeightedParams } from './weighted.ts';
 
-export interface RiskParams {
+export interface RiskParams extends WeightedParams {
   by: string;
   windowSeconds: number;
   since?: string;
   until?: string;
-  phaseStep: number;
-  sourceStep: number;
-  /** A rule's weights in one window add up to at most capK × its largest weight. */
-  capK: number;
   alert: string;
   tacticRule: { minTactics: number; minRules: number; days: number };
   seed: number;
@@ -76,6 +73,7 @@ export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Pro
   const values: SqlValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
   const filters = ['entity_type = $1'];
   filters.push(...timeWindow((value) => `$${values.push(value)}`, params));
+  const agg = weightedAggregates({ capK: '$3', phaseStep: '$4', sourceStep: '$5' });
   const tactics = [...new Set(Object.values(TACTICS))].map((t) => `'${t}'`).join(', ');
   // Features in SQL, into a temporary table; only the numbers the models need come to JS, as
   // typed columns, and what the models add goes back to join the features in SQL. Nothing is
@@ -89,8 +87,8 @@ WITH d AS (
          list(weight) AS weights
   FROM d GROUP BY entity, window_start, rule_id
 ), per_entity AS (
-  SELECT entity, window_start, sum(least(w, $3 * mx)) AS tweight, sum(w) AS tweight_uncapped, sum(n)::BIGINT AS scount,
-         count(*) AS dscount, count(DISTINCT phase) AS pcount, array_to_string(list_sort(list_distinct(list(phase))), ', ') AS phases,
+  SELECT entity, window_start, ${agg.tweight} AS tweight, sum(w) AS tweight_uncapped, ${agg.scount} AS scount,
+         ${agg.dscount} AS dscount, ${agg.pcount} AS pcount, ${agg.phasemult} AS phasemult, ${agg.sourcemult} AS sourcemult, ${agg.weighted} AS weighted, array_to_string(list_sort(list_distinct(list(phase))), ', ') AS phases,
          -- the ten heaviest rules are the evidence (as JSON text: it is kept, not read here); every weight counts in the risk score
          -- (sorted as structs, heaviest first: 'c' leads the comparison; twice as fast as an ordered aggregate)
          list_slice(list_sort(list({'c': -least(w, $3 * mx), 'rule': rule, 'n': n, 'w': w, 'capped': least(w, $3 * mx)})), 1, 10) AS top_rules,
@@ -108,13 +106,11 @@ WITH d AS (
   SELECT per_entity.* EXCLUDE (top_rules), CAST(to_json(list_transform(top_rules, x -> {'rule': x.rule, 'n': x.n, 'w': x.w, 'capped': x.capped})) AS VARCHAR) AS rules,
          array_to_string(list_transform(list_slice(top_rules, 1, 4), x -> x.rule || ' ×' || x.n || ' = ' || rtrim(rtrim(printf('%.6f', x.capped), '0'), '.')
            || CASE WHEN x.capped < x.w THEN ' (capped from ' || rtrim(rtrim(printf('%.6f', x.w), '0'), '.') || ')' ELSE '' END), '; ') AS rules_text, coalesce(tactics_recent, 0) AS tactics_recent, coalesce(rules_recent, 0) AS rules_recent,
-         CASE WHEN pcount > 1 THEN (pcount - 1) * $4 ELSE 0 END AS phasemult,
-         CASE WHEN dscount > 1 THEN (dscount - 1) * $5 ELSE 0 END AS sourcemult
   FROM per_entity JOIN tactic USING (entity, window_start)
 )
 -- percentile: the share of the window's other entities with a lower weighted score
-SELECT *, tweight + scount + phasemult + sourcemult AS weighted,
-       CASE WHEN count(*) OVER win > 1 THEN (rank() OVER (win ORDER BY tweight + scount + phasemult + sourcemult) - 1) / (count(*) OVER win - 1) ELSE 1 END AS percentile,
+SELECT *,
+       CASE WHEN count(*) OVER win > 1 THEN (rank() OVER (win ORDER BY weighted) - 1) / (count(*) OVER win - 1) ELSE 1 END AS percentile,
        -- windows with the same metrics get the same models' verdicts: v numbers the distinct vectors
        (dense_rank() OVER (ORDER BY tweight, scount, dscount, pcount, phasemult, sourcemult) - 1)::INTEGER AS v
 FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
