@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import { chromium } from 'playwright-core';
 import { generate } from '../src/generate/generate.ts';
 import { insiderHunt } from '../src/hunts/insider/insider.ts';
-import { DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
+import { baselineHunt, DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
 import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { timingHunt } from '../src/hunts/beacons/timing.ts';
@@ -52,6 +52,7 @@ async function workspace(dir: string): Promise<string> {
     const config = loadConfig();
     await timingHunt(ws, { params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords }, top: 20 });
     await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await baselineHunt(ws, DEFAULT_BASELINE, { top: 20 });
     await socialHunt(ws, { seed: 1 });
     // The hostile profile is labelled: it is in the graph, the report and the overview.
     await addLabel(ws, HOSTILE, 'fake', { reason: HOSTILE });
@@ -307,6 +308,9 @@ test('the queue in a real browser: the insider once with all his hunts, one tria
   await beacon.locator('td:nth-child(2) a').click();
   await page.waitForSelector(`#main[data-ready^="#/entity/host/"]`, { timeout: 20_000 });
   assert.equal(await page.textContent('h1'), `host ${source}`);
+  // …whose page lists the beacons from that address, this pair among them.
+  assert.equal(await page.locator('h2', { hasText: 'beacons from this address' }).count(), 1);
+  assert.ok(await page.locator('tr', { hasText: pair.replace(/^pair:/, '') }).count() >= 1, `${pair} not on its source's page`);
   // The insider's page tells the story: who, and the phases in the order they began.
   await page.goto(`${base}#/entity/user/${insider}`);
   await page.waitForSelector(`#main[data-ready="#/entity/user/${insider}"]`, { timeout: 20_000 });
@@ -317,6 +321,10 @@ test('the queue in a real browser: the insider once with all his hunts, one tria
   const order = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { phases: { phase: string }[] } }).insider.phases.map((p) => p.phase);
   const seen = phases.map((p) => String(p[0])).filter((p) => order.includes(p));
   assert.deepEqual(seen, order.filter((p) => seen.includes(p)), `phases ${seen.join(', ')} against the planted order ${order.join(', ')}`);
+  // …and the baseline's days of interest for him, each a day of the data.
+  assert.equal(await page.locator('h2', { hasText: 'days of interest (hunt baseline)' }).count(), 1);
+  const days = await page.locator('h2:has-text("days of interest") + table tr td:first-child').allTextContents();
+  assert.ok(days.length >= 1 && days.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)), days.join(', '));
   // Every planted beacon can be triaged from the queue (found by its destination).
   const planted = (JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { beacons: { src_ip: string; dest: string; dest_ip: string }[] }).beacons;
   for (const b of planted) {
