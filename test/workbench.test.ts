@@ -117,20 +117,24 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   await page.goto(`${base}#/run/${timing.run_id}`);
   await ready(`#/run/${timing.run_id}`);
   await page.click('#row-1 td:first-child');
-  for (const chart of ['#chart-intervals', '#chart-hours', '#chart-span']) {
-    await page.waitForFunction((sel) => { const img = document.querySelector(sel) as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, chart, { timeout: 20_000 });
-  }
+  // Charts are drawn inline, each mark with its values as a hover title.
+  const drawn = (sel: string) => page.waitForFunction((s) => { const svg = document.querySelector(`${s} svg`); return svg !== null && svg.querySelector('title') !== null && svg.getBoundingClientRect().width > 100; }, sel, { timeout: 20_000 });
+  for (const chart of ['#chart-intervals', '#chart-hours', '#chart-span']) await drawn(chart);
+  const bar = await page.locator('#chart-intervals svg [aria-label] > title').first().textContent();
+  assert.match(bar ?? '', /\d/, `no values in a bar's title: ${bar}`);
   // Outliers and clusters: two features of the run against each other.
-  await page.waitForFunction(() => { const img = document.querySelector('#chart-scatter') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  await drawn('#chart-scatter');
   // An entity: the top user of the risk hunt, its timeline renders.
   const risk = runs.find((r) => r.hunt === 'risk')!;
   const riskRows = await (await fetch(`${base}api/runs/${risk.run_id}?limit=1`)).json() as { rows: { entity: string }[] };
   const user = riskRows.rows[0].entity;
   await page.goto(`${base}#/entity/user/${encodeURIComponent(user)}`);
   await ready(`#/entity/user/${encodeURIComponent(user)}`);
-  await page.waitForFunction(() => { const img = document.querySelector('#chart-timeline') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  await drawn('#chart-timeline');
+  const point = await page.locator('#chart-timeline svg [aria-label] > title', { hasText: user }).first().textContent();
+  assert.match(point ?? '', /day: .+; weighted: [\d.]+; series: /, `a timeline point's title: ${point}`);
   assert.equal(await page.locator('h2', { hasText: /^detections \(\d+\)$/ }).count(), 1);
-  await page.waitForFunction(() => { const img = document.querySelector('#chart-phases') as HTMLImageElement | null; return img !== null && img.complete && img.naturalWidth > 100; }, undefined, { timeout: 20_000 });
+  await drawn('#chart-phases');
   // Drill down: the raw row behind a detection, as stored.
   await page.click('#detection-0');
   await page.waitForSelector('#raw-row');

@@ -146,7 +146,7 @@ async function runPage(id, params = new URLSearchParams()) {
     const pick = (name, chosen) => el('select', { id: name, 'aria-label': name }, ...features.map((f) => { const o = el('option', { value: f, text: f }); if (f === chosen) o.selected = true; return o; }));
     const xs = pick('scatter-x', features[0]);
     const ys = pick('scatter-y', features[1]);
-    const draw = () => scatterBox.replaceChildren(el('img', { id: 'chart-scatter', alt: 'scatter of two features', src: `/api/chart/scatter/${encodeURIComponent(id)}?x=${encodeURIComponent(xs.value)}&y=${encodeURIComponent(ys.value)}` }));
+    const draw = () => scatterBox.replaceChildren(svgChart('chart-scatter', 'scatter of two features', `/api/chart/scatter/${encodeURIComponent(id)}?x=${encodeURIComponent(xs.value)}&y=${encodeURIComponent(ys.value)}`));
     xs.addEventListener('change', draw);
     ys.addEventListener('change', draw);
     scatterControls.append('scatter: ', xs, ' against ', ys);
@@ -173,10 +173,10 @@ async function runPage(id, params = new URLSearchParams()) {
       if (r.evidence && (r.evidence.intervals || r.evidence.interval_bins)) {
         if (r.evidence.first_seen) details.append(el('p', { class: 'muted', text: `destination first seen ${r.evidence.first_seen}; in the scored window ${r.evidence.window_first} … ${r.evidence.window_last}` }));
         details.append(el('div', { class: 'chart' },
-          el('img', { id: 'chart-intervals', alt: 'intervals between connections', src: `/api/chart/run/${data.run.run_id}/${r.rank}/intervals` }),
-          el('img', { id: 'chart-hours', alt: 'connections by hour', src: `/api/chart/run/${data.run.run_id}/${r.rank}/hours` }),
-          el('img', { id: 'chart-span', alt: 'connections per hour over the whole span', src: `/api/chart/run/${data.run.run_id}/${r.rank}/span` }),
-          r.evidence.sizes ? el('img', { id: 'chart-sizes', alt: 'bytes sent per connection', src: `/api/chart/run/${data.run.run_id}/${r.rank}/sizes` }) : null));
+          svgChart('chart-intervals', 'intervals between connections', `/api/chart/run/${data.run.run_id}/${r.rank}/intervals`),
+          svgChart('chart-hours', 'connections by hour', `/api/chart/run/${data.run.run_id}/${r.rank}/hours`),
+          svgChart('chart-span', 'connections per hour over the whole span', `/api/chart/run/${data.run.run_id}/${r.rank}/span`),
+          r.evidence.sizes ? svgChart('chart-sizes', 'bytes sent per connection', `/api/chart/run/${data.run.run_id}/${r.rank}/sizes`) : null));
       }
       if (r.entity_type === 'user') details.append(el('p', {}, el('a', { href: `#/entity/user/${encodeURIComponent(r.entity)}`, text: `${r.entity}: days and detections` })));
       details.append(el('h3', { text: 'features' }), el('pre', { text: JSON.stringify(r.features, null, 2) }), el('h3', { text: 'evidence' }), el('pre', { text: JSON.stringify(r.evidence, null, 2) }));
@@ -205,8 +205,8 @@ async function entityPage(type, name) {
     ...(story.interactions.length ? [el('h2', { text: 'social profiles that reached this user' }),
       table(['profile', 'kinds', 'interactions', 'first', 'last', 'rank in hunt social'], story.interactions.map((i) => ({ cells: [`${i.profile ?? ''} (${i.profile_id})`, i.kinds ?? '', String(i.interactions), i.first ?? '', i.last ?? '', i.social_rank === null ? '' : String(i.social_rank)] })))] : []),
     ...(story.triage.length ? [el('h2', { text: 'decisions' }), table(['hunt', 'decision', 'note', 'who', 'when', 'undone'], story.triage.map((d) => ({ cells: [d.hunt, d.decision, d.note ?? '', d.who ?? '', d.decided_at, d.undone_at ?? ''] })))] : []),
-    el('div', { class: 'chart' }, el('img', { id: 'chart-timeline', alt: 'daily weighted score against the population', src: `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
-    el('div', { class: 'chart' }, el('img', { id: 'chart-phases', alt: 'detections by phase', src: `/api/chart/detections/${encodeURIComponent(type)}/${encodeURIComponent(name)}` })),
+    el('div', { class: 'chart' }, svgChart('chart-timeline', 'daily weighted score against the population', `/api/chart/entity/${encodeURIComponent(type)}/${encodeURIComponent(name)}`)),
+    el('div', { class: 'chart' }, svgChart('chart-phases', 'detections by phase', `/api/chart/detections/${encodeURIComponent(type)}/${encodeURIComponent(name)}`)),
     el('h2', { text: `detections by rule, in the order they began (${data.rules.length} rules)` }),
     table(['rule', 'phase', 'weight', 'count', 'first', 'last'], data.rules.map((r) => ({ cells: [r.rule, r.phase ?? '', String(r.weight), String(r.count), r.first, r.last] }))),
     el('h2', { text: `detections (${data.detections.length})` }),
@@ -226,9 +226,9 @@ async function entityPage(type, name) {
 }
 
 /**
- * The graph, inlined (not an <img>) so its nodes are links: an employee opens their page, a profile
- * its thread in the queue; each node's name shows on hover. The SVG is the server's Vega rendering,
- * every text in it escaped; it is parsed as SVG, never as HTML.
+ * Charts and the graph are inlined (not an <img>) so a mark's values show on hover and the graph's
+ * nodes are links: an employee opens their page, a profile its thread in the queue. The SVG is the
+ * server's Vega rendering, every text in it escaped; it is parsed as SVG, never as HTML.
  */
 async function inlineSvg(url) {
   const text = await (await fetch(url, { credentials: 'same-origin' })).text();
@@ -236,12 +236,20 @@ async function inlineSvg(url) {
   const svg = document.importNode(doc.documentElement, true);
   if (svg.nodeName.toLowerCase() !== 'svg') throw new Error('the graph could not be drawn');
   svg.querySelectorAll('script, foreignObject').forEach((n) => n.remove());
-  for (const node of svg.querySelectorAll('a [aria-label]')) {
+  // Vega labels every mark (a bar, a point, a node) for screen readers; the same words are its tooltip.
+  for (const node of svg.querySelectorAll('[aria-label]:not(g):not(svg)')) {
     const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
     title.textContent = node.getAttribute('aria-label');
     node.append(title);
   }
   return svg;
+}
+
+/** A chart drawn into its box when it arrives (the page does not wait for it). */
+function svgChart(id, alt, url) {
+  const box = el('div', { class: 'svg-chart', id, role: 'img', 'aria-label': alt });
+  inlineSvg(url).then((svg) => box.replaceChildren(svg), (error) => box.replaceChildren(el('p', { class: 'error', text: `${alt}: ${error.message}` })));
+  return box;
 }
 
 async function graphPage(params = new URLSearchParams()) {
