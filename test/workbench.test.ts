@@ -36,6 +36,16 @@ async function freePort(): Promise<number> {
 }
 
 /** A small generated enterprise with every hunt run once, and interactions whose profile is hostile markup. */
+/** The workbench on a free loopback port and a Chromium page, both closed when the test ends. */
+async function browse(t: { after: (fn: () => unknown) => void }, db: string) {
+  const port = await freePort();
+  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
+  t.after(() => server.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  return { page: await browser.newPage(), port };
+}
+
 async function workspace(dir: string): Promise<string> {
   const out = join(dir, 'data');
   generate({ seed: 2, users: 20, days: 8, scale: 0.05, out });
@@ -88,12 +98,7 @@ test('the API answers only to its own Host and Origin, and only with the token w
 test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s timeline, triage that survives reload and the next run, hostile log text shown as text', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium (apt-get), or set CHROMIUM_PATH` }, async (t) => {
   const dir = tempDir(t);
   const db = await workspace(dir);
-  const port = await freePort();
-  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
-  t.after(() => server.close());
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  t.after(() => browser.close());
-  const page = await browser.newPage();
+  const { page, port } = await browse(t, db);
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());
@@ -277,12 +282,7 @@ test('the queue in a real browser: the insider once with all his hunts, one tria
   const db = await workspace(dir);
   const truth = JSON.parse(readFileSync(join(dir, 'data', 'truth.json'), 'utf8')) as { insider: { user: string } };
   const insider = truth.insider.user;
-  const port = await freePort();
-  const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
-  t.after(() => server.close());
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  t.after(() => browser.close());
-  const page = await browser.newPage();
+  const { page, port } = await browse(t, db);
   const base = `http://127.0.0.1:${port}/`;
   await page.goto(base);
   await page.waitForSelector('#main[data-ready="#/"]', { timeout: 20_000 });
