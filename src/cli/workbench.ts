@@ -59,9 +59,11 @@ Examples:
     .option('--top <n>', 'how many', '20')
     .option('--offset <n>', 'skip the first n (paging)', '0')
     .addHelpText('after', `
-Score: within each family of hunts (detections: risk, population, baseline, insider; beacons:
-timing, scored, flow; social) a thread's best rank places it among the family's threads (k,
-ties shared); it adds 1/k; families add up. Decide on a whole thread once:
+Score: a thread's strength in a hunt is how far its score stands above the hunt's median row
+toward the hunt's top, (score - median) / (top - median), 0 to 1; within a family of hunts
+(detections: risk, population, baseline, insider; beacons: timing, scored, flow; social) the
+strengths are averaged; families add up; equal scores keep the hunts' own order. Each hunt's
+rank (k/n) and strength are listed under the thread (--format json). Decide on a whole thread once:
   huntbook triage set thread user:mking act --note "HR informed"
 
 Example:
