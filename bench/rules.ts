@@ -28,7 +28,7 @@ async function build(copies: number, db: string): Promise<void> {
   // Copy i: the captures again, i days later, on hosts renamed "<host>-c<i>".
   await ws.run('CREATE TEMP TABLE base AS SELECT * FROM events');
   for (let i = 1; i < copies; i++) {
-    await ws.run(`INSERT INTO events SELECT * REPLACE (ts + INTERVAL (${i}) DAY AS ts, host || '-c${i}' AS host) FROM base`);
+    await ws.run(`INSERT INTO events SELECT * REPLACE (ts + INTERVAL (${i}) DAY AS ts, host || '-c${i}' AS host, nextval('record_ids') AS rec) FROM base`);
     if (i % 20 === 0) process.stderr.write(`built ${((i + 1) * base).toLocaleString('en-US')} events\n`);
   }
   await ws.run('DROP TABLE base');
