@@ -24,6 +24,7 @@ const ws = await Workspace.open(db);
 await ws.run(`INSERT INTO flows (ts, uid, src_ip, src_port, dest_ip, dest_port, proto, service, duration, bytes_out, bytes_in, pkts_out, pkts_in, ip_bytes_out, ip_bytes_in, conn_state, "user", file_id, extra)
   SELECT TIMESTAMP '2026-01-01' + to_microseconds((i * 259)::BIGINT), 'C' || i, '10.0.' || (i % 250) || '.' || (i % 200), 50000, '93.184.' || (i % 97) || '.' || (i % 13), 443,
     'tcp', 'ssl', 0.5, 300 + i % 700, 1000, 3, 3, 400, 1200, 'SF', NULL, 1, NULL FROM range(${rows}) t(i)`);
+await ws.run("UPDATE flows SET rec = nextval('record_ids') WHERE rec IS NULL"); // as ingest keys every row
 const PHASES = ['discovery', 'collection', 'packaging', 'obfuscation', 'exfiltration', 'motive', 'execution', 'persistence'];
 await ws.run(`INSERT INTO detections
   WITH ud AS (SELECT u, d, hash(u * 7919 + d) AS h FROM range(10000) a(u), range(30) b(d)),
@@ -42,7 +43,7 @@ console.log(`workspace ready in ${((performance.now() - started) / 1000).toFixed
 
 const app = createApp({ db, host: '127.0.0.1', port: 8484 });
 const calls: Record<string, string[]> = {
-  overview: ['/api/runs', '/api/threads?per_hunt=5'],
+  overview: ['/api/runs', '/api/threads?per_hunt=5', '/api/queue?limit=25', '/api/queue?limit=25&offset=25000&q=user4'],
   'run page': [`/api/runs/${risk.runId}?sort=rank`, `/api/runs/${risk.runId}?sort=score&desc=1`, `/api/runs/${risk.runId}?q=user42`],
   'entity page': [`/api/entity/user/${encodeURIComponent(String(top.entity))}`, `/api/chart/entity/user/${encodeURIComponent(String(top.entity))}`],
   graph: ['/api/graph?days=7'],
