@@ -95,10 +95,12 @@ function verdictOf(rule: Rule): Verdict {
 /** From this many rules (a Sigma rule set), verdicts are kept on disk: compiling SigmaHQ to find what it uses takes most of a second. */
 const CACHED_PLANS_FROM = 200;
 
+/** Run from the sources (.ts, through tsx) or the build (dist/, .js): the planner's files are beside this one either way. */
+const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** The modules a verdict depends on: a change to any of them is a cache miss. */
 const PLANNER = [
   './engine.ts', './logsource.ts', './sqlcheck.ts', './sigma/compile.ts', './sigma/condition.ts', './sigma/values.ts', './sigma/anchors.ts', '../net/network.ts',
-].map((path) => new URL(path, import.meta.url));
+].map((path) => new URL(path.replace(/\.ts$/, OWN_EXTENSION), import.meta.url));
 
 function cachedVerdicts(rules: readonly Rule[]): Verdict[] {
   const name = `plan-${cacheKey([sourceKey(PLANNER), JSON.stringify(rules.map((r) => [r.origin, r.table, r.logsource ?? null, r.detection ?? null, r.sql ?? null]))])}.json`;

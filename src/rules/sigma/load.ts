@@ -5,7 +5,7 @@
  */
 import { createReadStream, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Parser } from 'tar';
 import { parseAllDocuments } from 'yaml';
@@ -126,7 +126,7 @@ function parserVersion(): string {
   if (parserKey === undefined) {
     const here = fileURLToPath(import.meta.url);
     const yamlVersion = String((createRequire(import.meta.url)('yaml/package.json') as { version: string }).version);
-    parserKey = cacheKey([readFileSync(here, 'utf8'), readFileSync(join(here, '..', '..', 'model.ts'), 'utf8'), yamlVersion]);
+    parserKey = cacheKey([readFileSync(here, 'utf8'), readFileSync(join(here, '..', '..', `model${extname(here)}`), 'utf8'), yamlVersion]);
   }
   return parserKey;
 }
