@@ -149,3 +149,13 @@ test('small refusals are usage errors that teach: --memory-limit lots, entity ""
   assert.ok(!/null/.test(empty.stderr), empty.stderr);
   assert.equal((await cli('config', 'validate', '--db', db)).code, 0);
 });
+
+test('--version prints the version and loads no command; --help still lists every command', async () => {
+  for (const flag of ['--version', '-V']) {
+    const out = await cli(flag);
+    assert.equal(out.code, 0);
+    assert.equal(out.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  }
+  const help = await cli('--help');
+  for (const name of ['demo', 'ingest', 'hunt', 'rules', 'threads', 'serve', 'report']) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+});

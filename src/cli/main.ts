@@ -47,6 +47,8 @@ Start here:
   huntbook rules run --db case.duckdb && huntbook hunt risk --by user --db case.duckdb
   huntbook sql "SELECT dest, count(*) n FROM http GROUP BY ALL ORDER BY n DESC LIMIT 10" --db case.duckdb
 `);
+  // --version needs no command at all; help, a typo or an option first needs them all (to list them).
+  if (args[0] === '--version' || args[0] === '-V') return program;
   const named = COMMAND_MODULES.filter((m) => m.names.includes(args[0] ?? ''));
   for (const m of named.length > 0 ? named : COMMAND_MODULES) for (const register of await m.load()) register(program, io);
   return program;
