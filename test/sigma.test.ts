@@ -270,8 +270,10 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   const plain = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
     || (Array.isArray(v) && v.every(plain)) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every((x) => x === undefined || plain(x)));
   assert.ok(fresh.rules.every(plain), 'every parsed rule is plain JSON data');
-  const entries = (await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-'));
+  const entries = (await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-') && !f.startsWith('sigma-file-'));
   assert.equal(entries.length, 1, 'the first load writes one entry');
+  // …and, for an archive or a file, where it was (path, size, time), so an unchanged one is not unpacked again.
+  assert.equal((await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-file-')).length, 1);
   const started = performance.now();
   const cached = await loadSigma(tarball);
   const hitMs = performance.now() - started;
@@ -287,6 +289,13 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   assert.equal((await loadSigma(folder)).rules[0].level, 'low');
   writeFileSync(join(folder, 'r.yml'), rule('critical'));
   assert.equal((await loadSigma(folder)).rules[0].level, 'critical');
+  // One file, rewritten (a new time): the new text is what loads, not the parse its old time points at.
+  const single = join(dir, 'one.yml');
+  writeFileSync(single, rule('low'));
+  assert.equal((await loadSigma(single)).rules[0].level, 'low');
+  writeFileSync(single, rule('high'));
+  (await import('node:fs')).utimesSync(single, new Date(Date.now() + 5000), new Date(Date.now() + 5000));
+  assert.equal((await loadSigma(single)).rules[0].level, 'high');
   // A corrupt entry is read as a miss and written again.
   for (const f of (await import('node:fs')).readdirSync(join(dir, 'cache'))) writeFileSync(join(dir, 'cache', f), '{"rules": [');
   assert.equal((await loadSigma(folder)).rules[0].level, 'critical');
