@@ -5,6 +5,8 @@
  * it, and context (prevalence, first seen, allow-list) that decides the ranking and says why.
  */
 import type { SqlValue } from '../../store/sql.ts';
+import { duckdb } from '../../store/dialect-duckdb.ts';
+import { raw, render, sql } from '../../store/sql-template.ts';
 import { UsageError } from '../../errors.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { AddressClassifier } from '../../net/network.ts';
@@ -47,18 +49,17 @@ const IPCLASS = 'hb_ipclass';
 const CONN = 'hb_conn';
 const RECORDS = 'hb_beacon_records';
 
+/**
+ * Every address of the network tables with its class, worked out in SQL from the configured
+ * networks (no address travels to JS and back). An address that cannot be parsed counts as
+ * special: it can be neither end of a beacon we can reason about.
+ */
 async function classifyAddresses(ws: Workspace, internal: string[]): Promise<void> {
-  const classifier = new AddressClassifier(internal);
-  const ips = await ws.query(`SELECT DISTINCT ip FROM (
-      SELECT src_ip AS ip FROM flows UNION ALL SELECT dest_ip FROM flows UNION ALL
-      SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http UNION ALL
-      SELECT src_ip FROM tls UNION ALL SELECT dest_ip FROM tls) WHERE ip IS NOT NULL`);
-  await ws.run(`CREATE OR REPLACE TEMP TABLE ${IPCLASS} (ip VARCHAR PRIMARY KEY, internal BOOLEAN, special BOOLEAN)`);
-  await ws.append(IPCLASS, ips.map((r) => {
-    const c = classifier.classify(String(r.ip));
-    // An address we cannot parse can be neither end of a beacon we can reason about.
-    return [String(r.ip), c.internal ? 'true' : 'false', c.special || !c.valid ? 'true' : 'false'];
-  }));
+  const addresses = sql`SELECT src_ip AS ip FROM flows UNION ALL SELECT dest_ip FROM flows UNION ALL
+      SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http UNION ALL SELECT src_ip FROM tls UNION ALL SELECT dest_ip FROM tls`;
+  const { text, params } = render(sql`CREATE OR REPLACE TEMP TABLE ${raw(IPCLASS)} AS
+    SELECT ip, internal, special OR NOT valid AS special FROM (${duckdb.classifyAddresses(addresses, internal)})`, duckdb);
+  await ws.run(text, params);
 }
 
 /**

@@ -1,0 +1,36 @@
+/**
+ * What differs between the engines a hunt's stage can run on, and nothing else. A stage writes
+ * its statement once with `sql` and asks the dialect for the parts engines spell differently
+ * (epoch seconds, conditional counts, arg-max, ordered lists, regex, time buckets, JSON fields,
+ * address classes). DuckDB (the workspace) implements it in dialect-duckdb.ts; ClickHouse is the
+ * second implementation, for stages pushed down to a cluster.
+ */
+import type { Renderer, Sql } from './sql-template.ts';
+
+export interface Dialect extends Renderer {
+  readonly name: 'duckdb' | 'clickhouse';
+  /** Whole seconds since 1970 of a timestamp (floored), as a 64-bit integer. */
+  epochSeconds(ts: Sql): Sql;
+  /** count(*) of the rows where `condition` holds, within a GROUP BY. */
+  countIf(condition: Sql): Sql;
+  /** The value of `value` on the row with the largest (smallest) `by` in the group. */
+  argMax(value: Sql, by: Sql): Sql;
+  argMin(value: Sql, by: Sql): Sql;
+  /** The group's values as a list, ordered by `orderBy` when given. */
+  listAgg(value: Sql, orderBy?: Sql): Sql;
+  /** True when the list holds the value. */
+  listContains(list: Sql, value: Sql): Sql;
+  /** True when the string matches the regular expression (RE2 syntax on both engines). */
+  regexMatch(value: Sql, pattern: Sql): Sql;
+  /** The start of the `seconds`-long bucket holding `ts` (buckets aligned on 1970-01-01). */
+  timeBucket(seconds: number, ts: Sql): Sql;
+  /** A top-level field of a JSON text column, as a string (NULL when absent). */
+  jsonField(json: Sql, key: string): Sql;
+  /**
+   * A query giving (ip, internal, special) for every address `addresses` yields (one column, ip):
+   * internal when it falls in one of `internal` (CIDRs), special for loopback, link-local,
+   * multicast, broadcast and unspecified addresses; valid false (and both others false) for text
+   * that is no address.
+   */
+  classifyAddresses(addresses: Sql, internal: readonly string[]): Sql;
+}
