@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { populationHunt } from '../src/hunts/risk/population.ts';
-import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { Workspace } from '../src/store/workspace.ts';
 
 const users = Number(process.argv[2] ?? 10_000);
@@ -62,7 +62,7 @@ let windows = 0;
 for (let i = 0; i < repeat; i++) {
   result.risk_floor.push(await time(() => ws.query(riskFloor)));
   result.risk_hunt.push(await time(async () => {
-    const out = await riskHunt(ws, DEFAULT_RISK, 20);
+    const out = await riskHunt(ws, defaultRisk(), 20);
     windows = Number(/^(\d+) /.exec(out.notes[0])?.[1] ?? 0);
   }));
   result.population_floor.push(await time(() => ws.query(populationFloor)));

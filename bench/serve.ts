@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { createApp } from '../src/workbench/server.ts';
 import { setTriage } from '../src/workbench/triage.ts';
@@ -32,7 +32,7 @@ await ws.run(`INSERT INTO detections
   r AS (SELECT u, d, k, hash(h + k) AS x FROM hits)
   SELECT TIMESTAMP '2026-01-01' + to_days(d::INTEGER) + to_seconds((x % 86400)::INTEGER), 'R' || (x % 40), 'rule <b>' || (x % 40),
     [${PHASES.map((p) => `'${p}'`).join(', ')}][1 + ((x % 40) % 8)::INTEGER], 5 + (x % 40) * 2.4, 'user', 'user' || u, 'events', '1:' || row_number() OVER (), NULL, NULL FROM r`);
-const risk = await riskHunt(ws, DEFAULT_RISK, 1);
+const risk = await riskHunt(ws, defaultRisk(), 1);
 const [top] = await ws.query('SELECT entity FROM results WHERE run_id = $1 AND rank = 1', [risk.runId]);
 await setTriage(ws, 'risk', String(top.entity), 'watch', { note: 'bench' });
 let t = performance.now();

@@ -6,7 +6,7 @@ import { generate } from '../src/generate/generate.ts';
 import { baselineHunt, baselineMatrix, DEFAULT_BASELINE, type BaselineParams } from '../src/hunts/baseline/baseline.ts';
 import { mad, medianOf, scoreDays, type MatrixInput } from '../src/hunts/baseline/score.ts';
 import { insiderHunt, type InsiderParams } from '../src/hunts/insider/insider.ts';
-import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
@@ -122,7 +122,7 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   // Every other feature is a real zero too.
   for (const r of rows) for (const c of ['archive_count', 'mail_count', 'rename_count', 'ntu_count', 'leak_site_visits']) assert.equal(r[c], 0);
   // One definition: the risk hunt keeps the same number for that day (the timeline plots it).
-  await riskHunt(ws, DEFAULT_RISK);
+  await riskHunt(ws, defaultRisk());
   const kept = await ws.query(`SELECT entity, CAST(window_start AS DATE)::VARCHAR AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted FROM entity_history
     WHERE entity_type = 'user' ORDER BY entity, day`);
   const byDay = new Map(rows.map((r) => [`${r.user} ${r.day}`, r.weighted]));
@@ -138,7 +138,7 @@ async function certWorkspace(t: Parameters<typeof openWorkspace>[0]): Promise<Wo
   return ws;
 }
 
-const insiderParams = (baseline = DEFAULT_BASELINE): InsiderParams => ({ baseline, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
+const insiderParams = (baseline = DEFAULT_BASELINE): InsiderParams => ({ baseline, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
 
 test('CERT-layout scenario 1: the insider\'s three nights are the only days of interest, with after-hours, removable-media and leak-site deviations and first times', async (t) => {
   const ws = await certWorkspace(t);

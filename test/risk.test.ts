@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { parseExpression } from '../src/model/expression.ts';
 import { populationHunt } from '../src/hunts/risk/population.ts';
-import { DEFAULT_RISK, elasticRisk, METRICS, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, METRICS, riskHunt } from '../src/hunts/risk/risk.ts';
 import { join } from 'node:path';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, openWorkspace, tempDir } from './helpers.ts';
@@ -35,7 +35,7 @@ async function seed(ws: Workspace): Promise<void> {
 test('risk arithmetic on a hand-checked detection set: every field', async (t) => {
   const ws = await openWorkspace(t);
   await seed(ws);
-  const out = await riskHunt(ws, DEFAULT_RISK, 100);
+  const out = await riskHunt(ws, defaultRisk(), 100);
   const row = (entity: string, day: string) => out.rows.find((r) => r.entity === entity && String(r.window_start).startsWith(day))!;
   const fields = (r: Record<string, unknown>) => Object.fromEntries([...METRICS, 'alert', 'tactic_rule', 'risk', 'level', 'percentile', 'phases'].map((k) => [k, r[k]]));
   // alice, day 1: rule A 5 × 100 = 500, capped at 3 × 100 = 300; rule B 60 → tweight 360; 6 detections of
@@ -72,20 +72,38 @@ test('risk arithmetic on a hand-checked detection set: every field', async (t) =
   });
   assert.equal(out.rows[0].entity, 'alice', 'ranked by the 0–100 risk');
   // History keeps each window once, even when the hunt runs again.
-  await riskHunt(ws, DEFAULT_RISK, 100);
+  await riskHunt(ws, defaultRisk(), 100);
   assert.equal(await ws.scalar("SELECT count(*) FROM entity_history WHERE hunt = 'risk'"), out.rows.length);
 });
 
-test('Elastic risk: Σ w_i / i^1.5 over sorted weights, normalised by ζ(1.5)·100', () => {
-  assert.equal(elasticRisk([]), 0);
+/** The oracle: Elastic's entity risk as its documentation states it, Σ wᵢ/i^1.5 over weights clipped to 0–100 and sorted high to low, over ζ(1.5)·100. */
+function elasticRisk(weights: readonly number[]): number {
+  const sorted = [...weights].map((w) => Math.min(100, Math.max(0, w))).sort((a, b) => b - a).slice(0, 10000);
+  let sum = 0;
+  sorted.forEach((w, i) => (sum += w / Math.pow(i + 1, 1.5)));
+  return Math.min(100, (100 * sum) / 261.2);
+}
+
+test('Elastic risk: the SQL the hunt runs equals Σ w_i / i^1.5 over sorted weights, normalised by ζ(1.5)·100', async (t) => {
+  const ws = await openWorkspace(t);
+  const sets: Record<string, number[]> = { one: [100], clipped: [100, 250, -5], mixed: [73, 21, 99, 47, 47, 1], many: Array(300).fill(100) };
+  let ref = 0;
+  for (const [user, weights] of Object.entries(sets)) {
+    for (const w of weights) {
+      await ws.run("INSERT INTO detections VALUES (TIMESTAMP '2026-01-05 09:00:00', $1, $2, 'collection', $3, 'user', $4, 'events', $5, NULL, NULL)", [`R${ref}`, `rule ${ref}`, w, user, `1:${ref++}`]);
+    }
+  }
+  const out = await riskHunt(ws, defaultRisk(), 10);
+  for (const [user, weights] of Object.entries(sets)) {
+    const row = out.rows.find((r) => r.entity === user)!;
+    assert.equal(row.risk, Math.round(elasticRisk(weights) * 10) / 10, user);
+  }
   assert.ok(Math.abs(elasticRisk([100]) - 38.2848) < 1e-3);
-  const many = elasticRisk(Array(10000).fill(100));
-  assert.ok(many > 99 && many <= 100, `10,000 maximal alerts approach 100: ${many}`);
-  assert.equal(elasticRisk([100, 250, -5]), elasticRisk([100, 100, 0]), 'each weight clipped to 0–100');
+  assert.equal(out.rows.find((r) => r.entity === 'clipped')!.risk, 51.8, 'each weight clipped to 0–100: [100, 250, -5] scores as [100, 100, 0]');
 });
 
 test('alert expressions: the seed\'s logic, arithmetic, and clear errors; never SQL', () => {
-  const e = parseExpression(DEFAULT_RISK.alert, [...METRICS]);
+  const e = parseExpression(defaultRisk().alert, [...METRICS]);
   assert.equal(e.evaluate({ scount: 2, tweight: 501, pcount: 1 }), true);
   assert.equal(e.evaluate({ scount: 2, tweight: 500, pcount: 1 }), false);
   assert.equal(e.evaluate({ scount: 1, tweight: 301, pcount: 2 }), true);
@@ -133,14 +151,14 @@ test('hunt risk keeps every entity-window at any window size, keeps reasons whol
   // zoe's detections sit at the start of a 14-day window, more than 7 days before its end.
   await ws.run(`INSERT INTO detections VALUES (TIMESTAMP '2026-01-01 09:00:00', 'R', 'rule R; with a semicolon', 'collection', 10, 'user', 'zoe', 'events', '1:1', NULL, NULL),
     (TIMESTAMP '2026-01-20 09:00:00', 'S', 'rule S', 'exfiltration', 20, 'user', 'yan', 'events', '1:2', NULL, NULL)`);
-  const refused = await riskHunt(ws, { ...DEFAULT_RISK, by: 'host' }).catch((e: Error) => e);
+  const refused = await riskHunt(ws, { ...defaultRisk(), by: 'host' }).catch((e: Error) => e);
   assert.match(String(refused), /no detections for entity type "host"/);
   assert.equal(await ws.scalar('SELECT count(*) FROM hunt_runs'), 0, 'a refused hunt leaves no run record');
-  const fortnight = await riskHunt(ws, { ...DEFAULT_RISK, windowSeconds: 14 * 86400 }, 100);
+  const fortnight = await riskHunt(ws, { ...defaultRisk(), windowSeconds: 14 * 86400 }, 100);
   assert.deepEqual(fortnight.rows.map((r) => r.entity).sort(), ['yan', 'zoe'], 'every window is kept');
   const stored = await ws.query("SELECT reasons FROM results WHERE entity = 'zoe'");
   assert.ok((JSON.parse(String(stored[0].reasons)) as string[]).some((r) => r.includes('rule R; with a semicolon ×1')), 'a rule name with "; " stays one reason');
-  await riskHunt(ws, DEFAULT_RISK, 100);
+  await riskHunt(ws, defaultRisk(), 100);
   ws.close();
   // huntbook entity lists one window size: the latest run's (1d), or the one asked for.
   const daily = await cli('entity', 'zoe', '--db', db);

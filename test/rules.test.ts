@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { conformance } from '../bench/sigma-conformance.ts';
 import { generate } from '../src/generate/generate.ts';
 import { populationHunt } from '../src/hunts/risk/population.ts';
-import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
@@ -87,7 +87,7 @@ test('the synthetic insider ranks #1 in risk and sits in the outlier cluster of 
   const first = await runRules(ws, rules);
   assert.ok(first.inserted > 0);
   assert.equal((await runRules(ws, rules)).inserted, 0, 're-running adds nothing');
-  const risk = await riskHunt(ws, DEFAULT_RISK, 10);
+  const risk = await riskHunt(ws, defaultRisk(), 10);
   assert.equal(risk.rows[0].entity, truth.insider.user);
   const population = await populationHunt(ws, { k: 'auto', seed: 1 });
   const insider = population.rows.find((r) => r.user === truth.insider.user)!;

@@ -11,7 +11,7 @@ import { generateWithMail } from '../src/generate/generate.ts';
 import { DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
 import { timingHunt } from '../src/hunts/beacons/timing.ts';
 import { insiderHunt } from '../src/hunts/insider/insider.ts';
-import { DEFAULT_RISK } from '../src/hunts/risk/risk.ts';
+import { defaultRisk } from '../src/hunts/risk/risk.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
@@ -35,7 +35,7 @@ async function enterprise(dir: string): Promise<{ db: string; truth: Truth }> {
     await runRules(ws, (await loadRuleSources([], [])).rules);
     const c = loadConfig();
     await timingHunt(ws, { params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, categorisedFactor: c.beacons.categorisedFactor, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords }, top: 20 });
-    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await socialHunt(ws, { seed: 1 });
   } finally {
     ws.close();

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { generate } from '../src/generate/generate.ts';
 import { insiderHunt } from '../src/hunts/insider/insider.ts';
 import { baselineHunt, DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
-import { DEFAULT_RISK, riskHunt } from '../src/hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { timingHunt } from '../src/hunts/beacons/timing.ts';
 import { loadConfig } from '../src/config.ts';
@@ -61,7 +61,7 @@ async function workspace(dir: string): Promise<string> {
     await runRules(ws, rules);
     const config = loadConfig();
     await timingHunt(ws, { params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords }, top: 20 });
-    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await baselineHunt(ws, DEFAULT_BASELINE, { top: 20 });
     await socialHunt(ws, { seed: 1 });
     // The hostile profile is labelled: it is in the graph, the report and the overview.
@@ -192,7 +192,7 @@ test('workbench in a real browser: overview, a beacon\'s charts, an entity\'s ti
   assert.equal(await discarded(), 1);
   const ws = await Workspace.open(db);
   try {
-    await riskHunt(ws, DEFAULT_RISK, 5);
+    await riskHunt(ws, defaultRisk(), 5);
   } finally {
     ws.close();
   }

@@ -99,21 +99,7 @@ export function printRows(io: CliIO, format: OutputFormat, columns: readonly str
 
 export { formatDuration, parseDuration } from '../model/durations.ts';
 
-export function requireInteger(name: string, value: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return parsed;
-}
-
-export function requireNumber(name: string, value: string | undefined, min: number, max = Number.MAX_VALUE): number {
-  const parsed = Number(value);
-  if (value === undefined || value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
-    throw new UsageError(`${name} must be a number from ${min}${max < Number.MAX_VALUE ? ` to ${max}` : ''}, got "${value}"`);
-  }
-  return parsed;
-}
+export { requireInteger, requireNumber } from '../model/flags.ts';
 
 /**
  * A hunt's output as the CLI prints it: rows of threads discarded in triage are set apart (the

@@ -11,7 +11,7 @@ import { timingHunt } from '../hunts/beacons/timing.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
 import { runRules } from '../rules/engine.ts';
-import { DEFAULT_RISK, riskHunt } from '../hunts/risk/risk.ts';
+import { defaultRisk, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import { baselineHunt, DEFAULT_BASELINE } from '../hunts/baseline/baseline.ts';
 import { insiderHunt } from '../hunts/insider/insider.ts';
@@ -93,7 +93,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt risk --by user: the seed's weights, phases and multipliers per user and day",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await riskHunt(ws, DEFAULT_RISK, 8);
+      const out = await riskHunt(ws, defaultRisk(), 8);
       const columns = ['rank', 'window_start', 'entity', 'tweight', 'scount', 'pcount', 'weighted', 'alert', 'risk', 'level', 'iforest_score', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.entity === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },
@@ -125,7 +125,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const config = loadConfig();
-      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: DEFAULT_RISK, population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
+      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },

@@ -5,7 +5,7 @@ import { DEFAULT_FLOW, scoredParams } from '../hunts/beacons/params.ts';
 import { flowHunt, scoredHunt, type HuntOutput } from '../hunts/beacons/seed-hunts.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
 import { loadConfig } from '../config.ts';
-import { DEFAULT_RISK, riskHunt, riskParams } from '../hunts/risk/risk.ts';
+import { defaultRisk, riskHunt, riskParams } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
 import type { CommandIO } from './io.ts';
 import { registerInsiderHunts } from './insider-hunts.ts';
@@ -130,10 +130,10 @@ export function registerRiskHunts(hunt: Command, io: CommandIO): void {
     .option('--window <duration>', 'window per row: 1d, 12h, 7d ...', '1d')
     .option('--since <ts>', 'only detections at or after this time')
     .option('--until <ts>', 'only detections before this time')
-    .option('--alert <expr>', `alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted (config risk.alert: ${DEFAULT_RISK.alert})`)
-    .option('--phase-step <n>', `phasemult added per phase above one (config risk.phase_step: ${DEFAULT_RISK.phaseStep})`)
-    .option('--source-step <n>', `sourcemult added per distinct rule above one (config risk.source_step: ${DEFAULT_RISK.sourceStep})`)
-    .option('--cap-k <n>', `a rule's weights in a window add up to at most k × its largest weight (config risk.cap_k: ${DEFAULT_RISK.capK})`)
+    .option('--alert <expr>', `alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted (config risk.alert: ${defaultRisk().alert})`)
+    .option('--phase-step <n>', `phasemult added per phase above one (config risk.phase_step: ${defaultRisk().phaseStep})`)
+    .option('--source-step <n>', `sourcemult added per distinct rule above one (config risk.source_step: ${defaultRisk().sourceStep})`)
+    .option('--cap-k <n>', `a rule's weights in a window add up to at most k × its largest weight (config risk.cap_k: ${defaultRisk().capK})`)
     .option('--top <n>', 'rows to print', '20')
     .option('--seed <n>', 'random seed for the models', '1')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')

@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { quoteIdent } from '../store/schema.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 
 export interface ResultRow {
@@ -122,4 +123,18 @@ export async function previousFeatures(ws: Workspace, hunt: string, period: { st
         FROM results r JOIN hunt_runs h USING (run_id)
        WHERE r.hunt = $1 AND NOT (h.window_start IS NOT DISTINCT FROM CAST($2 AS TIMESTAMP) AND h.window_end IS NOT DISTINCT FROM CAST($3 AS TIMESTAMP)))
     WHERE latest = 1 ORDER BY window_start, window_end, entity`, [hunt, period.start, period.end]);
+}
+
+/**
+ * A run whose ranked rows a hunt made in SQL (a workspace table with rank, entity, score,
+ * features, reasons, evidence): kept without a trip through JS.
+ */
+export async function recordRunFromTable(ws: Workspace, run: { hunt: string; parameters: unknown; window?: { start?: string | null; end?: string | null }; started: number; table: { table: string; entityType: string; count: number } }): Promise<number> {
+  return ws.transaction(async () => {
+    const started = await startRun(ws, run.hunt, run.parameters, run.window);
+    await ws.run(`INSERT INTO results SELECT $1, $2, rank, $3, entity, score, features, to_json(reasons), evidence FROM ${quoteIdent(run.table.table)}`,
+      [started.runId, run.hunt, run.table.entityType]);
+    await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [(performance.now() - run.started) / 1000, run.table.count, started.runId]);
+    return started.runId;
+  });
 }

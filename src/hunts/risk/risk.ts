@@ -22,8 +22,9 @@ import { RISK_METRICS } from '../../model/features.ts';
 import { defaultConfig, type Config } from '../../config.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../../model/expression.ts';
-import { rawJson, recordRun, type ResultRow } from '../run.ts';
-import type { HuntOutput } from '../beacons/seed-hunts.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import { choice, integer, requireInteger, requireNumber, text, timeRange, type Flags } from '../../model/flags.ts';
+import { parseDuration } from '../../model/durations.ts';
 import { weightedAggregates, type WeightedParams } from './weighted.ts';
 
 export interface RiskParams extends WeightedParams {
@@ -42,34 +43,53 @@ export function riskParams(config: Config, overrides: Partial<RiskParams> = {}):
   return { by: 'user', windowSeconds: 86400, seed: 1, ...config.risk, ...overrides };
 }
 
-/** The shipped configuration's values: the defaults live in config/huntbook.yml only. */
-export const DEFAULT_RISK: RiskParams = riskParams(defaultConfig());
+/** The shipped configuration's values (read when asked, not at import): the defaults live in config/huntbook.yml only. */
+export function defaultRisk(): RiskParams {
+  return riskParams(defaultConfig());
+}
+
+export interface RiskOptions extends RiskParams {
+  /** Rows printed (every row is kept). */
+  top: number;
+}
+
+/** `hunt risk`: the flags over the configuration in force. */
+function readRiskFlags(config: Config, flags: Flags): RiskOptions {
+  const alert = text(flags, 'alert');
+  const phaseStep = text(flags, 'phaseStep');
+  const sourceStep = text(flags, 'sourceStep');
+  const capK = text(flags, 'capK');
+  return {
+    ...riskParams(config, {
+      by: choice(flags, 'by', '--by', ['user', 'host'], 'user'), windowSeconds: parseDuration('--window', text(flags, 'window') ?? '1d'), ...timeRange(flags),
+      seed: integer(flags, 'seed', '--seed', 1, 0),
+      ...(alert !== undefined ? { alert } : {}),
+      ...(phaseStep !== undefined ? { phaseStep: requireNumber('--phase-step', phaseStep, 0) } : {}),
+      ...(sourceStep !== undefined ? { sourceStep: requireNumber('--source-step', sourceStep, 0) } : {}),
+      ...(capK !== undefined ? { capK: requireInteger('--cap-k', capK, 1, 1_000_000) } : {}),
+    }),
+    top: integer(flags, 'top', '--top', 20, 1),
+  };
+}
+
+/** One risk run over the workspace (the library's and the tests' entry; the CLI runs RISK itself). */
+export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Promise<HuntOutput> {
+  return runHunt(ws, RISK, { ...params, top });
+}
 
 export const METRICS = RISK_METRICS;
-
-/** Elastic's entity risk: Σ wᵢ/i^1.5 over weights sorted high to low, normalised by ζ(1.5)·100 to 0–100. */
-export function elasticRisk(weights: readonly number[]): number {
-  const sorted = [...weights].map((w) => Math.min(100, Math.max(0, w))).sort((a, b) => b - a).slice(0, 10000);
-  let sum = 0;
-  sorted.forEach((w, i) => (sum += w / Math.pow(i + 1, 1.5)));
-  return Math.min(100, (100 * sum) / 261.2);
-}
-
-export function riskLevel(score: number): string {
-  return score >= 90 ? 'critical' : score >= 70 ? 'high' : score >= 40 ? 'moderate' : score >= 20 ? 'low' : 'unknown';
-}
 
 export const RISK_COLUMNS = [
   'rank', 'window_start', 'entity', 'tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult', 'weighted', 'alert',
   'tactic_rule', 'risk', 'level', 'iforest_score', 'cluster', 'percentile', 'phases', 'reasons',
 ] as const;
 
-export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Promise<HuntOutput> {
+async function finishRisk({ ws, record }: HuntContext, params: RiskOptions): Promise<HuntOutput> {
+  const top = params.top;
   const alert = parseExpression(params.alert, [...METRICS]);
   if (Number(await ws.scalar('SELECT count(*) FROM detections WHERE entity_type = $1', [params.by])) === 0) {
     throw new UsageError(`no detections for entity type "${params.by}": run rules first (huntbook rules run)`);
   }
-  const started = performance.now();
   const values: SqlValue[] = [params.by, params.windowSeconds, params.capK, params.phaseStep, params.sourceStep, params.tacticRule.days];
   const filters = ['entity_type = $1'];
   filters.push(...timeWindow((value) => `$${values.push(value)}`, params));
@@ -166,19 +186,19 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
              s.forest_text], x -> x IS NOT NULL) AS reasons
     FROM hb_risk JOIN hb_risk_scores s USING (v)`, [params.tacticRule.days, params.tacticRule.minTactics, params.tacticRule.minRules]);
   const total = Number(await ws.scalar('SELECT count(*) FROM hb_risk_rows'));
+  // What a result keeps: the risk score, the metrics as features, the window and its heaviest rules as evidence.
+  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk_results AS SELECT rank, entity, risk AS score,
+      json_object(${HISTORY_FIELDS.map((f) => `'${f}', ${f}`).join(', ')}) AS features, reasons, json_object('window_start', window_start, 'rules', CAST(rules AS JSON)) AS evidence
+    FROM hb_risk_rows`);
   // The run, its rows and the entities' history land together, or not at all.
-  const runId = await ws.transaction(async () => {
-    const id = await recordRun(ws, { hunt: 'risk', parameters: params, window: { start: params.since, end: params.until }, started, rows: [] });
-    await ws.run(`INSERT INTO results SELECT $1, 'risk', rank, $2, entity, risk,
-        json_object(${HISTORY_FIELDS.map((f) => `'${f}', ${f}`).join(', ')}), to_json(reasons), json_object('window_start', window_start, 'rules', CAST(rules AS JSON))
-      FROM hb_risk_rows`, [id, params.by]);
-    await ws.run('UPDATE hunt_runs SET result_count = $1 WHERE run_id = $2', [total, id]);
-    await keepHistory(ws, id, params);
-    return id;
+  const { top: _top, ...parameters } = params;
+  const runId = await record({
+    parameters, window: { start: params.since, end: params.until }, results: { table: 'hb_risk_results', entityType: params.by, count: total },
+    keep: (id) => keepHistory(ws, id, params),
   });
   const printed = await ws.query(`SELECT ${RISK_COLUMNS.filter((c) => c !== 'reasons').join(', ')}, array_to_string(reasons, '; ') AS reasons
     FROM hb_risk_rows ORDER BY rank LIMIT $1`, [top]);
-  for (const table of ['hb_risk', 'hb_risk_scores', 'hb_risk_rows']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
+  for (const table of ['hb_risk', 'hb_risk_scores', 'hb_risk_rows', 'hb_risk_results']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
   return {
     columns: [...RISK_COLUMNS], rows: printed, runId,
     notes: [`${total} ${params.by}-windows of ${formatDuration(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
@@ -201,3 +221,16 @@ async function keepHistory(ws: Workspace, runId: number, params: RiskParams): Pr
   await ws.run(`INSERT INTO entity_history SELECT 'risk', $1, entity, window_start, window_start + to_seconds($2::BIGINT), metrics, $3 FROM hb_history`, [params.by, params.windowSeconds, runId]);
   await ws.run('DROP TABLE hb_history');
 }
+
+/**
+ * Risk reads detections (what rules derived, kept in the workspace): no stage over raw logs.
+ * Its ranked rows are made in SQL and kept from there, with each entity's history.
+ */
+export const RISK: Hunt<RiskOptions> = {
+  name: 'risk',
+  columns: RISK_COLUMNS,
+  params: readRiskFlags,
+  stage: () => [],
+  finish: (context, p) => finishRisk(context, p),
+  thread: (row) => String(row.entity),
+};

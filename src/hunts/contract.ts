@@ -1,0 +1,101 @@
+/**
+ * The one shape every hunt has, and the one way it runs.
+ *
+ *   params(config, flags) → P     every parameter, from the configuration in force and the flags
+ *                                 (defaults and checks live here only; a bad flag is a usage error)
+ *   stage(P, dialect) → stages    the aggregation over raw log tables: the only part of a hunt
+ *                                 that reads them, written once in `sql` for any dialect; its
+ *                                 results land in the workspace as temporary tables
+ *   finish(context, P) → output   models, ranking and reasons over what the stages left (and the
+ *                                 workspace's own tables: detections, directory, earlier runs);
+ *                                 each ranked list it keeps goes through context.record()
+ *   thread(row)                   the triage thread a printed row belongs to
+ *
+ * runHunt() runs the stages, the finisher and the records, and always drops the staged tables.
+ * The stage/finish split is the seam for engines past one machine: a stage can run where the
+ * logs are (ClickHouse) and bring back only its aggregate; finish always runs in the workspace.
+ */
+import type { Config } from '../config.ts';
+import type { Flags } from '../model/flags.ts';
+import { duckdb } from '../store/dialect-duckdb.ts';
+import type { Dialect } from '../store/dialect.ts';
+import { quoteIdent } from '../store/schema.ts';
+import { render, type Sql } from '../store/sql-template.ts';
+import type { Row, Workspace } from '../store/workspace.ts';
+import { recordRun, recordRunFromTable, type ResultRow } from './run.ts';
+
+export interface HuntOutput {
+  columns: string[];
+  rows: Row[];
+  runId: number;
+  notes: string[];
+}
+
+/** One stage statement: its result becomes temporary table `table` in the workspace. */
+export interface Stage {
+  table: string;
+  sql: Sql;
+}
+
+/**
+ * Ranked rows held in a workspace table (a hunt that ranks in SQL): columns rank, entity, score,
+ * features (JSON), reasons (VARCHAR[]), evidence (JSON).
+ */
+export interface ResultTable {
+  table: string;
+  entityType: string;
+  count: number;
+}
+
+/** One run to keep: its window, its ranked rows, and what else the hunt keeps with it (risk's entity history). */
+export interface RunRecord {
+  window?: { start?: string | null; end?: string | null };
+  /** What the run record says it ran with (default: the hunt's parameters). */
+  parameters?: unknown;
+  results: readonly ResultRow[] | ResultTable;
+  /** Runs inside the run's transaction, with its id. */
+  keep?: (runId: number) => Promise<void>;
+}
+
+export interface HuntContext {
+  ws: Workspace;
+  /** Keeps a run (parameters, window, rows) in one transaction; returns its id. */
+  record(run: RunRecord): Promise<number>;
+}
+
+export interface Hunt<P> {
+  /** The name runs are kept under ('beacons.timing', 'risk', ...). */
+  readonly name: string;
+  /** Every column a printed row may have, in order. */
+  readonly columns: readonly string[];
+  params(config: Config, flags: Flags): P;
+  stage(p: P, dialect: Dialect): Stage[];
+  finish(context: HuntContext, p: P): Promise<HuntOutput>;
+  thread(row: Row): string;
+}
+
+/** A hunt of any parameter type, as the registry lists them. */
+// any: a registry of hunts with different parameter types; each is used with its own params() result
+export type AnyHunt = Hunt<any>;
+
+export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<HuntOutput> {
+  const started = performance.now();
+  const stages = hunt.stage(p, duckdb);
+  try {
+    for (const stage of stages) {
+      const { text, params } = render(stage.sql, duckdb);
+      await ws.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(stage.table)} AS ${text}`, params);
+    }
+    const record = (run: RunRecord) => {
+      const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
+      return ws.transaction(async () => {
+        const runId = 'table' in run.results ? await recordRunFromTable(ws, { ...kept, table: run.results }) : await recordRun(ws, { ...kept, rows: run.results });
+        if (run.keep) await run.keep(runId);
+        return runId;
+      });
+    };
+    return await hunt.finish({ ws, record }, p);
+  } finally {
+    for (const stage of stages) await ws.run(`DROP TABLE IF EXISTS ${quoteIdent(stage.table)}`);
+  }
+}
