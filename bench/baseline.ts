@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import { baselineHunt, DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
+import { baselineHunt, defaultBaseline } from '../src/hunts/baseline/baseline.ts';
 import { buildMatrix } from '../src/hunts/baseline/matrix.ts';
 import { loadRuleSources, shippedPacks } from '../src/rules/catalog.ts';
 import { runRules } from '../src/rules/engine.ts';
@@ -58,7 +58,7 @@ await runRules(ws, rules);
 const rows = await ws.query(`SELECT (SELECT count(*) FROM activity) AS activity, (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM detections) AS detections`);
 console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s:`, rows[0]);
 
-const params = DEFAULT_BASELINE;
+const params = defaultBaseline();
 const ruleIds = [...new Set((await loadRuleSources(params.packs.map((p) => join(process.cwd(), 'rules', `${p}.yml`)), [])).rules.map((r) => r.id))].sort();
 const user = (col: string) => `nullif(regexp_replace(regexp_replace(lower(trim(${col})), '^.*\\\\', ''), '@.*$', ''), '')`;
 const f = (name: string) => params.features.find((x) => x.name === name)!;

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generate } from '../src/generate/generate.ts';
-import { baselineHunt, baselineMatrix, DEFAULT_BASELINE, type BaselineParams } from '../src/hunts/baseline/baseline.ts';
+import { baselineHunt, baselineMatrix, defaultBaseline, type BaselineParams } from '../src/hunts/baseline/baseline.ts';
 import { mad, medianOf, scoreDays, type MatrixInput } from '../src/hunts/baseline/score.ts';
 import { insiderHunt, type InsiderParams } from '../src/hunts/insider/insider.ts';
 import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
@@ -101,7 +101,7 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   await ingest(ws, [dir]);
   const { rules } = await loadRuleSources([], []);
   await runRules(ws, rules);
-  const params: BaselineParams = { ...DEFAULT_BASELINE, packs: ['insider'] };
+  const params: BaselineParams = { ...defaultBaseline(), packs: ['insider'] };
   const { columns, rows } = await baselineMatrix(ws, params);
   assert.deepEqual(columns.slice(0, 2), ['user', 'day']);
   assert.ok(columns.includes('insider.exfiltration.removable-media-connect'), 'rule columns are named by rule id');
@@ -138,11 +138,11 @@ async function certWorkspace(t: Parameters<typeof openWorkspace>[0]): Promise<Wo
   return ws;
 }
 
-const insiderParams = (baseline = DEFAULT_BASELINE): InsiderParams => ({ baseline, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
+const insiderParams = (baseline = defaultBaseline()): InsiderParams => ({ baseline, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
 
 test('CERT-layout scenario 1: the insider\'s three nights are the only days of interest, with after-hours, removable-media and leak-site deviations and first times', async (t) => {
   const ws = await certWorkspace(t);
-  const out = await baselineHunt(ws, DEFAULT_BASELINE, { top: 10 });
+  const out = await baselineHunt(ws, defaultBaseline(), { top: 10 });
   assert.deepEqual(out.rows.map((r) => [r.user, r.day]), [['acm2278', '2010-02-15'], ['acm2278', '2010-02-16'], ['acm2278', '2010-02-17']]);
   const kept = await ws.query('SELECT entity, score, reasons FROM results WHERE run_id = $1 ORDER BY rank', [out.runId]);
   assert.equal(kept.length, 3);
@@ -184,12 +184,12 @@ test('generated enterprise: the insider ranks #1 in hunt insider, their phase da
   await runRules(ws, rules);
   const insider = await insiderHunt(ws, insiderParams(), 5);
   assert.equal(insider.rows[0].user, truth.insider.user);
-  const baseline = await baselineHunt(ws, DEFAULT_BASELINE, { user: truth.insider.user, top: 3 });
+  const baseline = await baselineHunt(ws, defaultBaseline(), { user: truth.insider.user, top: 3 });
   const phaseDays = new Set(truth.insider.phases.map((p) => p.date));
   for (const row of baseline.rows) assert.ok(phaseDays.has(String(row.day)), `${row.day} is one of the insider's phase days`);
   assert.equal(baseline.rows.length, 3);
   // Engineering archives every working day: across every engineer's days of interest, archiving never deviates.
-  const all = await baselineHunt(ws, DEFAULT_BASELINE, {});
+  const all = await baselineHunt(ws, defaultBaseline(), {});
   const engineers = await ws.query(`SELECT count(*) AS days, count(*) FILTER (WHERE CAST(r.reasons AS VARCHAR) LIKE '%archive_count%') AS archiving
     FROM results r WHERE run_id = $1 AND entity IN (SELECT lower("user") FROM directory WHERE department = 'Engineering')`, [all.runId]);
   assert.ok(Number(engineers[0].days) > 0, 'engineers have days of interest of other kinds');

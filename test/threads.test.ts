@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { generateWithMail } from '../src/generate/generate.ts';
-import { DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
+import { defaultBaseline } from '../src/hunts/baseline/baseline.ts';
 import { timingHunt } from '../src/hunts/beacons/timing.ts';
 import { insiderHunt } from '../src/hunts/insider/insider.ts';
 import { defaultRisk } from '../src/hunts/risk/risk.ts';
@@ -35,7 +35,7 @@ async function enterprise(dir: string): Promise<{ db: string; truth: Truth }> {
     await runRules(ws, (await loadRuleSources([], [])).rules);
     const c = loadConfig();
     await timingHunt(ws, { params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, categorisedFactor: c.beacons.categorisedFactor, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords }, top: 20 });
-    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await insiderHunt(ws, { baseline: defaultBaseline(), risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await socialHunt(ws, { seed: 1 });
   } finally {
     ws.close();

@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import { chromium } from 'playwright-core';
 import { generate } from '../src/generate/generate.ts';
 import { insiderHunt } from '../src/hunts/insider/insider.ts';
-import { baselineHunt, DEFAULT_BASELINE } from '../src/hunts/baseline/baseline.ts';
+import { baselineHunt, defaultBaseline } from '../src/hunts/baseline/baseline.ts';
 import { defaultRisk, riskHunt } from '../src/hunts/risk/risk.ts';
 import { socialHunt } from '../src/hunts/social/social.ts';
 import { timingHunt } from '../src/hunts/beacons/timing.ts';
@@ -61,8 +61,8 @@ async function workspace(dir: string): Promise<string> {
     await runRules(ws, rules);
     const config = loadConfig();
     await timingHunt(ws, { params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords }, top: 20 });
-    await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
-    await baselineHunt(ws, DEFAULT_BASELINE, { top: 20 });
+    await insiderHunt(ws, { baseline: defaultBaseline(), risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
+    await baselineHunt(ws, defaultBaseline(), { top: 20 });
     await socialHunt(ws, { seed: 1 });
     // The hostile profile is labelled: it is in the graph, the report and the overview.
     await addLabel(ws, HOSTILE, 'fake', { reason: HOSTILE });

@@ -13,7 +13,7 @@ import { loadRuleSources } from '../rules/catalog.ts';
 import { runRules } from '../rules/engine.ts';
 import { defaultRisk, riskHunt } from '../hunts/risk/risk.ts';
 import { populationHunt } from '../hunts/risk/population.ts';
-import { baselineHunt, DEFAULT_BASELINE } from '../hunts/baseline/baseline.ts';
+import { baselineHunt, defaultBaseline } from '../hunts/baseline/baseline.ts';
 import { insiderHunt } from '../hunts/insider/insider.ts';
 import { socialHunt } from '../hunts/social/social.ts';
 
@@ -111,7 +111,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt baseline: each user's day against their own earlier days and their peers (days of interest)",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await baselineHunt(ws, DEFAULT_BASELINE, { top: 6 });
+      const out = await baselineHunt(ws, defaultBaseline(), { top: 6 });
       const columns = ['rank', 'user', 'day', 'score', 'peer_group', 'deviations', 'truth'];
       const phaseOn = (day: unknown) => t.insider.phases.find((p) => p.date === day)?.phase;
       return {
@@ -125,7 +125,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const config = loadConfig();
-      const out = await insiderHunt(ws, { baseline: DEFAULT_BASELINE, risk: defaultRisk(), population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
+      const out = await insiderHunt(ws, { baseline: defaultBaseline(), risk: defaultRisk(), population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },

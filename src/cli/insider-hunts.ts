@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, PEER_KEYS, type Config } from '../config.ts';
 import { UsageError } from '../errors.ts';
-import { baselineHunt, baselineMatrix, baselineParams, DEFAULT_BASELINE, type BaselineParams } from '../hunts/baseline/baseline.ts';
+import { baselineHunt, baselineMatrix, baselineParams, defaultBaseline, type BaselineParams } from '../hunts/baseline/baseline.ts';
 import { insiderHunt } from '../hunts/insider/insider.ts';
 import { riskParams } from '../hunts/risk/risk.ts';
 import type { CommandIO } from './io.ts';
@@ -11,11 +11,11 @@ function addBaselineOptions(command: Command): Command {
   return command
     .option('--since <ts>', 'only rows at or after this time (ISO 8601)')
     .option('--until <ts>', 'only rows before this time')
-    .option('--warmup-days <n>', `days of history before scores and first-time flags (config baseline.warmup_days: ${DEFAULT_BASELINE.warmupDays})`)
-    .option('--min-history-days <n>', `earlier days a user needs for their own isolation forest (config baseline.min_history_days: ${DEFAULT_BASELINE.minHistoryDays})`)
-    .option('--z <x>', `robust z at which a feature deviates (config baseline.z_threshold: ${DEFAULT_BASELINE.zThreshold})`)
-    .addOption(new Option('--peer-key <column>', `directory column that makes peer groups (config baseline.peer_key: ${DEFAULT_BASELINE.peerKey})`).choices([...PEER_KEYS]))
-    .option('--packs <list>', `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${DEFAULT_BASELINE.packs.join(',')})`)
+    .option('--warmup-days <n>', `days of history before scores and first-time flags (config baseline.warmup_days: ${defaultBaseline().warmupDays})`)
+    .option('--min-history-days <n>', `earlier days a user needs for their own isolation forest (config baseline.min_history_days: ${defaultBaseline().minHistoryDays})`)
+    .option('--z <x>', `robust z at which a feature deviates (config baseline.z_threshold: ${defaultBaseline().zThreshold})`)
+    .addOption(new Option('--peer-key <column>', `directory column that makes peer groups (config baseline.peer_key: ${defaultBaseline().peerKey})`).choices([...PEER_KEYS]))
+    .option('--packs <list>', `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${defaultBaseline().packs.join(',')})`)
     .option('--seed <n>', 'random seed for the per-user forests', '1')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)');
 }

@@ -6,13 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConfig, type BaselineConfig, type Config } from '../../config.ts';
+import { defaultConfig, PEER_KEYS, type BaselineConfig, type Config } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { loadRuleSources, SHIPPED_PACKS_DIR } from '../../rules/catalog.ts';
 import { NORMALISE_USER } from '../../model/entities.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import type { HuntOutput } from '../beacons/seed-hunts.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import type { ResultRow } from '../run.ts';
+import { choice, integer, requireInteger, requireNumber, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { WeightedParams } from '../risk/weighted.ts';
 import { buildMatrix, MATRIX_TABLE, type MatrixShape } from './matrix.ts';
 import { scoreDays, type DayScore, type Deviation } from './score.ts';
@@ -30,7 +31,33 @@ export function baselineParams(config: Config, overrides: Partial<BaselineParams
   return { ...config.baseline, weighted: { capK, phaseStep, sourceStep }, seed: 1, ...overrides };
 }
 
-export const DEFAULT_BASELINE: BaselineParams = baselineParams(defaultConfig());
+/** The shipped configuration's values (read when asked, not at import). */
+export function defaultBaseline(): BaselineParams {
+  return baselineParams(defaultConfig());
+}
+
+export interface BaselineOptions extends BaselineParams {
+  /** Rows printed (every day of interest is kept). */
+  top?: number;
+  /** Only this user's days. */
+  user?: string;
+}
+
+/** The flags shared by hunt baseline and hunt insider, over the configuration in force. */
+export function readBaselineFlags(config: Config, flags: Flags): BaselineParams {
+  const warmupDays = text(flags, 'warmupDays');
+  const minHistoryDays = text(flags, 'minHistoryDays');
+  const z = text(flags, 'z');
+  const packs = text(flags, 'packs');
+  return baselineParams(config, {
+    ...timeRange(flags), seed: integer(flags, 'seed', '--seed', 1, 0),
+    ...(warmupDays !== undefined ? { warmupDays: requireInteger('--warmup-days', warmupDays, 1, 365) } : {}),
+    ...(minHistoryDays !== undefined ? { minHistoryDays: requireInteger('--min-history-days', minHistoryDays, 2, 3650) } : {}),
+    ...(z !== undefined ? { zThreshold: requireNumber('--z', z, 0.1) } : {}),
+    ...(text(flags, 'peerKey') !== undefined ? { peerKey: choice(flags, 'peerKey', '--peer-key', PEER_KEYS, 'role') } : {}),
+    ...(packs !== undefined ? { packs: packs.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+  });
+}
 
 export const BASELINE_COLUMNS = ['rank', 'user', 'day', 'score', 'peer_group', 'forest', 'deviations', 'reasons'] as const;
 
@@ -110,8 +137,9 @@ export function historyNote(result: BaselineResult, params: BaselineParams): str
       : `scores and first-time flags from ${from}${forest ? `, per-user forests from ${forest}` : `; per-user forests need ${params.minHistoryDays} days (learning)`}`);
 }
 
-export async function baselineHunt(ws: Workspace, params: BaselineParams, options: { top?: number; user?: string } = {}): Promise<HuntOutput> {
-  const started = performance.now();
+async function finishBaseline({ ws, record }: HuntContext, p: BaselineOptions): Promise<HuntOutput> {
+  const { top, user, ...params } = p;
+  const options = { top, user };
   const result = await scoreBaseline(ws, params);
   const { users, dayNames, peerGroups } = result;
   const only = options.user?.toLowerCase();
@@ -123,7 +151,7 @@ export async function baselineHunt(ws: Workspace, params: BaselineParams, option
     reasons: [...d.deviations.map(describeDeviation), forestText(d, params)],
     evidence: { day: dayNames[d.day], peer_group: peerGroups[d.user], deviations: d.deviations },
   }));
-  const runId = await recordRun(ws, { hunt: 'baseline', parameters: { ...params, user: options.user }, window: { start: params.since, end: params.until }, started, rows });
+  const runId = await record({ parameters: { ...params, user: options.user }, window: { start: params.since, end: params.until }, results: rows });
   const printed: Row[] = rows.slice(0, options.top ?? rows.length).map((r, i) => {
     const d = ranked[i];
     return {
@@ -146,4 +174,22 @@ export async function baselineMatrix(ws: Workspace, params: BaselineParams, opti
     ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`, options.user ? [options.user] : []);
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   return result;
+}
+
+/**
+ * Baseline builds its daily matrix from events, activity and detections in the workspace
+ * (matrix.ts); that build is not yet a stage of its own.
+ */
+export const BASELINE: Hunt<BaselineOptions> = {
+  name: 'baseline',
+  columns: BASELINE_COLUMNS,
+  params: (config, flags) => ({ ...readBaselineFlags(config, flags), top: integer(flags, 'top', '--top', 20, 1), user: text(flags, 'user') }),
+  stage: () => [],
+  finish: finishBaseline,
+  thread: (row) => String(row.user),
+};
+
+/** One baseline run (the library's and the tests' entry; the CLI runs BASELINE itself). */
+export async function baselineHunt(ws: Workspace, params: BaselineParams, options: { top?: number; user?: string } = {}): Promise<HuntOutput> {
+  return runHunt(ws, BASELINE, { ...params, ...options });
 }

@@ -12,17 +12,18 @@
  * Each user's story lists the phases in the order they first appeared, with their days, the
  * days of interest with what deviated, the red flags and the heaviest detections.
  */
-import type { InsiderWeights } from '../../config.ts';
+import { defaultConfig, type Config, type InsiderWeights } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { RED_FLAG_PHASE } from '../../rules/directory-flags.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
 import { listValue, type Row, type Workspace } from '../../store/workspace.ts';
-import type { HuntOutput } from '../beacons/seed-hunts.ts';
-import { scoreBaseline, describeDeviation, historyNote, type BaselineParams } from '../baseline/baseline.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import { integer, text, timeRange, type Flags } from '../../model/flags.ts';
+import { scoreBaseline, describeDeviation, historyNote, readBaselineFlags, type BaselineParams } from '../baseline/baseline.ts';
 import { MATRIX_TABLE } from '../baseline/matrix.ts';
 import { populationHunt, type PopulationOptions } from '../risk/population.ts';
-import { riskHunt, type RiskParams } from '../risk/risk.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import { riskHunt, riskParams, type RiskParams } from '../risk/risk.ts';
+import type { ResultRow } from '../run.ts';
 
 export interface InsiderParams {
   baseline: BaselineParams;
@@ -30,10 +31,15 @@ export interface InsiderParams {
   population: Omit<PopulationOptions, 'top' | 'since' | 'until'>;
   /** Packaging counts for the order bonus when exfiltration follows within this many days. */
   orderDays: number;
-  /** How the parts add up (config/huntbook.yml `insider`; the defaults below when not given). */
+  /** How the parts add up (config/huntbook.yml `insider`, the shipped file's when not given). */
   weights?: Omit<InsiderWeights, 'orderDays'>;
   since?: string;
   until?: string;
+}
+
+export interface InsiderOptions extends InsiderParams {
+  /** Rows printed (every user is kept). */
+  top: number;
 }
 
 export const INSIDER_COLUMNS = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'reasons'] as const;
@@ -55,11 +61,9 @@ interface Candidate {
   evidence: Row[];
 }
 
-const DEFAULT_WEIGHTS: Omit<InsiderWeights, 'orderDays'> = { riskFactor: 0.5, populationDivisor: 10, outlierBonus: 10, orderBonus: 25, exfilDaysBonus: 10, redFlagBonus: 15 };
-
-export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20): Promise<HuntOutput> {
-  const started = performance.now();
-  const weights = params.weights ?? DEFAULT_WEIGHTS;
+async function finishInsider({ ws, record }: HuntContext, options: InsiderOptions): Promise<HuntOutput> {
+  const { top, ...params } = options;
+  const weights = params.weights ?? defaultConfig().insider;
   const baseline = await scoreBaseline(ws, { ...params.baseline, since: params.since, until: params.until });
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   const byUser = new Map<string, Candidate>();
@@ -108,7 +112,7 @@ export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20
     reasons: explain(c, weights),
     evidence: { days: c.days, phases: c.phases, red_flags: c.flags, detections: c.evidence },
   }));
-  const runId = await recordRun(ws, { hunt: 'insider', parameters: params, window: { start: params.since, end: params.until }, started, rows });
+  const runId = await record({ parameters: params, window: { start: params.since, end: params.until }, results: rows });
   const printed = ranked.slice(0, top).map(({ c, score }, i) => ({
     rank: i + 1, user: c.user, score, baseline: c.baseline, risk: c.risk, population: Math.round(c.population * 10) / 10, order: c.order,
     red_flags: c.flags.join('; '), story: story(c), reasons: rows[i].reasons.join('; '),
@@ -185,4 +189,34 @@ function explain(c: Candidate, weights: Omit<InsiderWeights, 'orderDays'>): stri
   if (c.phases.length > 0) out.push(`phases in order: ${c.phases.map((p) => `${p.phase} ${p.first.slice(0, 16)}..${p.last.slice(0, 16)} (${p.rules.slice(0, 3).join(', ')})`).join(' → ')}`);
   for (const kind of new Set(c.flags.map((f) => f.split(' ')[0]))) out.push(`red flag ${kind} +${weights.redFlagBonus}: ${c.flags.filter((f) => f.startsWith(`${kind} `)).join('; ')}`);
   return out;
+}
+
+/** `hunt insider`: the baseline's flags, the order window, and risk and population as the configuration sets them. */
+function readInsiderFlags(config: Config, flags: Flags): InsiderOptions {
+  if (text(flags, 'user') !== undefined) throw new UsageError('--user is for hunt baseline');
+  const baseline = readBaselineFlags(config, flags);
+  return {
+    baseline, risk: riskParams(config, { seed: baseline.seed }), population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
+    orderDays: integer(flags, 'orderDays', '--order-days', config.insider.orderDays, 0, 365), weights: config.insider, ...timeRange(flags),
+    top: integer(flags, 'top', '--top', 20, 1),
+  };
+}
+
+/**
+ * Insider composes the others: baseline's days (its matrix built from events and activity, as
+ * hunt baseline builds it; not yet a stage), and risk and population as runs of their own
+ * (through runHunt).
+ */
+export const INSIDER: Hunt<InsiderOptions> = {
+  name: 'insider',
+  columns: INSIDER_COLUMNS,
+  params: readInsiderFlags,
+  stage: () => [],
+  finish: finishInsider,
+  thread: (row) => String(row.user),
+};
+
+/** One insider run (the library's and the tests' entry; the CLI runs INSIDER itself). */
+export async function insiderHunt(ws: Workspace, params: InsiderParams, top = 20): Promise<HuntOutput> {
+  return runHunt(ws, INSIDER, { ...params, top });
 }

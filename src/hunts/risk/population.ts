@@ -14,8 +14,10 @@ import { UsageError } from '../../errors.ts';
 import { clusterStandardised } from '../../ml/kmeans.ts';
 import { fromRecords } from '../../ml/matrix.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import type { HuntOutput } from '../beacons/seed-hunts.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import type { ResultRow } from '../run.ts';
+import { integer, requireInteger, text, timeRange, type Flags } from '../../model/flags.ts';
+import type { Config } from '../../config.ts';
 import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
 import { defaultConfig } from '../../config.ts';
 import { POPULATION_TIER_FEATURES } from '../../model/features.ts';
@@ -40,7 +42,7 @@ export interface PopulationOptions {
   multipliers?: Multiplier[];
 }
 
-export async function populationHunt(ws: Workspace, options: PopulationOptions): Promise<HuntOutput> {
+async function finishPopulation({ ws, record }: HuntContext, options: PopulationOptions): Promise<HuntOutput> {
   const multipliers = options.multipliers ?? defaultConfig().population.multipliers;
   const { values, bind } = new Bindings();
   const filters = ["entity_type = 'user'"];
@@ -48,7 +50,6 @@ export async function populationHunt(ws: Workspace, options: PopulationOptions):
   if (Number(await ws.scalar("SELECT count(*) FROM detections WHERE entity_type = 'user'")) === 0) {
     throw new UsageError('no user detections: run rules first (huntbook rules run)');
   }
-  const started = performance.now();
   const tiers = multipliers.map((m) => `${multiplierSql(m, bind, POPULATION_TIER_FEATURES)} AS ${quoteIdent(m.name)}`);
   const rows = await ws.query(`
 WITH u AS (
@@ -91,7 +92,7 @@ FROM c ORDER BY "user"`, values);
     rank: i + 1, entityType: 'user', entity: String(r.user), score: Number(r.addedweight),
     features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])), reasons, evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
   }));
-  const runId = await recordRun(ws, { hunt: 'population', parameters: { ...options, multipliers }, window: { start: options.since, end: options.until }, started, rows: results });
+  const runId = await record({ parameters: { ...options, multipliers }, window: { start: options.since, end: options.until }, results: results });
   const members = out.filter((r) => r.row.outlier_cluster).map((r) => r.row.user);
   return {
     columns: [...POPULATION_COLUMNS], rows: out.slice(0, options.top ?? out.length).map(({ row, reasons }, i) => ({ rank: i + 1, ...row, reasons: reasons.join('; ') })), runId,
@@ -102,4 +103,29 @@ FROM c ORDER BY "user"`, values);
 function clusterUsers(rows: Row[], options: { k: number | 'auto'; seed: number }): { labels: number[]; k: number } {
   const result = rows.length < 3 ? undefined : clusterStandardised(fromRecords(rows, FEATURES), { k: options.k, seed: options.seed });
   return result ? { labels: Array.from(result.labels), k: result.k } : { labels: rows.map(() => 0), k: 1 };
+}
+
+/** `hunt population`: the flags over the configuration in force. */
+function readPopulationFlags(config: Config, flags: Flags): PopulationOptions {
+  const k = text(flags, 'k');
+  const top = text(flags, 'top');
+  return {
+    multipliers: config.population.multipliers, ...timeRange(flags), k: k === undefined || k === 'auto' ? 'auto' : requireInteger('--k', k, 1, 50),
+    seed: integer(flags, 'seed', '--seed', 1, 0), ...(top !== undefined ? { top: requireInteger('--top', top, 1) } : {}),
+  };
+}
+
+/** Population reads detections (derived in the workspace): no stage over raw logs. */
+export const POPULATION: Hunt<PopulationOptions> = {
+  name: 'population',
+  columns: POPULATION_COLUMNS,
+  params: readPopulationFlags,
+  stage: () => [],
+  finish: finishPopulation,
+  thread: (row) => String(row.user),
+};
+
+/** One population run (the library's and the tests' entry; the CLI runs POPULATION itself). */
+export async function populationHunt(ws: Workspace, options: PopulationOptions): Promise<HuntOutput> {
+  return runHunt(ws, POPULATION, options);
 }

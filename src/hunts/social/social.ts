@@ -18,14 +18,20 @@ import { IsolationForest } from '../../ml/iforest.ts';
 import { NORMALISE_USER } from '../../model/entities.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import type { HuntOutput } from '../beacons/seed-hunts.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import type { ResultRow } from '../run.ts';
+import { integer, timeRange } from '../../model/flags.ts';
 import { SAME_PICTURE_BITS } from '../../ml/phash.ts';
 
 export interface SocialParams {
   since?: string;
   until?: string;
   seed: number;
+}
+
+export interface SocialOptions extends SocialParams {
+  /** Rows printed (every profile is kept). */
+  top: number;
 }
 
 export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
@@ -63,8 +69,8 @@ export function interactionsSql(where: string): string {
     GROUP BY ${INTERACTION_KEY('i')}`;
 }
 
-export async function socialHunt(ws: Workspace, params: SocialParams, top = 20): Promise<HuntOutput> {
-  const started = performance.now();
+async function finishSocial({ ws, record }: HuntContext, options: SocialOptions): Promise<HuntOutput> {
+  const { top, ...params } = options;
   const { values, bind } = new Bindings();
   const where = ['true', ...timeWindow(bind, params, 'i.ts')].join(' AND ');
   const rows = await ws.query(`
@@ -85,7 +91,7 @@ SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n /
   CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
 FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
 ORDER BY profile_id`, values);
-  if (rows.length === 0) return profileHunt(ws, params, top, started);
+  if (rows.length === 0) return profileHunt(ws, record, params, top);
   // Profile attributes join the forest only when every profile has them (an export of them all).
   const extra = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
   const names = [...SOCIAL_FEATURES, ...extra];
@@ -106,7 +112,7 @@ ORDER BY profile_id`, values);
       evidence: { name: r.name, headline: r.headline, first_seen: r.first_seen, last_seen: r.last_seen, label: r.label ?? null },
     };
   });
-  const runId = await recordRun(ws, { hunt: 'social', parameters: params, window: { start: params.since, end: params.until }, started, rows: results });
+  const runId = await record({ parameters: params, window: { start: params.since, end: params.until }, results });
   const printed: Row[] = results.slice(0, top).map((res, k) => {
     const r = rows[order[k]];
     return { rank: res.rank, profile_id: res.entity, name: r.name, headline: r.headline, score: res.score, label: r.label ?? null, ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])), reasons: res.reasons.join('; ') };
@@ -148,7 +154,7 @@ function profileFeatures(a: string, at: string): string {
  * No interactions, only profiles (a follower export): the accounts are ranked on their own
  * attributes, the same isolation forest and the same output shape.
  */
-async function profileHunt(ws: Workspace, params: SocialParams, top: number, started: number): Promise<HuntOutput> {
+async function profileHunt(ws: Workspace, record: HuntContext['record'], params: SocialParams, top: number): Promise<HuntOutput> {
   const rows = await ws.query(`
 WITH a AS (${ATTRS_SQL}), labelled AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
@@ -177,7 +183,7 @@ FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (prof
       evidence: { name: r.name, headline: r.headline, last_seen: r.seen, label: r.label ?? null },
     };
   });
-  const runId = await recordRun(ws, { hunt: 'social', parameters: { ...params, mode: 'profiles' }, window: { start: params.since, end: params.until }, started, rows: results });
+  const runId = await record({ parameters: { ...params, mode: 'profiles' }, window: { start: params.since, end: params.until }, results });
   const printed: Row[] = results.slice(0, top).map((res, k) => {
     const r = rows[order[k]];
     return { rank: res.rank, profile_id: res.entity, name: r.name, score: res.score, label: r.label ?? null, follow_ratio: r.follow_ratio, followers: r.followers, posts: r.posts,
@@ -207,4 +213,22 @@ function rankProfiles(rows: Row[], names: readonly string[], seed: number) {
     return parts ? `: ${parts}` : '';
   };
   return { scores, order, isolated, why };
+}
+
+/**
+ * Social reads interactions (from notification e-mails and exports) and the directory, all in
+ * the workspace; its per-profile aggregation is not yet a stage of its own.
+ */
+export const SOCIAL: Hunt<SocialOptions> = {
+  name: 'social',
+  columns: [...new Set([...SOCIAL_COLUMNS, ...PROFILE_COLUMNS])],
+  params: (_config, flags) => ({ ...timeRange(flags), seed: integer(flags, 'seed', '--seed', 1, 0), top: integer(flags, 'top', '--top', 20, 1) }),
+  stage: () => [],
+  finish: finishSocial,
+  thread: (row) => String(row.profile_id),
+};
+
+/** One social run (the library's and the tests' entry; the CLI runs SOCIAL itself). */
+export async function socialHunt(ws: Workspace, params: SocialParams, top = 20): Promise<HuntOutput> {
+  return runHunt(ws, SOCIAL, { ...params, top });
 }
