@@ -6,7 +6,7 @@
  * `huntbook hunt beacons` run them.
  */
 import { rmSync } from 'node:fs';
-import { DEFAULT_SCORED } from '../src/hunts/beacons/params.ts';
+import { defaultScored } from '../src/hunts/beacons/params.ts';
 import { SCORED_COLUMNS, scoredSql } from '../src/hunts/beacons/scored.ts';
 import { scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
 import { ingest } from '../src/ingest/ingest.ts';
@@ -29,7 +29,7 @@ if (step === 'ingest') {
   console.log(JSON.stringify({ step, rows: report.loaded, ingest_s: +((t1 - t0) / 1000).toFixed(3), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
   process.exit(0);
 }
-const params = { ...DEFAULT_SCORED, join: join as 'dest' | 'splunk' };
+const params = { ...defaultScored(), join: join as 'dest' | 'splunk' };
 // The feature stage alone (what the peers' DuckDB statement does), then the whole hunt.
 const { sql, params: values } = scoredSql({ table: 'http' }, params);
 await ws.run(`CREATE OR REPLACE TEMP TABLE feats AS ${sql}`, values);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { generate } from '../src/generate/generate.ts';
 import { ingest } from '../src/ingest/ingest.ts';
-import { DEFAULT_FLOW, DEFAULT_SCORED, type ScoredParams } from '../src/hunts/beacons/params.ts';
+import { DEFAULT_FLOW, defaultScored, type ScoredParams } from '../src/hunts/beacons/params.ts';
 import { flowHunt, scoredHunt } from '../src/hunts/beacons/seed-hunts.ts';
 import { scoredSql } from '../src/hunts/beacons/scored.ts';
 import { holds, multiplierSql } from '../src/model/tiers.ts';
@@ -38,8 +38,8 @@ test('scored mode: every field of the seed\'s search on a hand-checked input', a
   await ingest(ws, [join(dir, 'proxy.csv')]);
   // Tiers loosened so that every multiplier fires on this small input; the arithmetic is the seed's.
   const params: ScoredParams = {
-    ...DEFAULT_SCORED, minWeight: -1,
-    multipliers: DEFAULT_SCORED.multipliers.map((m) => ({
+    ...defaultScored(), minWeight: -1,
+    multipliers: defaultScored().multipliers.map((m) => ({
       ...m,
       tiers: m.name === 'evtmult' ? [{ when: 'gt', value: 5, weight: 50 }] : m.name === 'beaconmult' ? [{ when: 'gt', value: 1, weight: 100 }]
         : m.name === 'urlmult' ? [{ when: 'lt', value: 0.4, weight: 100 }] : m.name === 'timemult' ? [{ when: 'gt', value: 2, weight: 100 }] : m.tiers,
@@ -82,7 +82,7 @@ test('default tiers are the seed\'s evident intent: highest tier first, no gaps 
     ['usermult', 1, 100], ['usermult', 2, 50], ['usermult', 3, 0], ['timemult', 7, 0], ['timemult', 8, 100],
   ];
   for (const [name, value, weight] of cases) {
-    const m = DEFAULT_SCORED.multipliers.find((x) => x.name === name)!;
+    const m = defaultScored().multipliers.find((x) => x.name === name)!;
     assert.equal(m.tiers.find((tier) => holds(tier, value))?.weight ?? 0, weight, `${name}(${value}) in JS`);
     const params: DuckDBValue[] = [value];
     const sql = multiplierSql(m, (v) => {
@@ -96,8 +96,8 @@ test('default tiers are the seed\'s evident intent: highest tier first, no gaps 
 test('a tier\'s metric is a column name: one that is not a feature of the hunt is refused before it reaches SQL', () => {
   const hostile = { name: 'evtmult', metric: 'distinct_event_count); DROP TABLE flows; --', tiers: [{ when: 'gt' as const, value: 1, weight: 1 }] };
   assert.throws(() => multiplierSql(hostile, () => '?', ['distinct_event_count']), /multiplier evtmult: "distinct_event_count\); DROP TABLE flows; --" is not a feature of this hunt/);
-  assert.throws(() => scoredSql({ table: 'http' }, { ...DEFAULT_SCORED, multipliers: [hostile] }), /is not a feature of this hunt/);
-  assert.throws(() => scoredSql({ table: 'http' }, { ...DEFAULT_SCORED, multipliers: [{ ...DEFAULT_SCORED.multipliers[0], name: 'x; DROP' }] }), /unknown multiplier "x; DROP"/);
+  assert.throws(() => scoredSql({ table: 'http' }, { ...defaultScored(), multipliers: [hostile] }), /is not a feature of this hunt/);
+  assert.throws(() => scoredSql({ table: 'http' }, { ...defaultScored(), multipliers: [{ ...defaultScored().multipliers[0], name: 'x; DROP' }] }), /unknown multiplier "x; DROP"/);
 });
 
 test('flow mode: every field of the seed\'s first search on a hand-checked input', async (t) => {
@@ -130,7 +130,7 @@ test('scored mode on unchanged data ranks the same run after run: history holds 
   generate({ seed: 3, users: 20, days: 3, out });
   const ws = await openWorkspace(t, dir);
   await ingest(ws, [out]);
-  const run = (extra: { since?: string; until?: string } = {}) => scoredHunt(ws, { table: 'http', params: DEFAULT_SCORED, model: 'iforest', topFraction: 1, seed: 1, all: true, ...extra });
+  const run = (extra: { since?: string; until?: string } = {}) => scoredHunt(ws, { table: 'http', params: defaultScored(), model: 'iforest', topFraction: 1, seed: 1, all: true, ...extra });
   const first = await run();
   const second = await run();
   const third = await run();

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config.ts';
 import { flowHunt, scoredHunt } from '../hunts/beacons/seed-hunts.ts';
-import { DEFAULT_FLOW, DEFAULT_SCORED } from '../hunts/beacons/params.ts';
+import { DEFAULT_FLOW, defaultScored } from '../hunts/beacons/params.ts';
 import { timingHunt } from '../hunts/beacons/timing.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
@@ -65,7 +65,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt beacons --mode scored: the seed's risk-scored search, top pairs by isolation forest",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await scoredHunt(ws, { table: 'http', params: DEFAULT_SCORED, model: 'iforest', topFraction: 0.003, seed: 1, all: true });
+      const out = await scoredHunt(ws, { table: 'http', params: defaultScored(), model: 'iforest', topFraction: 0.003, seed: 1, all: true });
       const columns = ['rank', 'iforest_score', 'dest', 'src_ip', 'distinct_event_count', 'time_count', 'above', 'addedweight', 'truth'];
       return { columns, rows: out.rows.slice(0, 10).map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest) })), notes: out.notes };
     },

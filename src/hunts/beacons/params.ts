@@ -30,8 +30,10 @@ export interface ScoredParams {
   join: 'dest' | 'splunk';
 }
 
-/** The shipped configuration's values (config/huntbook.yml, beacons.scored): defaults live there only. */
-export const DEFAULT_SCORED: ScoredParams = { ...defaultConfig().beacons.scored, join: 'dest' };
+/** The shipped configuration's values (config/huntbook.yml, beacons.scored; read when asked, not at import): defaults live there only. */
+export function defaultScored(): ScoredParams {
+  return scoredParams(defaultConfig());
+}
 
 /** Scored-search parameters from the configuration in force. */
 export function scoredParams(config: Config, join: ScoredParams['join'] = 'dest'): ScoredParams {

@@ -17,7 +17,11 @@
  * names (half the time and a third of the memory of string keys on 10 M rows); distinct counts
  * are two-level group-bys.
  */
-import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
+import { Bindings, type SqlValue } from '../../store/sql.ts';
+import type { Dialect } from '../../store/dialect.ts';
+import { duckdb } from '../../store/dialect-duckdb.ts';
+import { ident, join, raw, render, sql, type Sql } from '../../store/sql-template.ts';
+import { timeRangeSql } from '../../store/time-range.ts';
 import { UsageError } from '../../errors.ts';
 import { quoteIdent } from '../../store/schema.ts';
 import { multiplierSql } from '../../model/tiers.ts';
@@ -39,47 +43,77 @@ export interface ScoredSource {
   until?: string;
 }
 
-export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: string; params: SqlValue[] } {
-  const { values, bind } = new Bindings();
-  // Flows have no host name or URL: the destination is the address, and urlmult has nothing to test.
-  const proxy = source.table === 'http';
-  const dest = proxy ? 'dest' : 'CAST(dest_ip AS VARCHAR)';
-  const url = proxy ? 'url' : 'NULL::VARCHAR';
-  const window = timeWindow(bind, source).map((w) => ` AND ${w}`).join('');
+/** Where the stage's rows land in the workspace (the finisher reads them there). */
+export const SCORED_STAGE = 'hb_scored_stage';
+
+function checkMultipliers(params: ScoredParams): void {
   for (const m of params.multipliers) {
     if (!MULTIPLIER_NAMES.includes(m.name)) throw new UsageError(`unknown multiplier "${m.name}" (the scored search has ${MULTIPLIER_NAMES.join(', ')})`);
   }
-  const multipliers = params.multipliers.map((m) => (m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind, TIERED_FEATURES)} AS ${quoteIdent(m.name)}`));
-  const weight = params.multipliers.map((m) => m.name).join(' + ');
+}
+
+/**
+ * The stage: every GROUP BY over the raw rows. Per (src_ip, destination, bytes_out) of a rare
+ * destination: i_bytecount and incount, with the destination's own counts beside it
+ * (distinct_url_count, distinct_event_count, time_count, login_count). One row per
+ * source-destination-size: what a cluster would send back instead of the rows.
+ */
+export function scoredStage(source: ScoredSource, params: ScoredParams, dialect: Dialect): Sql {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the scored beacon stage has no ${dialect.name} SQL yet`);
+  checkMultipliers(params);
+  // Flows have no host name or URL: the destination is the address, and urlmult has nothing to test.
+  const proxy = source.table === 'http';
+  const dest = raw(proxy ? 'dest' : 'CAST(dest_ip AS VARCHAR)');
+  const url = raw(proxy ? 'url' : 'NULL::VARCHAR');
+  const window = join(timeRangeSql(source).map((w) => sql` AND ${w}`), '');
   const splunk = params.join === 'splunk';
-  const sql = `
+  const ownName = raw(splunk ? ' WHERE own_name' : '');
+  const rare = splunk
+    ? sql`QUALIFY row_number() OVER (PARTITION BY dest_ip ORDER BY dest) = 1 AND login_count < ${params.maxUsers}`
+    : sql`WHERE login_count < ${params.maxUsers}`;
+  return sql`
 WITH base AS NOT MATERIALIZED (   -- read twice (names, r): inlined, not held in memory
-  SELECT src_ip, dest_ip, ${dest} AS dest, bytes_out, bytes_in, ${url} AS url, "user", ts FROM ${source.table}
+  SELECT src_ip, dest_ip, ${dest} AS dest, bytes_out, bytes_in, ${url} AS url, "user", ts FROM ${ident(source.table)}
   WHERE dest_ip IS NOT NULL${window}
 ), names AS (          -- login_count per (dest_ip, dest)
   SELECT dest_ip, dest, count(DISTINCT "user") AS login_count FROM base WHERE dest IS NOT NULL GROUP BY ALL
 ), rare AS (           -- each surviving destination gets a small integer key for the big group-bys
   SELECT row_number() OVER (ORDER BY dest_ip, dest)::INTEGER AS did, dest_ip, dest, login_count FROM names
-  ${splunk ? "QUALIFY row_number() OVER (PARTITION BY dest_ip ORDER BY dest) = 1 AND login_count < " : 'WHERE login_count < '}${bind(params.maxUsers)}
-), r AS (              -- ${splunk ? "Splunk's join dest_ip max=1: every row to the address takes its first name" : 'rows to rare (dest_ip, dest) pairs only'}
-  SELECT b.src_ip, rare.did, b.bytes_out, b.bytes_in, b.url, b.ts${splunk ? ', b.dest = rare.dest AS own_name' : ''}
-  FROM base b JOIN rare USING (${splunk ? 'dest_ip' : 'dest_ip, dest'})
+  ${rare}
+), r AS (              -- ${raw(splunk ? "Splunk's join dest_ip max=1: every row to the address takes its first name" : 'rows to rare (dest_ip, dest) pairs only')}
+  SELECT b.src_ip, rare.did, b.bytes_out, b.bytes_in, b.url, b.ts${raw(splunk ? ', b.dest = rare.dest AS own_name' : '')}
+  FROM base b JOIN rare USING (${raw(splunk ? 'dest_ip' : 'dest_ip, dest')})
 ), per_dest AS (       -- the subsearch: per destination name, over all its events
   SELECT did, count(url) AS distinct_url_count, sum(n)::BIGINT AS distinct_event_count, any_value(hours) AS time_count
-  FROM (SELECT did, url, count(*) AS n FROM r${splunk ? ' WHERE own_name' : ''} GROUP BY ALL)
-  JOIN (SELECT did, count(*) AS hours FROM (SELECT DISTINCT did, date_trunc('hour', ts) FROM r${splunk ? ' WHERE own_name' : ''}) GROUP BY ALL) USING (did)
+  FROM (SELECT did, url, count(*) AS n FROM r${ownName} GROUP BY ALL)
+  JOIN (SELECT did, count(*) AS hours FROM (SELECT DISTINCT did, date_trunc('hour', ts) FROM r${ownName}) GROUP BY ALL) USING (did)
   GROUP BY did
 ), sizes AS (          -- per (src_ip, destination, bytes_out, bytes_in), then per bytes_out
   SELECT src_ip, did, bytes_out, bytes_in, count(*) AS n FROM r WHERE src_ip IS NOT NULL AND bytes_out IS NOT NULL GROUP BY ALL
 ), s AS (
   SELECT src_ip, did, bytes_out, sum(n)::BIGINT AS i_bytecount, count(bytes_in) AS incount FROM sizes GROUP BY ALL
-), s2 AS (
+)
+SELECT s.*, rare.dest_ip, rare.dest, distinct_url_count, distinct_event_count, time_count, login_count
+FROM s JOIN rare USING (did) JOIN per_dest USING (did)`;
+}
+
+/**
+ * The finisher over the staged rows, in the workspace: per pair t_bytecount and
+ * distinct_byte_count, the kept rows, o_average and above over all of them, the multipliers,
+ * one row per destination above min_weight.
+ */
+export function scoredFinishSql(source: ScoredSource, params: ScoredParams, staged: string, bindings = new Bindings()): { sql: string; params: SqlValue[] } {
+  checkMultipliers(params);
+  const { values, bind } = bindings;
+  const proxy = source.table === 'http';
+  const multipliers = params.multipliers.map((m) => (m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind, TIERED_FEATURES)} AS ${quoteIdent(m.name)}`));
+  const weight = params.multipliers.map((m) => m.name).join(' + ');
+  const sql = `
+WITH s2 AS (
   SELECT *, sum(i_bytecount) OVER pair ::BIGINT AS t_bytecount, count(*) OVER pair AS distinct_byte_count
-  FROM s WINDOW pair AS (PARTITION BY src_ip, did)
+  FROM ${staged} WINDOW pair AS (PARTITION BY src_ip, did)
 ), kept AS (
-  SELECT s2.*, rare.dest_ip, rare.dest, distinct_url_count, distinct_event_count, time_count, login_count
-  FROM s2 JOIN rare USING (did) JOIN per_dest USING (did)
-  WHERE t_bytecount > ${bind(params.minConnections)}
+  SELECT * FROM s2 WHERE t_bytecount > ${bind(params.minConnections)}
 ), averaged AS (
   SELECT *, avg(i_bytecount) OVER () AS o_average, i_bytecount / avg(i_bytecount) OVER () AS above,
          distinct_url_count / distinct_event_count AS avgurl, i_bytecount / t_bytecount AS avgcount
@@ -92,4 +126,11 @@ FROM weighted
 QUALIFY row_number() OVER (PARTITION BY dest ORDER BY src_ip, dest_ip, bytes_out) = 1 AND ${weight} > ${bind(params.minWeight)}
 ORDER BY addedweight DESC, above DESC, dest`;
   return { sql, params: values };
+}
+
+/** Stage and finisher as one DuckDB statement (the benches' feature step; the hunt runs them apart). */
+export function scoredSql(source: ScoredSource, params: ScoredParams): { sql: string; params: SqlValue[] } {
+  const stage = render(scoredStage(source, params, duckdb), duckdb);
+  const finish = scoredFinishSql(source, params, 'staged', new Bindings(stage.params));
+  return { sql: `WITH staged AS (${stage.text})\n${finish.sql.trimStart().replace(/^WITH /, ', ')}`, params: finish.params };
 }

@@ -2,24 +2,38 @@
  * The seed's two beacon searches as hunts: flow mode ("Hunting for Beacons Part 2", first
  * search) and scored mode (its risk-scoring update, ranked by "Dynamic Correlation").
  */
-import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
+import { Bindings } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
+import type { Config } from '../../config.ts';
+import type { Dialect } from '../../store/dialect.ts';
+import { ident, join, raw, sql } from '../../store/sql-template.ts';
+import { timeRangeSql } from '../../store/time-range.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { previousFeatures, recordRun, type ResultRow } from '../run.ts';
+import { choice, integer, text, timeRange, type Flags } from '../../model/flags.ts';
+import { previousFeatures, type ResultRow } from '../run.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
 import { explainMultiplier } from '../../model/tiers.ts';
 import { correlate } from './correlate.ts';
-import type { FlowParams, ScoredParams } from './params.ts';
-import { SCORED_COLUMNS, scoredSql, type ScoredSource } from './scored.ts';
+import { DEFAULT_FLOW, scoredParams, type FlowParams, type ScoredParams } from './params.ts';
+import { SCORED_COLUMNS, SCORED_STAGE, scoredFinishSql, scoredStage, type ScoredSource } from './scored.ts';
 
-export interface HuntOutput {
-  columns: string[];
-  rows: Row[];
-  runId: number;
-  notes: string[];
+export type { HuntOutput } from '../contract.ts';
+
+/** A beacon row's triage thread, as the hunts name it in results: src→dest (flow mode: src→dest:bytes). */
+export function beaconThread(row: Row): string {
+  if (row.entity !== undefined) return String(row.entity);
+  if (row.src !== undefined) return `${String(row.src)}→${String(row.dest)}`;
+  return `${String(row.src_ip)}→${String(row.dest ?? row.dest_ip)}${row.bytes_out !== undefined && row.dest === undefined ? `:${String(row.bytes_out)}` : ''}`;
 }
 
-async function tableRows(ws: Workspace, table: string): Promise<number> {
-  return Number(await ws.scalar(`SELECT count(*) FROM ${table === 'http' ? 'http' : 'flows'}`));
+const SCORED_PERIOD = 'hb_scored_period';
+
+/** How many rows the table holds, and the period its rows cover within --since/--until (a stage: it reads the raw table). */
+function periodStage(source: ScoredSource, dialect: Dialect): Stage {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the scored beacon stage has no ${dialect.name} SQL yet`);
+  const table = ident(source.table);
+  const filters = join([sql`dest_ip IS NOT NULL`, ...timeRangeSql(source)], ' AND ');
+  return { table: SCORED_PERIOD, sql: sql`SELECT (SELECT count(*) FROM ${table}) AS table_rows, CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${table} WHERE ${filters}` };
 }
 
 export interface ScoredOptions extends ScoredSource {
@@ -31,12 +45,12 @@ export interface ScoredOptions extends ScoredSource {
   all: boolean;
 }
 
-export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise<HuntOutput> {
-  if ((await tableRows(ws, options.table)) === 0) throw new UsageError(`the ${options.table} table is empty: ingest proxy or Zeek http logs (or use --source flows)`);
-  const started = performance.now();
-  const period = await periodOf(ws, options);
-  const { sql, params } = scoredSql(options, options.params);
-  const { rows } = await ws.queryWithColumns(sql, params);
+async function finishScored({ ws, record }: HuntContext, options: ScoredOptions): Promise<HuntOutput> {
+  const [stats] = await ws.query(`SELECT * FROM ${SCORED_PERIOD}`);
+  if (Number(stats.table_rows) === 0) throw new UsageError(`the ${options.table} table is empty: ingest proxy or Zeek http logs (or use --source flows)`);
+  const period = { start: stats.start === null ? null : String(stats.start), end: stats.end === null ? null : String(stats.end) };
+  const finish = scoredFinishSql(options, options.params, SCORED_STAGE);
+  const { rows } = await ws.queryWithColumns(finish.sql, finish.params);
   const features = rows.map((r) => Object.fromEntries(SCORED_COLUMNS.map((c) => [c, Number(r[c])])) as Record<string, number>);
   const history = (await previousFeatures(ws, 'beacons.scored', period)).map((r) => JSON.parse(String(r.features)) as Record<string, number>);
   const correlated = correlate(features, history, options.model, options.seed);
@@ -53,7 +67,7 @@ export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise
       top: rank < topCount, ...row, ...(correlated.clusters ? { cluster: correlated.clusters[i].cluster } : {}), reasons: reasons.join('; '),
     };
   });
-  const runId = await recordRun(ws, { hunt: 'beacons.scored', parameters: options, window: period, started, rows: results });
+  const runId = await record({ window: period, results });
   const modelColumn = options.model === 'iforest' ? 'iforest_score' : 'cluster_rarity';
   return {
     columns: ['rank', modelColumn, 'top', ...SCORED_COLUMNS, ...(correlated.clusters ? ['cluster'] : []), 'reasons'],
@@ -61,14 +75,6 @@ export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise
     runId,
     notes: [`${rows.length} pairs scored above addedweight ${options.params.minWeight} in ${period.start} – ${period.end}; top ${(options.topFraction * 100).toFixed(1)} % = ${topCount} by ${options.model}${history.length ? ` (with ${history.length} pairs from earlier periods)` : ''}; run ${runId}`],
   };
-}
-
-/** The period a scored run covers: the rows' own first and last times within --since/--until. */
-async function periodOf(ws: Workspace, source: ScoredSource): Promise<{ start: string | null; end: string | null }> {
-  const { values, bind } = new Bindings();
-  const filters = ['dest_ip IS NOT NULL', ...timeWindow(bind, source)];
-  const [row] = await ws.query(`SELECT CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${source.table === 'http' ? 'http' : 'flows'} WHERE ${filters.join(' AND ')}`, values);
-  return { start: row.start === null ? null : String(row.start), end: row.end === null ? null : String(row.end) };
 }
 
 export interface FlowOptions {
@@ -85,23 +91,34 @@ export const FLOW_COLUMNS = ['src_ip', 'dest_ip', 'bytes_out', 'beacon_count', '
  * (beacon_count), against all traffic of the pair (total_count, unique_count) and against the
  * average over every row (beacon_percentage = beacon_count / overall_average).
  */
-export async function flowHunt(ws: Workspace, options: FlowOptions): Promise<HuntOutput> {
-  if ((await tableRows(ws, 'flows')) === 0) throw new UsageError('the flows table is empty: ingest Zeek conn logs or flow CSVs');
-  const started = performance.now();
+const FLOW_STAGE = 'hb_flow_stage';
+const FLOW_LOGINS = 'hb_flow_logins';
+const FLOW_COUNT = 'hb_flow_count';
+
+/** The stages: per (src_ip, dest_ip, bytes_out) beacon_count and incount; per dest_ip login_count; the table's size. */
+function flowStages(options: FlowOptions, dialect: Dialect): Stage[] {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the flow beacon stage has no ${dialect.name} SQL yet`);
+  const filters = [sql`src_ip IS NOT NULL`, sql`dest_ip IS NOT NULL`, sql`bytes_out IS NOT NULL`];
+  if (options.params.ports.length > 0) filters.push(sql`dest_port IN (${join(options.params.ports)})`);
+  filters.push(...timeRangeSql(options));
+  return [
+    { table: FLOW_COUNT, sql: sql`SELECT count(*) AS n FROM flows` },
+    { table: FLOW_STAGE, sql: sql`
+WITH sizes AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM flows WHERE ${join(filters, ' AND ')} GROUP BY ALL)
+SELECT src_ip, dest_ip, bytes_out, sum(n)::BIGINT AS beacon_count, count(bytes_in) AS incount FROM sizes GROUP BY ALL` },
+    { table: FLOW_LOGINS, sql: sql`SELECT dest_ip, count(DISTINCT "user") AS login_count FROM flows WHERE dest_ip IS NOT NULL GROUP BY ALL` },
+  ];
+}
+
+async function finishFlow({ ws, record }: HuntContext, options: FlowOptions): Promise<HuntOutput> {
+  if (Number(await ws.scalar(`SELECT n FROM ${FLOW_COUNT}`)) === 0) throw new UsageError('the flows table is empty: ingest Zeek conn logs or flow CSVs');
   const { values, bind } = new Bindings();
-  const filters = ['src_ip IS NOT NULL', 'dest_ip IS NOT NULL', 'bytes_out IS NOT NULL'];
-  if (options.params.ports.length > 0) filters.push(`dest_port IN (${options.params.ports.map((p) => bind(p)).join(', ')})`);
-  filters.push(...timeWindow(bind, options));
   const sql = `
-WITH f AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, "user" FROM flows WHERE ${filters.join(' AND ')}),
-sizes AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM f GROUP BY ALL),
-s AS (SELECT src_ip, dest_ip, bytes_out, sum(n)::BIGINT AS beacon_count, count(bytes_in) AS incount FROM sizes GROUP BY ALL),
-logins AS (SELECT dest_ip, count(DISTINCT "user") AS login_count FROM flows WHERE dest_ip IS NOT NULL GROUP BY ALL),
-w AS (SELECT *, sum(beacon_count) OVER pair ::BIGINT AS total_count, count(*) OVER pair AS unique_count FROM s WINDOW pair AS (PARTITION BY src_ip, dest_ip))
+WITH w AS (SELECT *, sum(beacon_count) OVER pair ::BIGINT AS total_count, count(*) OVER pair AS unique_count FROM ${FLOW_STAGE} WINDOW pair AS (PARTITION BY src_ip, dest_ip))
 SELECT src_ip, dest_ip, bytes_out, beacon_count, beacon_count / total_count AS beacon_avg,
        beacon_count / avg(beacon_count) OVER () AS beacon_percentage, avg(beacon_count) OVER () AS overall_average,
        unique_count, total_count, incount, coalesce(login_count, 0) AS login_count
-FROM w LEFT JOIN logins USING (dest_ip)
+FROM w LEFT JOIN ${FLOW_LOGINS} USING (dest_ip)
 QUALIFY ${options.params.minPercentage > 0 ? `beacon_count / avg(beacon_count) OVER () > ${bind(options.params.minPercentage)}` : 'true'}
 ORDER BY beacon_percentage DESC, src_ip, dest_ip, bytes_out`;
   const { rows } = await ws.queryWithColumns(sql, values);
@@ -110,9 +127,58 @@ ORDER BY beacon_percentage DESC, src_ip, dest_ip, bytes_out`;
     rank: i + 1, entityType: 'pair', entity: `${r.src_ip}→${r.dest_ip}:${r.bytes_out}`, score: Number(r.beacon_percentage),
     features: r as Record<string, unknown>, reasons: [`${r.beacon_count} connections of exactly ${r.bytes_out} payload bytes sent (bytes_out, no IP or TCP headers), ${Number(r.beacon_percentage).toFixed(1)}× the average`],
   }));
-  const runId = await recordRun(ws, { hunt: 'beacons.flow', parameters: options, window: { start: options.since, end: options.until }, started, rows: results });
+  const runId = await record({ window: { start: options.since, end: options.until }, results });
   return {
     columns: ['rank', ...FLOW_COLUMNS], rows: rows.slice(0, top).map((r, i) => ({ rank: i + 1, ...r })), runId,
     notes: [`${rows.length} (src_ip, dest_ip, bytes_out) rows${options.params.ports.length ? ` on ports ${options.params.ports.join(',')}` : ''}; run ${runId}`],
   };
+}
+
+/** --top-fraction: a share in (0, 1]. */
+function fraction(name: string, value: string): number {
+  const x = Number(value);
+  if (!(x > 0 && x <= 1)) throw new UsageError(`${name} must be a fraction in (0, 1], got "${value}"`);
+  return x;
+}
+
+export const SCORED: Hunt<ScoredOptions> = {
+  name: 'beacons.scored',
+  columns: ['rank', 'iforest_score', 'cluster_rarity', 'top', ...SCORED_COLUMNS, 'cluster', 'reasons'],
+  params: (config: Config, flags: Flags) => ({
+    table: choice(flags, 'source', '--source', ['http', 'flows'] as const, 'http'), ...timeRange(flags),
+    params: scoredParams(config, choice(flags, 'join', '--join', ['dest', 'splunk'] as const, 'dest')),
+    model: choice(flags, 'model', '--model', ['iforest', 'kmeans'] as const, 'iforest'), topFraction: fraction('--top-fraction', text(flags, 'topFraction') ?? '0.003'),
+    seed: integer(flags, 'seed', '--seed', 1, 0), all: flags.all === true,
+  }),
+  stage: (p, dialect) => [periodStage(p, dialect), { table: SCORED_STAGE, sql: scoredStage(p, p.params, dialect) }],
+  finish: finishScored,
+  thread: beaconThread,
+};
+
+/** Flow mode's ports: a comma list, or 'all'; the seed's 80 and 443 by default. */
+function ports(value: string): number[] {
+  if (value === 'all' || value === '') return [];
+  return value.split(',').map((p) => integer({ p: p.trim() }, 'p', '--ports', 0, 0, 65535));
+}
+
+export const FLOW: Hunt<FlowOptions> = {
+  name: 'beacons.flow',
+  columns: ['rank', ...FLOW_COLUMNS],
+  params: (_config: Config, flags: Flags) => ({
+    params: { ports: ports(text(flags, 'ports') ?? DEFAULT_FLOW.ports.join(',')), minPercentage: Number(text(flags, 'minPercentage') ?? 0) || 0 }, ...timeRange(flags),
+    top: integer(flags, 'top', '--top', 20, 1),
+  }),
+  stage: flowStages,
+  finish: finishFlow,
+  thread: beaconThread,
+};
+
+/** One scored run (the library's and the tests' entry; the CLI runs SCORED itself). */
+export async function scoredHunt(ws: Workspace, options: ScoredOptions): Promise<HuntOutput> {
+  return runHunt(ws, SCORED, options);
+}
+
+/** One flow run (the library's and the tests' entry; the CLI runs FLOW itself). */
+export async function flowHunt(ws: Workspace, options: FlowOptions): Promise<HuntOutput> {
+  return runHunt(ws, FLOW, options);
 }

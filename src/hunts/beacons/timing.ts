@@ -5,14 +5,16 @@
  * it, and context (prevalence, first seen, allow-list) that decides the ranking and says why.
  */
 import type { SqlValue } from '../../store/sql.ts';
-import { duckdb } from '../../store/dialect-duckdb.ts';
-import { raw, render, sql } from '../../store/sql-template.ts';
+import { raw, sql } from '../../store/sql-template.ts';
 import { UsageError } from '../../errors.ts';
+import type { Config } from '../../config.ts';
+import { integer, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { AddressClassifier } from '../../net/network.ts';
-import { recordRun, type ResultRow } from '../run.ts';
+import type { ResultRow } from '../run.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
+import type { Dialect } from '../../store/dialect.ts';
 import { allowListMatch, type AllowList } from '../../net/allowlist.ts';
-import type { HuntOutput } from './seed-hunts.ts';
 import { analysisWindow, jitterScore, R, seriesStart, timingScore, type TimingScore, type Window } from './timing-score.ts';
 
 export interface TimingParams {
@@ -49,17 +51,19 @@ const IPCLASS = 'hb_ipclass';
 const CONN = 'hb_conn';
 const RECORDS = 'hb_beacon_records';
 
+const COUNTS = 'hb_timing_counts';
+const NAMES = 'hb_timing_names';
+const CATEGORIES = 'hb_timing_categories';
+
 /**
  * Every address of the network tables with its class, worked out in SQL from the configured
  * networks (no address travels to JS and back). An address that cannot be parsed counts as
  * special: it can be neither end of a beacon we can reason about.
  */
-async function classifyAddresses(ws: Workspace, internal: string[]): Promise<void> {
+function classifyStage(internal: string[], dialect: Dialect): Stage {
   const addresses = sql`SELECT src_ip AS ip FROM flows UNION ALL SELECT dest_ip FROM flows UNION ALL
       SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http UNION ALL SELECT src_ip FROM tls UNION ALL SELECT dest_ip FROM tls`;
-  const { text, params } = render(sql`CREATE OR REPLACE TEMP TABLE ${raw(IPCLASS)} AS
-    SELECT ip, internal, special OR NOT valid AS special FROM (${duckdb.classifyAddresses(addresses, internal)})`, duckdb);
-  await ws.run(text, params);
+  return { table: IPCLASS, sql: sql`SELECT ip, internal, special OR NOT valid AS special FROM (${dialect.classifyAddresses(addresses, internal)})` };
 }
 
 /**
@@ -71,53 +75,75 @@ async function classifyAddresses(ws: Workspace, internal: string[]): Promise<voi
  *   their own times and addresses; sizes are unknown for ssl;
  * - proxy logs (no uid) count one record per request.
  */
-async function buildRecords(ws: Workspace): Promise<void> {
-  await ws.run(`CREATE OR REPLACE TEMP TABLE ${CONN} AS
+function recordStages(): Stage[] {
+  const [CONN_, IPCLASS_] = [raw(CONN), raw(IPCLASS)];
+  const conn = sql`
     SELECT f.uid, f.src_ip, f.dest_ip, CAST(floor(epoch(f.ts)) AS BIGINT) AS t, coalesce(f.ip_bytes_out, f.bytes_out, 0) AS size,
            (s.special OR d.special OR NOT (s.internal AND NOT d.internal)) AS filtered
-      FROM flows f JOIN ${IPCLASS} s ON s.ip = f.src_ip JOIN ${IPCLASS} d ON d.ip = f.dest_ip
-     WHERE f.ts IS NOT NULL`);
+      FROM flows f JOIN ${IPCLASS_} s ON s.ip = f.src_ip JOIN ${IPCLASS_} d ON d.ip = f.dest_ip
+     WHERE f.ts IS NOT NULL`;
   // An own-time record is kept when its source is internal and its destination is external (or
   // unknown), or when it is a CONNECT through an internal proxy.
   const ownTimeKept = `s.internal AND NOT s.special AND (method = 'CONNECT' OR (NOT coalesce(d.internal, false) AND NOT coalesce(d.special, false)))`;
-  await ws.run(`CREATE OR REPLACE TEMP TABLE ${RECORDS} AS
+  const [kept, keptTls] = [raw(ownTimeKept), raw(ownTimeKept.replace("method = 'CONNECT' OR ", ''))];
+  const records = sql`
     WITH last_http AS (      -- one record per uid: the request with the latest http ts
       SELECT uid, arg_max(dest, ts) AS host, arg_max(method, ts) AS method, arg_min(src_ip, ts) AS src_ip, arg_min(dest_ip, ts) AS dest_ip,
              min(ts) AS ts, sum(bytes_out) AS size
         FROM http WHERE uid IS NOT NULL GROUP BY uid
     ), http_rec AS (
       SELECT 'host' AS kind, c.src_ip AS src, h.host AS dest, c.dest_ip, c.t, c.size, c.uid, h.method = 'CONNECT' AS connect
-        FROM last_http h JOIN ${CONN} c USING (uid)
+        FROM last_http h JOIN ${CONN_} c USING (uid)
        WHERE coalesce(h.host, '') <> '' AND (h.method = 'CONNECT' OR NOT c.filtered)
     ), http_own AS (         -- http.log without its conn.log
       SELECT 'host', h.src_ip, h.host, h.dest_ip, CAST(floor(epoch(h.ts)) AS BIGINT), h.size, h.uid, h.method = 'CONNECT'
-        FROM last_http h ANTI JOIN ${CONN} c USING (uid) JOIN ${IPCLASS} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = h.dest_ip
-       WHERE coalesce(h.host, '') <> '' AND h.ts IS NOT NULL AND ${ownTimeKept}
+        FROM last_http h ANTI JOIN ${CONN_} c USING (uid) JOIN ${IPCLASS_} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS_} d ON d.ip = h.dest_ip
+       WHERE coalesce(h.host, '') <> '' AND h.ts IS NOT NULL AND ${kept}
     ), tls_rec AS (
       SELECT 'host' AS kind, c.src_ip, t.server_name, c.dest_ip, c.t, c.size, c.uid, false
-        FROM tls t JOIN ${CONN} c USING (uid)
+        FROM tls t JOIN ${CONN_} c USING (uid)
        WHERE coalesce(t.server_name, '') <> '' AND NOT c.filtered
     ), tls_own AS (          -- ssl.log without its conn.log: no sizes
       SELECT 'host', t.src_ip, t.server_name, t.dest_ip, CAST(floor(epoch(t.ts)) AS BIGINT), NULL::BIGINT, t.uid, false
-        FROM (SELECT * FROM tls WHERE uid IS NOT NULL) t ANTI JOIN ${CONN} c USING (uid) JOIN ${IPCLASS} s ON s.ip = t.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = t.dest_ip
-       WHERE coalesce(t.server_name, '') <> '' AND t.ts IS NOT NULL AND ${ownTimeKept.replace("method = 'CONNECT' OR ", '')}
+        FROM (SELECT * FROM tls WHERE uid IS NOT NULL) t ANTI JOIN ${CONN_} c USING (uid) JOIN ${IPCLASS_} s ON s.ip = t.src_ip LEFT JOIN ${IPCLASS_} d ON d.ip = t.dest_ip
+       WHERE coalesce(t.server_name, '') <> '' AND t.ts IS NOT NULL AND ${keptTls}
     ), tls_ip_own AS (       -- ssl.log without conn.log and without SNI: an IP pair on the handshake's time
       SELECT 'ip', t.src_ip, t.dest_ip, t.dest_ip, CAST(floor(epoch(t.ts)) AS BIGINT), NULL::BIGINT, t.uid, false
-        FROM (SELECT * FROM tls WHERE uid IS NOT NULL AND coalesce(server_name, '') = '') t ANTI JOIN ${CONN} c USING (uid)
-        JOIN ${IPCLASS} s ON s.ip = t.src_ip JOIN ${IPCLASS} d ON d.ip = t.dest_ip
+        FROM (SELECT * FROM tls WHERE uid IS NOT NULL AND coalesce(server_name, '') = '') t ANTI JOIN ${CONN_} c USING (uid)
+        JOIN ${IPCLASS_} s ON s.ip = t.src_ip JOIN ${IPCLASS_} d ON d.ip = t.dest_ip
        WHERE t.ts IS NOT NULL AND s.internal AND NOT s.special AND NOT d.internal AND NOT d.special
     ), proxy_rec AS (        -- proxy logs without conn records: the proxy's own view of each request
       SELECT 'host' AS kind, h.src_ip, h.dest, h.dest_ip, CAST(floor(epoch(h.ts)) AS BIGINT), coalesce(h.bytes_out, 0), NULL::VARCHAR, false
-        FROM http h JOIN ${IPCLASS} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS} d ON d.ip = h.dest_ip
+        FROM http h JOIN ${IPCLASS_} s ON s.ip = h.src_ip LEFT JOIN ${IPCLASS_} d ON d.ip = h.dest_ip
        WHERE h.uid IS NULL AND h.ts IS NOT NULL AND coalesce(h.dest, '') <> '' AND s.internal AND NOT s.special AND NOT coalesce(d.special, false)
     ), hosts AS (
       SELECT * FROM http_rec UNION ALL SELECT * FROM tls_rec
     ), ip_rec AS (           -- connections no host record covers stay with their IP pair
       SELECT 'ip' AS kind, c.src_ip, c.dest_ip AS dest, c.dest_ip, c.t, c.size, c.uid, false
-        FROM ${CONN} c ANTI JOIN (SELECT uid FROM hosts) h USING (uid) WHERE NOT c.filtered
+        FROM ${CONN_} c ANTI JOIN (SELECT uid FROM hosts) h USING (uid) WHERE NOT c.filtered
     )
     SELECT * FROM hosts UNION ALL SELECT * FROM http_own UNION ALL SELECT * FROM tls_own UNION ALL SELECT * FROM tls_ip_own
-    UNION ALL SELECT * FROM proxy_rec UNION ALL SELECT * FROM ip_rec`);
+    UNION ALL SELECT * FROM proxy_rec UNION ALL SELECT * FROM ip_rec`;
+  return [{ table: CONN, sql: conn }, { table: RECORDS, sql: records }];
+}
+
+/** Host names seen for each destination address (HTTP Host, TLS SNI): lets an IP pair be allow-listed by name. */
+const namesStage = (): Stage => ({ table: NAMES, sql: sql`SELECT dest_ip, list(DISTINCT name) AS names FROM (
+      SELECT dest_ip, dest AS name FROM http WHERE dest_ip IS NOT NULL AND coalesce(dest, '') <> ''
+      UNION ALL SELECT dest_ip, server_name FROM tls WHERE dest_ip IS NOT NULL AND coalesce(server_name, '') <> '') GROUP BY dest_ip` });
+
+/** What the proxy says each destination is (a known category, or nothing). */
+const categoriesStage = (): Stage => ({ table: CATEGORIES, sql: sql`SELECT lower(dest) AS dest, mode(category) AS category FROM http
+      WHERE dest IS NOT NULL AND category IS NOT NULL AND lower(trim(category)) NOT IN ('', '-', 'uncategorized', 'unknown', 'none', 'unrated', 'not rated')
+      GROUP BY 1` });
+
+/** The stages, in order (each may read the ones before): sizes of the tables, address classes, connections, records, names, categories. */
+function timingStages(options: TimingOptions, dialect: Dialect): Stage[] {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the timing beacon stage has no ${dialect.name} SQL yet`);
+  return [
+    { table: COUNTS, sql: sql`SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM tls) AS tls` },
+    classifyStage(options.params.internal, dialect), ...recordStages(), namesStage(), categoriesStage(),
+  ];
 }
 
 /** Epoch-second bounds of --since / --until, read the way DuckDB reads a timestamp. */
@@ -181,7 +207,7 @@ async function explainEmpty(ws: Workspace, internal: string[], range: Range): Pr
       count(*) FILTER (WHERE NOT s.special AND NOT d.special AND NOT s.internal) AS external_source,
       count(*) FILTER (WHERE NOT s.special AND NOT d.special AND s.internal AND d.internal) AS internal_dest
     FROM ${CONN} c JOIN ${IPCLASS} s ON s.ip = c.src_ip JOIN ${IPCLASS} d ON d.ip = c.dest_ip WHERE ${inRange}`, values);
-  const total = Number(await ws.scalar('SELECT (SELECT count(*) FROM flows) + (SELECT count(*) FROM http) + (SELECT count(*) FROM tls)'));
+  const total = Number(await ws.scalar(`SELECT flows + http + tls FROM ${COUNTS}`));
   const parts = [`no records left to score${range.lo !== undefined || range.hi !== undefined ? ' in the --since/--until range' : ''} (${total} flows, http and tls rows in the workspace)`];
   if (Number(conn.n) > 0) {
     parts.push(`of ${conn.n} connections: ${conn.external_source} have a source outside the internal networks, ${conn.internal_dest} stay inside them, ${conn.special} involve loopback, link-local, multicast or broadcast addresses`);
@@ -207,16 +233,13 @@ interface PairSeries {
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace('T', ' ').replace('.000Z', '');
 
-export async function timingHunt(ws: Workspace, options: TimingOptions): Promise<HuntOutput> {
-  const started = performance.now();
+async function finishTiming({ ws, record }: HuntContext, options: TimingOptions): Promise<HuntOutput> {
   const params = options.params;
-  const counts = await ws.query('SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM tls) AS tls');
+  const counts = await ws.query(`SELECT * FROM ${COUNTS}`);
   if (Number(counts[0].flows) + Number(counts[0].http) + Number(counts[0].tls) === 0) {
     throw new UsageError('no flows, http or tls rows in the workspace: ingest Zeek conn/http/ssl logs or proxy logs first');
   }
   const range = await parseRange(ws, options.since, options.until);
-  await classifyAddresses(ws, params.internal);
-  await buildRecords(ws);
   const bounds = await span(ws, range);
   if (!bounds) throw new UsageError(await explainEmpty(ws, params.internal, range));
   const names = await namesByAddress(ws);
@@ -255,9 +278,9 @@ export async function timingHunt(ws: Workspace, options: TimingOptions): Promise
         rank_score: s.rankScore, reasons: reasons.join('; '),
       });
     });
-    const runId = await recordRun(ws, {
-      hunt: 'beacons.timing', parameters: { ...params, since: options.since ?? null, until: options.until ?? null, eachDay: Boolean(options.eachDay) },
-      window: { start: iso(w.w0), end: iso(w.w1) }, started, rows: results,
+    const runId = await record({
+      parameters: { ...params, since: options.since ?? null, until: options.until ?? null, eachDay: Boolean(options.eachDay) },
+      window: { start: iso(w.w0), end: iso(w.w1) }, results,
     });
     runIds.push(runId);
     for (const row of windowRows) rows.push(row);
@@ -298,13 +321,9 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
       SELECT dest, count(DISTINCT src) AS prevalence_sources FROM win GROUP BY dest
     ), seen AS (             -- first seen across everything the workspace holds
       SELECT dest, min(t) AS first_seen FROM ${RECORDS} GROUP BY dest
-    ), cat AS (              -- what the proxy says the destination is (a known category, or nothing)
-      SELECT lower(dest) AS dest, mode(category) AS category FROM http
-      WHERE dest IS NOT NULL AND category IS NOT NULL AND lower(trim(category)) NOT IN ('', '-', 'uncategorized', 'unknown', 'none', 'unrated', 'not rated')
-      GROUP BY 1
     )
     SELECT series.*, prevalence_sources, first_seen, cat.category FROM series JOIN reach USING (dest) JOIN seen USING (dest)
-      LEFT JOIN cat ON series.kind = 'host' AND cat.dest = lower(series.dest)`, values)) as unknown as PairSeries[];
+      LEFT JOIN ${CATEGORIES} cat ON series.kind = 'host' AND cat.dest = lower(series.dest)`, values)) as unknown as PairSeries[];
   const sources = Number(await ws.scalar(`SELECT count(DISTINCT src) FROM ${RECORDS} WHERE t >= $1 AND t <= $2`, [from, w.w1]));
   const scored: ScoredPair[] = pairs.map((pair) => {
     const strobe = pair.records >= params.strobeRecords || !pair.times;
@@ -373,11 +392,8 @@ function topCounts(values: number[]): [number, number][] {
   return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 10);
 }
 
-/** Host names seen for each destination address (HTTP Host, TLS SNI): lets an IP pair be allow-listed by name. */
 async function namesByAddress(ws: Workspace): Promise<Map<string, string[]>> {
-  const rows = await ws.query(`SELECT dest_ip, list(DISTINCT name) AS names FROM (
-      SELECT dest_ip, dest AS name FROM http WHERE dest_ip IS NOT NULL AND coalesce(dest, '') <> ''
-      UNION ALL SELECT dest_ip, server_name FROM tls WHERE dest_ip IS NOT NULL AND coalesce(server_name, '') <> '') GROUP BY dest_ip`);
+  const rows = await ws.query(`SELECT dest_ip, names FROM ${NAMES}`);
   return new Map(rows.map((r) => [String(r.dest_ip), (r.names as string[]) ?? []]));
 }
 
@@ -409,4 +425,31 @@ function explain(s: Explained, sources: number, w: Window, params: TimingParams)
   else reasons.push(`prevalence not applied: only ${sources} internal host${sources === 1 ? '' : 's'}`);
   if (pair.first_seen >= w.w0) reasons.push('first seen in this window');
   return reasons;
+}
+
+/** `hunt beacons` (timing mode): the flags over the configuration in force. */
+function readTimingFlags(config: Config, flags: Flags): TimingOptions {
+  const internal = text(flags, 'internal');
+  return {
+    params: {
+      internal: internal ? internal.split(',').map((c) => c.trim()).filter(Boolean) : config.networks.internal,
+      allow: flags.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance,
+      categorisedFactor: config.beacons.categorisedFactor, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
+    },
+    top: integer(flags, 'top', '--top', 20, 1), includeAllowed: flags.includeAllowed === true, ...timeRange(flags), eachDay: flags.eachDay === true,
+  };
+}
+
+export const TIMING: Hunt<TimingOptions> = {
+  name: 'beacons.timing',
+  columns: TIMING_COLUMNS,
+  params: readTimingFlags,
+  stage: timingStages,
+  finish: finishTiming,
+  thread: (row) => `${String(row.src)}→${String(row.dest)}`,
+};
+
+/** One timing run (the library's and the tests' entry; the CLI runs TIMING itself). */
+export async function timingHunt(ws: Workspace, options: TimingOptions): Promise<HuntOutput> {
+  return runHunt(ws, TIMING, options);
 }
