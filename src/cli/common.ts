@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Config } from '../config.ts';
-import { UsageError, WorkspaceError } from '../errors.ts';
+import { WorkspaceError } from '../errors.ts';
 import { createProgress } from '../progress.ts';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows, type OutputFormat } from '../report/format.ts';
 import { DEFAULT_WORKSPACE, Workspace, type Row } from '../store/workspace.ts';

@@ -5,17 +5,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config.ts';
-import { flowHunt, scoredHunt } from '../hunts/beacons/seed-hunts.ts';
-import { DEFAULT_FLOW, defaultScored } from '../hunts/beacons/params.ts';
-import { timingHunt } from '../hunts/beacons/timing.ts';
+import { runHunt, type Hunt } from '../hunts/contract.ts';
+import { BASELINE, FLOW, INSIDER, POPULATION, RISK, SCORED, SOCIAL, TIMING } from '../hunts/registry.ts';
+import type { Flags } from '../model/flags.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { loadRuleSources } from '../rules/catalog.ts';
 import { runRules } from '../rules/engine.ts';
-import { defaultRisk, riskHunt } from '../hunts/risk/risk.ts';
-import { populationHunt } from '../hunts/risk/population.ts';
-import { baselineHunt, defaultBaseline } from '../hunts/baseline/baseline.ts';
-import { insiderHunt } from '../hunts/insider/insider.ts';
-import { socialHunt } from '../hunts/social/social.ts';
+
+/** A hunt as the CLI would run it with these flags, over the configuration in force. */
+function demoRun<P>(ws: Workspace, hunt: Hunt<P>, flags: Flags) {
+  return runHunt(ws, hunt, hunt.params(loadConfig(), flags));
+}
 
 export interface DemoResult {
   columns: string[];
@@ -50,11 +50,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: 'hunt beacons (timing): RITA-style regularity per pair, ranked with prevalence and allow-list',
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const config = loadConfig();
-      const out = await timingHunt(ws, {
-        params: { internal: config.networks.internal, allow: config.beacons.allow, tolerance: config.beacons.jitterTolerance, categorisedFactor: config.beacons.categorisedFactor, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords },
-        top: 15,
-      });
+      const out = await demoRun(ws, TIMING, { top: '15' });
       const columns = ['rank', 'kind', 'src', 'dest', 'records', 'score', 'jitter_score', 'prevalence', 'rank_score', 'truth'];
       const rows = out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src, r.dest) }));
       const found = t.beacons.filter((b) => rows.slice(0, 20).some((r) => r.truth.startsWith(`PLANTED ${b.id} `)));
@@ -65,7 +61,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt beacons --mode scored: the seed's risk-scored search, top pairs by isolation forest",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await scoredHunt(ws, { table: 'http', params: defaultScored(), model: 'iforest', topFraction: 0.003, seed: 1, all: true });
+      const out = await demoRun(ws, SCORED, { all: true });
       const columns = ['rank', 'iforest_score', 'dest', 'src_ip', 'distinct_event_count', 'time_count', 'above', 'addedweight', 'truth'];
       return { columns, rows: out.rows.slice(0, 10).map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest) })), notes: out.notes };
     },
@@ -74,7 +70,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt beacons --mode flow: the seed's first search over flows (repeated exact sizes)",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await flowHunt(ws, { params: { ...DEFAULT_FLOW, ports: [] }, top: 5 });
+      const out = await demoRun(ws, FLOW, { ports: 'all', top: '5' });
       const columns = ['rank', 'src_ip', 'dest_ip', 'bytes_out', 'beacon_count', 'beacon_percentage', 'total_count', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest_ip) })), notes: out.notes };
     },
@@ -93,7 +89,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt risk --by user: the seed's weights, phases and multipliers per user and day",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await riskHunt(ws, defaultRisk(), 8);
+      const out = await demoRun(ws, RISK, { top: '8' });
       const columns = ['rank', 'window_start', 'entity', 'tweight', 'scount', 'pcount', 'weighted', 'alert', 'risk', 'level', 'iforest_score', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.entity === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },
@@ -102,7 +98,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: 'hunt population: how rare is each user\'s set of phases and rules (k-means, outlier cluster)',
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await populationHunt(ws, { k: 'auto', seed: 1, top: 6 });
+      const out = await demoRun(ws, POPULATION, { top: '6' });
       const columns = ['rank', 'user', 'user_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider (${t.insider.phases.map((p) => p.phase).join(' → ')})` : '' })), notes: out.notes };
     },
@@ -111,7 +107,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt baseline: each user's day against their own earlier days and their peers (days of interest)",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await baselineHunt(ws, defaultBaseline(), { top: 6 });
+      const out = await demoRun(ws, BASELINE, { top: '6' });
       const columns = ['rank', 'user', 'day', 'score', 'peer_group', 'deviations', 'truth'];
       const phaseOn = (day: unknown) => t.insider.phases.find((p) => p.date === day)?.phase;
       return {
@@ -124,8 +120,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: 'hunt insider: baseline, risk, population, phase order and red flags in one list, with each story',
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const config = loadConfig();
-      const out = await insiderHunt(ws, { baseline: defaultBaseline(), risk: defaultRisk(), population: { k: 'auto', seed: 1, multipliers: config.population.multipliers }, orderDays: config.insider.orderDays, weights: config.insider }, 5);
+      const out = await demoRun(ws, INSIDER, { top: '5' });
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
       return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
     },
@@ -134,7 +129,7 @@ export const DEMO_HUNTS: DemoHunt[] = [
     title: "hunt social: profiles by how they worked the employees (from the notice e-mails and the export; isolation forest)",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
-      const out = await socialHunt(ws, { seed: 1 }, 6);
+      const out = await demoRun(ws, SOCIAL, { top: '6' });
       const columns = ['rank', 'profile_id', 'name', 'headline', 'score', 'users', 'departments', 'followup', 'messages', 'truth'];
       const fakes = new Set(t.fake_profiles.map((f) => f.profile_id));
       const lookalikes = Number(await ws.scalar("SELECT count(*) FROM mail_notices WHERE verdict = 'lookalike'"));

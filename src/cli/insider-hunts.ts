@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
-import { loadConfig, PEER_KEYS, type Config } from '../config.ts';
-import { UsageError } from '../errors.ts';
-import { baselineHunt, baselineMatrix, baselineParams, defaultBaseline, type BaselineParams } from '../hunts/baseline/baseline.ts';
-import { insiderHunt } from '../hunts/insider/insider.ts';
-import { riskParams } from '../hunts/risk/risk.ts';
+import { loadConfig, PEER_KEYS } from '../config.ts';
+import { baselineMatrix, defaultBaseline, readBaselineFlags } from '../hunts/baseline/baseline.ts';
+import { BASELINE, INSIDER } from '../hunts/registry.ts';
+import { text, type Flags } from '../model/flags.ts';
+import { huntCommand } from './hunt-command.ts';
 import type { CommandIO } from './io.ts';
-import { act, announceConfig, commonOptions, honourTriage, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
+import { act, announceConfig, commonOptions, printRows, withCommon, withProgress, withWorkspace } from './common.ts';
 
 function addBaselineOptions(command: Command): Command {
   return command
@@ -16,19 +16,8 @@ function addBaselineOptions(command: Command): Command {
     .option('--z <x>', `robust z at which a feature deviates (config baseline.z_threshold: ${defaultBaseline().zThreshold})`)
     .addOption(new Option('--peer-key <column>', `directory column that makes peer groups (config baseline.peer_key: ${defaultBaseline().peerKey})`).choices([...PEER_KEYS]))
     .option('--packs <list>', `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${defaultBaseline().packs.join(',')})`)
-    .option('--seed <n>', 'random seed for the per-user forests', '1')
+    .option('--seed <n>', 'random seed for the per-user forests (default 1)')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)');
-}
-
-function readBaselineFlags(config: Config, raw: Record<string, string | undefined>): BaselineParams {
-  return baselineParams(config, {
-    since: raw.since, until: raw.until, seed: requireInteger('--seed', raw.seed, 0),
-    ...(raw.warmupDays !== undefined ? { warmupDays: requireInteger('--warmup-days', raw.warmupDays, 1, 365) } : {}),
-    ...(raw.minHistoryDays !== undefined ? { minHistoryDays: requireInteger('--min-history-days', raw.minHistoryDays, 2, 3650) } : {}),
-    ...(raw.z !== undefined ? { zThreshold: requireNumber('--z', raw.z, 0.1) } : {}),
-    ...(raw.peerKey !== undefined ? { peerKey: raw.peerKey as BaselineParams['peerKey'] } : {}),
-    ...(raw.packs !== undefined ? { packs: raw.packs.split(',').map((p) => p.trim()).filter(Boolean) } : {}),
-  });
 }
 
 export function registerInsiderHunts(hunt: Command, io: CommandIO): void {
@@ -36,7 +25,7 @@ export function registerInsiderHunts(hunt: Command, io: CommandIO): void {
     .description("each user's day against their own earlier days and their peers' same day: days of interest, what deviated, first times (the seed's Measuring User Behavior)")
     .option('--user <name>', "only this user's days")
     .option('--matrix', 'print the daily feature matrix itself (every user-day, every feature) instead of the days of interest')
-    .option('--top <n>', 'rows to print', '20')
+    .option('--top <n>', 'rows to print (default 20)')
     .addHelpText('after', `
 The matrix: one row per user and day (days without activity are zeros), one column per feature
 of config baseline.features (archive_count, mail_count, rename_count, ntu_count, removable_count,
@@ -55,27 +44,21 @@ Examples:
   huntbook hunt baseline --top 30
   huntbook hunt baseline --user acm2278
   huntbook hunt baseline --matrix --format csv > matrix.csv`)
-    .action(act(io, async (raw: Record<string, string | undefined>) => {
-      const options = commonOptions(raw);
-      const config = loadConfig(raw.config);
+    .action(act(io, async (raw: Flags) => {
+      if (!raw.matrix) return huntCommand(io, raw, BASELINE, 'hunt baseline');
+      // The matrix itself is a view of the data, not a ranked run: printed, not kept.
+      const options = commonOptions(raw as Record<string, string>);
+      const config = loadConfig(text(raw, 'config'));
       announceConfig(io, config, options.quiet);
       const params = readBaselineFlags(config, raw);
-      if (raw.matrix) {
-        const matrix = await withWorkspace(options.db, (ws) => withProgress('hunt baseline --matrix', !options.quiet, ws, () => baselineMatrix(ws, params, { user: raw.user })));
-        printRows(io, options.format, matrix.columns, matrix.rows);
-        return;
-      }
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt baseline', !options.quiet, ws, async () => honourTriage(ws, 'baseline', await baselineHunt(ws, params, {
-        top: requireInteger('--top', raw.top, 1), user: raw.user,
-      }), (r) => String(r.user))));
-      printRows(io, options.format, output.columns, output.rows);
-      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+      const matrix = await withWorkspace(options.db, (ws) => withProgress('hunt baseline --matrix', !options.quiet, ws, () => baselineMatrix(ws, params, { user: text(raw, 'user') })));
+      printRows(io, options.format, matrix.columns, matrix.rows);
     }));
 
   addBaselineOptions(withCommon(hunt.command('insider')))
     .description('who is stealing data, and the story: baseline days, risk, population, phase order and red flags in one ranked list of users')
     .option('--order-days <n>', 'packaging followed by exfiltration within this many days scores the order bonus (config insider.order_days: 5)')
-    .option('--top <n>', 'rows to print', '20')
+    .option('--top <n>', 'rows to print (default 20)')
     .addHelpText('after', `
 score = baseline (the sum of the user's three highest day scores, hunt baseline)
       + risk (the highest Elastic 0-100 risk of their day windows, hunt risk, x 0.5)
@@ -92,18 +75,5 @@ Run rules first (huntbook rules run): detections give risk, population, phases a
 Examples:
   huntbook hunt insider --top 10
   huntbook hunt insider --format json --top 1`)
-    .action(act(io, async (raw: Record<string, string | undefined>) => {
-      const options = commonOptions(raw);
-      const config = loadConfig(raw.config);
-      announceConfig(io, config, options.quiet);
-      const baseline = readBaselineFlags(config, raw);
-      const orderDays = raw.orderDays === undefined ? config.insider.orderDays : requireInteger('--order-days', raw.orderDays, 0, 365);
-      if (raw.user !== undefined) throw new UsageError('--user is for hunt baseline');
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt insider', !options.quiet, ws, async () => honourTriage(ws, 'insider', await insiderHunt(ws, {
-        baseline, risk: riskParams(config, { seed: baseline.seed }), population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
-        orderDays, weights: config.insider, since: raw.since, until: raw.until,
-      }, requireInteger('--top', raw.top, 1)), (r) => String(r.user))));
-      printRows(io, options.format, output.columns, output.rows);
-      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
-    }));
+    .action(act(io, async (raw: Flags) => huntCommand(io, raw, INSIDER, 'hunt insider')));
 }

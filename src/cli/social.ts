@@ -3,42 +3,12 @@ import { UsageError } from '../errors.ts';
 import { exposure, labelledSubgraph, neighbourhood } from '../hunts/social/graph.ts';
 import { addLabel, LABELS, listLabels, removeLabel } from '../hunts/social/labels.ts';
 import { exportCypher, neo4jAddress, syncNeo4j } from '../hunts/social/neo4j.ts';
-import { socialHunt } from '../hunts/social/social.ts';
 import { checkPictures, indexPictures } from '../hunts/social/pictures.ts';
 import { SAME_PICTURE_BITS } from '../ml/phash.ts';
 import type { Label } from '../hunts/social/labels.ts';
 import type { CommandIO } from './io.ts';
 import { checkOutputFile, writeOutputFile } from './output-file.ts';
-import { act, commonOptions, honourTriage, printRows, requireInteger, requireNumber, withCommon, withProgress, withWorkspace } from './common.ts';
-
-export function registerSocialHunt(hunt: Command, io: CommandIO): void {
-  withCommon(hunt.command('social'))
-    .description("fake social profiles: who reached how many employees, how, and how fast, ranked by isolation forest (the seed's Hunting for Fakes)")
-    .option('--since <ts>', 'only interactions at or after this time')
-    .option('--until <ts>', 'only interactions before this time')
-    .option('--top <n>', 'rows to print', '20')
-    .option('--seed <n>', 'random seed for the forest', '1')
-    .addHelpText('after', `
-Per profile, from every interaction (notification e-mails and exports; the same interaction seen
-in both counts once): users (distinct employees), per_user, kinds, span_days, departments and
-titles of its targets (from the directory), followup (share of accepted connections followed by
-a message), messages; and, when a profile export gave them, following/followers, posts, account
-age, default picture. An isolation forest ranks them; each row says why. A forest finds what is
-rare: when many profiles look isolated, the output says so.
-
-Examples:
-  huntbook ingest mail/ --db case.duckdb          # .eml and .mbox notices
-  huntbook hunt social --top 10 --db case.duckdb
-  huntbook label profile p-155651 fake --reason "stolen photo" --db case.duckdb`)
-    .action(act(io, async (raw: Record<string, string>) => {
-      const options = commonOptions(raw);
-      const output = await withWorkspace(options.db, (ws) => withProgress('hunt social', !options.quiet, ws, async () => honourTriage(ws, 'social', await socialHunt(ws, {
-        since: raw.since, until: raw.until, seed: requireInteger('--seed', raw.seed, 0),
-      }, requireInteger('--top', raw.top, 1)), (r) => String(r.profile_id))));
-      printRows(io, options.format, output.columns, output.rows);
-      if (!options.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
-    }));
-}
+import { act, commonOptions, printRows, requireInteger, requireNumber, withCommon, withWorkspace } from './common.ts';
 
 export function registerSocial(program: Command, io: CommandIO): void {
   const label = program.command('label').description('label social profiles (fake, suspicious, watched): every past and future interaction is marked');

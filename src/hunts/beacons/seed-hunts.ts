@@ -6,7 +6,7 @@ import { Bindings } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import type { Config } from '../../config.ts';
 import type { Dialect } from '../../store/dialect.ts';
-import { ident, join, raw, sql } from '../../store/sql-template.ts';
+import { ident, join, sql } from '../../store/sql-template.ts';
 import { timeRangeSql } from '../../store/time-range.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { choice, integer, text, timeRange, type Flags } from '../../model/flags.ts';

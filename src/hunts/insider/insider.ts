@@ -131,7 +131,7 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
   const phases = await ws.query(`SELECT entity, phase, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last,
       count(DISTINCT CAST(ts AS DATE)) AS days, list(DISTINCT rule ORDER BY rule) AS rules
     FROM detections WHERE ${p1.where} AND phase IS NOT NULL AND phase <> ${p1.b.bind(RED_FLAG_PHASE)}
-    GROUP BY ALL ORDER BY entity, min(ts)`, p1.b.values);
+    GROUP BY ALL ORDER BY entity, min(ts), phase`, p1.b.values);
   for (const p of phases) {
     const c = byUser.get(String(p.entity));
     if (c) c.phases.push({ phase: String(p.phase), first: String(p.first), last: String(p.last), days: Number(p.days), rules: p.rules as string[] });

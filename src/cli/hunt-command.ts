@@ -1,0 +1,21 @@
+import { loadConfig } from '../config.ts';
+import { runHunt, type AnyHunt } from '../hunts/contract.ts';
+import type { Flags } from '../model/flags.ts';
+import type { CommandIO } from './io.ts';
+import { announceConfig, commonOptions, honourTriage, printRows, withProgress, withWorkspace } from './common.ts';
+
+/**
+ * Every `hunt` subcommand: the configuration in force, the hunt's parameters read from it and
+ * the flags (a bad flag stops here, before the workspace opens), one run through runHunt(), the
+ * rows of threads discarded in triage set apart, the rows printed and the notes said.
+ */
+export async function huntCommand(io: CommandIO, raw: Flags, hunt: AnyHunt, title: string, options: { config?: boolean } = {}): Promise<void> {
+  const common = commonOptions(raw as Record<string, string>);
+  const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
+  if (options.config !== false) announceConfig(io, config, common.quiet);
+  const params: unknown = hunt.params(config, raw);
+  const output = await withWorkspace(common.db, (ws) => withProgress(title, !common.quiet, ws, async () => honourTriage(ws, hunt.name, await runHunt(ws, hunt, params), hunt.thread)));
+  printRows(io, common.format, output.columns, output.rows);
+  if (!common.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+}
+
