@@ -55,3 +55,22 @@ test('a bad --since or --until is a usage error naming the option (exit 2), on e
     assert.match(backwards.stderr, /--since must be before --until/, args.join(' '));
   }
 });
+
+test('`hunt` loads neither the Neo4j driver nor the picture decoders (its import graph, followed statically)', () => {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const walk = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^import (?!type )[^'"]*from '([^']+)'/gm)) {
+      const target = m[1];
+      if (target.startsWith('.')) walk(join(file, '..', target));
+      else packages.add(target);
+    }
+  };
+  walk(join(ROOT, 'src', 'cli', 'hunt.ts'));
+  assert.ok(seen.size > 20, `followed ${seen.size} modules`);
+  assert.ok(packages.has('@duckdb/node-api'));
+  for (const heavy of ['neo4j-driver', 'jpeg-js', 'pngjs']) assert.ok(!packages.has(heavy), `hunt imports ${heavy}`);
+});

@@ -14,7 +14,8 @@ import { createServer as createNetServer } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
-import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS, type Picture } from '../src/ml/phash.ts';
+import { hammingDistance, perceptualHash, SAME_PICTURE_BITS, type Picture } from '../src/ml/phash.ts';
+import { decodePicture } from '../src/ml/decode-picture.ts';
 import { checkPictures, indexPictures, localFile } from '../src/hunts/social/pictures.ts';
 import { fetchPublic, notPublic } from '../src/net/fetch-public.ts';
 

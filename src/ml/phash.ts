@@ -5,32 +5,14 @@
  * coefficient is above their median. Resizing, re-encoding and small crops move few of the 64
  * bits; another picture differs in about half. Compared by Hamming distance.
  *
- * Pure functions over pixel arrays; decoding (JPEG, PNG) is jpeg-js and pngjs.
+ * Pure functions over pixel arrays; decoding (JPEG, PNG) is decode-picture.ts (jpeg-js and pngjs),
+ * apart so that what only compares hashes loads no decoder.
  */
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
-
 export interface Picture {
   width: number;
   height: number;
   /** RGBA, 4 bytes a pixel, row by row. */
   data: Uint8Array;
-}
-
-/** Pictures larger than this (pixels) are refused: a profile picture is small, a bomb is not. */
-const MAX_PIXELS = 40_000_000;
-
-export function decodePicture(bytes: Uint8Array): Picture {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 512 });
-    return { width: image.width, height: image.height, data: image.data };
-  }
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    const image = PNG.sync.read(Buffer.from(bytes));
-    if (image.width * image.height > MAX_PIXELS) throw new Error(`picture of ${image.width} × ${image.height} pixels is too large`);
-    return { width: image.width, height: image.height, data: new Uint8Array(image.data) };
-  }
-  throw new Error('not a JPEG or PNG picture');
 }
 
 /** Grey levels (ITU-R BT.601 luma) scaled to size × size by averaging the source area of each cell. */

@@ -16,7 +16,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSy
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { UsageError } from '../../errors.ts';
-import { decodePicture, hammingDistance, perceptualHash, SAME_PICTURE_BITS } from '../../ml/phash.ts';
+import { hammingDistance, perceptualHash, SAME_PICTURE_BITS } from '../../ml/phash.ts';
+import { decodePicture } from '../../ml/decode-picture.ts';
 import { fetchPublic } from '../../net/fetch-public.ts';
 import { listValue, type Workspace } from '../../store/workspace.ts';
 import { addLabel, type Label } from './labels.ts';
