@@ -1,7 +1,7 @@
 /**
  * Progress on stderr for long work: a single rewritten line on a terminal with the share done, a
  * rate and an ETA; nothing when stderr is piped or --quiet is given (so scripts and CI logs stay
- * clean).
+ * clean), unless HUNTBOOK_PROGRESS=lines asks for plain lines.
  */
 export interface Progress {
   /** `fraction` of the step labelled `label` is done; `items` (rows, rules...) so far, for a rate. */
@@ -31,7 +31,33 @@ export function progressText(fraction: number | undefined, elapsedSeconds: numbe
   return parts.join('  ');
 }
 
+/**
+ * HUNTBOOK_PROGRESS=lines: progress as plain lines (at a new step, then at most once a second)
+ * on any stream, for a CI log or a script that waits for work to be under way.
+ */
+function lineProgress(stream: NodeJS.WritableStream): Progress {
+  let current = '';
+  let started = Date.now();
+  let last = 0;
+  return {
+    update(label, fraction, items) {
+      const now = Date.now();
+      if (label === current && now - last < 1000) return;
+      if (label !== current) {
+        current = label;
+        started = now;
+      }
+      last = now;
+      stream.write(`${label} ${progressText(fraction, (now - started) / 1000, 20, items)}\n`);
+    },
+    done() {
+      current = '';
+    },
+  };
+}
+
 export function createProgress(stream: NodeJS.WriteStream, enabled: boolean): Progress {
+  if (enabled && process.env.HUNTBOOK_PROGRESS === 'lines') return lineProgress(stream);
   if (!enabled || !stream.isTTY) return NO_PROGRESS;
   let shown = false;
   let last = 0;

@@ -1,4 +1,5 @@
 /** Shared by the tests: temporary folders, real workspaces, the CLI run in-process. */
+import './setup.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';

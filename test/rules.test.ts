@@ -104,18 +104,24 @@ test('rules run: a mistyped rule path exits 1 before running; Ctrl-C leaves no d
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /^huntbook: \/nonexistent(\.yml)?: no such rule file or folder$/m);
   }
-  // Eight copies of the captures (about 110,000 events): the rules then take longer than the
-  // 6 s before the Ctrl-C, however fast the machine scans.
+  // Eight copies of the captures (about 110,000 events): the scan lasts long enough to be interrupted in the middle.
   const grow = await Workspace.open(db);
   for (let i = 0; i < 3; i++) await grow.run('INSERT INTO events SELECT * FROM events');
   grow.close();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'rules', 'run', '--sigma', testData('sigma', 'sigma-rules.tar.gz'), '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'rules', 'run', '--sigma', testData('sigma', 'sigma-rules.tar.gz'), '--db', db],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HUNTBOOK_PROGRESS: 'lines' } });
   let errors = '';
-  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
-  // Loading and planning 3,780 rules takes a few seconds; the scans take longer.
-  const timer = setTimeout(() => child.kill('SIGINT'), 6000);
+  let sent = false;
+  // Ctrl-C once the scan reports events done (rules loaded and planned, detections being written), not after a guess of wall time.
+  child.stderr.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+    if (!sent && /^rules \[#*\.*\]\s+\d+%\s+[\d,]+ events\/s/m.test(errors)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  clearTimeout(timer);
+  assert.ok(sent, `the scan reported progress before it ended: ${errors}`);
   assert.equal(code, 130, errors);
   assert.match(errors, /interrupted; nothing half-done was kept/);
   const ws = await Workspace.open(db);

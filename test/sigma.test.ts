@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { cacheDir } from '../src/store/cache.ts';
 import { test } from 'node:test';
 import { ingest } from '../src/ingest/ingest.ts';
 import { planRules, runRules } from '../src/rules/engine.ts';
@@ -328,4 +330,10 @@ test('rule plans are cached on disk by the rules and the planner\'s code: the sa
   assert.equal(await plan(), afresh, 'the run that reads it');
   writeFileSync(join(dir, 'cache', entry), '[{"regexes": 3}]');
   assert.equal(await plan(), afresh, 'a corrupt entry is planned again');
+});
+
+test('the tests keep their cache in a folder of their own, never the user\'s', () => {
+  const dir = process.env.HUNTBOOK_CACHE ?? '';
+  assert.ok(dir.startsWith(tmpdir()) && dir.includes('huntbook-test-cache'), dir);
+  assert.equal(cacheDir(), dir);
 });

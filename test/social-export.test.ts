@@ -64,5 +64,5 @@ test('interactions and an export of the same profiles: both feature sets are use
   writeFileSync(csv, `screen_name,followers_count,friends_count,statuses_count\n${ids.map((id, i) => `${id},${100 + i},${50 + (i % 7)},${i * 3}`).join('\n')}\n`);
   await ingest(ws, [csv]);
   const hunt = await socialHunt(ws, { seed: 1 }, 3);
-  assert.match(hunt.notes?.[0] ?? '', /features users, per_user, kinds, span_days, departments, titles, followup, messages, follow_ratio, followers, posts, name_length, name_digits;/);
+  assert.match(hunt.notes?.[0] ?? '', /features approached, per_user, kinds, span_days, departments, titles, followup, messages, follow_ratio, followers, posts, name_length, name_digits;/);
 });

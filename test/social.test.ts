@@ -21,6 +21,7 @@ import { fetchPublic, notPublic } from '../src/net/fetch-public.ts';
 
 interface Truth {
   fake_profiles: { profile_id: string }[];
+  busy_recruiter: { profile_id: string };
   mail: { messages: number; genuine: number; lookalikes: { message_id: string; why: string }[]; unrecognised: string[] };
 }
 
@@ -118,6 +119,11 @@ test('hunt social: the three fakes (spray, one team, connect-then-message) are t
   const result = await socialHunt(ws, { seed: 1 }, 5);
   assert.match(result.notes[0], /^2\d\d profiles;/);
   assert.deepEqual(result.rows.slice(0, 3).map((r) => r.profile_id).sort(), truth.fake_profiles.map((p) => p.profile_id).sort());
+  // The company's busy recruiter reaches more employees than any fake: a ranking by volume would put it first.
+  const busy = result.rows.find((r) => r.profile_id === truth.busy_recruiter.profile_id);
+  assert.ok(busy, 'the busy recruiter is among the top 5 (it is unusual, and the reasons say why it is not a fake)');
+  assert.ok(result.rows.slice(0, 3).every((r) => Number(r.users) < Number(busy.users)), 'every fake reaches fewer employees than the recruiter');
+  assert.equal(busy.rank, 4);
   // A notice and the export of the same interaction count once.
   const top = result.rows[0];
   assert.equal(Number(top.users) * Number(top.per_user), Number(await ws.scalar(`SELECT count(DISTINCT (lower("user"), kind, date_trunc('second', ts))) FROM interactions WHERE profile_id = $1`, [String(top.profile_id)])));

@@ -402,6 +402,20 @@ function socialDay(rng: Rng, world: World, day: Day, notices: NoticeSpec[]): voi
           }
         }
       }
+    } else if (profile.busy) {
+      // The in-house recruiter: looks at many profiles, engineers first, and connects with a few
+      // (who accept, as colleagues do); no follow-up messages, no campaign against one team.
+      const engineers = world.people.filter((p) => p.department === 'Engineering');
+      const viewed = Math.max(3, Math.round(world.people.length * prng.uniform(0.08, 0.12)));
+      for (let i = 0; i < viewed; i++) {
+        const person = i % 2 === 0 && engineers.length > 0 ? engineers[prng.int(0, engineers.length - 1)] : world.people[prng.int(0, world.people.length - 1)];
+        const ts = day.start + prng.uniform(8, 18) * HOUR;
+        add(ts, profile, person, 'view');
+        if (prng.chance(0.15)) {
+          add(ts + prng.uniform(0.1, 1) * HOUR, profile, person, 'connect_request');
+          add(ts + prng.uniform(1, 3) * HOUR, profile, person, 'connect_accept');
+        }
+      }
     } else if (prng.chance(0.3)) {
       const department = world.people[prng.int(0, world.people.length - 1)].department;
       const colleagues = world.people.filter((p) => p.department === department);
@@ -435,6 +449,7 @@ function buildTruth(world: World, options: GenerateOptions, plan: Map<number, In
       exfil_upload: UPLOAD_SITE.host,
     },
     fake_profiles: world.profiles.filter((p) => p.fake).map((p) => ({ profile_id: p.profile_id, profile_name: p.profile_name, profile_title: p.profile_title })),
+    busy_recruiter: world.profiles.filter((p) => p.busy).map((p) => ({ profile_id: p.profile_id, profile_name: p.profile_name, note: 'legitimate: reaches more employees than any fake' }))[0],
     files: {
       proxy: 'proxy.csv (http)', conn: 'conn.log (flows, Zeek TSV)', events: 'events.ndjson (events, Sysmon/Security as OTRF writes them)',
       logon: 'logon.csv', device: 'device.csv', file: 'file.csv', email: 'email.csv', ldap: 'ldap.csv (CERT insider format: activity, directory)',

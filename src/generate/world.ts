@@ -64,6 +64,8 @@ export interface FakeProfile {
   profile_name: string;
   profile_title: string;
   fake: boolean;
+  /** The company's own busy recruiter: the most employees reached of any profile, and legitimate. */
+  busy?: boolean;
 }
 
 const FIRST = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Chris', 'Karen', 'Daniel', 'Lisa', 'Matthew', 'Nancy', 'Anthony', 'Betty', 'Mark', 'Sandra', 'Paul', 'Ashley', 'Steven', 'Emily', 'Andrew', 'Donna', 'Kevin', 'Michelle', 'Brian', 'Carol', 'George', 'Amanda', 'Wei', 'Priya', 'Omar', 'Yuki', 'Lars', 'Ana', 'Kofi', 'Ines'];
@@ -180,6 +182,8 @@ export function buildWorld(seed: number, users: number, days: number): World {
   for (let i = 0; i < Math.max(10, Math.floor(users * 0.8)); i++) {
     profiles.push({ profile_id: `p-${100000 + prng.int(0, 899999)}`, profile_name: `${prng.pick(FIRST)} ${prng.pick(LAST)}`, profile_title: prng.pick(titles), fake: false });
   }
+  // A legitimate profile busier than any fake, so that a ranking by volume alone fails the tests.
+  profiles.push({ profile_id: `p-${100000 + prng.int(0, 899999)}`, profile_name: `${prng.pick(FIRST)} ${prng.pick(LAST)}`, profile_title: 'Technical Recruiter', fake: false, busy: true });
   const fakeTitles = ['Senior Defense Program Director', 'Executive Talent Headhunter', 'Government Relations Consultant'];
   for (const title of fakeTitles) {
     profiles.push({ profile_id: `p-${100000 + prng.int(0, 899999)}`, profile_name: `${prng.pick(FIRST)} ${prng.pick(LAST)}`, profile_title: title, fake: true });

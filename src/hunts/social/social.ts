@@ -34,7 +34,7 @@ export interface SocialOptions extends SocialParams {
   top: number;
 }
 
-export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
+export const SOCIAL_FEATURES = ['approached', 'per_user', 'kinds', 'span_days', 'departments', 'titles', 'followup', 'messages'] as const;
 /**
  * What a profile export says of the account itself (the fake-account literature's features): the
  * following/followers ratio, audience, posts (per day of account age when the age is known),
@@ -43,7 +43,7 @@ export const SOCIAL_FEATURES = ['users', 'per_user', 'kinds', 'span_days', 'depa
  */
 export const PROFILE_FEATURES = ['follow_ratio', 'followers', 'posts', 'posts_per_day', 'listed_per_follower', 'account_days', 'default_image', 'bio_length',
   'name_length', 'name_digits', 'private', 'image_match', 'detector_score'] as const;
-export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', ...SOCIAL_FEATURES, 'reasons'] as const;
+export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', 'users', ...SOCIAL_FEATURES, 'reasons'] as const;
 export const PROFILE_COLUMNS = ['rank', 'profile_id', 'name', 'score', 'label', 'follow_ratio', 'followers', 'posts', 'default_image', 'bio_length', 'name_digits', 'reasons'] as const;
 
 /** Above this share of isolated profiles, fakes are not rare here and the forest cannot tell them apart. */
@@ -78,7 +78,7 @@ WITH i AS (${interactionsSql(where)}),
 accepted AS (SELECT profile_id, u, min(ts) AS at FROM i WHERE kind = 'connect_accept' GROUP BY ALL),
 followed AS (SELECT a.profile_id, count(DISTINCT a.u) AS n FROM accepted a JOIN i ON i.profile_id = a.profile_id AND i.u = a.u AND i.kind = 'message' AND i.ts >= a.at GROUP BY ALL),
 p AS (
-  SELECT profile_id, any_value(profile_name) AS name, any_value(headline) AS headline, count(DISTINCT u) AS users, count(*) AS interactions,
+  SELECT profile_id, any_value(profile_name) AS name, any_value(headline) AS headline, count(DISTINCT u) AS users, count(DISTINCT u) FILTER (WHERE kind IN ('connect_request', 'message')) AS approached, count(*) AS interactions,
     count(DISTINCT kind) AS kinds, date_diff('second', min(ts), max(ts)) / 86400.0 AS span_days, count(DISTINCT department) AS departments,
     count(DISTINCT title) AS titles, count(*) FILTER (WHERE kind = 'message') AS messages, count(DISTINCT u) FILTER (WHERE kind = 'connect_accept') AS accepts,
     CAST(min(ts) AS VARCHAR) AS first_seen, CAST(max(ts) AS VARCHAR) AS last_seen
@@ -115,7 +115,7 @@ ORDER BY profile_id`, values);
   const runId = await record({ parameters: params, window: { start: params.since, end: params.until }, results });
   const printed: Row[] = results.slice(0, top).map((res, k) => {
     const r = rows[order[k]];
-    return { rank: res.rank, profile_id: res.entity, name: r.name, headline: r.headline, score: res.score, label: r.label ?? null, ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])), reasons: res.reasons.join('; ') };
+    return { rank: res.rank, profile_id: res.entity, name: r.name, headline: r.headline, score: res.score, label: r.label ?? null, users: r.users, ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])), reasons: res.reasons.join('; ') };
   });
   const notes = [`${rows.length} profiles; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`];
   if (isolated / rows.length > CROWDED) {
