@@ -246,6 +246,26 @@ class Reader {
   }
 }
 
+/** Keys a file may leave out even when it is the shipped defaults (mappings the user names, an optional file). */
+const OPTIONAL_KEYS = new Set(['rules.watchlist', 'rules.placeholders', 'rules.level_weights']);
+
+/**
+ * The shipped defaults (config/huntbook.yml) set every key: the one place each default number
+ * lives. A key missing there is a problem of the file, not a value made up here.
+ */
+function requireEveryKey(reader: Reader, value: unknown, shape: Shape, path: string[]): void {
+  for (const [key, child] of Object.entries(shape)) {
+    const at = [...path, key];
+    if (OPTIONAL_KEYS.has(at.join('.'))) continue;
+    const v = value !== null && typeof value === 'object' ? (value as Obj)[key] : undefined;
+    if (v === undefined) reader.problem(at, 'missing from the shipped defaults (every key has its default there)');
+    else if (typeof child === 'object') requireEveryKey(reader, v, child, at);
+  }
+}
+
+/** What the shipped file is read over: nothing (every key is required of it, see requireEveryKey). */
+const UNSET = { number: Number.NaN, text: '' };
+
 function suggest(key: string, known: string[]): string {
   const close = known.find((k) => editDistance(k, key) <= 2);
   return close ? ` (did you mean "${close}"?)` : '';
@@ -256,6 +276,7 @@ function suggest(key: string, known: string[]): string {
 function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const top = reader.object(raw, []);
   reader.unknownKeys(top, SHAPE, []);
+  if (!base) requireEveryKey(reader, top, SHAPE, []);
   const rules = reader.object(top.rules, ['rules']);
   const levelWeights = { ...(base?.rules.levelWeights ?? {}) };
   for (const [level, weight] of Object.entries(reader.object(rules.level_weights, ['rules', 'level_weights']))) {
@@ -281,13 +302,13 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     }
   }
   const scored = reader.object(beacons.scored, ['beacons', 'scored']);
-  const baseScored = base?.beacons.scored ?? { minConnections: 1, maxUsers: 3, minWeight: 250, multipliers: SCORED_MULTIPLIERS.map((name) => ({ name, metric: 'login_count', tiers: [] })) };
+  const baseScored = base?.beacons.scored ?? { minConnections: UNSET.number, maxUsers: UNSET.number, minWeight: UNSET.number, multipliers: SCORED_MULTIPLIERS.map((name) => ({ name, metric: 'login_count', tiers: [] })) };
   const risk = reader.object(top.risk, ['risk']);
-  const baseRisk = base?.risk ?? { phaseStep: 100, sourceStep: 50, capK: 3, alert: 'tweight > 1000', tacticRule: { minTactics: 3, minRules: 4, days: 7 }, clusters: 3 };
+  const baseRisk = base?.risk ?? { phaseStep: UNSET.number, sourceStep: UNSET.number, capK: UNSET.number, alert: UNSET.text, tacticRule: { minTactics: UNSET.number, minRules: UNSET.number, days: UNSET.number }, clusters: UNSET.number };
   const tactic = reader.object(risk.tactic_rule, ['risk', 'tactic_rule']);
   const alert = reader.text(risk.alert, ['risk', 'alert'], baseRisk.alert);
   try {
-    parseExpression(alert, [...RISK_METRICS]);
+    if (risk.alert !== undefined || base) parseExpression(alert, [...RISK_METRICS]);
   } catch (error) {
     reader.problem(['risk', 'alert'], (error as Error).message);
   }
@@ -295,7 +316,7 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const basePopulation = base?.population.multipliers ?? POPULATION_MULTIPLIERS.map((name) => ({ name, metric: 'user_count', tiers: [] }));
   const baseline = readBaseline(reader, reader.object(top.baseline, ['baseline']), base?.baseline);
   const insiderRaw = reader.object(top.insider, ['insider']);
-  const baseInsider: InsiderWeights = base?.insider ?? { riskFactor: 0.5, populationDivisor: 10, outlierBonus: 10, orderBonus: 25, orderDays: 5, exfilDaysBonus: 10, redFlagBonus: 15 };
+  const baseInsider: InsiderWeights = base?.insider ?? { riskFactor: UNSET.number, populationDivisor: UNSET.number, outlierBonus: UNSET.number, orderBonus: UNSET.number, orderDays: UNSET.number, exfilDaysBonus: UNSET.number, redFlagBonus: UNSET.number };
   const w = (key: string, fallback: number, min: number, max: number) => reader.number(insiderRaw[key], ['insider', key], fallback, min, max);
   const insider: InsiderWeights = {
     riskFactor: w('risk_factor', baseInsider.riskFactor, 0, 100), populationDivisor: w('population_divisor', baseInsider.populationDivisor, 0.001, 1e6),
@@ -309,10 +330,10 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     networks: { internal },
     beacons: {
       allow: { domains, cidrs },
-      jitterTolerance: reader.number(beacons.jitter_tolerance, ['beacons', 'jitter_tolerance'], base?.beacons.jitterTolerance ?? 0.35, 0.01, 1),
-      categorisedFactor: reader.number(beacons.categorised_factor, ['beacons', 'categorised_factor'], base?.beacons.categorisedFactor ?? 0.85, 0, 1),
-      prevalenceMinHosts: reader.number(beacons.prevalence_min_hosts, ['beacons', 'prevalence_min_hosts'], base?.beacons.prevalenceMinHosts ?? 5, 1, 1e9),
-      strobeRecords: reader.number(beacons.strobe_records, ['beacons', 'strobe_records'], base?.beacons.strobeRecords ?? 86400, 10, 1e12),
+      jitterTolerance: reader.number(beacons.jitter_tolerance, ['beacons', 'jitter_tolerance'], base?.beacons.jitterTolerance ?? UNSET.number, 0.01, 1),
+      categorisedFactor: reader.number(beacons.categorised_factor, ['beacons', 'categorised_factor'], base?.beacons.categorisedFactor ?? UNSET.number, 0, 1),
+      prevalenceMinHosts: reader.number(beacons.prevalence_min_hosts, ['beacons', 'prevalence_min_hosts'], base?.beacons.prevalenceMinHosts ?? UNSET.number, 1, 1e9),
+      strobeRecords: reader.number(beacons.strobe_records, ['beacons', 'strobe_records'], base?.beacons.strobeRecords ?? UNSET.number, 10, 1e12),
       scored: {
         minConnections: reader.number(scored.min_connections, ['beacons', 'scored', 'min_connections'], baseScored.minConnections, 0, 1e9),
         maxUsers: reader.number(scored.max_users, ['beacons', 'scored', 'max_users'], baseScored.maxUsers, 1, 1e9),
@@ -347,7 +368,7 @@ const BUILT_IN_COLUMNS = ['user', 'day', 'weighted', 'day_count'];
 
 function readBaseline(reader: Reader, raw: Obj, base: BaselineConfig | undefined): BaselineConfig {
   const at = (key: string) => ['baseline', key];
-  const fallback: BaselineConfig = base ?? { warmupDays: 7, minHistoryDays: 14, madFloor: 0.25, zThreshold: 3, peerKey: 'role', packs: [], personalMail: [], features: [] };
+  const fallback: BaselineConfig = base ?? { warmupDays: UNSET.number, minHistoryDays: UNSET.number, madFloor: UNSET.number, zThreshold: UNSET.number, peerKey: 'role', packs: [], personalMail: [], features: [] };
   const peerKey = reader.text(raw.peer_key, at('peer_key'), fallback.peerKey);
   if (!(PEER_KEYS as readonly string[]).includes(peerKey)) reader.problem(at('peer_key'), `must be one of ${PEER_KEYS.join(', ')}, got "${peerKey}"`);
   const personalMail = reader.strings(raw.personal_mail, at('personal_mail'), fallback.personalMail).map((d) => d.toLowerCase());

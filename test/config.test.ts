@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkConfig, ConfigError, loadConfig, normaliseConfig } from '../src/config.ts';
+import { checkConfig, ConfigError, DEFAULT_CONFIG_PATH, loadConfig, normaliseConfig } from '../src/config.ts';
+import { parse } from 'yaml';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, emptyWorkspaceFile, ROOT, tempDir } from './helpers.ts';
 
@@ -102,6 +103,23 @@ test('insider weights come from the config: values read, out-of-range refused by
   assert.equal(tuned.insider.redFlagBonus, 0);
   assert.equal(tuned.insider.riskFactor, 0.5);
   assert.throws(() => normaliseConfig({ insider: { population_divisor: 0 } }, 'mine.yml', base), /insider\.population_divisor: must be a number from 0\.001/);
+});
+
+test('the shipped defaults are the only copy of each default: read without a base, a file must set every key (no number is made up in code)', () => {
+  const shipped = parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8')) as Record<string, Record<string, unknown>>;
+  assert.doesNotThrow(() => normaliseConfig(shipped, 'huntbook.yml'));
+  const { alert: _alert, ...risk } = shipped.risk;
+  const error = (() => {
+    try {
+      normaliseConfig({ ...shipped, risk, insider: { ...shipped.insider, order_days: undefined } }, 'huntbook.yml');
+    } catch (e) {
+      return e as ConfigError;
+    }
+  })();
+  assert.deepEqual(error?.problems.map((p) => `${p.key}: ${p.message}`), [
+    'risk.alert: missing from the shipped defaults (every key has its default there)',
+    'insider.order_days: missing from the shipped defaults (every key has its default there)',
+  ]);
 });
 
 test('./notifications.yml is said when in force and checked: public suffixes as a network\'s domains are refused, every problem listed, nothing judged by it', async (t) => {
