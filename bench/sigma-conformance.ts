@@ -87,7 +87,10 @@ export async function conformance(rulesPath: string, regressionPath: string, opt
       if (fired.has(c.ruleId)) triggered++;
       else {
         const failed = reports.find((r) => c.files.includes(r.path) && r.status === 'failed');
-        missed.push({ case: c.dir.slice(dir.length + 1), rule: c.ruleId, title: c.title, reason: failed ? `ingest: ${failed.message}` : !compiledIds.has(c.ruleId) ? (skippedById.get(c.ruleId) ?? 'rule not in the rule set') : 'compiled, did not match' });
+        let reason = 'compiled, did not match';
+        if (failed) reason = `ingest: ${failed.message}`;
+        else if (!compiledIds.has(c.ruleId)) reason = skippedById.get(c.ruleId) ?? 'rule not in the rule set';
+        missed.push({ case: c.dir.slice(dir.length + 1), rule: c.ruleId, title: c.title, reason });
       }
       for (const other of fired) if (other !== c.ruleId && caseRules.has(other)) crossTriggers.push({ case: c.dir.slice(dir.length + 1), rule: other });
     }

@@ -49,10 +49,10 @@ try {
   const timing = runs.find((r) => r.hunt === 'beacons.timing')!;
   await shoot(`#/run/${timing.run_id}`, 'beacon.png', async () => {
     await page.click('#row-1');
-    await page.waitForFunction(() => (document.querySelector('#chart-intervals') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
+    await page.waitForFunction(() => ((document.querySelector('#chart-intervals') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
   });
   await shoot(`#/entity/user/${encodeURIComponent(String(risk[0].entity))}`, 'entity.png', async () => {
-    await page.waitForFunction(() => (document.querySelector('#chart-timeline') as HTMLImageElement | null)?.naturalWidth ?? 0 > 0);
+    await page.waitForFunction(() => ((document.querySelector('#chart-timeline') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0);
   });
   await browser.close();
   server.close();

@@ -41,8 +41,10 @@ test('scored mode: every field of the seed\'s search on a hand-checked input', a
     ...defaultScored(), minWeight: -1,
     multipliers: defaultScored().multipliers.map((m) => ({
       ...m,
-      tiers: m.name === 'evtmult' ? [{ when: 'gt', value: 5, weight: 50 }] : m.name === 'beaconmult' ? [{ when: 'gt', value: 1, weight: 100 }]
-        : m.name === 'urlmult' ? [{ when: 'lt', value: 0.4, weight: 100 }] : m.name === 'timemult' ? [{ when: 'gt', value: 2, weight: 100 }] : m.tiers,
+      tiers: ({
+        evtmult: [{ when: 'gt', value: 5, weight: 50 }], beaconmult: [{ when: 'gt', value: 1, weight: 100 }],
+        urlmult: [{ when: 'lt', value: 0.4, weight: 100 }], timemult: [{ when: 'gt', value: 2, weight: 100 }],
+      } as Record<string, ScoredParams['multipliers'][number]['tiers']>)[m.name] ?? m.tiers,
     })),
   };
   const out = await scoredHunt(ws, { table: 'http', params, model: 'iforest', topFraction: 1, seed: 1, all: true });

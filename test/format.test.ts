@@ -35,7 +35,7 @@ test('huntbook sql prints every format and refuses writes unless --write', async
   const json = await cli('sql', 'SELECT * FROM notes', '--db', db, '--format', 'json');
   assert.deepEqual(JSON.parse(json.stdout), [{ id: 1, body: '=2+2' }]);
   const table = await cli('sql', 'SELECT * FROM notes', '--db', db);
-  assert.match(table.stdout, /^id  body\n──  ────\n 1  =2\+2\n\(1 row\)\n$/);
+  assert.match(table.stdout, /^id {2}body\n── {2}────\n 1 {2}=2\+2\n\(1 row\)\n$/);
   const denied = await cli('sql', 'DROP TABLE notes', '--db', db);
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, /^huntbook: SQL: .*read-only.*add --write/im);
@@ -115,5 +115,5 @@ test('a table of any size prints: 150,000 rows in table format, as csv and json 
   const result = await cli('sql', "SELECT range AS n, 'x' || range AS label FROM range(150000)", '--db', db);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /\(150000 rows\)\n$/);
-  assert.match(result.stdout, /^149999  x149999$/m);
+  assert.match(result.stdout, /^149999 {2}x149999$/m);
 });

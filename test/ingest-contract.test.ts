@@ -69,7 +69,7 @@ const CASES: Case[] = [
   },
   {
     format: 'cert', file: 'logon.csv', table: 'activity', header: ['id,date,user,pc,activity'], lines: true, field: 'date', badIndex: 2,
-    records: times(5).map((t, i) => `{L${i}},01/0${i + 2}/2010 07:11:45,DTAA/alice,PC-1,Logon`),
+    records: times(5).map((_t, i) => `{L${i}},01/0${i + 2}/2010 07:11:45,DTAA/alice,PC-1,Logon`),
     bad: '{Lbad},not a date,DTAA/alice,PC-1,Logon',
   },
 ];

@@ -87,7 +87,7 @@ test('one odd cell costs its row, never the file: quoted newlines, bare CRs, imp
   ].join('\n'));
   const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn', '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto', '#types\ttime\tstring\taddr\tport\taddr\tport\tenum'];
   const conn = join(dir, 'conn.log');
-  writeFileSync(conn, [...header, ...['1700000000.1', '1e20', 'nan', 'inf', '-inf', '1700000001.123456'].map((ts, i) => `${ts}\tC${i}\t10.0.0.1\t1\t8.8.8.8\t53\tudp`)].join('\n') + '\n');
+  writeFileSync(conn, `${[...header, ...['1700000000.1', '1e20', 'nan', 'inf', '-inf', '1700000001.123456'].map((ts, i) => `${ts}\tC${i}\t10.0.0.1\t1\t8.8.8.8\t53\tudp`)].join('\n')}\n`);
   const us = join(dir, 'us.csv');
   writeFileSync(us, 'time,src_ip,dest_ip,bytes_out\n3/4/2024 9:00:00 AM,10.0.0.1,8.8.8.8,1\n3/14/2024 1:00:00 PM,10.0.0.1,8.8.8.8,1\n3/15/2024 11:59:59 PM,10.0.0.1,8.8.8.8,1\n');
   const [a, b, c] = await ingest(ws, [csv, conn, us]);
@@ -124,10 +124,15 @@ test('the same records under another file name warn: they would count twice in e
   const dir = tempDir(t);
   const original = join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log');
   // The same flows with one more column (as labelled copies of a log have): other bytes, same records.
-  const text = readFileSync(original, 'utf8').split('\n').map((line) => (line.startsWith('#fields') ? `${line}\tnote` : line.startsWith('#types') ? `${line}\tstring` : line && !line.startsWith('#') ? `${line}\tseen` : line)).join('\n');
+  const widen = (line: string) => {
+    if (line.startsWith('#fields')) return `${line}\tnote`;
+    if (line.startsWith('#types')) return `${line}\tstring`;
+    return line && !line.startsWith('#') ? `${line}\tseen` : line;
+  };
+  const text = readFileSync(original, 'utf8').split('\n').map(widen).join('\n');
   writeFileSync(join(dir, 'labeled-conn.log'), text);
   writeFileSync(join(dir, 'conn.log.gz'), gzipSync(readFileSync(original)));
   const result = await cli('ingest', join(dir, 'conn.log.gz'), join(dir, 'labeled-conn.log'), '--db', join(dir, 'w.duckdb'));
   assert.equal(result.code, 0, result.stdout);
-  assert.match(result.stdout, /labeled-conn\.log → flows[^\n]*\n  warning: 12 of 12 sampled flows records \(same uid and time\) are already in the workspace from .*conn\.log\.gz/);
+  assert.match(result.stdout, /labeled-conn\.log → flows[^\n]*\n {2}warning: 12 of 12 sampled flows records \(same uid and time\) are already in the workspace from .*conn\.log\.gz/);
 });

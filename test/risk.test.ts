@@ -80,7 +80,7 @@ test('risk arithmetic on a hand-checked detection set: every field', async (t) =
 function elasticRisk(weights: readonly number[]): number {
   const sorted = [...weights].map((w) => Math.min(100, Math.max(0, w))).sort((a, b) => b - a).slice(0, 10000);
   let sum = 0;
-  sorted.forEach((w, i) => (sum += w / Math.pow(i + 1, 1.5)));
+  sorted.forEach((w, i) => (sum += w / (i + 1) ** 1.5));
   return Math.min(100, (100 * sum) / 261.2);
 }
 

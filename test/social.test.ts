@@ -296,10 +296,10 @@ test('picture fetching is no server-side request forgery: only http(s) to public
   const dir = tempDir(t);
   for (const id of ['../outside', '../../etc/passwd', '--help', '.hidden']) {
     const file = localFile(join(dir, 'pics'), id, null);
-    assert.ok(file.startsWith(join(dir, 'pics') + '/'), `${id} → ${file}`);
+    assert.ok(file.startsWith(`${join(dir, 'pics')}/`), `${id} → ${file}`);
     assert.ok(!file.slice(join(dir, 'pics').length + 1).startsWith('.'), `${id} → ${file}`);
   }
-  assert.ok(localFile(join(dir, 'pics'), 'x', 'https://media.example/a/..%2F..%2Fescape.jpg').startsWith(join(dir, 'pics') + '/'));
+  assert.ok(localFile(join(dir, 'pics'), 'x', 'https://media.example/a/..%2F..%2Fescape.jpg').startsWith(`${join(dir, 'pics')}/`));
 });
 
 test('graph sync stops at its timeout against a server that never answers, exits, and never prints the password of a bolt://user:pass@ address', async (t) => {

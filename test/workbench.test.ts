@@ -225,7 +225,7 @@ test('the report opens offline in a browser with every chart, and asks the netwo
   const db = await workspace(dir);
   const ws = await Workspace.open(db, { readOnly: true });
   const { buildReport } = await import('../src/workbench/report.ts');
-  let report;
+  let report: Awaited<ReturnType<typeof buildReport>>;
   try {
     report = await buildReport(ws);
   } finally {

@@ -30,7 +30,9 @@ export async function loadSource(ws: Workspace, source: string): Promise<{ kind:
   }
   else if (kind === 'file') {
     const path = quoteLiteral(source);
-    relation = /\.parquet$/i.test(source) ? `read_parquet(${path})` : /\.(json|ndjson|jsonl)(\.gz)?$/i.test(source) ? `read_json_auto(${path})` : `read_csv_auto(${path})`;
+    if (/\.parquet$/i.test(source)) relation = `read_parquet(${path})`;
+    else if (/\.(json|ndjson|jsonl)(\.gz)?$/i.test(source)) relation = `read_json_auto(${path})`;
+    else relation = `read_csv_auto(${path})`;
   } else {
     const exists = await ws.scalar('SELECT count(*) FROM information_schema.tables WHERE table_name = $1', [source]);
     if (Number(exists) === 0) {

@@ -15,9 +15,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   // First Ctrl-C (or SIGTERM, SIGHUP: timeout, a closed terminal): stop cleanly (roll back,
   // remove temporary files) and exit 128 + the signal; a second Ctrl-C: stop now.
+  const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (interruptRequested()) process.exit(signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 129);
+      if (interruptRequested()) process.exit(SIGNAL_EXIT[signal] ?? 129);
       process.stderr.write(`\nhuntbook: stopping${signal === 'SIGINT' ? '' : ` (${signal})`}; rolling back what is half-done${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`);
       requestInterrupt(signal);
     });

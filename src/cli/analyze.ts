@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { clusterSource } from '../analyze/cluster.ts';
 import { findOutliers } from '../analyze/outliers.ts';
 import { sourceKind } from '../analyze/source.ts';

@@ -18,6 +18,7 @@ import { hideDiscarded } from '../workbench/triage.ts';
  * A command's action: it returns its exit code (nothing = 0) instead of setting process state,
  * so several commands can run in one process (tests) without leaking codes into each other.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an action returns nothing, or an exit code
 export function act<A extends unknown[]>(io: CommandIO, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const code = await fn(...args);

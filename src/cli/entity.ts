@@ -20,7 +20,7 @@ export function registerEntity(program: Command, io: CommandIO): void {
         // One window size per list: a day and a fortnight are not comparable rows.
         const latest = await ws.scalar(`SELECT epoch(window_end - window_start) FROM entity_history WHERE hunt = 'risk' AND entity_type = $1 AND entity = $2
           ORDER BY run_id DESC LIMIT 1`, [raw.type as string, entity]);
-        const windowSeconds = raw.window ? parseDuration('--window', String(raw.window)) : latest === null ? 86400 : Number(latest);
+        const windowSeconds = raw.window ? parseDuration('--window', String(raw.window)) : Number(latest ?? 86400);
         const days = await ws.queryWithColumns(`
           SELECT window_start, metrics->>'tweight' AS tweight, metrics->>'scount' AS scount, metrics->>'pcount' AS pcount, metrics->>'weighted' AS weighted,
                  metrics->>'risk' AS risk, metrics->>'level' AS level, metrics->>'alert' AS alert, metrics->>'percentile' AS percentile, metrics->>'phases' AS phases

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_FLOW } from '../hunts/beacons/params.ts';
 import type { AnyHunt } from '../hunts/contract.ts';
 import { defaultRisk } from '../hunts/risk/risk.ts';

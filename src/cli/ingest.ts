@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { HuntbookError } from '../errors.ts';
 import { InterruptedError } from '../interrupt.ts';
 import { FORMATS, parseFormat } from '../ingest/detect.ts';

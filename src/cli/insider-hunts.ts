@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { loadConfig, PEER_KEYS } from '../config.ts';
 import { baselineMatrix, defaultBaseline, readBaselineFlags } from '../hunts/baseline/baseline.ts';
 import { BASELINE, INSIDER } from '../hunts/registry.ts';

@@ -23,13 +23,14 @@ Examples:
       const options = commonOptions(raw);
       await withWorkspace(options.db, async (ws) => {
         await ws.singleStatement(query, 'SQL');
-        let result;
+        let result: Awaited<ReturnType<typeof ws.queryWithColumns>>;
         try {
           result = await ws.queryWithColumns(query);
         } catch (error) {
           const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-          const hint = /file system operations are disabled/.test(message) ? ' (huntbook sql sees only the workspace; --allow-files lifts that)'
-            : /read-only/i.test(message) ? ' (add --write to change the workspace)' : '';
+          let hint = '';
+          if (/file system operations are disabled/.test(message)) hint = ' (huntbook sql sees only the workspace; --allow-files lifts that)';
+          else if (/read-only/i.test(message)) hint = ' (add --write to change the workspace)';
           throw new QueryError(`SQL: ${message}${hint}`, { cause: error });
         }
         printRows(io, options.format, result.columns, result.rows);

@@ -137,10 +137,11 @@ Example:
       // The address is said only once it is really listened on: a port in use is one clear line, exit 1.
       await new Promise<void>((resolve, reject) => {
         server.once('listening', () => resolve());
-        server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE'
-          ? new HuntbookError(`port ${port} on ${host} is in use (another huntbook serve?); choose another with --port`)
-          : error.code === 'EADDRNOTAVAIL' ? new HuntbookError(`${host} is not an address of this machine; choose another with --host`)
-            : new HuntbookError(`cannot listen on ${host}:${port}: ${error.message}`)));
+        server.once('error', (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EADDRINUSE') reject(new HuntbookError(`port ${port} on ${host} is in use (another huntbook serve?); choose another with --port`));
+          else if (error.code === 'EADDRNOTAVAIL') reject(new HuntbookError(`${host} is not an address of this machine; choose another with --host`));
+          else reject(new HuntbookError(`cannot listen on ${host}:${port}: ${error.message}`));
+        });
       });
       const shown = host.includes(':') ? `[${host}]` : host;
       const url = `http://${shown}:${port}/${token ? `?token=${token}` : ''}`;

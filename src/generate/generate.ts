@@ -154,7 +154,7 @@ export function generate(options: GenerateOptions): GenerateSummary {
   const truthPath = join(out, 'truth.json');
   writeFileSync(truthPath, `${JSON.stringify(truth, null, 2)}\n`);
   const files: Record<string, number> = {};
-  for (const [key, sink] of Object.entries(sinks)) files[sink.path] = sink.rows;
+  for (const sink of Object.values(sinks)) files[sink.path] = sink.rows;
   files[join(out, 'ldap.csv')] = world.people.length;
   return { out, files, truth: truthPath, notices };
 }
@@ -203,14 +203,14 @@ function humanDay(rng: Rng, world: World, person: Person, day: Day, [from, to]: 
   for (let i = 0; i < pageViews; i++) {
     const ts = from + rng.next() * span;
     const site = world.sites[world.siteZipf.sample(rng)];
-    const page = `/p/${Math.floor(Math.pow(rng.next(), 2) * site.pages)}`;
+    const page = `/p/${Math.floor(rng.next() ** 2 * site.pages)}`;
     const base = 320 + site.host.length + site.cookie;
     const method = rng.chance(0.03) ? 'POST' : 'GET';
-    day.proxy.add(ts, proxyLine(ts, person, site.host, site.ip, method, page, rng.chance(0.1) ? 304 : rng.chance(0.02) ? 404 : 200, base + page.length + (method === 'POST' ? rng.int(100, 4000) : 0), Math.round(rng.lognormal(18000, 1.2)), site.category));
+    day.proxy.add(ts, proxyLine(ts, person, site.host, site.ip, method, page, statusOf(rng), base + page.length + (method === 'POST' ? rng.int(100, 4000) : 0), Math.round(rng.lognormal(18000, 1.2)), site.category));
     const subs = rng.int(2, 4);
     for (let s = 0; s < subs; s++) {
       const t = ts + rng.uniform(50, 3000);
-      const other = rng.chance(0.5) ? site : world.sites[Math.floor(Math.pow(rng.next(), 3) * 30)];
+      const other = rng.chance(0.5) ? site : world.sites[Math.floor(rng.next() ** 3 * 30)];
       const url = rng.chance(0.5) ? `/static/app.${rng.int(1, 40)}.js` : `/img/${rng.int(1, 400)}.png`;
       day.proxy.add(t, proxyLine(t, person, other.host, other.ip, 'GET', url, 200, 320 + other.host.length + other.cookie + url.length, Math.round(rng.lognormal(6000, 1.4)), other.category));
     }
@@ -316,7 +316,7 @@ function planInsider(world: World): Map<number, InsiderPhase> {
   return plan;
 }
 
-function insiderDay(rng: Rng, world: World, person: Person, day: Day, [from, to]: [number, number], phase: InsiderPhase, nextId: (p: string) => string): void {
+function insiderDay(rng: Rng, _world: World, person: Person, day: Day, [from, to]: [number, number], phase: InsiderPhase, nextId: (p: string) => string): void {
   const at = (f: number) => from + (to - from) * f;
   const proc = (ts: number, image: string, commandLine: string) =>
     day.events.add(ts, eventLine(ts, person, 1, { Image: image, CommandLine: commandLine, ParentImage: 'C:\\Windows\\System32\\cmd.exe', ProcessId: rng.int(1000, 20000) }));
@@ -374,6 +374,12 @@ function insiderDay(rng: Rng, world: World, person: Person, day: Day, [from, to]
  * one team; or connect and then message at length. Ordinary profiles now and then view or
  * connect with someone in one department.
  */
+/** A proxy response status: mostly 200, some 304 (cached), a few 404. */
+function statusOf(rng: Rng): number {
+  if (rng.chance(0.1)) return 304;
+  return rng.chance(0.02) ? 404 : 200;
+}
+
 function socialDay(rng: Rng, world: World, day: Day, notices: NoticeSpec[]): void {
   const add = (ts: number, profile: World['profiles'][number], person: Person, kind: NoticeSpec['kind']) => {
     day.interactions.add(ts, `${iso(ts)},${profile.profile_id},${csv(profile.profile_name)},https://social.example/in/${profile.profile_id},https://media.social.example/img/${profile.profile_id}.jpg,${csv(profile.profile_title)},${person.user},${person.email},${csv(person.title)},${kind}`);
@@ -387,7 +393,8 @@ function socialDay(rng: Rng, world: World, day: Day, notices: NoticeSpec[]): voi
       const departments = [...new Set(world.people.map((p) => p.department))].sort();
       const team = world.people.filter((p) => p.department === departments[Number(profile.profile_id.slice(2)) % departments.length]);
       const pool = style === 1 ? team : world.people;
-      const share = style === 0 ? prng.uniform(0.04, 0.08) : style === 1 ? prng.uniform(0.1, 0.2) : prng.uniform(0.01, 0.03);
+      const [low, high] = [[0.04, 0.08], [0.1, 0.2], [0.01, 0.03]][style];
+      const share = prng.uniform(low, high);
       const targets = Math.max(2, Math.round(pool.length * share));
       for (let i = 0; i < targets; i++) {
         const person = pool[prng.int(0, pool.length - 1)];

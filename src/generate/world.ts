@@ -169,7 +169,7 @@ export function buildWorld(seed: number, users: number, days: number): World {
     const dest = `${brng.pick(SYLLABLES)}-${brng.pick(['cdn', 'api', 'static', 'sync', 'img'])}${brng.int(10, 99)}.${brng.pick(['com', 'net', 'info', 'xyz'])}`;
     return {
       id: `B${String(i + 1).padStart(2, '0')}`, kind, channel: direct ? 'direct' : 'proxy', user: person.user, src_ip: person.ip,
-      dest: direct ? '' : dest, dest_ip: publicIp(50_000 + i * 977, 45), dest_port: direct ? (i % 2 === 0 ? 443 : 8443) : 443,
+      dest: direct ? '' : dest, dest_ip: publicIp(50_000 + i * 977, 45), dest_port: direct && i % 2 === 1 ? 8443 : 443,
       period_s: period, jitter, padding, urls: kind === 'multi-url' ? ['/api/v1/status', '/api/v1/tasks'] : [`/${brng.pick(['jquery', 'pixel', 'updates', 'ga'])}.${brng.pick(['js', 'gif', 'php'])}`],
       bytes_out: brng.int(180, 700), office_hours_only: kind === 'office-hours',
     };

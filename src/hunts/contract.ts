@@ -75,7 +75,7 @@ export interface Hunt<P> {
 }
 
 /** A hunt of any parameter type, as the registry lists them. */
-// any: a registry of hunts with different parameter types; each is used with its own params() result
+// biome-ignore lint/suspicious/noExplicitAny: a registry of hunts with different parameter types; each is used with its own params() result
 export type AnyHunt = Hunt<any>;
 
 export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<HuntOutput> {

@@ -90,7 +90,8 @@ function mailShape(text: string): 'eml' | 'mbox' | undefined {
     if (!name) return undefined;
     headers.push(name.toLowerCase());
   }
-  return headers.includes('from') && (headers.includes('subject') || headers.includes('date')) ? (mbox ? 'mbox' : 'eml') : undefined;
+  if (!headers.includes('from') || !(headers.includes('subject') || headers.includes('date'))) return undefined;
+  return mbox ? 'mbox' : 'eml';
 }
 
 export function detectFormat(fileName: string, scan: Head): Format {

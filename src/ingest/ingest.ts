@@ -213,7 +213,7 @@ async function* expand(path: string, tempDir: string, origin: 'named' | 'directo
     yield { display: '(stdin)', local, size: (await stat(local)).size, origin: 'named' };
     return;
   }
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch (error) {
@@ -270,7 +270,7 @@ async function* extractZip(path: string, tempDir: string, origin: 'named' | 'dir
     failure ??= error;
   }
   if (failure !== undefined || files.length === 0) {
-    const reason = failure instanceof Error ? failure.message : failure === undefined ? 'no log files inside' : String(failure);
+    const reason = failure instanceof Error ? failure.message : String(failure ?? 'no log files inside');
     throw new InputError(`cannot read zip archive: ${reason}`, { location: { file: path }, cause: failure });
   }
   for (const file of files) {

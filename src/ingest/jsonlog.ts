@@ -163,9 +163,10 @@ async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, 
     // A key with a quote or backslash cannot be named in a JSON path safely: then the whole record is kept.
     const rest = keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k));
     const whole = table === 'events' || rest.length !== keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
-    const extra = whole ? 'j'
-      : rest.length === 0 ? 'NULL::JSON'
-        : `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
+    // (bind() adds a parameter: the object is built only when it is the one used)
+    let extra = 'NULL::JSON';
+    if (whole) extra = 'j';
+    else if (rest.length > 0) extra = `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
     convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '' });
     insertColumns = convertExprs.map((c) => c.name);
   } else {

@@ -95,7 +95,7 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
 }
 
 function address(value: AddressObject | AddressObject[] | undefined): { address?: string; name?: string }[] {
-  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const list = value === undefined ? [] : ([] as AddressObject[]).concat(value);
   return list.flatMap((a) => a.value).map((v) => ({ address: v.address?.toLowerCase(), name: v.name }));
 }
 

@@ -359,7 +359,7 @@ function safeUrl(text: string): URL | undefined {
   }
 }
 
-const normaliseSpace = (s: string) => s.replace(/[\s\u00a0\u200b-\u200d\u034f]+/g, ' ').trim();
+const normaliseSpace = (s: string) => s.replace(/(?:[\s\u00a0\u200b-\u200d]|\u034f)+/g, ' ').trim();
 const fold = (s: string) => normaliseSpace(s).toLowerCase();
 
 function domainOf(address: string | undefined): string | undefined {
@@ -461,7 +461,7 @@ function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; templa
   const sender = localOf(facts.from);
   const subject = normaliseSpace(facts.subject);
   const template = network.headers.map((h) => facts.headers.get(h)?.[0]).filter(Boolean).join(' / ') || undefined;
-  const hit = (m: Matcher) => (m.header && headerText && m.header.test(headerText)) || (m.sender && sender && m.sender.test(sender)) || (m.subject && m.subject.test(subject));
+  const hit = (m: Matcher) => (m.header && headerText && m.header.test(headerText)) || (m.sender && sender && m.sender.test(sender)) || (m.subject?.test(subject));
   const not = network.notInteractions.find(hit);
   if (not) return { notInteraction: `${not.reason}${template ? ` (${template})` : ` (${facts.from ?? 'no sender'})`}`, template };
   let subjectName: string | undefined;
@@ -480,7 +480,7 @@ function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; templa
   // exactly, and one sender sends several kinds (invitations@ sends requests and "X accepted your
   // invitation" alike). Then the sender, which is what types a notice no template knows (another
   // language, new wording). Else "other".
-  const byHeader = headerText ? network.kinds.find((k) => k.header && k.header.test(headerText)) : undefined;
+  const byHeader = headerText ? network.kinds.find((k) => k.header?.test(headerText)) : undefined;
   const bySender = network.kinds.find((k) => k.sender && sender && k.sender.test(sender));
   const kind = byHeader?.kind ?? subjectKind ?? bySender?.kind ?? 'other';
   return { kind, template: template ?? subjectTemplate, subjectName };

@@ -146,11 +146,9 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const what = /unexpected end of file/i.test(message)
-      ? `gzip stream is truncated: the file ends inside compressed data after ${line - 1} complete lines`
-      : /incorrect header check|invalid/i.test(message) && gzip
-        ? `gzip stream is corrupt after ${line - 1} lines (${message})`
-        : `cannot read file: ${message}`;
+    let what = `cannot read file: ${message}`;
+    if (/unexpected end of file/i.test(message)) what = `gzip stream is truncated: the file ends inside compressed data after ${line - 1} complete lines`;
+    else if (/incorrect header check|invalid/i.test(message) && gzip) what = `gzip stream is corrupt after ${line - 1} lines (${message})`;
     throw new InputError(what, { location: { file: path, line }, cause: error });
   }
   if (!atLineStart) {

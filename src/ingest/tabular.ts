@@ -3,7 +3,7 @@
  * The header decides the mapping onto a canonical table; DuckDB's reader then parses every row
  * with the column types of that table, so a bad value is refused with its line and field.
  */
-import { Bindings, type SqlValue } from '../store/sql.ts';
+import { Bindings, } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType, isListType } from '../store/schema.ts';
 import { listFromText } from './lists.ts';
@@ -209,7 +209,8 @@ function readerType(table: CanonicalTable, mapping: FieldMapping, index: number,
   const type = CANONICAL_COLUMNS[table].find((c) => c.name === column)?.type ?? 'VARCHAR';
   if (type === 'TIMESTAMP') {
     if (column !== 'ts' || !reading) return 'VARCHAR';
-    return reading.kind === 'iso' ? 'VARCHAR' : reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
+    if (reading.kind === 'iso') return 'VARCHAR';
+    return reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
   }
   return type === 'JSON' || isListType(type) ? 'VARCHAR' : type;
 }

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import { Bindings, type SqlValue } from '../store/sql.ts';
+import { Bindings, } from '../store/sql.ts';
 import { InputError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type SqlType } from '../store/schema.ts';
 import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
 import { mapFields, parseMapOption } from './fields.ts';
 import { addRecordKeys, lineOfRecord, NEXT_RECORD, MAX_LINE_BYTES, readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
@@ -39,7 +39,8 @@ function nativeType(zeekType: string): SqlType {
   const container = /^(?:set|vector)\[(.+)\]$/.exec(zeekType);
   if (container) {
     const element = readerType(container[1]);
-    return element === 'BIGINT' || element === 'INTEGER' ? 'BIGINT[]' : element === 'DOUBLE' ? 'DOUBLE[]' : 'VARCHAR[]';
+    if (element === 'BIGINT' || element === 'INTEGER') return 'BIGINT[]';
+    return element === 'DOUBLE' ? 'DOUBLE[]' : 'VARCHAR[]';
   }
   return zeekType === 'time' ? 'TIMESTAMP' : readerType(zeekType);
 }

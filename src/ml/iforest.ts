@@ -141,7 +141,7 @@ export class IsolationForest {
   private toScores(depth: Float64Array): Float64Array {
     const norm = averagePathLength(this.psi) * this.trees.length;
     const scores = new Float64Array(depth.length);
-    for (let i = 0; i < depth.length; i++) scores[i] = Math.pow(2, -depth[i] / norm);
+    for (let i = 0; i < depth.length; i++) scores[i] = 2 ** (-depth[i] / norm);
     return scores;
   }
 

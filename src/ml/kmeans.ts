@@ -313,9 +313,10 @@ export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; se
   if (x.rows < 2 || varying.cols === 0) return undefined;
   if (options.weights && options.k === 'auto') throw new MlError('k is chosen on unweighted rows: give k, or pass every row');
   const scaled = fitScaler('standard', varying, options.weights).transform(varying);
-  const k = options.k === 'auto'
-    ? (x.rows < 3 ? 1 : chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k)
-    : Math.min(options.k, x.rows);
+  let k = options.k === 'auto' ? 1 : Math.min(options.k, x.rows);
+  if (options.k === 'auto' && x.rows >= 3) {
+    k = chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k;
+  }
   return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit, weights: options.weights });
 }
 

@@ -82,7 +82,7 @@ export class Zipf {
     this.cdf = new Float64Array(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      total += 1 / Math.pow(i + 1, s);
+      total += 1 / (i + 1) ** s;
       this.cdf[i] = total;
     }
     for (let i = 0; i < n; i++) this.cdf[i] /= total;

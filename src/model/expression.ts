@@ -123,7 +123,14 @@ export function parseExpression(text: string, allowed: readonly string[]): Expre
       }
     }
   };
-  const show = (node: Node): string => (node.kind === 'num' ? String(node.value) : node.kind === 'var' ? node.name : node.kind === 'not' ? `not ${show(node.operand)}` : `${show(node.left)} ${node.op} ${show(node.right)}`);
+  const show = (node: Node): string => {
+    switch (node.kind) {
+      case 'num': return String(node.value);
+      case 'var': return node.name;
+      case 'not': return `not ${show(node.operand)}`;
+      default: return `${show(node.left)} ${node.op} ${show(node.right)}`;
+    }
+  };
   // Only the branches that made the expression true: a failed "and" explains nothing.
   const explain = (node: Node, m: Record<string, number>, out: string[]) => {
     if (node.kind === 'bin' && (node.op === 'and' || node.op === 'or')) {

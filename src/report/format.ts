@@ -81,7 +81,7 @@ export function renderCsv(columns: readonly string[], rows: readonly Row[]): str
     // Raw numbers, not the rounded table form: CSV is for machines and spreadsheets.
     lines.push(columns.map((name) => {
       const value = row[name] ?? null;
-      const text = value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      const text = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '');
       return csvQuote(guardCsvCell(text));
     }).join(','));
   }

@@ -110,8 +110,8 @@ export async function runCorrelations(ws: Workspace, plan: CorrelationPlan, runI
 function correlationSql(c: Rule, reads: Rule[], target: string, runId: number | null, bind: (v: SqlValue) => string): string {
   const spec = c.correlation!;
   const ids = reads.map((r) => bind(r.id)).join(', ');
-  const valueOf = (name: string) => `CASE rule_id ${reads.map((r) => `WHEN ${bind(r.id)} THEN json_extract_string(details, ${bind(`$."${fieldFor(c, r, name)}"`)})`).join(' ')} END`;
-  const groups = spec.groupBy.map((name, i) => ({ name, column: `hb_g${i}`, expr: valueOf(name) }));
+  const fieldValue = (name: string) => `CASE rule_id ${reads.map((r) => `WHEN ${bind(r.id)} THEN json_extract_string(details, ${bind(`$."${fieldFor(c, r, name)}"`)})`).join(' ')} END`;
+  const groups = spec.groupBy.map((name, i) => ({ name, column: `hb_g${i}`, expr: fieldValue(name) }));
   const partition = `PARTITION BY ${['hb_all', ...groups.map((g) => g.column)].join(', ')}`;
   const position = `CASE rule_id ${reads.map((r, i) => `WHEN ${bind(r.id)} THEN ${i + 1}`).join(' ')} END`;
   const span = `INTERVAL (${spec.timespanSeconds}) SECOND`;
@@ -125,7 +125,7 @@ WITH base AS (
   SELECT rule_id, ts, event_ref, any_value(source_table) AS source_table, list(DISTINCT {'t': entity_type, 'e': entity}) AS ents, any_value(details) AS details
   FROM base GROUP BY rule_id, ts, event_ref
 ), g AS (
-  SELECT *, 0 AS hb_all, ${position} AS pos${groups.map((g) => `, ${g.expr} AS ${g.column}`).join('')}${spec.field ? `, ${valueOf(spec.field)} AS fv` : ''}
+  SELECT *, 0 AS hb_all, ${position} AS pos${groups.map((g) => `, ${g.expr} AS ${g.column}`).join('')}${spec.field ? `, ${fieldValue(spec.field)} AS fv` : ''}
   FROM ev WHERE true${groups.map((g) => ` AND ${g.expr} IS NOT NULL`).join('')}
 )`;
   let measured: string;
@@ -141,7 +141,7 @@ WITH base AS (
   SELECT *, ${last} AS n, l${last} AS first_ts, (l${last} IS NOT NULL AND ts - l${last} <= ${span}) AS hit FROM s${last} WHERE pos = ${last}
 )`;
   } else {
-    const measure = spec.type === 'event_count' ? 'count(*)' : spec.type === 'value_count' ? 'count(DISTINCT fv)' : 'count(DISTINCT rule_id)';
+    const measure = ({ event_count: 'count(*)', value_count: 'count(DISTINCT fv)' } as Record<string, string>)[spec.type] ?? 'count(DISTINCT rule_id)';
     const condition = Object.keys(spec.condition).length > 0 ? spec.condition : { gte: reads.length };
     const ops: Record<string, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' };
     const test = Object.entries(condition).map(([op, value]) => `n ${ops[op]} ${bind(value)}`).join(' AND ');

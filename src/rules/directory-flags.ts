@@ -69,7 +69,7 @@ export async function watchlistDetections(ws: Workspace, path: string, runId: nu
   if (missing.length > 0) {
     throw new InputError(`the watch list's first line must be a header naming user, date and flag (weight optional); it lacks ${missing.join(', ')} (first line: "${first.slice(0, 80)}")`, { location: { file: path, line: 1 } });
   }
-  const columns = header.map((name, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
+  const columns = header.map((_name, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
   const source = `read_csv(${quoteLiteral(path)}, header = true, delim = ',', quote = '"', auto_detect = false, columns = {${columns}}, null_padding = true, ignore_errors = true, store_rejects = false)`;
   const col = (name: string) => `c${header.indexOf(name)}`;
   const [u, d, f] = [col('user'), col('date'), col('flag')];
@@ -80,7 +80,7 @@ export async function watchlistDetections(ws: Workspace, path: string, runId: nu
     WHEN weight_text IS NOT NULL AND trim(weight_text) <> '' AND (weight IS NULL OR weight < 0) THEN 'weight' END`;
   const refused = (await ws.query(`SELECT line, field FROM (SELECT line, ${problem} AS field FROM hb_watch) WHERE field IS NOT NULL ORDER BY line`)).map((r) => ({
     line: Number(r.line), field: String(r.field),
-    reason: r.field === 'date' ? 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)' : r.field === 'weight' ? 'the weight is no number ≥ 0' : `no ${String(r.field)}`,
+    reason: ({ date: 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)', weight: 'the weight is no number ≥ 0' } as Record<string, string>)[String(r.field)] ?? `no ${String(r.field)}`,
   }));
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   await ws.run(`INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)

@@ -169,7 +169,11 @@ function nativeSource(table: CanonicalTable): MappedSource {
   const columns = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
   return {
     table, group: `native/${table}`, where: () => 'true',
-    fieldKeys: (name) => (columns.has(name) ? { column: name } : /^[A-Za-z0-9_.\-@ :]+$/.test(name) ? { jsonKeys: [name] } : (() => { throw new UnsupportedError('field name with unusual characters', name); })()),
+    fieldKeys: (name) => {
+      if (columns.has(name)) return { column: name };
+      if (/^[A-Za-z0-9_.\-@ :]+$/.test(name)) return { jsonKeys: [name] };
+      throw new UnsupportedError('field name with unusual characters', name);
+    },
   };
 }
 

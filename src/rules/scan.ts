@@ -272,7 +272,9 @@ export class GroupScan {
   /** Entities are canonical columns where the table has them (a proxy's "host" is its client address). */
   entitySlot(field: string): number {
     const columns = new Set(CANONICAL_COLUMNS[this.table].map((c) => c.name));
-    const column = columns.has(field) ? field : this.table !== 'events' && field === 'host' && columns.has('src_ip') ? 'src_ip' : undefined;
+    const hostAsAddress = this.table !== 'events' && field === 'host' && columns.has('src_ip');
+    let column: string | undefined = columns.has(field) ? field : undefined;
+    if (column === undefined && hostAsAddress) column = 'src_ip';
     if (column) {
       this.columns.add(column);
       return this.slot(`CAST(${quoteIdent(column)} AS VARCHAR)`);
@@ -472,9 +474,6 @@ export class ScanSet {
     }, false);
   }
 
-  /** The slots the last fetch kept, as written and lower-cased. */
-  private fetched = { original: new Set<number>(), lowered: new Set<number>() };
-
   /**
    * Step 2½: the candidate events in hb_ev, every slot the candidate rules read, once, as written
    * and lower-cased; with `lists`, also those slots as two lists (hb_raw, hb_low) for the data path.
@@ -487,7 +486,6 @@ export class ScanSet {
       for (const slot of info.original) want.original.add(slot);
       for (const slot of info.lowered) want.lowered.add(slot);
     }
-    this.fetched = want;
     await this.materialize(ws, 'hb_ev', lo, hi, () => want, true, lists);
   }
 
@@ -595,7 +593,7 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
    * matched, and one more statement writes the matches. Nothing is planned per rule, which on a
    * small batch is nearly all the cost of the SQL path (1–3 ms of DuckDB planning per rule).
    */
-  private async checkData(ws: Workspace, chunk: { scan: GroupScan; k: number }[], runId: number | null): Promise<void> {
+  private async checkData(ws: Workspace, chunk: { scan: GroupScan; k: number }[], _runId: number | null): Promise<void> {
     const fresh = chunk.filter(({ scan, k }) => !scan.atomsLoaded.has(k));
     if (fresh.length > 0) {
       await ws.append('hb_atoms', fresh.flatMap(({ scan, k }) => scan.dataForm(k)!.rows));

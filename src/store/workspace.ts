@@ -2,7 +2,7 @@
  * The workspace: one DuckDB file. This is the only module that talks to the DuckDB driver;
  * everything else asks it to run SQL with bound parameters.
  */
-import { DuckDBConnection, DuckDBInstance, DuckDBTypeId, version as duckdbVersion, type DuckDBValue } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId, version as duckdbVersion, type DuckDBValue } from '@duckdb/node-api';
 import { QueryError, WorkspaceError } from '../errors.ts';
 import { checkInterrupted, onInterrupt } from '../interrupt.ts';
 import { MIGRATIONS } from './migrations.ts';

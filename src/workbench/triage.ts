@@ -33,7 +33,9 @@ export async function setTriage(ws: Workspace, hunt: string, thread: string, dec
     const id = Number(await ws.scalar("SELECT nextval('triage_ids')"));
     await ws.run('INSERT INTO triage VALUES ($1, $2, $3, $4, $5, $6, now()::TIMESTAMP, NULL)', [id, hunt, thread, decision, options.note ?? null, options.who ?? process.env.USER ?? 'unknown']);
     // Acting on a profile labels it (suspicious), so its interactions are marked and the graph shows it.
-    const profile = hunt === 'social' ? thread : hunt === 'thread' && thread.startsWith('profile:') ? thread.slice('profile:'.length) : undefined;
+    let profile: string | undefined;
+    if (hunt === 'social') profile = thread;
+    else if (hunt === 'thread' && thread.startsWith('profile:')) profile = thread.slice('profile:'.length);
     if (decision === 'act' && profile) {
       const labelled = Number(await ws.scalar("SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = lower($1) AND removed_at IS NULL", [profile]));
       if (labelled === 0) await addLabel(ws, profile, 'suspicious', { reason: `triage: act${options.note ? ` (${options.note})` : ''}`, who: options.who });

@@ -109,7 +109,9 @@ export async function scoreBaseline(ws: Workspace, params: BaselineParams): Prom
 export function describeDeviation(d: Deviation): string {
   const usual = d.usual[0] === d.usual[1] ? `${fmt(d.usual[0])}` : `${fmt(d.usual[0])}–${fmt(d.usual[1])}`;
   const peer = d.peerZ === null ? '' : `, peers z ${fmt(Math.min(d.peerZ, 99))}`;
-  const first = d.firstInPeers ? ', first time, first in peer group' : d.first ? ', first time' : '';
+  let first = '';
+  if (d.firstInPeers) first = ', first time, first in peer group';
+  else if (d.first) first = ', first time';
   return `${d.feature} ${fmt(d.value)} vs usual ${usual} (z ${fmt(Math.min(d.z, 99))}${peer}${first}) +${fmt(d.points)}`;
 }
 

@@ -95,7 +95,7 @@ export function mad(sorted: Float64Array, n: number, median: number): number {
   for (let k = 0; k <= want; k++) {
     const dl = left >= 0 ? median - sorted[left] : Infinity;
     const dr = right < n ? sorted[right] - median : Infinity;
-    const d = dl <= dr ? dl : dr;
+    const d = Math.min(dl , dr);
     if (dl <= dr) left--;
     else right++;
     if (k === want) return n % 2 === 1 ? d : (previous + d) / 2;

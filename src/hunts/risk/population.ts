@@ -18,7 +18,7 @@ import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contra
 import type { ResultRow } from '../run.ts';
 import { integer, requireInteger, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { Config } from '../../config.ts';
-import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
+import { Bindings, timeWindow, } from '../../store/sql.ts';
 import { defaultConfig } from '../../config.ts';
 import { POPULATION_TIER_FEATURES } from '../../model/features.ts';
 import { multiplierSql, type Multiplier } from '../../model/tiers.ts';

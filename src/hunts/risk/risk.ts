@@ -11,7 +11,7 @@
  * risk score with its levels, an isolation forest over tweight, pcount, scount, weighted and
  * k-means over tweight, phasemult, scount. Every window's metrics are kept in entity_history.
  */
-import { Bindings, timeWindow, type SqlValue } from '../../store/sql.ts';
+import { timeWindow, type SqlValue } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import { IsolationForest } from '../../ml/iforest.ts';
 import { clusterStandardised } from '../../ml/kmeans.ts';
@@ -20,7 +20,7 @@ import { TACTICS } from '../../model/attack.ts';
 import { formatDuration } from '../../model/durations.ts';
 import { RISK_METRICS } from '../../model/features.ts';
 import { defaultConfig, type Config } from '../../config.ts';
-import type { Row, Workspace } from '../../store/workspace.ts';
+import type { Workspace } from '../../store/workspace.ts';
 import { parseExpression } from '../../model/expression.ts';
 import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
 import { choice, integer, requireInteger, requireNumber, text, timeRange, type Flags } from '../../model/flags.ts';

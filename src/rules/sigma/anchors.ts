@@ -8,7 +8,7 @@
  * candidates, never lose a detection.
  */
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
-import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
+import { base64, base64Offsets, encodeForModifiers, windashVariants } from './values.ts';
 
 /**
  * - `eq`: the lower-cased field equals `value`;
@@ -36,12 +36,14 @@ function valueAnchors(field: string | null, raw: unknown, modifiers: string[]): 
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
   if (encodings.length > 0) {
     const plain = text.replace(/\\([*?\\])/g, '$1');
-    const wide = has('wide') || has('utf16le') ? utf16(plain, 'utf16le') : has('utf16be') ? utf16(plain, 'utf16be') : has('utf16') ? utf16(plain, 'utf16') : Buffer.from(plain, 'utf8');
-    const needles = has('base64offset') ? base64Offsets(wide) : has('base64') ? [base64(wide)] : [wide.toString('latin1')];
+    const wide = encodeForModifiers(plain, has);
+    let needles = [wide.toString('latin1')];
+    if (has('base64offset')) needles = base64Offsets(wide);
+    else if (has('base64')) needles = [base64(wide)];
     return union(needles.map((n) => needle(field, n.toLowerCase())));
   }
   const variants = has('windash') ? windashVariants(text) : [text];
-  return union(variants.map((variant) => plainAnchor(field, variant, field === null || has('contains') ? 'contains' : has('startswith') ? 'startswith' : has('endswith') ? 'endswith' : 'equals')));
+  return union(variants.map((variant) => plainAnchor(field, variant, field === null ? 'contains' : (['contains', 'startswith', 'endswith'] as const).find(has) ?? 'equals')));
 }
 
 function needle(field: string | null, value: string): Anchors {

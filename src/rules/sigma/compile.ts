@@ -7,7 +7,7 @@ import type { SqlValue } from '../../store/sql.ts';
 import { parseCidr } from '../../net/network.ts';
 import { HuntbookError } from '../../errors.ts';
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
-import { base64, base64Offsets, utf16, windashVariants } from './values.ts';
+import { base64, base64Offsets, encodeForModifiers, windashVariants } from './values.ts';
 
 /** What a rule uses that huntbook does not support: the rule is skipped with this reason, the rest run. */
 export class UnsupportedError extends HuntbookError {
@@ -146,7 +146,9 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
   if (has('fieldref')) {
     const other = ctx.field(String(raw));
     const cmp = has('cased') ? `${expr} = ${other}` : `lower(${expr}) = lower(${other})`;
-    return atom(has('startswith') ? `starts_with(lower(${expr}), lower(${other}))` : has('endswith') ? `ends_with(lower(${expr}), lower(${other}))` : has('contains') ? `contains(lower(${expr}), lower(${other}))` : cmp);
+    const modifier = (['startswith', 'endswith', 'contains'] as const).find(has);
+    const fn = modifier && ({ startswith: 'starts_with', endswith: 'ends_with', contains: 'contains' } as const)[modifier];
+    return atom(fn ? `${fn}(lower(${expr}), lower(${other}))` : cmp);
   }
   for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
     if (has(op)) {
@@ -175,7 +177,7 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
   let needles: string[] | undefined;
   if (encodings.length > 0) {
     const plain = unescapePlain(text);
-    const wide = has('wide') || has('utf16le') ? utf16(plain, 'utf16le') : has('utf16be') ? utf16(plain, 'utf16be') : has('utf16') ? utf16(plain, 'utf16') : Buffer.from(plain, 'utf8');
+    const wide = encodeForModifiers(plain, has);
     if (has('base64offset')) needles = base64Offsets(wide);
     else if (has('base64')) needles = [base64(wide)];
     else needles = [wide.toString('latin1')];
@@ -190,7 +192,8 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
     // Without wildcards inside the value, a plain string function: far cheaper than a LIKE matcher.
     if (!sigmaToLike(value).wildcard) {
       const folded = fold(unescapePlain(value));
-      const op = has('contains') ? 'contains' : has('startswith') ? 'starts_with' : has('endswith') ? 'ends_with' : '=';
+      const modifier = (['contains', 'startswith', 'endswith'] as const).find(has);
+      const op = modifier === undefined ? '=' : ({ contains: 'contains', startswith: 'starts_with', endswith: 'ends_with' } as const)[modifier];
       const simple: Simple = { op, target, value: ctx.bind(folded) };
       return { sql: renderOne(simple), simple, data: data(op, folded, null, cased) };
     }
@@ -211,7 +214,8 @@ interface Simple {
 const LIST_FROM = 3;
 
 function renderOne({ op, target, value }: Simple): string {
-  return op === '=' ? `${target} = ${value}` : op === 'LIKE' ? `${target} LIKE ${value} ESCAPE '!'` : `${op}(${target}, ${value})`;
+  if (op === '=') return `${target} = ${value}`;
+  return op === 'LIKE' ? `${target} LIKE ${value} ESCAPE '!'` : `${op}(${target}, ${value})`;
 }
 
 /** OR of the tests, in their order; many values of the same test and field become one list test. */
@@ -253,7 +257,9 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   const negate = spec.modifiers.includes('neq');
   const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
   const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
-  const lowered = spec.field !== null && ctx.lowered ? ctx.lowered(spec.field) : spec.field === null && ctx.loweredText ? ctx.loweredText() : `lower(${expr})`;
+  let lowered = `lower(${expr})`;
+  if (spec.field !== null && ctx.lowered) lowered = ctx.lowered(spec.field);
+  else if (spec.field === null && ctx.loweredText) lowered = ctx.loweredText();
   const results = (list as Scalar[]).map((v) => [matchOne(spec.field, expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx)].flat());
   const joined: Cond = spec.modifiers.includes('all') && results.length > 1
     ? { type: 'and', items: results.map((r): Cond => ({ type: 'any', atoms: r })) }

@@ -23,7 +23,9 @@ function tokenize(text: string): Token[] {
   while ((match = re.exec(text)) !== null) {
     last = re.lastIndex;
     const t = match[1];
-    tokens.push(t === '(' ? { kind: 'lparen' } : t === ')' ? { kind: 'rparen' } : { kind: 'word', text: t });
+    if (t === '(') tokens.push({ kind: 'lparen' });
+    else if (t === ')') tokens.push({ kind: 'rparen' });
+    else tokens.push({ kind: 'word', text: t });
   }
   if (text.slice(last).trim() !== '') throw new ConditionError(`cannot read condition near "${text.slice(last)}"`);
   return tokens;

@@ -41,7 +41,8 @@ export async function readSigmaFiles(source: string): Promise<SigmaFile[]> {
   if (statSync(source).isDirectory()) {
     const walk = (dir: string): string[] => readdirSync(dir).sort().flatMap((name) => {
       const path = join(dir, name);
-      return statSync(path).isDirectory() ? walk(path) : /\.ya?ml$/i.test(name) ? [path] : [];
+      if (statSync(path).isDirectory()) return walk(path);
+      return /\.ya?ml$/i.test(name) ? [path] : [];
     });
     return walk(source).map((path) => ({ path, text: readFileSync(path, 'utf8') }));
   }
@@ -54,10 +55,16 @@ type Obj = Record<string, unknown>;
  * One Sigma file → rules. A collection's first document may be a template (action: global)
  * merged into the rest; `action: reset` clears it.
  */
+/** A YAML value that may be one string or a list of them, as a list. */
+function stringList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === 'string' ? [value] : [];
+}
+
 export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, number> = DEFAULT_LEVEL_WEIGHTS): { rules: Rule[]; problems: Problem[] } {
   const rules: Rule[] = [];
   const problems: Problem[] = [];
-  let documents;
+  let documents: ReturnType<typeof parseAllDocuments>;
   try {
     documents = parseAllDocuments(file.text);
   } catch (error) {
@@ -177,9 +184,9 @@ function parseCorrelation(doc: Obj, path: string, line: number | undefined, leve
   if (!c || typeof c !== 'object') return fail('the correlation section must be a mapping');
   const type = String(c.type ?? '') as Correlation['type'];
   if (!CORRELATION_TYPES.includes(type)) return fail(`type "${String(c.type ?? '')}" is not one of ${CORRELATION_TYPES.join(', ')}`);
-  const refs = Array.isArray(c.rules) ? c.rules.map(String) : typeof c.rules === 'string' ? [c.rules] : [];
+  const refs = stringList(c.rules);
   if (refs.length === 0) return fail('rules: at least one rule id or name is required');
-  const groupBy = Array.isArray(c['group-by']) ? c['group-by'].map(String) : typeof c['group-by'] === 'string' ? [c['group-by']] : [];
+  const groupBy = stringList(c['group-by']);
   const span = /^(\d+)([smhdw])$/.exec(String(c.timespan ?? ''));
   if (!span) return fail(`timespan "${String(c.timespan ?? '')}" must be a number and one of s, m, h, d (e.g. 90m)`);
   const raw = (c.condition ?? {}) as Obj;

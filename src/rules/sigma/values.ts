@@ -15,6 +15,14 @@ export function utf16(value: string, variant: 'utf16le' | 'utf16be' | 'utf16'): 
   return Buffer.concat([Buffer.from([0xff, 0xfe]), le]); // "utf16": little-endian with its byte-order mark
 }
 
+/** The bytes a value's encoding modifiers ask for: UTF-16 (wide, utf16le, utf16be, utf16), else UTF-8. */
+export function encodeForModifiers(plain: string, has: (modifier: string) => boolean): Buffer {
+  if (has('wide') || has('utf16le')) return utf16(plain, 'utf16le');
+  if (has('utf16be')) return utf16(plain, 'utf16be');
+  if (has('utf16')) return utf16(plain, 'utf16');
+  return Buffer.from(plain, 'utf8');
+}
+
 export function base64(bytes: Buffer): string {
   return bytes.toString('base64');
 }
@@ -38,7 +46,7 @@ export function windashVariants(value: string): string[] {
   if (!value.includes('-') && !value.includes('/')) return [value];
   const dashes = ['-', '/', '\u2013', '\u2014', '\u2015'];
   const variants = new Set<string>();
-  for (const dash of dashes) variants.add(value.replace(/(^|\s)[-/]/g, (match, lead: string) => `${lead}${dash}`));
+  for (const dash of dashes) variants.add(value.replace(/(^|\s)[-/]/g, (_match, lead: string) => `${lead}${dash}`));
   variants.add(value);
   return [...variants];
 }

@@ -138,7 +138,12 @@ async function runPage(id, params = new URLSearchParams()) {
   };
   const filter = el('input', { type: 'text', id: 'filter', placeholder: 'filter (entity or reason)', value: q });
   filter.addEventListener('change', () => go({ q: filter.value, offset: 0 }));
-  const header = (name) => el('th', { class: 'sortable', text: `${name}${sort === name ? (desc ? ' ▼' : ' ▲') : ''}`, onclick: () => go({ sort: name, desc: sort === name ? (desc ? '' : '1') : (name === 'score' ? '1' : ''), offset: 0 }) });
+  const header = (name) => {
+    const arrow = desc ? ' ▼' : ' ▲';
+    // A click on the sorted column turns it round; another column sorts ascending, score descending.
+    const nextDesc = sort === name ? !desc : name === 'score';
+    return el('th', { class: 'sortable', text: `${name}${sort === name ? arrow : ''}`, onclick: () => go({ sort: name, desc: nextDesc ? '1' : '', offset: 0 }) });
+  };
   const scatterBox = el('div', { class: 'chart', id: 'scatter-box' });
   const scatterControls = el('p', {});
   const features = await api(`/api/runs/${encodeURIComponent(id)}/features`).catch(() => []);
