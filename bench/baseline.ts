@@ -55,11 +55,22 @@ await ws.run('DROP TABLE ud');
 for (const table of ['activity', 'events', 'http']) await ws.run(`UPDATE ${table} SET rec = nextval('record_ids') WHERE rec IS NULL`);
 const { rules } = await loadRuleSources(shippedPacks(), []);
 await runRules(ws, rules);
-const rows = await ws.query(`SELECT (SELECT count(*) FROM activity) AS activity, (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM detections) AS detections`);
+const rows = await ws.query(
+  `SELECT (SELECT count(*) FROM activity) AS activity, (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM detections) AS detections`,
+);
 console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s:`, rows[0]);
 
 const params = defaultBaseline();
-const ruleIds = [...new Set((await loadRuleSources(params.packs.map((p) => join(process.cwd(), 'rules', `${p}.yml`)), [])).rules.map((r) => r.id))].sort();
+const ruleIds = [
+  ...new Set(
+    (
+      await loadRuleSources(
+        params.packs.map((p) => join(process.cwd(), 'rules', `${p}.yml`)),
+        [],
+      )
+    ).rules.map((r) => r.id),
+  ),
+].sort();
 const user = (col: string) => `nullif(regexp_replace(regexp_replace(lower(trim(${col})), '^.*\\\\', ''), '@.*$', ''), '')`;
 const f = (name: string) => params.features.find((x) => x.name === name)!;
 // The floor: the same matrix in one statement, written by hand (same predicates and aggregates as the shipped features).
@@ -112,19 +123,32 @@ let shape = '';
 let differ = -1;
 for (let i = 0; i < repeat; i++) {
   result.floor.push(await time(() => ws.run(floor)));
-  result.matrix.push(await time(async () => {
-    const s = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted });
-    shape = `${s.users} users × ${s.days} days × ${s.columns.length} features`;
-  }));
+  result.matrix.push(
+    await time(async () => {
+      const s = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted });
+      shape = `${s.users} users × ${s.days} days × ${s.columns.length} features`;
+    }),
+  );
   // The two matrices agree cell for cell (the floor is only a floor if it computes the same thing).
   if (i === 0) differ = Number(await ws.scalar('SELECT count(*) FROM (SELECT * FROM floor EXCEPT ALL SELECT * FROM hb_baseline)'));
   result.hunt.push(await time(() => baselineHunt(ws, params, { top: 10 })));
-  console.log(`run ${i + 1}: floor ${result.floor[i].toFixed(2)} s, matrix ${result.matrix[i].toFixed(2)} s, whole hunt ${result.hunt[i].toFixed(2)} s`);
+  console.log(
+    `run ${i + 1}: floor ${result.floor[i].toFixed(2)} s, matrix ${result.matrix[i].toFixed(2)} s, whole hunt ${result.hunt[i].toFixed(2)} s`,
+  );
 }
 ws.close();
 const m = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, median(v)]));
-console.log(JSON.stringify({
-  bench: 'baseline', users, days, matrix: shape, rows_differing: differ,
-  floor_s: +m.floor.toFixed(3), matrix_s: +m.matrix.toFixed(3), matrix_ratio: +(m.matrix / m.floor).toFixed(2), hunt_s: +m.hunt.toFixed(3),
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'baseline',
+    users,
+    days,
+    matrix: shape,
+    rows_differing: differ,
+    floor_s: +m.floor.toFixed(3),
+    matrix_s: +m.matrix.toFixed(3),
+    matrix_ratio: +(m.matrix / m.floor).toFixed(2),
+    hunt_s: +m.hunt.toFixed(3),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

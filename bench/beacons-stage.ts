@@ -19,14 +19,25 @@ if (step !== 'hunt') {
 }
 const ws = await Workspace.open(db);
 // Optional cap on DuckDB's buffer pool (e.g. 1.5GB): cached table pages are evicted before a query spills.
-if (process.env.HUNTBOOK_MEMORY_LIMIT) await ws.run(`SET memory_limit = '${process.env.HUNTBOOK_MEMORY_LIMIT.replace(/[^0-9A-Za-z.%]/g, '')}'`);
+if (process.env.HUNTBOOK_MEMORY_LIMIT)
+  await ws.run(`SET memory_limit = '${process.env.HUNTBOOK_MEMORY_LIMIT.replace(/[^0-9A-Za-z.%]/g, '')}'`);
 const t0 = performance.now();
-const report = step === 'hunt' ? { loaded: Number(await ws.scalar('SELECT count(*) FROM http')), status: 'loaded', rejected: 0, message: '' } : (await ingest(ws, [csv]))[0];
+const report =
+  step === 'hunt'
+    ? { loaded: Number(await ws.scalar('SELECT count(*) FROM http')), status: 'loaded', rejected: 0, message: '' }
+    : (await ingest(ws, [csv]))[0];
 if (report.status !== 'loaded' || report.rejected !== 0) throw new Error(`ingest: ${report.status} ${report.message}`);
 const t1 = performance.now();
 if (step === 'ingest') {
   ws.close();
-  console.log(JSON.stringify({ step, rows: report.loaded, ingest_s: +((t1 - t0) / 1000).toFixed(3), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+  console.log(
+    JSON.stringify({
+      step,
+      rows: report.loaded,
+      ingest_s: +((t1 - t0) / 1000).toFixed(3),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
   process.exit(0);
 }
 const params = { ...defaultScored(), join: join as 'dest' | 'splunk' };
@@ -38,7 +49,14 @@ const hunt = await scoredHunt(ws, { table: 'http', params, model: 'iforest', top
 const t3 = performance.now();
 await ws.run(`COPY (SELECT ${SCORED_COLUMNS.join(', ')} FROM feats) TO '${dump.replaceAll("'", "''")}' (HEADER, DELIMITER ',')`);
 ws.close();
-console.log(JSON.stringify({
-  step, rows: report.loaded, ingest_s: +((t1 - t0) / 1000).toFixed(3), features_s: +((t2 - t1) / 1000).toFixed(3), hunt_s: +((t3 - t2) / 1000).toFixed(3),
-  scored_pairs: hunt.rows.length, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    step,
+    rows: report.loaded,
+    ingest_s: +((t1 - t0) / 1000).toFixed(3),
+    features_s: +((t2 - t1) / 1000).toFixed(3),
+    hunt_s: +((t3 - t2) / 1000).toFixed(3),
+    scored_pairs: hunt.rows.length,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -21,8 +21,16 @@ const dir = join(root, '.bench', 'beacons');
 mkdirSync(dir, { recursive: true });
 const csv = join(dir, `proxy-${rows}.csv`);
 const py = '/usr/bin/python3';
-const lastJson = (text: string) => JSON.parse(text.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)!) as Record<string, number>;
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
+const lastJson = (text: string) =>
+  JSON.parse(
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1)!,
+  ) as Record<string, number>;
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
 
 if (!existsSync(csv)) {
   console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
@@ -39,9 +47,30 @@ console.log('pandas ...');
 const pandas = lastJson(run(py, [join(peers, 'seed_beacons_pandas.py'), csv, '--dump', join(dir, 'pd.csv')]));
 console.log(JSON.stringify(pandas));
 console.log('tuned DuckDB SQL ...');
-const tuned = lastJson(run(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', link, csv, '--variant', 'tuned', '--dump', join(dir, 'db.csv')]));
+const tuned = lastJson(
+  run(process.execPath, [
+    '--preserve-symlinks',
+    '--preserve-symlinks-main',
+    link,
+    csv,
+    '--variant',
+    'tuned',
+    '--dump',
+    join(dir, 'db.csv'),
+  ]),
+);
 console.log(JSON.stringify(tuned));
-const stage = (joinMode: string, step = 'both') => lastJson(run(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'beacons-stage.ts'), csv, join(dir, `hb-${joinMode}.duckdb`), joinMode, join(dir, `hb-${joinMode}.csv`), step]));
+const stage = (joinMode: string, step = 'both') =>
+  lastJson(
+    run(join(root, 'node_modules', '.bin', 'tsx'), [
+      join(root, 'bench', 'beacons-stage.ts'),
+      csv,
+      join(dir, `hb-${joinMode}.duckdb`),
+      joinMode,
+      join(dir, `hb-${joinMode}.csv`),
+      step,
+    ]),
+  );
 console.log('huntbook --join splunk ...');
 const splunk = stage('splunk');
 console.log(JSON.stringify(splunk));
@@ -65,17 +94,24 @@ console.log(JSON.stringify({ ingestStep, huntStep }));
 const pandasFeatures = pandas.features_s;
 const pandasTotal = pandas.total_s;
 const summary = {
-  bench: 'beacons', rows,
-  pandas_features_s: pandasFeatures, pandas_total_s: pandasTotal, tuned_sql_features_s: tuned.features_s,
-  huntbook_ingest_s: dest.ingest_s, huntbook_features_s: dest.features_s, huntbook_hunt_s: dest.hunt_s,
+  bench: 'beacons',
+  rows,
+  pandas_features_s: pandasFeatures,
+  pandas_total_s: pandasTotal,
+  tuned_sql_features_s: tuned.features_s,
+  huntbook_ingest_s: dest.ingest_s,
+  huntbook_features_s: dest.features_s,
+  huntbook_hunt_s: dest.hunt_s,
   ratio_features_vs_tuned: +(dest.features_s / tuned.features_s).toFixed(2),
   ratio_hunt_vs_tuned_features: +(dest.hunt_s / tuned.features_s).toFixed(2),
   speedup_features_vs_pandas: +(pandasFeatures / dest.features_s).toFixed(1),
   speedup_end_to_end_vs_pandas: +(pandasTotal / (dest.ingest_s + dest.hunt_s)).toFixed(1),
   huntbook_peak_rss_mb_one_process: Math.max(dest.peak_rss_mb, splunk.peak_rss_mb),
-  huntbook_peak_rss_mb_ingest_command: ingestStep.peak_rss_mb, huntbook_peak_rss_mb_hunt_command: huntStep.peak_rss_mb,
+  huntbook_peak_rss_mb_ingest_command: ingestStep.peak_rss_mb,
+  huntbook_peak_rss_mb_hunt_command: huntStep.peak_rss_mb,
   huntbook_two_commands_s: +(ingestStep.ingest_s + huntStep.hunt_s).toFixed(2),
-  splunk_join_identical_to_pandas: splunkCompare.identical, splunk_compare: splunkCompare,
+  splunk_join_identical_to_pandas: splunkCompare.identical,
+  splunk_compare: splunkCompare,
   default_join_compare: destCompare,
 };
 console.log(JSON.stringify(summary));

@@ -51,7 +51,9 @@ async function baseline(): Promise<number> {
   const instance = await DuckDBInstance.create(db);
   const connection = await instance.connect();
   const started = performance.now();
-  await connection.run(`CREATE TABLE raw AS SELECT * FROM read_csv('${big}', delim='\t', header=false, skip=8, nullstr='-', ignore_errors=true)`);
+  await connection.run(
+    `CREATE TABLE raw AS SELECT * FROM read_csv('${big}', delim='\t', header=false, skip=8, nullstr='-', ignore_errors=true)`,
+  );
   const seconds = (performance.now() - started) / 1000;
   const count = Number((await connection.runAndReadAll('SELECT count(*) FROM raw')).getRows()[0][0]);
   connection.closeSync();
@@ -68,7 +70,8 @@ async function huntbook(): Promise<number> {
   const [report] = await ingest(ws, [big]);
   const seconds = (performance.now() - started) / 1000;
   ws.close();
-  if (report.loaded !== rows || report.rejected !== 0) throw new Error(`huntbook loaded ${report.loaded}, rejected ${report.rejected}: ${report.message}`);
+  if (report.loaded !== rows || report.rejected !== 0)
+    throw new Error(`huntbook loaded ${report.loaded}, rejected ${report.rejected}: ${report.message}`);
   return seconds;
 }
 
@@ -86,10 +89,16 @@ for (let i = 0; i < repeat; i++) {
 }
 const b = median(base);
 const o = median(ours);
-console.log(JSON.stringify({
-  bench: 'ingest', rows, mb: Math.round(size / 1e6),
-  read_csv_s: +b.toFixed(2), read_csv_rows_per_s: Math.round(rows / b),
-  huntbook_s: +o.toFixed(2), huntbook_rows_per_s: Math.round(rows / o),
-  ratio_huntbook_over_read_csv_speed: +(b / o).toFixed(2),
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    rows,
+    mb: Math.round(size / 1e6),
+    read_csv_s: +b.toFixed(2),
+    read_csv_rows_per_s: Math.round(rows / b),
+    huntbook_s: +o.toFixed(2),
+    huntbook_rows_per_s: Math.round(rows / o),
+    ratio_huntbook_over_read_csv_speed: +(b / o).toFixed(2),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

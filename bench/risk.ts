@@ -61,19 +61,33 @@ const result: Record<string, number[]> = { risk_floor: [], risk_hunt: [], popula
 let windows = 0;
 for (let i = 0; i < repeat; i++) {
   result.risk_floor.push(await time(() => ws.query(riskFloor)));
-  result.risk_hunt.push(await time(async () => {
-    const out = await riskHunt(ws, defaultRisk(), 20);
-    windows = Number(/^(\d+) /.exec(out.notes[0])?.[1] ?? 0);
-  }));
+  result.risk_hunt.push(
+    await time(async () => {
+      const out = await riskHunt(ws, defaultRisk(), 20);
+      windows = Number(/^(\d+) /.exec(out.notes[0])?.[1] ?? 0);
+    }),
+  );
   result.population_floor.push(await time(() => ws.query(populationFloor)));
   result.population_hunt.push(await time(() => populationHunt(ws, { k: 'auto', seed: 1, top: 20 })));
-  console.log(`run ${i + 1}: risk floor ${result.risk_floor[i].toFixed(2)} s, hunt risk ${result.risk_hunt[i].toFixed(2)} s; population floor ${result.population_floor[i].toFixed(2)} s, hunt population ${result.population_hunt[i].toFixed(2)} s`);
+  console.log(
+    `run ${i + 1}: risk floor ${result.risk_floor[i].toFixed(2)} s, hunt risk ${result.risk_hunt[i].toFixed(2)} s; population floor ${result.population_floor[i].toFixed(2)} s, hunt population ${result.population_hunt[i].toFixed(2)} s`,
+  );
 }
 ws.close();
 const m = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, median(v)]));
-console.log(JSON.stringify({
-  bench: 'risk', users, days, detections, user_windows: windows,
-  risk_floor_s: +m.risk_floor.toFixed(3), risk_hunt_s: +m.risk_hunt.toFixed(3), risk_ratio: +(m.risk_hunt / m.risk_floor).toFixed(2),
-  population_floor_s: +m.population_floor.toFixed(3), population_hunt_s: +m.population_hunt.toFixed(3), population_ratio: +(m.population_hunt / m.population_floor).toFixed(2),
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'risk',
+    users,
+    days,
+    detections,
+    user_windows: windows,
+    risk_floor_s: +m.risk_floor.toFixed(3),
+    risk_hunt_s: +m.risk_hunt.toFixed(3),
+    risk_ratio: +(m.risk_hunt / m.risk_floor).toFixed(2),
+    population_floor_s: +m.population_floor.toFixed(3),
+    population_hunt_s: +m.population_hunt.toFixed(3),
+    population_ratio: +(m.population_hunt / m.population_floor).toFixed(2),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -28,7 +28,9 @@ async function build(copies: number, db: string): Promise<void> {
   // Copy i: the captures again, i days later, on hosts renamed "<host>-c<i>".
   await ws.run('CREATE TEMP TABLE base AS SELECT * FROM events');
   for (let i = 1; i < copies; i++) {
-    await ws.run(`INSERT INTO events SELECT * REPLACE (ts + INTERVAL (${i}) DAY AS ts, host || '-c${i}' AS host, nextval('record_ids') AS rec) FROM base`);
+    await ws.run(
+      `INSERT INTO events SELECT * REPLACE (ts + INTERVAL (${i}) DAY AS ts, host || '-c${i}' AS host, nextval('record_ids') AS rec) FROM base`,
+    );
     if (i % 20 === 0) process.stderr.write(`built ${((i + 1) * base).toLocaleString('en-US')} events\n`);
   }
   await ws.run('DROP TABLE base');
@@ -47,26 +49,42 @@ async function runChild(db: string): Promise<void> {
   const { planned } = planRules(windows);
   const rssBefore = Math.round(process.memoryUsage().rss / 1048576);
   const t0 = performance.now();
-  await ws.scalar('SELECT count(*), sum(length(CAST(raw AS VARCHAR))), count(DISTINCT json_extract_string(raw, \'$.Image\')) FROM events');
+  await ws.scalar("SELECT count(*), sum(length(CAST(raw AS VARCHAR))), count(DISTINCT json_extract_string(raw, '$.Image')) FROM events");
   const scan = (performance.now() - t0) / 1000;
   let last = 0;
-  const report = await runRules(ws, planned.map((p) => p.rule), {
-    memoryLimit: process.env.HB_MEM,
-    onProgress: ({ eventsDone, eventsTotal }) => {
-      const now = performance.now();
-      if (now - last > 30_000) {
-        last = now;
-        process.stderr.write(`  ${Math.round((100 * eventsDone) / eventsTotal)}% of ${eventsTotal.toLocaleString('en-US')} events\n`);
-      }
+  const report = await runRules(
+    ws,
+    planned.map((p) => p.rule),
+    {
+      memoryLimit: process.env.HB_MEM,
+      onProgress: ({ eventsDone, eventsTotal }) => {
+        const now = performance.now();
+        if (now - last > 30_000) {
+          last = now;
+          process.stderr.write(`  ${Math.round((100 * eventsDone) / eventsTotal)}% of ${eventsTotal.toLocaleString('en-US')} events\n`);
+        }
+      },
     },
-  });
+  );
   const detections = Number(await ws.scalar('SELECT count(*) FROM detections'));
   ws.close();
-  console.log(JSON.stringify({
-    bench: 'rules', events, windows_rules: windows.length, rules_run: report.rules, sources: report.groups, rules_s: +report.seconds.toFixed(2),
-    events_per_s: Math.round(events / report.seconds), one_scan_s: +scan.toFixed(3), ratio_rules_over_one_scan: +(report.seconds / scan).toFixed(1),
-    candidate_pairs: report.candidates, detections, rss_with_rules_loaded_mb: rssBefore, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'rules',
+      events,
+      windows_rules: windows.length,
+      rules_run: report.rules,
+      sources: report.groups,
+      rules_s: +report.seconds.toFixed(2),
+      events_per_s: Math.round(events / report.seconds),
+      one_scan_s: +scan.toFixed(3),
+      ratio_rules_over_one_scan: +(report.seconds / scan).toFixed(1),
+      candidate_pairs: report.candidates,
+      detections,
+      rss_with_rules_loaded_mb: rssBefore,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
 }
 
 if (process.argv[2] === '--run') await runChild(process.argv[3]);
@@ -74,5 +92,6 @@ else {
   const copies = Number(process.argv[2] ?? 16);
   const db = join(process.cwd(), '.bench', `rules-${copies}.duckdb`);
   if (!existsSync(db)) await build(copies, db);
-  if (!process.argv.includes('--build-only')) execFileSync(process.execPath, ['--import', 'tsx', 'bench/rules.ts', '--run', db], { stdio: 'inherit' });
+  if (!process.argv.includes('--build-only'))
+    execFileSync(process.execPath, ['--import', 'tsx', 'bench/rules.ts', '--run', db], { stdio: 'inherit' });
 }

@@ -45,7 +45,10 @@ const app = createApp({ db, host: '127.0.0.1', port: 8484 });
 const calls: Record<string, string[]> = {
   overview: ['/api/runs', '/api/threads?per_hunt=5', '/api/queue?limit=25', '/api/queue?limit=25&offset=25000&q=user4'],
   'run page': [`/api/runs/${risk.runId}?sort=rank`, `/api/runs/${risk.runId}?sort=score&desc=1`, `/api/runs/${risk.runId}?q=user42`],
-  'entity page': [`/api/entity/user/${encodeURIComponent(String(top.entity))}`, `/api/chart/entity/user/${encodeURIComponent(String(top.entity))}`],
+  'entity page': [
+    `/api/entity/user/${encodeURIComponent(String(top.entity))}`,
+    `/api/chart/entity/user/${encodeURIComponent(String(top.entity))}`,
+  ],
   graph: ['/api/graph?days=7'],
 };
 const results: { page: string; path: string; seconds: number; status: number }[] = [];
@@ -64,11 +67,22 @@ for (const [page, paths] of Object.entries(calls)) {
     console.log(`${page.padEnd(12)} ${path.padEnd(50)} ${status} ${times[1].toFixed(3)} s`);
   }
 }
-const pages = Object.keys(calls).map((page) => ({ page, seconds: results.filter((r) => r.page === page).reduce((s, r) => s + r.seconds, 0) }));
+const pages = Object.keys(calls).map((page) => ({
+  page,
+  seconds: results.filter((r) => r.page === page).reduce((s, r) => s + r.seconds, 0),
+}));
 const slowest = results.reduce((a, b) => (b.seconds > a.seconds ? b : a));
 started = 0;
-console.log(JSON.stringify({
-  bench: 'serve', flows, results_rows: Number(risk.notes[0].split(' ')[0]), count_flows_s: +countSeconds.toFixed(3),
-  slowest_call: slowest.path, slowest_call_s: +slowest.seconds.toFixed(3), slowest_page: pages.reduce((a, b) => (b.seconds > a.seconds ? b : a)),
-  all_ok: results.every((r) => r.status === 200), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'serve',
+    flows,
+    results_rows: Number(risk.notes[0].split(' ')[0]),
+    count_flows_s: +countSeconds.toFixed(3),
+    slowest_call: slowest.path,
+    slowest_call_s: +slowest.seconds.toFixed(3),
+    slowest_page: pages.reduce((a, b) => (b.seconds > a.seconds ? b : a)),
+    all_ok: results.every((r) => r.status === 200),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

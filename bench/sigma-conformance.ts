@@ -62,16 +62,27 @@ export async function conformance(rulesPath: string, regressionPath: string, opt
       const doc = parse(readFileSync(info, 'utf8')) as { rule_metadata?: { id: string; title: string }[] };
       const meta = doc.rule_metadata?.[0];
       const caseDir = info.slice(0, -'/info.yml'.length);
-      const files = readdirSync(caseDir).filter((f) => f.endsWith('.json')).map((f) => join(caseDir, f));
+      const files = readdirSync(caseDir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => join(caseDir, f));
       if (meta && files.length) cases.push({ dir: caseDir, ruleId: meta.id, title: meta.title, files });
     }
     // Some cases share an identical event file: it is ingested once and found again by its hash.
-    const reports = await ingest(ws, cases.flatMap((c) => c.files));
+    const reports = await ingest(
+      ws,
+      cases.flatMap((c) => c.files),
+    );
     const fileIds = await ws.query('SELECT file_id, sha256 FROM ingested_files');
     const bySha = new Map(fileIds.map((r) => [String(r.sha256), Number(r.file_id)]));
-    const byPath = new Map(cases.flatMap((c) => c.files).map((f) => [f, bySha.get(createHash('sha256').update(readFileSync(f)).digest('hex'))]));
+    const byPath = new Map(
+      cases.flatMap((c) => c.files).map((f) => [f, bySha.get(createHash('sha256').update(readFileSync(f)).digest('hex'))]),
+    );
     await runRules(ws, rules, options);
-    const all = (await ws.query("SELECT rule_id || '|' || event_ref || '|' || entity_type || '|' || entity || '|' || CAST(ts AS VARCHAR) || '|' || coalesce(CAST(details AS VARCHAR), '') AS d FROM detections ORDER BY d")).map((r) => String(r.d));
+    const all = (
+      await ws.query(
+        "SELECT rule_id || '|' || event_ref || '|' || entity_type || '|' || entity || '|' || CAST(ts AS VARCHAR) || '|' || coalesce(CAST(details AS VARCHAR), '') AS d FROM detections ORDER BY d",
+      )
+    ).map((r) => String(r.d));
     const detections = await ws.query("SELECT DISTINCT rule_id, split_part(event_ref, ':', 1)::INTEGER AS file_id FROM detections");
     const hits = new Map<number, Set<string>>();
     for (const d of detections) hits.set(Number(d.file_id), new Set([...(hits.get(Number(d.file_id)) ?? []), String(d.rule_id)]));
@@ -92,12 +103,21 @@ export async function conformance(rulesPath: string, regressionPath: string, opt
         else if (!compiledIds.has(c.ruleId)) reason = skippedById.get(c.ruleId) ?? 'rule not in the rule set';
         missed.push({ case: c.dir.slice(dir.length + 1), rule: c.ruleId, title: c.title, reason });
       }
-      for (const other of fired) if (other !== c.ruleId && caseRules.has(other)) crossTriggers.push({ case: c.dir.slice(dir.length + 1), rule: other });
+      for (const other of fired)
+        if (other !== c.ruleId && caseRules.has(other)) crossTriggers.push({ case: c.dir.slice(dir.length + 1), rule: other });
     }
     ws.close();
     return {
-      rules: rules.length, compiled: planned.length, skipped: skipCounts, problems: problems.length, cases: cases.length,
-      casesWithRule: cases.filter((c) => compiledIds.has(c.ruleId)).length, triggered, missed, crossTriggers, detections: all,
+      rules: rules.length,
+      compiled: planned.length,
+      skipped: skipCounts,
+      problems: problems.length,
+      cases: cases.length,
+      casesWithRule: cases.filter((c) => compiledIds.has(c.ruleId)).length,
+      triggered,
+      missed,
+      crossTriggers,
+      detections: all,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -107,7 +127,13 @@ export async function conformance(rulesPath: string, regressionPath: string, opt
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await conformance(rulesArchive, regressionArchive);
-  console.log(JSON.stringify({ ...result, missed: result.missed.length, crossTriggers: result.crossTriggers.length, detections: result.detections.length }, null, 1));
+  console.log(
+    JSON.stringify(
+      { ...result, missed: result.missed.length, crossTriggers: result.crossTriggers.length, detections: result.detections.length },
+      null,
+      1,
+    ),
+  );
   for (const m of result.missed) console.log(`MISSED ${m.case} ${m.rule} ${m.title}: ${m.reason}`);
   for (const x of result.crossTriggers) console.log(`CROSS ${x.case} also triggers ${x.rule}`);
 }

@@ -48,4 +48,13 @@ console.log(`--version (build)    ${r(version)} s   (${r(version / node)}× node
 console.log(`--version (tsx)      ${r(versionTsx)} s`);
 console.log(`rules run, cold      ${r(cold)} s`);
 console.log(`rules run, warm      ${r(warm)} s   (${r(warm / node)}× node)`);
-console.log(JSON.stringify({ bench: 'startup', node_s: r(node), version_s: r(version), version_tsx_s: r(versionTsx), rules_cold_s: r(cold), rules_warm_s: r(warm) }));
+console.log(
+  JSON.stringify({
+    bench: 'startup',
+    node_s: r(node),
+    version_s: r(version),
+    version_tsx_s: r(versionTsx),
+    rules_cold_s: r(cold),
+    rules_warm_s: r(warm),
+  }),
+);

@@ -29,12 +29,17 @@ try {
   const { rules } = await loadRuleSources([], []);
   await runRules(ws, rules);
   for (const hunt of DEMO_HUNTS.filter((h) => !h.title.startsWith('rules run'))) await hunt.run(ws, { truth: summary.truth });
-  const runs = await ws.query("SELECT hunt, max(run_id) AS run_id FROM hunt_runs GROUP BY hunt");
-  const risk = await ws.query("SELECT entity FROM results WHERE run_id = (SELECT max(run_id) FROM hunt_runs WHERE hunt = 'risk') ORDER BY rank LIMIT 1");
+  const runs = await ws.query('SELECT hunt, max(run_id) AS run_id FROM hunt_runs GROUP BY hunt');
+  const risk = await ws.query(
+    "SELECT entity FROM results WHERE run_id = (SELECT max(run_id) FROM hunt_runs WHERE hunt = 'risk') ORDER BY rank LIMIT 1",
+  );
   ws.close();
   const port = 8600 + Math.floor(Math.random() * 300);
   const server = serve({ fetch: createApp({ db, host: '127.0.0.1', port }).fetch, port, hostname: '127.0.0.1' });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const base = `http://127.0.0.1:${port}/`;
   const shoot = async (hash: string, file: string, prepare?: () => Promise<void>) => {

@@ -11,7 +11,13 @@ import { getDomain } from 'tldts';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { HuntbookError } from './errors.ts';
 import { parseExpression } from './model/expression.ts';
-import { POPULATION_MULTIPLIERS, POPULATION_TIER_FEATURES, RISK_METRICS, SCORED_MULTIPLIERS, SCORED_TIER_FEATURES } from './model/features.ts';
+import {
+  POPULATION_MULTIPLIERS,
+  POPULATION_TIER_FEATURES,
+  RISK_METRICS,
+  SCORED_MULTIPLIERS,
+  SCORED_TIER_FEATURES,
+} from './model/features.ts';
 import type { Comparison, Multiplier } from './model/tiers.ts';
 import type { AllowList } from './net/allowlist.ts';
 import { parseCidr } from './net/network.ts';
@@ -103,7 +109,10 @@ export class ConfigError extends HuntbookError {
 
   constructor(problems: ConfigProblem[]) {
     const first = problems[0];
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: huntbook config validate lists them)` : '';
+    const more =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: huntbook config validate lists them)`
+        : '';
     super(`${first.key}: ${first.message}${more}`, { location: { file: first.file, line: first.line } });
     this.problems = problems;
   }
@@ -118,13 +127,41 @@ const multiplierShape = (names: readonly string[]): Shape => Object.fromEntries(
 const SHAPE: Shape = {
   networks: { internal: 'leaf' },
   beacons: {
-    allow: { domains: 'leaf', cidrs: 'leaf' }, jitter_tolerance: 'leaf', categorised_factor: 'leaf', prevalence_min_hosts: 'leaf', strobe_records: 'leaf',
+    allow: { domains: 'leaf', cidrs: 'leaf' },
+    jitter_tolerance: 'leaf',
+    categorised_factor: 'leaf',
+    prevalence_min_hosts: 'leaf',
+    strobe_records: 'leaf',
     scored: { min_connections: 'leaf', max_users: 'leaf', min_weight: 'leaf', multipliers: multiplierShape(SCORED_MULTIPLIERS) },
   },
-  risk: { phase_step: 'leaf', source_step: 'leaf', cap_k: 'leaf', alert: 'leaf', tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' }, clusters: 'leaf' },
+  risk: {
+    phase_step: 'leaf',
+    source_step: 'leaf',
+    cap_k: 'leaf',
+    alert: 'leaf',
+    tactic_rule: { min_tactics: 'leaf', min_rules: 'leaf', days: 'leaf' },
+    clusters: 'leaf',
+  },
   population: { multipliers: multiplierShape(POPULATION_MULTIPLIERS) },
-  insider: { risk_factor: 'leaf', population_divisor: 'leaf', outlier_bonus: 'leaf', order_bonus: 'leaf', order_days: 'leaf', exfil_days_bonus: 'leaf', red_flag_bonus: 'leaf' },
-  baseline: { warmup_days: 'leaf', min_history_days: 'leaf', mad_floor: 'leaf', z_threshold: 'leaf', peer_key: 'leaf', packs: 'leaf', personal_mail: 'leaf', features: '*' },
+  insider: {
+    risk_factor: 'leaf',
+    population_divisor: 'leaf',
+    outlier_bonus: 'leaf',
+    order_bonus: 'leaf',
+    order_days: 'leaf',
+    exfil_days_bonus: 'leaf',
+    red_flag_bonus: 'leaf',
+  },
+  baseline: {
+    warmup_days: 'leaf',
+    min_history_days: 'leaf',
+    mad_floor: 'leaf',
+    z_threshold: 'leaf',
+    peer_key: 'leaf',
+    packs: 'leaf',
+    personal_mail: 'leaf',
+    features: '*',
+  },
   rules: { level_weights: '*', placeholders: '*', watchlist: 'leaf' },
 };
 
@@ -138,7 +175,11 @@ type Obj = Record<string, unknown>;
 class Reader {
   readonly problems: ConfigProblem[] = [];
 
-  constructor(readonly file: string, private readonly doc?: Document, private readonly lines?: LineCounter) {}
+  constructor(
+    readonly file: string,
+    private readonly doc?: Document,
+    private readonly lines?: LineCounter,
+  ) {}
 
   problem(path: string[], message: string): void {
     this.problems.push({ file: this.file, line: this.lineOf(path), key: path.join('.') || '(top level)', message });
@@ -201,7 +242,8 @@ class Reader {
       const at = [...path, m.name];
       const entry = this.object(given[m.name], at);
       const metric = this.text(entry.metric, [...at, 'metric'], m.metric);
-      if (!features.includes(metric)) this.problem([...at, 'metric'], `"${metric}" is not a feature of this hunt (features: ${features.join(', ')})`);
+      if (!features.includes(metric))
+        this.problem([...at, 'metric'], `"${metric}" is not a feature of this hunt (features: ${features.join(', ')})`);
       if (entry.tiers === undefined) return { ...m, metric };
       if (!Array.isArray(entry.tiers)) {
         this.problem([...at, 'tiers'], 'must be a list like [{gt: 300, weight: 100}, {gt: 60, weight: 50}]');
@@ -212,7 +254,10 @@ class Reader {
         const ops = Object.keys(t).filter((k) => k !== 'weight');
         const op = ops[0] as Comparison;
         if (ops.length !== 1 || !COMPARISONS.includes(op) || typeof t[op] !== 'number' || typeof t.weight !== 'number') {
-          this.problem([...at, 'tiers'], `tier ${i + 1} must be one comparison (${COMPARISONS.join(', ')}) with a number, and a weight: {gt: 300, weight: 100}`);
+          this.problem(
+            [...at, 'tiers'],
+            `tier ${i + 1} must be one comparison (${COMPARISONS.join(', ')}) with a number, and a weight: {gt: 300, weight: 100}`,
+          );
           return [];
         }
         return [{ when: op, value: t[op] as number, weight: t.weight }];
@@ -271,7 +316,6 @@ function suggest(key: string, known: string[]): string {
   return close ? ` (did you mean "${close}"?)` : '';
 }
 
-
 /** Normalises one file's values over `base`; problems are collected in `reader`. */
 function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const top = reader.object(raw, []);
@@ -292,19 +336,42 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const internal = reader.strings(networks.internal, ['networks', 'internal'], base?.networks.internal ?? []);
   const cidrs = reader.strings(allow.cidrs, ['beacons', 'allow', 'cidrs'], base?.beacons.allow.cidrs ?? []);
   const domains = reader.strings(allow.domains, ['beacons', 'allow', 'domains'], base?.beacons.allow.domains ?? []);
-  reader.networks(internal, ['networks', 'internal'], MIN_PREFIX.internal, 'treat the outside world as internal and hide it from every hunt');
+  reader.networks(
+    internal,
+    ['networks', 'internal'],
+    MIN_PREFIX.internal,
+    'treat the outside world as internal and hide it from every hunt',
+  );
   reader.networks(cidrs, ['beacons', 'allow', 'cidrs'], MIN_PREFIX.allow, 'hide every beacon to it');
   for (const domain of domains) {
-    const name = domain.toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
+    const name = domain
+      .toLowerCase()
+      .replace(/^\*?\./, '')
+      .replace(/\.$/, '');
     // A public suffix (com, co.uk, github.io ...) is shared by unrelated owners: allow-listing it hides all of them.
     if (getDomain(`x.${name}`, { allowPrivateDomains: true }) === null || getDomain(name, { allowPrivateDomains: true }) === null) {
-      reader.problem(['beacons', 'allow', 'domains'], `"${domain}" is a public suffix, not a domain one owner controls; it would hide every beacon to any site under it`);
+      reader.problem(
+        ['beacons', 'allow', 'domains'],
+        `"${domain}" is a public suffix, not a domain one owner controls; it would hide every beacon to any site under it`,
+      );
     }
   }
   const scored = reader.object(beacons.scored, ['beacons', 'scored']);
-  const baseScored = base?.beacons.scored ?? { minConnections: UNSET.number, maxUsers: UNSET.number, minWeight: UNSET.number, multipliers: SCORED_MULTIPLIERS.map((name) => ({ name, metric: 'login_count', tiers: [] })) };
+  const baseScored = base?.beacons.scored ?? {
+    minConnections: UNSET.number,
+    maxUsers: UNSET.number,
+    minWeight: UNSET.number,
+    multipliers: SCORED_MULTIPLIERS.map((name) => ({ name, metric: 'login_count', tiers: [] })),
+  };
   const risk = reader.object(top.risk, ['risk']);
-  const baseRisk = base?.risk ?? { phaseStep: UNSET.number, sourceStep: UNSET.number, capK: UNSET.number, alert: UNSET.text, tacticRule: { minTactics: UNSET.number, minRules: UNSET.number, days: UNSET.number }, clusters: UNSET.number };
+  const baseRisk = base?.risk ?? {
+    phaseStep: UNSET.number,
+    sourceStep: UNSET.number,
+    capK: UNSET.number,
+    alert: UNSET.text,
+    tacticRule: { minTactics: UNSET.number, minRules: UNSET.number, days: UNSET.number },
+    clusters: UNSET.number,
+  };
   const tactic = reader.object(risk.tactic_rule, ['risk', 'tactic_rule']);
   const alert = reader.text(risk.alert, ['risk', 'alert'], baseRisk.alert);
   try {
@@ -316,12 +383,24 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
   const basePopulation = base?.population.multipliers ?? POPULATION_MULTIPLIERS.map((name) => ({ name, metric: 'user_count', tiers: [] }));
   const baseline = readBaseline(reader, reader.object(top.baseline, ['baseline']), base?.baseline);
   const insiderRaw = reader.object(top.insider, ['insider']);
-  const baseInsider: InsiderWeights = base?.insider ?? { riskFactor: UNSET.number, populationDivisor: UNSET.number, outlierBonus: UNSET.number, orderBonus: UNSET.number, orderDays: UNSET.number, exfilDaysBonus: UNSET.number, redFlagBonus: UNSET.number };
-  const w = (key: string, fallback: number, min: number, max: number) => reader.number(insiderRaw[key], ['insider', key], fallback, min, max);
+  const baseInsider: InsiderWeights = base?.insider ?? {
+    riskFactor: UNSET.number,
+    populationDivisor: UNSET.number,
+    outlierBonus: UNSET.number,
+    orderBonus: UNSET.number,
+    orderDays: UNSET.number,
+    exfilDaysBonus: UNSET.number,
+    redFlagBonus: UNSET.number,
+  };
+  const w = (key: string, fallback: number, min: number, max: number) =>
+    reader.number(insiderRaw[key], ['insider', key], fallback, min, max);
   const insider: InsiderWeights = {
-    riskFactor: w('risk_factor', baseInsider.riskFactor, 0, 100), populationDivisor: w('population_divisor', baseInsider.populationDivisor, 0.001, 1e6),
-    outlierBonus: w('outlier_bonus', baseInsider.outlierBonus, 0, 1e6), orderBonus: w('order_bonus', baseInsider.orderBonus, 0, 1e6),
-    orderDays: w('order_days', baseInsider.orderDays, 0, 365), exfilDaysBonus: w('exfil_days_bonus', baseInsider.exfilDaysBonus, 0, 1e6),
+    riskFactor: w('risk_factor', baseInsider.riskFactor, 0, 100),
+    populationDivisor: w('population_divisor', baseInsider.populationDivisor, 0.001, 1e6),
+    outlierBonus: w('outlier_bonus', baseInsider.outlierBonus, 0, 1e6),
+    orderBonus: w('order_bonus', baseInsider.orderBonus, 0, 1e6),
+    orderDays: w('order_days', baseInsider.orderDays, 0, 365),
+    exfilDaysBonus: w('exfil_days_bonus', baseInsider.exfilDaysBonus, 0, 1e6),
     redFlagBonus: w('red_flag_bonus', baseInsider.redFlagBonus, 0, 1e6),
   };
   const file = reader.file;
@@ -330,15 +409,44 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
     networks: { internal },
     beacons: {
       allow: { domains, cidrs },
-      jitterTolerance: reader.number(beacons.jitter_tolerance, ['beacons', 'jitter_tolerance'], base?.beacons.jitterTolerance ?? UNSET.number, 0.01, 1),
-      categorisedFactor: reader.number(beacons.categorised_factor, ['beacons', 'categorised_factor'], base?.beacons.categorisedFactor ?? UNSET.number, 0, 1),
-      prevalenceMinHosts: reader.number(beacons.prevalence_min_hosts, ['beacons', 'prevalence_min_hosts'], base?.beacons.prevalenceMinHosts ?? UNSET.number, 1, 1e9),
-      strobeRecords: reader.number(beacons.strobe_records, ['beacons', 'strobe_records'], base?.beacons.strobeRecords ?? UNSET.number, 10, 1e12),
+      jitterTolerance: reader.number(
+        beacons.jitter_tolerance,
+        ['beacons', 'jitter_tolerance'],
+        base?.beacons.jitterTolerance ?? UNSET.number,
+        0.01,
+        1,
+      ),
+      categorisedFactor: reader.number(
+        beacons.categorised_factor,
+        ['beacons', 'categorised_factor'],
+        base?.beacons.categorisedFactor ?? UNSET.number,
+        0,
+        1,
+      ),
+      prevalenceMinHosts: reader.number(
+        beacons.prevalence_min_hosts,
+        ['beacons', 'prevalence_min_hosts'],
+        base?.beacons.prevalenceMinHosts ?? UNSET.number,
+        1,
+        1e9,
+      ),
+      strobeRecords: reader.number(
+        beacons.strobe_records,
+        ['beacons', 'strobe_records'],
+        base?.beacons.strobeRecords ?? UNSET.number,
+        10,
+        1e12,
+      ),
       scored: {
         minConnections: reader.number(scored.min_connections, ['beacons', 'scored', 'min_connections'], baseScored.minConnections, 0, 1e9),
         maxUsers: reader.number(scored.max_users, ['beacons', 'scored', 'max_users'], baseScored.maxUsers, 1, 1e9),
         minWeight: reader.number(scored.min_weight, ['beacons', 'scored', 'min_weight'], baseScored.minWeight, -1e9, 1e9),
-        multipliers: reader.multipliers(scored.multipliers, ['beacons', 'scored', 'multipliers'], baseScored.multipliers, SCORED_TIER_FEATURES),
+        multipliers: reader.multipliers(
+          scored.multipliers,
+          ['beacons', 'scored', 'multipliers'],
+          baseScored.multipliers,
+          SCORED_TIER_FEATURES,
+        ),
       },
     },
     risk: {
@@ -353,10 +461,19 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
       },
       clusters: reader.number(risk.clusters, ['risk', 'clusters'], baseRisk.clusters, 1, 50),
     },
-    population: { multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES) },
+    population: {
+      multipliers: reader.multipliers(population.multipliers, ['population', 'multipliers'], basePopulation, POPULATION_TIER_FEATURES),
+    },
     baseline,
     insider,
-    rules: { levelWeights, placeholders, watchlist: rules.watchlist === undefined || rules.watchlist === null ? base?.rules.watchlist : reader.text(rules.watchlist, ['rules', 'watchlist'], '') },
+    rules: {
+      levelWeights,
+      placeholders,
+      watchlist:
+        rules.watchlist === undefined || rules.watchlist === null
+          ? base?.rules.watchlist
+          : reader.text(rules.watchlist, ['rules', 'watchlist'], ''),
+    },
     files,
     source: files.join(' + '),
   };
@@ -368,11 +485,22 @@ const BUILT_IN_COLUMNS = ['user', 'day', 'weighted', 'day_count'];
 
 function readBaseline(reader: Reader, raw: Obj, base: BaselineConfig | undefined): BaselineConfig {
   const at = (key: string) => ['baseline', key];
-  const fallback: BaselineConfig = base ?? { warmupDays: UNSET.number, minHistoryDays: UNSET.number, madFloor: UNSET.number, zThreshold: UNSET.number, peerKey: 'role', packs: [], personalMail: [], features: [] };
+  const fallback: BaselineConfig = base ?? {
+    warmupDays: UNSET.number,
+    minHistoryDays: UNSET.number,
+    madFloor: UNSET.number,
+    zThreshold: UNSET.number,
+    peerKey: 'role',
+    packs: [],
+    personalMail: [],
+    features: [],
+  };
   const peerKey = reader.text(raw.peer_key, at('peer_key'), fallback.peerKey);
-  if (!(PEER_KEYS as readonly string[]).includes(peerKey)) reader.problem(at('peer_key'), `must be one of ${PEER_KEYS.join(', ')}, got "${peerKey}"`);
+  if (!(PEER_KEYS as readonly string[]).includes(peerKey))
+    reader.problem(at('peer_key'), `must be one of ${PEER_KEYS.join(', ')}, got "${peerKey}"`);
   const personalMail = reader.strings(raw.personal_mail, at('personal_mail'), fallback.personalMail).map((d) => d.toLowerCase());
-  for (const domain of personalMail) if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain)) reader.problem(at('personal_mail'), `"${domain}" is not a domain name`);
+  for (const domain of personalMail)
+    if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain)) reader.problem(at('personal_mail'), `"${domain}" is not a domain name`);
   const features = new Map(fallback.features.map((f) => [f.name, f]));
   for (const [name, value] of Object.entries(reader.object(raw.features, at('features')))) {
     const path = ['baseline', 'features', name];
@@ -391,7 +519,9 @@ function readBaseline(reader: Reader, raw: Obj, base: BaselineConfig | undefined
       reader.problem([...path, 'table'], `must be one of ${CANONICAL_TABLES.join(', ')}`);
       continue;
     }
-    const where = reader.text(entry.where, [...path, 'where'], 'true').replaceAll('{personal_mail}', personalMail.map((d) => d.replace(/[.]/g, '\\.')).join('|') || 'no-provider-listed');
+    const where = reader
+      .text(entry.where, [...path, 'where'], 'true')
+      .replaceAll('{personal_mail}', personalMail.map((d) => d.replace(/[.]/g, '\\.')).join('|') || 'no-provider-listed');
     const aggregate = reader.text(entry.value, [...path, 'value'], 'count(*)');
     try {
       checkRuleSql(where, table as CanonicalTable);
@@ -420,7 +550,9 @@ function checkAggregate(value: string, table: CanonicalTable): void {
   const match = /^(?:count\(\*\)|count\(DISTINCT ([a-z_]+)\)|(?:max|min)\(hour\(ts\)\)|(?:sum|max|min)\(([a-z_]+)\))$/i.exec(value.trim());
   const column = match?.[1] ?? match?.[2];
   if (!match || (column !== undefined && !columns.has(column))) {
-    throw new Error(`value "${value}" must be count(*), count(DISTINCT column), max(hour(ts)), min(hour(ts)), sum(column), max(column) or min(column) over ${table}'s columns`);
+    throw new Error(
+      `value "${value}" must be count(*), count(DISTINCT column), max(hour(ts)), min(hour(ts)), sum(column), max(column) or min(column) over ${table}'s columns`,
+    );
   }
 }
 
@@ -436,7 +568,12 @@ function readFile(path: string, base?: Config): { config: Config; problems: Conf
   const lines = new LineCounter();
   const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
-    const problems = doc.errors.map((error) => ({ file: path, line: error.linePos?.[0]?.line, key: '(syntax)', message: `cannot read YAML: ${error.message.split('\n')[0]}` }));
+    const problems = doc.errors.map((error) => ({
+      file: path,
+      line: error.linePos?.[0]?.line,
+      key: '(syntax)',
+      message: `cannot read YAML: ${error.message.split('\n')[0]}`,
+    }));
     return { config: base ?? normalise({}, new Reader(path)), problems };
   }
   const reader = new Reader(path, doc, lines);

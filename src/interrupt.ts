@@ -10,8 +10,10 @@ const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP:
 
 export class InterruptedError extends HuntbookError {
   constructor() {
-    super(`${state.signal === 'SIGINT' ? 'interrupted' : `stopped by ${state.signal}`}; nothing half-done was kept (each file and each run lands whole or not at all)`,
-      { exitCode: SIGNAL_EXIT[state.signal] ?? 130 });
+    super(
+      `${state.signal === 'SIGINT' ? 'interrupted' : `stopped by ${state.signal}`}; nothing half-done was kept (each file and each run lands whole or not at all)`,
+      { exitCode: SIGNAL_EXIT[state.signal] ?? 130 },
+    );
   }
 }
 

@@ -19,14 +19,20 @@ export function formatSeconds(seconds: number): string {
 }
 
 /** The text after the label: bar, percent, rate, ETA. Pure, so it can be tested. */
-export function progressText(fraction: number | undefined, elapsedSeconds: number, width: number, items?: { done: number; unit: string }): string {
+export function progressText(
+  fraction: number | undefined,
+  elapsedSeconds: number,
+  width: number,
+  items?: { done: number; unit: string },
+): string {
   const parts: string[] = [];
   if (fraction !== undefined) {
     const f = Math.min(1, Math.max(0, fraction));
     parts.push(`[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${(f * 100).toFixed(0).padStart(3)}%`);
   }
   if (items && elapsedSeconds > 0) parts.push(`${Math.round(items.done / elapsedSeconds).toLocaleString('en-US')} ${items.unit}/s`);
-  if (fraction !== undefined && fraction > 0.01 && elapsedSeconds >= 1) parts.push(`ETA ${formatSeconds((elapsedSeconds * (1 - fraction)) / fraction)}`);
+  if (fraction !== undefined && fraction > 0.01 && elapsedSeconds >= 1)
+    parts.push(`ETA ${formatSeconds((elapsedSeconds * (1 - fraction)) / fraction)}`);
   else parts.push(formatSeconds(elapsedSeconds));
   return parts.join('  ');
 }

@@ -33,14 +33,23 @@ test('cluster on a CSV: summary by cluster, the two heavy hosts alone in the sma
   const summary = await cli('cluster', path, '--features', 'tweight,phasemult,scount', '--k', '3', '--summary', '--format', 'json');
   assert.equal(summary.code, 0, summary.stderr);
   const clusters = JSON.parse(summary.stdout) as { cluster: number; size: number; mean_tweight: number }[];
-  assert.deepEqual(clusters.map((c) => c.size).reduce((a, b) => a + b), 42);
+  assert.deepEqual(
+    clusters.map((c) => c.size).reduce((a, b) => a + b),
+    42,
+  );
   const smallest = clusters.at(-1)!;
   assert.equal(smallest.size, 2);
   assert.equal(smallest.mean_tweight, 875);
   const rows = await cli('cluster', path, '--features', 'tweight,phasemult,scount', '--k', '3', '--format', 'csv');
   const lines = rows.stdout.trim().split('\n');
   assert.equal(lines[0], 'cluster,cluster_size,hostname,tweight,phasemult,scount');
-  assert.deepEqual(lines.slice(1, 3).map((l) => l.split(',')[2]).sort(), ['dc01', 'web02']);
+  assert.deepEqual(
+    lines
+      .slice(1, 3)
+      .map((l) => l.split(',')[2])
+      .sort(),
+    ['dc01', 'web02'],
+  );
   const auto = await cli('cluster', path, '--features', 'tweight,phasemult,scount', '--k', 'auto', '--summary', '--format', 'json');
   assert.match(auto.stderr, /k = \d by silhouette .*elbow at k = \d/);
 });

@@ -31,7 +31,7 @@ test('median and MAD of sorted values, worked by hand (odd and even counts)', ()
   assert.equal(mad(Float64Array.of(0, 0, 0, 0, 0), 5, 0), 0);
 });
 
-test('robust z against the user\'s own earlier days: the value, the usual range and the scale, by hand', () => {
+test("robust z against the user's own earlier days: the value, the usual range and the scale, by hand", () => {
   // History 1..7 (7 days = the warm-up), then 20: median 4, MAD 2, scale max(1.4826·2, √4, 0.25) = 2.9652.
   const [day] = scoreDays(single([1, 2, 3, 4, 5, 6, 7, 20]), SCORE);
   assert.equal(day.day, 7);
@@ -49,7 +49,7 @@ test('robust z against the user\'s own earlier days: the value, the usual range 
   assert.deepEqual(scoreDays(single([1, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1]), SCORE), []);
 });
 
-test('no look-ahead: a later day cannot change an earlier day\'s score; nothing is scored in the warm-up', () => {
+test("no look-ahead: a later day cannot change an earlier day's score; nothing is scored in the warm-up", () => {
   const base = [0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0];
   const later = [...base.slice(0, 10), 50, 50];
   const a = scoreDays(single(base), SCORE).filter((d) => d.day === 8);
@@ -91,13 +91,25 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   // Two users over four days (2010-01-04 .. 07); bob does nothing on the 5th and 6th.
-  writeFileSync(join(dir, 'logon.csv'), ['id,date,user,pc,activity',
-    '{L1},01/04/2010 08:00:00,ALICE,PC-1,Logon', '{L2},01/04/2010 17:00:00,ALICE,PC-1,Logoff',
-    '{L3},01/04/2010 09:00:00,BOB,PC-2,Logon',
-    '{L4},01/05/2010 08:10:00,ALICE,PC-1,Logon', '{L5},01/05/2010 22:30:00,ALICE,PC-9,Logon',
-    '{L6},01/07/2010 07:00:00,BOB,PC-2,Logon', ''].join('\n'));
-  writeFileSync(join(dir, 'device.csv'), ['id,date,user,pc,activity',
-    '{D1},01/05/2010 22:35:00,ALICE,PC-9,Connect', '{D2},01/05/2010 22:50:00,ALICE,PC-9,Disconnect', ''].join('\n'));
+  writeFileSync(
+    join(dir, 'logon.csv'),
+    [
+      'id,date,user,pc,activity',
+      '{L1},01/04/2010 08:00:00,ALICE,PC-1,Logon',
+      '{L2},01/04/2010 17:00:00,ALICE,PC-1,Logoff',
+      '{L3},01/04/2010 09:00:00,BOB,PC-2,Logon',
+      '{L4},01/05/2010 08:10:00,ALICE,PC-1,Logon',
+      '{L5},01/05/2010 22:30:00,ALICE,PC-9,Logon',
+      '{L6},01/07/2010 07:00:00,BOB,PC-2,Logon',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'device.csv'),
+    ['id,date,user,pc,activity', '{D1},01/05/2010 22:35:00,ALICE,PC-9,Connect', '{D2},01/05/2010 22:50:00,ALICE,PC-9,Disconnect', ''].join(
+      '\n',
+    ),
+  );
   await ingest(ws, [dir]);
   const { rules } = await loadRuleSources([], []);
   await runRules(ws, rules);
@@ -105,7 +117,17 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
   const { columns, rows } = await baselineMatrix(ws, params);
   assert.deepEqual(columns.slice(0, 2), ['user', 'day']);
   assert.ok(columns.includes('insider.exfiltration.removable-media-connect'), 'rule columns are named by rule id');
-  const pick = (r: Record<string, unknown>) => [r.user, r.day, r.latest_logon_hour, r.logon_hosts, r.new_hosts, r.removable_count, r['insider.exfiltration.removable-media-connect'], r.weighted, r.day_count];
+  const pick = (r: Record<string, unknown>) => [
+    r.user,
+    r.day,
+    r.latest_logon_hour,
+    r.logon_hosts,
+    r.new_hosts,
+    r.removable_count,
+    r['insider.exfiltration.removable-media-connect'],
+    r.weighted,
+    r.day_count,
+  ];
   assert.deepEqual(rows.map(pick), [
     ['alice', '2010-01-04', 8, 1, 1, 0, 0, 0, 2],
     // A night logon on another machine (PC-9: a first), a thumb drive: the rule's weight is 10;
@@ -120,10 +142,12 @@ test('daily matrix, cell by cell: features per user and day, rule columns, weigh
     ['bob', '2010-01-07', 7, 1, 0, 0, 0, 0, 1],
   ]);
   // Every other feature is a real zero too.
-  for (const r of rows) for (const c of ['archive_count', 'mail_count', 'rename_count', 'ntu_count', 'leak_site_visits']) assert.equal(r[c], 0);
+  for (const r of rows)
+    for (const c of ['archive_count', 'mail_count', 'rename_count', 'ntu_count', 'leak_site_visits']) assert.equal(r[c], 0);
   // One definition: the risk hunt keeps the same number for that day (the timeline plots it).
   await riskHunt(ws, defaultRisk());
-  const kept = await ws.query(`SELECT entity, CAST(window_start AS DATE)::VARCHAR AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted FROM entity_history
+  const kept =
+    await ws.query(`SELECT entity, CAST(window_start AS DATE)::VARCHAR AS day, CAST(metrics->>'weighted' AS DOUBLE) AS weighted FROM entity_history
     WHERE entity_type = 'user' ORDER BY entity, day`);
   const byDay = new Map(rows.map((r) => [`${r.user} ${r.day}`, r.weighted]));
   assert.ok(kept.length > 0);
@@ -138,12 +162,24 @@ async function certWorkspace(t: Parameters<typeof openWorkspace>[0]): Promise<Wo
   return ws;
 }
 
-const insiderParams = (baseline = defaultBaseline()): InsiderParams => ({ baseline, risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
+const insiderParams = (baseline = defaultBaseline()): InsiderParams => ({
+  baseline,
+  risk: defaultRisk(),
+  population: { k: 'auto', seed: 1 },
+  orderDays: 5,
+});
 
-test('CERT-layout scenario 1: the insider\'s three nights are the only days of interest, with after-hours, removable-media and leak-site deviations and first times', async (t) => {
+test("CERT-layout scenario 1: the insider's three nights are the only days of interest, with after-hours, removable-media and leak-site deviations and first times", async (t) => {
   const ws = await certWorkspace(t);
   const out = await baselineHunt(ws, defaultBaseline(), { top: 10 });
-  assert.deepEqual(out.rows.map((r) => [r.user, r.day]), [['acm2278', '2010-02-15'], ['acm2278', '2010-02-16'], ['acm2278', '2010-02-17']]);
+  assert.deepEqual(
+    out.rows.map((r) => [r.user, r.day]),
+    [
+      ['acm2278', '2010-02-15'],
+      ['acm2278', '2010-02-16'],
+      ['acm2278', '2010-02-17'],
+    ],
+  );
   const kept = await ws.query('SELECT entity, score, reasons FROM results WHERE run_id = $1 ORDER BY rank', [out.runId]);
   assert.equal(kept.length, 3);
   const first = (JSON.parse(String(kept[0].reasons)) as string[]).join('; ');
@@ -155,8 +191,14 @@ test('CERT-layout scenario 1: the insider\'s three nights are the only days of i
   // The printed list is short: feature, value, usual range.
   assert.match(String(out.rows[0].deviations), /^removable_files 4 \(usual 0, first\), /);
   // The routines are not days of interest: the night-shift operator, the twice-weekly thumb drive, the salespeople's many PCs.
-  assert.match(out.notes[0], /10 users × 55 days \(2010-01-04 \.\. 2010-02-27\).*scores and first-time flags from 2010-01-11, per-user forests from 2010-01-18; 3 days of interest/);
-  assert.ok((JSON.parse(String(kept[0].reasons)) as string[]).some((r) => r.startsWith('forest ')), 'the forest verdict is kept with the reasons');
+  assert.match(
+    out.notes[0],
+    /10 users × 55 days \(2010-01-04 \.\. 2010-02-27\).*scores and first-time flags from 2010-01-11, per-user forests from 2010-01-18; 3 days of interest/,
+  );
+  assert.ok(
+    (JSON.parse(String(kept[0].reasons)) as string[]).some((r) => r.startsWith('forest ')),
+    'the forest verdict is kept with the reasons',
+  );
 });
 
 test('CERT-layout scenario 1: hunt insider ranks the insider #1 with the leaver red flag and his story', async (t) => {
@@ -164,11 +206,17 @@ test('CERT-layout scenario 1: hunt insider ranks the insider #1 with the leaver 
   const out = await insiderHunt(ws, insiderParams(), 5);
   assert.equal(out.rows[0].user, 'acm2278');
   assert.match(String(out.rows[0].red_flags), /^directory\.left 2010-03-01 \(ended 2010-03-01, last role ComputerProgrammer\)$/);
-  assert.match(String(out.rows[0].story), /^phases: exfiltration 2010-02-15 \(\+2 days\); days: 2010-02-15 [\d.]+, 2010-02-16 [\d.]+, 2010-02-17 [\d.]+$/);
+  assert.match(
+    String(out.rows[0].story),
+    /^phases: exfiltration 2010-02-15 \(\+2 days\); days: 2010-02-15 [\d.]+, 2010-02-16 [\d.]+, 2010-02-17 [\d.]+$/,
+  );
   assert.ok(Number(out.rows[0].score) > 2 * Number(out.rows[1].score), `a clear first: ${out.rows[0].score} vs ${out.rows[1].score}`);
   const [kept] = await ws.query('SELECT reasons, evidence FROM results WHERE run_id = $1 AND rank = 1', [out.runId]);
   const reasons = JSON.parse(String(kept.reasons)) as string[];
-  assert.ok(reasons.some((r) => r.startsWith('baseline +')) && reasons.some((r) => r.startsWith('red flag directory.left +15')), reasons.join('\n'));
+  assert.ok(
+    reasons.some((r) => r.startsWith('baseline +')) && reasons.some((r) => r.startsWith('red flag directory.left +15')),
+    reasons.join('\n'),
+  );
   const evidence = JSON.parse(String(kept.evidence)) as { detections: { rule: string }[] };
   assert.equal(evidence.detections[0].rule, 'Leak or anonymous-submission site reached');
 });
@@ -190,8 +238,11 @@ test('generated enterprise: the insider ranks #1 in hunt insider, their phase da
   assert.equal(baseline.rows.length, 3);
   // Engineering archives every working day: across every engineer's days of interest, archiving never deviates.
   const all = await baselineHunt(ws, defaultBaseline(), {});
-  const engineers = await ws.query(`SELECT count(*) AS days, count(*) FILTER (WHERE CAST(r.reasons AS VARCHAR) LIKE '%archive_count%') AS archiving
-    FROM results r WHERE run_id = $1 AND entity IN (SELECT lower("user") FROM directory WHERE department = 'Engineering')`, [all.runId]);
+  const engineers = await ws.query(
+    `SELECT count(*) AS days, count(*) FILTER (WHERE CAST(r.reasons AS VARCHAR) LIKE '%archive_count%') AS archiving
+    FROM results r WHERE run_id = $1 AND entity IN (SELECT lower("user") FROM directory WHERE department = 'Engineering')`,
+    [all.runId],
+  );
   assert.ok(Number(engineers[0].days) > 0, 'engineers have days of interest of other kinds');
   assert.equal(Number(engineers[0].archiving), 0);
 });

@@ -12,8 +12,11 @@ import { openWorkspace, testData, tempDir } from './helpers.ts';
 function params(internal?: string[], allow = true): TimingParams {
   const config = loadConfig();
   return {
-    internal: internal ?? config.networks.internal, allow: allow ? config.beacons.allow : { domains: [], cidrs: [] },
-    tolerance: config.beacons.jitterTolerance, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
+    internal: internal ?? config.networks.internal,
+    allow: allow ? config.beacons.allow : { domains: [], cidrs: [] },
+    tolerance: config.beacons.jitterTolerance,
+    minHostsForPrevalence: config.beacons.prevalenceMinHosts,
+    strobeRecords: config.beacons.strobeRecords,
   };
 }
 
@@ -46,7 +49,10 @@ for (const capture of ['008-zeek-mixed', '011-zeek-mixed']) {
     const updates = /eset\.com$|microsoft\.com$|dropbox\.com$|^91\.228\.16[4-7]\.|^162\.125\./;
     const bare = await ranked(ws, params(internal, false), 5);
     const withAllow = await ranked(ws, params(internal, true), 5);
-    assert.ok(withAllow.every((r) => !updates.test(r.dest)), `top 5 still holds update traffic: ${JSON.stringify(withAllow)}`);
+    assert.ok(
+      withAllow.every((r) => !updates.test(r.dest)),
+      `top 5 still holds update traffic: ${JSON.stringify(withAllow)}`,
+    );
     if (capture === '008-zeek-mixed') {
       // Without the allow-list these periodic services fill the top 5 (the trap is real).
       assert.ok(bare.filter((r) => updates.test(r.dest)).length >= 3, JSON.stringify(bare));
@@ -54,7 +60,10 @@ for (const capture of ['008-zeek-mixed', '011-zeek-mixed']) {
       const eset = all.rows.find((r) => r.dest === '91.228.167.171');
       assert.match(String(eset?.allowed), /network 91\.228\.164\.0\/22/);
       assert.match(String(eset?.reasons), /^allow-listed/);
-      assert.match(String(all.rows.find((r) => String(r.dest).endsWith('dsp.mp.microsoft.com'))?.allowed), /domain dsp\.mp\.microsoft\.com/);
+      assert.match(
+        String(all.rows.find((r) => String(r.dest).endsWith('dsp.mp.microsoft.com'))?.allowed),
+        /domain dsp\.mp\.microsoft\.com/,
+      );
     }
   });
 }
@@ -64,24 +73,57 @@ test('synthetic enterprise: planted beacons of every kind in the top 20 (recall 
   const out = join(dir, 'data');
   // Five days from a Monday, so the last day (the analysis window) is a working day.
   generate({ seed: 5, users: 60, days: 5, out });
-  const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as { beacons: { src_ip: string; dest: string; dest_ip: string; channel: string; kind: string }[] };
+  const truth = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as {
+    beacons: { src_ip: string; dest: string; dest_ip: string; channel: string; kind: string }[];
+  };
   const ws = await openWorkspace(t, dir);
   await ingest(ws, [out]);
   const rows = await ranked(ws, params(), 20);
-  const found = truth.beacons.filter((b) => rows.some((r) => r.src === b.src_ip && r.dest === (b.channel === 'proxy' ? b.dest : b.dest_ip)));
+  const found = truth.beacons.filter((b) =>
+    rows.some((r) => r.src === b.src_ip && r.dest === (b.channel === 'proxy' ? b.dest : b.dest_ip)),
+  );
   const recall = found.length / truth.beacons.length;
-  assert.ok(recall >= 0.9, `recall ${recall}: missing ${truth.beacons.filter((b) => !found.includes(b)).map((b) => b.kind).join(', ')}`);
+  assert.ok(
+    recall >= 0.9,
+    `recall ${recall}: missing ${truth.beacons
+      .filter((b) => !found.includes(b))
+      .map((b) => b.kind)
+      .join(', ')}`,
+  );
   // The services every host polls are pushed down by prevalence.
-  assert.ok(rows.every((r) => !/softvendor|osvendor|avvendor|filesharevendor/.test(r.dest)), JSON.stringify(rows));
+  assert.ok(
+    rows.every((r) => !/softvendor|osvendor|avvendor|filesharevendor/.test(r.dest)),
+    JSON.stringify(rows),
+  );
 });
 
 test('Zeek host pairs: HTTP Host and TLS SNI joined by uid, CONNECT keyed with its port, IP pairs with a host pair skipped', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  const header = (path: string, fields: string[], types: string[]) => ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${path}`, `#fields\t${fields.join('\t')}`, `#types\t${types.join('\t')}`];
-  const conn: string[] = header('conn', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'orig_ip_bytes'], ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count']);
-  const http: string[] = header('http', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'method', 'host'], ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string']);
-  const ssl: string[] = header('ssl', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'server_name'], ['time', 'string', 'addr', 'port', 'addr', 'port', 'string']);
+  const header = (path: string, fields: string[], types: string[]) => [
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    `#path\t${path}`,
+    `#fields\t${fields.join('\t')}`,
+    `#types\t${types.join('\t')}`,
+  ];
+  const conn: string[] = header(
+    'conn',
+    ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'orig_ip_bytes'],
+    ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count'],
+  );
+  const http: string[] = header(
+    'http',
+    ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'method', 'host'],
+    ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string'],
+  );
+  const ssl: string[] = header(
+    'ssl',
+    ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'server_name'],
+    ['time', 'string', 'addr', 'port', 'addr', 'port', 'string'],
+  );
   const t0 = 1_700_000_000;
   for (let i = 0; i < 30; i++) {
     const ts = t0 + i * 300;
@@ -101,9 +143,23 @@ test('Zeek host pairs: HTTP Host and TLS SNI joined by uid, CONNECT keyed with i
   writeFileSync(join(dir, 'http.log'), `${http.join('\n')}\n`);
   writeFileSync(join(dir, 'ssl.log'), `${ssl.join('\n')}\n`);
   const reports = await ingest(ws, [dir]);
-  assert.deepEqual(reports.filter((r) => r.status === 'loaded').map((r) => r.table).sort(), ['flows', 'http', 'tls']);
+  assert.deepEqual(
+    reports
+      .filter((r) => r.status === 'loaded')
+      .map((r) => r.table)
+      .sort(),
+    ['flows', 'http', 'tls'],
+  );
   const rows = await ranked(ws, params(), 20);
   const pairs = rows.map((r) => `${r.kind} ${r.src} ${r.dest}`).sort();
-  assert.deepEqual(pairs, ['host 10.0.0.5 c2.example', 'host 10.0.0.6 sync.example:443', 'host 10.0.0.7 upd.example', 'ip 10.0.0.8 192.0.2.44']);
-  assert.ok(rows.every((r) => r.score === 1), JSON.stringify(rows));
+  assert.deepEqual(pairs, [
+    'host 10.0.0.5 c2.example',
+    'host 10.0.0.6 sync.example:443',
+    'host 10.0.0.7 upd.example',
+    'ip 10.0.0.8 192.0.2.44',
+  ]);
+  assert.ok(
+    rows.every((r) => r.score === 1),
+    JSON.stringify(rows),
+  );
 });

@@ -15,19 +15,61 @@ import { cli, openWorkspace, tempDir } from './helpers.ts';
 const T0 = 1_700_000_000; // 2023-11-14 22:13:20 UTC
 
 function zeek(path: string, fields: [string, string][], rows: (string | number)[][]): string {
-  return `${['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${path}`,
-    `#fields\t${fields.map((f) => f[0]).join('\t')}`, `#types\t${fields.map((f) => f[1]).join('\t')}`, ...rows.map((r) => r.join('\t'))].join('\n')}\n`;
+  return `${[
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    `#path\t${path}`,
+    `#fields\t${fields.map((f) => f[0]).join('\t')}`,
+    `#types\t${fields.map((f) => f[1]).join('\t')}`,
+    ...rows.map((r) => r.join('\t')),
+  ].join('\n')}\n`;
 }
 
-const CONN: [string, string][] = [['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'], ['proto', 'enum'], ['orig_ip_bytes', 'count']];
-const HTTP: [string, string][] = [['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'], ['method', 'string'], ['host', 'string'], ['request_body_len', 'count']];
-const SSL: [string, string][] = [['ts', 'time'], ['uid', 'string'], ['id.orig_h', 'addr'], ['id.orig_p', 'port'], ['id.resp_h', 'addr'], ['id.resp_p', 'port'], ['server_name', 'string']];
+const CONN: [string, string][] = [
+  ['ts', 'time'],
+  ['uid', 'string'],
+  ['id.orig_h', 'addr'],
+  ['id.orig_p', 'port'],
+  ['id.resp_h', 'addr'],
+  ['id.resp_p', 'port'],
+  ['proto', 'enum'],
+  ['orig_ip_bytes', 'count'],
+];
+const HTTP: [string, string][] = [
+  ['ts', 'time'],
+  ['uid', 'string'],
+  ['id.orig_h', 'addr'],
+  ['id.orig_p', 'port'],
+  ['id.resp_h', 'addr'],
+  ['id.resp_p', 'port'],
+  ['method', 'string'],
+  ['host', 'string'],
+  ['request_body_len', 'count'],
+];
+const SSL: [string, string][] = [
+  ['ts', 'time'],
+  ['uid', 'string'],
+  ['id.orig_h', 'addr'],
+  ['id.orig_p', 'port'],
+  ['id.resp_h', 'addr'],
+  ['id.resp_p', 'port'],
+  ['server_name', 'string'],
+];
 
 function options(extra: Partial<TimingOptions> = {}): TimingOptions {
   const c = loadConfig();
   return {
-    params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords },
-    top: 20, ...extra,
+    params: {
+      internal: c.networks.internal,
+      allow: c.beacons.allow,
+      tolerance: c.beacons.jitterTolerance,
+      minHostsForPrevalence: c.beacons.prevalenceMinHosts,
+      strobeRecords: c.beacons.strobeRecords,
+    },
+    top: 20,
+    ...extra,
   };
 }
 
@@ -38,7 +80,10 @@ test('one HTTP request to a C2 address does not hide its 283 TLS beacon connecti
   for (let i = 0; i < 283; i++) conn.push([`${T0 + i * 300}.1`, `Ctls${i}`, '10.0.0.5', 50000 + i, '203.0.113.66', 443, 'tcp', 540]);
   conn.push([`${T0 + 1000}.5`, 'Cget', '10.0.0.5', 49999, '203.0.113.66', 8080, 'tcp', 310]);
   writeFileSync(join(dir, 'conn.log'), zeek('conn', CONN, conn));
-  writeFileSync(join(dir, 'http.log'), zeek('http', HTTP, [[`${T0 + 1000}.6`, 'Cget', '10.0.0.5', 49999, '203.0.113.66', 8080, 'GET', '203.0.113.66:8080', 0]]));
+  writeFileSync(
+    join(dir, 'http.log'),
+    zeek('http', HTTP, [[`${T0 + 1000}.6`, 'Cget', '10.0.0.5', 49999, '203.0.113.66', 8080, 'GET', '203.0.113.66:8080', 0]]),
+  );
   await ingest(ws, [dir]);
   const out = await timingHunt(ws, options());
   const ip = out.rows.find((r) => r.kind === 'ip' && r.dest === '203.0.113.66');
@@ -46,16 +91,17 @@ test('one HTTP request to a C2 address does not hide its 283 TLS beacon connecti
   assert.equal(ip.records, 283);
   assert.equal(ip.rank, 1);
   assert.equal(ip.interval_s, 300);
-  const why = await ws.query("SELECT CAST(reasons AS VARCHAR) AS r FROM results WHERE run_id = $1 AND rank = 1", [out.runId]);
+  const why = await ws.query('SELECT CAST(reasons AS VARCHAR) AS r FROM results WHERE run_id = $1 AND rank = 1', [out.runId]);
   assert.match(String(why[0].r), /sizes [\d.]+: median \d+ B sent per connection, MAD \d+ B \(IP bytes where Zeek counts them/);
 });
 
-test('ssl.log without conn.log: host pairs scored on the handshakes\' own times, sizes said to be unknown', async (t) => {
+test("ssl.log without conn.log: host pairs scored on the handshakes' own times, sizes said to be unknown", async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   const rows: (string | number)[][] = [];
   for (let i = 0; i < 140; i++) rows.push([`${T0 + i * 600}.2`, `Cs${i}`, '10.1.1.9', 40000 + i, '198.51.100.20', 443, 'c2.example.net']);
-  for (let i = 0; i < 30; i++) rows.push([`${T0 + Math.round((i * i * 97) % 86000)}.0`, `Cw${i}`, '10.1.1.9', 30000 + i, '192.0.2.80', 443, 'news.example.org']);
+  for (let i = 0; i < 30; i++)
+    rows.push([`${T0 + Math.round((i * i * 97) % 86000)}.0`, `Cw${i}`, '10.1.1.9', 30000 + i, '192.0.2.80', 443, 'news.example.org']);
   writeFileSync(join(dir, 'ssl.log'), zeek('ssl', SSL, rows));
   await ingest(ws, [dir]);
   const out = await timingHunt(ws, options());
@@ -65,15 +111,19 @@ test('ssl.log without conn.log: host pairs scored on the handshakes\' own times,
   assert.match(String(out.rows[0].reasons), /sizes unknown \(ssl records without their conn records\)/);
 });
 
-test('http.log without conn.log: host pairs scored on the requests\' own times', async (t) => {
+test("http.log without conn.log: host pairs scored on the requests' own times", async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   const rows: (string | number)[][] = [];
-  for (let i = 0; i < 144; i++) rows.push([`${T0 + i * 600}.2`, `Ch${i}`, '10.1.1.7', 40000 + i, '198.51.100.21', 80, 'POST', 'update.example.net', 212]);
+  for (let i = 0; i < 144; i++)
+    rows.push([`${T0 + i * 600}.2`, `Ch${i}`, '10.1.1.7', 40000 + i, '198.51.100.21', 80, 'POST', 'update.example.net', 212]);
   writeFileSync(join(dir, 'http.log'), zeek('http', HTTP, rows));
   await ingest(ws, [dir]);
   const out = await timingHunt(ws, options());
-  assert.deepEqual([out.rows[0].kind, out.rows[0].src, out.rows[0].dest, out.rows[0].records, out.rows[0].score], ['host', '10.1.1.7', 'update.example.net', 144, 1]);
+  assert.deepEqual(
+    [out.rows[0].kind, out.rows[0].src, out.rows[0].dest, out.rows[0].records, out.rows[0].score],
+    ['host', '10.1.1.7', 'update.example.net', 144, 1],
+  );
 });
 
 test('the window is honoured: last 24 h by default and said so; --since/--until choose another; --each-day scores every day', async (t) => {
@@ -88,7 +138,11 @@ test('the window is honoured: last 24 h by default and said so; --since/--until 
   writeFileSync(join(dir, 'conn.log'), zeek('conn', CONN, conn));
   await ingest(ws, [dir]);
   const last = await timingHunt(ws, options());
-  assert.deepEqual(last.rows.map((r) => r.dest), ['198.51.100.9'], 'day 0 is outside the last 24 h');
+  assert.deepEqual(
+    last.rows.map((r) => r.dest),
+    ['198.51.100.9'],
+    'day 0 is outside the last 24 h',
+  );
   assert.match(last.notes[0], /the last 24 h of the data; --since\/--until choose another, --each-day scores every day/);
   const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19);
   const first = await timingHunt(ws, options({ since: iso(d0), until: iso(d0 + day) }));
@@ -97,8 +151,10 @@ test('the window is honoured: last 24 h by default and said so; --since/--until 
   const each = await timingHunt(ws, options({ eachDay: true, top: 100 }));
   assert.equal(each.notes.length, 3, 'one run per day');
   assert.deepEqual(each.rows.map((r) => `${String(r.window_start).slice(0, 10)} ${r.dest}`).sort(), [
-    `${iso(d0).slice(0, 10)} 198.51.100.9`, `${iso(d0).slice(0, 10)} 203.0.113.7`,
-    `${iso(d0 + day).slice(0, 10)} 198.51.100.9`, `${iso(d0 + 2 * day).slice(0, 10)} 198.51.100.9`,
+    `${iso(d0).slice(0, 10)} 198.51.100.9`,
+    `${iso(d0).slice(0, 10)} 203.0.113.7`,
+    `${iso(d0 + day).slice(0, 10)} 198.51.100.9`,
+    `${iso(d0 + 2 * day).slice(0, 10)} 198.51.100.9`,
   ]);
   assert.equal(await ws.scalar("SELECT count(*) FROM hunt_runs WHERE hunt = 'beacons.timing'"), 5);
 });
@@ -110,7 +166,10 @@ test('nothing left to score: the message says which filter removed what; a refus
   for (let i = 0; i < 50; i++) conn.push([`${T0 + i * 60}.0`, `C${i}`, '147.32.84.165', 50000 + i, '8.8.8.8', 53, 'udp', 70]);
   writeFileSync(join(dir, 'conn.log'), zeek('conn', CONN, conn));
   await ingest(ws, [dir]);
-  await assert.rejects(timingHunt(ws, options()), /no records left to score .*of 50 connections: 50 have a source outside the internal networks.*--internal/);
+  await assert.rejects(
+    timingHunt(ws, options()),
+    /no records left to score .*of 50 connections: 50 have a source outside the internal networks.*--internal/,
+  );
   assert.equal(await ws.scalar('SELECT count(*) FROM hunt_runs'), 0);
   const cliResult = await cli('hunt', 'beacons', '--db', join(dir, 'test.duckdb'), '--since', 'yesterday');
   assert.equal(cliResult.code, 2);
@@ -148,7 +207,10 @@ test('interval_s and the reasons agree on a low-jitter pair whose dominant inter
   const out = await timingHunt(ws, options());
   const pair = out.rows.find((r) => r.dest === '203.0.113.9');
   assert.ok(pair);
-  assert.match(String(pair.reasons), new RegExp(`interval_s ${pair.interval_s}: \\d+ % of gaps within ±\\d+ % of ${pair.interval_s} s \\(their median\\)`));
+  assert.match(
+    String(pair.reasons),
+    new RegExp(`interval_s ${pair.interval_s}: \\d+ % of gaps within ±\\d+ % of ${pair.interval_s} s \\(their median\\)`),
+  );
   assert.match(String(pair.reasons), /intervals [\d.]+: all gaps median [\d.]+ s/);
 });
 
@@ -165,9 +227,15 @@ test('equal timing scores are placed by context: a destination the proxy has no 
   writeFileSync(join(dir, 'proxy.csv'), `${rows.join('\n')}\n`);
   await ingest(ws, [join(dir, 'proxy.csv')]);
   const tie = await timingHunt(ws, options());
-  assert.deepEqual(tie.rows.slice(0, 2).map((r) => r.dest), ['c2-cdn41.xyz', 'widget.news.example']);
+  assert.deepEqual(
+    tie.rows.slice(0, 2).map((r) => r.dest),
+    ['c2-cdn41.xyz', 'widget.news.example'],
+  );
   assert.equal(tie.rows[0].rank_score, tie.rows[1].rank_score);
-  assert.match(String(tie.rows[0].reasons), /tie at [\d.]+ among 2 pairs, placed by context: the proxy has no category for the destination/);
+  assert.match(
+    String(tie.rows[0].reasons),
+    /tie at [\d.]+ among 2 pairs, placed by context: the proxy has no category for the destination/,
+  );
   assert.match(String(tie.rows[1].reasons), /placed by context: the proxy categorises the destination as "news"/);
   // With the shipped factor, a categorised destination's rank is lowered and says why.
   const lowered = await timingHunt(ws, options({ params: { ...options().params, categorisedFactor: 0.85 } }));

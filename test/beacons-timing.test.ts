@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { analysisWindow, duration, histogram, jitterScore, R, seriesStart, stat, timingScore, tukeyHinges } from '../src/hunts/beacons/timing-score.ts';
+import {
+  analysisWindow,
+  duration,
+  histogram,
+  jitterScore,
+  R,
+  seriesStart,
+  stat,
+  timingScore,
+  tukeyHinges,
+} from '../src/hunts/beacons/timing-score.ts';
 import { AddressClassifier } from '../src/net/network.ts';
 import { intervalBins } from '../src/hunts/beacons/timing.ts';
 import { Rng } from '../src/ml/random.ts';
@@ -31,7 +41,11 @@ test('stat(): Bowley skew on hinges, MAD, and the B term, worked out', () => {
 test('a perfectly periodic, constant-size series over a full day scores 1.0 in every sub-score', () => {
   const w = analysisWindow(1_700_000_000, 1_700_000_000 + DAY);
   const times = Array.from({ length: DAY / 60 + 1 }, (_, i) => w.w0 + i * 60);
-  const s = timingScore(times, times.map(() => 412), w);
+  const s = timingScore(
+    times,
+    times.map(() => 412),
+    w,
+  );
   assert.equal(s.ts.score, 1);
   assert.equal(s.ds!.score, 1);
   assert.equal(s.dur.score, 1);
@@ -42,12 +56,16 @@ test('a perfectly periodic, constant-size series over a full day scores 1.0 in e
   assert.equal(s.hist.bimodal, 1, 'one group of 24 bars → min(R(24/23), 1)');
 });
 
-test('jitter: RITA\'s interval score drops with ±30 % jitter; the jitter-tolerant score does not', () => {
+test("jitter: RITA's interval score drops with ±30 % jitter; the jitter-tolerant score does not", () => {
   const rng = new Rng(1);
   const w = analysisWindow(0, DAY);
   const times: number[] = [];
   for (let t = 0; t <= DAY; t += Math.round(60 * (1 + rng.uniform(-0.3, 0.3)))) times.push(t);
-  const s = timingScore(times, times.map(() => 300), w);
+  const s = timingScore(
+    times,
+    times.map(() => 300),
+    w,
+  );
   assert.ok(s.ts.score < 0.95 && s.ts.score > 0.7, `ts ${s.ts.score}`);
   const jitter = jitterScore(times);
   assert.ok(jitter.score >= 0.95, `jitter ${jitter.score}`);
@@ -59,13 +77,17 @@ test('random (Poisson) traffic scores low on intervals and on the jitter score',
   const w = analysisWindow(0, DAY);
   const times: number[] = [];
   for (let t = 0; t <= DAY; t += Math.max(1, Math.round(rng.exponential(300)))) times.push(t);
-  const s = timingScore(times, times.map(() => Math.round(rng.lognormal(800, 1))), w);
+  const s = timingScore(
+    times,
+    times.map(() => Math.round(rng.lognormal(800, 1))),
+    w,
+  );
   assert.ok(s.ts.score < 0.6, `ts ${s.ts.score}`);
   assert.ok(s.ds!.score < 0.7, `ds ${s.ds!.score}`);
   assert.ok(jitterScore(times).score < 0.4, `jitter ${jitterScore(times).score}`);
 });
 
-test('window edges: series start at W0\'s hour, records before W0 in bin 0, W1 in bin 23, coverage from the series\' own ends', () => {
+test("window edges: series start at W0's hour, records before W0 in bin 0, W1 in bin 23, coverage from the series' own ends", () => {
   const w = analysisWindow(1000, 1000 + 2 * DAY); // more than a day of data: W0 = W1 − 86400
   assert.deepEqual(w, { w0: 1000 + DAY, w1: 1000 + 2 * DAY });
   assert.equal(seriesStart(w), Math.floor((1000 + DAY) / 3600) * 3600);
@@ -75,7 +97,10 @@ test('window edges: series start at W0\'s hour, records before W0 in bin 0, W1 i
   // Data spanning less than the window: W0 = min_ts.
   assert.deepEqual(analysisWindow(500, 800), { w0: 500, w1: 800 });
   // Duration needs ≥ 6 bars; coverage = C(span/window) capped at 1, even when the first record precedes W0.
-  const bins = histogram(Array.from({ length: 24 }, (_, i) => w.w0 + i * 3600 + 1), w);
+  const bins = histogram(
+    Array.from({ length: 24 }, (_, i) => w.w0 + i * 3600 + 1),
+    w,
+  );
   const d = duration(early, w.w1, bins, w);
   assert.equal(d.coverage, 1);
   assert.equal(d.longestRun, 24);
@@ -133,10 +158,13 @@ test('interval bins show the period of a jittered beacon: a 600 s ± 50 % series
   const gaps = Array.from({ length: 400 }, () => Math.round(600 * (1 + rng.uniform(-0.5, 0.5))));
   const bins = intervalBins(gaps);
   assert.equal(bins.length, 40);
-  assert.equal(bins.reduce((n, b) => n + b[2], 0), 400);
+  assert.equal(
+    bins.reduce((n, b) => n + b[2], 0),
+    400,
+  );
   // Every gap lies between 300 and 900 s: the bins outside hold nothing, and the middle of the hump is near 600.
   const filled = bins.filter((b) => b[2] > 0);
   assert.ok(filled[0][0] >= 270 && filled.at(-1)![1] <= 960, JSON.stringify(filled.map((b) => b[0])));
-  const mass = filled.reduce((n, b) => n + b[2] * (b[0] + b[1]) / 2, 0) / 400;
+  const mass = filled.reduce((n, b) => n + (b[2] * (b[0] + b[1])) / 2, 0) / 400;
   assert.ok(Math.abs(mass - 600) < 30, `centre of mass ${mass}`);
 });

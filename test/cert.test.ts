@@ -27,16 +27,36 @@ test('CERT r4.2 layout: every file to its table, http with its site, LDAP months
     'psychometric.csv': ['skipped', null, 0],
   });
   assert.match(reports.find((r) => r.path.endsWith('psychometric.csv'))!.message!, /psychometric scores .* not loaded/);
-  assert.deepEqual(await ws.query('SELECT count(*) AS n FROM activity WHERE kind = \'http\''), [{ n: 0 }]);
-  assert.deepEqual(await ws.query(`SELECT ts, uid, "user", dest, url, json_extract_string(extra, '$.pc') AS pc FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1`), [
-    { ts: '2010-02-15 22:20:14', uid: (await ws.scalar("SELECT uid FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1")) as string, user: 'ACM2278', dest: 'wikileaks.org', url: 'http://wikileaks.org/submit/upload.html', pc: 'PC-4242' },
-  ]);
-  assert.match(String(await ws.scalar("SELECT uid FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1")), /^\{R4F\d{4}-[QWE]\d{5}TX\}$/);
-  assert.deepEqual(await ws.query(`SELECT CAST(valid_from AS VARCHAR) AS f, CAST(valid_to AS VARCHAR) AS t, count(*) AS n FROM directory GROUP BY ALL ORDER BY f`), [
-    { f: '2010-01-01 00:00:00', t: '2010-02-01 00:00:00', n: 10 },
-    { f: '2010-02-01 00:00:00', t: '2010-03-01 00:00:00', n: 10 },
-    { f: '2010-03-01 00:00:00', t: '2010-04-01 00:00:00', n: 9 },
-  ]);
+  assert.deepEqual(await ws.query("SELECT count(*) AS n FROM activity WHERE kind = 'http'"), [{ n: 0 }]);
+  assert.deepEqual(
+    await ws.query(
+      `SELECT ts, uid, "user", dest, url, json_extract_string(extra, '$.pc') AS pc FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1`,
+    ),
+    [
+      {
+        ts: '2010-02-15 22:20:14',
+        uid: (await ws.scalar("SELECT uid FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1")) as string,
+        user: 'ACM2278',
+        dest: 'wikileaks.org',
+        url: 'http://wikileaks.org/submit/upload.html',
+        pc: 'PC-4242',
+      },
+    ],
+  );
+  assert.match(
+    String(await ws.scalar("SELECT uid FROM http WHERE dest = 'wikileaks.org' ORDER BY ts LIMIT 1")),
+    /^\{R4F\d{4}-[QWE]\d{5}TX\}$/,
+  );
+  assert.deepEqual(
+    await ws.query(
+      `SELECT CAST(valid_from AS VARCHAR) AS f, CAST(valid_to AS VARCHAR) AS t, count(*) AS n FROM directory GROUP BY ALL ORDER BY f`,
+    ),
+    [
+      { f: '2010-01-01 00:00:00', t: '2010-02-01 00:00:00', n: 10 },
+      { f: '2010-02-01 00:00:00', t: '2010-03-01 00:00:00', n: 10 },
+      { f: '2010-03-01 00:00:00', t: '2010-04-01 00:00:00', n: 9 },
+    ],
+  );
   // The same snapshot again is a duplicate: skipped.
   const again = await ingest(ws, [join(CERT, 'LDAP', '2010-02.csv')]);
   assert.equal(again[0].status, 'skipped');
@@ -77,20 +97,50 @@ test('watch list: each row a dated red-flag detection; a row without a readable 
   const { rules } = await loadRuleSources(shippedPacks(), []);
   const dir = tempDir(t);
   const good = join(dir, 'watch.csv');
-  writeFileSync(good, 'User,Date,Flag,Weight\nACM2278,2010-02-01,Resignation submitted,70\nCORP\\BDW0001,2010-02-02 09:30,badge used at night,\n');
+  writeFileSync(
+    good,
+    'User,Date,Flag,Weight\nACM2278,2010-02-01,Resignation submitted,70\nCORP\\BDW0001,2010-02-02 09:30,badge used at night,\n',
+  );
   await runRules(ws, rules, { watchlist: good });
-  assert.deepEqual(await ws.query("SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity FROM detections WHERE source_table = 'watchlist' ORDER BY ts"), [
-    { ts: '2010-02-01 00:00:00', rule_id: 'watchlist.resignation-submitted', rule: 'Watch list: Resignation submitted', phase: 'red_flag', weight: 70, entity: 'acm2278' },
-    { ts: '2010-02-02 09:30:00', rule_id: 'watchlist.badge-used-at-night', rule: 'Watch list: badge used at night', phase: 'red_flag', weight: 50, entity: 'bdw0001' },
-  ]);
+  assert.deepEqual(
+    await ws.query(
+      "SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity FROM detections WHERE source_table = 'watchlist' ORDER BY ts",
+    ),
+    [
+      {
+        ts: '2010-02-01 00:00:00',
+        rule_id: 'watchlist.resignation-submitted',
+        rule: 'Watch list: Resignation submitted',
+        phase: 'red_flag',
+        weight: 70,
+        entity: 'acm2278',
+      },
+      {
+        ts: '2010-02-02 09:30:00',
+        rule_id: 'watchlist.badge-used-at-night',
+        rule: 'Watch list: badge used at night',
+        phase: 'red_flag',
+        weight: 50,
+        entity: 'bdw0001',
+      },
+    ],
+  );
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'user,date,flag\nACM2278,2010-02-03,fine\nBDW0001,next tuesday,late\n');
   const report = await runRules(ws, rules, { watchlist: bad });
-  assert.deepEqual(report.watchlistRefused, [{ line: 3, field: 'date', reason: 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)' }]);
-  assert.deepEqual(await ws.query("SELECT entity, rule FROM detections WHERE source_table = 'watchlist' AND CAST(ts AS DATE) = DATE '2010-02-03'"), [{ entity: 'acm2278', rule: 'Watch list: fine' }]);
+  assert.deepEqual(report.watchlistRefused, [
+    { line: 3, field: 'date', reason: 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)' },
+  ]);
+  assert.deepEqual(
+    await ws.query("SELECT entity, rule FROM detections WHERE source_table = 'watchlist' AND CAST(ts AS DATE) = DATE '2010-02-03'"),
+    [{ entity: 'acm2278', rule: 'Watch list: fine' }],
+  );
   const headless = join(dir, 'headless.csv');
   writeFileSync(headless, 'ACM2278,2010-02-03,fine\n');
-  await assert.rejects(runRules(ws, rules, { watchlist: headless }), /must be a header naming user, date and flag \(weight optional\); it lacks user, date, flag \(first line: "ACM2278,2010-02-03,fine"\)/);
+  await assert.rejects(
+    runRules(ws, rules, { watchlist: headless }),
+    /must be a header naming user, date and flag \(weight optional\); it lacks user, date, flag \(first line: "ACM2278,2010-02-03,fine"\)/,
+  );
   await assert.rejects(runRules(ws, rules, { watchlist: join(dir, 'missing.csv') }), /watch list not found/);
 });
 
@@ -101,10 +151,13 @@ test('rules stats: per rule its detections, entities and share, the dominant one
   await runRules(ws, rules);
   const { ruleStats } = await import('../src/rules/stats.ts');
   const { rows } = await ruleStats(ws, { noisyShare: 0.5 });
-  assert.deepEqual(rows.map((r) => [r.rule_id, r.detections, r.entities, r.share, r.noisy]), [
-    ['insider.exfiltration.removable-media-copy', 28, 2, 0.549, true],
-    ['insider.exfiltration.removable-media-connect', 19, 2, 0.3725, false],
-    ['insider.exfiltration.leak-site', 3, 1, 0.0588, false],
-    ['directory.left', 1, 1, 0.0196, false],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.rule_id, r.detections, r.entities, r.share, r.noisy]),
+    [
+      ['insider.exfiltration.removable-media-copy', 28, 2, 0.549, true],
+      ['insider.exfiltration.removable-media-connect', 19, 2, 0.3725, false],
+      ['insider.exfiltration.leak-site', 3, 1, 0.0588, false],
+      ['directory.left', 1, 1, 0.0196, false],
+    ],
+  );
 });

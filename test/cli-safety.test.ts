@@ -41,7 +41,14 @@ test('a closed pipe ends quietly: huntbook sql ... | head -1', async (t) => {
 test('a mistyped --db is an error, not a new empty workspace: only ingest and demo create one', async (t) => {
   const dir = tempDir(t);
   const typo = join(dir, 'csae.duckdb');
-  for (const args of [['hunt', 'beacons'], ['hunt', 'risk'], ['hunt', 'population'], ['sql', 'SELECT 1'], ['rules', 'run'], ['entity', 'alice']]) {
+  for (const args of [
+    ['hunt', 'beacons'],
+    ['hunt', 'risk'],
+    ['hunt', 'population'],
+    ['sql', 'SELECT 1'],
+    ['rules', 'run'],
+    ['entity', 'alice'],
+  ]) {
     const result = await cli(...args, '--db', typo);
     assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /no workspace at .*csae\.duckdb; check --db/);
@@ -53,7 +60,10 @@ test('log text never reaches the terminal raw: escape sequences in rejected cell
   const dir = tempDir(t);
   const db = join(dir, 'w.duckdb');
   const csv = join(dir, 'proxy.csv');
-  writeFileSync(csv, `_time,src_ip,dest,bytes_out\n2024-03-04T09:00:00Z,10.0.0.1,example.com,100\n2024-03-04T09:01:00Z,10.0.0.1,example.com,100\n2024-03-04T09:02:00Z,10.0.0.1,example.com,100\n\u001b[2Jgone\u0007,10.0.0.2,example.org,200\n`);
+  writeFileSync(
+    csv,
+    `_time,src_ip,dest,bytes_out\n2024-03-04T09:00:00Z,10.0.0.1,example.com,100\n2024-03-04T09:01:00Z,10.0.0.1,example.com,100\n2024-03-04T09:02:00Z,10.0.0.1,example.com,100\n\u001b[2Jgone\u0007,10.0.0.2,example.org,200\n`,
+  );
   const result = await cli('ingest', csv, '--as', 'http', '--db', db);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.doesNotMatch(result.stdout + result.stderr, /[\u0000-\u0008\u000b-\u001f]/, 'a raw control character reached the terminal');
@@ -69,10 +79,21 @@ test('a command imports only its own module; the table of command modules names 
   const io = { stdout: process.stdout, stderr: process.stderr, outcome: { code: 0 } };
   const names = (program: { commands: readonly { name(): string }[] }) => program.commands.map((c) => c.name());
   // Every command, in help order, when the first argument names none (help, a typo, an option).
-  assert.deepEqual(names(await buildProgram(io, ['--help'])), COMMAND_MODULES.flatMap((m) => m.names));
-  assert.deepEqual(names(await buildProgram(io, ['rulez'])), COMMAND_MODULES.flatMap((m) => m.names));
+  assert.deepEqual(
+    names(await buildProgram(io, ['--help'])),
+    COMMAND_MODULES.flatMap((m) => m.names),
+  );
+  assert.deepEqual(
+    names(await buildProgram(io, ['rulez'])),
+    COMMAND_MODULES.flatMap((m) => m.names),
+  );
   for (const m of COMMAND_MODULES) {
-    for (const name of m.names) assert.deepEqual(names(await buildProgram(io, [name, '--db', 'x.duckdb'])), m.names, `huntbook ${name} registers its module's commands only`);
+    for (const name of m.names)
+      assert.deepEqual(
+        names(await buildProgram(io, [name, '--db', 'x.duckdb'])),
+        m.names,
+        `huntbook ${name} registers its module's commands only`,
+      );
   }
   // A typo still gets the suggestion from the full list.
   const typo = await cli('rulez');
@@ -84,7 +105,10 @@ test('every file a command writes: never the workspace, never a file huntbook di
   const dir = tempDir(t);
   const db = await emptyWorkspaceFile(dir);
   const workspace = readFileSync(db);
-  const outputs: [string, string][] = [['report', '--out'], ['graph export', '--cypher']];
+  const outputs: [string, string][] = [
+    ['report', '--out'],
+    ['graph export', '--cypher'],
+  ];
   for (const [command, option] of outputs) {
     const run = (...args: string[]) => cli(...command.split(' '), ...args, '--db', db);
     // The workspace itself (and its WAL) is refused, --force or not.
@@ -157,5 +181,6 @@ test('--version prints the version and loads no command; --help still lists ever
     assert.equal(out.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   }
   const help = await cli('--help');
-  for (const name of ['demo', 'ingest', 'hunt', 'rules', 'threads', 'serve', 'report']) assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+  for (const name of ['demo', 'ingest', 'hunt', 'rules', 'threads', 'serve', 'report'])
+    assert.match(help.stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
 });

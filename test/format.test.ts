@@ -15,7 +15,10 @@ test('CSV export guards cells a spreadsheet would run as formulas, and quotes wh
 });
 
 test('JSON keys are exactly the column names, in ranked order; NDJSON one object a line', () => {
-  const rows = [{ 'dest ip': '1.2.3.4', score: 0.9 }, { 'dest ip': '5.6.7.8', score: 0.1 }];
+  const rows = [
+    { 'dest ip': '1.2.3.4', score: 0.9 },
+    { 'dest ip': '5.6.7.8', score: 0.1 },
+  ];
   assert.deepEqual(JSON.parse(renderRows('json', ['dest ip', 'score'], rows)), rows);
   assert.equal(renderRows('ndjson', ['dest ip', 'score'], rows), '{"dest ip":"1.2.3.4","score":0.9}\n{"dest ip":"5.6.7.8","score":0.1}\n');
 });
@@ -28,7 +31,7 @@ test('terminal tables escape control characters from log fields', () => {
 
 test('huntbook sql prints every format and refuses writes unless --write', async (t) => {
   const db = await emptyWorkspaceFile(tempDir(t));
-  const created = await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id, \'=2+2\' AS body', '--db', db, '--write');
+  const created = await cli('sql', "CREATE TABLE notes AS SELECT 1 AS id, '=2+2' AS body", '--db', db, '--write');
   assert.equal(created.code, 0, created.stderr);
   const csv = await cli('sql', 'SELECT * FROM notes', '--db', db, '--format', 'csv');
   assert.equal(csv.stdout, "id,body\n1,'=2+2\n");
@@ -53,8 +56,12 @@ test('huntbook sql sees only the workspace: no COPY TO, read_text, EXPORT or ATT
   const db = await emptyWorkspaceFile(dir);
   assert.equal((await cli('sql', 'CREATE TABLE notes AS SELECT 1 AS id', '--db', db, '--write')).code, 0);
   for (const [query, write] of [
-    [`COPY notes TO '${dir}/out.csv'`, false], [`COPY notes TO '${dir}/out.csv'`, true], ["SELECT * FROM read_text('/etc/passwd')", false],
-    [`EXPORT DATABASE '${dir}/export'`, true], [`ATTACH '${dir}/other.duckdb'`, true], ['SET enable_external_access = true', true],
+    [`COPY notes TO '${dir}/out.csv'`, false],
+    [`COPY notes TO '${dir}/out.csv'`, true],
+    ["SELECT * FROM read_text('/etc/passwd')", false],
+    [`EXPORT DATABASE '${dir}/export'`, true],
+    [`ATTACH '${dir}/other.duckdb'`, true],
+    ['SET enable_external_access = true', true],
   ] as const) {
     const result = await cli('sql', query, '--db', db, ...(write ? ['--write'] : []));
     assert.equal(result.code, 1, `${query}: ${result.stderr}`);
@@ -74,7 +81,7 @@ test('progress text: bar, percent, rate and ETA from the share done and the time
   assert.equal(formatSeconds(7322), '2h02m');
 });
 
-test('every command that takes SQL from a user keeps huntbook sql\'s rules: one statement, read-only, no file access unless --allow-files', async (t) => {
+test("every command that takes SQL from a user keeps huntbook sql's rules: one statement, read-only, no file access unless --allow-files", async (t) => {
   const dir = tempDir(t);
   const db = await emptyWorkspaceFile(dir);
   assert.equal((await cli('sql', 'CREATE TABLE notes AS SELECT range AS a, range * 2 AS b FROM range(20)', '--db', db, '--write')).code, 0);
@@ -88,7 +95,11 @@ test('every command that takes SQL from a user keeps huntbook sql\'s rules: one 
     for (const source of hostile) {
       const result = await cli(command, source, '--features', 'a,b', '--db', db);
       assert.notEqual(result.code, 0, `${command} ${source}: ${result.stdout}`);
-      assert.match(result.stderr, /one statement at a time|syntax error|disabled by configuration|Permission Error/, `${command} ${source}`);
+      assert.match(
+        result.stderr,
+        /one statement at a time|syntax error|disabled by configuration|Permission Error/,
+        `${command} ${source}`,
+      );
     }
     const fine = await cli(command, 'SELECT a, b FROM notes', '--features', 'a,b', '--db', db, '--format', 'json');
     assert.equal(fine.code, 0, fine.stderr);
@@ -96,7 +107,23 @@ test('every command that takes SQL from a user keeps huntbook sql\'s rules: one 
   const sql = await cli('sql', 'SELECT 1; DROP TABLE triage', '--db', db, '--write');
   assert.equal(sql.code, 1);
   assert.match(sql.stderr, /SQL: one statement at a time \(this text holds 2\)/);
-  assert.equal(Number(JSON.parse((await cli('sql', "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'triage'", '--db', db, '--format', 'json')).stdout)[0].n), 1);
+  assert.equal(
+    Number(
+      JSON.parse(
+        (
+          await cli(
+            'sql',
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'triage'",
+            '--db',
+            db,
+            '--format',
+            'json',
+          )
+        ).stdout,
+      )[0].n,
+    ),
+    1,
+  );
   assert.equal(existsSync(`${dir}/x.csv`), false);
 });
 
@@ -105,7 +132,8 @@ test('bidirectional controls from logs are shown escaped, never obeyed: terminal
   const table = renderRows('table', ['user'], [{ user }]);
   assert.ok(!table.includes('\u202e'), table);
   assert.match(table, /admin\\u202enimda/);
-  for (const ch of ['\u202a', '\u202b', '\u202c', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c']) assert.ok(!escapeControl(`a${ch}b`).includes(ch), JSON.stringify(ch));
+  for (const ch of ['\u202a', '\u202b', '\u202c', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'])
+    assert.ok(!escapeControl(`a${ch}b`).includes(ch), JSON.stringify(ch));
   assert.equal(escapeHtml(`<b>${user}</b>`), '&lt;b&gt;admin\\u202enimda&lt;/b&gt;');
 });
 

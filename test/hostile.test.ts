@@ -21,7 +21,14 @@ test('hostile inputs: every ingest path and every output, no crash, read = loade
   const ingest = await cli('ingest', ...logs.map((name) => join(HOSTILE, name)), '--db', db, '--output', 'json');
   assert.ok(ingest.code === 0 || ingest.code === 1, `ingest exit ${ingest.code}: ${ingest.stderr}`);
   assert.ok(!/unexpected error/.test(ingest.stderr), ingest.stderr);
-  const reports = JSON.parse(ingest.stdout) as { path: string; status: string; read: number; loaded: number; rejected: number; message: string | null }[];
+  const reports = JSON.parse(ingest.stdout) as {
+    path: string;
+    status: string;
+    read: number;
+    loaded: number;
+    rejected: number;
+    message: string | null;
+  }[];
   assert.equal(reports.length, logs.length);
   for (const r of reports) {
     if (r.status === 'loaded') assert.equal(r.read, r.loaded + r.rejected, `${r.path}: read ${r.read} ≠ ${r.loaded} + ${r.rejected}`);
@@ -30,18 +37,26 @@ test('hostile inputs: every ingest path and every output, no crash, read = loade
   const by = (name: string) => reports.find((r) => r.path.endsWith(name))!;
   assert.match(`${by('mail-binary-junk.eml').status}: ${by('mail-binary-junk.eml').message}`, /^(failed|skipped): .*binary content/);
   for (const name of ['mail-garbled-date.eml', 'mail-no-date.eml']) assert.equal(by(name).status, 'failed');
-  for (const name of ['proxy-hostile.csv', 'events-hostile.ndjson', 'conn-hostile.log', 'profiles-hostile.json']) assert.equal(by(name).status, 'loaded', name);
+  for (const name of ['proxy-hostile.csv', 'events-hostile.ndjson', 'conn-hostile.log', 'profiles-hostile.json'])
+    assert.equal(by(name).status, 'loaded', name);
 
   // Forged mail is recorded as lookalikes with reasons, each a detection of the recipient.
   const ws = await Workspace.open(db, { readOnly: true });
-  const verdicts = Object.fromEntries((await ws.query("SELECT message_id, verdict FROM mail_notices")).map((r) => [String(r.message_id), String(r.verdict)]));
+  const verdicts = Object.fromEntries(
+    (await ws.query('SELECT message_id, verdict FROM mail_notices')).map((r) => [String(r.message_id), String(r.verdict)]),
+  );
   ws.close();
-  for (const name of ['mail-dkim-spaces.eml', 'mail-auth-fail.eml', 'mail-two-froms.eml', 'mail-punycode.eml', 'mail-userinfo.eml']) assert.equal(verdicts[`<${name}@x>`], 'lookalike', name);
+  for (const name of ['mail-dkim-spaces.eml', 'mail-auth-fail.eml', 'mail-two-froms.eml', 'mail-punycode.eml', 'mail-userinfo.eml'])
+    assert.equal(verdicts[`<${name}@x>`], 'lookalike', name);
 
   // Rules with the hostile watch list: bad rows refused by line, the run completes.
   const rules = await cli('rules', 'run', '--watchlist', join(HOSTILE, 'watchlist-hostile.csv'), '--db', db);
   assert.equal(rules.code, 0, rules.stderr);
-  assert.equal((rules.stderr.match(/watchlist-hostile\.csv:\d+: field \w+: .*row refused, the rest loaded/g) ?? []).length, 4, rules.stderr);
+  assert.equal(
+    (rules.stderr.match(/watchlist-hostile\.csv:\d+: field \w+: .*row refused, the rest loaded/g) ?? []).length,
+    4,
+    rules.stderr,
+  );
 
   // Every output: terminal tables, CSV, JSON, the report, the graph export, the hunts.
   for (const format of ['table', 'csv', 'json', 'ndjson']) {
@@ -52,7 +67,11 @@ test('hostile inputs: every ingest path and every output, no crash, read = loade
     if (format === 'csv') assert.ok(!/(^|,)[=+@-][^,]*SUM|(^|,)=cmd/m.test(out.stdout), 'a formula cell reached the CSV unguarded');
     if (format === 'table') assert.ok(!/[\u001b\u0007\u202e]/.test(out.stdout), 'raw control characters in a terminal table');
   }
-  for (const hunt of [['hunt', 'social'], ['hunt', 'risk'], ['hunt', 'beacons']]) {
+  for (const hunt of [
+    ['hunt', 'social'],
+    ['hunt', 'risk'],
+    ['hunt', 'beacons'],
+  ]) {
     const out = await cli(...hunt, '--db', db);
     assert.ok(!/unexpected error/.test(out.stderr), `${hunt.join(' ')}: ${out.stderr}`);
     assert.ok(!/[\u001b\u202e]/.test(out.stdout), `${hunt.join(' ')}: raw control characters`);
@@ -60,23 +79,49 @@ test('hostile inputs: every ingest path and every output, no crash, read = loade
   const report = join(dir, 'report.html');
   assert.equal((await cli('report', '--out', report, '--db', db)).code, 0);
   const html = readFileSync(report, 'utf8');
-  assert.ok(!/<script/i.test(html) && !/onerror=alert/i.test(html.replaceAll('onerror=alert(2)&gt;', '')) && !html.includes('\u202e'), 'script or bidi control live in the report');
+  assert.ok(
+    !/<script/i.test(html) && !/onerror=alert/i.test(html.replaceAll('onerror=alert(2)&gt;', '')) && !html.includes('\u202e'),
+    'script or bidi control live in the report',
+  );
   const cypher = join(dir, 'graph.cypher');
   assert.equal((await cli('graph', 'export', '--cypher', cypher, '--db', db)).code, 0);
 
   // Nothing escapes: SQL stays in the workspace, pictures are fetched from no private address and land in their folder.
-  const sandbox = await cli('outliers', "SELECT length(content) AS a, 1 AS b FROM read_text('/etc/passwd')", '--features', 'a,b', '--db', db);
+  const sandbox = await cli(
+    'outliers',
+    "SELECT length(content) AS a, 1 AS b FROM read_text('/etc/passwd')",
+    '--features',
+    'a,b',
+    '--db',
+    db,
+  );
   assert.notEqual(sandbox.code, 0);
   const pictures = join(dir, 'pics');
   const images = await cli('images', 'check', '--pictures', pictures, '--fetch', '--db', db);
   assert.ok(!/unexpected error/.test(images.stderr), images.stderr);
   const w2 = await Workspace.open(db, { readOnly: true });
-  const problems = (await w2.query('SELECT profile_id, problem FROM picture_checks WHERE problem IS NOT NULL')).map((r) => `${r.profile_id}: ${r.problem}`);
+  const problems = (await w2.query('SELECT profile_id, problem FROM picture_checks WHERE problem IS NOT NULL')).map(
+    (r) => `${r.profile_id}: ${r.problem}`,
+  );
   w2.close();
-  assert.ok(problems.some((p) => /127\.0\.0\.1 is not a public address/.test(p)), problems.join('\n'));
-  assert.ok(problems.some((p) => /only http and https are fetched, not file:/.test(p)), problems.join('\n'));
-  assert.ok(problems.some((p) => /169\.254\.169\.254 is not a public address/.test(p)), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => /127\.0\.0\.1 is not a public address/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /only http and https are fetched, not file:/.test(p)),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => /169\.254\.169\.254 is not a public address/.test(p)),
+    problems.join('\n'),
+  );
   // Only what the commands were asked to write: no picture named "../outside" beside the folder.
-  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('case.duckdb')).sort(), ['graph.cypher', 'pics', 'report.html'].filter((f) => existsSync(join(dir, f))));
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((f) => !f.startsWith('case.duckdb'))
+      .sort(),
+    ['graph.cypher', 'pics', 'report.html'].filter((f) => existsSync(join(dir, f))),
+  );
   assert.equal(existsSync(join(dir, 'outside.jpg')), false);
 });

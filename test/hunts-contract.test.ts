@@ -9,18 +9,31 @@ import { render } from '../src/store/sql-template.ts';
 import { cli, emptyWorkspaceFile, ROOT, tempDir } from './helpers.ts';
 
 const HUNTS_DIR = join(ROOT, 'src', 'hunts');
-const sources = () => readdirSync(HUNTS_DIR, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => ({ file: f, text: readFileSync(join(HUNTS_DIR, f), 'utf8') }));
+const sources = () =>
+  readdirSync(HUNTS_DIR, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => ({ file: f, text: readFileSync(join(HUNTS_DIR, f), 'utf8') }));
 
 test('every hunt is registered with runHunt(): each Hunt declared under src/hunts is in the registry, by name, once', () => {
-  const declared = sources().flatMap(({ file, text }) => [...text.matchAll(/export const (\w+): Hunt<\w+> = \{\s*name: '([\w.]+)'/g)].map((m) => ({ file, id: m[1], name: m[2] })));
+  const declared = sources().flatMap(({ file, text }) =>
+    [...text.matchAll(/export const (\w+): Hunt<\w+> = \{\s*name: '([\w.]+)'/g)].map((m) => ({ file, id: m[1], name: m[2] })),
+  );
   assert.deepEqual(HUNTS.map((h) => h.name).sort(), declared.map((d) => d.name).sort());
-  assert.deepEqual(HUNTS.map((h) => h.name), ['beacons.timing', 'beacons.scored', 'beacons.flow', 'risk', 'population', 'baseline', 'insider', 'social']);
+  assert.deepEqual(
+    HUNTS.map((h) => h.name),
+    ['beacons.timing', 'beacons.scored', 'beacons.flow', 'risk', 'population', 'baseline', 'insider', 'social'],
+  );
 });
 
 test('no hunt keeps its own run: runs and results are written by the runner alone', () => {
   for (const { file, text } of sources()) {
     if (file === 'run.ts' || file === 'contract.ts') continue;
-    assert.doesNotMatch(text, /\brecordRun(FromTable)?\(|INSERT INTO results|INSERT INTO hunt_runs/, `${relative(ROOT, join(HUNTS_DIR, file))} writes a run itself`);
+    assert.doesNotMatch(
+      text,
+      /\brecordRun(FromTable)?\(|INSERT INTO results|INSERT INTO hunt_runs/,
+      `${relative(ROOT, join(HUNTS_DIR, file))} writes a run itself`,
+    );
   }
 });
 
@@ -31,18 +44,27 @@ test('parameters come from the configuration and the flags alone; every stage re
     for (const stage of hunt.stage(p, duckdb)) {
       const { text } = render(stage.sql, duckdb);
       assert.match(text, /SELECT/i, `${hunt.name} stage ${stage.table}`);
-      assert.match(stage.table, /^hb_[a-z_]+$/, 'stage tables are the runner\'s temporary tables');
+      assert.match(stage.table, /^hb_[a-z_]+$/, "stage tables are the runner's temporary tables");
     }
   }
   // The stages that read raw logs today: the three beacon hunts.
-  assert.deepEqual(HUNTS.filter((h) => h.stage(h.params(config, {}), duckdb).length > 0).map((h) => h.name), ['beacons.timing', 'beacons.scored', 'beacons.flow']);
+  assert.deepEqual(
+    HUNTS.filter((h) => h.stage(h.params(config, {}), duckdb).length > 0).map((h) => h.name),
+    ['beacons.timing', 'beacons.scored', 'beacons.flow'],
+  );
 });
 
 test('a bad --since or --until is a usage error naming the option (exit 2), on every hunt, before the workspace opens', async (t) => {
   const db = await emptyWorkspaceFile(tempDir(t));
   const cases: string[][] = [
-    ['hunt', 'risk'], ['hunt', 'social'], ['hunt', 'beacons', '--mode', 'scored'], ['hunt', 'beacons'], ['hunt', 'beacons', '--mode', 'flow'],
-    ['hunt', 'population'], ['hunt', 'baseline'], ['hunt', 'insider'],
+    ['hunt', 'risk'],
+    ['hunt', 'social'],
+    ['hunt', 'beacons', '--mode', 'scored'],
+    ['hunt', 'beacons'],
+    ['hunt', 'beacons', '--mode', 'flow'],
+    ['hunt', 'population'],
+    ['hunt', 'baseline'],
+    ['hunt', 'insider'],
   ];
   for (const args of cases) {
     const bad = await cli(...args, '--since', 'garbage', '--db', db, '-q');

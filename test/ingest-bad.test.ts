@@ -9,7 +9,9 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, FIXTURES, ROOT, openWorkspace, tempDir } from './helpers.ts';
 
-const CONN = readFileSync(join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log'), 'utf8').trimEnd().split('\n');
+const CONN = readFileSync(join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log'), 'utf8')
+  .trimEnd()
+  .split('\n');
 const HEADER = CONN.slice(0, 8);
 const DATA = CONN.slice(8);
 
@@ -34,7 +36,10 @@ test('truncated gzip: the file fails with its name and the line where the data s
 test('a truncated gzip CSV fails too (DuckDB alone would read it as if the file ended there)', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  const rows = ['_time,src_ip,dest,url,bytes_out', ...Array.from({ length: 20000 }, (_, i) => `2026-01-01T00:00:00Z,10.0.0.1,a.example,/x${i},10`)];
+  const rows = [
+    '_time,src_ip,dest,url,bytes_out',
+    ...Array.from({ length: 20000 }, (_, i) => `2026-01-01T00:00:00Z,10.0.0.1,a.example,/x${i},10`),
+  ];
   const whole = gzipSync(`${rows.join('\n')}\n`);
   const path = join(dir, 'proxy.csv.gz');
   writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
@@ -55,18 +60,36 @@ test('wrong column counts are rejected with line, field and reason; the rest loa
   assert.equal(report.status, 'loaded');
   reconciles(report);
   assert.deepEqual([report.read, report.loaded, report.rejected], [4, 2, 2]);
-  assert.deepEqual(report.rejects.map((r) => r.line), [10, 11]);
+  assert.deepEqual(
+    report.rejects.map((r) => r.line),
+    [10, 11],
+  );
   assert.match(report.rejects[0].reason, /wrong column count: expected 23, found 5/);
   assert.match(report.rejects[1].reason, /wrong column count: expected 23/);
   const kept = await ws.query('SELECT path, line, reason FROM rejects ORDER BY line');
-  assert.deepEqual(kept.map((r) => [r.path, r.line]), [[path, 10], [path, 11]]);
+  assert.deepEqual(
+    kept.map((r) => [r.path, r.line]),
+    [
+      [path, 10],
+      [path, 11],
+    ],
+  );
 
   // The same in a CSV with a header.
   const csv = join(dir, 'proxy.csv');
-  writeFileSync(csv, 'ts,src_ip,dest,url,bytes_out,bytes_in\n2026-01-01T00:00:00Z,10.0.0.1,a.example,/x,100,200\n2026-01-01T00:00:01Z,10.0.0.1,a.example\n2026-01-01T00:00:02Z,10.0.0.1,a.example,/y,lots,200\n');
+  writeFileSync(
+    csv,
+    'ts,src_ip,dest,url,bytes_out,bytes_in\n2026-01-01T00:00:00Z,10.0.0.1,a.example,/x,100,200\n2026-01-01T00:00:01Z,10.0.0.1,a.example\n2026-01-01T00:00:02Z,10.0.0.1,a.example,/y,lots,200\n',
+  );
   const [csvReport] = await ingest(ws, [csv]);
   reconciles(csvReport);
-  assert.deepEqual(csvReport.rejects.map((r) => [r.line, r.field]), [[3, 'url'], [4, 'bytes_out']]);
+  assert.deepEqual(
+    csvReport.rejects.map((r) => [r.line, r.field]),
+    [
+      [3, 'url'],
+      [4, 'bytes_out'],
+    ],
+  );
   assert.match(csvReport.rejects[1].reason, /cannot read "lots"/);
 });
 
@@ -93,7 +116,10 @@ test('a 10 MB line and invalid UTF-8 are rejects with their line numbers, not cr
   const [report] = await ingest(ws, [path]);
   assert.equal(report.status, 'loaded', report.message);
   reconciles(report);
-  assert.deepEqual(report.rejects.map((r) => r.line), [10, 11]);
+  assert.deepEqual(
+    report.rejects.map((r) => r.line),
+    [10, 11],
+  );
   assert.match(report.rejects[0].reason, /line longer than/);
   assert.match(report.rejects[1].reason, /invalid UTF-8/);
 });
@@ -111,19 +137,29 @@ test('NDJSON: malformed lines and non-objects are rejected by line; blank lines 
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   const path = join(dir, 'proxy.ndjson');
-  writeFileSync(path, [
-    '{"_time":"2026-01-01T00:00:00Z","src_ip":"10.0.0.1","dest":"a.example","url":"/a","bytes_out":10}',
-    '{"_time":"2026-01-01T00:00:01Z","src_ip":"10.0.0.1",',
-    '',
-    '[1,2]',
-    '{"_time":"2026-01-01T00:00:02Z","src_ip":"10.0.0.1","dest":"a.example","url":"/b","bytes_out":"many"}',
-    '{"_time":"2026-01-01T00:00:03Z","src_ip":"10.0.0.1","dest":"b.example","url":"/c","bytes_out":30}',
-  ].join('\n'));
+  writeFileSync(
+    path,
+    [
+      '{"_time":"2026-01-01T00:00:00Z","src_ip":"10.0.0.1","dest":"a.example","url":"/a","bytes_out":10}',
+      '{"_time":"2026-01-01T00:00:01Z","src_ip":"10.0.0.1",',
+      '',
+      '[1,2]',
+      '{"_time":"2026-01-01T00:00:02Z","src_ip":"10.0.0.1","dest":"a.example","url":"/b","bytes_out":"many"}',
+      '{"_time":"2026-01-01T00:00:03Z","src_ip":"10.0.0.1","dest":"b.example","url":"/c","bytes_out":30}',
+    ].join('\n'),
+  );
   const [report] = await ingest(ws, [path]);
   assert.equal(report.table, 'http');
   reconciles(report);
   assert.deepEqual([report.read, report.loaded], [5, 2]);
-  assert.deepEqual(report.rejects.map((r) => [r.line, r.field]), [[2, null], [4, null], [5, 'bytes_out']]);
+  assert.deepEqual(
+    report.rejects.map((r) => [r.line, r.field]),
+    [
+      [2, null],
+      [4, null],
+      [5, 'bytes_out'],
+    ],
+  );
   assert.match(report.rejects[1].reason, /not a JSON object/);
   assert.match(report.rejects[2].reason, /bytes_out: cannot read "many"/);
 });
@@ -153,7 +189,9 @@ test('killing the process mid-ingest leaves a workspace that opens and holds onl
   const big = join(dir, 'big.log');
   const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
   writeFileSync(big, `${HEADER.join('\n')}\n${body}\n`);
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, big, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, big, '--db', db], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -167,15 +205,25 @@ test('killing the process mid-ingest leaves a workspace that opens and holds onl
   const files = await ws.query('SELECT path, loaded FROM ingested_files ORDER BY path');
   const rows = Number(await ws.scalar('SELECT count(*) FROM flows'));
   assert.ok(files.length >= 1, 'the small file committed before the kill');
-  assert.equal(rows, files.reduce((sum, f) => sum + Number(f.loaded), 0), 'rows in flows = rows of registered files');
-  assert.ok(files.every((f) => f.path === small || Number(f.loaded) === 1_500_000), JSON.stringify(files));
+  assert.equal(
+    rows,
+    files.reduce((sum, f) => sum + Number(f.loaded), 0),
+    'rows in flows = rows of registered files',
+  );
+  assert.ok(
+    files.every((f) => f.path === small || Number(f.loaded) === 1_500_000),
+    JSON.stringify(files),
+  );
 });
 
 /**
  * An ingest of a small log and a big zipped one, stopped by `signal` once the small one landed
  * (while the zip's member is extracted to a temporary folder): its exit code, output and folders.
  */
-async function stopMidZip(t: { after: (fn: () => void) => void }, signal: NodeJS.Signals): Promise<{ code: number | null; output: string; errors: string; tmp: string; db: string; small: string }> {
+async function stopMidZip(
+  t: { after: (fn: () => void) => void },
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; output: string; errors: string; tmp: string; db: string; small: string }> {
   const dir = tempDir(t);
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
@@ -185,7 +233,10 @@ async function stopMidZip(t: { after: (fn: () => void) => void }, signal: NodeJS
   const body = Array.from({ length: 1_500_000 }, (_, i) => DATA[i % DATA.length].replace(/^\d+/, String(1677024003 + i))).join('\n');
   const zip = join(dir, 'big.zip');
   writeFileSync(zip, zipSync({ 'conn.log': strToU8(`${HEADER.join('\n')}\n${body}\n`) }, { level: 1 }));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, zip, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', small, zip, '--db', db], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TMPDIR: tmp },
+  });
   let output = '';
   let errors = '';
   let sent = false;
@@ -196,7 +247,9 @@ async function stopMidZip(t: { after: (fn: () => void) => void }, signal: NodeJS
       setTimeout(() => child.kill(signal), 400);
     }
   });
-  child.stderr.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, output, errors, tmp, db, small };
 }
@@ -206,7 +259,11 @@ test('Ctrl-C mid-ingest: a message, exit 130, temporary folders removed, the wor
   assert.equal(code, 130, `expected exit 130 after Ctrl-C, got ${code}: ${output}${errors}`);
   assert.match(errors, /huntbook: stopping; rolling back/);
   assert.match(errors, /huntbook: interrupted; nothing half-done was kept/);
-  assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('huntbook-')), [], 'temporary folders are removed');
+  assert.deepEqual(
+    readdirSync(tmp).filter((name) => name.startsWith('huntbook-')),
+    [],
+    'temporary folders are removed',
+  );
   const ws = await Workspace.open(db);
   t.after(() => ws.close());
   assert.deepEqual(await ws.query('SELECT path, loaded FROM ingested_files'), [{ path: small, loaded: DATA.length }]);
@@ -217,10 +274,16 @@ test('one NUL byte costs at most its row, wherever it is: in the first lines a f
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   const csv = join(dir, 'proxy.csv');
-  const rows = Array.from({ length: 1992 }, (_, i) => `2024-03-04T09:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,10.0.0.${i % 200},example.com,93.184.216.34,http://example.com/${i},u${i % 7},${100 + i},${200 + i},${i === 2 ? 'Mozil\u0000la/5.0' : 'Mozilla/5.0'}`);
+  const rows = Array.from(
+    { length: 1992 },
+    (_, i) =>
+      `2024-03-04T09:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z,10.0.0.${i % 200},example.com,93.184.216.34,http://example.com/${i},u${i % 7},${100 + i},${200 + i},${i === 2 ? 'Mozil\u0000la/5.0' : 'Mozilla/5.0'}`,
+  );
   writeFileSync(csv, `_time,src_ip,dest,dest_ip,url,user,bytes_out,bytes_in,http_user_agent\n${rows.join('\n')}\n`);
   const json = join(dir, 'events.ndjson');
-  const events = Array.from({ length: 50 }, (_, i) => JSON.stringify({ '@timestamp': '2024-03-04T09:00:00Z', EventID: 1, Channel: 'Security', Computer: 'ws1', User: `u${i}` }));
+  const events = Array.from({ length: 50 }, (_, i) =>
+    JSON.stringify({ '@timestamp': '2024-03-04T09:00:00Z', EventID: 1, Channel: 'Security', Computer: 'ws1', User: `u${i}` }),
+  );
   events[1] = events[1].replace('"User"', '"\u0000User"').replace('\\u0000', '\u0000');
   writeFileSync(json, `${events.join('\n')}\n`);
   const [a, b] = await ingest(ws, [csv, json]);
@@ -236,17 +299,29 @@ test('every way an ingest can stop: SIGTERM mid-zip leaves no temporary folder, 
   assert.match(errors, /huntbook: stopping \(SIGTERM\); rolling back/);
   assert.match(errors, /huntbook: 1 file\(s\) loaded \(\d+ rows\) before the stop; the file in progress and the rest were not loaded/);
   assert.match(errors, /huntbook: stopped by SIGTERM; nothing half-done was kept/);
-  assert.deepEqual(readdirSync(tmp).filter((name) => name.startsWith('huntbook-')), [], 'temporary folders are removed');
+  assert.deepEqual(
+    readdirSync(tmp).filter((name) => name.startsWith('huntbook-')),
+    [],
+    'temporary folders are removed',
+  );
 
   // The reader of stdout leaves after the first line: the ingest still loads every file and says so on stderr.
   const folder = join(dir, 'many');
   mkdirSync(folder);
-  for (let i = 0; i < 11; i++) writeFileSync(join(folder, `conn-${i}.log`), `${HEADER.join('\n')}\n${DATA.map((line) => line.replace(/^\d+/, (ts) => String(Number(ts) + i * 1000))).join('\n')}\n`);
+  for (let i = 0; i < 11; i++)
+    writeFileSync(
+      join(folder, `conn-${i}.log`),
+      `${HEADER.join('\n')}\n${DATA.map((line) => line.replace(/^\d+/, (ts) => String(Number(ts) + i * 1000))).join('\n')}\n`,
+    );
   const db2 = join(dir, 'w2.duckdb');
-  const piped = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', folder, '--db', db2], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const piped = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'ingest', folder, '--db', db2], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   piped.stdout.once('data', () => piped.stdout.destroy());
-  piped.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  piped.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const pipedCode = await new Promise<number | null>((resolve) => piped.on('close', resolve));
   assert.equal(pipedCode, 0, stderr);
   assert.match(stderr, /huntbook: output closed early; 11 file\(s\) loaded/);

@@ -30,45 +30,124 @@ interface Case {
   trailer?: string[];
 }
 
-const zeekHeader = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn',
-  '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes', '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount'];
+const zeekHeader = [
+  '#separator \\x09',
+  '#set_separator\t,',
+  '#empty_field\t(empty)',
+  '#unset_field\t-',
+  '#path\tconn',
+  '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes',
+  '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tcount',
+];
 const times = (n: number) => Array.from({ length: n }, (_, i) => 1_709_542_800 + i * 60);
 
 const CASES: Case[] = [
   {
-    format: 'zeek', file: 'conn.log', table: 'flows', header: zeekHeader, lines: true, field: 'orig_bytes', badIndex: 2,
+    format: 'zeek',
+    file: 'conn.log',
+    table: 'flows',
+    header: zeekHeader,
+    lines: true,
+    field: 'orig_bytes',
+    badIndex: 2,
     records: times(5).map((t, i) => `${t}.000001\tC${i}\t10.0.0.1\t${4000 + i}\t198.51.100.1\t443\ttcp\t${100 + i}`),
     bad: `${times(3)[2]}.5\tCbad\t10.0.0.1\t4002\t198.51.100.1\t443\ttcp\tmany`,
   },
   {
-    format: 'zeek-json', file: 'conn.json', table: 'flows', header: [], lines: true, field: 'ts', badIndex: 1,
-    records: times(5).map((t, i) => JSON.stringify({ ts: t, uid: `C${i}`, 'id.orig_h': '10.0.0.1', 'id.orig_p': 4000 + i, 'id.resp_h': '198.51.100.1', 'id.resp_p': 443, proto: 'tcp' })),
-    bad: JSON.stringify({ ts: 'yesterday', uid: 'Cbad', 'id.orig_h': '10.0.0.1', 'id.orig_p': 1, 'id.resp_h': '198.51.100.1', 'id.resp_p': 443 }),
+    format: 'zeek-json',
+    file: 'conn.json',
+    table: 'flows',
+    header: [],
+    lines: true,
+    field: 'ts',
+    badIndex: 1,
+    records: times(5).map((t, i) =>
+      JSON.stringify({
+        ts: t,
+        uid: `C${i}`,
+        'id.orig_h': '10.0.0.1',
+        'id.orig_p': 4000 + i,
+        'id.resp_h': '198.51.100.1',
+        'id.resp_p': 443,
+        proto: 'tcp',
+      }),
+    ),
+    bad: JSON.stringify({
+      ts: 'yesterday',
+      uid: 'Cbad',
+      'id.orig_h': '10.0.0.1',
+      'id.orig_p': 1,
+      'id.resp_h': '198.51.100.1',
+      'id.resp_p': 443,
+    }),
   },
   {
-    format: 'csv', file: 'proxy.csv', table: 'http', header: ['_time,src_ip,dest,url,bytes_out'], lines: true, field: 'bytes_out', badIndex: 3,
+    format: 'csv',
+    file: 'proxy.csv',
+    table: 'http',
+    header: ['_time,src_ip,dest,url,bytes_out'],
+    lines: true,
+    field: 'bytes_out',
+    badIndex: 3,
     records: times(5).map((t, i) => `${t},10.0.0.2,a.example,/p${i},${i}`),
     bad: `${times(4)[3]},10.0.0.2,a.example,/bad,lots`,
   },
   {
-    format: 'ndjson', file: 'flows.ndjson', table: 'flows', header: [], lines: true, field: 'dest_port', badIndex: 0,
-    records: times(5).map((t, i) => JSON.stringify({ timestamp: t, src_ip: '10.0.0.3', dest_ip: '198.51.100.2', dest_port: 443, bytes_out: i })),
+    format: 'ndjson',
+    file: 'flows.ndjson',
+    table: 'flows',
+    header: [],
+    lines: true,
+    field: 'dest_port',
+    badIndex: 0,
+    records: times(5).map((t, i) =>
+      JSON.stringify({ timestamp: t, src_ip: '10.0.0.3', dest_ip: '198.51.100.2', dest_port: 443, bytes_out: i }),
+    ),
     bad: JSON.stringify({ timestamp: times(1)[0], src_ip: '10.0.0.3', dest_ip: '198.51.100.2', dest_port: 'https', bytes_out: 1 }),
   },
   {
-    format: 'windows', file: 'sysmon.ndjson', table: 'events', header: [], lines: true, field: null, badIndex: 4,
-    records: times(5).map((t, i) => JSON.stringify({ '@timestamp': new Date(t * 1000).toISOString(), EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: 'ws1', Image: `C:\\x${i}.exe` })),
+    format: 'windows',
+    file: 'sysmon.ndjson',
+    table: 'events',
+    header: [],
+    lines: true,
+    field: null,
+    badIndex: 4,
+    records: times(5).map((t, i) =>
+      JSON.stringify({
+        '@timestamp': new Date(t * 1000).toISOString(),
+        EventID: 1,
+        Channel: 'Microsoft-Windows-Sysmon/Operational',
+        Hostname: 'ws1',
+        Image: `C:\\x${i}.exe`,
+      }),
+    ),
     bad: '{"@timestamp": "2024-03-04T09:04:00Z", "EventID": 1, "Channel": broken json',
   },
   {
     // A JSON document (an array of objects): records have no lines of their own; the reject names the record.
-    format: 'json', file: 'export.json', table: 'flows', header: ['['], lines: false, field: 'dest_port', badIndex: 1,
-    records: times(5).map((t, i) => `${JSON.stringify({ timestamp: t, src_ip: '10.0.0.4', dest_ip: '198.51.100.3', dest_port: 443, bytes_out: i })}${i < 4 ? ',' : ''}`),
+    format: 'json',
+    file: 'export.json',
+    table: 'flows',
+    header: ['['],
+    lines: false,
+    field: 'dest_port',
+    badIndex: 1,
+    records: times(5).map(
+      (t, i) =>
+        `${JSON.stringify({ timestamp: t, src_ip: '10.0.0.4', dest_ip: '198.51.100.3', dest_port: 443, bytes_out: i })}${i < 4 ? ',' : ''}`,
+    ),
     bad: `${JSON.stringify({ timestamp: times(2)[1], src_ip: '10.0.0.4', dest_ip: '198.51.100.3', dest_port: 'https', bytes_out: 1 })},`,
     trailer: [']'],
   },
   {
-    format: 'cert', file: 'logon.csv', table: 'activity', header: ['id,date,user,pc,activity'], lines: true, field: 'date', badIndex: 2,
+    format: 'cert',
+    file: 'logon.csv',
+    table: 'activity',
+    header: ['id,date,user,pc,activity'],
+    lines: true,
+    field: 'date',
+    badIndex: 2,
     records: times(5).map((_t, i) => `{L${i}},01/0${i + 2}/2010 07:11:45,DTAA/alice,PC-1,Logon`),
     bad: '{Lbad},not a date,DTAA/alice,PC-1,Logon',
   },
@@ -98,8 +177,15 @@ for (const c of CASES) {
       if (c.lines) assert.equal(reject.line, c.header.length + c.badIndex + 1, JSON.stringify(reject));
       else assert.match(reject.reason, new RegExp(`^record ${c.badIndex + 1}: `), JSON.stringify(reject));
       if (c.field) assert.equal(reject.field, c.field, JSON.stringify(reject));
-      assert.equal(Number(await ws.scalar(`SELECT count(*) FROM ${c.table} t JOIN ingested_files USING (file_id) WHERE path = $1`, [path])), 4);
-      assert.equal(Number(await ws.scalar('SELECT count(*) FROM rejects WHERE path = $1', [path])), 1, 'the reject is kept in the workspace');
+      assert.equal(
+        Number(await ws.scalar(`SELECT count(*) FROM ${c.table} t JOIN ingested_files USING (file_id) WHERE path = $1`, [path])),
+        4,
+      );
+      assert.equal(
+        Number(await ws.scalar('SELECT count(*) FROM rejects WHERE path = $1', [path])),
+        1,
+        'the reject is kept in the workspace',
+      );
       // The same content again is a no-op.
       const [again] = await ingest(ws, [path]);
       assert.equal(again.status, 'skipped');

@@ -30,7 +30,9 @@ test('every Zeek log in test/data ingests with no rejects and exactly its data l
     assert.ok(report, `no report for ${path}`);
     assert.equal(report.status, 'loaded', `${path}: ${report.message}`);
     assert.equal(report.rejected, 0, `${path} rejects: ${JSON.stringify(report.rejects.slice(0, 3))}`);
-    const expected = path.endsWith('.json.gz') ? gunzipSync(readFileSync(path)).toString().split('\n').filter(Boolean).length : dataLines(path);
+    const expected = path.endsWith('.json.gz')
+      ? gunzipSync(readFileSync(path)).toString().split('\n').filter(Boolean).length
+      : dataLines(path);
     assert.equal(report.loaded, expected, `${path}: rows`);
     assert.equal(report.read, report.loaded + report.rejected);
   }
@@ -49,17 +51,33 @@ test('Zeek TSV values: unset is NULL, (empty) is empty, times keep microseconds,
       ip_bytes_out, conn_state, extra->>'tunnel_parents' AS tunnel, extra->>'detailedlabel' AS detail, extra->'local_orig' AS local_orig
     FROM flows ORDER BY ts LIMIT 1`);
   assert.deepEqual(row, {
-    ts: '2023-02-22 00:00:03.714845', uid: 'C6SgKom3WB2KEL2ae', src_ip: '192.168.1.107', src_port: 65164, dest_ip: '66.63.168.35',
-    dest_port: 5888, proto: 'tcp', service: null, duration: 0.037629, bytes_out: 0, ip_bytes_out: 104, conn_state: 'REJ',
-    tunnel: null, detail: 'From_malicious-To_malicious-Malware_data_exfiltration-RemcosRAT', local_orig: 'true',
+    ts: '2023-02-22 00:00:03.714845',
+    uid: 'C6SgKom3WB2KEL2ae',
+    src_ip: '192.168.1.107',
+    src_port: 65164,
+    dest_ip: '66.63.168.35',
+    dest_port: 5888,
+    proto: 'tcp',
+    service: null,
+    duration: 0.037629,
+    bytes_out: 0,
+    ip_bytes_out: 104,
+    conn_state: 'REJ',
+    tunnel: null,
+    detail: 'From_malicious-To_malicious-Malware_data_exfiltration-RemcosRAT',
+    local_orig: 'true',
   });
 });
 
 test('several header blocks with different layouts, a custom separator and .gz all load, lines mapped back', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  const conn = readFileSync(join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log'), 'utf8').trimEnd().split('\n');
-  const http = readFileSync(join(FIXTURES, 'zeek', 'http-simda-excerpt.log'), 'utf8').trimEnd().split('\n');
+  const conn = readFileSync(join(FIXTURES, 'zeek', 'conn-remcos-excerpt.log'), 'utf8')
+    .trimEnd()
+    .split('\n');
+  const http = readFileSync(join(FIXTURES, 'zeek', 'http-simda-excerpt.log'), 'utf8')
+    .trimEnd()
+    .split('\n');
   // conn block, then an http block (a concatenated log), then conn again with a bad value.
   const bad = conn[8].split('\t');
   bad[3] = 'not-a-port';
@@ -71,7 +89,10 @@ test('several header blocks with different layouts, a custom separator and .gz a
   assert.equal(report.table, 'flows,http');
   assert.equal(report.read, 2 + 4 + 2);
   assert.equal(report.loaded, 7);
-  assert.deepEqual(report.rejects.map((r) => [r.line, r.field]), [[lines.length - 1, 'id.orig_p']]);
+  assert.deepEqual(
+    report.rejects.map((r) => [r.line, r.field]),
+    [[lines.length - 1, 'id.orig_p']],
+  );
   assert.match(report.rejects[0].reason, /cannot read "not-a-port"/);
 
   // A '|' separator written escaped, as Zeek does, in a gzip file.
@@ -81,7 +102,10 @@ test('several header blocks with different layouts, a custom separator and .gz a
   const [gzReport] = await ingest(ws, [gz]);
   assert.equal(gzReport.status, 'loaded', gzReport.message);
   assert.equal(gzReport.loaded, 12);
-  assert.equal(await ws.scalar(`SELECT count(DISTINCT uid) FROM flows WHERE file_id = (SELECT file_id FROM ingested_files WHERE path = $1)`, [gz]), 12);
+  assert.equal(
+    await ws.scalar(`SELECT count(DISTINCT uid) FROM flows WHERE file_id = (SELECT file_id FROM ingested_files WHERE path = $1)`, [gz]),
+    12,
+  );
 });
 
 /** Epoch seconds with all six digits of the ISO fraction (Date.parse would keep only three). */
@@ -93,14 +117,25 @@ function isoToEpoch(iso: string): number {
 test('Zeek JSON: dotted and underscored keys, ISO and epoch ts land in the same columns', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  const dotted = readFileSync(join(FIXTURES, 'zeek', 'ssl-wrccdc-excerpt.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  const underscored = dotted.map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replaceAll('.', '_'), k === 'ts' ? isoToEpoch(String(v)) : v])));
+  const dotted = readFileSync(join(FIXTURES, 'zeek', 'ssl-wrccdc-excerpt.json'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const underscored = dotted.map((o) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replaceAll('.', '_'), k === 'ts' ? isoToEpoch(String(v)) : v])),
+  );
   const a = join(dir, 'a.json');
   const b = join(dir, 'b.json');
   writeFileSync(a, dotted.map((o) => JSON.stringify(o)).join('\n'));
   writeFileSync(b, underscored.map((o) => JSON.stringify(o)).join('\n'));
   const reports = await ingest(ws, [a, b]);
-  assert.deepEqual(reports.map((r) => [r.status, r.format, r.table, r.loaded]), [['loaded', 'zeek-json', 'tls', 5], ['loaded', 'zeek-json', 'tls', 5]]);
+  assert.deepEqual(
+    reports.map((r) => [r.status, r.format, r.table, r.loaded]),
+    [
+      ['loaded', 'zeek-json', 'tls', 5],
+      ['loaded', 'zeek-json', 'tls', 5],
+    ],
+  );
   const rows = await ws.query('SELECT file_id, ts, src_ip, dest_port, established FROM tls ORDER BY file_id, ts');
   const first = rows.filter((r) => r.file_id === rows[0].file_id).map(({ file_id, ...rest }) => rest);
   const second = rows.filter((r) => r.file_id !== rows[0].file_id).map(({ file_id, ...rest }) => rest);

@@ -30,7 +30,9 @@ export function writeInstafakeSet(dir: string, seed: number, fakeShare = 0.03): 
     }
     return items;
   };
-  const chosen = shuffle([...fake.keys()]).slice(0, wanted).map((i) => fake[i]);
+  const chosen = shuffle([...fake.keys()])
+    .slice(0, wanted)
+    .map((i) => fake[i]);
   const rows = shuffle([...real, ...chosen]);
   const path = join(dir, `instafake-${seed}.json`);
   writeFileSync(path, JSON.stringify(rows));

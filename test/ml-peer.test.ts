@@ -29,7 +29,8 @@ function f64(name: string): Float64Array {
 
 test('agrees with scikit-learn 1.2.1 (recorded reference): iforest AUC within 0.01, Spearman within 0.02 of sklearn-vs-sklearn; k-means ARI ≥ 0.99', () => {
   const reference = JSON.parse(readFileSync(join(REFERENCE, 'reference.json'), 'utf8')) as {
-    iforest: { n: number; cols: number; auc: number; spearman_other_seeds_min: number }; kmeans: { n: number; cols: number; k: number };
+    iforest: { n: number; cols: number; auc: number; spearman_other_seeds_min: number };
+    kmeans: { n: number; cols: number; k: number };
   };
   const { n, cols } = reference.iforest;
   const x = { rows: n, cols, data: f64('iforest-X.f64'), names: ['a', 'b', 'c', 'd'] };
@@ -41,7 +42,10 @@ test('agrees with scikit-learn 1.2.1 (recorded reference): iforest AUC within 0.
   const rho = spearman(scores, f64('iforest-sklearn-score.f64'));
   // Two scikit-learn forests that differ only in their seed agree to spearman_other_seeds_min
   // (0.959 here); huntbook's forest (its own RNG) must agree with scikit-learn's nearly as well.
-  assert.ok(rho >= reference.iforest.spearman_other_seeds_min - 0.02, `Spearman ${rho} vs ${reference.iforest.spearman_other_seeds_min} between sklearn seeds`);
+  assert.ok(
+    rho >= reference.iforest.spearman_other_seeds_min - 0.02,
+    `Spearman ${rho} vs ${reference.iforest.spearman_other_seeds_min} between sklearn seeds`,
+  );
   const blobs = { rows: reference.kmeans.n, cols: reference.kmeans.cols, data: f64('blobs-X.f64'), names: ['a', 'b', 'c', 'd'] };
   const labels = Array.from(readFileSync(join(REFERENCE, 'blobs-sklearn-labels.u8')));
   const ari = adjustedRand(kmeans(blobs, { k: reference.kmeans.k, seed: 0, nInit: 3 }).labels, labels);

@@ -18,9 +18,21 @@ test('npm pack ships everything a run needs: the tarball installed into an empty
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-check', private: true }));
   npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tarball)], app);
   const installed = join(app, 'node_modules', 'huntbook');
-  for (const needed of ['config/huntbook.yml', 'rules/insider.yml', 'bin/huntbook.js', 'dist/bin/huntbook.js', 'dist/workbench/web/app.js', 'dist/.built']) assert.ok(existsSync(join(installed, needed)), `${needed} not in the package`);
+  for (const needed of [
+    'config/huntbook.yml',
+    'rules/insider.yml',
+    'bin/huntbook.js',
+    'dist/bin/huntbook.js',
+    'dist/workbench/web/app.js',
+    'dist/.built',
+  ])
+    assert.ok(existsSync(join(installed, needed)), `${needed} not in the package`);
   assert.ok(!existsSync(join(installed, 'test')), 'tests and their data are not shipped');
-  const out = execFileSync(join(app, 'node_modules', '.bin', 'huntbook'), ['demo', '--dir', 'demo', '--users', '10', '--days', '2', '--quiet'], { cwd: app, encoding: 'utf8' });
+  const out = execFileSync(
+    join(app, 'node_modules', '.bin', 'huntbook'),
+    ['demo', '--dir', 'demo', '--users', '10', '--days', '2', '--quiet'],
+    { cwd: app, encoding: 'utf8' },
+  );
   assert.match(out, /== 2\. ingest/);
   assert.match(out, /outlier cluster/);
   assert.match(out, /Next, try:\n.*hunt beacons --db demo\/demo\.duckdb/);

@@ -18,7 +18,10 @@ test('report: one file, no script, nothing outside itself; log strings escaped; 
   // Interactions whose profile name and title are hostile markup: they reach the reasons and the table.
   const csv = join(dir, 'i.csv');
   const rows = ['ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind'];
-  for (let i = 0; i < 12; i++) rows.push(`2026-01-0${1 + (i % 5)}T1${i % 10}:00:00Z,p-${i % 4},"${HOSTILE.replaceAll('"', '""')}",https://s/in/p-${i % 4},,"${HOSTILE.replaceAll('"', '""')}",u${i},u${i}@corp.example,Engineer,${i % 3 === 0 ? 'message' : 'connect_request'}`);
+  for (let i = 0; i < 12; i++)
+    rows.push(
+      `2026-01-0${1 + (i % 5)}T1${i % 10}:00:00Z,p-${i % 4},"${HOSTILE.replaceAll('"', '""')}",https://s/in/p-${i % 4},,"${HOSTILE.replaceAll('"', '""')}",u${i},u${i}@corp.example,Engineer,${i % 3 === 0 ? 'message' : 'connect_request'}`,
+    );
   writeFileSync(csv, `${rows.join('\n')}\n`);
   await ingest(ws, [csv, join(FIXTURES, 'zeek')]);
   await socialHunt(ws, { seed: 1 });
@@ -29,7 +32,10 @@ test('report: one file, no script, nothing outside itself; log strings escaped; 
   // Nothing outside the file: no src/href/url() to a network address (SVG namespaces are names, not fetches).
   assert.equal(report.html.match(/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//gi), null);
   assert.equal(report.html.match(/url\(/gi), null);
-  assert.match(report.html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">/);
+  assert.match(
+    report.html,
+    /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">/,
+  );
   assert.match(report.html, /<h2>social: top threads<\/h2>/);
 
   const thread = 'p-0';
@@ -42,16 +48,25 @@ test('report: one file, no script, nothing outside itself; log strings escaped; 
   await socialHunt(ws, { seed: 1 });
   assert.match((await buildReport(ws)).html.slice(0, (await buildReport(ws)).html.indexOf('<h2>Discarded')), /<h2>social: top threads/);
   assert.ok(!(await buildReport(ws)).html.split('<h2>Discarded')[0].includes('>p-0<'), 'p-0 is not among the top threads');
-  assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.hunt, r.thread, r.decision, r.who]), [['social', 'p-0', 'discard', 'analyst']]);
+  assert.deepEqual(
+    (await listTriage(ws)).rows.map((r) => [r.hunt, r.thread, r.decision, r.who]),
+    [['social', 'p-0', 'discard', 'analyst']],
+  );
   await undoTriage(ws, 'social', thread);
   assert.ok(!(await buildReport(ws)).html.includes('<h2>Discarded'));
   // A decision's note is its own: a later decision without one does not inherit the earlier note.
   await setTriage(ws, 'social', thread, 'act', { note: 'exfil confirmed', who: 'analyst' });
   await setTriage(ws, 'social', thread, 'discard', { who: 'analyst' });
-  assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.decision, r.note]), [['discard', null]]);
+  assert.deepEqual(
+    (await listTriage(ws)).rows.map((r) => [r.decision, r.note]),
+    [['discard', null]],
+  );
   assert.ok(!(await buildReport(ws)).html.includes('discard</span>: exfil confirmed'));
   await undoTriage(ws, 'social', thread);
-  assert.deepEqual((await listTriage(ws)).rows.map((r) => [r.decision, r.note]), [['act', 'exfil confirmed']]);
+  assert.deepEqual(
+    (await listTriage(ws)).rows.map((r) => [r.decision, r.note]),
+    [['act', 'exfil confirmed']],
+  );
   await undoTriage(ws, 'social', thread);
   await assert.rejects(setTriage(ws, 'social', 'p-404', 'act'), /no thread "p-404" in any run of hunt social/);
   await assert.rejects(setTriage(ws, 'social', thread, 'maybe'), /one of act, watch, discard/);
@@ -64,7 +79,8 @@ test('report from the CLI on a demo-like workspace: beacon intervals and hours, 
   assert.equal((await cli('generate', '--seed', '2', '--users', '20', '--days', '8', '--scale', '0.05', '--out', out)).code, 0);
   assert.equal((await cli('ingest', out, '--db', db, '-q')).code, 0);
   assert.equal((await cli('rules', 'run', '--db', db, '-q')).code, 0);
-  for (const hunt of [['beacons'], ['risk'], ['insider']]) assert.equal((await cli('hunt', ...hunt, '--db', db, '-q')).code, 0, hunt.join(' '));
+  for (const hunt of [['beacons'], ['risk'], ['insider']])
+    assert.equal((await cli('hunt', ...hunt, '--db', db, '-q')).code, 0, hunt.join(' '));
   const file = join(dir, 'r.html');
   const result = await cli('report', '--out', file, '--db', db);
   assert.equal(result.code, 0, result.stderr);
@@ -75,12 +91,15 @@ test('report from the CLI on a demo-like workspace: beacon intervals and hours, 
   assert.match(html, /daily weighted score against the population/);
 });
 
-test('the CLI honours triage: a discarded thread\'s rows are not printed, a note says how many and how to undo', async (t) => {
+test("the CLI honours triage: a discarded thread's rows are not printed, a note says how many and how to undo", async (t) => {
   const dir = tempDir(t);
   const db = join(dir, 'w.duckdb');
   const csv = join(dir, 'i.csv');
   const rows = ['ts,profile_id,profile_name,profile_url,image_url,profile_title,user,user_email,user_title,kind'];
-  for (let i = 0; i < 12; i++) rows.push(`2026-01-0${1 + (i % 5)}T1${i % 10}:00:00Z,p-${i % 4},N${i % 4},https://s/in/p-${i % 4},,T,u${i},u${i}@corp.example,Engineer,connect_request`);
+  for (let i = 0; i < 12; i++)
+    rows.push(
+      `2026-01-0${1 + (i % 5)}T1${i % 10}:00:00Z,p-${i % 4},N${i % 4},https://s/in/p-${i % 4},,T,u${i},u${i}@corp.example,Engineer,connect_request`,
+    );
   writeFileSync(csv, `${rows.join('\n')}\n`);
   assert.equal((await cli('ingest', csv, '--db', db, '-q')).code, 0);
   const before = await cli('hunt', 'social', '--db', db, '--format', 'json');
@@ -98,13 +117,25 @@ test('the CLI honours triage: a discarded thread\'s rows are not printed, a note
 
 test('entity timeline: days without detections are 0, not a line across the gap; a red flag is its own marker on its day', async (t) => {
   const ws = await openWorkspace(t);
-  const day = (d: string, entity: string, weighted: number) => `('risk', 'user', '${entity}', TIMESTAMP '${d}', TIMESTAMP '${d}' + INTERVAL 1 DAY, '{"weighted": ${weighted}}', 1)`;
-  await ws.run(`INSERT INTO entity_history VALUES ${[day('2026-01-10', 'ann', 300), day('2026-01-10', 'bo', 20), day('2026-01-12', 'bo', 40), day('2026-01-14', 'ann', 50)].join(', ')}`);
-  await ws.run(`INSERT INTO detections VALUES (TIMESTAMP '2026-01-14 09:00', 'directory.leaver', 'Left the organisation', 'red_flag', 50, 'user', 'ann', 'directory', '1:1', NULL, NULL)`);
+  const day = (d: string, entity: string, weighted: number) =>
+    `('risk', 'user', '${entity}', TIMESTAMP '${d}', TIMESTAMP '${d}' + INTERVAL 1 DAY, '{"weighted": ${weighted}}', 1)`;
+  await ws.run(
+    `INSERT INTO entity_history VALUES ${[day('2026-01-10', 'ann', 300), day('2026-01-10', 'bo', 20), day('2026-01-12', 'bo', 40), day('2026-01-14', 'ann', 50)].join(', ')}`,
+  );
+  await ws.run(
+    `INSERT INTO detections VALUES (TIMESTAMP '2026-01-14 09:00', 'directory.leaver', 'Left the organisation', 'red_flag', 50, 'user', 'ann', 'directory', '1:1', NULL, NULL)`,
+  );
   const rows = await entityTimeline(ws, 'ann');
-  assert.deepEqual(rows.map((r) => [r.day, r.entity, r.median, r.red_flag]), [
-    ['2026-01-10', 300, 160, null], ['2026-01-11', 0, 0, null], ['2026-01-12', 0, 40, null], ['2026-01-13', 0, 0, null], ['2026-01-14', 50, 50, 'Left the organisation'],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.day, r.entity, r.median, r.red_flag]),
+    [
+      ['2026-01-10', 300, 160, null],
+      ['2026-01-11', 0, 0, null],
+      ['2026-01-12', 0, 40, null],
+      ['2026-01-13', 0, 0, null],
+      ['2026-01-14', 50, 50, 'Left the organisation'],
+    ],
+  );
   const spec = JSON.stringify(entityTimelineChart(rows, 'ann'));
   assert.match(spec, /"series":"red flag","value":50,"flag":"Left the organisation"/);
   assert.match(spec, /"shape":"triangle-up"/);

@@ -16,44 +16,60 @@ import { cli, openWorkspace, ROOT, testData, tempDir } from './helpers.ts';
 test('rules lint reports problems as data with file and line, and keeps going', async (t) => {
   const dir = tempDir(t);
   const pack = join(dir, 'pack.yml');
-  writeFileSync(pack, [
-    'pack: test',
-    'rules:',
-    '  - id: ok',
-    '    name: fine',
-    '    table: events',
-    '    weight: 10',
-    '    phase: discovery',
-    '    detection: {sel: {command_line|contains: whoami}, condition: sel}',
-    '  - id: no-weight',
-    '    table: events',
-    '    detection: {sel: {process: x}, condition: sel}',
-    '  - id: both',
-    '    weight: 1',
-    '    sql: "true"',
-    '    detection: {sel: {process: x}, condition: sel}',
-    '  - id: bad-sql',
-    '    table: activity',
-    '    weight: 1',
-    '    sql: "kind = \'email\' AND (SELECT 1) = 1"',
-    '  - id: bad-column',
-    '    table: activity',
-    '    weight: 1',
-    '    sql: "password = \'x\'"',
-    '  - id: bad-condition',
-    '    weight: 1',
-    '    detection: {sel: {process: x}, condition: sel and nothere}',
-  ].join('\n'));
+  writeFileSync(
+    pack,
+    [
+      'pack: test',
+      'rules:',
+      '  - id: ok',
+      '    name: fine',
+      '    table: events',
+      '    weight: 10',
+      '    phase: discovery',
+      '    detection: {sel: {command_line|contains: whoami}, condition: sel}',
+      '  - id: no-weight',
+      '    table: events',
+      '    detection: {sel: {process: x}, condition: sel}',
+      '  - id: both',
+      '    weight: 1',
+      '    sql: "true"',
+      '    detection: {sel: {process: x}, condition: sel}',
+      '  - id: bad-sql',
+      '    table: activity',
+      '    weight: 1',
+      '    sql: "kind = \'email\' AND (SELECT 1) = 1"',
+      '  - id: bad-column',
+      '    table: activity',
+      '    weight: 1',
+      '    sql: "password = \'x\'"',
+      '  - id: bad-condition',
+      '    weight: 1',
+      '    detection: {sel: {process: x}, condition: sel and nothere}',
+    ].join('\n'),
+  );
   const result = await cli('rules', 'lint', pack, '--format', 'json');
   assert.equal(result.code, 1);
   const problems = JSON.parse(result.stdout) as { severity: string; line: number | null; rule: string; message: string }[];
   const errors = problems.filter((p) => p.severity === 'error');
-  assert.deepEqual(errors.map((p) => [p.rule, p.line]), [['no-weight', 9], ['both', 12], ['bad-sql', 16], ['bad-column', 20], ['bad-condition', 24]]);
+  assert.deepEqual(
+    errors.map((p) => [p.rule, p.line]),
+    [
+      ['no-weight', 9],
+      ['both', 12],
+      ['bad-sql', 16],
+      ['bad-column', 20],
+      ['bad-condition', 24],
+    ],
+  );
   assert.match(errors[0].message, /weight must be a number/);
   assert.match(errors[2].message, /subqueries are not allowed/);
   assert.match(errors[3].message, /"password" is not a column of activity/);
   assert.match(errors[4].message, /unknown search identifier: nothere/);
-  assert.deepEqual(problems.filter((p) => p.severity === 'warning').map((p) => p.rule), ['bad-sql', 'bad-column', 'bad-condition'], 'no phase: a warning');
+  assert.deepEqual(
+    problems.filter((p) => p.severity === 'warning').map((p) => p.rule),
+    ['bad-sql', 'bad-column', 'bad-condition'],
+    'no phase: a warning',
+  );
   assert.match(result.stderr, /4 rules loaded, 1 runnable, 5 errors, 3 warnings/);
   const shipped = await cli('rules', 'lint');
   assert.equal(shipped.code, 0, shipped.stdout);
@@ -71,7 +87,10 @@ test('SigmaHQ: every rule loads; each regression case triggers its own rule', as
   assert.ok(result.crossTriggers.length <= 40, `${result.crossTriggers.length} cross-triggers`);
   // The engine checks small batches as data on two connections, big ones as compiled SQL on one:
   // the same detections, row for row (details included), whichever way.
-  const sql = await conformance(testData('sigma', 'sigma-rules.tar.gz'), testData('sigma', 'sigma-regression-data.tar.gz'), { dataPairs: 0, lanes: 1 });
+  const sql = await conformance(testData('sigma', 'sigma-rules.tar.gz'), testData('sigma', 'sigma-regression-data.tar.gz'), {
+    dataPairs: 0,
+    lanes: 1,
+  });
   assert.ok(result.detections.length >= 152);
   assert.deepEqual(sql.detections, result.detections);
 });
@@ -108,8 +127,11 @@ test('rules run: a mistyped rule path exits 1 before running; Ctrl-C leaves no d
   const grow = await Workspace.open(db);
   for (let i = 0; i < 3; i++) await grow.run('INSERT INTO events SELECT * FROM events');
   grow.close();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'huntbook.js'), 'rules', 'run', '--sigma', testData('sigma', 'sigma-rules.tar.gz'), '--db', db],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HUNTBOOK_PROGRESS: 'lines' } });
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'huntbook.js'), 'rules', 'run', '--sigma', testData('sigma', 'sigma-rules.tar.gz'), '--db', db],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HUNTBOOK_PROGRESS: 'lines' } },
+  );
   let errors = '';
   let sent = false;
   // Ctrl-C once the scan reports events done (rules loaded and planned, detections being written), not after a guess of wall time.
@@ -155,12 +177,25 @@ test('ingest --force of a file with detections removes them with its rows: a sec
   assert.equal(await count(), before, 'the same detections, not twice as many');
 });
 
-test('a native rule weight of 2.5 is stored as 2.5 (numbers go in as their column\'s type, never truncated)', async (t) => {
+test("a native rule weight of 2.5 is stored as 2.5 (numbers go in as their column's type, never truncated)", async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Security', Computer: 'ws1', CommandLine: 'whoami /all', User: 'bob' }));
+  writeFileSync(
+    join(dir, 'e.ndjson'),
+    JSON.stringify({
+      '@timestamp': '2026-01-01T00:00:00Z',
+      EventID: 1,
+      Channel: 'Security',
+      Computer: 'ws1',
+      CommandLine: 'whoami /all',
+      User: 'bob',
+    }),
+  );
   await ingest(ws, [join(dir, 'e.ndjson')]);
-  writeFileSync(join(dir, 'pack.yml'), 'pack: t\nrules:\n  - id: frac\n    name: fractional weight\n    table: events\n    weight: 2.5\n    phase: discovery\n    entities: [{type: user, field: user}]\n    detection: {sel: {command_line|contains: whoami}, condition: sel}\n');
+  writeFileSync(
+    join(dir, 'pack.yml'),
+    'pack: t\nrules:\n  - id: frac\n    name: fractional weight\n    table: events\n    weight: 2.5\n    phase: discovery\n    entities: [{type: user, field: user}]\n    detection: {sel: {command_line|contains: whoami}, condition: sel}\n',
+  );
   const { rules } = await loadRuleSources([join(dir, 'pack.yml')], []);
   await runRules(ws, rules);
   assert.deepEqual(await ws.query('SELECT rule_id, weight FROM detections'), [{ rule_id: 'frac', weight: 2.5 }]);
@@ -172,17 +207,30 @@ test('CERT e-mail rows whose attachments field is a count of 0 have no attachmen
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
   // CERT r4.2's email.csv layout: attachments is a count.
-  writeFileSync(join(dir, 'email.csv'), [
-    'id,date,user,pc,to,cc,bcc,from,activity,size,attachments,content',
-    '{E1},01/04/2010 09:00:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,20000,0,hello',
-    '{E2},01/04/2010 09:05:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,420000,2,plans',
-    '{E3},01/04/2010 09:06:00,DTAA/ALB0001,PC-1,alb@yahoo.com,,,alb@dtaa.com,Send,30000,,note',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'email.csv'),
+    [
+      'id,date,user,pc,to,cc,bcc,from,activity,size,attachments,content',
+      '{E1},01/04/2010 09:00:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,20000,0,hello',
+      '{E2},01/04/2010 09:05:00,DTAA/ALB0001,PC-1,alb@gmail.com,,,alb@dtaa.com,Send,420000,2,plans',
+      '{E3},01/04/2010 09:06:00,DTAA/ALB0001,PC-1,alb@yahoo.com,,,alb@dtaa.com,Send,30000,,note',
+    ].join('\n'),
+  );
   await ingest(ws, [join(dir, 'email.csv')]);
   const { rules } = await loadRuleSources([], []);
-  await runRules(ws, rules.filter((r) => /personal-mail/.test(r.id)));
-  assert.deepEqual(await ws.query("SELECT DISTINCT d.rule_id, a.record_id FROM detections d JOIN activity a ON d.event_ref = a.file_id || ':' || a.rec ORDER BY 1"),
-    [{ rule_id: 'behavior.exfiltration.personal-mail', record_id: '{E2}' }, { rule_id: 'insider.exfiltration.personal-mail-attachment', record_id: '{E2}' }]);
+  await runRules(
+    ws,
+    rules.filter((r) => /personal-mail/.test(r.id)),
+  );
+  assert.deepEqual(
+    await ws.query(
+      "SELECT DISTINCT d.rule_id, a.record_id FROM detections d JOIN activity a ON d.event_ref = a.file_id || ':' || a.rec ORDER BY 1",
+    ),
+    [
+      { rule_id: 'behavior.exfiltration.personal-mail', record_id: '{E2}' },
+      { rule_id: 'insider.exfiltration.personal-mail-attachment', record_id: '{E2}' },
+    ],
+  );
 });
 
 test('ingest --force of one file leaves the detections of the files loaded after it pointing at their own rows (stable record keys)', async (t) => {
@@ -197,19 +245,27 @@ test('ingest --force of one file leaves the detections of the files loaded after
   // Each detection of activity names the user of the row its reference points at.
   const mismatched = `SELECT count(*) FROM detections d JOIN activity a ON d.event_ref = a.file_id || ':' || a.rec
     WHERE d.source_table = 'activity' AND d.entity_type = 'user' AND d.entity <> lower(a."user")`;
-  const resolved = "SELECT count(*) FROM detections d JOIN activity a ON d.event_ref = a.file_id || ':' || a.rec WHERE d.source_table = 'activity'";
+  const resolved =
+    "SELECT count(*) FROM detections d JOIN activity a ON d.event_ref = a.file_id || ':' || a.rec WHERE d.source_table = 'activity'";
   const total = "SELECT count(*) FROM detections WHERE source_table = 'activity'";
   const before = Number(await ws.scalar(total));
   assert.ok(before > 0);
   assert.equal(Number(await ws.scalar(resolved)), before);
   assert.equal(Number(await ws.scalar(mismatched)), 0);
-  const fileRows = await ws.query("SELECT rec, \"user\" FROM activity WHERE file_id = (SELECT file_id FROM ingested_files WHERE path LIKE '%file.csv') ORDER BY rec");
+  const fileRows = await ws.query(
+    'SELECT rec, "user" FROM activity WHERE file_id = (SELECT file_id FROM ingested_files WHERE path LIKE \'%file.csv\') ORDER BY rec',
+  );
   await ingest(ws, [join(out, 'device.csv')], { force: true });
   // The rows of file.csv keep their keys, whatever DuckDB does with row ids.
   await ws.run('CHECKPOINT');
-  assert.deepEqual(await ws.query("SELECT rec, \"user\" FROM activity WHERE file_id = (SELECT file_id FROM ingested_files WHERE path LIKE '%file.csv') ORDER BY rec"), fileRows);
+  assert.deepEqual(
+    await ws.query(
+      'SELECT rec, "user" FROM activity WHERE file_id = (SELECT file_id FROM ingested_files WHERE path LIKE \'%file.csv\') ORDER BY rec',
+    ),
+    fileRows,
+  );
   await runRules(ws, rules);
   assert.equal(Number(await ws.scalar(total)), before, 'the same detections, not twice as many');
   assert.equal(Number(await ws.scalar(resolved)), before, 'every reference resolves');
-  assert.equal(Number(await ws.scalar(mismatched)), 0, 'no detection shows another user\'s row');
+  assert.equal(Number(await ws.scalar(mismatched)), 0, "no detection shows another user's row");
 });

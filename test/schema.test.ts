@@ -9,9 +9,17 @@ import { openWorkspace, tempDir } from './helpers.ts';
 test('migrations create every canonical table with exactly the columns ingest writes', async (t) => {
   const ws = await openWorkspace(t);
   for (const table of CANONICAL_TABLES) {
-    const rows = await ws.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position", [table]);
+    const rows = await ws.query(
+      'SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+      [table],
+    );
     const actual = rows.map((r) => `${r.column_name}:${r.data_type}`);
-    const expected = [...CANONICAL_COLUMNS[table].map((c) => `${c.name}:${c.type}`), 'file_id:INTEGER', `${EXTRA_COLUMN[table]}:JSON`, 'rec:BIGINT'];
+    const expected = [
+      ...CANONICAL_COLUMNS[table].map((c) => `${c.name}:${c.type}`),
+      'file_id:INTEGER',
+      `${EXTRA_COLUMN[table]}:JSON`,
+      'rec:BIGINT',
+    ];
     assert.deepEqual(actual.sort(), [...new Set(expected)].sort(), `columns of ${table}`);
   }
   assert.equal(await ws.schemaVersion(), MIGRATIONS.at(-1)?.version);
@@ -36,7 +44,11 @@ test('a second writer gets a clear "workspace is in use" error, not a crash', as
   t.after(() => holder.close());
   // The lock is per process; a child process is the real second writer.
   const { spawnSync } = await import('node:child_process');
-  const result = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'huntbook.js'), 'sql', 'SELECT 1', '--write', '--db', path], { encoding: 'utf8' });
+  const result = spawnSync(
+    process.execPath,
+    [join(import.meta.dirname, '..', 'bin', 'huntbook.js'), 'sql', 'SELECT 1', '--write', '--db', path],
+    { encoding: 'utf8' },
+  );
   assert.notEqual(result.status, 0);
   assert.match(result.stderr, /workspace .*locked\.duckdb is in use by another process/);
   assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace without --debug');

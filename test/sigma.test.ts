@@ -18,10 +18,30 @@ import { loadRuleSources } from '../src/rules/catalog.ts';
 
 test('conditions: not binds tightest, then and, then or; "of" over patterns and them', () => {
   assert.deepEqual(parseCondition('a or b and not c'), {
-    type: 'or', operands: [{ type: 'ref', name: 'a' }, { type: 'and', operands: [{ type: 'ref', name: 'b' }, { type: 'not', operand: { type: 'ref', name: 'c' } }] }],
+    type: 'or',
+    operands: [
+      { type: 'ref', name: 'a' },
+      {
+        type: 'and',
+        operands: [
+          { type: 'ref', name: 'b' },
+          { type: 'not', operand: { type: 'ref', name: 'c' } },
+        ],
+      },
+    ],
   });
   assert.deepEqual(parseCondition('(a or b) and 1 of sel_*'), {
-    type: 'and', operands: [{ type: 'or', operands: [{ type: 'ref', name: 'a' }, { type: 'ref', name: 'b' }] }, { type: 'of', quantifier: 'any', pattern: 'sel_*' }],
+    type: 'and',
+    operands: [
+      {
+        type: 'or',
+        operands: [
+          { type: 'ref', name: 'a' },
+          { type: 'ref', name: 'b' },
+        ],
+      },
+      { type: 'of', quantifier: 'any', pattern: 'sel_*' },
+    ],
   });
   assert.deepEqual(expandPattern('them', ['sel', '_private', 'filter']), ['sel', 'filter']);
   assert.deepEqual(expandPattern('sel_*', ['sel_a', 'sel_b', 'selx']), ['sel_a', 'sel_b']);
@@ -32,11 +52,19 @@ test('conditions: not binds tightest, then and, then or; "of" over patterns and 
 
 test('compiled SQL: values are parameters, fields come from the resolver, lists OR, maps AND', () => {
   const params: unknown[] = [];
-  const sql = compileDetection({ sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' }, {
-    field: (name) => `F(${name})`, fullText: () => 'T', bind: (v) => `$${params.push(v)}`,
-  });
+  const sql = compileDetection(
+    { sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' },
+    {
+      field: (name) => `F(${name})`,
+      fullText: () => 'T',
+      bind: (v) => `$${params.push(v)}`,
+    },
+  );
   // NULL (a missing field) is false to AND and OR; only under NOT must it be made false first.
-  assert.equal(sql, "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))");
+  assert.equal(
+    sql,
+    "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))",
+  );
   assert.deepEqual(params, ['%\\cmd.exe', 'x.exe', 'whoami']);
   assert.deepEqual(sigmaToLike('a\\*b*c?d%_!'), { pattern: 'a*b%c_d!%!_!!', wildcard: true });
 });
@@ -62,7 +90,11 @@ const EVENTS = [
   { host: 'h-re', Image: 'C:\\Tools\\x.exe', CommandLine: 'line1\nSECRET=42' },
   { host: 'h-cidr4', Image: 'C:\\a.exe', DestinationIp: '10.1.2.3' },
   { host: 'h-cidr6', Image: 'C:\\a.exe', DestinationIp: 'fe80::1' },
-  { host: 'h-b64', Image: 'C:\\p.exe', CommandLine: `powershell -e ${Buffer.from('  IEX (New-Object Net.WebClient)', 'utf16le').toString('base64')}` },
+  {
+    host: 'h-b64',
+    Image: 'C:\\p.exe',
+    CommandLine: `powershell -e ${Buffer.from('  IEX (New-Object Net.WebClient)', 'utf16le').toString('base64')}`,
+  },
   { host: 'h-dash', Image: 'C:\\p.exe', CommandLine: 'powershell \u2013enc AAAA' },
   { host: 'h-num', Image: 'C:\\n.exe', Count: 17, Other: 'C:\\n.exe' },
   { host: 'h-case', Image: 'C:\\CasE.exe', Tag: '%ADMIN%' },
@@ -135,7 +167,18 @@ detection: {sel: {Image|endswith: '.exe'}, filter: {CommandLine|contains: 'cmd'}
 test('Sigma modifiers against real events in a workspace', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  writeFileSync(join(dir, 'events.ndjson'), EVENTS.map((e, i) => JSON.stringify({ '@timestamp': `2026-01-01T00:00:0${i}Z`, EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: e.host, ...e })).join('\n'));
+  writeFileSync(
+    join(dir, 'events.ndjson'),
+    EVENTS.map((e, i) =>
+      JSON.stringify({
+        '@timestamp': `2026-01-01T00:00:0${i}Z`,
+        EventID: 1,
+        Channel: 'Microsoft-Windows-Sysmon/Operational',
+        Hostname: e.host,
+        ...e,
+      }),
+    ).join('\n'),
+  );
   await ingest(ws, [join(dir, 'events.ndjson')]);
   const { rules, problems } = parseSigmaFile({ path: 'inline.yml', text: RULES });
   assert.deepEqual(problems, []);
@@ -143,21 +186,34 @@ test('Sigma modifiers against real events in a workspace', async (t) => {
   assert.equal(rules[0].phase, 'discovery');
   const report = await runRules(ws, rules);
   assert.deepEqual(report.skipped, []);
-  const hits = await ws.query("SELECT rule_id, list(DISTINCT entity ORDER BY entity) AS hosts FROM detections WHERE entity_type = 'host' GROUP BY rule_id ORDER BY rule_id");
+  const hits = await ws.query(
+    "SELECT rule_id, list(DISTINCT entity ORDER BY entity) AS hosts FROM detections WHERE entity_type = 'host' GROUP BY rule_id ORDER BY rule_id",
+  );
   assert.deepEqual(Object.fromEntries(hits.map((h) => [h.rule_id, h.hosts])), {
-    'r-b64': ['h-b64'], 'r-case': ['h-case'], 'r-cidr4': ['h-cidr4'], 'r-cidr6': ['h-cidr6'], 'r-contains-all': ['h-contains'],
-    'r-dash': ['h-dash'], 'r-keyword': ['h-contains'], 'r-num': ['h-num'], 'r-re': ['h-re'],
+    'r-b64': ['h-b64'],
+    'r-case': ['h-case'],
+    'r-cidr4': ['h-cidr4'],
+    'r-cidr6': ['h-cidr6'],
+    'r-contains-all': ['h-contains'],
+    'r-dash': ['h-dash'],
+    'r-keyword': ['h-contains'],
+    'r-num': ['h-num'],
+    'r-re': ['h-re'],
     'r-not': ['h-b64', 'h-case', 'h-cidr4', 'h-cidr6', 'h-dash', 'h-num', 'h-re'],
   });
   // Running again over the same events adds nothing.
   assert.equal((await runRules(ws, rules)).inserted, 0);
-  const [detail] = await ws.query("SELECT details->>'CommandLine' AS cmd, event_ref FROM detections WHERE rule_id = 'r-contains-all' AND entity_type = 'host'");
+  const [detail] = await ws.query(
+    "SELECT details->>'CommandLine' AS cmd, event_ref FROM detections WHERE rule_id = 'r-contains-all' AND entity_type = 'host'",
+  );
   assert.equal(detail.cmd, 'cmd /c whoami /all');
   assert.match(String(detail.event_ref), /^\d+:\d+$/);
 });
 
 test('unsupported Sigma features are skipped with their reason, not run half-way', () => {
-  const { rules } = parseSigmaFile({ path: 'x.yml', text: `
+  const { rules } = parseSigmaFile({
+    path: 'x.yml',
+    text: `
 title: a
 id: a
 logsource: {product: linux, category: process_creation}
@@ -177,19 +233,39 @@ title: d
 id: d
 logsource: {product: windows}
 detection: {sel: {Image: x}, condition: sel and missing}
-` });
+`,
+  });
   const { skipped } = planRules(rules);
-  assert.deepEqual(skipped.map((s) => [s.rule.id, s.reason]), [
-    ['a', 'logsource not mapped'], ['b', 'unknown modifier'], ['c', 'IPv6 |cidr longer than /16 (other than /128)'], ['d', 'condition names an unknown search identifier'],
-  ]);
+  assert.deepEqual(
+    skipped.map((s) => [s.rule.id, s.reason]),
+    [
+      ['a', 'logsource not mapped'],
+      ['b', 'unknown modifier'],
+      ['c', 'IPv6 |cidr longer than /16 (other than /128)'],
+      ['d', 'condition names an unknown search identifier'],
+    ],
+  );
 });
 
 test('|expand placeholders match the configured values, and nothing when unconfigured', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);
-  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Hostname: 'admin-ws', Computer: 'admin-ws', Image: 'C:\\x.exe' }));
+  writeFileSync(
+    join(dir, 'e.ndjson'),
+    JSON.stringify({
+      '@timestamp': '2026-01-01T00:00:00Z',
+      EventID: 1,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Hostname: 'admin-ws',
+      Computer: 'admin-ws',
+      Image: 'C:\\x.exe',
+    }),
+  );
   await ingest(ws, [join(dir, 'e.ndjson')]);
-  const { rules } = parseSigmaFile({ path: 'x.yml', text: 'title: t\nid: exp\nlogsource: {product: windows}\ndetection: {sel: {Computer|expand: \'%Admin_Workstations%\'}, condition: sel}' });
+  const { rules } = parseSigmaFile({
+    path: 'x.yml',
+    text: "title: t\nid: exp\nlogsource: {product: windows}\ndetection: {sel: {Computer|expand: '%Admin_Workstations%'}, condition: sel}",
+  });
   assert.equal((await runRules(ws, rules)).inserted, 0);
   assert.equal((await runRules(ws, rules, { placeholders: { Admin_Workstations: ['build-01', 'admin-ws'] } })).inserted, 1);
 });
@@ -198,64 +274,154 @@ test('a |re pattern the engine cannot compile: lint says so with file and line; 
   const dir = tempDir(t);
   const ws = await Workspace.open(join(dir, 'test.duckdb'));
   t.after(() => ws.close());
-  writeFileSync(join(dir, 'e.ndjson'), JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', Computer: 'ws1', Image: 'C:\\evil.exe', User: 'bob' }));
+  writeFileSync(
+    join(dir, 'e.ndjson'),
+    JSON.stringify({
+      '@timestamp': '2026-01-01T00:00:00Z',
+      EventID: 1,
+      Channel: 'Microsoft-Windows-Sysmon/Operational',
+      Computer: 'ws1',
+      Image: 'C:\\evil.exe',
+      User: 'bob',
+    }),
+  );
   await ingest(ws, [join(dir, 'e.ndjson')]);
   const rulesFile = join(dir, 'rules.yml');
-  const rule = (id: string, re: string) => `title: ${id}\nid: ${id}\nlevel: high\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|re: '${re}'}, condition: sel}\n`;
+  const rule = (id: string, re: string) =>
+    `title: ${id}\nid: ${id}\nlevel: high\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|re: '${re}'}, condition: sel}\n`;
   // Look-ahead: fine for JavaScript and Python, refused by RE2 (DuckDB's regex engine).
   writeFileSync(rulesFile, `${rule('good', 'evil\\.exe$')}---\n${rule('lookahead', '(?=.*evil).*\\.exe')}`);
   const { rules } = parseSigmaFile({ path: rulesFile, text: readFileSync(rulesFile, 'utf8') });
   const report = await runRules(ws, rules);
-  assert.deepEqual(report.skipped.map((s) => [s.rule.id, s.reason]), [['lookahead', 'regex the engine cannot compile']]);
+  assert.deepEqual(
+    report.skipped.map((s) => [s.rule.id, s.reason]),
+    [['lookahead', 'regex the engine cannot compile']],
+  );
   assert.match(report.skipped[0].detail, /\(\?=\.\*evil\)/);
   assert.ok(report.inserted > 0);
-  assert.deepEqual(await ws.query('SELECT DISTINCT rule_id FROM detections'), [{ rule_id: 'good' }], 'the good rule in the same scan still ran');
+  assert.deepEqual(
+    await ws.query('SELECT DISTINCT rule_id FROM detections'),
+    [{ rule_id: 'good' }],
+    'the good rule in the same scan still ran',
+  );
   ws.close();
   const lint = await cli('rules', 'lint', '--sigma', rulesFile, '--format', 'json');
   assert.equal(lint.code, 1, lint.stderr);
   const problems = JSON.parse(lint.stdout) as { severity: string; file: string; line: number | null; rule: string; message: string }[];
-  assert.deepEqual(problems.map((p) => [p.severity, p.rule, p.file, p.line]), [['error', 'lookahead', rulesFile, 7]]);
+  assert.deepEqual(
+    problems.map((p) => [p.severity, p.rule, p.file, p.line]),
+    [['error', 'lookahead', rulesFile, 7]],
+  );
   assert.match(problems[0].message, /cannot compile|invalid|perl/i);
   const run = await cli('rules', 'run', '--sigma', rulesFile, '--db', join(dir, 'test.duckdb'));
   assert.equal(run.code, 0, run.stderr);
 });
 
-test('SigmaHQ network rules over Zeek logs: product zeek dns/http and category dns read the dns and http tables by Zeek\'s field names; other Zeek services are skipped with the reason', async (t) => {
+test("SigmaHQ network rules over Zeek logs: product zeek dns/http and category dns read the dns and http tables by Zeek's field names; other Zeek services are skipped with the reason", async (t) => {
   const dir = tempDir(t);
-  const header = (path: string, fields: string[], types: string[]) => ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', `#path\t${path}`, '#open\t2024-01-01-00-00-00', `#fields\t${fields.join('\t')}`, `#types\t${types.join('\t')}`];
-  writeFileSync(join(dir, 'dns.log'), [...header('dns', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'query', 'qtype_name', 'rcode_name', 'answers', 'Z'],
-    ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'string', 'string', 'vector[string]', 'count']),
-  '1704067200.0\tC1\t10.0.0.5\t53000\t10.0.0.1\t53\tudp\tpool.supportxmr.com\tA\tNOERROR\t1.2.3.4\t0',
-  '1704067201.0\tC2\t10.0.0.5\t53001\t10.0.0.1\t53\tudp\twww.example.com\tA\tNOERROR\t5.6.7.8\t0', '#close\t2024-01-01-00-00-01', ''].join('\n'));
-  writeFileSync(join(dir, 'http.log'), [...header('http', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'method', 'host', 'uri', 'user_agent', 'status_code', 'resp_mime_types'],
-    ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string', 'string', 'string', 'count', 'vector[string]']),
-  '1704067202.0\tC3\t10.0.0.5\t50000\t203.0.113.9\t80\tGET\tfiles.example\t/webdav/tool.exe\tMicrosoft-WebDAV-MiniRedir/10.0\t200\tapplication/x-dosexec', '#close\t2024-01-01-00-00-03', ''].join('\n'));
+  const header = (path: string, fields: string[], types: string[]) => [
+    '#separator \\x09',
+    '#set_separator\t,',
+    '#empty_field\t(empty)',
+    '#unset_field\t-',
+    `#path\t${path}`,
+    '#open\t2024-01-01-00-00-00',
+    `#fields\t${fields.join('\t')}`,
+    `#types\t${types.join('\t')}`,
+  ];
+  writeFileSync(
+    join(dir, 'dns.log'),
+    [
+      ...header(
+        'dns',
+        ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto', 'query', 'qtype_name', 'rcode_name', 'answers', 'Z'],
+        ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'string', 'string', 'string', 'vector[string]', 'count'],
+      ),
+      '1704067200.0\tC1\t10.0.0.5\t53000\t10.0.0.1\t53\tudp\tpool.supportxmr.com\tA\tNOERROR\t1.2.3.4\t0',
+      '1704067201.0\tC2\t10.0.0.5\t53001\t10.0.0.1\t53\tudp\twww.example.com\tA\tNOERROR\t5.6.7.8\t0',
+      '#close\t2024-01-01-00-00-01',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'http.log'),
+    [
+      ...header(
+        'http',
+        [
+          'ts',
+          'uid',
+          'id.orig_h',
+          'id.orig_p',
+          'id.resp_h',
+          'id.resp_p',
+          'method',
+          'host',
+          'uri',
+          'user_agent',
+          'status_code',
+          'resp_mime_types',
+        ],
+        ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string', 'string', 'string', 'count', 'vector[string]'],
+      ),
+      '1704067202.0\tC3\t10.0.0.5\t50000\t203.0.113.9\t80\tGET\tfiles.example\t/webdav/tool.exe\tMicrosoft-WebDAV-MiniRedir/10.0\t200\tapplication/x-dosexec',
+      '#close\t2024-01-01-00-00-03',
+      '',
+    ].join('\n'),
+  );
   const ws = await openWorkspace(t, dir);
   await ingest(ws, [join(dir, 'dns.log'), join(dir, 'http.log')]);
   const { rules } = await loadRuleSources([], [testData('sigma', 'sigma-rules.tar.gz')]);
   const network = rules.filter((r) => r.file.includes('/network/zeek/') || r.file.includes('/network/dns/'));
   const report = await runRules(ws, network);
   const fired = await ws.query('SELECT DISTINCT rule FROM detections ORDER BY rule');
-  assert.deepEqual(fired.map((r) => r.rule), ['DNS Events Related To Mining Pools', 'Executable from Webdav', 'Monero Crypto Coin Mining Pool Lookup']);
-  assert.ok(report.skipped.some((s) => /zeek service (smb_files|dce_rpc|rdp|kerberos|x509)/.test(`${s.reason} ${s.detail}`) && /zeek_/.test(s.detail)), 'other Zeek services are skipped, saying why');
+  assert.deepEqual(
+    fired.map((r) => r.rule),
+    ['DNS Events Related To Mining Pools', 'Executable from Webdav', 'Monero Crypto Coin Mining Pool Lookup'],
+  );
+  assert.ok(
+    report.skipped.some(
+      (s) => /zeek service (smb_files|dce_rpc|rdp|kerberos|x509)/.test(`${s.reason} ${s.detail}`) && /zeek_/.test(s.detail),
+    ),
+    'other Zeek services are skipped, saying why',
+  );
 });
 
 test('rule anchors: the cheap necessary conditions the engine looks up before checking a rule', () => {
   // Image's file name is looked up exactly; the command-line substring would cost a search in
   // every event, so as a second clause it is left to the full check; the filter (under NOT) gives none.
-  assert.deepEqual(detectionAnchors({
-    sel: { 'Image|endswith': ['\\Rundll32.exe', '\\system32\\regsvr32.exe'], 'CommandLine|contains': 'javascript:' },
-    filter: { User: 'SYSTEM' }, condition: 'sel and not filter',
-  }), [[{ kind: 'base', field: 'Image', value: 'rundll32.exe' }, { kind: 'base', field: 'Image', value: 'regsvr32.exe' }]]);
+  assert.deepEqual(
+    detectionAnchors({
+      sel: { 'Image|endswith': ['\\Rundll32.exe', '\\system32\\regsvr32.exe'], 'CommandLine|contains': 'javascript:' },
+      filter: { User: 'SYSTEM' },
+      condition: 'sel and not filter',
+    }),
+    [
+      [
+        { kind: 'base', field: 'Image', value: 'rundll32.exe' },
+        { kind: 'base', field: 'Image', value: 'regsvr32.exe' },
+      ],
+    ],
+  );
   // Two exact clauses both hold; alternatives (1 of) give one clause, the union; a keyword, the whole text.
   assert.deepEqual(detectionAnchors({ a: { EventID: 4688, OriginalFileName: 'PSEXESVC.exe' }, condition: 'a' }), [
-    [{ kind: 'eq', field: 'EventID', value: '4688' }], [{ kind: 'eq', field: 'OriginalFileName', value: 'psexesvc.exe' }]]);
+    [{ kind: 'eq', field: 'EventID', value: '4688' }],
+    [{ kind: 'eq', field: 'OriginalFileName', value: 'psexesvc.exe' }],
+  ]);
   assert.deepEqual(detectionAnchors({ s1: { 'CommandLine|contains': '-EncodedCommand' }, s2: ['Invoke-Mimikatz'], condition: '1 of s*' }), [
-    [{ kind: 'has', field: 'CommandLine', value: '-encodedcommand' }, { kind: 'has', field: null, value: 'invoke-mimikatz' }]]);
+    [
+      { kind: 'has', field: 'CommandLine', value: '-encodedcommand' },
+      { kind: 'has', field: null, value: 'invoke-mimikatz' },
+    ],
+  ]);
   // Wildcards: the longest literal run; too short a needle, or a regex, or a bare NOT: no anchor, checked against every event.
   // (Sigma escapes a wildcard with \\, so a path's backslash before * is written twice.)
-  assert.deepEqual(detectionAnchors({ s: { TargetFilename: 'C:\\Users\\\\*\\Start Menu\\\\*.lnk' }, condition: 's' }), [[{ kind: 'has', field: 'TargetFilename', value: '\\start menu\\' }]]);
-  assert.deepEqual(detectionAnchors({ s: { 'Image|endswith': '\\Temp\\\\*\\evil.exe' }, condition: 's' }), [[{ kind: 'base', field: 'Image', value: 'evil.exe' }]]);
+  assert.deepEqual(detectionAnchors({ s: { TargetFilename: 'C:\\Users\\\\*\\Start Menu\\\\*.lnk' }, condition: 's' }), [
+    [{ kind: 'has', field: 'TargetFilename', value: '\\start menu\\' }],
+  ]);
+  assert.deepEqual(detectionAnchors({ s: { 'Image|endswith': '\\Temp\\\\*\\evil.exe' }, condition: 's' }), [
+    [{ kind: 'base', field: 'Image', value: 'evil.exe' }],
+  ]);
   assert.deepEqual(detectionAnchors({ s: { 'CommandLine|re': 'a.*b' }, condition: 's' }), []);
   assert.deepEqual(detectionAnchors({ s: { User: 'x' }, condition: 'not s' }), []);
 });
@@ -269,10 +435,19 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   const tarball = testData('sigma', 'sigma-rules.tar.gz');
   const fresh = await loadSigma(tarball);
   // Only JSON values in a parsed rule: what the cache stores is what the parser made.
-  const plain = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
-    || (Array.isArray(v) && v.every(plain)) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every((x) => x === undefined || plain(x)));
+  const plain = (v: unknown): boolean =>
+    v === null ||
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    (Array.isArray(v) && v.every(plain)) ||
+    (typeof v === 'object' &&
+      Object.getPrototypeOf(v) === Object.prototype &&
+      Object.values(v as object).every((x) => x === undefined || plain(x)));
   assert.ok(fresh.rules.every(plain), 'every parsed rule is plain JSON data');
-  const entries = (await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-') && !f.startsWith('sigma-file-'));
+  const entries = (await import('node:fs'))
+    .readdirSync(join(dir, 'cache'))
+    .filter((f) => f.startsWith('sigma-') && !f.startsWith('sigma-file-'));
   assert.equal(entries.length, 1, 'the first load writes one entry');
   // …and, for an archive or a file, where it was (path, size, time), so an unchanged one is not unpacked again.
   assert.equal((await import('node:fs')).readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('sigma-file-')).length, 1);
@@ -286,7 +461,8 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   // A folder with one rule, then the same rule edited: a miss, and the new text is what loads.
   const folder = join(dir, 'rules');
   (await import('node:fs')).mkdirSync(folder);
-  const rule = (level: string) => `title: t\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\x.exe'}, condition: sel}\nlevel: ${level}\n`;
+  const rule = (level: string) =>
+    `title: t\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {product: windows, category: process_creation}\ndetection: {sel: {Image|endswith: '\\\\x.exe'}, condition: sel}\nlevel: ${level}\n`;
   writeFileSync(join(folder, 'r.yml'), rule('low'));
   assert.equal((await loadSigma(folder)).rules[0].level, 'low');
   writeFileSync(join(folder, 'r.yml'), rule('critical'));
@@ -304,7 +480,7 @@ test('parsed Sigma rule sets are cached on disk by content: a hit gives the same
   assert.equal((await loadSigma(tarball)).rules.length, 3780);
 });
 
-test('rule plans are cached on disk by the rules and the planner\'s code: the same plan, skips and anchors as planning afresh', async (t) => {
+test("rule plans are cached on disk by the rules and the planner's code: the same plan, skips and anchors as planning afresh", async (t) => {
   const dir = tempDir(t);
   const previous = process.env.HUNTBOOK_CACHE;
   t.after(() => (previous === undefined ? delete process.env.HUNTBOOK_CACHE : (process.env.HUNTBOOK_CACHE = previous)));
@@ -316,7 +492,12 @@ test('rule plans are cached on disk by the rules and the planner\'s code: the sa
     const { rules } = await loadSigma(tarball);
     const { planned, skipped } = planRules(rules);
     return JSON.stringify({
-      planned: planned.map((p) => [p.rule.id, p.source.group, p.regexes, knownAnchors.get(p.rule) ?? detectionAnchors(p.rule.detection ?? {})]),
+      planned: planned.map((p) => [
+        p.rule.id,
+        p.source.group,
+        p.regexes,
+        knownAnchors.get(p.rule) ?? detectionAnchors(p.rule.detection ?? {}),
+      ]),
       skipped: skipped.map((s) => [s.rule.id, s.reason, s.detail]),
     });
   };
@@ -332,7 +513,7 @@ test('rule plans are cached on disk by the rules and the planner\'s code: the sa
   assert.equal(await plan(), afresh, 'a corrupt entry is planned again');
 });
 
-test('the tests keep their cache in a folder of their own, never the user\'s', () => {
+test("the tests keep their cache in a folder of their own, never the user's", () => {
   const dir = process.env.HUNTBOOK_CACHE ?? '';
   assert.ok(dir.startsWith(tmpdir()) && dir.includes('huntbook-test-cache'), dir);
   assert.equal(cacheDir(), dir);

@@ -34,7 +34,17 @@ async function enterprise(dir: string): Promise<{ db: string; truth: Truth }> {
     await ingest(ws, [out]);
     await runRules(ws, (await loadRuleSources([], [])).rules);
     const c = loadConfig();
-    await timingHunt(ws, { params: { internal: c.networks.internal, allow: c.beacons.allow, tolerance: c.beacons.jitterTolerance, categorisedFactor: c.beacons.categorisedFactor, minHostsForPrevalence: c.beacons.prevalenceMinHosts, strobeRecords: c.beacons.strobeRecords }, top: 20 });
+    await timingHunt(ws, {
+      params: {
+        internal: c.networks.internal,
+        allow: c.beacons.allow,
+        tolerance: c.beacons.jitterTolerance,
+        categorisedFactor: c.beacons.categorisedFactor,
+        minHostsForPrevalence: c.beacons.prevalenceMinHosts,
+        strobeRecords: c.beacons.strobeRecords,
+      },
+      top: 20,
+    });
     await insiderHunt(ws, { baseline: defaultBaseline(), risk: defaultRisk(), population: { k: 'auto', seed: 1 }, orderDays: 5 });
     await socialHunt(ws, { seed: 1 });
   } finally {
@@ -48,13 +58,27 @@ test('threads: each entity once across hunts; the insider, the fakes and every p
   const { db, truth } = await enterprise(dir);
   const listed = await cli('threads', '--top', '2000', '--format', 'json', '--db', db);
   assert.equal(listed.code, 0, listed.stderr);
-  const threads = JSON.parse(listed.stdout) as { rank: number; thread: string; score: number; hunts: { hunt: string; rank: number; strength: number }[]; user: string | null; host: string | null }[];
+  const threads = JSON.parse(listed.stdout) as {
+    rank: number;
+    thread: string;
+    score: number;
+    hunts: { hunt: string; rank: number; strength: number }[];
+    user: string | null;
+    host: string | null;
+  }[];
   assert.equal(new Set(threads.map((x) => x.thread)).size, threads.length, 'a thread listed twice');
   const rankOf = (key: string) => threads.find((x) => x.thread === key)?.rank ?? Infinity;
   const insider = `user:${truth.insider.user}`;
   assert.ok(rankOf(insider) <= 4, `insider at ${rankOf(insider)}`);
-  assert.deepEqual(threads.find((x) => x.thread === insider)!.hunts.map((h) => h.hunt).sort(), ['insider', 'population', 'risk']);
-  for (const fake of truth.fake_profiles) assert.ok(rankOf(`profile:${fake.profile_id}`) <= 20, `fake ${fake.profile_id} at ${rankOf(`profile:${fake.profile_id}`)}`);
+  assert.deepEqual(
+    threads
+      .find((x) => x.thread === insider)!
+      .hunts.map((h) => h.hunt)
+      .sort(),
+    ['insider', 'population', 'risk'],
+  );
+  for (const fake of truth.fake_profiles)
+    assert.ok(rankOf(`profile:${fake.profile_id}`) <= 20, `fake ${fake.profile_id} at ${rankOf(`profile:${fake.profile_id}`)}`);
   // The beacons' sources: every planted pair is a thread, with the user and host behind its source.
   for (const b of truth.beacons) {
     const pair = threads.find((x) => x.thread === `pair:${b.src_ip}→${b.dest || b.dest_ip}`);
@@ -74,8 +98,13 @@ test('threads: each entity once across hunts; the insider, the fakes and every p
 
   // One decision on the thread: every hunt's rows of the insider carry it, and discard hides them all.
   assert.equal((await cli('triage', 'set', 'thread', insider, 'discard', '--note', 'test', '--db', db)).code, 0);
-  const decided = JSON.parse((await cli('threads', '--decision', 'discard', '--format', 'json', '--db', db)).stdout) as { thread: string }[];
-  assert.deepEqual(decided.map((x) => x.thread), [insider]);
+  const decided = JSON.parse((await cli('threads', '--decision', 'discard', '--format', 'json', '--db', db)).stdout) as {
+    thread: string;
+  }[];
+  assert.deepEqual(
+    decided.map((x) => x.thread),
+    [insider],
+  );
   for (const hunt of ['risk', 'population']) {
     const out = await cli('hunt', hunt, '--db', db, '--format', 'json');
     const rows = JSON.parse(out.stdout) as Record<string, unknown>[];
@@ -86,8 +115,15 @@ test('threads: each entity once across hunts; the insider, the fakes and every p
   // Acting on a profile's thread labels it (suspicious): its interactions are marked and the graph shows it.
   const fake = truth.fake_profiles[0].profile_id;
   assert.equal((await cli('triage', 'set', 'thread', `profile:${fake}`, 'act', '--note', 'stock photo', '--db', db)).code, 0);
-  const labels = JSON.parse((await cli('label', 'list', '--db', db, '--format', 'json')).stdout) as { profile_id: string; label: string; reason: string }[];
-  assert.deepEqual(labels.map((l) => [l.profile_id, l.label, l.reason]), [[fake, 'suspicious', 'triage: act (stock photo)']]);
+  const labels = JSON.parse((await cli('label', 'list', '--db', db, '--format', 'json')).stdout) as {
+    profile_id: string;
+    label: string;
+    reason: string;
+  }[];
+  assert.deepEqual(
+    labels.map((l) => [l.profile_id, l.label, l.reason]),
+    [[fake, 'suspicious', 'triage: act (stock photo)']],
+  );
   const named = threads.find((x) => x.thread === `profile:${fake}`) as unknown as { name: string | null };
   assert.ok(named.name && named.name.length > 2, 'a profile thread without its name');
 
@@ -102,13 +138,15 @@ test('threads: each entity once across hunts; the insider, the fakes and every p
   assert.match(html, /<h3>Raw events behind it/);
   assert.match(html, /phases in the order they began/);
   assert.ok(!html.includes(db) && !html.includes('w.duckdb'), 'the workspace path is in the case report');
-  const others = (await Workspace.open(db, { readOnly: true }).then(async (ws) => {
+  const others = await Workspace.open(db, { readOnly: true }).then(async (ws) => {
     try {
-      return (await ws.query('SELECT DISTINCT lower("user") AS u FROM directory WHERE lower("user") <> $1', [truth.insider.user])).map((r) => String(r.u));
+      return (await ws.query('SELECT DISTINCT lower("user") AS u FROM directory WHERE lower("user") <> $1', [truth.insider.user])).map(
+        (r) => String(r.u),
+      );
     } finally {
       ws.close();
     }
-  }));
+  });
   assert.ok(others.length > 10);
   const mentioned = others.filter((u) => new RegExp(`\\b${u}\\b`).test(html));
   assert.deepEqual(mentioned, [], `the case report names other employees: ${mentioned.join(', ')}`);

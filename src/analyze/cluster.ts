@@ -51,10 +51,15 @@ export async function clusterSource(ws: Workspace, source: string, options: Clus
   const all = Array.from({ length: x.rows }, (_, i) => i);
   const { columns: sourceColumns, rows } = await sourceRows(ws, all);
   // Smallest clusters first: the outlying groups are what a hunter looks at.
-  const order = all.sort((a, b) => result.sizes[result.labels[a]] - result.sizes[result.labels[b]] || result.labels[a] - result.labels[b] || a - b);
+  const order = all.sort(
+    (a, b) => result.sizes[result.labels[a]] - result.sizes[result.labels[b]] || result.labels[a] - result.labels[b] || a - b,
+  );
   const out = order.map((i) => ({ cluster: result.labels[i], cluster_size: result.sizes[result.labels[i]], ...rows.get(i) }) as Row);
   return {
-    columns: ['cluster', 'cluster_size', ...sourceColumns], rows: out,
-    summaryColumns: ['cluster', 'size', 'share', ...features.flatMap((f) => [`centroid_${f}`, `mean_${f}`])], summary, choice,
+    columns: ['cluster', 'cluster_size', ...sourceColumns],
+    rows: out,
+    summaryColumns: ['cluster', 'size', 'share', ...features.flatMap((f) => [`centroid_${f}`, `mean_${f}`])],
+    summary,
+    choice,
   };
 }

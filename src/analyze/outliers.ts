@@ -40,7 +40,10 @@ export async function findOutliers(ws: Workspace, source: string, options: Outli
   const raw = await featureMatrix(ws, features);
   const x = options.scale && options.scale !== 'none' ? fitScaler(options.scale, raw).transform(raw) : raw;
   const forest = new IsolationForest({
-    nEstimators: options.trees ?? 100, maxSamples: options.maxSamples ?? 256, contamination: options.contamination ?? 'auto', seed: options.seed ?? 1,
+    nEstimators: options.trees ?? 100,
+    maxSamples: options.maxSamples ?? 256,
+    contamination: options.contamination ?? 'auto',
+    seed: options.seed ?? 1,
   }).fit(x);
   const scores = await forest.scoreSamplesParallel(x);
   const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b);
@@ -50,12 +53,27 @@ export async function findOutliers(ws: Workspace, source: string, options: Outli
   const medians = features.map((_, j) => median(raw, j));
   const { columns: sourceColumns, rows } = await sourceRows(ws, chosen);
   const out = chosen.map((i, rank) => {
-    const why = forest.explain(x, i).filter((a) => a.share >= 0.05).slice(0, 3)
+    const why = forest
+      .explain(x, i)
+      .filter((a) => a.share >= 0.05)
+      .slice(0, 3)
       .map((a) => {
         const j = features.indexOf(a.feature);
         return `${a.feature} ${Math.round(a.share * 100)}% (${fmt(raw.data[i * raw.cols + j])} vs median ${fmt(medians[j])})`;
       });
-    return { rank: rank + 1, score: Math.round(scores[i] * 1e6) / 1e6, outlier: scores[i] > forest.threshold, ...rows.get(i), reasons: why.join('; ') } as Row;
+    return {
+      rank: rank + 1,
+      score: Math.round(scores[i] * 1e6) / 1e6,
+      outlier: scores[i] > forest.threshold,
+      ...rows.get(i),
+      reasons: why.join('; '),
+    } as Row;
   });
-  return { columns: ['rank', 'score', 'outlier', ...sourceColumns, 'reasons'], rows: out, flagged, total: x.rows, threshold: forest.threshold };
+  return {
+    columns: ['rank', 'score', 'outlier', ...sourceColumns, 'reasons'],
+    rows: out,
+    flagged,
+    total: x.rows,
+    threshold: forest.threshold,
+  };
 }

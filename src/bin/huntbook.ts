@@ -19,7 +19,9 @@ export async function main(argv: string[]): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (interruptRequested()) process.exit(SIGNAL_EXIT[signal] ?? 129);
-      process.stderr.write(`\nhuntbook: stopping${signal === 'SIGINT' ? '' : ` (${signal})`}; rolling back what is half-done${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`);
+      process.stderr.write(
+        `\nhuntbook: stopping${signal === 'SIGINT' ? '' : ` (${signal})`}; rolling back what is half-done${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`,
+      );
       requestInterrupt(signal);
     });
   }

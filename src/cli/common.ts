@@ -18,8 +18,11 @@ import { hideDiscarded } from '../workbench/triage.ts';
  * A command's action: it returns its exit code (nothing = 0) instead of setting process state,
  * so several commands can run in one process (tests) without leaking codes into each other.
  */
-// biome-ignore lint/suspicious/noConfusingVoidType: an action returns nothing, or an exit code
-export function act<A extends unknown[]>(io: CommandIO, fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
+export function act<A extends unknown[]>(
+  io: CommandIO,
+  // biome-ignore lint/suspicious/noConfusingVoidType: an action returns nothing, or an exit code
+  fn: (...args: A) => Promise<number | void> | number | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const code = await fn(...args);
     if (typeof code === 'number') io.outcome.code = code;
@@ -64,7 +67,12 @@ export interface WorkspaceUse {
   externalAccess?: boolean;
 }
 
-export async function withWorkspace<T>(path: string, fn: (ws: Workspace) => Promise<T>, readOnly = false, options: WorkspaceUse = {}): Promise<T> {
+export async function withWorkspace<T>(
+  path: string,
+  fn: (ws: Workspace) => Promise<T>,
+  readOnly = false,
+  options: WorkspaceUse = {},
+): Promise<T> {
   if (path !== ':memory:' && !options.create && !existsSync(path)) {
     throw new WorkspaceError(`no workspace at ${path}; check --db, or load logs first: huntbook ingest PATH --db ${path}`);
   }
@@ -109,5 +117,12 @@ export { requireInteger, requireNumber } from '../model/flags.ts';
 export async function honourTriage(ws: Workspace, hunt: string, output: HuntOutput, threadOf: (row: Row) => string): Promise<HuntOutput> {
   const { rows, hidden } = await hideDiscarded(ws, hunt, output.rows, threadOf);
   if (hidden === 0) return output;
-  return { ...output, rows, notes: [...output.notes, `${hidden} row(s) of threads discarded in triage not shown (huntbook triage list; huntbook triage undo ${hunt} THREAD)`] };
+  return {
+    ...output,
+    rows,
+    notes: [
+      ...output.notes,
+      `${hidden} row(s) of threads discarded in triage not shown (huntbook triage list; huntbook triage undo ${hunt} THREAD)`,
+    ],
+  };
 }

@@ -54,7 +54,11 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const columns = ['rank', 'kind', 'src', 'dest', 'records', 'score', 'jitter_score', 'prevalence', 'rank_score', 'truth'];
       const rows = out.rows.map((r) => ({ ...pick(r, columns), truth: label(t, r.src, r.dest) }));
       const found = t.beacons.filter((b) => rows.slice(0, 20).some((r) => r.truth.startsWith(`PLANTED ${b.id} `)));
-      return { columns, rows, notes: [...out.notes, `planted beacons in this list: ${found.length} of ${t.beacons.length}; full reasons: --format json`] };
+      return {
+        columns,
+        rows,
+        notes: [...out.notes, `planted beacons in this list: ${found.length} of ${t.beacons.length}; full reasons: --format json`],
+      };
     },
   },
   {
@@ -63,7 +67,11 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const out = await demoRun(ws, SCORED, { all: true });
       const columns = ['rank', 'iforest_score', 'dest', 'src_ip', 'distinct_event_count', 'time_count', 'above', 'addedweight', 'truth'];
-      return { columns, rows: out.rows.slice(0, 10).map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest) })), notes: out.notes };
+      return {
+        columns,
+        rows: out.rows.slice(0, 10).map((r) => ({ ...pick(r, columns), truth: label(t, r.src_ip, r.dest) })),
+        notes: out.notes,
+      };
     },
   },
   {
@@ -81,7 +89,9 @@ export const DEMO_HUNTS: DemoHunt[] = [
     run: async (ws) => {
       const { rules } = await loadRuleSources([], []);
       const report = await runRules(ws, rules);
-      const { columns, rows } = await ws.queryWithColumns('SELECT rule_id, phase, weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections GROUP BY ALL ORDER BY detections DESC, rule_id LIMIT 12');
+      const { columns, rows } = await ws.queryWithColumns(
+        'SELECT rule_id, phase, weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections GROUP BY ALL ORDER BY detections DESC, rule_id LIMIT 12',
+      );
       return { columns, rows, notes: [`${report.rules} rules, ${report.inserted} detections in ${report.seconds.toFixed(1)} s`] };
     },
   },
@@ -90,17 +100,53 @@ export const DEMO_HUNTS: DemoHunt[] = [
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const out = await demoRun(ws, RISK, { top: '8' });
-      const columns = ['rank', 'window_start', 'entity', 'tweight', 'scount', 'pcount', 'weighted', 'alert', 'risk', 'level', 'iforest_score', 'truth'];
-      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.entity === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
+      const columns = [
+        'rank',
+        'window_start',
+        'entity',
+        'tweight',
+        'scount',
+        'pcount',
+        'weighted',
+        'alert',
+        'risk',
+        'level',
+        'iforest_score',
+        'truth',
+      ];
+      return {
+        columns,
+        rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.entity === t.insider.user ? 'PLANTED insider' : '' })),
+        notes: out.notes,
+      };
     },
   },
   {
-    title: 'hunt population: how rare is each user\'s set of phases and rules (k-means, outlier cluster)',
+    title: "hunt population: how rare is each user's set of phases and rules (k-means, outlier cluster)",
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const out = await demoRun(ws, POPULATION, { top: '6' });
-      const columns = ['rank', 'user', 'user_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'truth'];
-      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider (${t.insider.phases.map((p) => p.phase).join(' → ')})` : '' })), notes: out.notes };
+      const columns = [
+        'rank',
+        'user',
+        'user_count',
+        'detection_count',
+        'dc_phase_count',
+        'dc_detection_count',
+        'addedweight',
+        'cluster',
+        'cluster_risk',
+        'outlier_cluster',
+        'truth',
+      ];
+      return {
+        columns,
+        rows: out.rows.map((r) => ({
+          ...pick(r, columns),
+          truth: r.user === t.insider.user ? `PLANTED insider (${t.insider.phases.map((p) => p.phase).join(' → ')})` : '',
+        })),
+        notes: out.notes,
+      };
     },
   },
   {
@@ -111,8 +157,12 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const columns = ['rank', 'user', 'day', 'score', 'peer_group', 'deviations', 'truth'];
       const phaseOn = (day: unknown) => t.insider.phases.find((p) => p.date === day)?.phase;
       return {
-        columns, notes: out.notes,
-        rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? `PLANTED insider${phaseOn(r.day) ? ` (${phaseOn(r.day)} day)` : ''}` : '' })),
+        columns,
+        notes: out.notes,
+        rows: out.rows.map((r) => ({
+          ...pick(r, columns),
+          truth: r.user === t.insider.user ? `PLANTED insider${phaseOn(r.day) ? ` (${phaseOn(r.day)} day)` : ''}` : '',
+        })),
       };
     },
   },
@@ -122,11 +172,15 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const out = await demoRun(ws, INSIDER, { top: '5' });
       const columns = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'truth'];
-      return { columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })), notes: out.notes };
+      return {
+        columns,
+        rows: out.rows.map((r) => ({ ...pick(r, columns), truth: r.user === t.insider.user ? 'PLANTED insider' : '' })),
+        notes: out.notes,
+      };
     },
   },
   {
-    title: "hunt social: profiles by how they worked the employees (from the notice e-mails and the export; isolation forest)",
+    title: 'hunt social: profiles by how they worked the employees (from the notice e-mails and the export; isolation forest)',
     run: async (ws, { truth }) => {
       const t = JSON.parse(readFileSync(truth, 'utf8')) as Truth;
       const out = await demoRun(ws, SOCIAL, { top: '6' });
@@ -134,7 +188,8 @@ export const DEMO_HUNTS: DemoHunt[] = [
       const fakes = new Set(t.fake_profiles.map((f) => f.profile_id));
       const lookalikes = Number(await ws.scalar("SELECT count(*) FROM mail_notices WHERE verdict = 'lookalike'"));
       return {
-        columns, rows: out.rows.map((r) => ({ ...pick(r, columns), truth: fakes.has(String(r.profile_id)) ? 'PLANTED fake' : '' })),
+        columns,
+        rows: out.rows.map((r) => ({ ...pick(r, columns), truth: fakes.has(String(r.profile_id)) ? 'PLANTED fake' : '' })),
         notes: [...out.notes, `${lookalikes} lookalike notification e-mails recorded in mail_notices, never counted as interactions`],
       };
     },

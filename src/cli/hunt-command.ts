@@ -9,13 +9,20 @@ import { announceConfig, commonOptions, honourTriage, printRows, withProgress, w
  * the flags (a bad flag stops here, before the workspace opens), one run through runHunt(), the
  * rows of threads discarded in triage set apart, the rows printed and the notes said.
  */
-export async function huntCommand(io: CommandIO, raw: Flags, hunt: AnyHunt, title: string, options: { config?: boolean } = {}): Promise<void> {
+export async function huntCommand(
+  io: CommandIO,
+  raw: Flags,
+  hunt: AnyHunt,
+  title: string,
+  options: { config?: boolean } = {},
+): Promise<void> {
   const common = commonOptions(raw as Record<string, string>);
   const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
   if (options.config !== false) announceConfig(io, config, common.quiet);
   const params: unknown = hunt.params(config, raw);
-  const output = await withWorkspace(common.db, (ws) => withProgress(title, !common.quiet, ws, async () => honourTriage(ws, hunt.name, await runHunt(ws, hunt, params), hunt.thread)));
+  const output = await withWorkspace(common.db, (ws) =>
+    withProgress(title, !common.quiet, ws, async () => honourTriage(ws, hunt.name, await runHunt(ws, hunt, params), hunt.thread)),
+  );
   printRows(io, common.format, output.columns, output.rows);
   if (!common.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
 }
-

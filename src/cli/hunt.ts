@@ -13,8 +13,15 @@ import { huntCommand } from './hunt-command.ts';
 export function registerHunt(program: Command, io: CommandIO): void {
   const hunt = program.command('hunt').description('run a hunt over the workspace: beacons, risk, population, baseline, insider, social');
   const beacons = withCommon(hunt.command('beacons'))
-    .description('find C2 beacons: RITA-style timing scores, or the seed\'s flow and risk-scored searches')
-    .addOption(new Option('--mode <mode>', 'timing: regularity of intervals and sizes per pair (RITA v5); scored: the seed\'s risk-scored search ranked by isolation forest; flow: the seed\'s first search').choices(['timing', 'scored', 'flow']).default('timing'))
+    .description("find C2 beacons: RITA-style timing scores, or the seed's flow and risk-scored searches")
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        "timing: regularity of intervals and sizes per pair (RITA v5); scored: the seed's risk-scored search ranked by isolation forest; flow: the seed's first search",
+      )
+        .choices(['timing', 'scored', 'flow'])
+        .default('timing'),
+    )
     .addOption(new Option('--source <table>', 'scored mode: proxy/HTTP rows or flows (default: http)').choices(['http', 'flows']))
     .option('--since <ts>', 'only rows at or after this time (ISO 8601); timing mode scores the last 24 h of what is left')
     .option('--until <ts>', 'only rows before this time')
@@ -22,7 +29,14 @@ export function registerHunt(program: Command, io: CommandIO): void {
     .option('--top-fraction <x>', 'scored mode: share of scored pairs reported, ranked by the model (default 0.003)')
     .option('--all', 'scored mode: print every scored pair, not only the top fraction')
     .addOption(new Option('--model <m>', 'scored mode: ranking model (default: iforest)').choices(['iforest', 'kmeans']))
-    .addOption(new Option('--join <how>', "scored mode: 'dest' keeps names that share a CDN address apart; 'splunk' reproduces the seed's join dest_ip exactly").choices(['dest', 'splunk']).default('dest'))
+    .addOption(
+      new Option(
+        '--join <how>',
+        "scored mode: 'dest' keeps names that share a CDN address apart; 'splunk' reproduces the seed's join dest_ip exactly",
+      )
+        .choices(['dest', 'splunk'])
+        .default('dest'),
+    )
     .option('--ports <list>', `flow mode: destination ports, or 'all' (default ${DEFAULT_FLOW.ports.join(',')})`)
     .option('--min-percentage <n>', 'flow mode: keep beacon_percentage above this (the seed suggests 500; default 0)')
     .option('--seed <n>', 'random seed for the models (default 1)')
@@ -31,7 +45,9 @@ export function registerHunt(program: Command, io: CommandIO): void {
     .option('--include-allowed', 'timing mode: also print allow-listed pairs (they rank last)')
     .option('--each-day', 'timing mode: score every UTC day of the data (or of --since/--until) as its own window, not only the last 24 h')
     .option('--no-allowlist', 'timing mode: ignore the allow-list')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Scored mode implements the seed's case() tiers as their evident intent, highest tier first with
 no gaps (evtmult >300 → 100, >60 → 50; beaconmult above >100 → 200, >5 → 100; urlmult avgurl
 >.95 or <.05 → 100); the seed's Splunk text tests them in an order that never reaches the top
@@ -45,7 +61,8 @@ Examples:
   huntbook hunt beacons --db case.duckdb
   huntbook hunt beacons --since 2024-03-01 --until 2024-03-08 --each-day --db case.duckdb
   huntbook hunt beacons --mode scored --all --format csv > scored.csv
-  huntbook hunt beacons --mode flow --min-percentage 500`);
+  huntbook hunt beacons --mode flow --min-percentage 500`,
+    );
   registerRiskHunts(hunt, io);
   registerInsiderHunts(hunt, io);
   registerSocialHunt(hunt, io);
@@ -56,7 +73,9 @@ Examples:
 export function registerRiskHunts(hunt: Command, io: CommandIO): void {
   const risk = defaultRisk();
   withCommon(hunt.command('population'))
-    .description("users against the population: how rare each user's set of phases and rules is, clustered (the seed's More Behavioral Hunting)")
+    .description(
+      "users against the population: how rare each user's set of phases and rules is, clustered (the seed's More Behavioral Hunting)",
+    )
     .option('--since <ts>', 'only detections at or after this time')
     .option('--until <ts>', 'only detections before this time')
     .option('--k <n|auto>', 'k-means clusters, or auto (silhouette; the default)')
@@ -71,14 +90,19 @@ export function registerRiskHunts(hunt: Command, io: CommandIO): void {
     .option('--window <duration>', 'window per row: 1d (the default), 12h, 7d ...')
     .option('--since <ts>', 'only detections at or after this time')
     .option('--until <ts>', 'only detections before this time')
-    .option('--alert <expr>', `alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted (config risk.alert: ${risk.alert})`)
+    .option(
+      '--alert <expr>',
+      `alert logic over tweight, scount, dscount, pcount, phasemult, sourcemult, weighted (config risk.alert: ${risk.alert})`,
+    )
     .option('--phase-step <n>', `phasemult added per phase above one (config risk.phase_step: ${risk.phaseStep})`)
     .option('--source-step <n>', `sourcemult added per distinct rule above one (config risk.source_step: ${risk.sourceStep})`)
     .option('--cap-k <n>', `a rule's weights in a window add up to at most k × its largest weight (config risk.cap_k: ${risk.capK})`)
     .option('--top <n>', 'rows to print (default 20)')
     .option('--seed <n>', 'random seed for the models (default 1)')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 weighted = tweight + scount + phasemult + sourcemult (the seed's "Insider Threat Hunting").
 risk is Elastic's 0-100 entity score (sum of weights w_i / i^1.5, sorted, over zeta(1.5) x 100)
 with levels unknown < 20 <= low < 40 <= moderate < 70 <= high < 90 <= critical.
@@ -90,6 +114,7 @@ override them for one run.
 
 Examples:
   huntbook hunt risk --by user
-  huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`)
+  huntbook hunt risk --by host --window 12h --alert "pcount > 2 or tweight > 800"`,
+    )
     .action(act(io, async (raw: Flags) => huntCommand(io, raw, RISK, 'hunt risk')));
 }

@@ -11,22 +11,40 @@ function addBaselineOptions(command: Command): Command {
   return command
     .option('--since <ts>', 'only rows at or after this time (ISO 8601)')
     .option('--until <ts>', 'only rows before this time')
-    .option('--warmup-days <n>', `days of history before scores and first-time flags (config baseline.warmup_days: ${defaultBaseline().warmupDays})`)
-    .option('--min-history-days <n>', `earlier days a user needs for their own isolation forest (config baseline.min_history_days: ${defaultBaseline().minHistoryDays})`)
+    .option(
+      '--warmup-days <n>',
+      `days of history before scores and first-time flags (config baseline.warmup_days: ${defaultBaseline().warmupDays})`,
+    )
+    .option(
+      '--min-history-days <n>',
+      `earlier days a user needs for their own isolation forest (config baseline.min_history_days: ${defaultBaseline().minHistoryDays})`,
+    )
     .option('--z <x>', `robust z at which a feature deviates (config baseline.z_threshold: ${defaultBaseline().zThreshold})`)
-    .addOption(new Option('--peer-key <column>', `directory column that makes peer groups (config baseline.peer_key: ${defaultBaseline().peerKey})`).choices([...PEER_KEYS]))
-    .option('--packs <list>', `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${defaultBaseline().packs.join(',')})`)
+    .addOption(
+      new Option(
+        '--peer-key <column>',
+        `directory column that makes peer groups (config baseline.peer_key: ${defaultBaseline().peerKey})`,
+      ).choices([...PEER_KEYS]),
+    )
+    .option(
+      '--packs <list>',
+      `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${defaultBaseline().packs.join(',')})`,
+    )
     .option('--seed <n>', 'random seed for the per-user forests (default 1)')
     .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)');
 }
 
 export function registerInsiderHunts(hunt: Command, io: CommandIO): void {
   addBaselineOptions(withCommon(hunt.command('baseline')))
-    .description("each user's day against their own earlier days and their peers' same day: days of interest, what deviated, first times (the seed's Measuring User Behavior)")
+    .description(
+      "each user's day against their own earlier days and their peers' same day: days of interest, what deviated, first times (the seed's Measuring User Behavior)",
+    )
     .option('--user <name>', "only this user's days")
     .option('--matrix', 'print the daily feature matrix itself (every user-day, every feature) instead of the days of interest')
     .option('--top <n>', 'rows to print (default 20)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The matrix: one row per user and day (days without activity are zeros), one column per feature
 of config baseline.features (archive_count, mail_count, rename_count, ntu_count, removable_count,
 removable_files, latest_logon_hour, logon_hosts, leak_site_visits), one per rule of the packs
@@ -43,23 +61,35 @@ isolation forest; before that the day says "learning".
 Examples:
   huntbook hunt baseline --top 30
   huntbook hunt baseline --user acm2278
-  huntbook hunt baseline --matrix --format csv > matrix.csv`)
-    .action(act(io, async (raw: Flags) => {
-      if (!raw.matrix) return huntCommand(io, raw, BASELINE, 'hunt baseline');
-      // The matrix itself is a view of the data, not a ranked run: printed, not kept.
-      const options = commonOptions(raw as Record<string, string>);
-      const config = loadConfig(text(raw, 'config'));
-      announceConfig(io, config, options.quiet);
-      const params = readBaselineFlags(config, raw);
-      const matrix = await withWorkspace(options.db, (ws) => withProgress('hunt baseline --matrix', !options.quiet, ws, () => baselineMatrix(ws, params, { user: text(raw, 'user') })));
-      printRows(io, options.format, matrix.columns, matrix.rows);
-    }));
+  huntbook hunt baseline --matrix --format csv > matrix.csv`,
+    )
+    .action(
+      act(io, async (raw: Flags) => {
+        if (!raw.matrix) return huntCommand(io, raw, BASELINE, 'hunt baseline');
+        // The matrix itself is a view of the data, not a ranked run: printed, not kept.
+        const options = commonOptions(raw as Record<string, string>);
+        const config = loadConfig(text(raw, 'config'));
+        announceConfig(io, config, options.quiet);
+        const params = readBaselineFlags(config, raw);
+        const matrix = await withWorkspace(options.db, (ws) =>
+          withProgress('hunt baseline --matrix', !options.quiet, ws, () => baselineMatrix(ws, params, { user: text(raw, 'user') })),
+        );
+        printRows(io, options.format, matrix.columns, matrix.rows);
+      }),
+    );
 
   addBaselineOptions(withCommon(hunt.command('insider')))
-    .description('who is stealing data, and the story: baseline days, risk, population, phase order and red flags in one ranked list of users')
-    .option('--order-days <n>', 'packaging followed by exfiltration within this many days scores the order bonus (config insider.order_days: 5)')
+    .description(
+      'who is stealing data, and the story: baseline days, risk, population, phase order and red flags in one ranked list of users',
+    )
+    .option(
+      '--order-days <n>',
+      'packaging followed by exfiltration within this many days scores the order bonus (config insider.order_days: 5)',
+    )
     .option('--top <n>', 'rows to print (default 20)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 score = baseline (the sum of the user's three highest day scores, hunt baseline)
       + risk (the highest Elastic 0-100 risk of their day windows, hunt risk, x 0.5)
       + population (addedweight / 10, +10 in the outlier cluster, hunt population)
@@ -74,6 +104,7 @@ Run rules first (huntbook rules run): detections give risk, population, phases a
 
 Examples:
   huntbook hunt insider --top 10
-  huntbook hunt insider --format json --top 1`)
+  huntbook hunt insider --format json --top 1`,
+    )
     .action(act(io, async (raw: Flags) => huntCommand(io, raw, INSIDER, 'hunt insider')));
 }

@@ -28,7 +28,13 @@ export const COMMAND_MODULES: { names: string[]; load: () => Promise<Register[]>
   { names: ['entity'], load: async () => [(await import('./entity.ts')).registerEntity] },
   { names: ['config'], load: async () => [(await import('./config.ts')).registerConfig] },
   { names: ['label', 'images', 'graph'], load: async () => [(await import('./social.ts')).registerSocial] },
-  { names: ['report', 'threads', 'triage', 'serve'], load: async () => { const m = await import('./workbench.ts'); return [m.registerWorkbench, m.registerServe]; } },
+  {
+    names: ['report', 'threads', 'triage', 'serve'],
+    load: async () => {
+      const m = await import('./workbench.ts');
+      return [m.registerWorkbench, m.registerServe];
+    },
+  },
 ];
 
 /** The program with the command `args` names, or with every command (help, a typo, an option first). */
@@ -39,14 +45,17 @@ export async function buildProgram(io: CommandIO, args: readonly string[] = []):
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  program.addHelpText('after', `
+  program.addHelpText(
+    'after',
+    `
 Start here:
   huntbook demo                       generate sample data, ingest it, run every hunt
   huntbook ingest logs/ --db case.duckdb
   huntbook hunt beacons --db case.duckdb
   huntbook rules run --db case.duckdb && huntbook hunt risk --by user --db case.duckdb
   huntbook sql "SELECT dest, count(*) n FROM http GROUP BY ALL ORDER BY n DESC LIMIT 10" --db case.duckdb
-`);
+`,
+  );
   // --version needs no command at all; help, a typo or an option first needs them all (to list them).
   if (args[0] === '--version' || args[0] === '-V') return program;
   const named = COMMAND_MODULES.filter((m) => m.names.includes(args[0] ?? ''));
@@ -75,8 +84,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`huntbook: unexpected error: ${escapeControl(message)}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run again with --debug for the stack trace)\n'}`);
+    io.stderr.write(
+      `huntbook: unexpected error: ${escapeControl(message)}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run again with --debug for the stack trace)\n'}`,
+    );
     return 70;
   }
 }
-

@@ -43,14 +43,19 @@ function head(path: string): string {
 export function checkOutputFile(option: string, path: string, db: string, force = false): string {
   if (!path) throw new UsageError(`${option} needs a file name`);
   const target = canonical(path);
-  if (workspaceFiles(db).includes(target)) throw new UsageError(`${option} ${path} is the workspace (--db ${db}): choose another file (nothing was written)`);
+  if (workspaceFiles(db).includes(target))
+    throw new UsageError(`${option} ${path} is the workspace (--db ${db}): choose another file (nothing was written)`);
   const parent = dirname(resolve(path));
-  if (!existsSync(parent)) throw new UsageError(`${option} ${path}: the folder ${parent} does not exist (create it first; nothing was written)`);
+  if (!existsSync(parent))
+    throw new UsageError(`${option} ${path}: the folder ${parent} does not exist (create it first; nothing was written)`);
   if (!statSync(parent).isDirectory()) throw new UsageError(`${option} ${path}: ${parent} is not a folder`);
   if (existsSync(target)) {
-    if (statSync(target).isDirectory()) throw new UsageError(`${option} ${path} is a folder: give a file name inside it (e.g. ${join(path, 'report.html')})`);
+    if (statSync(target).isDirectory())
+      throw new UsageError(`${option} ${path} is a folder: give a file name inside it (e.g. ${join(path, 'report.html')})`);
     if (!force && !WRITTEN_BY.some((mark) => head(target).includes(mark))) {
-      throw new UsageError(`${option} ${path} exists and huntbook did not write it: choose another name, or --force to replace it (nothing was written)`);
+      throw new UsageError(
+        `${option} ${path} exists and huntbook did not write it: choose another name, or --force to replace it (nothing was written)`,
+      );
     }
   }
   return target;
@@ -75,10 +80,13 @@ export const GENERATED_MARKER = '.huntbook-generate';
  * huntbook did not write (no marker) are refused unless --force; the folder is made when missing.
  */
 export function checkOutputFolder(option: string, dir: string, names: readonly string[], force = false): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`${option} ${dir} is a file, not a folder (nothing was written)`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UsageError(`${option} ${dir} is a file, not a folder (nothing was written)`);
   if (!existsSync(dir) || force || existsSync(join(dir, GENERATED_MARKER))) return;
   const taken = names.filter((name) => existsSync(join(dir, name)));
   if (taken.length > 0) {
-    throw new UsageError(`${option} ${dir} already holds ${taken.join(', ')}, which huntbook did not write: choose a new or empty folder, or --force to replace them (nothing was written)`);
+    throw new UsageError(
+      `${option} ${dir} already holds ${taken.join(', ')}, which huntbook did not write: choose a new or empty folder, or --force to replace them (nothing was written)`,
+    );
   }
 }

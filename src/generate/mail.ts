@@ -67,8 +67,19 @@ function textBody(spec: NoticeSpec, oldLinks: boolean): string {
   const { profile: p, person } = spec;
   const link = oldLinks ? `${WEB}/profile/view?id=${p.profile_id}&trk=eml-old` : `${WEB}/comm/in/${p.profile_id}?trk=eml-txt`;
   const mine = oldLinks ? `${WEB}/profile/view?id=${slugOf(person)}` : `${WEB}/comm/in/${slugOf(person)}`;
-  return [p.profile_name, p.profile_title, ACTION[spec.kind], '', `View profile: ${link}`, `Photo: ${MEDIA}/${p.profile_id}.jpg`, '', '-----',
-    `This email was intended for ${person.name} (${person.title})`, `Your profile: ${mine}`, ''].join('\n');
+  return [
+    p.profile_name,
+    p.profile_title,
+    ACTION[spec.kind],
+    '',
+    `View profile: ${link}`,
+    `Photo: ${MEDIA}/${p.profile_id}.jpg`,
+    '',
+    '-----',
+    `This email was intended for ${person.name} (${person.title})`,
+    `Your profile: ${mine}`,
+    '',
+  ].join('\n');
 }
 
 type Mail = NonNullable<ConstructorParameters<typeof MailComposer>[0]>;
@@ -78,8 +89,14 @@ function notice(spec: NoticeSpec, n: number): Mail {
   const subject = SUBJECTS[spec.kind][n % SUBJECTS[spec.kind].length](spec.profile.profile_name);
   const base: Mail = {
     from: { name: 'Social Example', address: spec.kind === 'message' ? `messages-noreply@${NETWORK}` : `invitations@${NETWORK}` },
-    to: spec.person.email, subject, date: new Date(Math.floor(spec.ts / 1000) * 1000), messageId: `<notice-${n}@${NETWORK}>`,
-    headers: { 'Delivered-To': spec.person.email, 'DKIM-Signature': `v=1; a=rsa-sha256; c=relaxed/relaxed; d=${NETWORK}; s=s2048; h=from:to:subject:date; bh=${n}; b=${n}` },
+    to: spec.person.email,
+    subject,
+    date: new Date(Math.floor(spec.ts / 1000) * 1000),
+    messageId: `<notice-${n}@${NETWORK}>`,
+    headers: {
+      'Delivered-To': spec.person.email,
+      'DKIM-Signature': `v=1; a=rsa-sha256; c=relaxed/relaxed; d=${NETWORK}; s=s2048; h=from:to:subject:date; bh=${n}; b=${n}`,
+    },
   };
   if (style === 0) return { ...base, html: htmlBody(spec, n), textEncoding: 'quoted-printable' };
   if (style === 1) return { ...base, text: textBody(spec, false), html: htmlBody(spec, n), textEncoding: 'base64' };
@@ -91,10 +108,28 @@ function lookalike(spec: NoticeSpec, n: number, variant: number): { mail: Mail; 
   const id = `<notice-${n}@${NETWORK}>`;
   if (variant === 0) {
     const html = String(real.html ?? htmlBody(spec, n)).replaceAll(WEB, 'https://social-examp1e.com');
-    return { why: 'typosquatted sender and links', mail: { ...real, from: { name: 'Social Example', address: 'invitations@social-examp1e.com' }, html, text: undefined, messageId: id, headers: { 'Delivered-To': spec.person.email, 'DKIM-Signature': 'v=1; d=social-examp1e.com; s=k1; b=x' } } };
+    return {
+      why: 'typosquatted sender and links',
+      mail: {
+        ...real,
+        from: { name: 'Social Example', address: 'invitations@social-examp1e.com' },
+        html,
+        text: undefined,
+        messageId: id,
+        headers: { 'Delivered-To': spec.person.email, 'DKIM-Signature': 'v=1; d=social-examp1e.com; s=k1; b=x' },
+      },
+    };
   }
   if (variant === 1) {
-    return { why: 'foreign DKIM domain and Reply-To elsewhere', mail: { ...real, replyTo: 'talent.partner.hr@gmail.com', messageId: id, headers: { 'Delivered-To': spec.person.email, 'DKIM-Signature': 'v=1; d=bulk-mailer.example; s=k1; b=x' } } };
+    return {
+      why: 'foreign DKIM domain and Reply-To elsewhere',
+      mail: {
+        ...real,
+        replyTo: 'talent.partner.hr@gmail.com',
+        messageId: id,
+        headers: { 'Delivered-To': spec.person.email, 'DKIM-Signature': 'v=1; d=bulk-mailer.example; s=k1; b=x' },
+      },
+    };
   }
   const html = htmlBody(spec, n).replace(`${WEB}/comm/mynetwork?trk=eml-cta`, 'https://social.example.account-verify.net/login');
   return { why: 'link to an unrelated host', mail: { ...real, html, text: undefined, textEncoding: 'quoted-printable', messageId: id } };
@@ -102,7 +137,12 @@ function lookalike(spec: NoticeSpec, n: number, variant: number): { mail: Mail; 
 
 /** mboxrd: a body line starting "From " (or ">From ") gets one more ">". */
 function mboxEntry(message: Buffer, from: string, date: Date): string {
-  const body = message.toString('utf8').replace(/\r\n/g, '\n').split('\n').map((l) => (/^>*From /.test(l) ? `>${l}` : l)).join('\n');
+  const body = message
+    .toString('utf8')
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((l) => (/^>*From /.test(l) ? `>${l}` : l))
+    .join('\n');
   return `From ${from} ${date.toUTCString().replace(',', '')}\n${body}\n\n`;
 }
 
@@ -119,7 +159,13 @@ export async function writeNotices(out: string, seed: number, specs: readonly No
   let n = 0;
   for (const spec of specs) {
     const mail = notice(spec, ++n);
-    await write(mboxEntry(await new MailComposer(mail).compile().build(), spec.kind === 'message' ? `messages-noreply@${NETWORK}` : `invitations@${NETWORK}`, mail.date as Date));
+    await write(
+      mboxEntry(
+        await new MailComposer(mail).compile().build(),
+        spec.kind === 'message' ? `messages-noreply@${NETWORK}` : `invitations@${NETWORK}`,
+        mail.date as Date,
+      ),
+    );
     summary.genuine++;
     // About one in a hundred notices has a lookalike sent beside it, to the same person.
     if (rng.chance(0.01) || summary.lookalikes.length < 3) {
@@ -132,8 +178,12 @@ export async function writeNotices(out: string, seed: number, specs: readonly No
   if (specs.length > 0) {
     const first = specs[0];
     const digest: Mail = {
-      from: { name: 'Social Example', address: `digest@${NETWORK}` }, to: first.person.email, subject: 'Your weekly network digest',
-      date: new Date(Math.floor(first.ts / 1000) * 1000), messageId: `<digest-1@${NETWORK}>`, text: 'From the people you follow this week...\n',
+      from: { name: 'Social Example', address: `digest@${NETWORK}` },
+      to: first.person.email,
+      subject: 'Your weekly network digest',
+      date: new Date(Math.floor(first.ts / 1000) * 1000),
+      messageId: `<digest-1@${NETWORK}>`,
+      text: 'From the people you follow this week...\n',
       headers: { 'DKIM-Signature': `v=1; d=${NETWORK}; s=s2048; b=x` },
     };
     await write(mboxEntry(await new MailComposer(digest).compile().build(), `digest@${NETWORK}`, digest.date as Date));

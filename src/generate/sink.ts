@@ -7,7 +7,10 @@ export class LineSink {
   private size = 0;
   rows = 0;
 
-  constructor(readonly path: string, header?: string) {
+  constructor(
+    readonly path: string,
+    header?: string,
+  ) {
     this.fd = openSync(path, 'w');
     if (header !== undefined) this.write(header);
   }

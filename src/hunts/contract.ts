@@ -89,7 +89,10 @@ export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<Hu
     const record = (run: RunRecord) => {
       const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
       return ws.transaction(async () => {
-        const runId = 'table' in run.results ? await recordRunFromTable(ws, { ...kept, table: run.results }) : await recordRun(ws, { ...kept, rows: run.results });
+        const runId =
+          'table' in run.results
+            ? await recordRunFromTable(ws, { ...kept, table: run.results })
+            : await recordRun(ws, { ...kept, rows: run.results });
         if (run.keep) await run.keep(runId);
         return runId;
       });

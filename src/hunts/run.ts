@@ -55,15 +55,29 @@ function serialise(value: Record<string, unknown>): string {
   return `{${parts.join(',')}}`;
 }
 
-export async function startRun(ws: Workspace, hunt: string, parameters: unknown, window: { start?: string | null; end?: string | null } = {}): Promise<{ runId: number; started: number }> {
+export async function startRun(
+  ws: Workspace,
+  hunt: string,
+  parameters: unknown,
+  window: { start?: string | null; end?: string | null } = {},
+): Promise<{ runId: number; started: number }> {
   const runId = Number(await ws.scalar("SELECT nextval('run_ids')"));
   await ws.run('INSERT INTO hunt_runs VALUES ($1, $2, now()::TIMESTAMP, NULL, $3, CAST($4 AS TIMESTAMP), CAST($5 AS TIMESTAMP), NULL)', [
-    runId, hunt, JSON.stringify(parameters), window.start ?? null, window.end ?? null,
+    runId,
+    hunt,
+    JSON.stringify(parameters),
+    window.start ?? null,
+    window.end ?? null,
   ]);
   return { runId, started: performance.now() };
 }
 
-export async function finishRun(ws: Workspace, run: { runId: number; started: number }, hunt: string, rows: readonly ResultRow[]): Promise<void> {
+export async function finishRun(
+  ws: Workspace,
+  run: { runId: number; started: number },
+  hunt: string,
+  rows: readonly ResultRow[],
+): Promise<void> {
   // Rows go through one NDJSON file read by DuckDB's JSON reader: a hunt keeps every ranked row
   // (90 k entity-windows at 10 k users × 30 days), and one call per cell through the driver
   // costs seconds where the reader takes a fraction of one.
@@ -77,8 +91,10 @@ export async function finishRun(ws: Workspace, run: { runId: number; started: nu
       batch = [];
     };
     for (const r of rows) {
-      batch.push(`{"rank":${r.rank},"entity_type":${JSON.stringify(r.entityType)},"entity":${JSON.stringify(r.entity)},"score":${r.score === null || !Number.isFinite(r.score) ? 'null' : r.score},`
-        + `"features":${JSON.stringify(r.features)},"reasons":${JSON.stringify(r.reasons)},"evidence":${r.evidence ? serialise(r.evidence) : 'null'}}\n`);
+      batch.push(
+        `{"rank":${r.rank},"entity_type":${JSON.stringify(r.entityType)},"entity":${JSON.stringify(r.entity)},"score":${r.score === null || !Number.isFinite(r.score) ? 'null' : r.score},` +
+          `"features":${JSON.stringify(r.features)},"reasons":${JSON.stringify(r.reasons)},"evidence":${r.evidence ? serialise(r.evidence) : 'null'}}\n`,
+      );
       if (batch.length === 5000) await flush();
     }
     await flush();
@@ -86,11 +102,18 @@ export async function finishRun(ws: Workspace, run: { runId: number; started: nu
     await finished(out);
     await ws.transaction(async () => {
       if (rows.length > 0) {
-        await ws.run(`INSERT INTO results SELECT $1, $2, rank, entity_type, entity, score, features, reasons, evidence
+        await ws.run(
+          `INSERT INTO results SELECT $1, $2, rank, entity_type, entity, score, features, reasons, evidence
           FROM read_json($3, format = 'newline_delimited', columns = {rank: 'INTEGER', entity_type: 'VARCHAR', entity: 'VARCHAR', score: 'DOUBLE', features: 'JSON', reasons: 'JSON', evidence: 'JSON'},
-                         maximum_object_size = 67108864)`, [run.runId, hunt, file]);
+                         maximum_object_size = 67108864)`,
+          [run.runId, hunt, file],
+        );
       }
-      await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [(performance.now() - run.started) / 1000, rows.length, run.runId]);
+      await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [
+        (performance.now() - run.started) / 1000,
+        rows.length,
+        run.runId,
+      ]);
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -102,7 +125,16 @@ export async function finishRun(ws: Workspace, run: { runId: number; started: nu
  * after the hunt has checked its inputs and computed everything: a refused or failed hunt leaves
  * no run behind.
  */
-export async function recordRun(ws: Workspace, run: { hunt: string; parameters: unknown; window?: { start?: string | null; end?: string | null }; started: number; rows: readonly ResultRow[] }): Promise<number> {
+export async function recordRun(
+  ws: Workspace,
+  run: {
+    hunt: string;
+    parameters: unknown;
+    window?: { start?: string | null; end?: string | null };
+    started: number;
+    rows: readonly ResultRow[];
+  },
+): Promise<number> {
   return ws.transaction(async () => {
     const started = await startRun(ws, run.hunt, run.parameters, run.window);
     await finishRun(ws, { runId: started.runId, started: run.started }, run.hunt, run.rows);
@@ -117,24 +149,42 @@ export async function recordRun(ws: Workspace, run: { hunt: string; parameters: 
  * and ranks the same way.
  */
 export async function previousFeatures(ws: Workspace, hunt: string, period: { start: string | null; end: string | null }): Promise<Row[]> {
-  return ws.query(`SELECT entity, features FROM (
+  return ws.query(
+    `SELECT entity, features FROM (
       SELECT r.entity, r.features, h.window_start, h.window_end,
              row_number() OVER (PARTITION BY r.entity, h.window_start, h.window_end ORDER BY r.run_id DESC) AS latest
         FROM results r JOIN hunt_runs h USING (run_id)
        WHERE r.hunt = $1 AND NOT (h.window_start IS NOT DISTINCT FROM CAST($2 AS TIMESTAMP) AND h.window_end IS NOT DISTINCT FROM CAST($3 AS TIMESTAMP)))
-    WHERE latest = 1 ORDER BY window_start, window_end, entity`, [hunt, period.start, period.end]);
+    WHERE latest = 1 ORDER BY window_start, window_end, entity`,
+    [hunt, period.start, period.end],
+  );
 }
 
 /**
  * A run whose ranked rows a hunt made in SQL (a workspace table with rank, entity, score,
  * features, reasons, evidence): kept without a trip through JS.
  */
-export async function recordRunFromTable(ws: Workspace, run: { hunt: string; parameters: unknown; window?: { start?: string | null; end?: string | null }; started: number; table: { table: string; entityType: string; count: number } }): Promise<number> {
+export async function recordRunFromTable(
+  ws: Workspace,
+  run: {
+    hunt: string;
+    parameters: unknown;
+    window?: { start?: string | null; end?: string | null };
+    started: number;
+    table: { table: string; entityType: string; count: number };
+  },
+): Promise<number> {
   return ws.transaction(async () => {
     const started = await startRun(ws, run.hunt, run.parameters, run.window);
-    await ws.run(`INSERT INTO results SELECT $1, $2, rank, $3, entity, score, features, to_json(reasons), evidence FROM ${quoteIdent(run.table.table)}`,
-      [started.runId, run.hunt, run.table.entityType]);
-    await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [(performance.now() - run.started) / 1000, run.table.count, started.runId]);
+    await ws.run(
+      `INSERT INTO results SELECT $1, $2, rank, $3, entity, score, features, to_json(reasons), evidence FROM ${quoteIdent(run.table.table)}`,
+      [started.runId, run.hunt, run.table.entityType],
+    );
+    await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [
+      (performance.now() - run.started) / 1000,
+      run.table.count,
+      started.runId,
+    ]);
     return started.runId;
   });
 }

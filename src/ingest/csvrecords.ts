@@ -33,7 +33,8 @@ export async function physicalLines(path: string, gzip: boolean, recordLines: re
   for await (const chunk of open(path, gzip)) {
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i];
-      if (byte === QUOTE) quoted = !quoted; // "" inside a quoted value toggles twice
+      if (byte === QUOTE)
+        quoted = !quoted; // "" inside a quoted value toggles twice
       else if (byte === LF) {
         physical++;
         if (!quoted) {
@@ -74,7 +75,8 @@ export async function repairBareCr(path: string, gzip: boolean, out: string): Pr
     if (bare) dropped.push({ line: recordStart, text: text.toString('utf8').slice(0, 300) });
     else {
       kept.push(recordStart);
-      if (!writer.write(withNewline ? Buffer.concat([text, Buffer.from('\n')]) : text)) await new Promise<void>((resolve) => writer.once('drain', () => resolve()));
+      if (!writer.write(withNewline ? Buffer.concat([text, Buffer.from('\n')]) : text))
+        await new Promise<void>((resolve) => writer.once('drain', () => resolve()));
     }
     line = [];
     bare = false;

@@ -62,7 +62,11 @@ function firstJsonLine(text: string): unknown {
 
 function isWindowsEvent(value: Record<string, unknown>): boolean {
   const keys = Object.keys(value);
-  return 'Event' in value || 'winlog' in value || (keys.includes('EventID') && (keys.includes('Channel') || keys.includes('SourceName') || keys.includes('Hostname')));
+  return (
+    'Event' in value ||
+    'winlog' in value ||
+    (keys.includes('EventID') && (keys.includes('Channel') || keys.includes('SourceName') || keys.includes('Hostname')))
+  );
 }
 
 /**
@@ -71,8 +75,14 @@ function isWindowsEvent(value: Record<string, unknown>): boolean {
  * x509, stats... carry only ts).
  */
 function isZeekJson(value: Record<string, unknown>, fileName: string): boolean {
-  return '_path' in value || '@stream' in value || 'id.orig_h' in value || 'id_orig_h' in value || ('uid' in value && 'ts' in value)
-    || ('ts' in value && ZEEK_LOGS.has(zeekLogName(fileName)));
+  return (
+    '_path' in value ||
+    '@stream' in value ||
+    'id.orig_h' in value ||
+    'id_orig_h' in value ||
+    ('uid' in value && 'ts' in value) ||
+    ('ts' in value && ZEEK_LOGS.has(zeekLogName(fileName)))
+  );
 }
 
 /**
@@ -96,7 +106,9 @@ function mailShape(text: string): 'eml' | 'mbox' | undefined {
 
 export function detectFormat(fileName: string, scan: Head): Format {
   if (looksBinary(scan)) {
-    throw new InputError(`binary content (NUL or control bytes), not a log this version reads`, { location: { file: fileName, line: scan.firstNulLine ?? 1 } });
+    throw new InputError(`binary content (NUL or control bytes), not a log this version reads`, {
+      location: { file: fileName, line: scan.firstNulLine ?? 1 },
+    });
   }
   const text = scan.sample.toString('utf8').replace(/^\uFEFF/, '');
   if (text.startsWith('#separator')) return 'zeek';
@@ -120,5 +132,7 @@ export function detectFormat(fileName: string, scan: Head): Format {
   if (fields.length >= 2 && fields.every((f) => f.trim() !== '' && f.length < 200)) {
     return certKind(fileName, fields) ? 'cert' : 'csv';
   }
-  throw new InputError('unknown format: not Zeek TSV, JSON, NDJSON or delimited text with a header row; name it with --format', { location: { file: fileName, line: 1 } });
+  throw new InputError('unknown format: not Zeek TSV, JSON, NDJSON or delimited text with a header row; name it with --format', {
+    location: { file: fileName, line: 1 },
+  });
 }

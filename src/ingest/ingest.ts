@@ -110,9 +110,15 @@ function snapshotMonth(display: string): { valid_from: string; valid_to: string 
 async function loadCert(ctx: LoadContext, scan: Prescan): Promise<LoadOutcome> {
   const header = firstLine(scan.sample);
   const kind = certKind(ctx.display, splitCsvLine(header, guessDelimiter(header)));
-  if (!kind) throw new InputError('not a CERT insider-threat file (logon, device, file, email, http or LDAP header expected)', { location: { file: ctx.display, line: 1 } });
+  if (!kind)
+    throw new InputError('not a CERT insider-threat file (logon, device, file, email, http or LDAP header expected)', {
+      location: { file: ctx.display, line: 1 },
+    });
   if (kind === 'psychometric') {
-    throw new UnknownTableError('CERT psychometric scores (Big Five O, C, E, A, N per user): no hunt reads them and no table holds them; not loaded', { location: { file: ctx.display, line: 1 } });
+    throw new UnknownTableError(
+      'CERT psychometric scores (Big Five O, C, E, A, N per user): no hunt reads them and no table holds them; not loaded',
+      { location: { file: ctx.display, line: 1 } },
+    );
   }
   const profile = { ...CERT_PROFILE[kind] };
   const month = kind === 'ldap' ? snapshotMonth(ctx.display) : undefined;
@@ -138,7 +144,12 @@ async function refuseCutLastRow(ctx: LoadContext, outcome: LoadOutcome, key: str
   // In SQL: rows appended in this transaction have row ids beyond what a JS number holds exactly.
   await ctx.ws.run(`DELETE FROM ${table} WHERE rowid = (SELECT max(rowid) FROM ${table} WHERE ${where})`, [ctx.fileId, id ?? '']);
   outcome.loaded--;
-  outcome.rejects.push({ line, field: null, reason: 'the file ends in the middle of this row (no line end after it): cut short, so it is refused', text: text.slice(0, 200) });
+  outcome.rejects.push({
+    line,
+    field: null,
+    reason: 'the file ends in the middle of this row (no line end after it): cut short, so it is refused',
+    text: text.slice(0, 200),
+  });
 }
 
 /** The last line of a file and its number (a pass counting line ends: only for files cut short). */
@@ -158,7 +169,11 @@ function jsonShape(scan: Prescan): 'ndjson' | 'document' {
 }
 
 function jsonShapeOf(sample: Buffer): 'ndjson' | 'document' {
-  const line = sample.toString('utf8').replace(/^\uFEFF/, '').trimStart().split('\n', 1)[0];
+  const line = sample
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .split('\n', 1)[0];
   try {
     const value: unknown = JSON.parse(line);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? 'ndjson' : 'document';
@@ -194,7 +209,16 @@ export async function ingest(ws: Workspace, paths: readonly string[], options: I
       } catch (error) {
         // An unreadable archive or a missing path fails that path; the others still load.
         if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
-        const report: FileReport = { path: error.location.file ?? path, status: 'failed', read: 0, loaded: 0, rejected: 0, seconds: 0, message: error.describe(), rejects: [] };
+        const report: FileReport = {
+          path: error.location.file ?? path,
+          status: 'failed',
+          read: 0,
+          loaded: 0,
+          rejected: 0,
+          seconds: 0,
+          message: error.describe(),
+          rejects: [],
+        };
         reports.push(report);
         options.onFile?.(report);
       }
@@ -298,28 +322,50 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     report.format = format;
     // Line-oriented formats are reconciled against the file's own line count; the others only need the hash.
     // A gzip file always gets the full pass: DuckDB reads a truncated stream as if the file ended there.
-    const lines = head.gzip || format === 'zeek' || (['ndjson', 'windows', 'zeek-json'].includes(format) && jsonShapeOf(head.sample) === 'ndjson');
-    const scan = await prescan(file.local, file.size, (done, total) => {
-      checkInterrupted();
-      progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
-    }, { lines, head });
+    const lines =
+      head.gzip || format === 'zeek' || (['ndjson', 'windows', 'zeek-json'].includes(format) && jsonShapeOf(head.sample) === 'ndjson');
+    const scan = await prescan(
+      file.local,
+      file.size,
+      (done, total) => {
+        checkInterrupted();
+        progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
+      },
+      { lines, head },
+    );
     checkInterrupted();
     const month = format === 'cert' ? snapshotMonth(file.display)?.valid_from : undefined;
     // Monthly directory snapshots may repeat last month's content: that is another month's fact.
-    const previous = await ws.query("SELECT file_id, path || coalesce('!' || member, '') AS path, target_table FROM ingested_files WHERE sha256 = $1 AND snapshot = $2", [scan.sha256, month ?? '']);
+    const previous = await ws.query(
+      "SELECT file_id, path || coalesce('!' || member, '') AS path, target_table FROM ingested_files WHERE sha256 = $1 AND snapshot = $2",
+      [scan.sha256, month ?? ''],
+    );
     if (previous.length > 0 && !options.force) {
-      return { ...report, status: 'skipped', table: String(previous[0].target_table), message: `already ingested as ${previous[0].path} (same content); --force loads it again`, seconds: elapsed(started) };
+      return {
+        ...report,
+        status: 'skipped',
+        table: String(previous[0].target_table),
+        message: `already ingested as ${previous[0].path} (same content); --force loads it again`,
+        seconds: elapsed(started),
+      };
     }
     const warnings: string[] = [];
     let tables: Record<string, number> | undefined;
     const outcome = await ws.transaction(async () => {
       for (const old of previous) {
         const dropped = await forget(ws, Number(old.file_id), String(old.target_table));
-        warnings.push(`replaced the earlier copy ${old.path}${dropped > 0 ? `; its ${dropped} detections were removed with its rows (huntbook rules run finds them again)` : ''}`);
+        warnings.push(
+          `replaced the earlier copy ${old.path}${dropped > 0 ? `; its ${dropped} detections were removed with its rows (huntbook rules run finds them again)` : ''}`,
+        );
       }
       const fileId = Number(await ws.scalar("SELECT nextval('file_ids')"));
       const ctx: LoadContext = {
-        ws, fileId, display: file.display, localPath: file.local, table: options.table, map: options.map,
+        ws,
+        fileId,
+        display: file.display,
+        localPath: file.local,
+        table: options.table,
+        map: options.map,
         watch: (what, work) => watch(ws, progress, `${label}: ${what}`, work),
       };
       let result: LoadOutcome;
@@ -332,25 +378,49 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         throw new InputError(`cannot be read as ${format}: ${message}`, { location: { file: file.display }, cause: error });
       }
       reconcile(file.display, format, scan, result);
-      warnings.push(...result.warnings ?? []);
-      if (result.target === 'profiles') warnings.push(...await completeProfileExport(ws, fileId));
-      await ws.append('rejects', result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]));
-      await ws.run(
-        `INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11, $12)`,
-        [fileId, file.archive ?? file.display, file.member ?? null, scan.sha256, scan.size, format, result.target, result.read, result.loaded, result.rejects.length, elapsed(started), month ?? ''],
+      warnings.push(...(result.warnings ?? []));
+      if (result.target === 'profiles') warnings.push(...(await completeProfileExport(ws, fileId)));
+      await ws.append(
+        'rejects',
+        result.rejects.map((r) => [fileId, file.display, r.line, r.field, r.reason, r.text]),
       );
+      await ws.run(`INSERT INTO ingested_files VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()::TIMESTAMP, $11, $12)`, [
+        fileId,
+        file.archive ?? file.display,
+        file.member ?? null,
+        scan.sha256,
+        scan.size,
+        format,
+        result.target,
+        result.read,
+        result.loaded,
+        result.rejects.length,
+        elapsed(started),
+        month ?? '',
+      ]);
       // A file whose records went to several tables (a shipper's mixed Zeek export) says where each went.
       const targets = result.target.split(',').filter(Boolean);
       if (targets.length > 1) {
-        const counts = await ws.query(targets.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${quoteIdent(t)} WHERE file_id = $1`).join(' UNION ALL '), [fileId]);
+        const counts = await ws.query(
+          targets.map((t, i) => `SELECT ${i} AS i, count(*) AS n FROM ${quoteIdent(t)} WHERE file_id = $1`).join(' UNION ALL '),
+          [fileId],
+        );
         tables = Object.fromEntries(counts.map((row) => [targets[Number(row.i)], Number(row.n)]));
       }
-      warnings.push(...await sameRecordsElsewhere(ws, fileId, targets));
+      warnings.push(...(await sameRecordsElsewhere(ws, fileId, targets)));
       return result;
     });
     return {
-      ...report, status: 'loaded', table: outcome.target, read: outcome.read, loaded: outcome.loaded,
-      rejected: outcome.rejects.length, rejects: outcome.rejects, seconds: elapsed(started), warnings, tables,
+      ...report,
+      status: 'loaded',
+      table: outcome.target,
+      read: outcome.read,
+      loaded: outcome.loaded,
+      rejected: outcome.rejects.length,
+      rejects: outcome.rejects,
+      seconds: elapsed(started),
+      warnings,
+      tables,
     };
   } catch (error) {
     if (!(error instanceof HuntbookError) || error instanceof InterruptedError) throw error;
@@ -374,14 +444,24 @@ async function sameRecordsElsewhere(ws: Workspace, fileId: number, targets: stri
   const warnings: string[] = [];
   for (const table of targets.filter((t) => UID_TABLES.has(t))) {
     // Nothing else loaded into this table yet: nothing to compare with (the common first load).
-    const others = await ws.scalar("SELECT count(*) FROM ingested_files WHERE file_id <> $1 AND list_contains(string_split(target_table, ','), $2)", [fileId, table]);
+    const others = await ws.scalar(
+      "SELECT count(*) FROM ingested_files WHERE file_id <> $1 AND list_contains(string_split(target_table, ','), $2)",
+      [fileId, table],
+    );
     if (Number(others) === 0) continue;
-    const [row] = await ws.query(`WITH mine AS (SELECT uid, ts FROM ${quoteIdent(table)} WHERE file_id = $1 AND uid IS NOT NULL LIMIT 1000)
+    const [row] = await ws.query(
+      `WITH mine AS (SELECT uid, ts FROM ${quoteIdent(table)} WHERE file_id = $1 AND uid IS NOT NULL LIMIT 1000)
       SELECT (SELECT count(*) FROM mine) AS sampled, count(DISTINCT (m.uid, m.ts)) AS seen, min(o.file_id) AS other
-        FROM mine m JOIN ${quoteIdent(table)} o ON o.uid = m.uid AND o.ts = m.ts AND o.file_id <> $1`, [fileId]);
+        FROM mine m JOIN ${quoteIdent(table)} o ON o.uid = m.uid AND o.ts = m.ts AND o.file_id <> $1`,
+      [fileId],
+    );
     if (Number(row.seen) === 0) continue;
-    const [other] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [Number(row.other)]);
-    warnings.push(`${row.seen} of ${row.sampled} sampled ${table} records (same uid and time) are already in the workspace from ${other?.path ?? `file ${row.other}`}: the same traffic loaded twice counts twice in every hunt`);
+    const [other] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [
+      Number(row.other),
+    ]);
+    warnings.push(
+      `${row.seen} of ${row.sampled} sampled ${table} records (same uid and time) are already in the workspace from ${other?.path ?? `file ${row.other}`}: the same traffic loaded twice counts twice in every hunt`,
+    );
   }
   return warnings;
 }
@@ -393,15 +473,25 @@ async function sameRecordsElsewhere(ws: Workspace, fileId: number, targets: stri
 function reconcile(file: string, format: Format, scan: Prescan, result: LoadOutcome): void {
   const rejected = result.rejects.length;
   if (result.read !== result.loaded + rejected) {
-    throw new InputError(`accounting mismatch: read ${result.read} but loaded ${result.loaded} + rejected ${rejected}; nothing was kept`, { location: { file } });
+    throw new InputError(`accounting mismatch: read ${result.read} but loaded ${result.loaded} + rejected ${rejected}; nothing was kept`, {
+      location: { file },
+    });
   }
-  const lineOriented = format === 'zeek' || ((format === 'ndjson' || format === 'windows' || format === 'zeek-json') && jsonShape(scan) === 'ndjson');
+  const lineOriented =
+    format === 'zeek' || ((format === 'ndjson' || format === 'windows' || format === 'zeek-json') && jsonShape(scan) === 'ndjson');
   if (lineOriented && result.read !== scan.dataLines) {
-    throw new InputError(`accounting mismatch: the file has ${scan.dataLines} data lines but ${result.read} were read; nothing was kept`, { location: { file } });
+    throw new InputError(`accounting mismatch: the file has ${scan.dataLines} data lines but ${result.read} were read; nothing was kept`, {
+      location: { file },
+    });
   }
   if (result.read > 0 && result.loaded === 0) {
-    const first = result.rejects.slice(0, 3).map((r) => `line ${r.line ?? '?'}${r.field ? ` field ${r.field}` : ''}: ${r.reason}`).join('; ');
-    throw new InputError(`all ${result.read} records were rejected (${first})`, { location: { file, line: result.rejects[0]?.line ?? undefined } });
+    const first = result.rejects
+      .slice(0, 3)
+      .map((r) => `line ${r.line ?? '?'}${r.field ? ` field ${r.field}` : ''}: ${r.reason}`)
+      .join('; ');
+    throw new InputError(`all ${result.read} records were rejected (${first})`, {
+      location: { file, line: result.rejects[0]?.line ?? undefined },
+    });
   }
 }
 
@@ -415,9 +505,13 @@ async function forget(ws: Workspace, fileId: number, targets: string): Promise<n
   for (const table of targets.split(',').filter(Boolean)) {
     const exists = await ws.scalar('SELECT count(*) FROM information_schema.tables WHERE table_name = $1', [table]);
     if (Number(exists) > 0) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
-    const derived = await ws.scalar("SELECT count(*) FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [table, String(fileId)]);
+    const derived = await ws.scalar("SELECT count(*) FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [
+      table,
+      String(fileId),
+    ]);
     detections += Number(derived);
-    if (Number(derived) > 0) await ws.run("DELETE FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [table, String(fileId)]);
+    if (Number(derived) > 0)
+      await ws.run("DELETE FROM detections WHERE source_table = $1 AND starts_with(event_ref, $2 || ':')", [table, String(fileId)]);
   }
   await ws.run('DELETE FROM rejects WHERE file_id = $1', [fileId]);
   await ws.run('DELETE FROM ingested_files WHERE file_id = $1', [fileId]);

@@ -6,11 +6,30 @@
  */
 import type { SqlValue } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import {
+  CANONICAL_COLUMNS,
+  EXTRA_COLUMN,
+  isCanonicalTable,
+  isListType,
+  quoteIdent,
+  quoteLiteral,
+  type CanonicalTable,
+  type SqlType,
+} from '../store/schema.ts';
 import type { Row } from '../store/workspace.ts';
 import { listFromText } from './lists.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
-import { addRecordKeys, lineOfRecord, NEXT_RECORD, readerRejects, resetReaderRejects, STORE_REJECTS, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import {
+  addRecordKeys,
+  lineOfRecord,
+  NEXT_RECORD,
+  readerRejects,
+  resetReaderRejects,
+  STORE_REJECTS,
+  type LoadContext,
+  type LoadOutcome,
+  type Reject,
+} from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { guessTable } from './tabular.ts';
 import { chooseTimeReading, timestampFromText } from './timeformat.ts';
@@ -72,7 +91,9 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
   const stats = await ctx.ws.query(`SELECT count(j) AS records, count(*) FILTER (WHERE json_type(j) = 'OBJECT') AS objects FROM ${STAGE}`);
   const records = Number(stats[0].records);
   if (records > 0 && Number(stats[0].objects) === 0) {
-    throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', { location: { file: ctx.display } });
+    throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', {
+      location: { file: ctx.display },
+    });
   }
   const routes = await route(ctx, profile);
   const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
@@ -85,9 +106,11 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
       const index = Number(row.rn);
       const reason = String(row.reason);
       const field = reason.startsWith('not a JSON') ? null : reason.slice(0, reason.indexOf(':'));
-      rejects.push(shape === 'ndjson'
-        ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
-        : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) });
+      rejects.push(
+        shape === 'ndjson'
+          ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
+          : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) },
+      );
     }
   }
   rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -113,8 +136,15 @@ async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
   }
   const fallback = zeekLogName(ctx.display);
   const name = `lower(coalesce(${LOG_NAME_KEYS.map((k) => `nullif(json_extract_string(j, ${quoteLiteral(`$."${k}"`)}), '')`).join(', ')}, $1))`;
-  const names = await ctx.ws.query(`SELECT ${name} AS log, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY log ORDER BY log`, [fallback]);
-  const routes: Route[] = names.map((row) => ({ table: targetForZeekPath(String(row.log), ctx.display, undefined), where: `${name} = $2`, params: [fallback, String(row.log)] }));
+  const names = await ctx.ws.query(
+    `SELECT ${name} AS log, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY log ORDER BY log`,
+    [fallback],
+  );
+  const routes: Route[] = names.map((row) => ({
+    table: targetForZeekPath(String(row.log), ctx.display, undefined),
+    where: `${name} = $2`,
+    params: [fallback, String(row.log)],
+  }));
   // Records that are not objects are refused by the first route's load, with their lines.
   if (routes.length === 0) routes.push({ table: targetForZeekPath(undefined, ctx.display, undefined), where: 'true', params: [] });
   else routes[0].where = `(${routes[0].where} OR json_type(j) <> 'OBJECT')`;
@@ -122,12 +152,21 @@ async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
 }
 
 async function sampleKeys(ctx: LoadContext, where: string, params: SqlValue[]): Promise<string[]> {
-  return (await ctx.ws.query(
-    `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT' AND ${where}) GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`, params,
-  )).map((row) => String(row.k));
+  return (
+    await ctx.ws.query(
+      `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT' AND ${where}) GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`,
+      params,
+    )
+  ).map((row) => String(row.k));
 }
 
-async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, where: string, whereParams: SqlValue[]): Promise<{ loaded: number; refused: Row[] }> {
+async function loadRoute(
+  ctx: LoadContext,
+  profile: JsonProfile,
+  table: string,
+  where: string,
+  whereParams: SqlValue[],
+): Promise<{ loaded: number; refused: Row[] }> {
   const keys = await sampleKeys(ctx, where, whereParams);
   const params: SqlValue[] = [...whereParams];
   const bind = (value: SqlValue) => {
@@ -162,39 +201,60 @@ async function loadRoute(ctx: LoadContext, profile: JsonProfile, table: string, 
     // column took, as the TSV and CSV readers do, less the log name that chose the table.
     // A key with a quote or backslash cannot be named in a JSON path safely: then the whole record is kept.
     const rest = keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k));
-    const whole = table === 'events' || rest.length !== keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
+    const whole =
+      table === 'events' || rest.length !== keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
     // (bind() adds a parameter: the object is built only when it is the one used)
     let extra = 'NULL::JSON';
     if (whole) extra = 'j';
-    else if (rest.length > 0) extra = `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
+    else if (rest.length > 0)
+      extra = `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
     convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '' });
     insertColumns = convertExprs.map((c) => c.name);
   } else {
     // A Zeek JSON log with no canonical table: its own table, every field as text but ts.
     const fields = usable.filter((k) => !LOG_NAME_KEYS.includes(k));
     const names = fields.map(sanitizeName);
-    convertExprs = await Promise.all(fields.map(async (key, i) => ({
-      name: names[i],
-      expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true, staged, whereParams) : text(key),
-      check: key === 'ts' ? text(key) : undefined,
-      field: key,
-    })));
-    await ensureTextTable(ctx, table, convertExprs.map((c) => c.name));
+    convertExprs = await Promise.all(
+      fields.map(async (key, i) => ({
+        name: names[i],
+        expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true, staged, whereParams) : text(key),
+        check: key === 'ts' ? text(key) : undefined,
+        field: key,
+      })),
+    );
+    await ensureTextTable(
+      ctx,
+      table,
+      convertExprs.map((c) => c.name),
+    );
     insertColumns = convertExprs.map((c) => c.name);
   }
 
-  const reasonCases = convertExprs.filter((c) => c.check).map((c) =>
-    `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`);
+  const reasonCases = convertExprs
+    .filter((c) => c.check)
+    .map(
+      (c) =>
+        `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`,
+    );
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
-  await ctx.watch('converting', ctx.ws.run(
-    `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
+  await ctx.watch(
+    'converting',
+    ctx.ws.run(
+      `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
        CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' ${reasonCases.join(' ')} END AS reason,
        left(CAST(j AS VARCHAR), 300) AS text
-     FROM ${STAGE} WHERE j IS NOT NULL AND ${where}`, params));
+     FROM ${STAGE} WHERE j IS NOT NULL AND ${where}`,
+      params,
+    ),
+  );
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
-  await ctx.watch(`loading ${table}`, ctx.ws.run(
-    `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id, rec)
-     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`));
+  await ctx.watch(
+    `loading ${table}`,
+    ctx.ws.run(
+      `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id, rec)
+     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`,
+    ),
+  );
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
   const refused = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
@@ -208,10 +268,11 @@ async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'documen
   const compression = `compression='${scan.gzip ? 'gzip' : 'none'}'`;
   const jsonCompression = scan.gzip ? ", compression='gzip'" : '';
   // \u0001 cannot appear unescaped in valid JSON, so as a delimiter it leaves each line whole.
-  const source = shape === 'ndjson'
-    ? `SELECT row_number() OVER () - 1 AS rn, j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
+  const source =
+    shape === 'ndjson'
+      ? `SELECT row_number() OVER () - 1 AS rn, j FROM read_csv(${path}, delim='\u0001', quote='', escape='', header=false, auto_detect=false,
          ${compression}, columns={'j': 'JSON'}, ${STORE_REJECTS})`
-    : `SELECT row_number() OVER () - 1 AS rn, json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}'${jsonCompression}, maximum_object_size=67108864)`;
+      : `SELECT row_number() OVER () - 1 AS rn, json AS j FROM read_json_objects(${path}, format='${firstNonSpace(scan.sample) === '[' ? 'array' : 'unstructured'}'${jsonCompression}, maximum_object_size=67108864)`;
   // rn numbers records in file order (DuckDB keeps insertion order), so refused ones map to lines.
   const select = profile === 'windows' ? `SELECT rn, ${WINDOWS_FLATTEN} AS j FROM (${source})` : source;
   try {
@@ -227,7 +288,9 @@ async function chooseTable(ctx: LoadContext, profile: JsonProfile, keys: string[
   if (profile === 'windows') return 'events';
   const guessed = guessTable(keys);
   if (!guessed) {
-    throw new UnknownTableError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, { location: { file: ctx.display } });
+    throw new UnknownTableError(`cannot tell which table these fields belong to (${keys.slice(0, 12).join(', ')}); name it with --as`, {
+      location: { file: ctx.display },
+    });
   }
   return guessed;
 }
@@ -240,22 +303,38 @@ function keysFor(table: CanonicalTable, column: string, keys: string[], override
     if (!key) throw new UsageError(`--map ${column}=${override}: no field "${override}" in this file`);
     return [key];
   }
-  const aliases = (profile === 'windows' && table === 'events' ? WINDOWS_ALIASES[column] : undefined) ?? FIELD_ALIASES[table][column] ?? [column];
+  const aliases = (profile === 'windows' && table === 'events' ? WINDOWS_ALIASES[column] : undefined) ??
+    FIELD_ALIASES[table][column] ?? [column];
   const byFolded = new Map(keys.map((k) => [foldName(k), k] as const));
-  const extra = profile === 'windows' && table === 'events' ? ({ event_id: ['eventid'], channel: ['channel'] } as Record<string, string[]>)[column] ?? [] : [];
+  const extra =
+    profile === 'windows' && table === 'events'
+      ? (({ event_id: ['eventid'], channel: ['channel'] } as Record<string, string[]>)[column] ?? [])
+      : [];
   return [...new Set([...aliases, ...extra])].map((alias) => byFolded.get(alias)).filter((k): k is string => k !== undefined);
 }
 
-async function convert(ctx: LoadContext, raw: string, type: SqlType, isTs: boolean, staged: string, stagedParams: SqlValue[]): Promise<string> {
+async function convert(
+  ctx: LoadContext,
+  raw: string,
+  type: SqlType,
+  isTs: boolean,
+  staged: string,
+  stagedParams: SqlValue[],
+): Promise<string> {
   if (isListType(type)) return listFromText(raw, type);
   if (type === 'TIMESTAMP') {
     const sample = await ctx.ws.query(`SELECT v FROM (SELECT ${raw} AS v FROM ${staged}) WHERE v IS NOT NULL LIMIT 2000`, stagedParams);
-    const reading = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
+    const reading = await chooseTimeReading(
+      ctx.ws,
+      sample.map((row) => String(row.v)),
+    );
     // Other times (an account's created_at) are read the way most of them are written, else as ISO.
     if (!isTs) return timestampFromText(raw, reading ?? { kind: 'iso' });
     if (!reading) {
       const example = sample[0] ? String(sample[0].v).slice(0, 60) : '';
-      throw new InputError(`cannot read timestamps like "${example}"; supported: epoch seconds or ms, ISO 8601, common log formats`, { location: { file: ctx.display, field: 'ts' } });
+      throw new InputError(`cannot read timestamps like "${example}"; supported: epoch seconds or ms, ISO 8601, common log formats`, {
+        location: { file: ctx.display, field: 'ts' },
+      });
     }
     return timestampFromText(raw, reading);
   }
@@ -272,10 +351,13 @@ async function ensureTextTable(ctx: LoadContext, table: string, columns: string[
   if (!/^zeek_[a-z0-9_]+$/.test(table)) throw new UsageError(`--as ${table}: JSON Zeek logs go to flows, http, tls or a zeek_<name> table`);
   const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1', [table]);
   if (existing.length === 0) {
-    await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${columns.map((c) => `${quoteIdent(c)} ${c === 'ts' ? 'TIMESTAMP' : 'VARCHAR'}`).join(', ')}, file_id INTEGER NOT NULL, rec BIGINT)`);
+    await ctx.ws.run(
+      `CREATE TABLE ${quoteIdent(table)} (${columns.map((c) => `${quoteIdent(c)} ${c === 'ts' ? 'TIMESTAMP' : 'VARCHAR'}`).join(', ')}, file_id INTEGER NOT NULL, rec BIGINT)`,
+    );
     return;
   }
   const have = new Set(existing.map((row) => String(row.column_name)));
   if (!have.has('rec')) await addRecordKeys(ctx.ws, table);
-  for (const column of columns) if (!have.has(column)) await ctx.ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} VARCHAR`);
+  for (const column of columns)
+    if (!have.has(column)) await ctx.ws.run(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} VARCHAR`);
 }

@@ -55,7 +55,11 @@ export async function resetReaderRejects(ws: Workspace): Promise<void> {
  * One reject per refused line: the first error DuckDB reported on it. `fieldName` turns the
  * reader's positional column name (c0, c1, ...) back into the source's field name.
  */
-export async function readerRejects(ws: Workspace, fieldName: (column: string) => string | null, skipLines: ReadonlySet<number> = new Set()): Promise<Reject[]> {
+export async function readerRejects(
+  ws: Workspace,
+  fieldName: (column: string) => string | null,
+  skipLines: ReadonlySet<number> = new Set(),
+): Promise<Reject[]> {
   const exists = await ws.scalar(`SELECT count(*) FROM duckdb_tables() WHERE table_name = '${REJECTS_TABLE}'`);
   if (Number(exists) === 0) return [];
   const rows = await ws.query(
@@ -74,7 +78,8 @@ export async function readerRejects(ws: Workspace, fieldName: (column: string) =
     // An unterminated quote swallows the lines after it into one value: say how many, so the
     // count of what was refused is not mistaken for one line.
     const spans = Number(row.spans ?? 0);
-    if (spans > 0 && /quot/.test(reason)) reason += `; the value runs over the next ${spans} line${spans === 1 ? '' : 's'}, refused with it`;
+    if (spans > 0 && /quot/.test(reason))
+      reason += `; the value runs over the next ${spans} line${spans === 1 ? '' : 's'}, refused with it`;
     rejects.push({ line, field, reason, text: row.text === null ? null : String(row.text) });
   }
   return rejects;
@@ -96,7 +101,9 @@ function describeReaderError(type: string, message: string, field: string | null
     case 'CAST': {
       const value = /Could not convert string "(.*)" to/s.exec(message)?.[1];
       const target = /to '([^']+)'/.exec(message)?.[1] ?? '';
-      return value !== undefined ? `cannot read "${value.slice(0, 80)}" as ${typeWords(target)}` : `cannot read value${field ? ` of ${field}` : ''}`;
+      return value !== undefined
+        ? `cannot read "${value.slice(0, 80)}" as ${typeWords(target)}`
+        : `cannot read value${field ? ` of ${field}` : ''}`;
     }
     case 'MISSING COLUMNS':
     case 'TOO MANY COLUMNS': {

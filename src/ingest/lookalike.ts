@@ -21,8 +21,34 @@ export function readableHost(host: string): string {
 
 // Letters of other scripts that look like Latin ones (the Unicode confusables most used in phishing).
 const CONFUSABLE: Record<string, string> = {
-  'а': 'a', 'е': 'e', 'о': 'o', 'р': 'p', 'с': 'c', 'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ԁ': 'd', 'ӏ': 'l', 'һ': 'h', 'ո': 'n', 'ս': 'u',
-  'ı': 'i', 'ɩ': 'i', 'ʟ': 'l', 'ⅼ': 'l', 'ℓ': 'l', 'α': 'a', 'ο': 'o', 'ν': 'v', 'κ': 'k', 'τ': 't', 'ϲ': 'c', 'ѕ': 's', 'ԝ': 'w', 'ɡ': 'g',
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ԁ: 'd',
+  ӏ: 'l',
+  һ: 'h',
+  ո: 'n',
+  ս: 'u',
+  ı: 'i',
+  ɩ: 'i',
+  ʟ: 'l',
+  ⅼ: 'l',
+  ℓ: 'l',
+  α: 'a',
+  ο: 'o',
+  ν: 'v',
+  κ: 'k',
+  τ: 't',
+  ϲ: 'c',
+  ѕ: 's',
+  ԝ: 'w',
+  ɡ: 'g',
 };
 
 /** The Latin letters a host shows a reader: IDN decoded, accents dropped, confusables folded. */

@@ -54,7 +54,10 @@ function stripComments(text: string): string {
 
 /** The method results of one Authentication-Results header (its authserv-id dropped). */
 export function authResults(header: string): AuthResult[] {
-  const items = stripComments(header).split(';').map((s) => s.trim()).filter(Boolean);
+  const items = stripComments(header)
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const results: AuthResult[] = [];
   // The first item is normally the authserv-id; a header that omits it (as forged ones do) still counts.
   for (const item of items) {
@@ -76,7 +79,8 @@ export function authFailures(headers: readonly string[]): string[] {
   const failed = new Set<string>();
   for (const header of headers) {
     for (const r of authResults(header)) {
-      if (['spf', 'dkim', 'dmarc'].includes(r.method) && ['fail', 'softfail', 'permerror'].includes(r.result)) failed.add(`${r.method.toUpperCase()} ${r.result}`);
+      if (['spf', 'dkim', 'dmarc'].includes(r.method) && ['fail', 'softfail', 'permerror'].includes(r.result))
+        failed.add(`${r.method.toUpperCase()} ${r.result}`);
     }
   }
   return [...failed];

@@ -66,31 +66,96 @@ export async function loadMail(ctx: LoadContext, shape: 'eml' | 'mbox'): Promise
     if (when.note) notice.reasons.push(when.note);
     loaded++;
     const ts = when.date.toISOString();
-    notices.push([ctx.fileId, read, facts.messageId ?? null, ts, facts.from ?? null, notice.recipient ?? facts.to[0] ?? null, facts.subject,
-      notice.network ?? null, notice.template ?? null, notice.kind ?? null, notice.verdict, JSON.stringify(notice.reasons)]);
+    notices.push([
+      ctx.fileId,
+      read,
+      facts.messageId ?? null,
+      ts,
+      facts.from ?? null,
+      notice.recipient ?? facts.to[0] ?? null,
+      facts.subject,
+      notice.network ?? null,
+      notice.template ?? null,
+      notice.kind ?? null,
+      notice.verdict,
+      JSON.stringify(notice.reasons),
+    ]);
     const recipient = notice.recipient ?? facts.to[0];
     if (notice.verdict === 'lookalike' && recipient && ts) {
       // The message's number in its file is its stable key: --force removes it with the file's rows.
-      detections.push([ts, lookalike.ruleId, `${lookalike.rule} (${notice.network})`, lookalike.phase, lookalike.weight, 'user', recipient.split('@')[0].toLowerCase(),
-        'mail_notices', `${ctx.fileId}:${read}`, JSON.stringify({ file: ctx.display, message: read, message_id: facts.messageId ?? null, from: facts.from ?? null, subject: facts.subject, reasons: notice.reasons }), null]);
+      detections.push([
+        ts,
+        lookalike.ruleId,
+        `${lookalike.rule} (${notice.network})`,
+        lookalike.phase,
+        lookalike.weight,
+        'user',
+        recipient.split('@')[0].toLowerCase(),
+        'mail_notices',
+        `${ctx.fileId}:${read}`,
+        JSON.stringify({
+          file: ctx.display,
+          message: read,
+          message_id: facts.messageId ?? null,
+          from: facts.from ?? null,
+          subject: facts.subject,
+          reasons: notice.reasons,
+        }),
+        null,
+      ]);
     }
     const i = notice.interaction;
     if (notice.verdict === 'genuine' && i) {
       const user = i.userEmail.split('@')[0];
       // The last cell is the record key (rec): the message's number in its file, fixed for the row's life.
-      interactions.push([ts, i.profileId, i.profileName, i.profileUrl, i.imageUrl, i.headline, user, i.userEmail, i.userTitle, notice.kind ?? null, ctx.fileId,
-        JSON.stringify({ source: 'mail', message_id: facts.messageId ?? null, network: notice.network }), read]);
+      interactions.push([
+        ts,
+        i.profileId,
+        i.profileName,
+        i.profileUrl,
+        i.imageUrl,
+        i.headline,
+        user,
+        i.userEmail,
+        i.userTitle,
+        notice.kind ?? null,
+        ctx.fileId,
+        JSON.stringify({ source: 'mail', message_id: facts.messageId ?? null, network: notice.network }),
+        read,
+      ]);
       if (i.profileId) {
-        profiles.push([i.profileId, notice.network ?? null, i.profileName, i.headline, i.profileUrl, i.imageUrl, null, null, null, null, null, null, null, null, null, ts, ctx.fileId, null, read]);
+        profiles.push([
+          i.profileId,
+          notice.network ?? null,
+          i.profileName,
+          i.headline,
+          i.profileUrl,
+          i.imageUrl,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          ts,
+          ctx.fileId,
+          null,
+          read,
+        ]);
       }
     }
     if (notices.length >= BATCH) await flush();
   }
   await flush();
   // One message that is not a notice: the file is not one huntbook reads (skipped in a folder).
-  if (read === 1 && loaded === 0 && only) throw new UnknownTableError(`${only.verdict}: ${only.reason}`, { location: { file: ctx.display, line: 1 } });
+  if (read === 1 && loaded === 0 && only)
+    throw new UnknownTableError(`${only.verdict}: ${only.reason}`, { location: { file: ctx.display, line: 1 } });
   // A local overlay changes what counts as genuine: it is said with every file it judged.
-  const warnings = files.length > 1 ? [`notification templates in force: ${files.map((f) => (f === SHIPPED_TEMPLATES ? 'shipped' : f)).join(' + ')}`] : [];
+  const warnings =
+    files.length > 1 ? [`notification templates in force: ${files.map((f) => (f === SHIPPED_TEMPLATES ? 'shipped' : f)).join(' + ')}`] : [];
   return { target: 'interactions,profiles,mail_notices', read, loaded, rejects, warnings };
 }
 
@@ -109,10 +174,20 @@ function factsOf(parsed: ParsedMail): MailFacts {
   const from = authors[0];
   const delivered = headers.get('delivered-to')?.[0]?.replace(/^<|>$/g, '').toLowerCase();
   return {
-    from: from?.address, fromName: from?.name, fromAll: authors.map((a) => a.address ?? '').filter(Boolean), replyTo: address(parsed.replyTo)[0]?.address,
-    to: address(parsed.to).map((a) => a.address).filter((a): a is string => Boolean(a)), deliveredTo: delivered,
-    subject: parsed.subject ?? '', date: readMailDate(headers.get('date')?.[0]), messageId: parsed.messageId,
-    html: typeof parsed.html === 'string' ? parsed.html : undefined, text: parsed.text, headers,
+    from: from?.address,
+    fromName: from?.name,
+    fromAll: authors.map((a) => a.address ?? '').filter(Boolean),
+    replyTo: address(parsed.replyTo)[0]?.address,
+    to: address(parsed.to)
+      .map((a) => a.address)
+      .filter((a): a is string => Boolean(a)),
+    deliveredTo: delivered,
+    subject: parsed.subject ?? '',
+    date: readMailDate(headers.get('date')?.[0]),
+    messageId: parsed.messageId,
+    html: typeof parsed.html === 'string' ? parsed.html : undefined,
+    text: parsed.text,
+    headers,
   };
 }
 
@@ -172,7 +247,10 @@ async function* mboxMessages(path: string): AsyncGenerator<RawMessage> {
 
 const MONTHS = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
 // RFC 5322 §3.3 date-time (obsolete forms too: two-digit years, zone names), comments after it allowed.
-const RFC5322_DATE = new RegExp(`^\\s*(?:[A-Za-z]{3},\\s*)?(\\d{1,2})\\s+(?:${MONTHS})\\s+(\\d{2}|\\d{4})\\s+([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d|60))?\\s*(?:[+-](?:[01]\\d|2[0-3])[0-5]\\d|UT|GMT|[ECMP][SD]T|[A-IK-Za-ik-z])?\\s*(?:\\(.*\\))?\\s*$`, 'i');
+const RFC5322_DATE = new RegExp(
+  `^\\s*(?:[A-Za-z]{3},\\s*)?(\\d{1,2})\\s+(?:${MONTHS})\\s+(\\d{2}|\\d{4})\\s+([01]?\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d|60))?\\s*(?:[+-](?:[01]\\d|2[0-3])[0-5]\\d|UT|GMT|[ECMP][SD]T|[A-IK-Za-ik-z])?\\s*(?:\\(.*\\))?\\s*$`,
+  'i',
+);
 
 /** A header's date-time as RFC 5322 writes it; undefined when it is not one or not a real day. */
 export function readMailDate(text: string | undefined): Date | undefined {

@@ -87,7 +87,16 @@ export interface Notice {
   template?: string;
   reasons: string[];
   recipient?: string;
-  interaction?: { ts: Date | undefined; profileId: string | null; profileName: string; profileUrl: string | null; imageUrl: string | null; headline: string | null; userEmail: string; userTitle: string | null };
+  interaction?: {
+    ts: Date | undefined;
+    profileId: string | null;
+    profileName: string;
+    profileUrl: string | null;
+    imageUrl: string | null;
+    headline: string | null;
+    userEmail: string;
+    userTitle: string | null;
+  };
 }
 
 export const SHIPPED_TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'notifications.yml');
@@ -107,7 +116,12 @@ export interface NoticeConfig {
   files: string[];
 }
 
-const DEFAULT_LOOKALIKE: LookalikeRule = { ruleId: 'mail.lookalike', rule: 'Look-alike of a social-network notification', weight: 80, phase: 'deception' };
+const DEFAULT_LOOKALIKE: LookalikeRule = {
+  ruleId: 'mail.lookalike',
+  rule: 'Look-alike of a social-network notification',
+  weight: 80,
+  phase: 'deception',
+};
 
 /** One problem of a notifications file, as config validate lists them. */
 export interface NoticeProblem {
@@ -145,7 +159,10 @@ export function checkNotices(path?: string): { config?: NoticeConfig; problems: 
 export function loadNotices(path?: string): NoticeConfig {
   const { config, problems } = checkNotices(path);
   if (!config) {
-    throw new InputError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the notification templates (huntbook config validate lists them): ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`, { location: { file: problems[0].file } });
+    throw new InputError(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the notification templates (huntbook config validate lists them): ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
+      { location: { file: problems[0].file } },
+    );
   }
   return config;
 }
@@ -164,7 +181,20 @@ function readDoc(file: string, problems: NoticeProblem[]): unknown {
 }
 
 const TOP_KEYS = new Set(['networks', 'lookalike_detection']);
-const NETWORK_KEYS = new Set(['name', 'domains', 'media_hosts', 'brand', 'headers', 'profile_links', 'redirect_params', 'recipient', 'templates', 'kinds', 'not_interactions', 'profile_url']);
+const NETWORK_KEYS = new Set([
+  'name',
+  'domains',
+  'media_hosts',
+  'brand',
+  'headers',
+  'profile_links',
+  'redirect_params',
+  'recipient',
+  'templates',
+  'kinds',
+  'not_interactions',
+  'profile_url',
+]);
 
 function readLookalike(doc: unknown, file: string, problems: NoticeProblem[]): LookalikeRule | undefined {
   const raw = (doc as { lookalike_detection?: Record<string, unknown> })?.lookalike_detection;
@@ -183,7 +213,9 @@ function readLookalike(doc: unknown, file: string, problems: NoticeProblem[]): L
  */
 function domainProblem(domain: string): string | undefined {
   if (!/^[a-z0-9.-]+$/.test(domain) || domain.startsWith('.') || domain.endsWith('.') || !domain.includes('.')) {
-    return domain.includes('.') ? `"${domain}" is not a domain name` : `"${domain}" is a public suffix or top-level domain, not a domain of one network`;
+    return domain.includes('.')
+      ? `"${domain}" is not a domain name`
+      : `"${domain}" is a public suffix or top-level domain, not a domain of one network`;
   }
   if (getDomain(domain, { allowPrivateDomains: true }) === null) return `"${domain}" is a public suffix, not a domain of one network`;
   return undefined;
@@ -209,7 +241,8 @@ function readNetworks(doc: unknown, file: string, problems: NoticeProblem[]): Ne
       fail(where, 'must be a mapping');
       return;
     }
-    for (const key of Object.keys(raw)) if (!NETWORK_KEYS.has(key)) fail(`${where}.${key}`, `unknown key (known: ${[...NETWORK_KEYS].join(', ')})`);
+    for (const key of Object.keys(raw))
+      if (!NETWORK_KEYS.has(key)) fail(`${where}.${key}`, `unknown key (known: ${[...NETWORK_KEYS].join(', ')})`);
     const regex = (pattern: unknown, what: string, flags = 'i') => {
       try {
         return new RegExp(String(pattern), flags);
@@ -220,7 +253,8 @@ function readNetworks(doc: unknown, file: string, problems: NoticeProblem[]): Ne
     };
     const strings = (v: unknown) => (Array.isArray(v) ? v.map((x) => String(x).toLowerCase()) : []);
     const kindOf = (k: unknown, what: string) => {
-      if (!(NOTICE_KINDS as readonly string[]).includes(String(k))) fail(`${where}.${what}.kind`, `must be one of ${NOTICE_KINDS.join(', ')}`);
+      if (!(NOTICE_KINDS as readonly string[]).includes(String(k)))
+        fail(`${where}.${what}.kind`, `must be one of ${NOTICE_KINDS.join(', ')}`);
       return k as NoticeKind;
     };
     const matcher = (m: Record<string, unknown>, what: string): Matcher => {
@@ -229,7 +263,7 @@ function readNetworks(doc: unknown, file: string, problems: NoticeProblem[]): Ne
       if (!o.header && !o.sender && !o.subject) fail(`${where}.${what}`, 'needs header, sender or subject');
       return o;
     };
-    const entries = (v: unknown) => (Array.isArray(v) ? v as Record<string, unknown>[] : []);
+    const entries = (v: unknown) => (Array.isArray(v) ? (v as Record<string, unknown>[]) : []);
     const templates = entries(raw.templates).map((t, j) => {
       const subject = regex(t.subject, `templates[${j}].subject`);
       if (!/\(\?<name>/.test(subject.source)) fail(`${where}.templates[${j}].subject`, 'needs a group named name');
@@ -247,15 +281,27 @@ function readNetworks(doc: unknown, file: string, problems: NoticeProblem[]): Ne
       if (problem) fail(`${where}.media_hosts[${j}]`, problem);
     });
     const network: Network = {
-      name: String(raw.name), domains, mediaHosts: strings(raw.media_hosts), headers: strings(raw.headers),
+      name: String(raw.name),
+      domains,
+      mediaHosts: strings(raw.media_hosts),
+      headers: strings(raw.headers),
       brand: strings(raw.brand).length > 0 ? strings(raw.brand) : [String(raw.name).toLowerCase().split('.')[0]],
       profileLinks: (Array.isArray(raw.profile_links) ? raw.profile_links : []).map((p: unknown, j) => {
-        const entry = typeof p === 'object' && p !== null ? p as Record<string, unknown> : { pattern: p };
-        return { pattern: regex(entry.pattern, `profile_links[${j}]`, ''), url: typeof entry.url === 'string' ? entry.url : undefined, keepCase: entry.case === 'keep' };
+        const entry = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : { pattern: p };
+        return {
+          pattern: regex(entry.pattern, `profile_links[${j}]`, ''),
+          url: typeof entry.url === 'string' ? entry.url : undefined,
+          keepCase: entry.case === 'keep',
+        };
       }),
-      redirectParams: strings(raw.redirect_params), recipient: regex(raw.recipient ?? '$^', 'recipient'), templates,
+      redirectParams: strings(raw.redirect_params),
+      recipient: regex(raw.recipient ?? '$^', 'recipient'),
+      templates,
       kinds: entries(raw.kinds).map((k, j) => ({ ...matcher(k, `kinds[${j}]`), kind: kindOf(k.kind, `kinds[${j}]`) })),
-      notInteractions: entries(raw.not_interactions).map((k, j) => ({ ...matcher(k, `not_interactions[${j}]`), reason: String(k.reason ?? 'not an interaction') })),
+      notInteractions: entries(raw.not_interactions).map((k, j) => ({
+        ...matcher(k, `not_interactions[${j}]`),
+        reason: String(k.reason ?? 'not an interaction'),
+      })),
       profileUrl: typeof raw.profile_url === 'string' ? raw.profile_url : `https://${domains[0]}/in/{id}`,
     };
     if (problems.length === before) out.push(network);
@@ -308,14 +354,24 @@ function bodyOf(facts: MailFacts): Body {
     for (const a of getElementsByTagName('a', doc)) {
       const href = getAttributeValue(a, 'href') ?? '';
       const url = href ? safeUrl(href) : undefined;
-      const images = getElementsByTagName('img', a).map((img) => getAttributeValue(img, 'src') ?? '').filter(Boolean);
+      const images = getElementsByTagName('img', a)
+        .map((img) => getAttributeValue(img, 'src') ?? '')
+        .filter(Boolean);
       // A link that is only a picture is named by the picture's alt text (the recipient's header photo).
-      const alt = getElementsByTagName('img', a).map((img) => getAttributeValue(img, 'alt') ?? '').find(Boolean) ?? '';
+      const alt =
+        getElementsByTagName('img', a)
+          .map((img) => getAttributeValue(img, 'alt') ?? '')
+          .find(Boolean) ?? '';
       const text = normaliseSpace(textContent(a)) || normaliseSpace(alt);
       if (url) links.push({ url, href, text, before: '', images });
     }
-    const images = getElementsByTagName('img', doc).map((img) => ({ src: getAttributeValue(img, 'src') ?? '', alt: normaliseSpace(getAttributeValue(img, 'alt') ?? '') }));
-    const title = getElementsByTagName('title', doc).map((t) => normaliseSpace(textContent(t))).join(' ');
+    const images = getElementsByTagName('img', doc).map((img) => ({
+      src: getAttributeValue(img, 'src') ?? '',
+      alt: normaliseSpace(getAttributeValue(img, 'alt') ?? ''),
+    }));
+    const title = getElementsByTagName('title', doc)
+      .map((t) => normaliseSpace(textContent(t)))
+      .join(' ');
     // The text is made from the HTML here (not mailparser's rendering, which inlines link targets).
     return { links, images, text: htmlText(doc), title };
   }
@@ -326,7 +382,9 @@ function bodyOf(facts: MailFacts): Body {
     if (url) links.push({ url, href: match[0], text: '', before: text.slice(Math.max(0, match.index - 400), match.index), images: [] });
   }
   // A plain-text notice names a picture by its address: an image link, named by what precedes it.
-  const images = links.filter((l) => /\.(?:jpe?g|png|gif|webp)(?:\?|$)/i.test(l.url.pathname)).map((l) => ({ src: l.url.href, alt: '', before: l.before }));
+  const images = links
+    .filter((l) => /\.(?:jpe?g|png|gif|webp)(?:\?|$)/i.test(l.url.pathname))
+    .map((l) => ({ src: l.url.href, alt: '', before: l.before }));
   return { links: links.filter((l) => !images.some((i) => i.src === l.url.href)), images, text, title: '' };
 }
 
@@ -364,7 +422,12 @@ const fold = (s: string) => normaliseSpace(s).toLowerCase();
 
 function domainOf(address: string | undefined): string | undefined {
   const at = address?.lastIndexOf('@') ?? -1;
-  return at >= 0 ? address!.slice(at + 1).toLowerCase().replace(/>$/, '') : undefined;
+  return at >= 0
+    ? address!
+        .slice(at + 1)
+        .toLowerCase()
+        .replace(/>$/, '')
+    : undefined;
 }
 
 function localOf(address: string | undefined): string {
@@ -394,17 +457,33 @@ function profileOf(url: URL, network: Network): { id: string; url: string } | un
 /** Does `text` name the network: one of its brand words, or one letter off a long one ("LinkeIn via …")? */
 function namesBrand(text: string | undefined, network: Network, fuzzy: boolean): boolean {
   if (!text) return false;
-  const plain = (s: string) => fold(s).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  const plain = (s: string) =>
+    fold(s)
+      .replace(/[^\p{L}\p{N}]+/gu, ' ')
+      .trim();
   const words = plain(text).split(' ').filter(Boolean);
   const padded = ` ${plain(text)} `;
-  return network.brand.map(plain).some((b) => (b.includes(' ') ? padded.includes(` ${b} `)
-    : words.some((w) => w === b || (fuzzy && b.length >= 6 && Math.abs(w.length - b.length) <= 1 && editDistance(w, b) <= 1))));
+  return network.brand
+    .map(plain)
+    .some((b) =>
+      b.includes(' ')
+        ? padded.includes(` ${b} `)
+        : words.some((w) => w === b || (fuzzy && b.length >= 6 && Math.abs(w.length - b.length) <= 1 && editDistance(w, b) <= 1)),
+    );
 }
 
 /** The sender's name as From shows it: "Ana Lima via LinkedIn" → Ana Lima; "LinkedIn" alone is no person. */
 function personOf(displayName: string | undefined, network: Network): string | undefined {
   if (!displayName) return undefined;
-  const name = normaliseSpace(displayName.replace(new RegExp(`\\s+(?:via|über|par|vía|tramite|через)\\s+(?:${network.brand.map((b) => b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|')})\\s*$`, 'iu'), ''));
+  const name = normaliseSpace(
+    displayName.replace(
+      new RegExp(
+        `\\s+(?:via|über|par|vía|tramite|через)\\s+(?:${network.brand.map((b) => b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|')})\\s*$`,
+        'iu',
+      ),
+      '',
+    ),
+  );
   if (!name || namesBrand(name, network, false)) return undefined;
   return name;
 }
@@ -432,9 +511,11 @@ function claimedNetwork(facts: MailFacts, body: Body, networks: readonly Network
     if (namesBrand(facts.fromName, n, true)) because.push(`display name "${facts.fromName}" claims ${n.name}`);
     const reply = domainOf(facts.replyTo);
     if (reply && under(reply, n.domains)) because.push(`Reply-To is ${facts.replyTo} (${n.name}) while From is not`);
-    if (networkHeaderText(facts, n)) because.push(`carries ${n.name}'s own headers (${n.headers.filter((h) => facts.headers.has(h)).join(', ')})`);
+    if (networkHeaderText(facts, n))
+      because.push(`carries ${n.name}'s own headers (${n.headers.filter((h) => facts.headers.has(h)).join(', ')})`);
     if (namesBrand(facts.subject, n, false)) because.push(`subject names ${n.name}`);
-    if (namesBrand(body.title, n, true) || body.images.some((img) => namesBrand(img.alt, n, true) && !/profile picture/i.test(img.alt))) because.push(`shows ${n.name}'s name or logo`);
+    if (namesBrand(body.title, n, true) || body.images.some((img) => namesBrand(img.alt, n, true) && !/profile picture/i.test(img.alt)))
+      because.push(`shows ${n.name}'s name or logo`);
     if (body.links.some((l) => linkTrick(l, n))) because.push(`links dressed as ${n.name}`);
     if (because.length > 0) return { network: n, because };
   }
@@ -456,12 +537,20 @@ function linkTrick(link: Link, network: Network): string | undefined {
 }
 
 /** The kind, and whether the mail is an interaction at all, from the network's headers, sender and subject. */
-function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; template?: string; notInteraction?: string; subjectName?: string } {
+function kindOf(
+  facts: MailFacts,
+  network: Network,
+): { kind?: NoticeKind; template?: string; notInteraction?: string; subjectName?: string } {
   const headerText = networkHeaderText(facts, network);
   const sender = localOf(facts.from);
   const subject = normaliseSpace(facts.subject);
-  const template = network.headers.map((h) => facts.headers.get(h)?.[0]).filter(Boolean).join(' / ') || undefined;
-  const hit = (m: Matcher) => (m.header && headerText && m.header.test(headerText)) || (m.sender && sender && m.sender.test(sender)) || (m.subject?.test(subject));
+  const template =
+    network.headers
+      .map((h) => facts.headers.get(h)?.[0])
+      .filter(Boolean)
+      .join(' / ') || undefined;
+  const hit = (m: Matcher) =>
+    (m.header && headerText && m.header.test(headerText)) || (m.sender && sender && m.sender.test(sender)) || m.subject?.test(subject);
   const not = network.notInteractions.find(hit);
   if (not) return { notInteraction: `${not.reason}${template ? ` (${template})` : ` (${facts.from ?? 'no sender'})`}`, template };
   let subjectName: string | undefined;
@@ -489,7 +578,13 @@ function kindOf(facts: MailFacts, network: Network): { kind?: NoticeKind; templa
 export function readNotice(facts: MailFacts, networks: readonly Network[]): Notice {
   const body = bodyOf(facts);
   const claim = claimedNetwork(facts, body, networks);
-  if (!claim) return { verdict: 'unrecognised', reasons: ['not a notification of a known network (nothing in it claims one: From domain, display name, Reply-To, headers, subject or logo)'] };
+  if (!claim)
+    return {
+      verdict: 'unrecognised',
+      reasons: [
+        'not a notification of a known network (nothing in it claims one: From domain, display name, Reply-To, headers, subject or logo)',
+      ],
+    };
   const { network } = claim;
   const reasons: string[] = [];
   const fromDomain = domainOf(facts.from) ?? '(none)';
@@ -501,7 +596,8 @@ export function readNotice(facts: MailFacts, networks: readonly Network[]): Noti
   const signers = dkimDomains(facts.headers.get('dkim-signature') ?? []);
   const aligned = signers.some((d) => under(d, network.domains));
   if (signers.length > 0 && !aligned) reasons.push(`DKIM signed by ${signers.map(readableHost).join(', ')}, not ${network.domains[0]}`);
-  for (const failure of authFailures(facts.headers.get('authentication-results') ?? [])) reasons.push(`${failure} (Authentication-Results)`);
+  for (const failure of authFailures(facts.headers.get('authentication-results') ?? []))
+    reasons.push(`${failure} (Authentication-Results)`);
   const replyDomain = domainOf(facts.replyTo);
   if (replyDomain && !under(replyDomain, network.domains)) reasons.push(`Reply-To goes to ${readableHost(replyDomain)}`);
   const allowedHosts = [...network.domains, ...network.mediaHosts];
@@ -527,7 +623,15 @@ export function readNotice(facts: MailFacts, networks: readonly Network[]): Noti
     else if (!aligned) reasons.push(`picture from an unrelated host ${readableHost(host)}`);
   }
   const { kind, template, notInteraction, subjectName } = kindOf(facts, network);
-  if (reasons.length > 0) return { verdict: 'lookalike', network: network.name, kind, template, reasons: [...new Set(reasons)], recipient: facts.deliveredTo ?? facts.to[0] };
+  if (reasons.length > 0)
+    return {
+      verdict: 'lookalike',
+      network: network.name,
+      kind,
+      template,
+      reasons: [...new Set(reasons)],
+      recipient: facts.deliveredTo ?? facts.to[0],
+    };
   if (notInteraction) return { verdict: 'not an interaction', network: network.name, template, reasons: [notInteraction] };
 
   const to = facts.deliveredTo ?? facts.to[0];
@@ -537,14 +641,16 @@ export function readNotice(facts: MailFacts, networks: readonly Network[]): Noti
   const profileLinks = resolved.map((l) => ({ ...l, profile: profileOf(l.url, network) })).filter((l) => l.profile !== undefined);
   // The recipient's own links: named with their name, or (plain text) introduced by the footer.
   const isRecipient = (l: (typeof profileLinks)[number]) =>
-    (recipientName !== undefined && (fold(l.text) === fold(recipientName) || (l.text === '' && fold(l.before).includes(fold(recipientName)))))
-    || (l.text === '' && network.recipient.test(l.before));
+    (recipientName !== undefined &&
+      (fold(l.text) === fold(recipientName) || (l.text === '' && fold(l.before).includes(fold(recipientName))))) ||
+    (l.text === '' && network.recipient.test(l.before));
   const recipientIds = new Set(profileLinks.filter(isRecipient).map((l) => l.profile!.id));
   const others = profileLinks.filter((l) => !recipientIds.has(l.profile!.id));
   // The sender's name: the subject's (a template that names them), From's display name, or the name on the one other profile link.
   const fromPerson = personOf(facts.fromName, network);
   const candidates = [subjectName, fromPerson].filter((n): n is string => Boolean(n));
-  const linked = (name: string) => others.find((l) => fold(l.text) === fold(name)) ?? others.find((l) => l.text === '' && fold(l.before).includes(fold(name)));
+  const linked = (name: string) =>
+    others.find((l) => fold(l.text) === fold(name)) ?? others.find((l) => l.text === '' && fold(l.before).includes(fold(name)));
   let senderName = candidates.find((n) => linked(n)) ?? candidates[0];
   const notes: string[] = [];
   if (!senderName) {
@@ -554,30 +660,78 @@ export function readNotice(facts: MailFacts, networks: readonly Network[]): Noti
       notes.push(`sender named from the body's profile link ("${named.text}")`);
     }
   }
-  if (subjectName && fromPerson && fold(subjectName) !== fold(fromPerson)) notes.push(`the subject names ${subjectName}, From says ${fromPerson}: used ${senderName}`);
-  const named = senderName ? linked(senderName) ?? (others.length > 0 && new Set(others.map((l) => l.profile!.id)).size === 1 ? others[0] : undefined) : undefined;
+  if (subjectName && fromPerson && fold(subjectName) !== fold(fromPerson))
+    notes.push(`the subject names ${subjectName}, From says ${fromPerson}: used ${senderName}`);
+  const named = senderName
+    ? (linked(senderName) ?? (others.length > 0 && new Set(others.map((l) => l.profile!.id)).size === 1 ? others[0] : undefined))
+    : undefined;
   if (senderName && named?.text && fold(named.text) !== fold(senderName) && !/^(view|accept|reply|see)\b/i.test(named.text)) {
-    notes.push(`the body names the sender "${named.text}", ${subjectName === senderName ? 'the subject' : 'From'} says "${senderName}": used "${senderName}"`);
+    notes.push(
+      `the body names the sender "${named.text}", ${subjectName === senderName ? 'the subject' : 'From'} says "${senderName}": used "${senderName}"`,
+    );
   }
-  if (!senderName && !named) return { verdict: 'not an interaction', network: network.name, kind, template, reasons: ['from the network but names no sender (no name, no profile link)'] };
-  if (kind === 'other' && !named) return { verdict: 'not an interaction', network: network.name, kind, template, reasons: [`a notice of an unknown kind with no sender profile link ("${facts.subject.slice(0, 80)}")`] };
+  if (!senderName && !named)
+    return {
+      verdict: 'not an interaction',
+      network: network.name,
+      kind,
+      template,
+      reasons: ['from the network but names no sender (no name, no profile link)'],
+    };
+  if (kind === 'other' && !named)
+    return {
+      verdict: 'not an interaction',
+      network: network.name,
+      kind,
+      template,
+      reasons: [`a notice of an unknown kind with no sender profile link ("${facts.subject.slice(0, 80)}")`],
+    };
   const name = senderName ?? named!.text;
   const onMedia = (src: string) => under(safeUrl(src)?.hostname.toLowerCase() ?? '', network.mediaHosts);
-  const altNames = (alt: string) => fold(alt) === fold(name) || fold(alt).startsWith(`${fold(name)} `) || fold(alt).startsWith(`${fold(name)}’s`) || fold(alt).startsWith(`${fold(name)}'s`);
-  const picture = body.images.find((img) => altNames(img.alt) && onMedia(img.src))?.src
-    ?? (named ? profileLinks.filter((l) => l.profile!.id === named.profile!.id).flatMap((l) => l.images).find(onMedia) : undefined)
-    ?? body.images.find((img) => img.alt === '' && img.before !== undefined && fold(img.before).includes(fold(name)) && !network.recipient.test(img.before) && onMedia(img.src))?.src;
+  const altNames = (alt: string) =>
+    fold(alt) === fold(name) ||
+    fold(alt).startsWith(`${fold(name)} `) ||
+    fold(alt).startsWith(`${fold(name)}’s`) ||
+    fold(alt).startsWith(`${fold(name)}'s`);
+  const picture =
+    body.images.find((img) => altNames(img.alt) && onMedia(img.src))?.src ??
+    (named
+      ? profileLinks
+          .filter((l) => l.profile!.id === named.profile!.id)
+          .flatMap((l) => l.images)
+          .find(onMedia)
+      : undefined) ??
+    body.images.find(
+      (img) =>
+        img.alt === '' &&
+        img.before !== undefined &&
+        fold(img.before).includes(fold(name)) &&
+        !network.recipient.test(img.before) &&
+        onMedia(img.src),
+    )?.src;
   const lines = body.text.split('\n').map(normaliseSpace);
   const at = lines.findIndex((line) => fold(line) === fold(name));
   const next = at >= 0 ? lines[at + 1] : undefined;
-  const headline = next && !network.recipient.test(next) && !/^(reply|view|accept|ignore)\b/i.test(next) && !/^https?:/i.test(next) ? next : null;
+  const headline =
+    next && !network.recipient.test(next) && !/^(reply|view|accept|ignore)\b/i.test(next) && !/^https?:/i.test(next) ? next : null;
   if (!named) notes.push('no profile link for the sender');
   if (signers.length === 0) notes.push('no DKIM signature to check');
   return {
-    verdict: 'genuine', network: network.name, kind, template, reasons: notes, recipient: to,
+    verdict: 'genuine',
+    network: network.name,
+    kind,
+    template,
+    reasons: notes,
+    recipient: to,
     interaction: {
-      ts: facts.date, profileId: named?.profile?.id ?? null, profileName: name, profileUrl: named?.profile?.url ?? null,
-      imageUrl: picture ?? null, headline, userEmail: to.toLowerCase(), userTitle: recipient?.headline ? normaliseSpace(recipient.headline) : null,
+      ts: facts.date,
+      profileId: named?.profile?.id ?? null,
+      profileName: name,
+      profileUrl: named?.profile?.url ?? null,
+      imageUrl: picture ?? null,
+      headline,
+      userEmail: to.toLowerCase(),
+      userTitle: recipient?.headline ? normaliseSpace(recipient.headline) : null,
     },
   };
 }

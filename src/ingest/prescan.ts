@@ -74,7 +74,12 @@ export async function readSample(path: string): Promise<Head> {
  * The full pass. With `lines: false` (formats whose accounting DuckDB's reader does, like CSV)
  * it only hashes the bytes on disk, which is several times faster on large files.
  */
-export async function prescan(path: string, size: number, onProgress?: ProgressFn, options: { lines?: boolean; head?: Head } = {}): Promise<Prescan> {
+export async function prescan(
+  path: string,
+  size: number,
+  onProgress?: ProgressFn,
+  options: { lines?: boolean; head?: Head } = {},
+): Promise<Prescan> {
   if (options.lines === false && options.head) return hashOnly(path, size, options.head, onProgress);
   const head = await readHead(path, 2);
   const gzip = head.length === 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -90,7 +95,12 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
   raw.on('error', (error) => content.destroy(error));
 
   const result: Prescan = {
-    sha256: '', size, gzip, dataLines: 0, headerLines: [], emptyLines: 0,
+    sha256: '',
+    size,
+    gzip,
+    dataLines: 0,
+    headerLines: [],
+    emptyLines: 0,
     sample: Buffer.alloc(0),
   };
   const sampleParts: Buffer[] = [];
@@ -147,7 +157,8 @@ export async function prescan(path: string, size: number, onProgress?: ProgressF
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     let what = `cannot read file: ${message}`;
-    if (/unexpected end of file/i.test(message)) what = `gzip stream is truncated: the file ends inside compressed data after ${line - 1} complete lines`;
+    if (/unexpected end of file/i.test(message))
+      what = `gzip stream is truncated: the file ends inside compressed data after ${line - 1} complete lines`;
     else if (/incorrect header check|invalid/i.test(message) && gzip) what = `gzip stream is corrupt after ${line - 1} lines (${message})`;
     throw new InputError(what, { location: { file: path, line }, cause: error });
   }
@@ -178,8 +189,15 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
     throw new InputError(`cannot read file: ${(error as Error).message}`, { location: { file: path }, cause: error });
   }
   return {
-    sha256: hash.digest('hex'), size, gzip: head.gzip, dataLines: 0, headerLines: [], emptyLines: 0,
-    sample: head.sample, firstNulLine: head.firstNulLine, bareCr: cr.found(),
+    sha256: hash.digest('hex'),
+    size,
+    gzip: head.gzip,
+    dataLines: 0,
+    headerLines: [],
+    emptyLines: 0,
+    sample: head.sample,
+    firstNulLine: head.firstNulLine,
+    bareCr: cr.found(),
     // Only meaningful for plain files: a gzip file always gets the full pass.
     unterminated: !head.gzip && size > 0 && last !== 0x0a,
   };

@@ -3,13 +3,35 @@
  * The header decides the mapping onto a canonical table; DuckDB's reader then parses every row
  * with the column types of that table, so a bad value is refused with its line and field.
  */
-import { Bindings, } from '../store/sql.ts';
+import { Bindings } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, quoteIdent, quoteLiteral, type CanonicalTable, type SqlType, isListType } from '../store/schema.ts';
+import {
+  CANONICAL_COLUMNS,
+  EXTRA_COLUMN,
+  isCanonicalTable,
+  quoteIdent,
+  quoteLiteral,
+  type CanonicalTable,
+  type SqlType,
+  isListType,
+} from '../store/schema.ts';
 import { listFromText } from './lists.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { foldName, mapFields, parseMapOption, type FieldMapping } from './fields.ts';
-import { appendAll, lineOfRecord, MAX_LINE_BYTES, NEXT_RECORD, readerRejects, REJECTS_TABLE, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import {
+  appendAll,
+  lineOfRecord,
+  MAX_LINE_BYTES,
+  NEXT_RECORD,
+  readerRejects,
+  REJECTS_TABLE,
+  resetReaderRejects,
+  STORE_REJECTS,
+  unorderedInsert,
+  type LoadContext,
+  type LoadOutcome,
+  type Reject,
+} from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { physicalLines, repairBareCr } from './csvrecords.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,13 +54,31 @@ export function guessTable(fieldNames: readonly string[]): CanonicalTable | unde
   const names = new Set(fieldNames.map(foldName));
   const has = (...candidates: string[]) => candidates.some((name) => names.has(name));
   // Profile exports (Twitter API v1.1 user objects among them) against interaction rows: who is it, or who did what.
-  const counts = has('followers_count', 'friends_count', 'statuses_count', 'screen_name', 'followers', 'following', 'connections',
-    'follower_count', 'following_count', 'media_count', 'userfollowercount', 'user_follower_count', 'userfollowingcount', 'usermediacount');
+  const counts = has(
+    'followers_count',
+    'friends_count',
+    'statuses_count',
+    'screen_name',
+    'followers',
+    'following',
+    'connections',
+    'follower_count',
+    'following_count',
+    'media_count',
+    'userfollowercount',
+    'user_follower_count',
+    'userfollowingcount',
+    'usermediacount',
+  );
   const acts = has('user', 'user_email', 'kind', 'interaction');
   if (counts && !acts) return 'profiles';
   if (has('profile_id', 'profile_url')) return acts ? 'interactions' : 'profiles';
   if (has('eventid', 'event_id', 'eventcode', 'commandline', 'command_line', 'channel')) return 'events';
-  if (has('url', 'uri', 'cs_uri', 'http_user_agent', 'user_agent', 'status_code', 'http_method') || (has('dest', 'host') && has('method', 'status'))) return 'http';
+  if (
+    has('url', 'uri', 'cs_uri', 'http_user_agent', 'user_agent', 'status_code', 'http_method') ||
+    (has('dest', 'host') && has('method', 'status'))
+  )
+    return 'http';
   if (has('server_name', 'sni', 'ja3')) return 'tls';
   if (has('src_ip', 'id_orig_h', 'src', 'source_ip') && has('dest_ip', 'id_resp_h', 'dst_ip', 'dst', 'destination_ip')) return 'flows';
   return undefined;
@@ -56,9 +96,15 @@ export async function loadTabular(ctx: LoadContext, scan: Prescan, profile: Tabu
     const repair = await repairBareCr(ctx.localPath, scan.gzip, copy);
     const outcome = await loadDelimited(ctx, scan, copy, false, profile);
     for (const reject of outcome.rejects) if (reject.line !== null) reject.line = repair.lineMap[reject.line - 1] ?? reject.line;
-    appendAll(outcome.rejects, repair.dropped.map(({ line, text }) => ({
-      line, field: null, reason: 'carriage return (CR) inside an unquoted value: the line cannot be split into fields reliably', text,
-    })));
+    appendAll(
+      outcome.rejects,
+      repair.dropped.map(({ line, text }) => ({
+        line,
+        field: null,
+        reason: 'carriage return (CR) inside an unquoted value: the line cannot be split into fields reliably',
+        text,
+      })),
+    );
     outcome.rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     outcome.read += repair.dropped.length;
     return outcome;
@@ -85,7 +131,10 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   const names = splitCsvLine(header, delimiter).map((name) => name.trim());
   const tableName = ctx.table ?? profile.table ?? guessTable(names);
   if (!tableName) {
-    throw new UnknownTableError(`cannot tell which table these columns belong to (${names.slice(0, 12).join(', ')}); name it with --as flows|http|tls|events|activity|directory|interactions and map fields with --map`, { location: { file: ctx.display, line: 1 } });
+    throw new UnknownTableError(
+      `cannot tell which table these columns belong to (${names.slice(0, 12).join(', ')}); name it with --as flows|http|tls|events|activity|directory|interactions and map fields with --map`,
+      { location: { file: ctx.display, line: 1 } },
+    );
   }
   if (!isCanonicalTable(tableName)) throw new UsageError(`--as ${tableName}: not a canonical table`);
   const table: CanonicalTable = tableName;
@@ -104,7 +153,10 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
     const values = sample.map((row) => String(row.v));
     reading = await chooseTimeReading(ctx.ws, values);
     if (!reading && values.length > 0) {
-      throw new InputError(`cannot read timestamps like "${values[0].slice(0, 60)}"; supported: epoch seconds or ms, ISO 8601, and common log formats`, { location: { file: ctx.display, line: 2, field: names[tsIndex] } });
+      throw new InputError(
+        `cannot read timestamps like "${values[0].slice(0, 60)}"; supported: epoch seconds or ms, ISO 8601, and common log formats`,
+        { location: { file: ctx.display, line: 2, field: names[tsIndex] } },
+      );
     }
   }
 
@@ -113,8 +165,13 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   for (const [column, index] of mapping.columns) {
     if (index === tsIndex || CANONICAL_COLUMNS[table].find((c) => c.name === column)?.type !== 'TIMESTAMP') continue;
     const textColumns = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
-    const sample = await ctx.ws.query(`SELECT c${index} AS v FROM read_csv(${path}, ${dialect}, columns={${textColumns}}, ignore_errors=true) WHERE c${index} IS NOT NULL LIMIT ${SAMPLE_ROWS}`);
-    const found = await chooseTimeReading(ctx.ws, sample.map((row) => String(row.v)));
+    const sample = await ctx.ws.query(
+      `SELECT c${index} AS v FROM read_csv(${path}, ${dialect}, columns={${textColumns}}, ignore_errors=true) WHERE c${index} IS NOT NULL LIMIT ${SAMPLE_ROWS}`,
+    );
+    const found = await chooseTimeReading(
+      ctx.ws,
+      sample.map((row) => String(row.v)),
+    );
     if (found) otherReadings.set(index, found);
   }
   const readerTypes = names.map((_, i) => readerType(table, mapping, i, reading));
@@ -132,7 +189,11 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
       exprs.push(bind(constant));
     } else if (index !== undefined) {
       columns.push(quoteIdent(name));
-      exprs.push(index === tsIndex && isoTs ? 'hb_ts' : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : otherReadings.get(index) ?? null));
+      exprs.push(
+        index === tsIndex && isoTs
+          ? 'hb_ts'
+          : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : (otherReadings.get(index) ?? null)),
+      );
     } else {
       const derived = profile.derive?.find((d) => d.column === name);
       const from = derived && mapping.columns.get(derived.from);
@@ -151,7 +212,13 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   const extraPairs = mapping.unmapped.map((i) => `, ${bind(names[i])}, c${i}`).join('');
   const extra = mapping.unmapped.length === 0 ? 'NULL' : `json_object(${extraPairs.slice(2)})`;
   columns.push('file_id', 'rec', quoteIdent(EXTRA_COLUMN[table]));
-  exprs.push(String(ctx.fileId), NEXT_RECORD, isoTs ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END` : extra);
+  exprs.push(
+    String(ctx.fileId),
+    NEXT_RECORD,
+    isoTs
+      ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END`
+      : extra,
+  );
   const typeList = readerTypes.map((type, i) => `'c${i}': '${type}'`).join(', ');
   const formatOption = reading?.kind === 'format' ? `, timestampformat=${quoteLiteral(reading.format)}` : '';
   const reader = `read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;
@@ -182,7 +249,14 @@ function isoInstant(column: string): string {
  * Refuses the loaded rows whose timestamp text was unreadable, with their lines. Rare, so the
  * line numbers come from a second, ordered scan only when there are any.
  */
-async function refuseUnreadableTimes(ctx: LoadContext, table: CanonicalTable, reread: string, tsIndex: number, field: string, readerRefused: readonly Reject[]): Promise<Reject[]> {
+async function refuseUnreadableTimes(
+  ctx: LoadContext,
+  table: CanonicalTable,
+  reread: string,
+  tsIndex: number,
+  field: string,
+  readerRefused: readonly Reject[],
+): Promise<Reject[]> {
   const marked = `file_id = $1 AND ts IS NULL AND json_exists(${quoteIdent(EXTRA_COLUMN[table])}, '$.${UNREADABLE_TS}')`;
   const count = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE ${marked}`, [ctx.fileId]));
   if (count === 0) return [];
@@ -193,11 +267,17 @@ async function refuseUnreadableTimes(ctx: LoadContext, table: CanonicalTable, re
     `SELECT n, v FROM (SELECT row_number() OVER () AS n, c${tsIndex} AS v FROM ${reread})
       WHERE v IS NOT NULL AND ${isoInstant('v')} IS NULL ORDER BY n`,
   );
-  const structural = (await ctx.ws.query(`SELECT DISTINCT line FROM ${REJECTS_TABLE} WHERE error_type <> 'CAST' ORDER BY line`)).map((row) => Number(row.line));
+  const structural = (await ctx.ws.query(`SELECT DISTINCT line FROM ${REJECTS_TABLE} WHERE error_type <> 'CAST' ORDER BY line`)).map(
+    (row) => Number(row.line),
+  );
   const refused = new Set(readerRefused.map((r) => r.line));
-  const found = rows.map((row) => ({ line: lineOfRecord(Number(row.n) - 1, structural, 1), value: String(row.v) })).filter((f) => !refused.has(f.line));
+  const found = rows
+    .map((row) => ({ line: lineOfRecord(Number(row.n) - 1, structural, 1), value: String(row.v) }))
+    .filter((f) => !refused.has(f.line));
   if (found.length !== count) {
-    throw new InputError(`accounting mismatch: ${count} unreadable timestamps loaded but ${found.length} found again; nothing was kept`, { location: { file: ctx.display, field } });
+    throw new InputError(`accounting mismatch: ${count} unreadable timestamps loaded but ${found.length} found again; nothing was kept`, {
+      location: { file: ctx.display, field },
+    });
   }
   await ctx.ws.run(`DELETE FROM ${quoteIdent(table)} WHERE ${marked}`, [ctx.fileId]);
   return found.map(({ line, value }) => ({ line, field, reason: `cannot read "${value.slice(0, 80)}" as a timestamp`, text: null }));

@@ -6,15 +6,22 @@
  */
 import { listValue, type Workspace } from '../store/workspace.ts';
 
-export type TimeReading =
-  | { kind: 'epoch'; scale: number }
-  | { kind: 'iso' }
-  | { kind: 'format'; format: string };
+export type TimeReading = { kind: 'epoch'; scale: number } | { kind: 'iso' } | { kind: 'format'; format: string };
 
 export const STRPTIME_FORMATS = [
-  '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y %I:%M:%S %p', '%m/%d/%Y %I:%M %p', '%d/%m/%Y %H:%M:%S', '%d/%m/%Y %I:%M:%S %p',
-  '%d.%m.%Y %H:%M:%S', '%d/%b/%Y:%H:%M:%S %z', '%Y/%m/%d %H:%M:%S',
-  '%Y-%m-%dT%H:%M:%S.%g%z', '%Y-%m-%dT%H:%M:%S%z', '%b %d %Y %H:%M:%S', '%a %b %d %H:%M:%S %Y',
+  '%m/%d/%Y %H:%M:%S',
+  '%m/%d/%Y %H:%M',
+  '%m/%d/%Y %I:%M:%S %p',
+  '%m/%d/%Y %I:%M %p',
+  '%d/%m/%Y %H:%M:%S',
+  '%d/%m/%Y %I:%M:%S %p',
+  '%d.%m.%Y %H:%M:%S',
+  '%d/%b/%Y:%H:%M:%S %z',
+  '%Y/%m/%d %H:%M:%S',
+  '%Y-%m-%dT%H:%M:%S.%g%z',
+  '%Y-%m-%dT%H:%M:%S%z',
+  '%b %d %Y %H:%M:%S',
+  '%a %b %d %H:%M:%S %Y',
   // Twitter's API v1.1 (created_at): Wed Oct 10 20:19:24 +0000 2018
   '%a %b %d %H:%M:%S %z %Y',
 ] as const;
@@ -59,4 +66,3 @@ export function timestampFromText(expr: string, reading: TimeReading): string {
       return `TRY_CAST(try_strptime(${expr}, '${reading.format.replaceAll("'", "''")}') AS TIMESTAMP)`;
   }
 }
-

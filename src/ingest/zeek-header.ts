@@ -29,8 +29,14 @@ export function parseZeekHeaders(file: string, headers: readonly HeaderLine[]): 
     if (text.startsWith('#separator')) {
       const value = text.slice('#separator'.length).trim();
       current = {
-        separator: unescapeZeek(value), setSeparator: ',', emptyField: '(empty)', unsetField: '-', path: undefined,
-        fields: [], types: [], startLine: line,
+        separator: unescapeZeek(value),
+        setSeparator: ',',
+        emptyField: '(empty)',
+        unsetField: '-',
+        path: undefined,
+        fields: [],
+        types: [],
+        startLine: line,
       };
       if (current.separator.length !== 1) {
         throw new InputError(`#separator must be one character, got "${value}"`, { location: { file, line } });
@@ -44,13 +50,26 @@ export function parseZeekHeaders(file: string, headers: readonly HeaderLine[]): 
     const key = at === -1 ? text : text.slice(0, at);
     const rest = at === -1 ? '' : text.slice(at + 1);
     switch (key) {
-      case '#set_separator': current.setSeparator = unescapeZeek(rest); break;
-      case '#empty_field': current.emptyField = unescapeZeek(rest); break;
-      case '#unset_field': current.unsetField = unescapeZeek(rest); break;
-      case '#path': current.path = rest; break;
-      case '#fields': current.fields = rest.split(sep); break;
-      case '#types': current.types = rest.split(sep); break;
-      default: break; // #open, #close and comments carry nothing we load
+      case '#set_separator':
+        current.setSeparator = unescapeZeek(rest);
+        break;
+      case '#empty_field':
+        current.emptyField = unescapeZeek(rest);
+        break;
+      case '#unset_field':
+        current.unsetField = unescapeZeek(rest);
+        break;
+      case '#path':
+        current.path = rest;
+        break;
+      case '#fields':
+        current.fields = rest.split(sep);
+        break;
+      case '#types':
+        current.types = rest.split(sep);
+        break;
+      default:
+        break; // #open, #close and comments carry nothing we load
     }
   }
   for (const block of blocks) {
@@ -65,6 +84,12 @@ export function parseZeekHeaders(file: string, headers: readonly HeaderLine[]): 
 
 /** Two blocks that read the same way can be loaded by one scan. */
 export function sameLayout(a: ZeekBlock, b: ZeekBlock): boolean {
-  return a.separator === b.separator && a.emptyField === b.emptyField && a.unsetField === b.unsetField &&
-    a.path === b.path && a.fields.join('\u0000') === b.fields.join('\u0000') && a.types.join('\u0000') === b.types.join('\u0000');
+  return (
+    a.separator === b.separator &&
+    a.emptyField === b.emptyField &&
+    a.unsetField === b.unsetField &&
+    a.path === b.path &&
+    a.fields.join('\u0000') === b.fields.join('\u0000') &&
+    a.types.join('\u0000') === b.types.join('\u0000')
+  );
 }

@@ -9,13 +9,83 @@ const CANONICAL_FOR_PATH: Record<string, CanonicalTable> = { conn: 'flows', http
 
 /** The logs a Zeek sensor writes (Zeek 3 to 7 and common packages), to recognise a log by its file name. */
 export const ZEEK_LOGS = new Set([
-  'conn', 'dns', 'http', 'ssl', 'x509', 'files', 'pe', 'dhcp', 'dpd', 'ftp', 'irc', 'kerberos', 'modbus', 'mysql', 'notice',
-  'notice_alarm', 'ntlm', 'ntp', 'ocsp', 'radius', 'rdp', 'rfb', 'sip', 'smb_cmd', 'smb_files', 'smb_mapping', 'smtp', 'snmp',
-  'socks', 'software', 'ssh', 'syslog', 'tunnel', 'weird', 'weird_stats', 'known_hosts', 'known_services', 'known_certs',
-  'known_devices', 'loaded_scripts', 'packet_filter', 'reporter', 'stats', 'capture_loss', 'cluster', 'config', 'broker', 'print',
-  'netcontrol', 'netcontrol_drop', 'netcontrol_shunt', 'openflow', 'intel', 'signatures', 'traceroute', 'dce_rpc', 'dnp3',
-  'analyzer', 'quic', 'telemetry', 'websocket', 'ldap', 'ldap_search', 'mqtt_connect', 'mqtt_publish', 'mqtt_subscribe',
-  'bacnet', 'enip', 'cip', 's7comm', 'conn_long', 'unknown_protocols', 'jsonl', 'dhcpv6', 'smartcard', 'pop3', 'imap',
+  'conn',
+  'dns',
+  'http',
+  'ssl',
+  'x509',
+  'files',
+  'pe',
+  'dhcp',
+  'dpd',
+  'ftp',
+  'irc',
+  'kerberos',
+  'modbus',
+  'mysql',
+  'notice',
+  'notice_alarm',
+  'ntlm',
+  'ntp',
+  'ocsp',
+  'radius',
+  'rdp',
+  'rfb',
+  'sip',
+  'smb_cmd',
+  'smb_files',
+  'smb_mapping',
+  'smtp',
+  'snmp',
+  'socks',
+  'software',
+  'ssh',
+  'syslog',
+  'tunnel',
+  'weird',
+  'weird_stats',
+  'known_hosts',
+  'known_services',
+  'known_certs',
+  'known_devices',
+  'loaded_scripts',
+  'packet_filter',
+  'reporter',
+  'stats',
+  'capture_loss',
+  'cluster',
+  'config',
+  'broker',
+  'print',
+  'netcontrol',
+  'netcontrol_drop',
+  'netcontrol_shunt',
+  'openflow',
+  'intel',
+  'signatures',
+  'traceroute',
+  'dce_rpc',
+  'dnp3',
+  'analyzer',
+  'quic',
+  'telemetry',
+  'websocket',
+  'ldap',
+  'ldap_search',
+  'mqtt_connect',
+  'mqtt_publish',
+  'mqtt_subscribe',
+  'bacnet',
+  'enip',
+  'cip',
+  's7comm',
+  'conn_long',
+  'unknown_protocols',
+  'jsonl',
+  'dhcpv6',
+  'smartcard',
+  'pop3',
+  'imap',
 ]);
 
 /**
@@ -39,7 +109,11 @@ export function zeekLogName(fileName: string): string {
 
 /** A SQL-safe column name from a field name we do not control. */
 export function sanitizeName(name: string): string {
-  const clean = name.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([0-9])/, '_$1').slice(0, 60);
+  const clean = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .replace(/^([0-9])/, '_$1')
+    .slice(0, 60);
   return clean === '' ? '_' : clean;
 }
 
@@ -48,4 +122,3 @@ export function targetForZeekPath(path: string | undefined, fileName: string, ov
   const name = (path ?? zeekLogName(fileName)).toLowerCase();
   return CANONICAL_FOR_PATH[name] ?? `zeek_${sanitizeName(name)}`;
 }
-

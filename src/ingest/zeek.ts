@@ -11,23 +11,43 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import { Bindings, } from '../store/sql.ts';
+import { Bindings } from '../store/sql.ts';
 import { InputError, UsageError } from '../errors.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, isCanonicalTable, isListType, quoteIdent, quoteLiteral, type SqlType } from '../store/schema.ts';
 import { sanitizeName, targetForZeekPath } from './zeek-names.ts';
 import { mapFields, parseMapOption } from './fields.ts';
-import { addRecordKeys, lineOfRecord, NEXT_RECORD, MAX_LINE_BYTES, readerRejects, resetReaderRejects, STORE_REJECTS, unorderedInsert, type LoadContext, type LoadOutcome, type Reject } from './load.ts';
+import {
+  addRecordKeys,
+  lineOfRecord,
+  NEXT_RECORD,
+  MAX_LINE_BYTES,
+  readerRejects,
+  resetReaderRejects,
+  STORE_REJECTS,
+  unorderedInsert,
+  type LoadContext,
+  type LoadOutcome,
+  type Reject,
+} from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
 
 /** How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. */
 function readerType(zeekType: string): SqlType {
   switch (zeekType) {
-    case 'time': case 'interval': case 'double': return 'DOUBLE';
-    case 'count': case 'int': return 'BIGINT';
-    case 'port': return 'INTEGER';
-    case 'bool': return 'BOOLEAN';
-    default: return 'VARCHAR';
+    case 'time':
+    case 'interval':
+    case 'double':
+      return 'DOUBLE';
+    case 'count':
+    case 'int':
+      return 'BIGINT';
+    case 'port':
+      return 'INTEGER';
+    case 'bool':
+      return 'BOOLEAN';
+    default:
+      return 'VARCHAR';
   }
 }
 
@@ -100,7 +120,12 @@ export async function loadZeekTsv(ctx: LoadContext, scan: Prescan): Promise<Load
   return outcome;
 }
 
-async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expected: number): Promise<{ loaded: number; rejects: Reject[] }> {
+async function loadBlock(
+  ctx: LoadContext,
+  plan: ScanPlan,
+  target: string,
+  expected: number,
+): Promise<{ loaded: number; rejects: Reject[] }> {
   const { block } = plan;
   const columns = block.fields.map((_, i) => `'c${i}': '${readerType(block.types[i])}'`).join(', ');
   const reader = `read_csv(${quoteLiteral(plan.file)}, delim=${quoteLiteral(block.separator)}, quote='', escape='', header=false,
@@ -137,8 +162,12 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
     }
     names.push('file_id', quoteIdent(EXTRA_COLUMN[target]));
     // Unset fields are left out of extra, as Zeek's JSON writer leaves them out of a record.
-    exprs.push(String(ctx.fileId), mapping.unmapped.length === 0 ? 'NULL'
-      : `nullif(json_merge_patch('{}'::JSON, json_object(${mapping.unmapped.map((i) => `${bind(block.fields[i])}, ${source(i, nativeType(block.types[i]))}`).join(', ')})), '{}'::JSON)`);
+    exprs.push(
+      String(ctx.fileId),
+      mapping.unmapped.length === 0
+        ? 'NULL'
+        : `nullif(json_merge_patch('{}'::JSON, json_object(${mapping.unmapped.map((i) => `${bind(block.fields[i])}, ${source(i, nativeType(block.types[i]))}`).join(', ')})), '{}'::JSON)`,
+    );
     insert = `INSERT INTO ${quoteIdent(target)} (${names.join(', ')}, rec) SELECT ${exprs.join(', ')}, ${NEXT_RECORD} FROM ${reader}`;
   } else {
     if (!/^zeek_[a-z0-9_]+$/.test(target)) {
@@ -161,13 +190,17 @@ async function loadBlock(ctx: LoadContext, plan: ScanPlan, target: string, expec
   const rejects = await readerRejects(ctx.ws, fieldName, plan.headerLines);
   const timeFields = new Set(timeColumns.map((i) => block.fields[i]));
   for (const reject of rejects) {
-    if (reject.field !== null && timeFields.has(reject.field)) reject.reason = reject.reason.replace(/ as a number$/, ' as a time (epoch seconds)');
+    if (reject.field !== null && timeFields.has(reject.field))
+      reject.reason = reject.reason.replace(/ as a number$/, ' as a time (epoch seconds)');
   }
   const held = expected - (after - before) - rejects.length;
   if (held > 0) {
     const impossible = await impossibleTimes(ctx, plan, timeColumns);
     if (impossible.length !== held) {
-      throw new InputError(`accounting mismatch: ${held} rows held back for impossible times but ${impossible.length} found again; nothing was kept`, { location: { file: ctx.display } });
+      throw new InputError(
+        `accounting mismatch: ${held} rows held back for impossible times but ${impossible.length} found again; nothing was kept`,
+        { location: { file: ctx.display } },
+      );
     }
     for (const reject of impossible) rejects.push(reject);
     rejects.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -196,7 +229,12 @@ async function impossibleTimes(ctx: LoadContext, plan: ScanPlan, timeColumns: nu
     return rows.map((row) => {
       const column = timeColumns.find((i) => row[`t${i}`] !== null) ?? timeColumns[0];
       const value = String(row[`t${column}`]);
-      return { line: lineOfRecord(Number(row.n) - 1, skipped), field: block.fields[column], reason: `cannot read "${value.slice(0, 80)}" as a time (epoch seconds)`, text: null };
+      return {
+        line: lineOfRecord(Number(row.n) - 1, skipped),
+        field: block.fields[column],
+        reason: `cannot read "${value.slice(0, 80)}" as a time (epoch seconds)`,
+        text: null,
+      };
     });
   } finally {
     await ctx.ws.run(`DROP TABLE IF EXISTS ${TIME_REJECTS}`);
@@ -215,7 +253,10 @@ function uniqueNames(names: string[]): string[] {
 
 /** Creates `zeek_<path>` on first sight and adds columns that a newer Zeek version writes. */
 async function ensureNativeTable(ctx: LoadContext, table: string, names: string[], types: SqlType[]): Promise<void> {
-  const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = $2', [table, 'main']);
+  const existing = await ctx.ws.query('SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = $2', [
+    table,
+    'main',
+  ]);
   if (existing.length === 0) {
     const defs = names.map((name, i) => `${quoteIdent(name)} ${types[i]}`).join(', ');
     await ctx.ws.run(`CREATE TABLE ${quoteIdent(table)} (${defs}, file_id INTEGER NOT NULL, rec BIGINT)`);
@@ -260,5 +301,11 @@ async function splitByLayout(path: string, gzip: boolean, blocks: ZeekBlock[], d
     group.out.end();
     await finished(group.out);
   }
-  return groups.map((g) => ({ file: g.file, gzip: false, block: g.block, headerLines: new Set<number>(), lineMap: Uint32Array.from(g.lines) }));
+  return groups.map((g) => ({
+    file: g.file,
+    gzip: false,
+    block: g.block,
+    headerLines: new Set<number>(),
+    lineMap: Uint32Array.from(g.lines),
+  }));
 }

@@ -18,4 +18,3 @@ export function decodePicture(bytes: Uint8Array): Picture {
   }
   throw new Error('not a JPEG or PNG picture');
 }
-

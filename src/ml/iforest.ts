@@ -78,8 +78,10 @@ export class IsolationForest {
     this.maxFeatures = options.maxFeatures;
     this.contamination = options.contamination ?? 'auto';
     this.seed = options.seed ?? 1;
-    if (!Number.isInteger(this.nEstimators) || this.nEstimators < 1) throw new MlError(`nEstimators must be a positive integer, got ${this.nEstimators}`);
-    if (!Number.isInteger(this.maxSamples) || this.maxSamples < 2) throw new MlError(`maxSamples must be an integer ≥ 2, got ${this.maxSamples}`);
+    if (!Number.isInteger(this.nEstimators) || this.nEstimators < 1)
+      throw new MlError(`nEstimators must be a positive integer, got ${this.nEstimators}`);
+    if (!Number.isInteger(this.maxSamples) || this.maxSamples < 2)
+      throw new MlError(`maxSamples must be an integer ≥ 2, got ${this.maxSamples}`);
     if (this.contamination !== 'auto' && !(this.contamination > 0 && this.contamination <= 0.5)) {
       throw new MlError(`contamination must be 'auto' or a fraction in (0, 0.5], got ${this.contamination}`);
     }
@@ -132,9 +134,18 @@ export class IsolationForest {
     const depth = new Float64Array(new SharedArrayBuffer(x.rows * 8));
     const trees = this.trees.map((t) => ({ feature: t.feature, threshold: t.threshold, left: t.left, leafPath: t.leafPath }));
     const chunk = Math.ceil(x.rows / threads);
-    await Promise.all(Array.from({ length: threads }, (_, w) => runWorker({
-      data: shared, cols: x.cols, start: w * chunk, end: Math.min(x.rows, (w + 1) * chunk), trees, depth,
-    })));
+    await Promise.all(
+      Array.from({ length: threads }, (_, w) =>
+        runWorker({
+          data: shared,
+          cols: x.cols,
+          start: w * chunk,
+          end: Math.min(x.rows, (w + 1) * chunk),
+          trees,
+          depth,
+        }),
+      ),
+    );
     return this.toScores(depth);
   }
 
@@ -176,8 +187,9 @@ export class IsolationForest {
       }
     }
     const total = credit.reduce((a, b) => a + b, 0);
-    return Array.from(credit, (c, j) => ({ feature: this.names[j], share: total > 0 ? c / total : 0 }))
-      .sort((a, b) => b.share - a.share || a.feature.localeCompare(b.feature));
+    return Array.from(credit, (c, j) => ({ feature: this.names[j], share: total > 0 ? c / total : 0 })).sort(
+      (a, b) => b.share - a.share || a.feature.localeCompare(b.feature),
+    );
   }
 
   private assertFitted(x: Matrix): void {
@@ -208,7 +220,17 @@ function sampleWithoutReplacement(rng: Rng, n: number, count: number): Int32Arra
  * plus c(size) there. Self-contained (no closure, no imports) because worker threads run its
  * source text too.
  */
-function addPathLengths(data: Float64Array, cols: number, start: number, end: number, feature: Int32Array, threshold: Float64Array, left: Int32Array, leafPath: Float64Array, depth: Float64Array): void {
+function addPathLengths(
+  data: Float64Array,
+  cols: number,
+  start: number,
+  end: number,
+  feature: Int32Array,
+  threshold: Float64Array,
+  left: Int32Array,
+  leafPath: Float64Array,
+  depth: Float64Array,
+): void {
   for (let i = start; i < end; i++) {
     const base = i * cols;
     let node = 0;
@@ -265,8 +287,13 @@ function drawFeatures(rng: Rng, cols: number, count: number): Int32Array {
 function growTree(x: Matrix, sample: Int32Array, features: Int32Array, limit: number, rng: Rng): Tree {
   const capacity = 2 * sample.length + 1;
   const tree: Tree = {
-    feature: new Int32Array(capacity).fill(-1), threshold: new Float64Array(capacity), left: new Int32Array(capacity),
-    right: new Int32Array(capacity), size: new Int32Array(capacity), leafPath: new Float64Array(capacity), nodes: 0,
+    feature: new Int32Array(capacity).fill(-1),
+    threshold: new Float64Array(capacity),
+    left: new Int32Array(capacity),
+    right: new Int32Array(capacity),
+    size: new Int32Array(capacity),
+    leafPath: new Float64Array(capacity),
+    nodes: 0,
   };
   const { data, cols } = x;
   const candidates = new Int32Array(features.length);

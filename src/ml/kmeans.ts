@@ -75,7 +75,14 @@ function kmeansPlusPlus(x: Matrix, k: number, rng: Rng, weights: Float64Array | 
 }
 
 /** Each row to its nearest centroid; returns the inertia (sum of squared distances). */
-function assign(x: Matrix, centroids: Float64Array, k: number, labels: Int32Array, distances: Float64Array, weights: Float64Array | undefined): number {
+function assign(
+  x: Matrix,
+  centroids: Float64Array,
+  k: number,
+  labels: Int32Array,
+  distances: Float64Array,
+  weights: Float64Array | undefined,
+): number {
   const { rows, cols, data } = x;
   let inertia = 0;
   for (let i = 0; i < rows; i++) {
@@ -203,7 +210,12 @@ function canonicalOrder(result: KMeansResult, cols: number): KMeansResult {
 }
 
 /** Mean silhouette over (a sample of) the rows: how much closer each point is to its own cluster. */
-export function silhouette(x: Matrix, labels: Int32Array, k: number, options: { sample?: number; seed?: number; distances?: PairwiseDistances } = {}): number {
+export function silhouette(
+  x: Matrix,
+  labels: Int32Array,
+  k: number,
+  options: { sample?: number; seed?: number; distances?: PairwiseDistances } = {},
+): number {
   const { rows, cols, data } = x;
   const sampleSize = Math.min(rows, options.sample ?? 2000);
   const rng = new Rng(options.seed ?? 1);
@@ -308,14 +320,21 @@ export function chooseK(x: Matrix, options: { maxK?: number; seed?: number; nIni
  * given or chosen by silhouette. Undefined when there is nothing to cluster (fewer than two
  * rows, or no column that varies).
  */
-export function clusterStandardised(x: Matrix, options: { k: number | 'auto'; seed: number; nInit?: number; maxK?: number; weights?: Float64Array }): KMeansResult | undefined {
+export function clusterStandardised(
+  x: Matrix,
+  options: { k: number | 'auto'; seed: number; nInit?: number; maxK?: number; weights?: Float64Array },
+): KMeansResult | undefined {
   const varying = dropConstantColumns(x);
   if (x.rows < 2 || varying.cols === 0) return undefined;
   if (options.weights && options.k === 'auto') throw new MlError('k is chosen on unweighted rows: give k, or pass every row');
   const scaled = fitScaler('standard', varying, options.weights).transform(varying);
   let k = options.k === 'auto' ? 1 : Math.min(options.k, x.rows);
   if (options.k === 'auto' && x.rows >= 3) {
-    k = chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), { seed: options.seed, maxK: Math.min(options.maxK ?? 8, x.rows - 1), nInit: options.nInit }).k;
+    k = chooseK(sampleRows(scaled, CHOOSE_K_SAMPLE, options.seed), {
+      seed: options.seed,
+      maxK: Math.min(options.maxK ?? 8, x.rows - 1),
+      nInit: options.nInit,
+    }).k;
   }
   return kmeans(scaled, { k, seed: options.seed, nInit: options.nInit, weights: options.weights });
 }

@@ -6,7 +6,10 @@ import { HuntbookError } from '../errors.ts';
  */
 /** A learner refused its input (too few rows for k, a NaN, a constant column): exit 1, the feature named. */
 export class MlError extends HuntbookError {
-  constructor(message: string, readonly feature?: string) {
+  constructor(
+    message: string,
+    readonly feature?: string,
+  ) {
     super(message, { location: feature ? { field: feature } : {} });
   }
 }
@@ -51,7 +54,10 @@ export function assertFinite(m: Matrix): void {
     for (let j = 0; j < m.cols; j++) {
       const value = m.data[i * m.cols + j];
       if (!Number.isFinite(value)) {
-        throw new MlError(`feature ${m.names[j]} is ${value} at row ${i + 1}; every value must be a finite number (filter or fill it first)`, m.names[j]);
+        throw new MlError(
+          `feature ${m.names[j]} is ${value} at row ${i + 1}; every value must be a finite number (filter or fill it first)`,
+          m.names[j],
+        );
       }
     }
   }

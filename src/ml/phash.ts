@@ -51,18 +51,20 @@ export function perceptualHash(picture: Picture): string {
   const cos = new Float64Array(K * N);
   for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) cos[k * N + n] = Math.cos((Math.PI * (2 * n + 1) * k) / (2 * N));
   const rows = new Float64Array(N * K);
-  for (let y = 0; y < N; y++) for (let k = 0; k < K; k++) {
-    let s = 0;
-    for (let x = 0; x < N; x++) s += grey[y * N + x] * cos[k * N + x];
-    rows[y * K + k] = s;
-  }
+  for (let y = 0; y < N; y++)
+    for (let k = 0; k < K; k++) {
+      let s = 0;
+      for (let x = 0; x < N; x++) s += grey[y * N + x] * cos[k * N + x];
+      rows[y * K + k] = s;
+    }
   const coefficients = new Float64Array(K * K);
-  for (let u = 0; u < K; u++) for (let v = 0; v < K; v++) {
-    let s = 0;
-    for (let y = 0; y < N; y++) s += rows[y * K + v] * cos[u * N + y];
-    coefficients[u * K + v] = s;
-  }
-  const median = [...coefficients].sort((a, b) => a - b)[K * K / 2];
+  for (let u = 0; u < K; u++)
+    for (let v = 0; v < K; v++) {
+      let s = 0;
+      for (let y = 0; y < N; y++) s += rows[y * K + v] * cos[u * N + y];
+      coefficients[u * K + v] = s;
+    }
+  const median = [...coefficients].sort((a, b) => a - b)[(K * K) / 2];
   let hex = '';
   for (let nibble = 0; nibble < 16; nibble++) {
     let value = 0;

@@ -7,11 +7,22 @@
  * (and `defense_evasion`) and ATT&CK v19's split into `stealth` and `defense-impairment`.
  */
 export const TACTICS: Record<string, string> = {
-  reconnaissance: 'reconnaissance', 'resource-development': 'resource-development', 'initial-access': 'initial-access',
-  execution: 'execution', persistence: 'persistence', 'privilege-escalation': 'privilege-escalation',
-  'defense-evasion': 'defense-evasion', stealth: 'defense-evasion', 'defense-impairment': 'defense-evasion',
-  'credential-access': 'credential-access', discovery: 'discovery', 'lateral-movement': 'lateral-movement',
-  collection: 'collection', 'command-and-control': 'command-and-control', exfiltration: 'exfiltration', impact: 'impact',
+  reconnaissance: 'reconnaissance',
+  'resource-development': 'resource-development',
+  'initial-access': 'initial-access',
+  execution: 'execution',
+  persistence: 'persistence',
+  'privilege-escalation': 'privilege-escalation',
+  'defense-evasion': 'defense-evasion',
+  stealth: 'defense-evasion',
+  'defense-impairment': 'defense-evasion',
+  'credential-access': 'credential-access',
+  discovery: 'discovery',
+  'lateral-movement': 'lateral-movement',
+  collection: 'collection',
+  'command-and-control': 'command-and-control',
+  exfiltration: 'exfiltration',
+  impact: 'impact',
 };
 
 export function tacticsOf(tags: readonly string[]): string[] {

@@ -12,6 +12,12 @@ export function parseDuration(name: string, text: string): number {
 
 /** Seconds as the shortest of 14d, 12h, 30m or 90s. */
 export function formatDuration(seconds: number): string {
-  const unit = ([[86400, 'd'], [3600, 'h'], [60, 'm']] as const).find(([size]) => seconds % size === 0);
+  const unit = (
+    [
+      [86400, 'd'],
+      [3600, 'h'],
+      [60, 'm'],
+    ] as const
+  ).find(([size]) => seconds % size === 0);
   return unit ? `${seconds / unit[0]}${unit[1]}` : `${seconds}s`;
 }

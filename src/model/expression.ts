@@ -34,7 +34,8 @@ export function parseExpression(text: string, allowed: readonly string[]): Expre
   let pos = 0;
   const peek = () => tokens[pos]?.toLowerCase();
   const expect = (t: string) => {
-    if (tokens[pos] !== t) throw new UsageError(`alert expression: expected "${t}" ${tokens[pos] ? `before "${tokens[pos]}"` : 'at the end'}`);
+    if (tokens[pos] !== t)
+      throw new UsageError(`alert expression: expected "${t}" ${tokens[pos] ? `before "${tokens[pos]}"` : 'at the end'}`);
     pos++;
   };
   const or = (): Node => {
@@ -100,35 +101,52 @@ export function parseExpression(text: string, allowed: readonly string[]): Expre
 
   const value = (node: Node, m: Record<string, number>): number => {
     switch (node.kind) {
-      case 'num': return node.value;
-      case 'var': return m[node.name] ?? 0;
-      case 'not': return value(node.operand, m) ? 0 : 1;
+      case 'num':
+        return node.value;
+      case 'var':
+        return m[node.name] ?? 0;
+      case 'not':
+        return value(node.operand, m) ? 0 : 1;
       case 'bin': {
         const a = value(node.left, m);
         if (node.op === 'and') return a && value(node.right, m) ? 1 : 0;
         if (node.op === 'or') return a || value(node.right, m) ? 1 : 0;
         const b = value(node.right, m);
         switch (node.op) {
-          case '+': return a + b;
-          case '-': return a - b;
-          case '*': return a * b;
-          case '/': return b === 0 ? 0 : a / b;
-          case '>': return a > b ? 1 : 0;
-          case '>=': return a >= b ? 1 : 0;
-          case '<': return a < b ? 1 : 0;
-          case '<=': return a <= b ? 1 : 0;
-          case '=': return a === b ? 1 : 0;
-          default: return a !== b ? 1 : 0;
+          case '+':
+            return a + b;
+          case '-':
+            return a - b;
+          case '*':
+            return a * b;
+          case '/':
+            return b === 0 ? 0 : a / b;
+          case '>':
+            return a > b ? 1 : 0;
+          case '>=':
+            return a >= b ? 1 : 0;
+          case '<':
+            return a < b ? 1 : 0;
+          case '<=':
+            return a <= b ? 1 : 0;
+          case '=':
+            return a === b ? 1 : 0;
+          default:
+            return a !== b ? 1 : 0;
         }
       }
     }
   };
   const show = (node: Node): string => {
     switch (node.kind) {
-      case 'num': return String(node.value);
-      case 'var': return node.name;
-      case 'not': return `not ${show(node.operand)}`;
-      default: return `${show(node.left)} ${node.op} ${show(node.right)}`;
+      case 'num':
+        return String(node.value);
+      case 'var':
+        return node.name;
+      case 'not':
+        return `not ${show(node.operand)}`;
+      default:
+        return `${show(node.left)} ${node.op} ${show(node.right)}`;
     }
   };
   // Only the branches that made the expression true: a failed "and" explains nothing.

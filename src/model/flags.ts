@@ -55,9 +55,13 @@ export interface TimeRange {
 function isoTime(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const m = ISO_TIME.exec(value.trim());
-  const valid = m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[3]) >= 1
-    && Number(m[3]) <= new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate()
-    && (m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6] ?? 0) <= 59));
+  const valid =
+    m !== null &&
+    Number(m[2]) >= 1 &&
+    Number(m[2]) <= 12 &&
+    Number(m[3]) >= 1 &&
+    Number(m[3]) <= new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).getUTCDate() &&
+    (m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6] ?? 0) <= 59));
   if (!valid) throw new UsageError(`${name} must be a time like 2024-03-04 or 2024-03-04T09:00:00, got "${value}"`);
   return value.trim();
 }

@@ -31,7 +31,8 @@ const TEXT_OP: Record<Comparison, string> = { gt: '>', gte: '≥', lt: '<', lte:
  * come from a user's configuration.
  */
 export function multiplierSql(m: Multiplier, bind: (value: SqlValue) => string, columns: readonly string[]): string {
-  if (!columns.includes(m.metric)) throw new UsageError(`multiplier ${m.name}: "${m.metric}" is not a feature of this hunt (features: ${columns.join(', ')})`);
+  if (!columns.includes(m.metric))
+    throw new UsageError(`multiplier ${m.name}: "${m.metric}" is not a feature of this hunt (features: ${columns.join(', ')})`);
   if (m.tiers.length === 0) return '0';
   const whens = m.tiers.map((t) => `WHEN ${m.metric} ${SQL_OP[t.when]} ${bind(t.value)} THEN ${bind(t.weight)}`);
   return `CAST(CASE ${whens.join(' ')} ELSE 0 END AS DOUBLE)`;
@@ -39,11 +40,16 @@ export function multiplierSql(m: Multiplier, bind: (value: SqlValue) => string, 
 
 export function holds(t: Tier, value: number): boolean {
   switch (t.when) {
-    case 'gt': return value > t.value;
-    case 'gte': return value >= t.value;
-    case 'lt': return value < t.value;
-    case 'lte': return value <= t.value;
-    case 'eq': return value === t.value;
+    case 'gt':
+      return value > t.value;
+    case 'gte':
+      return value >= t.value;
+    case 'lt':
+      return value < t.value;
+    case 'lte':
+      return value <= t.value;
+    case 'eq':
+      return value === t.value;
   }
 }
 

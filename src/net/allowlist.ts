@@ -20,7 +20,13 @@ export function domainMatch(name: string, suffixes: readonly string[]): string |
 }
 
 /** The allow-list entry that covers this destination, or undefined. */
-export function allowListMatch(allow: AllowList, host: string | null, address: string | null, namesForAddress: readonly string[], classifier: AddressClassifier): string | undefined {
+export function allowListMatch(
+  allow: AllowList,
+  host: string | null,
+  address: string | null,
+  namesForAddress: readonly string[],
+  classifier: AddressClassifier,
+): string | undefined {
   if (host) {
     const byName = domainMatch(host, allow.domains);
     if (byName) return `domain ${byName}`;
@@ -30,7 +36,8 @@ export function allowListMatch(allow: AllowList, host: string | null, address: s
     if (byCidr) return `network ${byCidr}`;
     if (!host && namesForAddress.length > 0) {
       const matches = namesForAddress.map((n) => domainMatch(n, allow.domains));
-      if (matches.every((m) => m !== undefined)) return `every name seen for ${address} is allow-listed (${[...new Set(matches)].join(', ')})`;
+      if (matches.every((m) => m !== undefined))
+        return `every name seen for ${address} is allow-listed (${[...new Set(matches)].join(', ')})`;
     }
   }
   return undefined;

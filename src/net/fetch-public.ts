@@ -13,9 +13,29 @@ import { inCidr, parseCidr, parseIp } from './network.ts';
 
 /** Every range a fetch from log data must not reach (RFC 6890 special-purpose, private, shared, local). */
 const NOT_PUBLIC = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
-  '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
-  '::/128', '::1/128', '::ffff:0:0/96', '64:ff9b::/96', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'ff00::/8',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '::/128',
+  '::1/128',
+  '::ffff:0:0/96',
+  '64:ff9b::/96',
+  '100::/64',
+  '2001:db8::/32',
+  'fc00::/7',
+  'fe80::/10',
+  'ff00::/8',
 ].map(parseCidr);
 
 export class FetchRefused extends Error {}
@@ -42,7 +62,12 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
       if (error) return callback(error, '', 4);
       const list = addresses as unknown as LookupAddress[];
       const bad = allowPrivate ? undefined : list.map((a) => notPublic(a.address)).find(Boolean);
-      if (bad) return callback(new FetchRefused(`${hostname} resolves to ${bad.replace(' is not', ', not')} (--allow-private to fetch from it)`), '', 4);
+      if (bad)
+        return callback(
+          new FetchRefused(`${hostname} resolves to ${bad.replace(' is not', ', not')} (--allow-private to fetch from it)`),
+          '',
+          4,
+        );
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
       return callback(null, list[0].address, list[0].family);
     });
@@ -52,7 +77,16 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
 function get(url: URL, options: FetchOptions): Promise<IncomingMessage> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', lookup: guardedLookup(Boolean(options.allowPrivate)), timeout: options.timeoutMs, headers: { 'user-agent': 'huntbook images check' } }, resolve);
+    const req = request(
+      url,
+      {
+        method: 'GET',
+        lookup: guardedLookup(Boolean(options.allowPrivate)),
+        timeout: options.timeoutMs,
+        headers: { 'user-agent': 'huntbook images check' },
+      },
+      resolve,
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -69,7 +103,8 @@ export async function fetchPublic(address: string, options: FetchOptions): Promi
   }
   const deadline = Date.now() + options.timeoutMs;
   for (let hop = 0; hop <= (options.maxRedirects ?? 5); hop++) {
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchRefused(`only http and https are fetched, not ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new FetchRefused(`only http and https are fetched, not ${url.protocol}`);
     if (url.username || url.password) throw new FetchRefused('an address with a user name or password is not fetched');
     // A literal IP skips DNS: check it here.
     const host = url.hostname.replace(/^\[|\]$/g, '');

@@ -74,8 +74,15 @@ export function inCidr(ip: { v6: boolean; value: bigint }, cidr: Cidr): boolean 
 
 /** Addresses no beacon can use. */
 export const SPECIAL_NETWORKS: readonly string[] = [
-  '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32', '0.0.0.0/32', // v4: loopback, link-local, multicast, broadcast, unspecified
-  '::1/128', 'fe80::/10', 'ff00::/8', '::/128', // v6: loopback, link-local, multicast, unspecified
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '224.0.0.0/4',
+  '255.255.255.255/32',
+  '0.0.0.0/32', // v4: loopback, link-local, multicast, broadcast, unspecified
+  '::1/128',
+  'fe80::/10',
+  'ff00::/8',
+  '::/128', // v6: loopback, link-local, multicast, unspecified
 ];
 const SPECIAL = SPECIAL_NETWORKS.map(parseCidr);
 

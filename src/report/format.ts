@@ -45,7 +45,8 @@ function jsonText(value: unknown, indent?: number): string {
 }
 
 export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(BIDI_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -79,11 +80,15 @@ export function renderCsv(columns: readonly string[], rows: readonly Row[]): str
   const lines = [columns.map((name) => csvQuote(guardCsvCell(name))).join(',')];
   for (const row of rows) {
     // Raw numbers, not the rounded table form: CSV is for machines and spreadsheets.
-    lines.push(columns.map((name) => {
-      const value = row[name] ?? null;
-      const text = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '');
-      return csvQuote(guardCsvCell(text));
-    }).join(','));
+    lines.push(
+      columns
+        .map((name) => {
+          const value = row[name] ?? null;
+          const text = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '');
+          return csvQuote(guardCsvCell(text));
+        })
+        .join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -10,10 +10,17 @@ import { loadSigma } from './sigma/load.ts';
 export const SHIPPED_PACKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
 
 export function shippedPacks(): string[] {
-  return readdirSync(SHIPPED_PACKS_DIR).filter((f) => f.endsWith('.yml')).sort().map((f) => join(SHIPPED_PACKS_DIR, f));
+  return readdirSync(SHIPPED_PACKS_DIR)
+    .filter((f) => f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(SHIPPED_PACKS_DIR, f));
 }
 
-export async function loadRuleSources(packs: readonly string[], sigma: readonly string[], levelWeights?: Record<string, number>): Promise<{ rules: Rule[]; problems: Problem[] }> {
+export async function loadRuleSources(
+  packs: readonly string[],
+  sigma: readonly string[],
+  levelWeights?: Record<string, number>,
+): Promise<{ rules: Rule[]; problems: Problem[] }> {
   const rules: Rule[] = [];
   const problems: Problem[] = [];
   const chosen = packs.length === 0 && sigma.length === 0 ? shippedPacks() : packs;

@@ -47,9 +47,14 @@ export function planCorrelations(correlations: readonly Rule[], rules: readonly 
     const missing = spec.rules.filter((ref) => !byId.has(ref) && !byName.has(ref));
     const names = [...spec.groupBy, ...(spec.field ? [spec.field] : []), ...Object.values(spec.aliases).flatMap((m) => Object.values(m))];
     const odd = names.find((n) => !FIELD_NAME.test(n));
-    if (missing.length > 0) skipped.push({ rule: c, reason: 'correlation refers to a rule that is not loaded or cannot run', detail: missing.join(', ') });
+    if (missing.length > 0)
+      skipped.push({ rule: c, reason: 'correlation refers to a rule that is not loaded or cannot run', detail: missing.join(', ') });
     else if (odd !== undefined) skipped.push({ rule: c, reason: 'field name with unusual characters', detail: odd });
-    else reads.set(c.id, spec.rules.map((ref) => byId.get(ref) ?? byName.get(ref)!));
+    else
+      reads.set(
+        c.id,
+        spec.rules.map((ref) => byId.get(ref) ?? byName.get(ref)!),
+      );
   }
   // Dependency order; a correlation in a cycle, or reading one that cannot run, cannot run either.
   const ordered: Rule[] = [];
@@ -67,7 +72,15 @@ export function planCorrelations(correlations: readonly Rule[], rules: readonly 
     const ok = reads.get(c.id)!.every((r) => !r.correlation || visit(r));
     state.set(c.id, ok ? 'done' : 'failed');
     if (ok) ordered.push(c);
-    else if (!skipped.some((s) => s.rule === c)) skipped.push({ rule: c, reason: 'correlation reads a correlation that cannot run', detail: reads.get(c.id)!.map((r) => r.id).join(', ') });
+    else if (!skipped.some((s) => s.rule === c))
+      skipped.push({
+        rule: c,
+        reason: 'correlation reads a correlation that cannot run',
+        detail: reads
+          .get(c.id)!
+          .map((r) => r.id)
+          .join(', '),
+      });
     return ok;
   };
   for (const c of correlations) visit(c);
@@ -110,7 +123,8 @@ export async function runCorrelations(ws: Workspace, plan: CorrelationPlan, runI
 function correlationSql(c: Rule, reads: Rule[], target: string, runId: number | null, bind: (v: SqlValue) => string): string {
   const spec = c.correlation!;
   const ids = reads.map((r) => bind(r.id)).join(', ');
-  const fieldValue = (name: string) => `CASE rule_id ${reads.map((r) => `WHEN ${bind(r.id)} THEN json_extract_string(details, ${bind(`$."${fieldFor(c, r, name)}"`)})`).join(' ')} END`;
+  const fieldValue = (name: string) =>
+    `CASE rule_id ${reads.map((r) => `WHEN ${bind(r.id)} THEN json_extract_string(details, ${bind(`$."${fieldFor(c, r, name)}"`)})`).join(' ')} END`;
   const groups = spec.groupBy.map((name, i) => ({ name, column: `hb_g${i}`, expr: fieldValue(name) }));
   const partition = `PARTITION BY ${['hb_all', ...groups.map((g) => g.column)].join(', ')}`;
   const position = `CASE rule_id ${reads.map((r, i) => `WHEN ${bind(r.id)} THEN ${i + 1}`).join(' ')} END`;
@@ -132,19 +146,28 @@ WITH base AS (
   if (spec.type === 'temporal_ordered') {
     // l<k>: the latest start of a chain rule 1 → … → rule k ending at this row; the last rule's
     // rows whose chain started within the timespan complete the correlation.
-    const steps = reads.map((_, i) => i + 1).slice(1).map((k) => `, s${k} AS (
+    const steps = reads
+      .map((_, i) => i + 1)
+      .slice(1)
+      .map(
+        (k) => `, s${k} AS (
   SELECT *, CASE WHEN pos = ${k} THEN max(CASE WHEN pos = ${k - 1} THEN l${k - 1} END) OVER (${partition} ORDER BY ts, pos ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END AS l${k} FROM s${k - 1}
-)`).join('');
+)`,
+      )
+      .join('');
     const last = reads.length;
     measured = `, s1 AS (SELECT *, CASE WHEN pos = 1 THEN ts END AS l1 FROM g)${steps}
 , h AS (
   SELECT *, ${last} AS n, l${last} AS first_ts, (l${last} IS NOT NULL AND ts - l${last} <= ${span}) AS hit FROM s${last} WHERE pos = ${last}
 )`;
   } else {
-    const measure = ({ event_count: 'count(*)', value_count: 'count(DISTINCT fv)' } as Record<string, string>)[spec.type] ?? 'count(DISTINCT rule_id)';
+    const measure =
+      ({ event_count: 'count(*)', value_count: 'count(DISTINCT fv)' } as Record<string, string>)[spec.type] ?? 'count(DISTINCT rule_id)';
     const condition = Object.keys(spec.condition).length > 0 ? spec.condition : { gte: reads.length };
     const ops: Record<string, string> = { gt: '>', gte: '>=', lt: '<', lte: '<=', eq: '=', neq: '<>' };
-    const test = Object.entries(condition).map(([op, value]) => `n ${ops[op]} ${bind(value)}`).join(' AND ');
+    const test = Object.entries(condition)
+      .map(([op, value]) => `n ${ops[op]} ${bind(value)}`)
+      .join(' AND ');
     measured = `, w AS (
   SELECT *, ${measure} OVER win AS n, min(ts) OVER win AS first_ts FROM g
   WINDOW win AS (${partition} ORDER BY ts RANGE BETWEEN ${span} PRECEDING AND CURRENT ROW)

@@ -25,7 +25,8 @@ export const DIRECTORY_FLAGS = [
 export async function directoryDetections(ws: Workspace, runId: number | null): Promise<number> {
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
   const [left, changed] = DIRECTORY_FLAGS;
-  await ws.run(`
+  await ws.run(
+    `
 INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH d AS (
   SELECT ${NORMALISE_USER('"user"')} AS u, role, valid_from, valid_to FROM directory WHERE "user" IS NOT NULL
@@ -42,7 +43,8 @@ UNION ALL
 SELECT valid_from, $4, $5, '${RED_FLAG_PHASE}', $6, 'user', u, 'directory', 'role:' || u || ':' || CAST(valid_from AS VARCHAR),
        json_object('from', before, 'to', role), $7
 FROM roles WHERE before IS NOT NULL AND role IS DISTINCT FROM before`,
-  [left.id, left.name, left.weight, changed.id, changed.name, changed.weight, runId]);
+    [left.id, left.name, left.weight, changed.id, changed.name, changed.weight, runId],
+  );
   return Number(await ws.scalar('SELECT count(*) FROM detections')) - before;
 }
 
@@ -60,14 +62,24 @@ export interface WatchlistReject {
  * user, a readable date or a flag (or with a weight that is no number ≥ 0) is refused with its
  * line; the rest land. Returns how many are new and the refused rows.
  */
-export async function watchlistDetections(ws: Workspace, path: string, runId: number | null): Promise<{ added: number; refused: WatchlistReject[] }> {
+export async function watchlistDetections(
+  ws: Workspace,
+  path: string,
+  runId: number | null,
+): Promise<{ added: number; refused: WatchlistReject[] }> {
   if (!existsSync(path)) throw new InputError('watch list not found', { location: { file: path } });
   // The header as written (not as a sniffer guesses it): what it lacks is named from its own words.
-  const first = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  const first =
+    readFileSync(path, 'utf8')
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/, 1)[0] ?? '';
   const header = first.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
   const missing = ['user', 'date', 'flag'].filter((needed) => !header.includes(needed));
   if (missing.length > 0) {
-    throw new InputError(`the watch list's first line must be a header naming user, date and flag (weight optional); it lacks ${missing.join(', ')} (first line: "${first.slice(0, 80)}")`, { location: { file: path, line: 1 } });
+    throw new InputError(
+      `the watch list's first line must be a header naming user, date and flag (weight optional); it lacks ${missing.join(', ')} (first line: "${first.slice(0, 80)}")`,
+      { location: { file: path, line: 1 } },
+    );
   }
   const columns = header.map((_name, i) => `${quoteLiteral(`c${i}`)}: 'VARCHAR'`).join(', ');
   const source = `read_csv(${quoteLiteral(path)}, header = true, delim = ',', quote = '"', auto_detect = false, columns = {${columns}}, null_padding = true, ignore_errors = true, store_rejects = false)`;
@@ -78,15 +90,27 @@ export async function watchlistDetections(ws: Workspace, path: string, runId: nu
     trim(${f}) AS flag, try_cast(${w} AS DOUBLE) AS weight, ${d} AS date_text, ${w} AS weight_text FROM ${source}`);
   const problem = `CASE WHEN u IS NULL THEN 'user' WHEN ts IS NULL THEN 'date' WHEN coalesce(flag, '') = '' THEN 'flag'
     WHEN weight_text IS NOT NULL AND trim(weight_text) <> '' AND (weight IS NULL OR weight < 0) THEN 'weight' END`;
-  const refused = (await ws.query(`SELECT line, field FROM (SELECT line, ${problem} AS field FROM hb_watch) WHERE field IS NOT NULL ORDER BY line`)).map((r) => ({
-    line: Number(r.line), field: String(r.field),
-    reason: ({ date: 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)', weight: 'the weight is no number ≥ 0' } as Record<string, string>)[String(r.field)] ?? `no ${String(r.field)}`,
+  const refused = (
+    await ws.query(`SELECT line, field FROM (SELECT line, ${problem} AS field FROM hb_watch) WHERE field IS NOT NULL ORDER BY line`)
+  ).map((r) => ({
+    line: Number(r.line),
+    field: String(r.field),
+    reason:
+      (
+        { date: 'no readable date (dates like 2024-03-04 or 2024-03-04 09:00)', weight: 'the weight is no number ≥ 0' } as Record<
+          string,
+          string
+        >
+      )[String(r.field)] ?? `no ${String(r.field)}`,
   }));
   const before = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  await ws.run(`INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+  await ws.run(
+    `INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
     SELECT ts, 'watchlist.' || trim(regexp_replace(lower(flag), '[^a-z0-9]+', '-', 'g'), '-'), 'Watch list: ' || flag, '${RED_FLAG_PHASE}', coalesce(weight, 50),
       'user', u, 'watchlist', 'watchlist:' || u || ':' || CAST(ts AS VARCHAR) || ':' || flag, json_object('flag', flag, 'file', $1, 'line', line), $2
-    FROM hb_watch WHERE ${problem} IS NULL`, [path, runId]);
+    FROM hb_watch WHERE ${problem} IS NULL`,
+    [path, runId],
+  );
   await ws.run('DROP TABLE hb_watch');
   return { added: Number(await ws.scalar('SELECT count(*) FROM detections')) - before, refused };
 }

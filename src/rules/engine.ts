@@ -66,7 +66,12 @@ export function planRules(rules: readonly Rule[]): { planned: Planned[]; skipped
     if ('reason' in known) skipped.push(known);
     else planned.push(known);
   }
-  skipped.push(...planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule)).skipped);
+  skipped.push(
+    ...planCorrelations(
+      rules.filter((r) => r.correlation),
+      planned.map((p) => p.rule),
+    ).skipped,
+  );
   return { planned, skipped };
 }
 
@@ -82,7 +87,12 @@ function verdictOf(rule: Rule): Verdict {
   try {
     const source = sourceOf(rule);
     const regexes: string[] = [];
-    const ctx: CompileContext = { field: (name) => fieldSql(source, name, () => 0), fullText: () => 'txt', bind: () => '?', regex: (p) => regexes.push(p) };
+    const ctx: CompileContext = {
+      field: (name) => fieldSql(source, name, () => 0),
+      fullText: () => 'txt',
+      bind: () => '?',
+      regex: (p) => regexes.push(p),
+    };
     if (rule.sql !== undefined) checkRuleSql(rule.sql, rule.table);
     else compileDetection(rule.detection ?? {}, ctx);
     return { regexes, anchors: rule.sql === undefined ? detectionAnchors(rule.detection ?? {}) : [] };
@@ -99,14 +109,28 @@ const CACHED_PLANS_FROM = 200;
 const OWN_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** The modules a verdict depends on: a change to any of them is a cache miss. */
 const PLANNER = [
-  './engine.ts', './logsource.ts', './sqlcheck.ts', './sigma/compile.ts', './sigma/condition.ts', './sigma/values.ts', './sigma/anchors.ts', '../net/network.ts',
+  './engine.ts',
+  './logsource.ts',
+  './sqlcheck.ts',
+  './sigma/compile.ts',
+  './sigma/condition.ts',
+  './sigma/values.ts',
+  './sigma/anchors.ts',
+  '../net/network.ts',
 ].map((path) => new URL(path.replace(/\.ts$/, OWN_EXTENSION), import.meta.url));
 
 function cachedVerdicts(rules: readonly Rule[]): Verdict[] {
   const name = `plan-${cacheKey([sourceKey(PLANNER), JSON.stringify(rules.map((r) => [r.origin, r.table, r.logsource ?? null, r.detection ?? null, r.sql ?? null]))])}.json`;
   const cached = readCache<Verdict[]>(name);
-  const valid = Array.isArray(cached) && cached.length === rules.length
-    && cached.every((v) => v !== null && typeof v === 'object' && (Array.isArray((v as { regexes?: unknown }).regexes) || typeof (v as { reason?: unknown }).reason === 'string'));
+  const valid =
+    Array.isArray(cached) &&
+    cached.length === rules.length &&
+    cached.every(
+      (v) =>
+        v !== null &&
+        typeof v === 'object' &&
+        (Array.isArray((v as { regexes?: unknown }).regexes) || typeof (v as { reason?: unknown }).reason === 'string'),
+    );
   if (valid) return cached;
   const verdicts = rules.map(verdictOf);
   writeCache(name, verdicts);
@@ -143,10 +167,13 @@ export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ p
     try {
       for (const pattern of patterns) {
         try {
-          await scratch.query('SELECT regexp_matches(\'\', $1) AS ok', [pattern]);
+          await scratch.query("SELECT regexp_matches('', $1) AS ok", [pattern]);
           verdict.set(pattern, null);
         } catch (error) {
-          verdict.set(pattern, (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/^Invalid Input Error: /, ''));
+          verdict.set(
+            pattern,
+            (error instanceof Error ? error.message : String(error)).split('\n')[0].replace(/^Invalid Input Error: /, ''),
+          );
         }
       }
     } finally {
@@ -159,7 +186,12 @@ export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ p
   for (const p of planned) {
     const bad = p.regexes.find((pattern) => verdict.get(pattern) != null);
     if (bad === undefined) kept.push(p);
-    else skipped.push({ rule: p.rule, reason: REGEX_REFUSED, detail: `|re pattern ${JSON.stringify(bad.slice(0, 120))}: ${verdict.get(bad)}` });
+    else
+      skipped.push({
+        rule: p.rule,
+        reason: REGEX_REFUSED,
+        detail: `|re pattern ${JSON.stringify(bad.slice(0, 120))}: ${verdict.get(bad)}`,
+      });
   }
   return { planned: kept, skipped };
 }
@@ -168,7 +200,9 @@ export async function refuseBadRegexes(planned: readonly Planned[]): Promise<{ p
 function nativeSource(table: CanonicalTable): MappedSource {
   const columns = new Set(CANONICAL_COLUMNS[table].map((c) => c.name));
   return {
-    table, group: `native/${table}`, where: () => 'true',
+    table,
+    group: `native/${table}`,
+    where: () => 'true',
     fieldKeys: (name) => {
       if (columns.has(name)) return { column: name };
       if (/^[A-Za-z0-9_.\-@ :]+$/.test(name)) return { jsonKeys: [name] };
@@ -178,7 +212,12 @@ function nativeSource(table: CanonicalTable): MappedSource {
 }
 
 /** SQL text for a field: a canonical column, or the JSON path list entry registered for it. */
-function fieldSql(source: MappedSource, name: string, register: (jsonKey: string) => number, useColumn: (column: string) => void = () => undefined): string {
+function fieldSql(
+  source: MappedSource,
+  name: string,
+  register: (jsonKey: string) => number,
+  useColumn: (column: string) => void = () => undefined,
+): string {
   const keys = source.fieldKeys(name);
   if (keys.column) {
     useColumn(keys.column);
@@ -187,7 +226,6 @@ function fieldSql(source: MappedSource, name: string, register: (jsonKey: string
   const refs = (keys.jsonKeys ?? []).map((k) => `fl[${register(k)}]`);
   return refs.length === 1 ? refs[0] : `coalesce(${refs.join(', ')})`;
 }
-
 
 export interface RunReport {
   rules: number;
@@ -285,7 +323,10 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   const plan = planRules(rules.filter((r) => !r.correlation));
   const checked = await refuseBadRegexes(plan.planned);
   const planned = checked.planned;
-  const correlations = planCorrelations(rules.filter((r) => r.correlation), planned.map((p) => p.rule));
+  const correlations = planCorrelations(
+    rules.filter((r) => r.correlation),
+    planned.map((p) => p.rule),
+  );
   const skipped = [...plan.skipped, ...checked.skipped, ...correlations.skipped];
   // Rules read only by correlations write to a scratch table, so they scan apart from the rest.
   const bySource = new Map<string, Planned[]>();
@@ -301,9 +342,17 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   // events: a small capture meets a handful of SigmaHQ's sixty Windows sources.
   const sources = [...bySource.values()].map((members, i) => ({ id: i, source: members[0].source, members }));
   const targetOf = ({ members }: (typeof sources)[number]) => (correlations.hidden.has(members[0].rule.id) ? MATCHES_TABLE : 'detections');
-  const build = (s: (typeof sources)[number]) => GroupScan.for(s.source, s.members.map((m) => m.rule), s.id, {
-    placeholders: options.placeholders, keep: correlations.keep, target: targetOf(s),
-  });
+  const build = (s: (typeof sources)[number]) =>
+    GroupScan.for(
+      s.source,
+      s.members.map((m) => m.rule),
+      s.id,
+      {
+        placeholders: options.placeholders,
+        keep: correlations.keep,
+        target: targetOf(s),
+      },
+    );
   const batch = options.batchRows ?? BATCH_ROWS;
   // Each source takes its own events in batches of up to `batch`, cut at block edges: one scan
   // per table counts every source's events per block of rowids. A source with few events (process
@@ -316,7 +365,10 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   for (const table of tables) {
     const mine = sources.filter((s) => s.source.table === table);
     const { values, bind } = new Bindings();
-    const blocks = await ws.query(`SELECT rowid // ${BLOCK_ROWS} AS b, count(*) AS n, ${mine.map((s, i) => `count(*) FILTER (WHERE ${s.source.where(bind)}) AS n${i}`).join(', ')} FROM ${quoteIdent(table)} GROUP BY b ORDER BY b`, values);
+    const blocks = await ws.query(
+      `SELECT rowid // ${BLOCK_ROWS} AS b, count(*) AS n, ${mine.map((s, i) => `count(*) FILTER (WHERE ${s.source.where(bind)}) AS n${i}`).join(', ')} FROM ${quoteIdent(table)} GROUP BY b ORDER BY b`,
+      values,
+    );
     events += blocks.reduce((sum, b) => sum + Number(b.n), 0);
     mine.forEach((source, i) => {
       const ranges: [number, number, number][] = [];
@@ -337,7 +389,10 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
   let done = 0;
   let candidates = 0;
   const runLane = async (conn: Workspace, items: Work[], target?: string): Promise<void> => {
-    await GroupScan.prepareRun(conn, items.map((w) => w.scan));
+    await GroupScan.prepareRun(
+      conn,
+      items.map((w) => w.scan),
+    );
     for (const { scan, ranges } of items) {
       const set = new ScanSet(scan, target);
       for (const [lo, hi, n] of ranges) {
@@ -348,7 +403,14 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
         const pairs = counts.reduce((a, x) => a + x.c, 0);
         candidates += pairs;
         // HUNTBOOK_TRACE=1 also says how well the anchors narrowed each batch, and which rules they let through most.
-        if (process.env.HUNTBOOK_TRACE === '1') process.stderr.write(`[trace] rules ${set.group}: ${counts.length} candidate rules, ${pairs} pairs; most: ${counts.sort((a, b) => b.c - a.c).slice(0, 3).map((x) => `${x.s.rules[x.k].name} (${x.c})`).join(', ')}\n`);
+        if (process.env.HUNTBOOK_TRACE === '1')
+          process.stderr.write(
+            `[trace] rules ${set.group}: ${counts.length} candidate rules, ${pairs} pairs; most: ${counts
+              .sort((a, b) => b.c - a.c)
+              .slice(0, 3)
+              .map((x) => `${x.s.rules[x.k].name} (${x.c})`)
+              .join(', ')}\n`,
+          );
         if (counts.length > 0) {
           const asData = pairs <= (options.dataPairs ?? DATA_PAIRS);
           await set.fetch(conn, lo, hi, found, asData);
@@ -372,9 +434,16 @@ async function runRulesWithin(ws: Workspace, rules: readonly Rule[], options: Ru
       await companion.run(`CREATE UNIQUE INDEX ${FOUND}_once ON ${FOUND} (rule_id, source_table, event_ref, entity_type, entity)`);
       const settled = await Promise.allSettled([runLane(ws, mine), runLane(companion, other, FOUND)]);
       for (const s of settled) if (s.status === 'rejected') throw s.reason;
-      const found = await companion.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS VARCHAR) AS details, run_id FROM ${FOUND}`);
-      await ws.run(`CREATE OR REPLACE TEMP TABLE ${FOUND} (ts VARCHAR, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entity_type VARCHAR, entity VARCHAR, source_table VARCHAR, event_ref VARCHAR, details VARCHAR, run_id INTEGER)`);
-      await ws.append(FOUND, found.map((r) => Object.values(r) as (string | number | null)[]));
+      const found = await companion.query(
+        `SELECT CAST(ts AS VARCHAR) AS ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS VARCHAR) AS details, run_id FROM ${FOUND}`,
+      );
+      await ws.run(
+        `CREATE OR REPLACE TEMP TABLE ${FOUND} (ts VARCHAR, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, entity_type VARCHAR, entity VARCHAR, source_table VARCHAR, event_ref VARCHAR, details VARCHAR, run_id INTEGER)`,
+      );
+      await ws.append(
+        FOUND,
+        found.map((r) => Object.values(r) as (string | number | null)[]),
+      );
       await ws.run(`INSERT OR IGNORE INTO detections (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 SELECT CAST(ts AS TIMESTAMP), rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS JSON), run_id FROM ${FOUND}`);
       await ws.run(`DROP TABLE ${FOUND}`);
@@ -389,6 +458,14 @@ SELECT CAST(ts AS TIMESTAMP), rule_id, rule, phase, weight, entity_type, entity,
   await directoryDetections(ws, options.runId ?? null);
   const watchlist = options.watchlist ? await watchlistDetections(ws, options.watchlist, options.runId ?? null) : undefined;
   const after = Number(await ws.scalar('SELECT count(*) FROM detections'));
-  return { rules: planned.length + correlations.ordered.length, skipped, groups: bySource.size, events, inserted: after - before, seconds: (performance.now() - started) / 1000, candidates,
-    watchlistRefused: watchlist?.refused ?? [] };
+  return {
+    rules: planned.length + correlations.ordered.length,
+    skipped,
+    groups: bySource.size,
+    events,
+    inserted: after - before,
+    seconds: (performance.now() - started) / 1000,
+    candidates,
+    watchlistRefused: watchlist?.refused ?? [],
+  };
 }

@@ -9,7 +9,20 @@ import { isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { isCanonicalTable } from '../store/schema.ts';
 import type { EntitySpec, Problem, Rule } from './model.ts';
 
-const RULE_KEYS = new Set(['id', 'name', 'description', 'table', 'entities', 'entity', 'weight', 'phase', 'tags', 'detection', 'sql', 'level']);
+const RULE_KEYS = new Set([
+  'id',
+  'name',
+  'description',
+  'table',
+  'entities',
+  'entity',
+  'weight',
+  'phase',
+  'tags',
+  'detection',
+  'sql',
+  'level',
+]);
 
 function lineOf(text: string, node: Node | null | undefined): number | undefined {
   const start = node?.range?.[0];
@@ -22,14 +35,19 @@ export function parsePack(path: string, text: string): { rules: Rule[]; problems
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    return { rules, problems: [{ severity: 'error', file: path, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split('\n')[0]}` }] };
+    return {
+      rules,
+      problems: [{ severity: 'error', file: path, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split('\n')[0]}` }],
+    };
   }
   const root = doc.contents;
-  if (!isMap(root)) return { rules, problems: [{ severity: 'error', file: path, line: 1, message: 'a rule pack is a mapping with a "rules" list' }] };
+  if (!isMap(root))
+    return { rules, problems: [{ severity: 'error', file: path, line: 1, message: 'a rule pack is a mapping with a "rules" list' }] };
   const pack = root.get('pack') === undefined ? undefined : String(root.get('pack'));
   const defaults = (root.toJSON() as Record<string, unknown>).defaults as Record<string, unknown> | undefined;
   const list = root.get('rules', true);
-  if (!isSeq(list)) return { rules, problems: [{ severity: 'error', file: path, line: lineOf(text, root), message: '"rules" must be a list' }] };
+  if (!isSeq(list))
+    return { rules, problems: [{ severity: 'error', file: path, line: lineOf(text, root), message: '"rules" must be a list' }] };
   for (const item of list.items) {
     const line = lineOf(text, item as Node);
     if (!isMap(item)) {
@@ -38,7 +56,8 @@ export function parsePack(path: string, text: string): { rules: Rule[]; problems
     }
     const raw = { ...(defaults ?? {}), ...(item.toJSON() as Record<string, unknown>) };
     const id = raw.id === undefined ? '' : String(raw.id);
-    const problem = (severity: Problem['severity'], message: string) => problems.push({ severity, file: path, line, rule: id || undefined, message });
+    const problem = (severity: Problem['severity'], message: string) =>
+      problems.push({ severity, file: path, line, rule: id || undefined, message });
     for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) problem('warning', `unknown key "${key}" is ignored`);
     if (!id) {
       problem('error', 'rule needs an id');
@@ -69,10 +88,19 @@ export function parsePack(path: string, text: string): { rules: Rule[]; problems
     }
     if (!raw.phase) problem('warning', 'no phase: the rule will not count towards pcount');
     rules.push({
-      id, line, name: String(raw.name ?? id), description: raw.description === undefined ? undefined : String(raw.description), origin: 'native',
-      file: pack ? `${path} (${pack})` : path, table, detection: raw.detection as Record<string, unknown> | undefined,
-      sql: raw.sql === undefined ? undefined : String(raw.sql), weight, phase: String(raw.phase ?? 'unknown'),
-      tags: Array.isArray(raw.tags) ? raw.tags.map(String) : [], level: raw.level === undefined ? undefined : String(raw.level),
+      id,
+      line,
+      name: String(raw.name ?? id),
+      description: raw.description === undefined ? undefined : String(raw.description),
+      origin: 'native',
+      file: pack ? `${path} (${pack})` : path,
+      table,
+      detection: raw.detection as Record<string, unknown> | undefined,
+      sql: raw.sql === undefined ? undefined : String(raw.sql),
+      weight,
+      phase: String(raw.phase ?? 'unknown'),
+      tags: Array.isArray(raw.tags) ? raw.tags.map(String) : [],
+      level: raw.level === undefined ? undefined : String(raw.level),
       entities: (entityList as EntitySpec[]).map((e) => ({ type: String(e.type), field: String(e.field) })),
     });
   }

@@ -132,7 +132,12 @@ export class GroupScan {
     return this.source.group;
   }
 
-  constructor(readonly source: MappedSource, readonly rules: Rule[], readonly id: number, options: ScanOptions = {}) {
+  constructor(
+    readonly source: MappedSource,
+    readonly rules: Rule[],
+    readonly id: number,
+    options: ScanOptions = {},
+  ) {
     this.placeholders = options.placeholders;
     this.keep = options.keep ?? new Map();
     this.target = options.target ?? 'detections';
@@ -151,8 +156,7 @@ export class GroupScan {
           if (a.kind === 'has') {
             if (!needles.has(slot)) needles.set(slot, []);
             needles.get(slot)!.push({ needle: a.value, k, c });
-          }
-          else this.lookups.push([k, c, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
+          } else this.lookups.push([k, c, a.kind === 'base' ? BASE_KEY + slot : slot, a.value]);
         }
       });
     });
@@ -160,7 +164,11 @@ export class GroupScan {
       const viaGrams = list.length > DIRECT_NEEDLES;
       // Needles shorter than a gram are always looked for directly.
       for (const n of list.filter((x) => !viaGrams || x.needle.length < 4)) this.directNeedles.push([n.k, n.c, slot, n.needle, null]);
-      if (viaGrams) this.gramSlots.set(slot, list.filter((n) => n.needle.length >= 4));
+      if (viaGrams)
+        this.gramSlots.set(
+          slot,
+          list.filter((n) => n.needle.length >= 4),
+        );
     }
     // A slot only looked in for a few substrings (an event's whole text, for keyword rules) is
     // screened with one case-insensitive regex over the text as written: one linear pass instead
@@ -183,12 +191,20 @@ export class GroupScan {
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_clauses (g INTEGER, k INTEGER, n INTEGER)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_needle (g INTEGER, k INTEGER, c INTEGER, slot INTEGER, needle VARCHAR, gram VARCHAR)');
     await ws.run('CREATE OR REPLACE TEMP TABLE hb_entities (g INTEGER, k INTEGER, type VARCHAR, slot INTEGER)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, dslots VARCHAR)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)');
-    await ws.run('CREATE OR REPLACE TEMP TABLE hb_hitrows (hb_rid BIGINT, g INTEGER, k INTEGER, file_id BIGINT, rec BIGINT, ts TIMESTAMP, raw VARCHAR[], source_table VARCHAR, target VARCHAR)');
+    await ws.run(
+      'CREATE OR REPLACE TEMP TABLE hb_rules (g INTEGER, k INTEGER, rule_id VARCHAR, rule VARCHAR, phase VARCHAR, weight DOUBLE, dnames VARCHAR, dslots VARCHAR)',
+    );
+    await ws.run(
+      'CREATE OR REPLACE TEMP TABLE hb_atoms (g INTEGER, k INTEGER, a INTEGER, op VARCHAR, slot INTEGER, cased INTEGER, value VARCHAR, num DOUBLE)',
+    );
+    await ws.run(
+      'CREATE OR REPLACE TEMP TABLE hb_hitrows (hb_rid BIGINT, g INTEGER, k INTEGER, file_id BIGINT, rec BIGINT, ts TIMESTAMP, raw VARCHAR[], source_table VARCHAR, target VARCHAR)',
+    );
     const rows = (pick: (s: GroupScan) => (string | number | null)[][]) => scans.flatMap((s) => pick(s).map((row) => [s.id, ...row]));
     const tables: [string, (s: GroupScan) => (string | number | null)[][]][] = [
-      ['hb_lookup', (s) => s.lookups], ['hb_clauses', (s) => s.clauseCount], ['hb_needle', (s) => s.directNeedles],
+      ['hb_lookup', (s) => s.lookups],
+      ['hb_clauses', (s) => s.clauseCount],
+      ['hb_needle', (s) => s.directNeedles],
     ];
     for (const [table, pick] of tables) {
       const all = rows(pick);
@@ -202,7 +218,19 @@ export class GroupScan {
   }
 
   static async releaseRun(ws: Workspace): Promise<void> {
-    for (const name of ['hb_lookup', 'hb_clauses', 'hb_needle', 'hb_entities', 'hb_rules', 'hb_keys', 'hb_ev', 'hb_pairs', 'hb_atoms', 'hb_hitrows']) await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
+    for (const name of [
+      'hb_lookup',
+      'hb_clauses',
+      'hb_needle',
+      'hb_entities',
+      'hb_rules',
+      'hb_keys',
+      'hb_ev',
+      'hb_pairs',
+      'hb_atoms',
+      'hb_hitrows',
+    ])
+      await ws.run(`DROP TABLE IF EXISTS temp.${name}`);
   }
 
   /**
@@ -210,7 +238,14 @@ export class GroupScan {
    * every rule of SigmaHQ takes most of a second, as long as a whole small capture's run.
    */
   static for(source: MappedSource, rules: Rule[], id: number, options: ScanOptions = {}): GroupScan {
-    const key = JSON.stringify([source.group, id, rules.map((r) => r.id), options.target ?? null, options.placeholders ?? null, rules.map((r) => options.keep?.get(r.id) ?? null)]);
+    const key = JSON.stringify([
+      source.group,
+      id,
+      rules.map((r) => r.id),
+      options.target ?? null,
+      options.placeholders ?? null,
+      rules.map((r) => options.keep?.get(r.id) ?? null),
+    ]);
     let byKey = scanCache.get(rules[0]);
     if (!byKey) scanCache.set(rules[0], (byKey = new Map()));
     let scan = byKey.get(key);
@@ -220,7 +255,6 @@ export class GroupScan {
     }
     return scan;
   }
-
 
   /** A slot's column in the run's tables: named after the source, so sources can share a statement. */
   col(kind: 's' | 'l' | 'v', slot: number): string {
@@ -298,10 +332,10 @@ export class GroupScan {
       lowered: (name) => this.col('l', this.fieldSlot(name)),
       fullText: () => this.col('s', this.fieldSlot(null)),
       loweredText: () => this.col('l', this.fieldSlot(null)),
-      bind, placeholders: this.placeholders,
+      bind,
+      placeholders: this.placeholders,
     };
   }
-
 
   private readonly infos = new Map<number, RuleInfo>();
   /** Each compiled rule's shape and tests (see ruleInfo), which the data path reads. */
@@ -321,7 +355,8 @@ export class GroupScan {
       // The same compile gives the data path its tests: a rule is compiled once, not twice.
       if (cond) this.conds.set(k, cond);
       info = { original: new Set(), lowered: new Set(), detailFields: [] };
-      for (const m of text.matchAll(new RegExp(`\\bc${this.id}([sl])(\\d+)\\b`, 'g'))) (m[1] === 's' ? info.original : info.lowered).add(Number(m[2]));
+      for (const m of text.matchAll(new RegExp(`\\bc${this.id}([sl])(\\d+)\\b`, 'g')))
+        (m[1] === 's' ? info.original : info.lowered).add(Number(m[2]));
       // The fields a detection keeps: what correlations need, then the first dozen it tested.
       info.detailFields = [...new Set([...(this.keep.get(rule.id) ?? []), ...[...fields].slice(0, 12)])];
       for (const name of info.detailFields) info.original.add(this.fieldSlot(name));
@@ -338,14 +373,29 @@ export class GroupScan {
   async loadRules(ws: Workspace, ks: readonly number[]): Promise<void> {
     const fresh = ks.filter((k) => !this.rulesLoaded.has(k));
     if (fresh.length === 0) return;
-    await ws.append('hb_entities', fresh.flatMap((k) => this.rules[k].entities.map((e) => [this.id, k, e.type, this.entitySlot(e.field)])));
+    await ws.append(
+      'hb_entities',
+      fresh.flatMap((k) => this.rules[k].entities.map((e) => [this.id, k, e.type, this.entitySlot(e.field)])),
+    );
     // Which fields each rule's detections keep is data, not SQL: one generic expression builds
     // every detail, so a statement's planning grows only with the rules' conditions.
-    await ws.append('hb_rules', fresh.map((k) => {
-      const r = this.rules[k];
-      const names = this.ruleInfo(k).detailFields;
-      return [this.id, k, r.id, r.name, r.phase, r.weight, JSON.stringify(names), JSON.stringify(names.map((name) => this.fieldSlot(name) + 1))];
-    }));
+    await ws.append(
+      'hb_rules',
+      fresh.map((k) => {
+        const r = this.rules[k];
+        const names = this.ruleInfo(k).detailFields;
+        return [
+          this.id,
+          k,
+          r.id,
+          r.name,
+          r.phase,
+          r.weight,
+          JSON.stringify(names),
+          JSON.stringify(names.map((name) => this.fieldSlot(name) + 1)),
+        ];
+      }),
+    );
     for (const k of fresh) this.rulesLoaded.add(k);
   }
 
@@ -401,7 +451,10 @@ export class GroupScan {
   /** The slots in `kept`, as one list per event indexed by slot number + 1 (NULL for the others, and none past the last kept). */
   listOf(kind: 's' | 'l', kept: ReadonlySet<number>): string {
     const last = Math.max(-1, ...kept);
-    return `[${this.slots.slice(0, last + 1).map((_, i) => (kept.has(i) ? this.col(kind, i) : 'NULL')).join(', ')}]::VARCHAR[]`;
+    return `[${this.slots
+      .slice(0, last + 1)
+      .map((_, i) => (kept.has(i) ? this.col(kind, i) : 'NULL'))
+      .join(', ')}]::VARCHAR[]`;
   }
 
   /**
@@ -415,10 +468,17 @@ export class GroupScan {
       const grams = new Set<string>();
       for (const { needle } of list) for (let i = 0; i + 4 <= needle.length; i++) grams.add(needle.slice(i, i + 4));
       await ws.run('CREATE OR REPLACE TEMP TABLE hb_grams (gram VARCHAR)');
-      await ws.append('hb_grams', [...grams].map((g) => [g]));
-      const counts = new Map((await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
+      await ws.append(
+        'hb_grams',
+        [...grams].map((g) => [g]),
+      );
+      const counts = new Map(
+        (
+          await ws.query(`${this.label}SELECT gram, count(*) AS n FROM (
   SELECT unnest(${gramList(this.col('l', slot))}) AS gram FROM hb_keys WHERE length(${this.col('l', slot)}) >= 4
-) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)).map((r) => [String(r.gram), Number(r.n)]));
+) WHERE gram IN (SELECT gram FROM hb_grams) GROUP BY gram`)
+        ).map((r) => [String(r.gram), Number(r.n)]),
+      );
       for (const { needle, k, c } of list) {
         let best = needle.slice(0, 4);
         for (let i = 0; i + 4 <= needle.length; i++) {
@@ -428,11 +488,13 @@ export class GroupScan {
         rows.push([k, c, slot, needle, best]);
       }
     }
-    await ws.append('hb_needle', rows.map((row) => [this.id, ...row]));
+    await ws.append(
+      'hb_needle',
+      rows.map((row) => [this.id, ...row]),
+    );
     await ws.run('DROP TABLE hb_grams');
     this.gramsChosen = true;
   }
-
 }
 
 /** (source, rule) as one number in a run's statements: source id × RULE_KEY + the rule's index. */
@@ -468,10 +530,17 @@ export class ScanSet {
    * fields (Security) parses most of its JSON for nothing otherwise.
    */
   async load(ws: Workspace, lo: number, hi: number): Promise<void> {
-    await this.materialize(ws, 'hb_keys', lo, hi, (scan) => {
-      const screened = new Set(scan.screens.keys());
-      return { original: screened, lowered: new Set([...scan.anchorSlots].filter((s) => !screened.has(s))) };
-    }, false);
+    await this.materialize(
+      ws,
+      'hb_keys',
+      lo,
+      hi,
+      (scan) => {
+        const screened = new Set(scan.screens.keys());
+        return { original: screened, lowered: new Set([...scan.anchorSlots].filter((s) => !screened.has(s))) };
+      },
+      false,
+    );
   }
 
   /**
@@ -489,7 +558,15 @@ export class ScanSet {
     await this.materialize(ws, 'hb_ev', lo, hi, () => want, true, lists);
   }
 
-  private async materialize(ws: Workspace, name: string, lo: number, hi: number, want: (scan: GroupScan) => { original: Set<number>; lowered: Set<number> }, candidatesOnly: boolean, lists = false): Promise<void> {
+  private async materialize(
+    ws: Workspace,
+    name: string,
+    lo: number,
+    hi: number,
+    want: (scan: GroupScan) => { original: Set<number>; lowered: Set<number> },
+    candidatesOnly: boolean,
+    lists = false,
+  ): Promise<void> {
     const { values, bind } = new Bindings();
     const json = EXTRA_COLUMN[this.table];
     // The JSON keys the wanted slots read, numbered once for all the sources.
@@ -513,37 +590,60 @@ export class ScanSet {
         if (w.lowered.has(i)) kept.push(`lower(${scan.col('v', i)}) AS ${scan.col('l', i)}`);
       });
     }
-    const fl = keys.length > 0 ? `json_extract_string(${quoteIdent(json)}, [${keys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])` : 'NULL::VARCHAR[]';
+    const fl =
+      keys.length > 0
+        ? `json_extract_string(${quoteIdent(json)}, [${keys.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])`
+        : 'NULL::VARCHAR[]';
     const star = candidatesOnly && this.scans.some((s) => s.star);
     const cols = star ? '*' : [...columns].map(quoteIdent).join(', ');
     const wheres = this.scans.map((s) => `(${s.source.where(bind)})`);
     const where = wheres.includes('(true)') ? 'true' : [...new Set(wheres)].join(' OR ');
-    const plain = star ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})` : 'hb_rid, file_id, rec, ts';
+    const plain = star
+      ? `* EXCLUDE (fl${slotCols.map((c) => `, ${c.slice(c.lastIndexOf(' AS ') + 4)}`).join('')})`
+      : 'hb_rid, file_id, rec, ts';
     const only = candidatesOnly ? ' AND rowid IN (SELECT hb_rid FROM hb_pairs)' : '';
     // Every slot as one list per event (as written, lower-cased), indexed by slot number + 1.
-    const listCols = lists ? [`${this.scans[0].listOf('s', want(this.scans[0]).original)} AS hb_raw`, `${this.scans[0].listOf('l', want(this.scans[0]).lowered)} AS hb_low`] : [];
-    await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
+    const listCols = lists
+      ? [
+          `${this.scans[0].listOf('s', want(this.scans[0]).original)} AS hb_raw`,
+          `${this.scans[0].listOf('l', want(this.scans[0]).lowered)} AS hb_low`,
+        ]
+      : [];
+    await ws.run(
+      `${this.label}CREATE OR REPLACE TEMP TABLE ${name} AS
 SELECT *${listCols.map((c) => `, ${c}`).join('')} FROM (
 SELECT ${[plain, ...kept].join(', ')} FROM (
   SELECT *, ${slotCols.join(', ') || 'NULL AS hb_nothing'} FROM (
     SELECT rowid AS hb_rid, ${cols}, ${fl} AS fl FROM ${quoteIdent(this.table)}
-    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${where})${only})))`, values);
+    WHERE rowid >= ${bind(lo)} AND rowid < ${bind(hi)} AND (${where})${only})))`,
+      values,
+    );
   }
 
   /** Step 2: candidate (event, source, rule) triples in hb_pairs; returns each (scan, rule) with a candidate and its count. */
   async pair(ws: Workspace): Promise<Map<GroupScan, Map<number, number>>> {
     const parts: string[] = [];
     // Exact values and file names of every source: one hash join.
-    const kv = this.scans.flatMap((scan) => [...new Set(scan.lookups.map((l) => Number(l[2])))].map((key) =>
-      `{'g': ${scan.id}, 'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(${scan.col('l', key - BASE_KEY)})` : scan.col('l', key)}}`));
-    if (kv.length > 0) parts.push(`SELECT e.hb_rid, e.g, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN hb_lookup l ON l.g = e.g AND l.key = e.key AND l.value = e.value`);
+    const kv = this.scans.flatMap((scan) =>
+      [...new Set(scan.lookups.map((l) => Number(l[2])))].map(
+        (key) =>
+          `{'g': ${scan.id}, 'key': ${key}, 'value': ${key >= BASE_KEY ? `parse_filename(${scan.col('l', key - BASE_KEY)})` : scan.col('l', key)}}`,
+      ),
+    );
+    if (kv.length > 0)
+      parts.push(
+        `SELECT e.hb_rid, e.g, l.k, l.c FROM (SELECT hb_rid, unnest([${kv.join(', ')}], recursive := true) FROM hb_keys) e JOIN hb_lookup l ON l.g = e.g AND l.key = e.key AND l.value = e.value`,
+      );
     for (const scan of this.scans) {
       for (const slot of new Set(scan.directNeedles.map((d) => Number(d[2])))) {
         const screen = scan.screens.get(slot);
-        const events = screen === undefined
-          ? `(SELECT hb_rid, ${scan.col('l', slot)} AS v FROM hb_keys)`
-          : `(SELECT hb_rid, lower(${scan.col('s', slot)}) AS v FROM hb_keys WHERE regexp_matches(${scan.col('s', slot)}, ${quoteLiteral(screen)}))`;
-        parts.push(`SELECT e.hb_rid, ${scan.id} AS g, n.k, n.c FROM ${events} e JOIN hb_needle n ON n.g = ${scan.id} AND n.slot = ${slot} AND n.gram IS NULL AND contains(e.v, n.needle)`);
+        const events =
+          screen === undefined
+            ? `(SELECT hb_rid, ${scan.col('l', slot)} AS v FROM hb_keys)`
+            : `(SELECT hb_rid, lower(${scan.col('s', slot)}) AS v FROM hb_keys WHERE regexp_matches(${scan.col('s', slot)}, ${quoteLiteral(screen)}))`;
+        parts.push(
+          `SELECT e.hb_rid, ${scan.id} AS g, n.k, n.c FROM ${events} e JOIN hb_needle n ON n.g = ${scan.id} AND n.slot = ${slot} AND n.gram IS NULL AND contains(e.v, n.needle)`,
+        );
       }
       if (scan.gramSlots.size > 0) {
         await scan.chooseGrams(ws);
@@ -558,11 +658,13 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
         }
       }
     }
-    const anchored = parts.length > 0
-      ? `SELECT hb_rid, g, k FROM (${parts.join('\nUNION ALL\n')}) JOIN hb_clauses USING (g, k) GROUP BY hb_rid, g, k HAVING count(DISTINCT c) = any_value(n)`
-      : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS g, NULL::INTEGER AS k WHERE false';
-    const unanchored = this.scans.filter((s) => s.unanchoredRules.length > 0).map((s) =>
-      `\nUNION ALL\nSELECT hb_rid, ${s.id} AS g, k FROM hb_keys, (SELECT unnest([${s.unanchoredRules.join(', ')}]) AS k)`);
+    const anchored =
+      parts.length > 0
+        ? `SELECT hb_rid, g, k FROM (${parts.join('\nUNION ALL\n')}) JOIN hb_clauses USING (g, k) GROUP BY hb_rid, g, k HAVING count(DISTINCT c) = any_value(n)`
+        : 'SELECT NULL::BIGINT AS hb_rid, NULL::INTEGER AS g, NULL::INTEGER AS k WHERE false';
+    const unanchored = this.scans
+      .filter((s) => s.unanchoredRules.length > 0)
+      .map((s) => `\nUNION ALL\nSELECT hb_rid, ${s.id} AS g, k FROM hb_keys, (SELECT unnest([${s.unanchoredRules.join(', ')}]) AS k)`);
     await ws.run(`${this.label}CREATE OR REPLACE TEMP TABLE hb_pairs AS ${anchored}${unanchored.join('')}`);
     const byId = new Map(this.scans.map((s) => [s.id, s]));
     const found = new Map<GroupScan, Map<number, number>>();
@@ -596,7 +698,10 @@ SELECT ${[plain, ...kept].join(', ')} FROM (
   private async checkData(ws: Workspace, chunk: { scan: GroupScan; k: number }[], _runId: number | null): Promise<void> {
     const fresh = chunk.filter(({ scan, k }) => !scan.atomsLoaded.has(k));
     if (fresh.length > 0) {
-      await ws.append('hb_atoms', fresh.flatMap(({ scan, k }) => scan.dataForm(k)!.rows));
+      await ws.append(
+        'hb_atoms',
+        fresh.flatMap(({ scan, k }) => scan.dataForm(k)!.rows),
+      );
       for (const { scan, k } of fresh) scan.atomsLoaded.add(k);
     }
     const raw = `list_extract(e.hb_raw, a.slot + 1)`;
@@ -633,7 +738,8 @@ FROM hb_ev e JOIN (VALUES ${hits.map(([rid, g, k]) => `(${Number(rid)}, ${g}, ${
       const target = String(row.target);
       if (!/^[a-z_]+$/.test(table) || !/^[a-z_]+$/.test(target)) throw new Error(`unexpected scan table ${table} or target ${target}`);
       const { values, bind } = new Bindings();
-      await ws.run(`INSERT OR IGNORE INTO ${target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
+      await ws.run(
+        `INSERT OR IGNORE INTO ${target} (ts, rule_id, rule, phase, weight, entity_type, entity, source_table, event_ref, details, run_id)
 WITH h AS (
   SELECT * FROM hb_hitrows WHERE source_table = ${bind(table)} AND target = ${bind(target)}
 ), v AS (
@@ -644,7 +750,9 @@ WITH h AS (
 SELECT coalesce(n.ts, TIMESTAMP '1970-01-01'), r.rule_id, r.rule, r.phase, r.weight, n.type, n.entity, n.source_table, n.file_id || ':' || n.rec,
   CASE WHEN r.dslots <> '[]' THEN to_json(map(${LIST_OF('r.dnames', 'VARCHAR')}, list_select(n.raw, ${LIST_OF('r.dslots', 'INTEGER')}))) END, ${runId === null ? 'NULL' : bind(runId)}
 FROM n JOIN hb_rules r USING (g, k)
-WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR n.entity LIKE '%$'))`, values);
+WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_ACCOUNTS.map((a) => quoteLiteral(a)).join(', ')}) OR n.entity LIKE '%$'))`,
+        values,
+      );
     }
     await ws.run('DELETE FROM hb_hitrows');
   }
@@ -662,10 +770,11 @@ WHERE n.entity IS NOT NULL AND NOT (n.type = 'user' AND (n.entity IN (${SERVICE_
     };
     const conditions = chunk.map(({ scan, k }) => `WHEN ${scan.id * RULE_KEY + k} THEN ${scan.condition(scan.rules[k], bind)}`);
     const entities = new Map<string, { scan: GroupScan; slot: number }>();
-    for (const { scan, k } of chunk) for (const e of scan.rules[k].entities) {
-      const slot = scan.entitySlot(e.field);
-      entities.set(scan.col('s', slot), { scan, slot });
-    }
+    for (const { scan, k } of chunk)
+      for (const e of scan.rules[k].entities) {
+        const slot = scan.entitySlot(e.field);
+        entities.set(scan.col('s', slot), { scan, slot });
+      }
     if (entities.size === 0) return;
     const entityValue = `CASE ent.g * ${RULE_KEY} + ent.slot ${[...entities].map(([col, { scan, slot }]) => `WHEN ${scan.id * RULE_KEY + slot} THEN x.${col}`).join(' ')} END`;
     // What the chunk's rules keep, as a list by slot number (as the data path's hb_raw), so one

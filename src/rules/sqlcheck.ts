@@ -6,8 +6,62 @@
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, type CanonicalTable } from '../store/schema.ts';
 import { UnsupportedError } from './sigma/compile.ts';
 
-const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'like', 'ilike', 'between', 'true', 'false', 'case', 'when', 'then', 'else', 'end', 'escape', 'similar', 'to', 'glob', 'as', 'interval', 'hour', 'minute', 'day', 'second']);
-const FUNCTIONS = new Set(['lower', 'upper', 'length', 'contains', 'starts_with', 'ends_with', 'regexp_matches', 'regexp_full_match', 'coalesce', 'nullif', 'abs', 'cast', 'try_cast', 'hour', 'dayofweek', 'date_part', 'json_extract_string', 'split_part', 'strlen', 'trim', 'left', 'right', 'list_contains', 'string_split', 'len', 'position']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'in',
+  'is',
+  'null',
+  'like',
+  'ilike',
+  'between',
+  'true',
+  'false',
+  'case',
+  'when',
+  'then',
+  'else',
+  'end',
+  'escape',
+  'similar',
+  'to',
+  'glob',
+  'as',
+  'interval',
+  'hour',
+  'minute',
+  'day',
+  'second',
+]);
+const FUNCTIONS = new Set([
+  'lower',
+  'upper',
+  'length',
+  'contains',
+  'starts_with',
+  'ends_with',
+  'regexp_matches',
+  'regexp_full_match',
+  'coalesce',
+  'nullif',
+  'abs',
+  'cast',
+  'try_cast',
+  'hour',
+  'dayofweek',
+  'date_part',
+  'json_extract_string',
+  'split_part',
+  'strlen',
+  'trim',
+  'left',
+  'right',
+  'list_contains',
+  'string_split',
+  'len',
+  'position',
+]);
 const TYPES = new Set(['varchar', 'bigint', 'integer', 'double', 'boolean', 'timestamp', 'json']);
 
 export function checkRuleSql(sql: string, table: CanonicalTable): void {
@@ -17,8 +71,10 @@ export function checkRuleSql(sql: string, table: CanonicalTable): void {
   // refused below as not a column, so a quote escaped inside one cannot hide anything.)
   const stripped = sql.replace(/'(?:[^']|'')*'/g, "''");
   if (/'/.test(stripped.replace(/''/g, ''))) throw new UnsupportedError('SQL rule', 'a string literal is not closed');
-  if (/;|--|\/\*|\*\//.test(stripped)) throw new UnsupportedError('SQL rule', 'statements and comments are not allowed, only one boolean expression');
-  if (/"/.test(stripped.replace(/"(user)"/g, ''))) throw new UnsupportedError('SQL rule', 'quoted identifiers other than "user" are not allowed');
+  if (/;|--|\/\*|\*\//.test(stripped))
+    throw new UnsupportedError('SQL rule', 'statements and comments are not allowed, only one boolean expression');
+  if (/"/.test(stripped.replace(/"(user)"/g, '')))
+    throw new UnsupportedError('SQL rule', 'quoted identifiers other than "user" are not allowed');
   const re = /([A-Za-z_][A-Za-z0-9_]*)(\s*\()?/g;
   let match: RegExpExecArray | null;
   while ((match = re.exec(stripped)) !== null) {

@@ -15,10 +15,13 @@ function keyRange(cidr: string): [string, string] {
 
 function inAny(key: Sql, cidrs: readonly string[]): Sql {
   if (cidrs.length === 0) return raw('false');
-  return sql`coalesce(${join(cidrs.map((c) => {
-    const [lo, hi] = keyRange(c);
-    return sql`${key} BETWEEN ${lo} AND ${hi}`;
-  }), ' OR ')}, false)`;
+  return sql`coalesce(${join(
+    cidrs.map((c) => {
+      const [lo, hi] = keyRange(c);
+      return sql`${key} BETWEEN ${lo} AND ${hi}`;
+    }),
+    ' OR ',
+  )}, false)`;
 }
 
 /**

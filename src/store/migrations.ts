@@ -137,7 +137,6 @@ CREATE TABLE triage (
 CREATE SEQUENCE triage_ids START 1;
 `;
 
-
 // Stable record keys: a row's key is fixed when it is loaded (its file and a record number that
 // never changes), not its position. DuckDB renumbers row ids when rows before them are deleted
 // (ingest --force of another file), and detections pointed at row ids: they then named another

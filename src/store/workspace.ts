@@ -77,7 +77,10 @@ export class Workspace {
     try {
       count = (await this.connection.extractStatements(sql)).count;
     } catch (error) {
-      throw new QueryError(`${what}: ${error instanceof Error ? error.message.replace(/^Failed to extract statements: /, '').split('\n')[0] : String(error)}`, { cause: error });
+      throw new QueryError(
+        `${what}: ${error instanceof Error ? error.message.replace(/^Failed to extract statements: /, '').split('\n')[0] : String(error)}`,
+        { cause: error },
+      );
     }
     if (count !== 1) throw new QueryError(`${what}: one statement at a time (this text holds ${count})`);
   }
@@ -186,7 +189,8 @@ export class Workspace {
           else if (typeof cell === 'string') appender.appendVarchar(cell);
           else if (FRACTIONAL_TYPE_IDS.has(types[i])) appender.appendDouble(cell);
           else if (WHOLE_TYPE_IDS.has(types[i])) {
-            if (!Number.isSafeInteger(cell)) throw new WorkspaceError(`${table}: column ${i + 1} holds whole numbers; ${cell} cannot be stored exactly`);
+            if (!Number.isSafeInteger(cell))
+              throw new WorkspaceError(`${table}: column ${i + 1} holds whole numbers; ${cell} cannot be stored exactly`);
             appender.appendBigInt(BigInt(cell));
           } else appender.appendVarchar(String(cell));
         });
@@ -273,12 +277,23 @@ function translateOpenError(path: string, error: unknown): WorkspaceError {
 
 const FRACTIONAL_TYPE_IDS = new Set<DuckDBTypeId>([DuckDBTypeId.DOUBLE, DuckDBTypeId.FLOAT, DuckDBTypeId.DECIMAL]);
 const WHOLE_TYPE_IDS = new Set<DuckDBTypeId>([
-  DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
-  DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT, DuckDBTypeId.UINTEGER, DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.UBIGINT,
 ]);
 
 const NUMERIC_TYPE_IDS = new Set<DuckDBTypeId>([
-  DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT, DuckDBTypeId.DECIMAL,
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.DECIMAL,
 ]);
 
 function toSafeNumber(text: string): number | string {
@@ -290,5 +305,8 @@ function toSafeNumber(text: string): number | string {
 /** HUNTBOOK_TRACE=1: every statement's time on stderr, to see where a slow hunt spends it. */
 const TRACING = process.env.HUNTBOOK_TRACE === '1';
 function trace(sql: string, started: number): void {
-  if (TRACING) process.stderr.write(`[trace] ${(performance.now() - started).toFixed(0).padStart(6)} ms  ${sql.replace(/\s+/g, ' ').trim().slice(0, 110)}\n`);
+  if (TRACING)
+    process.stderr.write(
+      `[trace] ${(performance.now() - started).toFixed(0).padStart(6)} ms  ${sql.replace(/\s+/g, ' ').trim().slice(0, 110)}\n`,
+    );
 }

@@ -18,8 +18,14 @@ import { RESULT_DECISION, THREAD_KEY, TRIAGE_IN_FORCE } from './triage.ts';
  * family the strongest view counts.
  */
 export const FAMILIES: Record<string, string> = {
-  risk: 'detections', population: 'detections', baseline: 'detections', insider: 'detections',
-  'beacons.timing': 'beacons', 'beacons.scored': 'beacons', 'beacons.flow': 'beacons', social: 'social',
+  risk: 'detections',
+  population: 'detections',
+  baseline: 'detections',
+  insider: 'detections',
+  'beacons.timing': 'beacons',
+  'beacons.scored': 'beacons',
+  'beacons.flow': 'beacons',
+  social: 'social',
 };
 
 export interface QueueOptions {
@@ -63,8 +69,11 @@ export interface QueueThread {
  * Each hunt's own rank, strength and first reason are kept underneath.
  */
 export async function threadQueue(ws: Workspace, options: QueueOptions = {}): Promise<{ total: number; threads: QueueThread[] }> {
-  const families = Object.entries(FAMILIES).map(([hunt, family]) => `(${quoteLiteral(hunt)}, ${quoteLiteral(family)})`).join(', ');
-  const rows = await ws.query(`
+  const families = Object.entries(FAMILIES)
+    .map(([hunt, family]) => `(${quoteLiteral(hunt)}, ${quoteLiteral(family)})`)
+    .join(', ');
+  const rows = await ws.query(
+    `
 WITH latest AS (SELECT max(run_id) AS run_id FROM hunt_runs WHERE hunt <> 'rules' GROUP BY hunt),
 t AS (${TRIAGE_IN_FORCE}),
 fam(hunt, family) AS (VALUES ${families}),
@@ -88,14 +97,30 @@ WHERE ($1::VARCHAR IS NULL OR list_contains(hunt_names, $1))
   AND ($3::VARCHAR IS NULL OR contains(lower(text), lower($3)))
   AND ($6::VARCHAR[] IS NULL OR list_contains($6::VARCHAR[], thread))
 ORDER BY score DESC, first_rank, thread LIMIT $4 OFFSET $5`,
-  [options.hunt ?? null, options.decision ?? null, options.q ?? null, options.limit ?? 50, options.offset ?? 0, options.only ? listValue(options.only) : null]);
+    [
+      options.hunt ?? null,
+      options.decision ?? null,
+      options.q ?? null,
+      options.limit ?? 50,
+      options.offset ?? 0,
+      options.only ? listValue(options.only) : null,
+    ],
+  );
   const total = Number(rows[0]?.total ?? 0);
   const threads: QueueThread[] = rows.map((r, i) => {
     const thread = String(r.thread);
     return {
-      rank: (options.offset ?? 0) + i + 1, thread, kind: String(r.kind), entity: thread.slice(thread.indexOf(':') + 1), name: r.name === null ? null : String(r.name), score: Number(r.score),
-      hunts: JSON.parse(String(r.hunts)) as QueueThread['hunts'], user: null, host: null,
-      decision: r.decision === null ? null : String(r.decision), note: r.note === null ? null : String(r.note),
+      rank: (options.offset ?? 0) + i + 1,
+      thread,
+      kind: String(r.kind),
+      entity: thread.slice(thread.indexOf(':') + 1),
+      name: r.name === null ? null : String(r.name),
+      score: Number(r.score),
+      hunts: JSON.parse(String(r.hunts)) as QueueThread['hunts'],
+      user: null,
+      host: null,
+      decision: r.decision === null ? null : String(r.decision),
+      note: r.note === null ? null : String(r.note),
     };
   });
   await linkSources(ws, threads);
@@ -115,11 +140,14 @@ export function pairSource(thread: string): string | undefined {
 export async function linkSources(ws: Workspace, threads: QueueThread[]): Promise<void> {
   const sources = [...new Set(threads.map((t) => pairSource(t.thread)).filter((s): s is string => Boolean(s)))];
   if (sources.length === 0) return;
-  const found = await ws.query(`
+  const found = await ws.query(
+    `
 WITH s AS (SELECT unnest($1::VARCHAR[]) AS src),
 u AS (SELECT h.src_ip AS src, mode(lower(h."user")) AS "user" FROM http h JOIN s ON h.src_ip = s.src WHERE h."user" IS NOT NULL AND h."user" <> '' GROUP BY 1),
 hosts AS (SELECT lower("user") AS "user", mode(host) AS host FROM activity WHERE host IS NOT NULL AND "user" IS NOT NULL AND lower("user") IN (SELECT "user" FROM u) GROUP BY 1)
-SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`, [listValue(sources)]);
+SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`,
+    [listValue(sources)],
+  );
   const by = new Map(found.map((r) => [String(r.src), r] as const));
   for (const t of threads) {
     const hit = by.get(pairSource(t.thread) ?? '');
@@ -133,7 +161,15 @@ SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`, [list
 /** The queue as printable rows (the CLI's table and machine formats). */
 export function queueRows(threads: readonly QueueThread[]): Row[] {
   return threads.map((t) => ({
-    rank: t.rank, thread: t.thread, name: t.name, score: t.score, hunts: t.hunts.map((h) => `${h.hunt} #${h.rank}/${h.of}`).join(', '),
-    user: t.user, host: t.host, decision: t.decision, note: t.note, why: t.hunts[0]?.why ?? null,
+    rank: t.rank,
+    thread: t.thread,
+    name: t.name,
+    score: t.score,
+    hunts: t.hunts.map((h) => `${h.hunt} #${h.rank}/${h.of}`).join(', '),
+    user: t.user,
+    host: t.host,
+    decision: t.decision,
+    note: t.note,
+    why: t.hunts[0]?.why ?? null,
   }));
 }

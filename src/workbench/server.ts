@@ -23,14 +23,27 @@ import { exposure, labelledSubgraph } from '../hunts/social/graph.ts';
 import { NORMALISE_HOST, NORMALISE_USER } from '../model/entities.ts';
 import { Workspace, type Row } from '../store/workspace.ts';
 import { CANONICAL_TABLES, quoteIdent } from '../store/schema.ts';
-import { detectionsByPhase, entityTimelineChart, hourlyBars, interactionGraph, intervalBinsChart, intervalHistogram, spanChart, scatter, sizeBars, toSvg, vegaToSvg } from './charts.ts';
+import {
+  detectionsByPhase,
+  entityTimelineChart,
+  hourlyBars,
+  interactionGraph,
+  intervalBinsChart,
+  intervalHistogram,
+  spanChart,
+  scatter,
+  sizeBars,
+  toSvg,
+  vegaToSvg,
+} from './charts.ts';
 import { detectionsPerDay, entityTimeline, latestRuns, topThreads } from './threads.ts';
 import { TRIAGE_IN_FORCE, RESULT_DECISION, THREAD_KEY, setTriage, undoTriage } from './triage.ts';
 import { threadQueue } from './queue.ts';
 import { entityStory } from './story.ts';
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), 'web');
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/assets/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -80,7 +93,8 @@ async function entityOf(ws: Workspace, type: string, name: string): Promise<{ ty
 export function boundNames(host: string): string[] {
   const names = new Set(['localhost', '127.0.0.1', '::1', host.toLowerCase()]);
   if (host === '0.0.0.0' || host === '::') {
-    for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) names.add(a.address.replace(/%.*$/, '').toLowerCase());
+    for (const addresses of Object.values(networkInterfaces()))
+      for (const a of addresses ?? []) names.add(a.address.replace(/%.*$/, '').toLowerCase());
     names.add(hostname().toLowerCase());
   }
   return [...names];
@@ -99,7 +113,11 @@ export function createApp(options: ServeOptions): Hono {
   const app = new Hono();
   const allowedHosts = new Set(boundNames(options.host).map((name) => `${name.includes(':') ? `[${name}]` : name}:${options.port}`));
   const tokenBytes = options.token ? Buffer.from(options.token) : undefined;
-  const tokenOk = (given: string | undefined) => tokenBytes !== undefined && given !== undefined && given.length === tokenBytes.length && timingSafeEqual(Buffer.from(given), tokenBytes);
+  const tokenOk = (given: string | undefined) =>
+    tokenBytes !== undefined &&
+    given !== undefined &&
+    given.length === tokenBytes.length &&
+    timingSafeEqual(Buffer.from(given), tokenBytes);
 
   app.use('*', async (c, next) => {
     const host = c.req.header('host') ?? '';
@@ -110,7 +128,8 @@ export function createApp(options: ServeOptions): Hono {
       const query = c.req.query('token');
       const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
       if (tokenOk(query)) setCookie(c, 'huntbook_token', query!, { httpOnly: true, sameSite: 'Strict', path: '/' });
-      else if (!tokenOk(bearer) && !tokenOk(getCookie(c, 'huntbook_token'))) return c.text('refused: a token is required (printed by huntbook serve)', 401);
+      else if (!tokenOk(bearer) && !tokenOk(getCookie(c, 'huntbook_token')))
+        return c.text('refused: a token is required (printed by huntbook serve)', 401);
     }
     await next();
     c.header('Content-Security-Policy', CSP);
@@ -136,8 +155,14 @@ export function createApp(options: ServeOptions): Hono {
     const limit = intParam('limit', c.req.query('limit'), 50, 1, 1000);
     const offset = intParam('offset', c.req.query('offset'), 0, 0, 1_000_000_000);
     const decision = c.req.query('decision') || undefined;
-    if (decision && !['act', 'watch', 'discard', 'none'].includes(decision)) throw new UsageError('decision is act, watch, discard or none');
-    return json(c, await withWs(options.db, (ws) => threadQueue(ws, { hunt: c.req.query('hunt') || undefined, decision, q: c.req.query('q') || undefined, limit, offset })));
+    if (decision && !['act', 'watch', 'discard', 'none'].includes(decision))
+      throw new UsageError('decision is act, watch, discard or none');
+    return json(
+      c,
+      await withWs(options.db, (ws) =>
+        threadQueue(ws, { hunt: c.req.query('hunt') || undefined, decision, q: c.req.query('q') || undefined, limit, offset }),
+      ),
+    );
   });
   app.get('/api/runs/:id', async (c) => {
     const id = intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647);
@@ -147,28 +172,43 @@ export function createApp(options: ServeOptions): Hono {
     const limit = intParam('limit', c.req.query('limit'), 200, 1, 1000);
     const offset = intParam('offset', c.req.query('offset'), 0, 0, 1_000_000_000);
     const filter = c.req.query('q') ?? '';
-    return json(c, await withWs(options.db, async (ws) => {
-      const [run] = await ws.query('SELECT run_id, hunt, CAST(started_at AS VARCHAR) AS started_at, result_count, CAST(parameters AS VARCHAR) AS parameters FROM hunt_runs WHERE run_id = $1', [id]);
-      if (!run) throw new UsageError(`no run ${id}`);
-      const rows = await ws.query(`WITH t AS (${TRIAGE_IN_FORCE}), d AS (
+    return json(
+      c,
+      await withWs(options.db, async (ws) => {
+        const [run] = await ws.query(
+          'SELECT run_id, hunt, CAST(started_at AS VARCHAR) AS started_at, result_count, CAST(parameters AS VARCHAR) AS parameters FROM hunt_runs WHERE run_id = $1',
+          [id],
+        );
+        if (!run) throw new UsageError(`no run ${id}`);
+        const rows = await ws.query(
+          `WITH t AS (${TRIAGE_IN_FORCE}), d AS (
           SELECT r.*, ${THREAD_KEY('r')} AS thread, ${RESULT_DECISION('t', THREAD_KEY('r'), 'r.hunt', 'r.entity')} AS dn FROM results r WHERE r.run_id = $1)
         SELECT r.rank, r.entity_type, r.entity, r.thread, r.score, CAST(r.reasons AS VARCHAR) AS reasons, CAST(r.features AS VARCHAR) AS features,
           CAST(r.evidence AS VARCHAR) AS evidence, r.dn.decision AS decision, r.dn.note AS note, count(*) OVER () AS total
         FROM d r
         WHERE ($2 = '' OR contains(lower(r.entity), lower($2)) OR contains(lower(CAST(r.reasons AS VARCHAR)), lower($2)))
-        ORDER BY ${sort} ${desc ? 'DESC' : 'ASC'} NULLS LAST, r.rank LIMIT $3 OFFSET $4`, [id, filter, limit, offset]);
-      return { run, total: Number(rows[0]?.total ?? 0), offset, limit, rows: rows.map(parseJsonColumns) };
-    }));
+        ORDER BY ${sort} ${desc ? 'DESC' : 'ASC'} NULLS LAST, r.rank LIMIT $3 OFFSET $4`,
+          [id, filter, limit, offset],
+        );
+        return { run, total: Number(rows[0]?.total ?? 0), offset, limit, rows: rows.map(parseJsonColumns) };
+      }),
+    );
   });
   app.get('/api/entity/:type/:name', async (c) => {
-    return json(c, await withWs(options.db, async (ws) => {
-      const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
-      const detections = await ws.query(`SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref, CAST(details AS VARCHAR) AS details FROM detections
-        WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`, [type, entity]);
-      const story = await entityStory(ws, type, entity);
-      const timeline = await entityTimeline(ws, entity, type);
-      return { entity, type, detections, rules: story.rules, story, timeline };
-    }));
+    return json(
+      c,
+      await withWs(options.db, async (ws) => {
+        const { type, entity } = await entityOf(ws, c.req.param('type'), c.req.param('name'));
+        const detections = await ws.query(
+          `SELECT CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref, CAST(details AS VARCHAR) AS details FROM detections
+        WHERE entity_type = $1 AND entity = $2 ORDER BY ts LIMIT 2000`,
+          [type, entity],
+        );
+        const story = await entityStory(ws, type, entity);
+        const timeline = await entityTimeline(ws, entity, type);
+        return { entity, type, detections, rules: story.rules, story, timeline };
+      }),
+    );
   });
   app.get('/api/chart/entity/:type/:name', async (c) => {
     const svg = await withWs(options.db, async (ws) => {
@@ -194,11 +234,23 @@ export function createApp(options: ServeOptions): Hono {
       const [x, y] = [c.req.query('x') ?? '', c.req.query('y') ?? ''];
       // Feature names come from the run's own rows, never from the client into SQL.
       if (!features.includes(x) || !features.includes(y)) throw new UsageError(`x and y are features of run ${id}: ${features.join(', ')}`);
-      const rows = await ws.query(`SELECT rank, entity, CAST(features->>$2 AS DOUBLE) AS x, CAST(features->>$3 AS DOUBLE) AS y,
+      const rows = await ws.query(
+        `SELECT rank, entity, CAST(features->>$2 AS DOUBLE) AS x, CAST(features->>$3 AS DOUBLE) AS y,
           coalesce(features->>'cluster', evidence->>'cluster', '-') AS cluster, rank <= greatest(5, (SELECT count(*) FROM results WHERE run_id = $1) / 100) AS top
-        FROM results WHERE run_id = $1 ORDER BY rank LIMIT 5000`, [id, x, y]);
+        FROM results WHERE run_id = $1 ORDER BY rank LIMIT 5000`,
+        [id, x, y],
+      );
       const [run] = await ws.query('SELECT hunt FROM hunt_runs WHERE run_id = $1', [id]);
-      return toSvg(scatter(rows.filter((r) => r.x !== null && r.y !== null).map((r) => ({ x: Number(r.x), y: Number(r.y), cluster: String(r.cluster), top: r.top === true, label: String(r.entity) })), x, y, `${String(run?.hunt ?? 'run')} ${id}: ${x} against ${y}`));
+      return toSvg(
+        scatter(
+          rows
+            .filter((r) => r.x !== null && r.y !== null)
+            .map((r) => ({ x: Number(r.x), y: Number(r.y), cluster: String(r.cluster), top: r.top === true, label: String(r.entity) })),
+          x,
+          y,
+          `${String(run?.hunt ?? 'run')} ${id}: ${x} against ${y}`,
+        ),
+      );
     });
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
@@ -209,28 +261,53 @@ export function createApp(options: ServeOptions): Hono {
     const [file, record] = c.req.param('ref').split(':');
     const fileId = intParam('a row reference FILE:ROW', file, -1, 1, 2_147_483_647);
     const rowId = intParam('a row reference FILE:ROW', record, -1, 0, Number.MAX_SAFE_INTEGER);
-    return json(c, await withWs(options.db, async (ws) => {
-      const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rec = $2`, [fileId, rowId]);
-      const [file] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [fileId]);
-      return { table, file: file?.path ?? null, row: rows[0] ?? null };
-    }));
+    return json(
+      c,
+      await withWs(options.db, async (ws) => {
+        const { rows } = await ws.queryWithColumns(`SELECT * FROM ${quoteIdent(table)} WHERE file_id = $1 AND rec = $2`, [fileId, rowId]);
+        const [file] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [
+          fileId,
+        ]);
+        return { table, file: file?.path ?? null, row: rows[0] ?? null };
+      }),
+    );
   });
   app.get('/api/chart/run/:id/:rank/:kind', async (c) => {
     const kind = c.req.param('kind');
     if (!['intervals', 'hours', 'sizes', 'span'].includes(kind)) throw new UsageError('chart is intervals, hours, sizes or span');
     const svg = await withWs(options.db, async (ws) => {
-      const [row] = await ws.query('SELECT entity, entity_type, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2', [intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647), intParam('rank', c.req.param('rank'), 0, 1, 2_147_483_647)]);
-      const evidence = row?.evidence ? JSON.parse(String(row.evidence)) as { intervals?: [number, number][]; interval_bins?: [number, number, number][]; hourly?: number[]; sizes?: [string, number][] } : {};
+      const [row] = await ws.query(
+        'SELECT entity, entity_type, CAST(evidence AS VARCHAR) AS evidence FROM results WHERE run_id = $1 AND rank = $2',
+        [intParam('run id', c.req.param('id'), 0, 1, 2_147_483_647), intParam('rank', c.req.param('rank'), 0, 1, 2_147_483_647)],
+      );
+      const evidence = row?.evidence
+        ? (JSON.parse(String(row.evidence)) as {
+            intervals?: [number, number][];
+            interval_bins?: [number, number, number][];
+            hourly?: number[];
+            sizes?: [string, number][];
+          })
+        : {};
       if (kind === 'span' && row) {
         // Every connection of the pair the workspace holds, by hour: the whole observed span.
         const [src, dest] = String(row.entity).split('→');
-        const hours = await ws.query(`SELECT CAST(date_trunc('hour', ts) AS VARCHAR) AS hour, count(*) AS count FROM (
-            SELECT ts FROM http WHERE src_ip = $1 AND (dest = $2 OR dest_ip = $2) UNION ALL SELECT ts FROM flows WHERE src_ip = $1 AND dest_ip = $2) GROUP BY 1 ORDER BY 1`, [src, dest.replace(/:\d+$/, '')]);
-        return toSvg(spanChart(hours.map((h) => ({ hour: String(h.hour), count: Number(h.count) })), `${String(row.entity)}: connections per hour, whole span`));
+        const hours = await ws.query(
+          `SELECT CAST(date_trunc('hour', ts) AS VARCHAR) AS hour, count(*) AS count FROM (
+            SELECT ts FROM http WHERE src_ip = $1 AND (dest = $2 OR dest_ip = $2) UNION ALL SELECT ts FROM flows WHERE src_ip = $1 AND dest_ip = $2) GROUP BY 1 ORDER BY 1`,
+          [src, dest.replace(/:\d+$/, '')],
+        );
+        return toSvg(
+          spanChart(
+            hours.map((h) => ({ hour: String(h.hour), count: Number(h.count) })),
+            `${String(row.entity)}: connections per hour, whole span`,
+          ),
+        );
       }
       if (kind === 'sizes' && evidence.sizes) return toSvg(sizeBars(evidence.sizes, `${String(row.entity)}: bytes sent per connection`));
-      if (kind === 'intervals' && evidence.interval_bins?.length) return toSvg(intervalBinsChart(evidence.interval_bins, `${String(row.entity)}: intervals between connections`));
-      if (kind === 'intervals' && evidence.intervals) return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
+      if (kind === 'intervals' && evidence.interval_bins?.length)
+        return toSvg(intervalBinsChart(evidence.interval_bins, `${String(row.entity)}: intervals between connections`));
+      if (kind === 'intervals' && evidence.intervals)
+        return toSvg(intervalHistogram(evidence.intervals, `${String(row.entity)}: intervals between connections`));
       if (kind === 'hours' && evidence.hourly) return toSvg(hourlyBars(evidence.hourly, `${String(row.entity)}: connections by hour`));
       throw new UsageError('this row has no timing evidence to chart');
     });
@@ -239,16 +316,29 @@ export function createApp(options: ServeOptions): Hono {
   app.get('/api/chart/graph', async (c) => {
     const days = intParam('days', c.req.query('days'), 7, 1, 3650);
     const profile = c.req.query('profile') || undefined;
-    const svg = await withWs(options.db, async (ws) => vegaToSvg(interactionGraph((await labelledSubgraph(ws, days, profile)).rows, `interactions with ${profile ? `profile ${profile}` : 'labelled profiles'}, last ${days} days`)));
+    const svg = await withWs(options.db, async (ws) =>
+      vegaToSvg(
+        interactionGraph(
+          (await labelledSubgraph(ws, days, profile)).rows,
+          `interactions with ${profile ? `profile ${profile}` : 'labelled profiles'}, last ${days} days`,
+        ),
+      ),
+    );
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml' });
   });
   app.get('/api/graph', async (c) => {
     const days = intParam('days', c.req.query('days'), 7, 1, 3650);
     const profile = c.req.query('profile') || undefined;
-    return json(c, await withWs(options.db, async (ws) => ({ edges: (await labelledSubgraph(ws, days, profile)).rows, exposure: (await exposure(ws, 30)).rows })));
+    return json(
+      c,
+      await withWs(options.db, async (ws) => ({
+        edges: (await labelledSubgraph(ws, days, profile)).rows,
+        exposure: (await exposure(ws, 30)).rows,
+      })),
+    );
   });
   app.post('/api/triage', async (c) => {
-    const body = await c.req.json().catch(() => ({})) as { hunt?: unknown; thread?: unknown; decision?: unknown; note?: unknown };
+    const body = (await c.req.json().catch(() => ({}))) as { hunt?: unknown; thread?: unknown; decision?: unknown; note?: unknown };
     const [hunt, thread, decision] = [body.hunt, body.thread, body.decision].map((v) => (typeof v === 'string' ? v : ''));
     const note = typeof body.note === 'string' ? body.note.slice(0, 2000) : undefined;
     const id = await withWs(options.db, (ws) => setTriage(ws, hunt, thread, decision, { note, who: 'workbench' }), true);
@@ -267,11 +357,14 @@ export function createApp(options: ServeOptions): Hono {
 async function numericFeatures(ws: Workspace, runId: number): Promise<string[]> {
   const [row] = await ws.query('SELECT CAST(features AS VARCHAR) AS f FROM results WHERE run_id = $1 ORDER BY rank LIMIT 1', [runId]);
   if (!row) throw new UsageError(`no rows in run ${runId}`);
-  return Object.entries(JSON.parse(String(row.f)) as Record<string, unknown>).filter(([, v]) => typeof v === 'number').map(([k]) => k);
+  return Object.entries(JSON.parse(String(row.f)) as Record<string, unknown>)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k]) => k);
 }
 
 function parseJsonColumns(row: Row): Row {
   const out: Row = { ...row };
-  for (const key of ['reasons', 'features', 'evidence']) if (typeof out[key] === 'string') out[key] = JSON.parse(out[key] as string) as Row[string];
+  for (const key of ['reasons', 'features', 'evidence'])
+    if (typeof out[key] === 'string') out[key] = JSON.parse(out[key] as string) as Row[string];
   return out;
 }

@@ -19,26 +19,48 @@ export const THREAD_KEY = (r: string) => `CASE
 export const DECISIONS = ['act', 'watch', 'discard'] as const;
 export type Decision = (typeof DECISIONS)[number];
 
-export async function setTriage(ws: Workspace, hunt: string, thread: string, decision: string, options: { note?: string; who?: string } = {}): Promise<number> {
-  if (!(DECISIONS as readonly string[]).includes(decision)) throw new UsageError(`a decision is one of ${DECISIONS.join(', ')}, got "${decision}"`);
-  const known = hunt === 'thread'
-    ? Number(await ws.scalar(`SELECT count(*) FROM results r WHERE ${THREAD_KEY('r')} = $1`, [thread]))
-    : Number(await ws.scalar('SELECT count(*) FROM results WHERE hunt = $1 AND entity = $2', [hunt, thread]));
+export async function setTriage(
+  ws: Workspace,
+  hunt: string,
+  thread: string,
+  decision: string,
+  options: { note?: string; who?: string } = {},
+): Promise<number> {
+  if (!(DECISIONS as readonly string[]).includes(decision))
+    throw new UsageError(`a decision is one of ${DECISIONS.join(', ')}, got "${decision}"`);
+  const known =
+    hunt === 'thread'
+      ? Number(await ws.scalar(`SELECT count(*) FROM results r WHERE ${THREAD_KEY('r')} = $1`, [thread]))
+      : Number(await ws.scalar('SELECT count(*) FROM results WHERE hunt = $1 AND entity = $2', [hunt, thread]));
   if (known === 0) {
-    throw new UsageError(hunt === 'thread'
-      ? `no thread "${thread}" in any hunt's results (huntbook threads lists them: user:NAME, pair:SRC→DEST, profile:ID)`
-      : `no thread "${thread}" in any run of hunt ${hunt} (huntbook triage list shows the hunts' names; threads are their entities)`);
+    throw new UsageError(
+      hunt === 'thread'
+        ? `no thread "${thread}" in any hunt's results (huntbook threads lists them: user:NAME, pair:SRC→DEST, profile:ID)`
+        : `no thread "${thread}" in any run of hunt ${hunt} (huntbook triage list shows the hunts' names; threads are their entities)`,
+    );
   }
   return ws.transaction(async () => {
     const id = Number(await ws.scalar("SELECT nextval('triage_ids')"));
-    await ws.run('INSERT INTO triage VALUES ($1, $2, $3, $4, $5, $6, now()::TIMESTAMP, NULL)', [id, hunt, thread, decision, options.note ?? null, options.who ?? process.env.USER ?? 'unknown']);
+    await ws.run('INSERT INTO triage VALUES ($1, $2, $3, $4, $5, $6, now()::TIMESTAMP, NULL)', [
+      id,
+      hunt,
+      thread,
+      decision,
+      options.note ?? null,
+      options.who ?? process.env.USER ?? 'unknown',
+    ]);
     // Acting on a profile labels it (suspicious), so its interactions are marked and the graph shows it.
     let profile: string | undefined;
     if (hunt === 'social') profile = thread;
     else if (hunt === 'thread' && thread.startsWith('profile:')) profile = thread.slice('profile:'.length);
     if (decision === 'act' && profile) {
-      const labelled = Number(await ws.scalar("SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = lower($1) AND removed_at IS NULL", [profile]));
-      if (labelled === 0) await addLabel(ws, profile, 'suspicious', { reason: `triage: act${options.note ? ` (${options.note})` : ''}`, who: options.who });
+      const labelled = Number(
+        await ws.scalar("SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = lower($1) AND removed_at IS NULL", [
+          profile,
+        ]),
+      );
+      if (labelled === 0)
+        await addLabel(ws, profile, 'suspicious', { reason: `triage: act${options.note ? ` (${options.note})` : ''}`, who: options.who });
     }
     return id;
   });
@@ -78,11 +100,23 @@ export async function listTriage(ws: Workspace): Promise<{ columns: string[]; ro
  * A hunt's printed rows without those of discarded threads (the CLI honours triage as the
  * workbench does); returns the rows kept and how many were set apart.
  */
-export async function hideDiscarded<T extends Row>(ws: Workspace, hunt: string, rows: readonly T[], threadOf: (row: T) => string): Promise<{ rows: T[]; hidden: number }> {
+export async function hideDiscarded<T extends Row>(
+  ws: Workspace,
+  hunt: string,
+  rows: readonly T[],
+  threadOf: (row: T) => string,
+): Promise<{ rows: T[]; hidden: number }> {
   // Discarded in this hunt, or as a whole thread (every hunt's rows of that entity).
-  const discarded = new Set((await ws.query(`WITH t AS (${TRIAGE_IN_FORCE})
+  const discarded = new Set(
+    (
+      await ws.query(
+        `WITH t AS (${TRIAGE_IN_FORCE})
     SELECT DISTINCT k.entity FROM results k WHERE k.run_id = (SELECT max(run_id) FROM hunt_runs WHERE hunt = $1)
-      AND (${RESULT_DECISION('t', THREAD_KEY('k'), 'k.hunt', 'k.entity')}).decision = 'discard'`, [hunt])).map((r) => String(r.entity)));
+      AND (${RESULT_DECISION('t', THREAD_KEY('k'), 'k.hunt', 'k.entity')}).decision = 'discard'`,
+        [hunt],
+      )
+    ).map((r) => String(r.entity)),
+  );
   if (discarded.size === 0) return { rows: [...rows], hidden: 0 };
   const kept = rows.filter((r) => !discarded.has(threadOf(r)));
   return { rows: kept, hidden: rows.length - kept.length };

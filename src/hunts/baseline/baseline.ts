@@ -50,12 +50,20 @@ export function readBaselineFlags(config: Config, flags: Flags): BaselineParams 
   const z = text(flags, 'z');
   const packs = text(flags, 'packs');
   return baselineParams(config, {
-    ...timeRange(flags), seed: integer(flags, 'seed', '--seed', 1, 0),
+    ...timeRange(flags),
+    seed: integer(flags, 'seed', '--seed', 1, 0),
     ...(warmupDays !== undefined ? { warmupDays: requireInteger('--warmup-days', warmupDays, 1, 365) } : {}),
     ...(minHistoryDays !== undefined ? { minHistoryDays: requireInteger('--min-history-days', minHistoryDays, 2, 3650) } : {}),
     ...(z !== undefined ? { zThreshold: requireNumber('--z', z, 0.1) } : {}),
     ...(text(flags, 'peerKey') !== undefined ? { peerKey: choice(flags, 'peerKey', '--peer-key', PEER_KEYS, 'role') } : {}),
-    ...(packs !== undefined ? { packs: packs.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+    ...(packs !== undefined
+      ? {
+          packs: packs
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+        }
+      : {}),
   });
 }
 
@@ -87,16 +95,30 @@ async function ruleIdsOf(packs: readonly string[]): Promise<string[]> {
 /** The matrix and every day's score, without keeping a run (hunt insider builds on this). */
 export async function scoreBaseline(ws: Workspace, params: BaselineParams): Promise<BaselineResult> {
   const ruleIds = await ruleIdsOf(params.packs);
-  const shape = await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted, since: params.since, until: params.until });
+  const shape = await buildMatrix(ws, {
+    features: params.features,
+    ruleIds,
+    peerKey: params.peerKey,
+    weighted: params.weighted,
+    since: params.since,
+    until: params.until,
+  });
   if (shape.users === 0) {
-    throw new UsageError('no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field');
+    throw new UsageError(
+      'no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field',
+    );
   }
   const users = (await ws.query(`SELECT DISTINCT "user" FROM ${MATRIX_TABLE} ORDER BY "user"`)).map((r) => String(r.user));
-  const dayNames = (await ws.query(`SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${MATRIX_TABLE} ORDER BY day`)).map((r) => String(r.day));
-  const values = await ws.columns(`SELECT ${shape.columns.map((c) => `CAST("${c.replaceAll('"', '""')}" AS DOUBLE)`).join(', ')} FROM ${MATRIX_TABLE} ORDER BY "user", day`);
+  const dayNames = (await ws.query(`SELECT DISTINCT CAST(day AS VARCHAR) AS day FROM ${MATRIX_TABLE} ORDER BY day`)).map((r) =>
+    String(r.day),
+  );
+  const values = await ws.columns(
+    `SELECT ${shape.columns.map((c) => `CAST("${c.replaceAll('"', '""')}" AS DOUBLE)`).join(', ')} FROM ${MATRIX_TABLE} ORDER BY "user", day`,
+  );
   // Peer groups from the directory: each user's latest row (the configured column: role by default).
   const key = params.peerKey;
-  const peerRows = await ws.query(`SELECT ${NORMALISE_USER('"user"')} AS u, max_by(${key}, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g
+  const peerRows =
+    await ws.query(`SELECT ${NORMALISE_USER('"user"')} AS u, max_by(${key}, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g
     FROM directory WHERE ${key} IS NOT NULL GROUP BY 1`);
   const groupOf = new Map(peerRows.map((r) => [String(r.u), String(r.g)]));
   const groupNames = [...new Set(groupOf.values())].sort();
@@ -133,10 +155,12 @@ export function historyNote(result: BaselineResult, params: BaselineParams): str
   const { shape, dayNames } = result;
   const from = dayNames[Math.min(params.warmupDays, dayNames.length - 1)];
   const forest = dayNames[params.minHistoryDays];
-  return `${shape.users} users × ${shape.days} days (${shape.first} .. ${shape.last}), ${shape.columns.length} features; `
-    + (shape.days <= params.warmupDays
+  return (
+    `${shape.users} users × ${shape.days} days (${shape.first} .. ${shape.last}), ${shape.columns.length} features; ` +
+    (shape.days <= params.warmupDays
       ? `history too short: scores and first-time flags start after ${params.warmupDays} days`
-      : `scores and first-time flags from ${from}${forest ? `, per-user forests from ${forest}` : `; per-user forests need ${params.minHistoryDays} days (learning)`}`);
+      : `scores and first-time flags from ${from}${forest ? `, per-user forests from ${forest}` : `; per-user forests need ${params.minHistoryDays} days (learning)`}`)
+  );
 }
 
 async function finishBaseline({ ws, record }: HuntContext, p: BaselineOptions): Promise<HuntOutput> {
@@ -145,35 +169,65 @@ async function finishBaseline({ ws, record }: HuntContext, p: BaselineOptions): 
   const result = await scoreBaseline(ws, params);
   const { users, dayNames, peerGroups } = result;
   const only = options.user?.toLowerCase();
-  const ranked = result.days.filter((d) => only === undefined || users[d.user] === only)
+  const ranked = result.days
+    .filter((d) => only === undefined || users[d.user] === only)
     .sort((a, b) => b.score - a.score || users[a.user].localeCompare(users[b.user]) || a.day - b.day);
   const rows: ResultRow[] = ranked.map((d, i) => ({
-    rank: i + 1, entityType: 'user', entity: users[d.user], score: d.score,
+    rank: i + 1,
+    entityType: 'user',
+    entity: users[d.user],
+    score: d.score,
     features: { day: dayNames[d.day], ...Object.fromEntries(d.deviations.map((x) => [x.feature, x.value])), forest: d.forest },
     reasons: [...d.deviations.map(describeDeviation), forestText(d, params)],
     evidence: { day: dayNames[d.day], peer_group: peerGroups[d.user], deviations: d.deviations },
   }));
-  const runId = await record({ parameters: { ...params, user: options.user }, window: { start: params.since, end: params.until }, results: rows });
+  const runId = await record({
+    parameters: { ...params, user: options.user },
+    window: { start: params.since, end: params.until },
+    results: rows,
+  });
   const printed: Row[] = rows.slice(0, options.top ?? rows.length).map((r, i) => {
     const d = ranked[i];
     return {
-      rank: r.rank, user: r.entity, day: dayNames[d.day], score: d.score, peer_group: peerGroups[d.user],
-      forest: d.forest === null ? 'learning' : Math.round(d.forest * 1000) / 1000, deviations: d.deviations.map(shortDeviation).join(', '), reasons: r.reasons.join('; '),
+      rank: r.rank,
+      user: r.entity,
+      day: dayNames[d.day],
+      score: d.score,
+      peer_group: peerGroups[d.user],
+      forest: d.forest === null ? 'learning' : Math.round(d.forest * 1000) / 1000,
+      deviations: d.deviations.map(shortDeviation).join(', '),
+      reasons: r.reasons.join('; '),
     };
   });
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   return {
-    columns: [...BASELINE_COLUMNS], rows: printed, runId,
+    columns: [...BASELINE_COLUMNS],
+    rows: printed,
+    runId,
     notes: [`${historyNote(result, params)}; ${rows.length} days of interest; run ${runId}`],
   };
 }
 
 /** The daily matrix itself (--matrix): every user-day with every feature, for a notebook or a check. */
-export async function baselineMatrix(ws: Workspace, params: BaselineParams, options: { user?: string } = {}): Promise<{ columns: string[]; rows: Row[] }> {
+export async function baselineMatrix(
+  ws: Workspace,
+  params: BaselineParams,
+  options: { user?: string } = {},
+): Promise<{ columns: string[]; rows: Row[] }> {
   const ruleIds = await ruleIdsOf(params.packs);
-  await buildMatrix(ws, { features: params.features, ruleIds, peerKey: params.peerKey, weighted: params.weighted, since: params.since, until: params.until });
-  const result = await ws.queryWithColumns(`SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
-    ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`, options.user ? [options.user] : []);
+  await buildMatrix(ws, {
+    features: params.features,
+    ruleIds,
+    peerKey: params.peerKey,
+    weighted: params.weighted,
+    since: params.since,
+    until: params.until,
+  });
+  const result = await ws.queryWithColumns(
+    `SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
+    ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`,
+    options.user ? [options.user] : [],
+  );
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   return result;
 }
@@ -185,13 +239,21 @@ export async function baselineMatrix(ws: Workspace, params: BaselineParams, opti
 export const BASELINE: Hunt<BaselineOptions> = {
   name: 'baseline',
   columns: BASELINE_COLUMNS,
-  params: (config, flags) => ({ ...readBaselineFlags(config, flags), top: integer(flags, 'top', '--top', 20, 1), user: text(flags, 'user') }),
+  params: (config, flags) => ({
+    ...readBaselineFlags(config, flags),
+    top: integer(flags, 'top', '--top', 20, 1),
+    user: text(flags, 'user'),
+  }),
   stage: () => [],
   finish: finishBaseline,
   thread: (row) => String(row.user),
 };
 
 /** One baseline run (the library's and the tests' entry; the CLI runs BASELINE itself). */
-export async function baselineHunt(ws: Workspace, params: BaselineParams, options: { top?: number; user?: string } = {}): Promise<HuntOutput> {
+export async function baselineHunt(
+  ws: Workspace,
+  params: BaselineParams,
+  options: { top?: number; user?: string } = {},
+): Promise<HuntOutput> {
   return runHunt(ws, BASELINE, { ...params, ...options });
 }

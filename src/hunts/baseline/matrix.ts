@@ -54,7 +54,8 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
   const tables = [...new Set<string>([...ACTIVITY_TABLES, ...spec.features.map((f) => f.table)])];
   const alias = (table: string) => `t_${table}`;
   const ctes = tables.map((table) => {
-    const aggregates = spec.features.filter((f) => f.table === table)
+    const aggregates = spec.features
+      .filter((f) => f.table === table)
       // The feature's where and value were checked against its table's columns (config.ts).
       .map((f) => `CAST(${f.value} FILTER (WHERE coalesce((${f.where}), false)) AS DOUBLE) AS ${quoteIdent(f.name)}`);
     return `${alias(table)} AS (SELECT ${user} AS u, CAST(ts AS DATE) AS day, ${[...aggregates, 'count(*) AS n'].join(', ')}
@@ -63,7 +64,11 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
   const rules = spec.ruleIds.map((id, i) => `coalesce(sum(n) FILTER (WHERE rule_id = ${bind(id)}), 0) AS r${i}`);
   // The day's weighted score as the risk hunt defines it (weighted.ts), so "weighted 176 vs
   // usual 0–31" is the number the entity's timeline plots for that day.
-  const agg = weightedAggregates({ capK: bind(spec.weighted.capK), phaseStep: bind(spec.weighted.phaseStep), sourceStep: bind(spec.weighted.sourceStep) });
+  const agg = weightedAggregates({
+    capK: bind(spec.weighted.capK),
+    phaseStep: bind(spec.weighted.phaseStep),
+    sourceStep: bind(spec.weighted.sourceStep),
+  });
   ctes.push(`per_rule AS (SELECT entity AS u, CAST(ts AS DATE) AS day, rule_id, any_value(phase) AS phase, count(*) AS n, sum(weight) AS w, max(weight) AS mx
     FROM detections WHERE entity_type = 'user' AND ${window} GROUP BY ALL)`);
   ctes.push(`t_detections AS (SELECT u, day, ${[...rules, `${agg.weighted} AS weighted`].join(', ')} FROM per_rule GROUP BY ALL)`);
@@ -82,10 +87,16 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
       UNION ALL SELECT u, day, 0, 0, count(*) FROM peer_firsts WHERE day = group_first GROUP BY ALL),
     t_first AS (SELECT u, day, sum(new_domains) AS new_domains, sum(new_hosts) AS new_hosts, sum(new_domains_in_peers) AS new_domains_in_peers FROM t_firsts GROUP BY ALL)`);
   const services = bind(listValue(SERVICE_ACCOUNTS));
-  ctes.push(`users AS (SELECT DISTINCT u FROM (${ACTIVITY_TABLES.map((t) => `SELECT u FROM ${alias(t)}`).join(' UNION ALL ')}) WHERE u IS NOT NULL AND NOT list_contains(${services}::VARCHAR[], u))`);
+  ctes.push(
+    `users AS (SELECT DISTINCT u FROM (${ACTIVITY_TABLES.map((t) => `SELECT u FROM ${alias(t)}`).join(' UNION ALL ')}) WHERE u IS NOT NULL AND NOT list_contains(${services}::VARCHAR[], u))`,
+  );
   // Days: the span of the users' own rows (a leaver's detection dated after the data is not a day of it).
-  ctes.push(`span AS (SELECT min(day) AS lo, max(day) AS hi FROM (${ACTIVITY_TABLES.map((t) => `SELECT day FROM ${alias(t)}`).join(' UNION ALL ')}))`);
-  ctes.push('days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))');
+  ctes.push(
+    `span AS (SELECT min(day) AS lo, max(day) AS hi FROM (${ACTIVITY_TABLES.map((t) => `SELECT day FROM ${alias(t)}`).join(' UNION ALL ')}))`,
+  );
+  ctes.push(
+    'days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))',
+  );
   const columns = [...spec.features.map((f) => f.name), ...FIRST_TIME_COLUMNS, ...spec.ruleIds, 'weighted', 'day_count'];
   const select = [
     ...spec.features.map((f) => `coalesce(${alias(f.table)}.${quoteIdent(f.name)}, 0) AS ${quoteIdent(f.name)}`),
@@ -94,12 +105,25 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
     'CAST(coalesce(t_detections.weighted, 0) AS DOUBLE) AS weighted',
     `CAST(${ACTIVITY_TABLES.map((t) => `coalesce(${alias(t)}.n, 0)`).join(' + ')} AS DOUBLE) AS day_count`,
   ];
-  const joins = [...tables, 'detections', 'first'].map((t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`);
-  await ws.run(`CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS
+  const joins = [...tables, 'detections', 'first'].map(
+    (t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`,
+  );
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS
     WITH ${ctes.join(',\n')}
     SELECT users.u AS "user", days.day, ${select.join(', ')}
     FROM users CROSS JOIN days ${joins.join(' ')}
-    ORDER BY "user", days.day`, values);
-  const [shape] = await ws.query(`SELECT count(DISTINCT "user") AS users, count(DISTINCT day) AS days, CAST(min(day) AS VARCHAR) AS first, CAST(max(day) AS VARCHAR) AS last FROM ${MATRIX_TABLE}`);
-  return { columns, users: Number(shape.users), days: Number(shape.days), first: (shape.first as string | null) ?? null, last: (shape.last as string | null) ?? null };
+    ORDER BY "user", days.day`,
+    values,
+  );
+  const [shape] = await ws.query(
+    `SELECT count(DISTINCT "user") AS users, count(DISTINCT day) AS days, CAST(min(day) AS VARCHAR) AS first, CAST(max(day) AS VARCHAR) AS last FROM ${MATRIX_TABLE}`,
+  );
+  return {
+    columns,
+    users: Number(shape.users),
+    days: Number(shape.days),
+    first: (shape.first as string | null) ?? null,
+    last: (shape.last as string | null) ?? null,
+  };
 }

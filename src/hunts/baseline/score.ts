@@ -95,7 +95,7 @@ export function mad(sorted: Float64Array, n: number, median: number): number {
   for (let k = 0; k <= want; k++) {
     const dl = left >= 0 ? median - sorted[left] : Infinity;
     const dr = right < n ? sorted[right] - median : Infinity;
-    const d = Math.min(dl , dr);
+    const d = Math.min(dl, dr);
     if (dl <= dr) left--;
     else right++;
     if (k === want) return n % 2 === 1 ? d : (previous + d) / 2;
@@ -177,7 +177,14 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
           // A deviation the peers share (the whole team archives today) counts half.
           const points = Math.min(z, Z_CAP) * (peerZ === null || peerZ >= params.zThreshold ? 1 : 0.5) + (firstInPeers ? 2 : 0);
           deviations.push({
-            feature: features[f], value: x, z, peerZ, first, firstInPeers, points, usual,
+            feature: features[f],
+            value: x,
+            z,
+            peerZ,
+            first,
+            firstInPeers,
+            points,
+            usual,
           });
         }
       }
@@ -190,12 +197,20 @@ export function scoreDays(input: MatrixInput, params: ScoreParams): DayScore[] {
         // a day of interest: the forest speaks only on those days.
         const block = params.minHistoryDays + Math.floor((d - params.minHistoryDays) / REFIT_DAYS) * REFIT_DAYS;
         if (forest?.block !== block) forest = { block, ...fitUserForest(values, scored, u, days, block, params.seed) };
-        s = forest.model.scoreSamples({ rows: 1, cols: forest.columns.length, data: userRow(values, forest.columns, u, days, d), names: [] })[0];
+        s = forest.model.scoreSamples({
+          rows: 1,
+          cols: forest.columns.length,
+          data: userRow(values, forest.columns, u, days, d),
+          names: [],
+        })[0];
         // Only a clearly isolated day adds: s = 0.5 is the forest's "nothing special".
         if (s >= 0.6) forestPoints = Math.round(10 * (s - 0.5) * 10) / 10;
       }
       // Heaviest first; on a tie a feature before a rule column (its rule id says less at a glance).
-      deviations.sort((a, b) => b.points - a.points || Number(a.feature.includes('.')) - Number(b.feature.includes('.')) || a.feature.localeCompare(b.feature));
+      deviations.sort(
+        (a, b) =>
+          b.points - a.points || Number(a.feature.includes('.')) - Number(b.feature.includes('.')) || a.feature.localeCompare(b.feature),
+      );
       const score = deviations.reduce((sum, x) => sum + x.points, 0) + forestPoints;
       out.push({ user: u, day: d, score: Math.round(score * 100) / 100, deviations, forest: s, forestPoints });
     }
@@ -214,7 +229,14 @@ function userRow(values: readonly Float64Array[], columns: readonly number[], u:
  * (a feature constant in the history cannot split a tree: it would only cost time; most rule
  * columns are zero for most users).
  */
-function fitUserForest(values: readonly Float64Array[], scored: boolean[], u: number, days: number, until: number, seed: number): { model: IsolationForest; columns: number[] } {
+function fitUserForest(
+  values: readonly Float64Array[],
+  scored: boolean[],
+  u: number,
+  days: number,
+  until: number,
+  seed: number,
+): { model: IsolationForest; columns: number[] } {
   const columns: number[] = [];
   values.forEach((column, f) => {
     if (!scored[f]) return;

@@ -17,7 +17,13 @@ export interface Correlated {
   clusters?: { cluster: number; size: number }[];
 }
 
-export function correlate(current: Record<string, number>[], history: Record<string, number>[], model: 'iforest' | 'kmeans', seed: number, k = 3): Correlated {
+export function correlate(
+  current: Record<string, number>[],
+  history: Record<string, number>[],
+  model: 'iforest' | 'kmeans',
+  seed: number,
+  k = 3,
+): Correlated {
   const x = fromRecords([...current, ...history], CORRELATION_FEATURES);
   const scores = new Float64Array(current.length);
   const reasons: string[][] = current.map(() => []);
@@ -27,7 +33,10 @@ export function correlate(current: Record<string, number>[], history: Record<str
     const all_scores = forest.scoreSamples(x);
     for (let i = 0; i < current.length; i++) {
       scores[i] = all_scores[i];
-      reasons[i] = forest.explain(x, i).filter((a) => a.share >= 0.1).map((a) => `${a.feature} isolates (${Math.round(a.share * 100)}%)`);
+      reasons[i] = forest
+        .explain(x, i)
+        .filter((a) => a.share >= 0.1)
+        .map((a) => `${a.feature} isolates (${Math.round(a.share * 100)}%)`);
     }
     return { scores, reasons };
   }

@@ -28,14 +28,35 @@ import { multiplierSql } from '../../model/tiers.ts';
 import type { ScoredParams } from './params.ts';
 
 export const SCORED_COLUMNS = [
-  'dest', 'src_ip', 'dest_ip', 'bytes_out', 'distinct_url_count', 'distinct_event_count', 'i_bytecount', 'distinct_byte_count',
-  'avgcount', 't_bytecount', 'incount', 'login_count', 'time_count', 'o_average', 'above', 'avgurl',
-  'usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult', 'addedweight',
+  'dest',
+  'src_ip',
+  'dest_ip',
+  'bytes_out',
+  'distinct_url_count',
+  'distinct_event_count',
+  'i_bytecount',
+  'distinct_byte_count',
+  'avgcount',
+  't_bytecount',
+  'incount',
+  'login_count',
+  'time_count',
+  'o_average',
+  'above',
+  'avgurl',
+  'usermult',
+  'evtmult',
+  'beaconmult',
+  'urlmult',
+  'timemult',
+  'addedweight',
 ] as const;
 
 /** The multipliers the scored search adds up, and the features their tiers may test. */
 const MULTIPLIER_NAMES = ['usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult'];
-const TIERED_FEATURES = SCORED_COLUMNS.filter((c) => !MULTIPLIER_NAMES.includes(c) && !['dest', 'src_ip', 'dest_ip', 'addedweight'].includes(c));
+const TIERED_FEATURES = SCORED_COLUMNS.filter(
+  (c) => !MULTIPLIER_NAMES.includes(c) && !['dest', 'src_ip', 'dest_ip', 'addedweight'].includes(c),
+);
 
 export interface ScoredSource {
   table: 'http' | 'flows';
@@ -48,7 +69,8 @@ export const SCORED_STAGE = 'hb_scored_stage';
 
 function checkMultipliers(params: ScoredParams): void {
   for (const m of params.multipliers) {
-    if (!MULTIPLIER_NAMES.includes(m.name)) throw new UsageError(`unknown multiplier "${m.name}" (the scored search has ${MULTIPLIER_NAMES.join(', ')})`);
+    if (!MULTIPLIER_NAMES.includes(m.name))
+      throw new UsageError(`unknown multiplier "${m.name}" (the scored search has ${MULTIPLIER_NAMES.join(', ')})`);
   }
 }
 
@@ -65,7 +87,10 @@ export function scoredStage(source: ScoredSource, params: ScoredParams, dialect:
   const proxy = source.table === 'http';
   const dest = raw(proxy ? 'dest' : 'CAST(dest_ip AS VARCHAR)');
   const url = raw(proxy ? 'url' : 'NULL::VARCHAR');
-  const window = join(timeRangeSql(source).map((w) => sql` AND ${w}`), '');
+  const window = join(
+    timeRangeSql(source).map((w) => sql` AND ${w}`),
+    '',
+  );
   const splunk = params.join === 'splunk';
   const ownName = raw(splunk ? ' WHERE own_name' : '');
   const rare = splunk
@@ -102,11 +127,18 @@ FROM s JOIN rare USING (did) JOIN per_dest USING (did)`;
  * distinct_byte_count, the kept rows, o_average and above over all of them, the multipliers,
  * one row per destination above min_weight.
  */
-export function scoredFinishSql(source: ScoredSource, params: ScoredParams, staged: string, bindings = new Bindings()): { sql: string; params: SqlValue[] } {
+export function scoredFinishSql(
+  source: ScoredSource,
+  params: ScoredParams,
+  staged: string,
+  bindings = new Bindings(),
+): { sql: string; params: SqlValue[] } {
   checkMultipliers(params);
   const { values, bind } = bindings;
   const proxy = source.table === 'http';
-  const multipliers = params.multipliers.map((m) => (m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind, TIERED_FEATURES)} AS ${quoteIdent(m.name)}`));
+  const multipliers = params.multipliers.map((m) =>
+    m.name === 'urlmult' && !proxy ? '0::DOUBLE AS urlmult' : `${multiplierSql(m, bind, TIERED_FEATURES)} AS ${quoteIdent(m.name)}`,
+  );
   const weight = params.multipliers.map((m) => m.name).join(' + ');
   const sql = `
 WITH s2 AS (

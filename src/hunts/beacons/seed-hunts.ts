@@ -33,7 +33,10 @@ function periodStage(source: ScoredSource, dialect: Dialect): Stage {
   if (dialect.name !== 'duckdb') throw new UsageError(`the scored beacon stage has no ${dialect.name} SQL yet`);
   const table = ident(source.table);
   const filters = join([sql`dest_ip IS NOT NULL`, ...timeRangeSql(source)], ' AND ');
-  return { table: SCORED_PERIOD, sql: sql`SELECT (SELECT count(*) FROM ${table}) AS table_rows, CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${table} WHERE ${filters}` };
+  return {
+    table: SCORED_PERIOD,
+    sql: sql`SELECT (SELECT count(*) FROM ${table}) AS table_rows, CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${table} WHERE ${filters}`,
+  };
 }
 
 export interface ScoredOptions extends ScoredSource {
@@ -47,24 +50,47 @@ export interface ScoredOptions extends ScoredSource {
 
 async function finishScored({ ws, record }: HuntContext, options: ScoredOptions): Promise<HuntOutput> {
   const [stats] = await ws.query(`SELECT * FROM ${SCORED_PERIOD}`);
-  if (Number(stats.table_rows) === 0) throw new UsageError(`the ${options.table} table is empty: ingest proxy or Zeek http logs (or use --source flows)`);
+  if (Number(stats.table_rows) === 0)
+    throw new UsageError(`the ${options.table} table is empty: ingest proxy or Zeek http logs (or use --source flows)`);
   const period = { start: stats.start === null ? null : String(stats.start), end: stats.end === null ? null : String(stats.end) };
   const finish = scoredFinishSql(options, options.params, SCORED_STAGE);
   const { rows } = await ws.queryWithColumns(finish.sql, finish.params);
   const features = rows.map((r) => Object.fromEntries(SCORED_COLUMNS.map((c) => [c, Number(r[c])])) as Record<string, number>);
-  const history = (await previousFeatures(ws, 'beacons.scored', period)).map((r) => JSON.parse(String(r.features)) as Record<string, number>);
+  const history = (await previousFeatures(ws, 'beacons.scored', period)).map(
+    (r) => JSON.parse(String(r.features)) as Record<string, number>,
+  );
   const correlated = correlate(features, history, options.model, options.seed);
-  const order = rows.map((_, i) => i).sort((a, b) => correlated.scores[b] - correlated.scores[a] || Number(rows[b].addedweight) - Number(rows[a].addedweight) || String(rows[a].dest).localeCompare(String(rows[b].dest)));
+  const order = rows
+    .map((_, i) => i)
+    .sort(
+      (a, b) =>
+        correlated.scores[b] - correlated.scores[a] ||
+        Number(rows[b].addedweight) - Number(rows[a].addedweight) ||
+        String(rows[a].dest).localeCompare(String(rows[b].dest)),
+    );
   const topCount = Math.ceil(rows.length * options.topFraction);
   const results: ResultRow[] = [];
   const out: Row[] = order.map((i, rank) => {
     const row = rows[i];
-    const fired = options.params.multipliers.map((m) => explainMultiplier(m, Number(row[m.metric]))).filter((s): s is string => s !== undefined);
+    const fired = options.params.multipliers
+      .map((m) => explainMultiplier(m, Number(row[m.metric])))
+      .filter((s): s is string => s !== undefined);
     const reasons = [...fired, ...correlated.reasons[i]];
-    results.push({ rank: rank + 1, entityType: 'pair', entity: `${row.src_ip}→${row.dest}`, score: correlated.scores[i], features: features[i], reasons });
+    results.push({
+      rank: rank + 1,
+      entityType: 'pair',
+      entity: `${row.src_ip}→${row.dest}`,
+      score: correlated.scores[i],
+      features: features[i],
+      reasons,
+    });
     return {
-      rank: rank + 1, [options.model === 'iforest' ? 'iforest_score' : 'cluster_rarity']: Math.round(correlated.scores[i] * 1e6) / 1e6,
-      top: rank < topCount, ...row, ...(correlated.clusters ? { cluster: correlated.clusters[i].cluster } : {}), reasons: reasons.join('; '),
+      rank: rank + 1,
+      [options.model === 'iforest' ? 'iforest_score' : 'cluster_rarity']: Math.round(correlated.scores[i] * 1e6) / 1e6,
+      top: rank < topCount,
+      ...row,
+      ...(correlated.clusters ? { cluster: correlated.clusters[i].cluster } : {}),
+      reasons: reasons.join('; '),
     };
   });
   const runId = await record({ window: period, results });
@@ -73,7 +99,9 @@ async function finishScored({ ws, record }: HuntContext, options: ScoredOptions)
     columns: ['rank', modelColumn, 'top', ...SCORED_COLUMNS, ...(correlated.clusters ? ['cluster'] : []), 'reasons'],
     rows: options.all ? out : out.slice(0, topCount),
     runId,
-    notes: [`${rows.length} pairs scored above addedweight ${options.params.minWeight} in ${period.start} – ${period.end}; top ${(options.topFraction * 100).toFixed(1)} % = ${topCount} by ${options.model}${history.length ? ` (with ${history.length} pairs from earlier periods)` : ''}; run ${runId}`],
+    notes: [
+      `${rows.length} pairs scored above addedweight ${options.params.minWeight} in ${period.start} – ${period.end}; top ${(options.topFraction * 100).toFixed(1)} % = ${topCount} by ${options.model}${history.length ? ` (with ${history.length} pairs from earlier periods)` : ''}; run ${runId}`,
+    ],
   };
 }
 
@@ -84,7 +112,19 @@ export interface FlowOptions {
   top?: number;
 }
 
-export const FLOW_COLUMNS = ['src_ip', 'dest_ip', 'bytes_out', 'beacon_count', 'beacon_avg', 'beacon_percentage', 'overall_average', 'unique_count', 'total_count', 'incount', 'login_count'] as const;
+export const FLOW_COLUMNS = [
+  'src_ip',
+  'dest_ip',
+  'bytes_out',
+  'beacon_count',
+  'beacon_avg',
+  'beacon_percentage',
+  'overall_average',
+  'unique_count',
+  'total_count',
+  'incount',
+  'login_count',
+] as const;
 
 /**
  * The first search: per (src_ip, dest_ip, bytes_out) how often that exact size repeats
@@ -103,15 +143,22 @@ function flowStages(options: FlowOptions, dialect: Dialect): Stage[] {
   filters.push(...timeRangeSql(options));
   return [
     { table: FLOW_COUNT, sql: sql`SELECT count(*) AS n FROM flows` },
-    { table: FLOW_STAGE, sql: sql`
+    {
+      table: FLOW_STAGE,
+      sql: sql`
 WITH sizes AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM flows WHERE ${join(filters, ' AND ')} GROUP BY ALL)
-SELECT src_ip, dest_ip, bytes_out, sum(n)::BIGINT AS beacon_count, count(bytes_in) AS incount FROM sizes GROUP BY ALL` },
-    { table: FLOW_LOGINS, sql: sql`SELECT dest_ip, count(DISTINCT "user") AS login_count FROM flows WHERE dest_ip IS NOT NULL GROUP BY ALL` },
+SELECT src_ip, dest_ip, bytes_out, sum(n)::BIGINT AS beacon_count, count(bytes_in) AS incount FROM sizes GROUP BY ALL`,
+    },
+    {
+      table: FLOW_LOGINS,
+      sql: sql`SELECT dest_ip, count(DISTINCT "user") AS login_count FROM flows WHERE dest_ip IS NOT NULL GROUP BY ALL`,
+    },
   ];
 }
 
 async function finishFlow({ ws, record }: HuntContext, options: FlowOptions): Promise<HuntOutput> {
-  if (Number(await ws.scalar(`SELECT n FROM ${FLOW_COUNT}`)) === 0) throw new UsageError('the flows table is empty: ingest Zeek conn logs or flow CSVs');
+  if (Number(await ws.scalar(`SELECT n FROM ${FLOW_COUNT}`)) === 0)
+    throw new UsageError('the flows table is empty: ingest Zeek conn logs or flow CSVs');
   const { values, bind } = new Bindings();
   const sql = `
 WITH w AS (SELECT *, sum(beacon_count) OVER pair ::BIGINT AS total_count, count(*) OVER pair AS unique_count FROM ${FLOW_STAGE} WINDOW pair AS (PARTITION BY src_ip, dest_ip))
@@ -124,13 +171,23 @@ ORDER BY beacon_percentage DESC, src_ip, dest_ip, bytes_out`;
   const { rows } = await ws.queryWithColumns(sql, values);
   const top = options.top ?? 50;
   const results: ResultRow[] = rows.slice(0, Math.max(top, 1000)).map((r, i) => ({
-    rank: i + 1, entityType: 'pair', entity: `${r.src_ip}→${r.dest_ip}:${r.bytes_out}`, score: Number(r.beacon_percentage),
-    features: r as Record<string, unknown>, reasons: [`${r.beacon_count} connections of exactly ${r.bytes_out} payload bytes sent (bytes_out, no IP or TCP headers), ${Number(r.beacon_percentage).toFixed(1)}× the average`],
+    rank: i + 1,
+    entityType: 'pair',
+    entity: `${r.src_ip}→${r.dest_ip}:${r.bytes_out}`,
+    score: Number(r.beacon_percentage),
+    features: r as Record<string, unknown>,
+    reasons: [
+      `${r.beacon_count} connections of exactly ${r.bytes_out} payload bytes sent (bytes_out, no IP or TCP headers), ${Number(r.beacon_percentage).toFixed(1)}× the average`,
+    ],
   }));
   const runId = await record({ window: { start: options.since, end: options.until }, results });
   return {
-    columns: ['rank', ...FLOW_COLUMNS], rows: rows.slice(0, top).map((r, i) => ({ rank: i + 1, ...r })), runId,
-    notes: [`${rows.length} (src_ip, dest_ip, bytes_out) rows${options.params.ports.length ? ` on ports ${options.params.ports.join(',')}` : ''}; run ${runId}`],
+    columns: ['rank', ...FLOW_COLUMNS],
+    rows: rows.slice(0, top).map((r, i) => ({ rank: i + 1, ...r })),
+    runId,
+    notes: [
+      `${rows.length} (src_ip, dest_ip, bytes_out) rows${options.params.ports.length ? ` on ports ${options.params.ports.join(',')}` : ''}; run ${runId}`,
+    ],
   };
 }
 
@@ -145,10 +202,13 @@ export const SCORED: Hunt<ScoredOptions> = {
   name: 'beacons.scored',
   columns: ['rank', 'iforest_score', 'cluster_rarity', 'top', ...SCORED_COLUMNS, 'cluster', 'reasons'],
   params: (config: Config, flags: Flags) => ({
-    table: choice(flags, 'source', '--source', ['http', 'flows'] as const, 'http'), ...timeRange(flags),
+    table: choice(flags, 'source', '--source', ['http', 'flows'] as const, 'http'),
+    ...timeRange(flags),
     params: scoredParams(config, choice(flags, 'join', '--join', ['dest', 'splunk'] as const, 'dest')),
-    model: choice(flags, 'model', '--model', ['iforest', 'kmeans'] as const, 'iforest'), topFraction: fraction('--top-fraction', text(flags, 'topFraction') ?? '0.003'),
-    seed: integer(flags, 'seed', '--seed', 1, 0), all: flags.all === true,
+    model: choice(flags, 'model', '--model', ['iforest', 'kmeans'] as const, 'iforest'),
+    topFraction: fraction('--top-fraction', text(flags, 'topFraction') ?? '0.003'),
+    seed: integer(flags, 'seed', '--seed', 1, 0),
+    all: flags.all === true,
   }),
   stage: (p, dialect) => [periodStage(p, dialect), { table: SCORED_STAGE, sql: scoredStage(p, p.params, dialect) }],
   finish: finishScored,
@@ -165,7 +225,11 @@ export const FLOW: Hunt<FlowOptions> = {
   name: 'beacons.flow',
   columns: ['rank', ...FLOW_COLUMNS],
   params: (_config: Config, flags: Flags) => ({
-    params: { ports: ports(text(flags, 'ports') ?? DEFAULT_FLOW.ports.join(',')), minPercentage: Number(text(flags, 'minPercentage') ?? 0) || 0 }, ...timeRange(flags),
+    params: {
+      ports: ports(text(flags, 'ports') ?? DEFAULT_FLOW.ports.join(',')),
+      minPercentage: Number(text(flags, 'minPercentage') ?? 0) || 0,
+    },
+    ...timeRange(flags),
     top: integer(flags, 'top', '--top', 20, 1),
   }),
   stage: flowStages,

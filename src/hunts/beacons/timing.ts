@@ -43,8 +43,26 @@ export interface TimingOptions {
 }
 
 export const TIMING_COLUMNS = [
-  'rank', 'window_start', 'kind', 'src', 'dest', 'dest_ip', 'records', 'score', 'ts_score', 'ds_score', 'dur_score', 'hist_score',
-  'jitter_score', 'interval_s', 'median_size', 'prevalence', 'first_seen', 'allowed', 'rank_score', 'reasons',
+  'rank',
+  'window_start',
+  'kind',
+  'src',
+  'dest',
+  'dest_ip',
+  'records',
+  'score',
+  'ts_score',
+  'ds_score',
+  'dur_score',
+  'hist_score',
+  'jitter_score',
+  'interval_s',
+  'median_size',
+  'prevalence',
+  'first_seen',
+  'allowed',
+  'rank_score',
+  'reasons',
 ] as const;
 
 const IPCLASS = 'hb_ipclass';
@@ -63,7 +81,10 @@ const CATEGORIES = 'hb_timing_categories';
 function classifyStage(internal: string[], dialect: Dialect): Stage {
   const addresses = sql`SELECT src_ip AS ip FROM flows UNION ALL SELECT dest_ip FROM flows UNION ALL
       SELECT src_ip FROM http UNION ALL SELECT dest_ip FROM http UNION ALL SELECT src_ip FROM tls UNION ALL SELECT dest_ip FROM tls`;
-  return { table: IPCLASS, sql: sql`SELECT ip, internal, special OR NOT valid AS special FROM (${dialect.classifyAddresses(addresses, internal)})` };
+  return {
+    table: IPCLASS,
+    sql: sql`SELECT ip, internal, special OR NOT valid AS special FROM (${dialect.classifyAddresses(addresses, internal)})`,
+  };
 }
 
 /**
@@ -124,25 +145,40 @@ function recordStages(): Stage[] {
     )
     SELECT * FROM hosts UNION ALL SELECT * FROM http_own UNION ALL SELECT * FROM tls_own UNION ALL SELECT * FROM tls_ip_own
     UNION ALL SELECT * FROM proxy_rec UNION ALL SELECT * FROM ip_rec`;
-  return [{ table: CONN, sql: conn }, { table: RECORDS, sql: records }];
+  return [
+    { table: CONN, sql: conn },
+    { table: RECORDS, sql: records },
+  ];
 }
 
 /** Host names seen for each destination address (HTTP Host, TLS SNI): lets an IP pair be allow-listed by name. */
-const namesStage = (): Stage => ({ table: NAMES, sql: sql`SELECT dest_ip, list(DISTINCT name) AS names FROM (
+const namesStage = (): Stage => ({
+  table: NAMES,
+  sql: sql`SELECT dest_ip, list(DISTINCT name) AS names FROM (
       SELECT dest_ip, dest AS name FROM http WHERE dest_ip IS NOT NULL AND coalesce(dest, '') <> ''
-      UNION ALL SELECT dest_ip, server_name FROM tls WHERE dest_ip IS NOT NULL AND coalesce(server_name, '') <> '') GROUP BY dest_ip` });
+      UNION ALL SELECT dest_ip, server_name FROM tls WHERE dest_ip IS NOT NULL AND coalesce(server_name, '') <> '') GROUP BY dest_ip`,
+});
 
 /** What the proxy says each destination is (a known category, or nothing). */
-const categoriesStage = (): Stage => ({ table: CATEGORIES, sql: sql`SELECT lower(dest) AS dest, mode(category) AS category FROM http
+const categoriesStage = (): Stage => ({
+  table: CATEGORIES,
+  sql: sql`SELECT lower(dest) AS dest, mode(category) AS category FROM http
       WHERE dest IS NOT NULL AND category IS NOT NULL AND lower(trim(category)) NOT IN ('', '-', 'uncategorized', 'unknown', 'none', 'unrated', 'not rated')
-      GROUP BY 1` });
+      GROUP BY 1`,
+});
 
 /** The stages, in order (each may read the ones before): sizes of the tables, address classes, connections, records, names, categories. */
 function timingStages(options: TimingOptions, dialect: Dialect): Stage[] {
   if (dialect.name !== 'duckdb') throw new UsageError(`the timing beacon stage has no ${dialect.name} SQL yet`);
   return [
-    { table: COUNTS, sql: sql`SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM tls) AS tls` },
-    classifyStage(options.params.internal, dialect), ...recordStages(), namesStage(), categoriesStage(),
+    {
+      table: COUNTS,
+      sql: sql`SELECT (SELECT count(*) FROM flows) AS flows, (SELECT count(*) FROM http) AS http, (SELECT count(*) FROM tls) AS tls`,
+    },
+    classifyStage(options.params.internal, dialect),
+    ...recordStages(),
+    namesStage(),
+    categoriesStage(),
   ];
 }
 
@@ -178,8 +214,11 @@ function rangeFilter(range: Range, values: SqlValue[]): string {
 async function span(ws: Workspace, range: Range): Promise<{ lo: number; hi: number } | undefined> {
   const values: SqlValue[] = [];
   const inRange = rangeFilter(range, values);
-  const [row] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM (
-      SELECT t FROM ${CONN} WHERE NOT filtered UNION ALL SELECT t FROM ${RECORDS} WHERE connect) WHERE ${inRange}`, values);
+  const [row] = await ws.query(
+    `SELECT min(t) AS lo, max(t) AS hi FROM (
+      SELECT t FROM ${CONN} WHERE NOT filtered UNION ALL SELECT t FROM ${RECORDS} WHERE connect) WHERE ${inRange}`,
+    values,
+  );
   if (row?.lo !== null && row?.lo !== undefined) return { lo: Number(row.lo), hi: Number(row.hi) };
   const [own] = await ws.query(`SELECT min(t) AS lo, max(t) AS hi FROM ${RECORDS} WHERE ${inRange}`, values);
   return own?.lo === null || own?.lo === undefined ? undefined : { lo: Number(own.lo), hi: Number(own.hi) };
@@ -202,15 +241,22 @@ function windowsOf(bounds: { lo: number; hi: number }, eachDay: boolean): { w: W
 async function explainEmpty(ws: Workspace, internal: string[], range: Range): Promise<string> {
   const values: SqlValue[] = [];
   const inRange = rangeFilter(range, values);
-  const [conn] = await ws.query(`SELECT count(*) AS n, count(*) FILTER (WHERE NOT filtered) AS kept,
+  const [conn] = await ws.query(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE NOT filtered) AS kept,
       count(*) FILTER (WHERE s.special OR d.special) AS special,
       count(*) FILTER (WHERE NOT s.special AND NOT d.special AND NOT s.internal) AS external_source,
       count(*) FILTER (WHERE NOT s.special AND NOT d.special AND s.internal AND d.internal) AS internal_dest
-    FROM ${CONN} c JOIN ${IPCLASS} s ON s.ip = c.src_ip JOIN ${IPCLASS} d ON d.ip = c.dest_ip WHERE ${inRange}`, values);
+    FROM ${CONN} c JOIN ${IPCLASS} s ON s.ip = c.src_ip JOIN ${IPCLASS} d ON d.ip = c.dest_ip WHERE ${inRange}`,
+    values,
+  );
   const total = Number(await ws.scalar(`SELECT flows + http + tls FROM ${COUNTS}`));
-  const parts = [`no records left to score${range.lo !== undefined || range.hi !== undefined ? ' in the --since/--until range' : ''} (${total} flows, http and tls rows in the workspace)`];
+  const parts = [
+    `no records left to score${range.lo !== undefined || range.hi !== undefined ? ' in the --since/--until range' : ''} (${total} flows, http and tls rows in the workspace)`,
+  ];
   if (Number(conn.n) > 0) {
-    parts.push(`of ${conn.n} connections: ${conn.external_source} have a source outside the internal networks, ${conn.internal_dest} stay inside them, ${conn.special} involve loopback, link-local, multicast or broadcast addresses`);
+    parts.push(
+      `of ${conn.n} connections: ${conn.external_source} have a source outside the internal networks, ${conn.internal_dest} stay inside them, ${conn.special} involve loopback, link-local, multicast or broadcast addresses`,
+    );
   }
   parts.push(`internal networks: ${internal.join(', ')} (a lab with public addresses needs --internal CIDR,...)`);
   return parts.join('; ');
@@ -257,39 +303,90 @@ async function finishTiming({ ws, record }: HuntContext, options: TimingOptions)
       const { pair, timing, jitter } = s;
       const reasons = explain(s, scored.sources, w, params);
       if (s.tieBreak) reasons.push(s.tieBreak);
-      if (s.pair.category) reasons.push(`the proxy categorises the destination as "${s.pair.category}"${(params.categorisedFactor ?? 1) < 1 ? `: rank × ${params.categorisedFactor} (beacons.categorised_factor)` : ''}`);
+      if (s.pair.category)
+        reasons.push(
+          `the proxy categorises the destination as "${s.pair.category}"${(params.categorisedFactor ?? 1) < 1 ? `: rank × ${params.categorisedFactor} (beacons.categorised_factor)` : ''}`,
+        );
       const features = {
-        kind: pair.kind, records: pair.records, score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds?.score ?? null,
-        dur_score: timing?.dur.score ?? null, hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, prevalence: R(s.prevalence), strobe: s.strobe,
+        kind: pair.kind,
+        records: pair.records,
+        score: timing?.score ?? null,
+        ts_score: timing?.ts.score ?? null,
+        ds_score: timing?.ds?.score ?? null,
+        dur_score: timing?.dur.score ?? null,
+        hist_score: timing?.hist.score ?? null,
+        jitter_score: jitter.score,
+        prevalence: R(s.prevalence),
+        strobe: s.strobe,
       };
-      const evidence = timing ? {
-        hourly: timing.hist.bins, intervals: topCounts(gapsOf(pair.times!)), sizes: pair.sizes ? topCounts(pair.sizes) : null,
-        median_interval_s: timing.ts.median, interval_mad_s: timing.ts.mad, median_size: timing.ds?.median ?? null, size_mad: timing.ds?.mad ?? null,
-        interval_bins: intervalBins(gapsOf(pair.times!)), first_seen: iso(pair.first_seen),
-        window_first: iso(pair.times![0]), window_last: iso(pair.times![pair.times!.length - 1]),
-      } : { strobe: true, records: pair.records };
-      results.push({ rank: index + 1, entityType: `${pair.kind}-pair`, entity: `${pair.src}→${pair.dest}`, score: s.rankScore, features, reasons, evidence });
+      const evidence = timing
+        ? {
+            hourly: timing.hist.bins,
+            intervals: topCounts(gapsOf(pair.times!)),
+            sizes: pair.sizes ? topCounts(pair.sizes) : null,
+            median_interval_s: timing.ts.median,
+            interval_mad_s: timing.ts.mad,
+            median_size: timing.ds?.median ?? null,
+            size_mad: timing.ds?.mad ?? null,
+            interval_bins: intervalBins(gapsOf(pair.times!)),
+            first_seen: iso(pair.first_seen),
+            window_first: iso(pair.times![0]),
+            window_last: iso(pair.times![pair.times!.length - 1]),
+          }
+        : { strobe: true, records: pair.records };
+      results.push({
+        rank: index + 1,
+        entityType: `${pair.kind}-pair`,
+        entity: `${pair.src}→${pair.dest}`,
+        score: s.rankScore,
+        features,
+        reasons,
+        evidence,
+      });
       if (s.allowed && !options.includeAllowed) return;
       windowRows.push({
-        rank: index + 1, window_start: iso(w.w0), kind: s.strobe ? `${pair.kind} (strobe)` : pair.kind, src: pair.src, dest: pair.dest, dest_ip: pair.dest_ip, records: pair.records,
-        score: timing?.score ?? null, ts_score: timing?.ts.score ?? null, ds_score: timing?.ds?.score ?? null, dur_score: timing?.dur.score ?? null,
-        hist_score: timing?.hist.score ?? null, jitter_score: jitter.score, interval_s: intervalOf(s),
-        median_size: timing?.ds?.median ?? null, prevalence: R(s.prevalence), first_seen: iso(pair.first_seen), allowed: s.allowed ?? null,
-        rank_score: s.rankScore, reasons: reasons.join('; '),
+        rank: index + 1,
+        window_start: iso(w.w0),
+        kind: s.strobe ? `${pair.kind} (strobe)` : pair.kind,
+        src: pair.src,
+        dest: pair.dest,
+        dest_ip: pair.dest_ip,
+        records: pair.records,
+        score: timing?.score ?? null,
+        ts_score: timing?.ts.score ?? null,
+        ds_score: timing?.ds?.score ?? null,
+        dur_score: timing?.dur.score ?? null,
+        hist_score: timing?.hist.score ?? null,
+        jitter_score: jitter.score,
+        interval_s: intervalOf(s),
+        median_size: timing?.ds?.median ?? null,
+        prevalence: R(s.prevalence),
+        first_seen: iso(pair.first_seen),
+        allowed: s.allowed ?? null,
+        rank_score: s.rankScore,
+        reasons: reasons.join('; '),
       });
     });
     const runId = await record({
       parameters: { ...params, since: options.since ?? null, until: options.until ?? null, eachDay: Boolean(options.eachDay) },
-      window: { start: iso(w.w0), end: iso(w.w1) }, results,
+      window: { start: iso(w.w0), end: iso(w.w1) },
+      results,
     });
     runIds.push(runId);
     for (const row of windowRows) rows.push(row);
     const allowedCount = scored.pairs.filter((s) => s.allowed).length;
-    notes.push(`window ${iso(w.w0)} – ${iso(w.w1)} UTC${!options.eachDay && options.since === undefined && options.until === undefined ? ' (the last 24 h of the data; --since/--until choose another, --each-day scores every day)' : ''}; ${scored.pairs.length} pairs with ≥ 4 timestamps (${scored.pairs.filter((s) => s.strobe).length} strobes), ${scored.sources} internal sources; ${allowedCount} allow-listed${allowedCount && !options.includeAllowed ? ' (hidden; --include-allowed shows them)' : ''}; run ${runId}`);
+    notes.push(
+      `window ${iso(w.w0)} – ${iso(w.w1)} UTC${!options.eachDay && options.since === undefined && options.until === undefined ? ' (the last 24 h of the data; --since/--until choose another, --each-day scores every day)' : ''}; ${scored.pairs.length} pairs with ≥ 4 timestamps (${scored.pairs.filter((s) => s.strobe).length} strobes), ${scored.sources} internal sources; ${allowedCount} allow-listed${allowedCount && !options.includeAllowed ? ' (hidden; --include-allowed shows them)' : ''}; run ${runId}`,
+    );
   }
   if (options.eachDay) {
     // One list across the days, best first; rank stays the rank within its own day.
-    rows.sort((a, b) => Number(b.rank_score) - Number(a.rank_score) || Number(a.rank) - Number(b.rank) || String(a.window_start).localeCompare(String(b.window_start)));
+    rows.sort(
+      (a, b) =>
+        Number(b.rank_score) - Number(a.rank_score) ||
+        Number(a.rank) - Number(b.rank) ||
+        String(a.window_start).localeCompare(String(b.window_start)),
+    );
   }
   return { columns: [...TIMING_COLUMNS], rows: rows.slice(0, options.top), runId: runIds.at(-1) ?? 0, notes };
 }
@@ -308,9 +405,17 @@ interface ScoredPair extends Explained {
   tieBreak?: string;
 }
 
-async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from: number, names: Map<string, string[]>, classifier: AddressClassifier): Promise<{ pairs: ScoredPair[]; sources: number }> {
+async function scoreWindow(
+  ws: Workspace,
+  params: TimingParams,
+  w: Window,
+  from: number,
+  names: Map<string, string[]>,
+  classifier: AddressClassifier,
+): Promise<{ pairs: ScoredPair[]; sources: number }> {
   const values: SqlValue[] = [from, w.w1, params.strobeRecords];
-  const pairs = (await ws.query(`
+  const pairs = (await ws.query(
+    `
     WITH win AS (SELECT * FROM ${RECORDS} WHERE t >= $1 AND t <= $2),
     series AS (
       SELECT kind, src, dest, mode(dest_ip) AS dest_ip, count(*) AS records, count(DISTINCT t) AS distinct_ts,
@@ -323,14 +428,22 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
       SELECT dest, min(t) AS first_seen FROM ${RECORDS} GROUP BY dest
     )
     SELECT series.*, prevalence_sources, first_seen, cat.category FROM series JOIN reach USING (dest) JOIN seen USING (dest)
-      LEFT JOIN ${CATEGORIES} cat ON series.kind = 'host' AND cat.dest = lower(series.dest)`, values)) as unknown as PairSeries[];
+      LEFT JOIN ${CATEGORIES} cat ON series.kind = 'host' AND cat.dest = lower(series.dest)`,
+    values,
+  )) as unknown as PairSeries[];
   const sources = Number(await ws.scalar(`SELECT count(DISTINCT src) FROM ${RECORDS} WHERE t >= $1 AND t <= $2`, [from, w.w1]));
   const scored: ScoredPair[] = pairs.map((pair) => {
     const strobe = pair.records >= params.strobeRecords || !pair.times;
     const timing: TimingScore | undefined = strobe ? undefined : timingScore(pair.times!, pair.sizes, w);
     const jitter = strobe ? { score: 0, interval: 0 } : jitterScore(pair.times!, params.tolerance);
     const prevalence = sources > 0 ? pair.prevalence_sources / sources : 0;
-    const allowed = allowListMatch(params.allow, pair.kind === 'host' ? pair.dest : null, pair.dest_ip, pair.dest_ip ? names.get(pair.dest_ip) ?? [] : [], classifier);
+    const allowed = allowListMatch(
+      params.allow,
+      pair.kind === 'host' ? pair.dest : null,
+      pair.dest_ip,
+      pair.dest_ip ? (names.get(pair.dest_ip) ?? []) : [],
+      classifier,
+    );
     const applyPrevalence = sources >= params.minHostsForPrevalence;
     // The jitter score ranks a pair only as far as its gaps can vouch for it: full weight from 24
     // gaps (a day of hourly check-ins) up, less for a handful of gaps that line up by chance.
@@ -348,8 +461,15 @@ async function scoreWindow(ws: Workspace, params: TimingParams, w: Window, from:
     const [ca, cb] = [context(a), context(b)];
     return ca[0] - cb[0] || ca[1] - cb[1] || ca[2] - cb[2];
   };
-  scored.sort((a, b) => b.rankScore - a.rankScore || byContext(a, b) || (b.timing?.score ?? 0) - (a.timing?.score ?? 0) || b.pair.records - a.pair.records
-    || a.pair.src.localeCompare(b.pair.src) || a.pair.dest.localeCompare(b.pair.dest));
+  scored.sort(
+    (a, b) =>
+      b.rankScore - a.rankScore ||
+      byContext(a, b) ||
+      (b.timing?.score ?? 0) - (a.timing?.score ?? 0) ||
+      b.pair.records - a.pair.records ||
+      a.pair.src.localeCompare(b.pair.src) ||
+      a.pair.dest.localeCompare(b.pair.dest),
+  );
   // Each pair in a tie says which context placed it.
   const ties = new Map<number, ScoredPair[]>();
   for (const x of scored) ties.set(x.rankScore, [...(ties.get(x.rankScore) ?? []), x]);
@@ -411,17 +531,27 @@ function explain(s: Explained, sources: number, w: Window, params: TimingParams)
   const reasons: string[] = [];
   const { timing, jitter, pair } = s;
   if (s.allowed) reasons.push(`allow-listed (${s.allowed})`);
-  if (s.strobe) reasons.push(`strobe: ${pair.records} records in the window (≥ ${params.strobeRecords.toLocaleString('en-US')}), reported apart`);
+  if (s.strobe)
+    reasons.push(`strobe: ${pair.records} records in the window (≥ ${params.strobeRecords.toLocaleString('en-US')}), reported apart`);
   if (timing) {
-    reasons.push(`intervals ${timing.ts.score}: all gaps median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`);
-    reasons.push(timing.ds ? `sizes ${timing.ds.score}: median ${timing.ds.median} B sent per connection, MAD ${timing.ds.mad} B (IP bytes where Zeek counts them, orig_ip_bytes; else payload or proxy request bytes)`
-      : 'sizes unknown (ssl records without their conn records): score from intervals, duration and hours only');
+    reasons.push(
+      `intervals ${timing.ts.score}: all gaps median ${timing.ts.median} s, MAD ${timing.ts.mad} s, skew ${timing.ts.skew.toFixed(2)}`,
+    );
+    reasons.push(
+      timing.ds
+        ? `sizes ${timing.ds.score}: median ${timing.ds.median} B sent per connection, MAD ${timing.ds.mad} B (IP bytes where Zeek counts them, orig_ip_bytes; else payload or proxy request bytes)`
+        : 'sizes unknown (ssl records without their conn records): score from intervals, duration and hours only',
+    );
     reasons.push(`${timing.hist.bars}/24 hours active (hist ${timing.hist.score}, duration ${timing.dur.score})`);
   }
   // interval_s is always said, with what it is, so it never reads as a contradiction of the median above.
-  if (jitter.interval > 0) reasons.push(`interval_s ${jitter.interval}: ${Math.round(jitter.score * 100)} % of gaps within ±${Math.round(params.tolerance * 100)} % of ${jitter.interval} s (their median)`);
+  if (jitter.interval > 0)
+    reasons.push(
+      `interval_s ${jitter.interval}: ${Math.round(jitter.score * 100)} % of gaps within ±${Math.round(params.tolerance * 100)} % of ${jitter.interval} s (their median)`,
+    );
   else if (timing) reasons.push(`interval_s ${timing.ts.median}: the median of all gaps (too few gaps for a dominant interval)`);
-  if (s.applyPrevalence) reasons.push(`${pair.prevalence_sources} of ${sources} internal hosts reach it (prevalence ${(s.prevalence * 100).toFixed(1)} %)`);
+  if (s.applyPrevalence)
+    reasons.push(`${pair.prevalence_sources} of ${sources} internal hosts reach it (prevalence ${(s.prevalence * 100).toFixed(1)} %)`);
   else reasons.push(`prevalence not applied: only ${sources} internal host${sources === 1 ? '' : 's'}`);
   if (pair.first_seen >= w.w0) reasons.push('first seen in this window');
   return reasons;
@@ -432,11 +562,22 @@ function readTimingFlags(config: Config, flags: Flags): TimingOptions {
   const internal = text(flags, 'internal');
   return {
     params: {
-      internal: internal ? internal.split(',').map((c) => c.trim()).filter(Boolean) : config.networks.internal,
-      allow: flags.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow, tolerance: config.beacons.jitterTolerance,
-      categorisedFactor: config.beacons.categorisedFactor, minHostsForPrevalence: config.beacons.prevalenceMinHosts, strobeRecords: config.beacons.strobeRecords,
+      internal: internal
+        ? internal
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean)
+        : config.networks.internal,
+      allow: flags.allowlist === false ? { domains: [], cidrs: [] } : config.beacons.allow,
+      tolerance: config.beacons.jitterTolerance,
+      categorisedFactor: config.beacons.categorisedFactor,
+      minHostsForPrevalence: config.beacons.prevalenceMinHosts,
+      strobeRecords: config.beacons.strobeRecords,
     },
-    top: integer(flags, 'top', '--top', 20, 1), includeAllowed: flags.includeAllowed === true, ...timeRange(flags), eachDay: flags.eachDay === true,
+    top: integer(flags, 'top', '--top', 20, 1),
+    includeAllowed: flags.includeAllowed === true,
+    ...timeRange(flags),
+    eachDay: flags.eachDay === true,
   };
 }
 

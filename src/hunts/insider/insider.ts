@@ -42,7 +42,18 @@ export interface InsiderOptions extends InsiderParams {
   top: number;
 }
 
-export const INSIDER_COLUMNS = ['rank', 'user', 'score', 'baseline', 'risk', 'population', 'order', 'red_flags', 'story', 'reasons'] as const;
+export const INSIDER_COLUMNS = [
+  'rank',
+  'user',
+  'score',
+  'baseline',
+  'risk',
+  'population',
+  'order',
+  'red_flags',
+  'story',
+  'reasons',
+] as const;
 
 const PACKAGING = ['packaging', 'collection', 'staging'];
 const EXFILTRATION = ['exfiltration'];
@@ -70,7 +81,19 @@ async function finishInsider({ ws, record }: HuntContext, options: InsiderOption
   const candidate = (user: string): Candidate => {
     let c = byUser.get(user);
     if (!c) {
-      c = { user, baseline: 0, days: [], risk: 0, population: 0, outlier: false, order: 0, orderWhy: [], flags: [], phases: [], evidence: [] };
+      c = {
+        user,
+        baseline: 0,
+        days: [],
+        risk: 0,
+        population: 0,
+        outlier: false,
+        order: 0,
+        orderWhy: [],
+        flags: [],
+        phases: [],
+        evidence: [],
+      };
       byUser.set(user, c);
     }
     return c;
@@ -92,7 +115,10 @@ async function finishInsider({ ws, record }: HuntContext, options: InsiderOption
       candidate(String(r.entity)).risk = Math.round(Number(r.risk) * weights.riskFactor * 10) / 10;
     }
     const population = await populationHunt(ws, { ...params.population, since: params.since, until: params.until, top: 1 });
-    for (const r of await ws.query(`SELECT entity, score, CAST(reasons AS VARCHAR) LIKE '%the outlier cluster%' AS outlier FROM results WHERE run_id = $1`, [population.runId])) {
+    for (const r of await ws.query(
+      `SELECT entity, score, CAST(reasons AS VARCHAR) LIKE '%the outlier cluster%' AS outlier FROM results WHERE run_id = $1`,
+      [population.runId],
+    )) {
       const c = candidate(String(r.entity));
       c.outlier = r.outlier === true;
       c.population = Number(r.score) / weights.populationDivisor + (c.outlier ? weights.outlierBonus : 0);
@@ -104,50 +130,94 @@ async function finishInsider({ ws, record }: HuntContext, options: InsiderOption
   }
   if (byUser.size === 0) throw new UsageError('nothing to rank: no user has a day of interest or a detection');
 
-  const ranked = [...byUser.values()].map((c) => ({ c, score: Math.round((c.baseline + c.risk + c.population + c.order + weights.redFlagBonus * new Set(c.flags.map((f) => f.split(' ')[0])).size) * 10) / 10 }))
+  const ranked = [...byUser.values()]
+    .map((c) => ({
+      c,
+      score:
+        Math.round(
+          (c.baseline + c.risk + c.population + c.order + weights.redFlagBonus * new Set(c.flags.map((f) => f.split(' ')[0])).size) * 10,
+        ) / 10,
+    }))
     .sort((a, b) => b.score - a.score || a.c.user.localeCompare(b.c.user));
   const rows: ResultRow[] = ranked.map(({ c, score }, i) => ({
-    rank: i + 1, entityType: 'user', entity: c.user, score,
-    features: { baseline: c.baseline, risk: c.risk, population: Math.round(c.population * 10) / 10, order: c.order, red_flags: c.flags.length },
+    rank: i + 1,
+    entityType: 'user',
+    entity: c.user,
+    score,
+    features: {
+      baseline: c.baseline,
+      risk: c.risk,
+      population: Math.round(c.population * 10) / 10,
+      order: c.order,
+      red_flags: c.flags.length,
+    },
     reasons: explain(c, weights),
     evidence: { days: c.days, phases: c.phases, red_flags: c.flags, detections: c.evidence },
   }));
   const runId = await record({ parameters: params, window: { start: params.since, end: params.until }, results: rows });
   const printed = ranked.slice(0, top).map(({ c, score }, i) => ({
-    rank: i + 1, user: c.user, score, baseline: c.baseline, risk: c.risk, population: Math.round(c.population * 10) / 10, order: c.order,
-    red_flags: c.flags.join('; '), story: story(c), reasons: rows[i].reasons.join('; '),
+    rank: i + 1,
+    user: c.user,
+    score,
+    baseline: c.baseline,
+    risk: c.risk,
+    population: Math.round(c.population * 10) / 10,
+    order: c.order,
+    red_flags: c.flags.join('; '),
+    story: story(c),
+    reasons: rows[i].reasons.join('; '),
   }));
   notes.push(`${rows.length} users ranked; run ${runId}`);
   return { columns: [...INSIDER_COLUMNS], rows: printed, runId, notes };
 }
 
 /** Phases in the order they first appeared, the order bonus, red flags and the heaviest detections, in SQL. */
-async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>, params: InsiderParams, weights: Omit<InsiderWeights, 'orderDays'>): Promise<void> {
+async function storyFromDetections(
+  ws: Workspace,
+  byUser: Map<string, Candidate>,
+  params: InsiderParams,
+  weights: Omit<InsiderWeights, 'orderDays'>,
+): Promise<void> {
   const inWindow = () => {
     const b = new Bindings();
     return { b, where: ["entity_type = 'user'", ...timeWindow(b.bind, params)].join(' AND ') };
   };
   const p1 = inWindow();
-  const phases = await ws.query(`SELECT entity, phase, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last,
+  const phases = await ws.query(
+    `SELECT entity, phase, CAST(min(ts) AS VARCHAR) AS first, CAST(max(ts) AS VARCHAR) AS last,
       count(DISTINCT CAST(ts AS DATE)) AS days, list(DISTINCT rule ORDER BY rule) AS rules
     FROM detections WHERE ${p1.where} AND phase IS NOT NULL AND phase <> ${p1.b.bind(RED_FLAG_PHASE)}
-    GROUP BY ALL ORDER BY entity, min(ts), phase`, p1.b.values);
+    GROUP BY ALL ORDER BY entity, min(ts), phase`,
+    p1.b.values,
+  );
   for (const p of phases) {
     const c = byUser.get(String(p.entity));
-    if (c) c.phases.push({ phase: String(p.phase), first: String(p.first), last: String(p.last), days: Number(p.days), rules: p.rules as string[] });
+    if (c)
+      c.phases.push({
+        phase: String(p.phase),
+        first: String(p.first),
+        last: String(p.last),
+        days: Number(p.days),
+        rules: p.rules as string[],
+      });
   }
   // Packaging, then exfiltration within orderDays (the seed's phase ordering).
-  const ordered = await ws.query(`SELECT e.entity, CAST(min(p.ts) AS VARCHAR) AS packed, arg_min(p.phase, p.ts) AS packed_phase, CAST(min(e.ts) AS VARCHAR) AS sent
+  const ordered = await ws.query(
+    `SELECT e.entity, CAST(min(p.ts) AS VARCHAR) AS packed, arg_min(p.phase, p.ts) AS packed_phase, CAST(min(e.ts) AS VARCHAR) AS sent
     FROM detections p JOIN detections e ON e.entity = p.entity AND e.entity_type = 'user' AND p.entity_type = 'user'
      AND list_contains($1::VARCHAR[], p.phase) AND list_contains($2::VARCHAR[], e.phase)
      AND e.ts >= p.ts AND e.ts <= p.ts + to_days(CAST($3 AS INTEGER))
-    GROUP BY e.entity`, [listValue(PACKAGING), listValue(EXFILTRATION), params.orderDays]);
+    GROUP BY e.entity`,
+    [listValue(PACKAGING), listValue(EXFILTRATION), params.orderDays],
+  );
   for (const o of ordered) {
     const c = byUser.get(String(o.entity));
     if (!c) continue;
     c.order += weights.orderBonus;
     // Named by the phase that opened it, so the reason and the phase list agree on the day.
-    c.orderWhy.push(`${String(o.packed_phase)} (${String(o.packed).slice(0, 16)}, the first of ${PACKAGING.join('/')}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +${weights.orderBonus}`);
+    c.orderWhy.push(
+      `${String(o.packed_phase)} (${String(o.packed).slice(0, 16)}, the first of ${PACKAGING.join('/')}) then exfiltration (${String(o.sent).slice(0, 16)}) within ${params.orderDays} days +${weights.orderBonus}`,
+    );
   }
   for (const c of byUser.values()) {
     const exfilDays = c.phases.filter((p) => EXFILTRATION.includes(p.phase)).reduce((n, p) => n + p.days, 0);
@@ -160,14 +230,21 @@ async function storyFromDetections(ws: Workspace, byUser: Map<string, Candidate>
     WHERE entity_type = 'user' AND phase = '${RED_FLAG_PHASE}' ORDER BY entity, ts`);
   for (const f of flags) {
     // The watch list's flag is already the rule's name, its file is provenance: neither is news here.
-    const details = f.details ? Object.entries(JSON.parse(String(f.details)) as Record<string, unknown>).filter(([k]) => k !== 'file' && k !== 'flag')
-      .map(([k, v]) => `${k.replaceAll('_', ' ')} ${String(v).replace(/ 00:00:00$/, '')}`).join(', ') : '';
+    const details = f.details
+      ? Object.entries(JSON.parse(String(f.details)) as Record<string, unknown>)
+          .filter(([k]) => k !== 'file' && k !== 'flag')
+          .map(([k, v]) => `${k.replaceAll('_', ' ')} ${String(v).replace(/ 00:00:00$/, '')}`)
+          .join(', ')
+      : '';
     byUser.get(String(f.entity))?.flags.push(`${f.rule_id} ${String(f.ts).slice(0, 10)}${details ? ` (${details})` : ''}`);
   }
   const p2 = inWindow();
-  const evidence = await ws.query(`SELECT entity, CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref FROM (
+  const evidence = await ws.query(
+    `SELECT entity, CAST(ts AS VARCHAR) AS ts, rule, phase, weight, source_table, event_ref FROM (
       SELECT *, row_number() OVER (PARTITION BY entity ORDER BY weight DESC, ts) AS n FROM detections WHERE ${p2.where})
-    WHERE n <= 5 ORDER BY entity, n`, p2.b.values);
+    WHERE n <= 5 ORDER BY entity, n`,
+    p2.b.values,
+  );
   for (const e of evidence) {
     const c = byUser.get(String(e.entity));
     if (c) c.evidence.push({ ts: e.ts, rule: e.rule, phase: e.phase, weight: e.weight, table: e.source_table, ref: e.event_ref });
@@ -184,10 +261,15 @@ function explain(c: Candidate, weights: Omit<InsiderWeights, 'orderDays'>): stri
   const out: string[] = [];
   if (c.baseline > 0) out.push(`baseline +${c.baseline}: ${c.days.map((d) => `${d.day} (${d.score}: ${d.what.join(', ')})`).join('; ')}`);
   if (c.risk > 0) out.push(`risk +${c.risk} (highest day risk ${Math.round(c.risk / weights.riskFactor)} / 100 × ${weights.riskFactor})`);
-  if (c.population > 0) out.push(`population +${Math.round(c.population * 10) / 10}${c.outlier ? ` (in the outlier cluster +${weights.outlierBonus})` : ''}`);
+  if (c.population > 0)
+    out.push(`population +${Math.round(c.population * 10) / 10}${c.outlier ? ` (in the outlier cluster +${weights.outlierBonus})` : ''}`);
   out.push(...c.orderWhy);
-  if (c.phases.length > 0) out.push(`phases in order: ${c.phases.map((p) => `${p.phase} ${p.first.slice(0, 16)}..${p.last.slice(0, 16)} (${p.rules.slice(0, 3).join(', ')})`).join(' → ')}`);
-  for (const kind of new Set(c.flags.map((f) => f.split(' ')[0]))) out.push(`red flag ${kind} +${weights.redFlagBonus}: ${c.flags.filter((f) => f.startsWith(`${kind} `)).join('; ')}`);
+  if (c.phases.length > 0)
+    out.push(
+      `phases in order: ${c.phases.map((p) => `${p.phase} ${p.first.slice(0, 16)}..${p.last.slice(0, 16)} (${p.rules.slice(0, 3).join(', ')})`).join(' → ')}`,
+    );
+  for (const kind of new Set(c.flags.map((f) => f.split(' ')[0])))
+    out.push(`red flag ${kind} +${weights.redFlagBonus}: ${c.flags.filter((f) => f.startsWith(`${kind} `)).join('; ')}`);
   return out;
 }
 
@@ -196,8 +278,12 @@ function readInsiderFlags(config: Config, flags: Flags): InsiderOptions {
   if (text(flags, 'user') !== undefined) throw new UsageError('--user is for hunt baseline');
   const baseline = readBaselineFlags(config, flags);
   return {
-    baseline, risk: riskParams(config, { seed: baseline.seed }), population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
-    orderDays: integer(flags, 'orderDays', '--order-days', config.insider.orderDays, 0, 365), weights: config.insider, ...timeRange(flags),
+    baseline,
+    risk: riskParams(config, { seed: baseline.seed }),
+    population: { k: 'auto', seed: baseline.seed, multipliers: config.population.multipliers },
+    orderDays: integer(flags, 'orderDays', '--order-days', config.insider.orderDays, 0, 365),
+    weights: config.insider,
+    ...timeRange(flags),
     top: integer(flags, 'top', '--top', 20, 1),
   };
 }

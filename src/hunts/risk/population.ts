@@ -18,16 +18,33 @@ import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contra
 import type { ResultRow } from '../run.ts';
 import { integer, requireInteger, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { Config } from '../../config.ts';
-import { Bindings, timeWindow, } from '../../store/sql.ts';
+import { Bindings, timeWindow } from '../../store/sql.ts';
 import { defaultConfig } from '../../config.ts';
 import { POPULATION_TIER_FEATURES } from '../../model/features.ts';
 import { multiplierSql, type Multiplier } from '../../model/tiers.ts';
 import { quoteIdent } from '../../store/schema.ts';
 
 export const POPULATION_COLUMNS = [
-  'rank', 'user', 'userhash', 'phase_hash', 'source_hash', 'phase_id', 'source_id', 'user_count', 'user_source_count',
-  'detection_count', 'dc_phase_count', 'dc_detection_count', 'user_count_mult', 'dc_phase_count_mult', 'dc_detection_count_mult',
-  'addedweight', 'cluster', 'cluster_risk', 'outlier_cluster', 'reasons',
+  'rank',
+  'user',
+  'userhash',
+  'phase_hash',
+  'source_hash',
+  'phase_id',
+  'source_id',
+  'user_count',
+  'user_source_count',
+  'detection_count',
+  'dc_phase_count',
+  'dc_detection_count',
+  'user_count_mult',
+  'dc_phase_count_mult',
+  'dc_detection_count_mult',
+  'addedweight',
+  'cluster',
+  'cluster_risk',
+  'outlier_cluster',
+  'reasons',
 ] as const;
 
 const FEATURES = ['user_count', 'user_source_count', 'detection_count', 'dc_phase_count', 'dc_detection_count', 'addedweight'];
@@ -51,7 +68,8 @@ async function finishPopulation({ ws, record }: HuntContext, options: Population
     throw new UsageError('no user detections: run rules first (huntbook rules run)');
   }
   const tiers = multipliers.map((m) => `${multiplierSql(m, bind, POPULATION_TIER_FEATURES)} AS ${quoteIdent(m.name)}`);
-  const rows = await ws.query(`
+  const rows = await ws.query(
+    `
 WITH u AS (
   SELECT entity AS "user", list(DISTINCT phase ORDER BY phase) AS phases, count(phase) AS detection_count,
          count(DISTINCT phase) AS dc_phase_count, list(DISTINCT rule_id ORDER BY rule_id) AS sources, count(DISTINCT rule_id) AS dc_detection_count
@@ -63,7 +81,9 @@ WITH u AS (
 )
 SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_id) AS source_hash, phase_id, source_id,
        user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count, ${tiers.join(', ')}
-FROM c ORDER BY "user"`, values);
+FROM c ORDER BY "user"`,
+    values,
+  );
   if (rows.length === 0) throw new UsageError('no user detections in this time range');
   for (const r of rows) r.addedweight = multipliers.reduce((sum, m) => sum + Number(r[m.name]), 0);
   const { labels, k } = clusterUsers(rows, options);
@@ -81,22 +101,43 @@ FROM c ORDER BY "user"`, values);
       `${r.dc_detection_count} distinct rule${Number(r.dc_detection_count) === 1 ? '' : 's'} (+${r.dc_detection_count_mult})`,
       `cluster ${labels[i]} of ${k}: risk score ${clusterRisk(labels[i])}${labels[i] === outlier ? ' (the outlier cluster)' : ''}`,
     ];
-    return { row: { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier } as Row, reasons };
+    return {
+      row: { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier } as Row,
+      reasons,
+    };
   });
   out.sort((x, y) => {
     const a = x.row;
     const b = y.row;
-    return Number(b.cluster_risk) - Number(a.cluster_risk) || Number(b.addedweight) - Number(a.addedweight) || Number(b.detection_count) - Number(a.detection_count) || String(a.user).localeCompare(String(b.user));
+    return (
+      Number(b.cluster_risk) - Number(a.cluster_risk) ||
+      Number(b.addedweight) - Number(a.addedweight) ||
+      Number(b.detection_count) - Number(a.detection_count) ||
+      String(a.user).localeCompare(String(b.user))
+    );
   });
   const results: ResultRow[] = out.map(({ row: r, reasons }, i) => ({
-    rank: i + 1, entityType: 'user', entity: String(r.user), score: Number(r.addedweight),
-    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])), reasons, evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
+    rank: i + 1,
+    entityType: 'user',
+    entity: String(r.user),
+    score: Number(r.addedweight),
+    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])),
+    reasons,
+    evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
   }));
-  const runId = await record({ parameters: { ...options, multipliers }, window: { start: options.since, end: options.until }, results: results });
+  const runId = await record({
+    parameters: { ...options, multipliers },
+    window: { start: options.since, end: options.until },
+    results: results,
+  });
   const members = out.filter((r) => r.row.outlier_cluster).map((r) => r.row.user);
   return {
-    columns: [...POPULATION_COLUMNS], rows: out.slice(0, options.top ?? out.length).map(({ row, reasons }, i) => ({ rank: i + 1, ...row, reasons: reasons.join('; ') })), runId,
-    notes: [`${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${runId}`],
+    columns: [...POPULATION_COLUMNS],
+    rows: out.slice(0, options.top ?? out.length).map(({ row, reasons }, i) => ({ rank: i + 1, ...row, reasons: reasons.join('; ') })),
+    runId,
+    notes: [
+      `${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${runId}`,
+    ],
   };
 }
 
@@ -110,8 +151,11 @@ function readPopulationFlags(config: Config, flags: Flags): PopulationOptions {
   const k = text(flags, 'k');
   const top = text(flags, 'top');
   return {
-    multipliers: config.population.multipliers, ...timeRange(flags), k: k === undefined || k === 'auto' ? 'auto' : requireInteger('--k', k, 1, 50),
-    seed: integer(flags, 'seed', '--seed', 1, 0), ...(top !== undefined ? { top: requireInteger('--top', top, 1) } : {}),
+    multipliers: config.population.multipliers,
+    ...timeRange(flags),
+    k: k === undefined || k === 'auto' ? 'auto' : requireInteger('--k', k, 1, 50),
+    seed: integer(flags, 'seed', '--seed', 1, 0),
+    ...(top !== undefined ? { top: requireInteger('--top', top, 1) } : {}),
   };
 }
 

@@ -61,7 +61,9 @@ function readRiskFlags(config: Config, flags: Flags): RiskOptions {
   const capK = text(flags, 'capK');
   return {
     ...riskParams(config, {
-      by: choice(flags, 'by', '--by', ['user', 'host'], 'user'), windowSeconds: parseDuration('--window', text(flags, 'window') ?? '1d'), ...timeRange(flags),
+      by: choice(flags, 'by', '--by', ['user', 'host'], 'user'),
+      windowSeconds: parseDuration('--window', text(flags, 'window') ?? '1d'),
+      ...timeRange(flags),
       seed: integer(flags, 'seed', '--seed', 1, 0),
       ...(alert !== undefined ? { alert } : {}),
       ...(phaseStep !== undefined ? { phaseStep: requireNumber('--phase-step', phaseStep, 0) } : {}),
@@ -80,8 +82,25 @@ export async function riskHunt(ws: Workspace, params: RiskParams, top = 20): Pro
 export const METRICS = RISK_METRICS;
 
 export const RISK_COLUMNS = [
-  'rank', 'window_start', 'entity', 'tweight', 'scount', 'dscount', 'pcount', 'phasemult', 'sourcemult', 'weighted', 'alert',
-  'tactic_rule', 'risk', 'level', 'iforest_score', 'cluster', 'percentile', 'phases', 'reasons',
+  'rank',
+  'window_start',
+  'entity',
+  'tweight',
+  'scount',
+  'dscount',
+  'pcount',
+  'phasemult',
+  'sourcemult',
+  'weighted',
+  'alert',
+  'tactic_rule',
+  'risk',
+  'level',
+  'iforest_score',
+  'cluster',
+  'percentile',
+  'phases',
+  'reasons',
 ] as const;
 
 async function finishRisk({ ws, record }: HuntContext, params: RiskOptions): Promise<HuntOutput> {
@@ -98,7 +117,8 @@ async function finishRisk({ ws, record }: HuntContext, params: RiskOptions): Pro
   // Features in SQL, into a temporary table; only the numbers the models need come to JS, as
   // typed columns, and what the models add goes back to join the features in SQL. Nothing is
   // converted row by row into JS objects: a month of 10 k users is 90 k entity-windows.
-  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk AS 
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE hb_risk AS 
 WITH d AS (
   SELECT entity, rule_id, rule, phase, weight, ts, time_bucket(to_seconds($2::BIGINT), ts) AS window_start
   FROM detections WHERE ${filters.join(' AND ')}
@@ -133,12 +153,15 @@ SELECT *,
        CASE WHEN count(*) OVER win > 1 THEN (rank() OVER (win ORDER BY weighted) - 1) / (count(*) OVER win - 1) ELSE 1 END AS percentile,
        -- windows with the same metrics get the same models' verdicts: v numbers the distinct vectors
        (dense_rank() OVER (ORDER BY tweight, scount, dscount, pcount, phasemult, sourcemult) - 1)::INTEGER AS v
-FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
+FROM scored WINDOW win AS (PARTITION BY window_start)`,
+    values,
+  );
   // Every window's metrics come to JS as typed columns (the models fit on all of them); what the
   // models and the alert logic say depends only on the metrics, so it is worked out once per
   // distinct vector (90 k windows of a month hold ~3 k) and joined back in SQL.
   const [v, tweight, scount, dscount, pcount, phasemult, sourcemult, weighted] = await ws.columns(
-    'SELECT v, tweight, scount, dscount, pcount, phasemult, sourcemult, weighted FROM hb_risk');
+    'SELECT v, tweight, scount, dscount, pcount, phasemult, sourcemult, weighted FROM hb_risk',
+  );
   const n = tweight?.length ?? 0;
   const firstRow = new Int32Array(n === 0 ? 0 : Number(v.reduce((a, b) => Math.max(a, b), 0)) + 1).fill(-1);
   const multiplicity = new Float64Array(firstRow.length);
@@ -153,28 +176,56 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
   };
   const allRows = Int32Array.from({ length: n }, (_, r) => r);
   const forestNames = ['tweight', 'pcount', 'scount', 'weighted'];
-  const forest = n >= 2 ? new IsolationForest({ seed: params.seed }).fit({ ...column(allRows, tweight, pcount, scount, weighted), names: forestNames }) : undefined;
+  const forest =
+    n >= 2
+      ? new IsolationForest({ seed: params.seed }).fit({ ...column(allRows, tweight, pcount, scount, weighted), names: forestNames })
+      : undefined;
   const distinct = { ...column(firstRow, tweight, pcount, scount, weighted), names: forestNames };
   const ifScores = forest ? forest.scoreSamples(distinct) : new Float64Array(distinct.rows);
-  const clustered = clusterStandardised({ ...column(firstRow, tweight, phasemult, scount), names: ['tweight', 'phasemult', 'scount'] },
-    { k: params.clusters, seed: params.seed, weights: multiplicity });
+  const clustered = clusterStandardised(
+    { ...column(firstRow, tweight, phasemult, scount), names: ['tweight', 'phasemult', 'scount'] },
+    { k: params.clusters, seed: params.seed, weights: multiplicity },
+  );
   const scores: (string | number | null)[][] = [];
   const m: Record<string, number> = {};
   for (let d = 0; d < firstRow.length; d++) {
     const i = firstRow[d];
-    Object.assign(m, { tweight: tweight[i], scount: scount[i], dscount: dscount[i], pcount: pcount[i], phasemult: phasemult[i], sourcemult: sourcemult[i], weighted: weighted[i] });
+    Object.assign(m, {
+      tweight: tweight[i],
+      scount: scount[i],
+      dscount: dscount[i],
+      pcount: pcount[i],
+      phasemult: phasemult[i],
+      sourcemult: sourcemult[i],
+      weighted: weighted[i],
+    });
     const fired = alert.evaluate(m);
-    const attribution = forest ? forest.explain(distinct, d).slice(0, 2).map((a) => `${a.feature} ${Math.round(a.share * 100)}%`).join(', ') : '';
-    scores.push([d, Math.round(ifScores[d] * 1e4) / 1e4, clustered ? clustered.labels[d] : 0, fired ? 'true' : 'false',
-      fired ? `alert: ${alert.explain(m).join(', ')}` : null, forest ? `isolation forest ${ifScores[d].toFixed(3)}${attribution ? `: ${attribution}` : ''}` : null]);
+    const attribution = forest
+      ? forest
+          .explain(distinct, d)
+          .slice(0, 2)
+          .map((a) => `${a.feature} ${Math.round(a.share * 100)}%`)
+          .join(', ')
+      : '';
+    scores.push([
+      d,
+      Math.round(ifScores[d] * 1e4) / 1e4,
+      clustered ? clustered.labels[d] : 0,
+      fired ? 'true' : 'false',
+      fired ? `alert: ${alert.explain(m).join(', ')}` : null,
+      forest ? `isolation forest ${ifScores[d].toFixed(3)}${attribution ? `: ${attribution}` : ''}` : null,
+    ]);
   }
   let alerts = 0;
   for (let r = 0; r < n; r++) if (scores[v[r]][3] === 'true') alerts++;
-  await ws.run('CREATE OR REPLACE TEMP TABLE hb_risk_scores (v INTEGER, iforest_score DOUBLE, cluster INTEGER, alert BOOLEAN, alert_text VARCHAR, forest_text VARCHAR)');
+  await ws.run(
+    'CREATE OR REPLACE TEMP TABLE hb_risk_scores (v INTEGER, iforest_score DOUBLE, cluster INTEGER, alert BOOLEAN, alert_text VARCHAR, forest_text VARCHAR)',
+  );
   await ws.append('hb_risk_scores', scores);
   const num = (x: string) => `rtrim(rtrim(printf('%.6f', CAST(${x} AS DOUBLE)), '0'), '.')`;
   // Every row with its level, rank and reasons, in SQL; the same texts the CLI prints.
-  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk_rows AS
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE hb_risk_rows AS
     SELECT row_number() OVER (ORDER BY risk DESC, weighted DESC, entity, window_start) AS rank, CAST(window_start AS VARCHAR) AS window_start, entity,
            tweight, scount, dscount, pcount, phasemult, sourcemult, weighted, s.alert, tactics_recent >= $2 AND rules_recent >= $3 AS tactic_rule, risk,
            CASE WHEN risk >= 90 THEN 'critical' WHEN risk >= 70 THEN 'high' WHEN risk >= 40 THEN 'moderate' WHEN risk >= 20 THEN 'low' ELSE 'unknown' END AS level,
@@ -184,7 +235,9 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
              pcount || ' phase' || CASE WHEN pcount = 1 THEN '' ELSE 's' END || ' (' || phases || ')' || CASE WHEN phasemult <> 0 THEN ' +' || ${num('phasemult')} ELSE '' END,
              dscount || ' rule' || CASE WHEN dscount = 1 THEN '' ELSE 's' END || CASE WHEN sourcemult <> 0 THEN ' +' || ${num('sourcemult')} ELSE '' END || ': ' || rules_text,
              s.forest_text], x -> x IS NOT NULL) AS reasons
-    FROM hb_risk JOIN hb_risk_scores s USING (v)`, [params.tacticRule.days, params.tacticRule.minTactics, params.tacticRule.minRules]);
+    FROM hb_risk JOIN hb_risk_scores s USING (v)`,
+    [params.tacticRule.days, params.tacticRule.minTactics, params.tacticRule.minRules],
+  );
   const total = Number(await ws.scalar('SELECT count(*) FROM hb_risk_rows'));
   // What a result keeps: the risk score, the metrics as features, the window and its heaviest rules as evidence.
   await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk_results AS SELECT rank, entity, risk AS score,
@@ -193,15 +246,24 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`, values);
   // The run, its rows and the entities' history land together, or not at all.
   const { top: _top, ...parameters } = params;
   const runId = await record({
-    parameters, window: { start: params.since, end: params.until }, results: { table: 'hb_risk_results', entityType: params.by, count: total },
+    parameters,
+    window: { start: params.since, end: params.until },
+    results: { table: 'hb_risk_results', entityType: params.by, count: total },
     keep: (id) => keepHistory(ws, id, params),
   });
-  const printed = await ws.query(`SELECT ${RISK_COLUMNS.filter((c) => c !== 'reasons').join(', ')}, array_to_string(reasons, '; ') AS reasons
-    FROM hb_risk_rows ORDER BY rank LIMIT $1`, [top]);
+  const printed = await ws.query(
+    `SELECT ${RISK_COLUMNS.filter((c) => c !== 'reasons').join(', ')}, array_to_string(reasons, '; ') AS reasons
+    FROM hb_risk_rows ORDER BY rank LIMIT $1`,
+    [top],
+  );
   for (const table of ['hb_risk', 'hb_risk_scores', 'hb_risk_rows', 'hb_risk_results']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
   return {
-    columns: [...RISK_COLUMNS], rows: printed, runId,
-    notes: [`${total} ${params.by}-windows of ${formatDuration(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`],
+    columns: [...RISK_COLUMNS],
+    rows: printed,
+    runId,
+    notes: [
+      `${total} ${params.by}-windows of ${formatDuration(params.windowSeconds)}; ${alerts} meet the alert logic (${params.alert}); run ${runId}`,
+    ],
   };
 }
 
@@ -213,12 +275,21 @@ const HISTORY_FIELDS = [...RISK_METRICS, 'alert', 'tactic_rule', 'risk', 'level'
  * the run's results in SQL (no second pass over the rows in JS).
  */
 async function keepHistory(ws: Workspace, runId: number, params: RiskParams): Promise<void> {
-  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_history AS
-    SELECT entity, CAST(evidence->>'window_start' AS TIMESTAMP) AS window_start, features AS metrics FROM results WHERE run_id = $1`, [runId]);
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE hb_history AS
+    SELECT entity, CAST(evidence->>'window_start' AS TIMESTAMP) AS window_start, features AS metrics FROM results WHERE run_id = $1`,
+    [runId],
+  );
   // The same entity-window at the same window size is replaced; other sizes are other series.
-  await ws.run(`DELETE FROM entity_history h WHERE hunt = 'risk' AND entity_type = $1 AND window_end - window_start = to_seconds($2::BIGINT)
-    AND EXISTS (SELECT 1 FROM hb_history n WHERE n.entity = h.entity AND n.window_start = h.window_start)`, [params.by, params.windowSeconds]);
-  await ws.run(`INSERT INTO entity_history SELECT 'risk', $1, entity, window_start, window_start + to_seconds($2::BIGINT), metrics, $3 FROM hb_history`, [params.by, params.windowSeconds, runId]);
+  await ws.run(
+    `DELETE FROM entity_history h WHERE hunt = 'risk' AND entity_type = $1 AND window_end - window_start = to_seconds($2::BIGINT)
+    AND EXISTS (SELECT 1 FROM hb_history n WHERE n.entity = h.entity AND n.window_start = h.window_start)`,
+    [params.by, params.windowSeconds],
+  );
+  await ws.run(
+    `INSERT INTO entity_history SELECT 'risk', $1, entity, window_start, window_start + to_seconds($2::BIGINT), metrics, $3 FROM hb_history`,
+    [params.by, params.windowSeconds, runId],
+  );
   await ws.run('DROP TABLE hb_history');
 }
 

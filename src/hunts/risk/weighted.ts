@@ -28,7 +28,9 @@ export interface WeightedSql {
  * `mx` largest weight, `phase`), by name. `weighted` repeats the parts so it can sit in the same
  * SELECT as them.
  */
-export function weightedAggregates(p: WeightedSql): Record<'tweight' | 'scount' | 'dscount' | 'pcount' | 'phasemult' | 'sourcemult' | 'weighted', string> {
+export function weightedAggregates(
+  p: WeightedSql,
+): Record<'tweight' | 'scount' | 'dscount' | 'pcount' | 'phasemult' | 'sourcemult' | 'weighted', string> {
   const tweight = `sum(least(w, ${p.capK} * mx))`;
   const scount = 'sum(n)::BIGINT';
   const dscount = 'count(*)';

@@ -45,12 +45,36 @@ export async function graphBatches(ws: Workspace): Promise<Batch[]> {
   const add = (statement: string, rows: Record<string, Value>[]) => {
     for (let i = 0; i < rows.length; i += BATCH) batches.push({ statement, rows: rows.slice(i, i + BATCH) });
   };
-  add(STATEMENTS.employees, employees.map((e: Row) => ({ id: String(e.employee), title: str(e.title), department: str(e.department) })));
-  add(STATEMENTS.profiles, profiles.map((p: Row) => ({ id: String(p.profile_id), name: str(p.name), headline: str(p.headline), label: str(p.label) ?? '' })));
-  const edge = (e: Row) => ({ employee: String(e.employee), profile: String(e.profile_id), kinds: (e.kinds as string[]) ?? [], count: Number(e.count), first: str(e.first), last: str(e.last) });
+  add(
+    STATEMENTS.employees,
+    employees.map((e: Row) => ({ id: String(e.employee), title: str(e.title), department: str(e.department) })),
+  );
+  add(
+    STATEMENTS.profiles,
+    profiles.map((p: Row) => ({ id: String(p.profile_id), name: str(p.name), headline: str(p.headline), label: str(p.label) ?? '' })),
+  );
+  const edge = (e: Row) => ({
+    employee: String(e.employee),
+    profile: String(e.profile_id),
+    kinds: (e.kinds as string[]) ?? [],
+    count: Number(e.count),
+    first: str(e.first),
+    last: str(e.last),
+  });
   add(STATEMENTS.interacted, edges.filter((e) => e.edge === 'INTERACTED').map(edge));
   // Messages are all KNOWS has: no kinds on that edge.
-  add(STATEMENTS.knows, edges.filter((e) => e.edge === 'KNOWS').map((e) => ({ employee: String(e.employee), profile: String(e.profile_id), count: Number(e.count), first: str(e.first), last: str(e.last) })));
+  add(
+    STATEMENTS.knows,
+    edges
+      .filter((e) => e.edge === 'KNOWS')
+      .map((e) => ({
+        employee: String(e.employee),
+        profile: String(e.profile_id),
+        count: Number(e.count),
+        first: str(e.first),
+        last: str(e.last),
+      })),
+  );
   return batches;
 }
 
@@ -79,15 +103,24 @@ export function cypherLiteral(value: Value): string {
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (Array.isArray(value)) return `[${value.map(cypherLiteral).join(', ')}]`;
-  return `{${Object.entries(value).map(([k, v]) => `\`${k.replaceAll('`', '``')}\`: ${cypherLiteral(v)}`).join(', ')}}`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `\`${k.replaceAll('`', '``')}\`: ${cypherLiteral(v)}`)
+    .join(', ')}}`;
 }
 
 /** The graph as a .cypher file (cypher-shell -f FILE): each batch's $rows written as a literal. */
 export async function exportCypher(ws: Workspace): Promise<{ text: string; statements: number; rows: number }> {
   const batches = await graphBatches(ws);
-  const lines = ['// huntbook graph export: employees, profiles, INTERACTED and KNOWS edges. MERGE: running it again changes nothing.', ...CONSTRAINTS.map((c) => `${c};`)];
+  const lines = [
+    '// huntbook graph export: employees, profiles, INTERACTED and KNOWS edges. MERGE: running it again changes nothing.',
+    ...CONSTRAINTS.map((c) => `${c};`),
+  ];
   for (const b of batches) lines.push(`${b.statement.replace('UNWIND $rows AS row', `UNWIND ${cypherLiteral(b.rows)} AS row`)};`);
-  return { text: `${lines.join('\n')}\n`, statements: CONSTRAINTS.length + batches.length, rows: batches.reduce((n, b) => n + b.rows.length, 0) };
+  return {
+    text: `${lines.join('\n')}\n`,
+    statements: CONSTRAINTS.length + batches.length,
+    rows: batches.reduce((n, b) => n + b.rows.length, 0),
+  };
 }
 
 /**
@@ -95,7 +128,8 @@ export async function exportCypher(ws: Workspace): Promise<{ text: string; state
  * credentials apart (a password in a URL is used, never shown).
  */
 export function neo4jAddress(url: string): { address: string; shown: string; user?: string; password?: string } {
-  if (!/^(bolt|neo4j)(\+s|\+ssc)?:\/\//.test(url)) throw new UsageError(`--neo4j takes a bolt:// or neo4j:// address, got "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
+  if (!/^(bolt|neo4j)(\+s|\+ssc)?:\/\//.test(url))
+    throw new UsageError(`--neo4j takes a bolt:// or neo4j:// address, got "${url.replace(/\/\/[^@/]*@/, '//***@')}"`);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -118,15 +152,28 @@ function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Pushes the graph into a running Neo4j with the official driver, batch by batch, each a transaction. */
-export async function syncNeo4j(ws: Workspace, url: string, auth: { user?: string; password?: string }, onBatch?: (done: number, total: number) => void, timeoutMs = 30_000): Promise<{ batches: number; rows: number }> {
+export async function syncNeo4j(
+  ws: Workspace,
+  url: string,
+  auth: { user?: string; password?: string },
+  onBatch?: (done: number, total: number) => void,
+  timeoutMs = 30_000,
+): Promise<{ batches: number; rows: number }> {
   const target = neo4jAddress(url);
   const user = target.user ?? auth.user;
   const password = target.password ?? auth.password;
   const batches = await graphBatches(ws);
-  const driver = neo4j.driver(target.address, user ? neo4j.auth.basic(user, password ?? '') : undefined,
-    { connectionTimeout: Math.min(10_000, timeoutMs), connectionAcquisitionTimeout: timeoutMs, maxTransactionRetryTime: Math.min(10_000, timeoutMs) });
+  const driver = neo4j.driver(target.address, user ? neo4j.auth.basic(user, password ?? '') : undefined, {
+    connectionTimeout: Math.min(10_000, timeoutMs),
+    connectionAcquisitionTimeout: timeoutMs,
+    maxTransactionRetryTime: Math.min(10_000, timeoutMs),
+  });
   // Error texts from the driver may quote the address it was given: never the credentials.
-  const clean = (error: unknown) => String((error as Error)?.message ?? error).split('\n')[0].replaceAll(url, target.shown).replace(/\/\/[^@/\s]*@/g, '//***@');
+  const clean = (error: unknown) =>
+    String((error as Error)?.message ?? error)
+      .split('\n')[0]
+      .replaceAll(url, target.shown)
+      .replace(/\/\/[^@/\s]*@/g, '//***@');
   try {
     try {
       await within(driver.verifyConnectivity(), timeoutMs, `Neo4j at ${target.shown}`);

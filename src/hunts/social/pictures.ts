@@ -84,7 +84,14 @@ const run = promisify(execFile);
 
 /** A picture from its URL (only with --fetch): public addresses only, within a time and size budget. */
 async function download(url: string, to: string, options: CheckOptions): Promise<void> {
-  writeFileSync(to, await fetchPublic(url, { timeoutMs: options.timeoutMs ?? 10_000, maxBytes: options.maxBytes ?? 5_000_000, allowPrivate: options.allowPrivate }));
+  writeFileSync(
+    to,
+    await fetchPublic(url, {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxBytes: options.maxBytes ?? 5_000_000,
+      allowPrivate: options.allowPrivate,
+    }),
+  );
 }
 
 /** A file name from log data (a profile id, a URL's last segment), safe to put in the pictures folder. */
@@ -119,7 +126,8 @@ export function localFile(dir: string, profileId: string, url: string | null): s
 export async function checkPictures(ws: Workspace, options: CheckOptions): Promise<CheckReport> {
   const threshold = options.threshold ?? SAME_PICTURE_BITS;
   if (options.fetch) mkdirSync(options.pictures, { recursive: true });
-  else if (!existsSync(options.pictures)) throw new UsageError(`no folder ${options.pictures}: give --pictures DIR, or --fetch to download into it`);
+  else if (!existsSync(options.pictures))
+    throw new UsageError(`no folder ${options.pictures}: give --pictures DIR, or --fetch to download into it`);
   const refs = await ws.query('SELECT hash, path FROM image_refs');
   const profiles = await ws.query(`SELECT lower(profile_id) AS id, max(image_url) AS url FROM (
       SELECT profile_id, image_url FROM profiles UNION ALL SELECT profile_id, image_url FROM interactions) WHERE profile_id IS NOT NULL GROUP BY 1 ORDER BY 1`);
@@ -129,7 +137,14 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
     const id = String(p.id);
     const url = p.url === null ? null : String(p.url);
     const file = localFile(options.pictures, id, url);
-    const row = { file: null as string | null, hash: null as string | null, nearest: null as string | null, distance: null as number | null, score: null as number | null, problem: null as string | null };
+    const row = {
+      file: null as string | null,
+      hash: null as string | null,
+      nearest: null as string | null,
+      distance: null as number | null,
+      score: null as number | null,
+      problem: null as string | null,
+    };
     try {
       if (!existsSync(file)) {
         if (!options.fetch || !url) throw new Error(url ? 'picture not in the folder (--fetch downloads it)' : 'no picture address');
@@ -146,7 +161,10 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
       }
       if (options.detector?.length) {
         // An absolute path: a file named "--help" from log data cannot be taken for one of the detector's options.
-        const { stdout } = await run(options.detector[0], [...options.detector.slice(1), resolve(file)], { timeout: options.timeoutMs ?? 60_000, maxBuffer: 1 << 20 });
+        const { stdout } = await run(options.detector[0], [...options.detector.slice(1), resolve(file)], {
+          timeout: options.timeoutMs ?? 60_000,
+          maxBuffer: 1 << 20,
+        });
         const number = /-?\d+(?:\.\d+)?(?:e-?\d+)?/i.exec(stdout)?.[0];
         if (number === undefined) throw new Error(`the detector printed no score: ${stdout.slice(0, 80)}`);
         row.score = Number(number);
@@ -162,9 +180,14 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
     if (flagged) report.flagged++;
     rows.push([id, url, row.file, row.hash, row.nearest, row.distance, row.score, row.problem, new Date().toISOString()]);
     if (options.label && (matched || flagged)) {
-      const already = await ws.scalar("SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = $1 AND label = $2 AND removed_at IS NULL", [id, options.label]);
+      const already = await ws.scalar(
+        "SELECT count(*) FROM labels WHERE target_kind = 'profile' AND target = $1 AND label = $2 AND removed_at IS NULL",
+        [id, options.label],
+      );
       if (Number(already) === 0) {
-        const why = matched ? `picture matches reference ${row.nearest} (${row.distance} of 64 bits differ)` : `picture detector score ${row.score}`;
+        const why = matched
+          ? `picture matches reference ${row.nearest} (${row.distance} of 64 bits differ)`
+          : `picture detector score ${row.score}`;
         await addLabel(ws, id, options.label, { reason: why, who: 'huntbook images check' });
         report.labelled++;
       }
@@ -173,7 +196,9 @@ export async function checkPictures(ws: Workspace, options: CheckOptions): Promi
   await ws.transaction(async () => {
     await ws.run('DELETE FROM picture_checks');
     await ws.append('picture_checks', rows);
-    await ws.run('UPDATE profiles SET image_hash = c.hash FROM picture_checks c WHERE lower(profiles.profile_id) = c.profile_id AND c.hash IS NOT NULL');
+    await ws.run(
+      'UPDATE profiles SET image_hash = c.hash FROM picture_checks c WHERE lower(profiles.profile_id) = c.profile_id AND c.hash IS NOT NULL',
+    );
   });
   return report;
 }

@@ -41,10 +41,36 @@ export const SOCIAL_FEATURES = ['approached', 'per_user', 'kinds', 'span_days', 
  * listings per follower, account age, default picture, bio length, the user name's length and share
  * of digits, a private account. Each joins the forest only when every ranked profile has it.
  */
-export const PROFILE_FEATURES = ['follow_ratio', 'followers', 'posts', 'posts_per_day', 'listed_per_follower', 'account_days', 'default_image', 'bio_length',
-  'name_length', 'name_digits', 'private', 'image_match', 'detector_score'] as const;
+export const PROFILE_FEATURES = [
+  'follow_ratio',
+  'followers',
+  'posts',
+  'posts_per_day',
+  'listed_per_follower',
+  'account_days',
+  'default_image',
+  'bio_length',
+  'name_length',
+  'name_digits',
+  'private',
+  'image_match',
+  'detector_score',
+] as const;
 export const SOCIAL_COLUMNS = ['rank', 'profile_id', 'name', 'headline', 'score', 'label', 'users', ...SOCIAL_FEATURES, 'reasons'] as const;
-export const PROFILE_COLUMNS = ['rank', 'profile_id', 'name', 'score', 'label', 'follow_ratio', 'followers', 'posts', 'default_image', 'bio_length', 'name_digits', 'reasons'] as const;
+export const PROFILE_COLUMNS = [
+  'rank',
+  'profile_id',
+  'name',
+  'score',
+  'label',
+  'follow_ratio',
+  'followers',
+  'posts',
+  'default_image',
+  'bio_length',
+  'name_digits',
+  'reasons',
+] as const;
 
 /** Above this share of isolated profiles, fakes are not rare here and the forest cannot tell them apart. */
 const CROWDED = 0.1;
@@ -53,7 +79,8 @@ const CROWDED = 0.1;
  * What makes one interaction: profile, employee, kind and second. A notice and an export of the same
  * interaction are one, in the hunt, the graph and the label counts alike.
  */
-export const INTERACTION_KEY = (alias: string) => `lower(${alias}.profile_id), ${NORMALISE_USER(`${alias}."user"`)}, ${alias}.kind, date_trunc('second', ${alias}.ts)`;
+export const INTERACTION_KEY = (alias: string) =>
+  `lower(${alias}.profile_id), ${NORMALISE_USER(`${alias}."user"`)}, ${alias}.kind, date_trunc('second', ${alias}.ts)`;
 
 /**
  * The interactions a hunt counts: one row per INTERACTION_KEY, the employee's department and title
@@ -73,7 +100,8 @@ async function finishSocial({ ws, record }: HuntContext, options: SocialOptions)
   const { top, ...params } = options;
   const { values, bind } = new Bindings();
   const where = ['true', ...timeWindow(bind, params, 'i.ts')].join(' AND ');
-  const rows = await ws.query(`
+  const rows = await ws.query(
+    `
 WITH i AS (${interactionsSql(where)}),
 accepted AS (SELECT profile_id, u, min(ts) AS at FROM i WHERE kind = 'connect_accept' GROUP BY ALL),
 followed AS (SELECT a.profile_id, count(DISTINCT a.u) AS n FROM accepted a JOIN i ON i.profile_id = a.profile_id AND i.u = a.u AND i.kind = 'message' AND i.ts >= a.at GROUP BY ALL),
@@ -87,10 +115,12 @@ p AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
 ), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
 SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n / nullif(p.accepts, 0), 3), 0) AS followup,
-  ${profileFeatures('a', "CAST(p.last_seen AS TIMESTAMP)")}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
+  ${profileFeatures('a', 'CAST(p.last_seen AS TIMESTAMP)')}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
   CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
 FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
-ORDER BY profile_id`, values);
+ORDER BY profile_id`,
+    values,
+  );
   if (rows.length === 0) return profileHunt(ws, record, params, top);
   // Profile attributes join the forest only when every profile has them (an export of them all).
   const extra = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
@@ -100,37 +130,57 @@ ORDER BY profile_id`, values);
     const r = rows[i];
     const reasons = [
       `${r.users} employee${Number(r.users) === 1 ? '' : 's'} in ${r.departments} department${Number(r.departments) === 1 ? '' : 's'} (${r.titles} job titles), ${r.interactions} interactions over ${Number(r.span_days).toFixed(1)} days (${r.first_seen} .. ${r.last_seen})`,
-      Number(r.accepts) > 0 ? `${Math.round(Number(r.followup) * Number(r.accepts))} of ${r.accepts} accepted connections followed by a message; ${r.messages} messages` : `${r.messages} messages, no accepted connection`,
+      Number(r.accepts) > 0
+        ? `${Math.round(Number(r.followup) * Number(r.accepts))} of ${r.accepts} accepted connections followed by a message; ${r.messages} messages`
+        : `${r.messages} messages, no accepted connection`,
       `isolation forest ${scores[i].toFixed(3)}${why(i)}`,
       ...(r.label ? [`labelled ${r.label}`] : []),
       ...(r.image_match === 1 ? [`picture matches reference ${r.nearest_ref} (${r.image_distance} of 64 bits differ)`] : []),
       ...extra.map((f) => `${f} ${r[f]}`),
     ];
     return {
-      rank: rank + 1, entityType: 'profile', entity: String(r.profile_id), score: Math.round(scores[i] * 1e4) / 1e4,
-      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])), reasons,
+      rank: rank + 1,
+      entityType: 'profile',
+      entity: String(r.profile_id),
+      score: Math.round(scores[i] * 1e4) / 1e4,
+      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])),
+      reasons,
       evidence: { name: r.name, headline: r.headline, first_seen: r.first_seen, last_seen: r.last_seen, label: r.label ?? null },
     };
   });
   const runId = await record({ parameters: params, window: { start: params.since, end: params.until }, results });
   const printed: Row[] = results.slice(0, top).map((res, k) => {
     const r = rows[order[k]];
-    return { rank: res.rank, profile_id: res.entity, name: r.name, headline: r.headline, score: res.score, label: r.label ?? null, users: r.users, ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])), reasons: res.reasons.join('; ') };
+    return {
+      rank: res.rank,
+      profile_id: res.entity,
+      name: r.name,
+      headline: r.headline,
+      score: res.score,
+      label: r.label ?? null,
+      users: r.users,
+      ...Object.fromEntries(SOCIAL_FEATURES.map((f) => [f, r[f]])),
+      reasons: res.reasons.join('; '),
+    };
   });
   const notes = [`${rows.length} profiles; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`];
   if (isolated / rows.length > CROWDED) {
-    notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not (a campaign of many fakes, or few ordinary profiles); read the reasons, not the rank`);
+    notes.push(
+      `warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not (a campaign of many fakes, or few ordinary profiles); read the reasons, not the rank`,
+    );
   }
   return { columns: [...SOCIAL_COLUMNS], rows: printed, runId, notes };
 }
 
 /** The latest known value of a profile attribute: by seen_at, then by the file loaded last. */
-const latest = (column: string) => `max_by(${column}, {'t': coalesce(seen_at, TIMESTAMP '0001-01-01'), 'f': file_id}) FILTER (WHERE ${column} IS NOT NULL)`;
+const latest = (column: string) =>
+  `max_by(${column}, {'t': coalesce(seen_at, TIMESTAMP '0001-01-01'), 'f': file_id}) FILTER (WHERE ${column} IS NOT NULL)`;
 /**
  * A user name an export gives (screen_name, username), or its id when that is one (not a number or
  * FILE:ROW). Only rows of an export (they carry counts): a notice's vanity slug is no chosen user name.
  */
-const HANDLE = "coalesce(extra->>'screen_name', extra->>'username', CASE WHEN (followers IS NOT NULL OR following IS NOT NULL) AND NOT regexp_full_match(profile_id, '[0-9:]+') THEN profile_id END)";
+const HANDLE =
+  "coalesce(extra->>'screen_name', extra->>'username', CASE WHEN (followers IS NOT NULL OR following IS NOT NULL) AND NOT regexp_full_match(profile_id, '[0-9:]+') THEN profile_id END)";
 const ATTRS_SQL = `
   SELECT lower(profile_id) AS profile_id, ${latest('following')} AS following, ${latest('followers')} AS followers, ${latest('posts')} AS posts,
     ${latest('listed')} AS listed, ${latest('created_at')} AS created_at, bool_or(default_image) AS default_image, ${latest('bio_length')} AS bio_length,
@@ -162,9 +212,15 @@ WITH a AS (${ATTRS_SQL}), labelled AS (
 SELECT a.profile_id, a.name, a.headline, a.seen, ${profileFeatures('a', 'coalesce(CAST(a.seen AS TIMESTAMP), now()::TIMESTAMP)')}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
   CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
 FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id) ORDER BY a.profile_id`);
-  if (rows.length === 0) throw new UsageError('no social profiles: ingest notification e-mails (.eml, .mbox), an interactions export or a profile/follower export');
+  if (rows.length === 0)
+    throw new UsageError(
+      'no social profiles: ingest notification e-mails (.eml, .mbox), an interactions export or a profile/follower export',
+    );
   const names = PROFILE_FEATURES.filter((f) => rows.every((r) => r[f] !== null && r[f] !== undefined));
-  if (names.length === 0) throw new UsageError('the profiles carry no numbers to score (followers, following, posts, account age, picture, bio): ingest an export that has them');
+  if (names.length === 0)
+    throw new UsageError(
+      'the profiles carry no numbers to score (followers, following, posts, account age, picture, bio): ingest an export that has them',
+    );
   const { scores, order, isolated, why } = rankProfiles(rows, names, params.seed);
   const results: ResultRow[] = order.map((i, rank) => {
     const r = rows[i];
@@ -173,25 +229,47 @@ FROM a LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (prof
       `follows ${r.follow_ratio ?? '?'}× as many as follow it (${r.followers ?? '?'} followers), ${r.posts ?? '?'} posts${r.account_days !== null ? ` over ${r.account_days} days` : ''}`,
       ...(Number(r.default_image) === 1 ? ['default picture'] : []),
       ...(r.bio_length !== null ? [`bio ${r.bio_length} characters`] : []),
-      ...(r.name_length !== null ? [`user name ${r.name_length} characters, ${Math.round(Number(r.name_digits ?? 0) * 100)} % digits`] : []),
+      ...(r.name_length !== null
+        ? [`user name ${r.name_length} characters, ${Math.round(Number(r.name_digits ?? 0) * 100)} % digits`]
+        : []),
       ...(r.label ? [`labelled ${r.label}`] : []),
       ...(r.image_match === 1 ? [`picture matches reference ${r.nearest_ref} (${r.image_distance} of 64 bits differ)`] : []),
     ];
     return {
-      rank: rank + 1, entityType: 'profile', entity: String(r.profile_id), score: Math.round(scores[i] * 1e4) / 1e4,
-      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])), reasons,
+      rank: rank + 1,
+      entityType: 'profile',
+      entity: String(r.profile_id),
+      score: Math.round(scores[i] * 1e4) / 1e4,
+      features: Object.fromEntries(names.map((n) => [n, Number(r[n])])),
+      reasons,
       evidence: { name: r.name, headline: r.headline, last_seen: r.seen, label: r.label ?? null },
     };
   });
   const runId = await record({ parameters: { ...params, mode: 'profiles' }, window: { start: params.since, end: params.until }, results });
   const printed: Row[] = results.slice(0, top).map((res, k) => {
     const r = rows[order[k]];
-    return { rank: res.rank, profile_id: res.entity, name: r.name, score: res.score, label: r.label ?? null, follow_ratio: r.follow_ratio, followers: r.followers, posts: r.posts,
-      default_image: r.default_image, bio_length: r.bio_length, name_digits: r.name_digits, reasons: res.reasons.join('; ') };
+    return {
+      rank: res.rank,
+      profile_id: res.entity,
+      name: r.name,
+      score: res.score,
+      label: r.label ?? null,
+      follow_ratio: r.follow_ratio,
+      followers: r.followers,
+      posts: r.posts,
+      default_image: r.default_image,
+      bio_length: r.bio_length,
+      name_digits: r.name_digits,
+      reasons: res.reasons.join('; '),
+    };
   });
-  const notes = [`${rows.length} profiles, no interactions: scored on the accounts' own attributes; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`];
+  const notes = [
+    `${rows.length} profiles, no interactions: scored on the accounts' own attributes; ${isolated} isolated (score > 0.6); features ${names.join(', ')}; run ${runId}`,
+  ];
   if (isolated / rows.length > CROWDED) {
-    notes.push(`warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not; read the reasons, not the rank`);
+    notes.push(
+      `warning: ${Math.round((100 * isolated) / rows.length)} % of profiles look isolated: an isolation forest finds what is rare, and here it is not; read the reasons, not the rank`,
+    );
   }
   return { columns: [...PROFILE_COLUMNS], rows: printed, runId, notes };
 }
@@ -206,10 +284,18 @@ function rankProfiles(rows: Row[], names: readonly string[], seed: number) {
   const matrix = { rows: rows.length, cols: names.length, data, names: [...names] };
   const forest = rows.length >= 2 ? new IsolationForest({ seed }).fit(matrix) : undefined;
   const scores = forest ? forest.scoreSamples(matrix) : new Float64Array(rows.length);
-  const order = rows.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || String(rows[a].profile_id).localeCompare(String(rows[b].profile_id)));
+  const order = rows
+    .map((_, i) => i)
+    .sort((a, b) => scores[b] - scores[a] || String(rows[a].profile_id).localeCompare(String(rows[b].profile_id)));
   const isolated = Array.from(scores).filter((v) => v > 0.6).length;
   const why = (i: number) => {
-    const parts = forest ? forest.explain(matrix, i).slice(0, 3).map((e) => `${e.feature} ${Math.round(e.share * 100)}%`).join(', ') : '';
+    const parts = forest
+      ? forest
+          .explain(matrix, i)
+          .slice(0, 3)
+          .map((e) => `${e.feature} ${Math.round(e.share * 100)}%`)
+          .join(', ')
+      : '';
     return parts ? `: ${parts}` : '';
   };
   return { scores, order, isolated, why };
@@ -222,7 +308,11 @@ function rankProfiles(rows: Row[], names: readonly string[], seed: number) {
 export const SOCIAL: Hunt<SocialOptions> = {
   name: 'social',
   columns: [...new Set([...SOCIAL_COLUMNS, ...PROFILE_COLUMNS])],
-  params: (_config, flags) => ({ ...timeRange(flags), seed: integer(flags, 'seed', '--seed', 1, 0), top: integer(flags, 'top', '--top', 20, 1) }),
+  params: (_config, flags) => ({
+    ...timeRange(flags),
+    seed: integer(flags, 'seed', '--seed', 1, 0),
+    top: integer(flags, 'top', '--top', 20, 1),
+  }),
   stage: () => [],
   finish: finishSocial,
   thread: (row) => String(row.profile_id),

@@ -43,7 +43,11 @@ function valueAnchors(field: string | null, raw: unknown, modifiers: string[]): 
     return union(needles.map((n) => needle(field, n.toLowerCase())));
   }
   const variants = has('windash') ? windashVariants(text) : [text];
-  return union(variants.map((variant) => plainAnchor(field, variant, field === null ? 'contains' : (['contains', 'startswith', 'endswith'] as const).find(has) ?? 'equals')));
+  return union(
+    variants.map((variant) =>
+      plainAnchor(field, variant, field === null ? 'contains' : ((['contains', 'startswith', 'endswith'] as const).find(has) ?? 'equals')),
+    ),
+  );
 }
 
 function needle(field: string | null, value: string): Anchors {
@@ -150,12 +154,19 @@ function either(branches: Clauses[]): Clauses {
 function both(branches: Clauses[]): Clauses {
   const all = branches.flat();
   const seen = new Set<string>();
-  return all.filter((c) => {
-    const key = c.map((a) => `${a.kind}\u0000${a.field}\u0000${a.value}`).sort().join('\u0001');
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  }).sort((a, b) => cost(a) - cost(b)).filter((c, i) => i === 0 || c.every((a) => a.kind !== 'has')).slice(0, MAX_CLAUSES);
+  return all
+    .filter((c) => {
+      const key = c
+        .map((a) => `${a.kind}\u0000${a.field}\u0000${a.value}`)
+        .sort()
+        .join('\u0001');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => cost(a) - cost(b))
+    .filter((c, i) => i === 0 || c.every((a) => a.kind !== 'has'))
+    .slice(0, MAX_CLAUSES);
 }
 
 function fieldItemClauses(key: string, values: unknown): Clauses {
@@ -191,10 +202,14 @@ export function detectionAnchors(detection: Record<string, unknown>): Clauses {
   };
   const walk = (node: ConditionNode): Clauses => {
     switch (node.type) {
-      case 'ref': return search(node.name);
-      case 'not': return [];
-      case 'and': return both(node.operands.map(walk));
-      case 'or': return either(node.operands.map(walk));
+      case 'ref':
+        return search(node.name);
+      case 'not':
+        return [];
+      case 'and':
+        return both(node.operands.map(walk));
+      case 'or':
+        return either(node.operands.map(walk));
       case 'of': {
         const matched = expandPattern(node.pattern, names).map(search);
         return node.quantifier === 'all' ? both(matched) : either(matched);

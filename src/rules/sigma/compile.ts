@@ -11,7 +11,10 @@ import { base64, base64Offsets, encodeForModifiers, windashVariants } from './va
 
 /** What a rule uses that huntbook does not support: the rule is skipped with this reason, the rest run. */
 export class UnsupportedError extends HuntbookError {
-  constructor(readonly reason: string, detail?: string) {
+  constructor(
+    readonly reason: string,
+    detail?: string,
+  ) {
     super(detail ? `${reason}: ${detail}` : reason);
   }
 }
@@ -32,8 +35,31 @@ export interface CompileContext {
 }
 
 const KNOWN_MODIFIERS = new Set([
-  'contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cidr', 'base64', 'base64offset', 'windash',
-  'utf16', 'utf16le', 'utf16be', 'wide', 'exists', 'cased', 'neq', 'lt', 'lte', 'gt', 'gte', 'fieldref', 'expand',
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  're',
+  'i',
+  'm',
+  's',
+  'cidr',
+  'base64',
+  'base64offset',
+  'windash',
+  'utf16',
+  'utf16le',
+  'utf16be',
+  'wide',
+  'exists',
+  'cased',
+  'neq',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'fieldref',
+  'expand',
 ]);
 
 type Scalar = string | number | boolean | null;
@@ -135,9 +161,22 @@ function atom(sql: string, data?: AtomData): Atom {
   return data ? { sql, data } : { sql };
 }
 
-function matchOne(field: string | null, expr: string, lowered: string, raw: Scalar, modifiers: string[], ctx: CompileContext): Atom | Atom[] {
+function matchOne(
+  field: string | null,
+  expr: string,
+  lowered: string,
+  raw: Scalar,
+  modifiers: string[],
+  ctx: CompileContext,
+): Atom | Atom[] {
   const has = (m: string) => modifiers.includes(m);
-  const data = (op: AtomData['op'], value: string | null = null, num: number | null = null, cased = true): AtomData => ({ op, field, cased, value, num });
+  const data = (op: AtomData['op'], value: string | null = null, num: number | null = null, cased = true): AtomData => ({
+    op,
+    field,
+    cased,
+    value,
+    num,
+  });
   if (raw === null) return atom(`${expr} IS NULL`, data('null'));
   if (has('exists')) {
     const wanted = raw === true || String(raw).toLowerCase() === 'true';
@@ -153,7 +192,10 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
   for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
     if (has(op)) {
       if (typeof raw !== 'number' && Number.isNaN(Number(raw))) throw new UnsupportedError(`|${op} needs a number`, String(raw));
-      return atom(`TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`, data(op, null, Number(raw)));
+      return atom(
+        `TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`,
+        data(op, null, Number(raw)),
+      );
     }
   }
   if (has('cidr')) return atom(cidrSql(expr, String(raw), ctx));
@@ -170,7 +212,22 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
     if (placeholders.some((p) => !values[p])) return atom('false'); // unknown placeholder: matches nothing unless configured
     let variants = [text];
     for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
-    return atom(renderAny(variants.flatMap((v) => [matchOne(field, expr, lowered, v, modifiers.filter((m) => m !== 'expand'), ctx)].flat())));
+    return atom(
+      renderAny(
+        variants.flatMap((v) =>
+          [
+            matchOne(
+              field,
+              expr,
+              lowered,
+              v,
+              modifiers.filter((m) => m !== 'expand'),
+              ctx,
+            ),
+          ].flat(),
+        ),
+      ),
+    );
   }
   // Encodings produce literal strings to look for (no wildcards inside).
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
@@ -193,7 +250,8 @@ function matchOne(field: string | null, expr: string, lowered: string, raw: Scal
     if (!sigmaToLike(value).wildcard) {
       const folded = fold(unescapePlain(value));
       const modifier = (['contains', 'startswith', 'endswith'] as const).find(has);
-      const op = modifier === undefined ? '=' : ({ contains: 'contains', startswith: 'starts_with', endswith: 'ends_with' } as const)[modifier];
+      const op =
+        modifier === undefined ? '=' : ({ contains: 'contains', startswith: 'starts_with', endswith: 'ends_with' } as const)[modifier];
       const simple: Simple = { op, target, value: ctx.bind(folded) };
       return { sql: renderOne(simple), simple, data: data(op, folded, null, cased) };
     }
@@ -241,10 +299,14 @@ function renderAny(items: Atom[]): string {
 /** The SQL of a detection's shape: a missing field gives NULL, which AND, OR and WHERE read as false; only a negation must be told (coalesce). */
 export function renderCond(cond: Cond): string {
   switch (cond.type) {
-    case 'any': return renderAny(cond.atoms);
-    case 'not': return `NOT coalesce(${renderCond(cond.item)}, false)`;
-    case 'and': return `(${cond.items.map(renderCond).join(' AND ')})`;
-    case 'or': return `(${cond.items.map(renderCond).join(' OR ')})`;
+    case 'any':
+      return renderAny(cond.atoms);
+    case 'not':
+      return `NOT coalesce(${renderCond(cond.item)}, false)`;
+    case 'and':
+      return `(${cond.items.map(renderCond).join(' AND ')})`;
+    case 'or':
+      return `(${cond.items.map(renderCond).join(' OR ')})`;
   }
 }
 
@@ -260,10 +322,13 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   let lowered = `lower(${expr})`;
   if (spec.field !== null && ctx.lowered) lowered = ctx.lowered(spec.field);
   else if (spec.field === null && ctx.loweredText) lowered = ctx.loweredText();
-  const results = (list as Scalar[]).map((v) => [matchOne(spec.field, expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx)].flat());
-  const joined: Cond = spec.modifiers.includes('all') && results.length > 1
-    ? { type: 'and', items: results.map((r): Cond => ({ type: 'any', atoms: r })) }
-    : { type: 'any', atoms: results.flat() };
+  const results = (list as Scalar[]).map((v) =>
+    [matchOne(spec.field, expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx)].flat(),
+  );
+  const joined: Cond =
+    spec.modifiers.includes('all') && results.length > 1
+      ? { type: 'and', items: results.map((r): Cond => ({ type: 'any', atoms: r })) }
+      : { type: 'any', atoms: results.flat() };
   // A missing field gives NULL, which AND and OR treat as false would be; only a negation must
   // see it as false, so that "not" of a filter keeps events without the field (see `not` below).
   return negate ? { type: 'not', item: joined } : joined;
@@ -305,10 +370,14 @@ export function detectionCond(detection: Record<string, unknown>, ctx: CompileCo
   };
   const walk = (node: ConditionNode): Cond => {
     switch (node.type) {
-      case 'ref': return search(node.name);
-      case 'not': return { type: 'not', item: walk(node.operand) };
-      case 'and': return { type: 'and', items: node.operands.map(walk) };
-      case 'or': return { type: 'or', items: node.operands.map(walk) };
+      case 'ref':
+        return search(node.name);
+      case 'not':
+        return { type: 'not', item: walk(node.operand) };
+      case 'and':
+        return { type: 'and', items: node.operands.map(walk) };
+      case 'or':
+        return { type: 'or', items: node.operands.map(walk) };
       case 'of': {
         const matched = expandPattern(node.pattern, names);
         if (matched.length === 0) throw new UnsupportedError('"of" pattern matches no search identifier', node.pattern);

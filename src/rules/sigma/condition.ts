@@ -74,7 +74,11 @@ export function parseCondition(text: string): ConditionNode {
     }
     if (token.kind === 'rparen') throw new ConditionError('unexpected ")"');
     const word = token.text.toLowerCase();
-    if ((word === 'all' || /^\d+$/.test(word)) && tokens[pos + 1]?.kind === 'word' && (tokens[pos + 1] as { text: string }).text.toLowerCase() === 'of') {
+    if (
+      (word === 'all' || /^\d+$/.test(word)) &&
+      tokens[pos + 1]?.kind === 'word' &&
+      (tokens[pos + 1] as { text: string }).text.toLowerCase() === 'of'
+    ) {
       const target = tokens[pos + 2];
       if (target?.kind !== 'word') throw new ConditionError(`"${token.text} of" needs "them" or a name pattern`);
       if (word !== 'all' && word !== '1') throw new ConditionError(`"${word} of" is not supported (only "1 of" and "all of")`);
@@ -86,13 +90,19 @@ export function parseCondition(text: string): ConditionNode {
     return { type: 'ref', name: token.text };
   };
   const node = parseOr();
-  if (pos < tokens.length) throw new ConditionError(`unexpected "${tokens[pos].kind === 'word' ? (tokens[pos] as { text: string }).text : ')'}"`);
+  if (pos < tokens.length)
+    throw new ConditionError(`unexpected "${tokens[pos].kind === 'word' ? (tokens[pos] as { text: string }).text : ')'}"`);
   return node;
 }
 
 /** Names a `1 of pattern` / `all of them` covers; identifiers starting with "_" are left out of "them". */
 export function expandPattern(pattern: string, names: readonly string[]): string[] {
   if (pattern === 'them') return names.filter((n) => !n.startsWith('_'));
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return names.filter((n) => re.test(n));
 }

@@ -39,11 +39,14 @@ export async function readSigmaFiles(source: string): Promise<SigmaFile[]> {
     return files.sort((a, b) => a.path.localeCompare(b.path));
   }
   if (statSync(source).isDirectory()) {
-    const walk = (dir: string): string[] => readdirSync(dir).sort().flatMap((name) => {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) return walk(path);
-      return /\.ya?ml$/i.test(name) ? [path] : [];
-    });
+    const walk = (dir: string): string[] =>
+      readdirSync(dir)
+        .sort()
+        .flatMap((name) => {
+          const path = join(dir, name);
+          if (statSync(path).isDirectory()) return walk(path);
+          return /\.ya?ml$/i.test(name) ? [path] : [];
+        });
     return walk(source).map((path) => ({ path, text: readFileSync(path, 'utf8') }));
   }
   return [{ path: source, text: readFileSync(source, 'utf8') }];
@@ -61,7 +64,10 @@ function stringList(value: unknown): string[] {
   return typeof value === 'string' ? [value] : [];
 }
 
-export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, number> = DEFAULT_LEVEL_WEIGHTS): { rules: Rule[]; problems: Problem[] } {
+export function parseSigmaFile(
+  file: SigmaFile,
+  levelWeights: Record<string, number> = DEFAULT_LEVEL_WEIGHTS,
+): { rules: Rule[]; problems: Problem[] } {
   const rules: Rule[] = [];
   const problems: Problem[] = [];
   let documents: ReturnType<typeof parseAllDocuments>;
@@ -100,7 +106,12 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
       else rules.push(result);
       continue;
     }
-    const merged = { ...global, ...doc, detection: { ...(global.detection as Obj | undefined), ...(doc.detection as Obj | undefined) }, logsource: { ...(global.logsource as Obj | undefined), ...(doc.logsource as Obj | undefined) } } as Obj;
+    const merged = {
+      ...global,
+      ...doc,
+      detection: { ...(global.detection as Obj | undefined), ...(doc.detection as Obj | undefined) },
+      logsource: { ...(global.logsource as Obj | undefined), ...(doc.logsource as Obj | undefined) },
+    } as Obj;
     const id = String(merged.id ?? '');
     const title = String(merged.title ?? '');
     if (!id || !title) {
@@ -115,10 +126,24 @@ export function parseSigmaFile(file: SigmaFile, levelWeights: Record<string, num
     const level = String(merged.level ?? 'medium').toLowerCase();
     const logsource = merged.logsource as { product?: string; category?: string; service?: string };
     rules.push({
-      id, line, sigmaName: merged.name ? String(merged.name) : undefined, name: title, description: merged.description ? String(merged.description) : undefined, origin: 'sigma', file: file.path,
-      table: 'events', detection: merged.detection as Obj, logsource, weight: levelWeights[level] ?? levelWeights.medium ?? 47,
-      phase: tacticsOf(tags)[0] ?? 'unknown', tags, level,
-      entities: [{ type: 'host', field: 'host' }, { type: 'user', field: 'user' }],
+      id,
+      line,
+      sigmaName: merged.name ? String(merged.name) : undefined,
+      name: title,
+      description: merged.description ? String(merged.description) : undefined,
+      origin: 'sigma',
+      file: file.path,
+      table: 'events',
+      detection: merged.detection as Obj,
+      logsource,
+      weight: levelWeights[level] ?? levelWeights.medium ?? 47,
+      phase: tacticsOf(tags)[0] ?? 'unknown',
+      tags,
+      level,
+      entities: [
+        { type: 'host', field: 'host' },
+        { type: 'user', field: 'user' },
+      ],
     });
   }
   return { rules, problems };
@@ -139,14 +164,20 @@ function parserVersion(): string {
 }
 
 type ParsedSigma = { rules: Rule[]; problems: Problem[] };
-const isParsed = (value: ParsedSigma | undefined): value is ParsedSigma => Boolean(value && Array.isArray(value.rules) && Array.isArray(value.problems));
+const isParsed = (value: ParsedSigma | undefined): value is ParsedSigma =>
+  Boolean(value && Array.isArray(value.rules) && Array.isArray(value.problems));
 
-export async function loadSigma(source: string, levelWeights?: Record<string, number>): Promise<{ rules: Rule[]; problems: Problem[]; files: number }> {
+export async function loadSigma(
+  source: string,
+  levelWeights?: Record<string, number>,
+): Promise<{ rules: Rule[]; problems: Problem[]; files: number }> {
   // An archive or a file unchanged since the last run (same path, size and modification time,
   // as make and rsync judge it) goes straight to its parse: unpacking SigmaHQ's archive to hash
   // its text is a quarter of a second of every small run.
   const stat = statSync(source);
-  const seen = stat.isFile() ? `sigma-file-${cacheKey([parserVersion(), JSON.stringify(levelWeights ?? null), resolve(source), String(stat.size), String(stat.mtimeMs)])}.json` : undefined;
+  const seen = stat.isFile()
+    ? `sigma-file-${cacheKey([parserVersion(), JSON.stringify(levelWeights ?? null), resolve(source), String(stat.size), String(stat.mtimeMs)])}.json`
+    : undefined;
   const known = seen ? readCache<{ name: string; files: number }>(seen) : undefined;
   if (known && typeof known.name === 'string') {
     const cached = readCache<ParsedSigma>(known.name);
@@ -177,7 +208,13 @@ const TIMESPAN_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400
 /** A correlation document → a rule carrying its correlation, or the problem that stops it (naming the attribute). */
 function parseCorrelation(doc: Obj, path: string, line: number | undefined, levelWeights: Record<string, number>): Rule | Problem {
   const id = String(doc.id ?? doc.name ?? '');
-  const fail = (message: string): Problem => ({ severity: 'error', file: path, line, rule: id || undefined, message: `correlation: ${message}` });
+  const fail = (message: string): Problem => ({
+    severity: 'error',
+    file: path,
+    line,
+    rule: id || undefined,
+    message: `correlation: ${message}`,
+  });
   const title = doc.title ? String(doc.title) : '';
   if (!id || !title) return fail('needs a title and an id (or name)');
   const c = doc.correlation as Obj | null;
@@ -198,7 +235,8 @@ function parseCorrelation(doc: Obj, path: string, line: number | undefined, leve
     if (typeof value !== 'number' && Number.isNaN(Number(value))) return fail(`condition ${op} needs a number, not "${String(value)}"`);
     condition[op] = Number(value);
   }
-  if ((type === 'event_count' || type === 'value_count') && Object.keys(condition).length === 0) return fail(`${type} needs a condition such as {gte: 10}`);
+  if ((type === 'event_count' || type === 'value_count') && Object.keys(condition).length === 0)
+    return fail(`${type} needs a condition such as {gte: 10}`);
   const field = raw.field === undefined ? undefined : String(raw.field);
   if (type === 'value_count' && !field) return fail('value_count needs condition.field, the field whose distinct values are counted');
   const aliases: Record<string, Record<string, string>> = {};
@@ -209,10 +247,27 @@ function parseCorrelation(doc: Obj, path: string, line: number | undefined, leve
   const tags = Array.isArray(doc.tags) ? doc.tags.map(String) : [];
   const level = String(doc.level ?? 'medium').toLowerCase();
   return {
-    id, line, sigmaName: doc.name ? String(doc.name) : undefined, name: title, description: doc.description ? String(doc.description) : undefined,
-    origin: 'sigma', file: path, table: 'events', weight: levelWeights[level] ?? levelWeights.medium ?? 47, phase: tacticsOf(tags)[0] ?? 'unknown', tags, level,
-    entities: [], correlation: {
-      type, rules: refs, groupBy, timespanSeconds: Number(span[1]) * TIMESPAN_UNITS[span[2]], condition, field, aliases,
+    id,
+    line,
+    sigmaName: doc.name ? String(doc.name) : undefined,
+    name: title,
+    description: doc.description ? String(doc.description) : undefined,
+    origin: 'sigma',
+    file: path,
+    table: 'events',
+    weight: levelWeights[level] ?? levelWeights.medium ?? 47,
+    phase: tacticsOf(tags)[0] ?? 'unknown',
+    tags,
+    level,
+    entities: [],
+    correlation: {
+      type,
+      rules: refs,
+      groupBy,
+      timespanSeconds: Number(span[1]) * TIMESPAN_UNITS[span[2]],
+      condition,
+      field,
+      aliases,
       generate: c.generate === true || doc.generate === true,
     },
   };
