@@ -187,7 +187,18 @@ test("alert expressions: the seed's logic, arithmetic, and clear errors; never S
   assert.deepEqual(e.explain({ scount: 3, tweight: 1200, pcount: 1 }), ['scount 3 > 1', 'tweight 1200 > 500', 'tweight 1200 > 1000']);
   assert.equal(parseExpression('TotalWeight > 1000', [...METRICS]).evaluate({ tweight: 1001 }), true, "the seed's TotalWeight spelling");
   assert.equal(parseExpression('not (weighted - tweight * 2 >= 10)', [...METRICS]).evaluate({ weighted: 25, tweight: 10 }), true);
-  assert.throws(() => parseExpression('tweight > 1; DROP TABLE detections', [...METRICS]), /cannot read ";/);
+  assert.throws(() => parseExpression('tweight > 1; DROP TABLE detections', [...METRICS]), /statements and comments are not allowed/);
+  assert.throws(
+    () => parseExpression("tweight > 1 or lower('x') = 'x'", [...METRICS]),
+    /only numbers, metric names, arithmetic, comparisons/,
+  );
+  assert.throws(() => parseExpression('tweight > 1 +', [...METRICS]), /alert expression: ends too early/);
+  assert.equal(
+    parseExpression('tweight != 3 and -pcount < 0', [...METRICS])
+      .explain({ tweight: 4, pcount: 1 })
+      .join(', '),
+    'tweight 4 != 3, -pcount -1 < 0',
+  );
   assert.throws(() => parseExpression('bytes > 1', [...METRICS]), /unknown metric "bytes"/);
   assert.throws(() => parseExpression('(tweight > 1', [...METRICS]), /expected "\)"/);
 });

@@ -16,6 +16,8 @@
  * Most events meet a handful of the thousands of rules, so step 3 costs what the data holds,
  * not events × rules; and only rules with a candidate are planned.
  */
+import { renderBound } from '../expr/bound.ts';
+import { checkRuleSql } from './sqlcheck.ts';
 import { Bindings, type SqlValue } from '../store/sql.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent, quoteLiteral, type CanonicalTable } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -317,7 +319,7 @@ export class GroupScan {
   }
 
   condition(rule: Rule, bind: (v: SqlValue) => string, fields?: Set<string>): string {
-    if (rule.sql !== undefined) return `coalesce((${rule.sql}), false)`;
+    if (rule.sql !== undefined) return `coalesce(${renderBound(checkRuleSql(rule.sql, this.table), bind)}, false)`;
     // NULL (a field the event lacks) is false to the CASE that reads this.
     return compileDetection(rule.detection ?? {}, this.context(bind, fields));
   }

@@ -76,6 +76,8 @@ export const duckdb: Dialect = {
   listContains: (list, value) => sql`list_contains(${list}, ${value})`,
   regexMatch: (value, pattern) => sql`regexp_matches(${value}, ${pattern})`,
   timeBucket: (seconds, ts) => sql`time_bucket(to_seconds(${seconds}::BIGINT), ${ts})`,
+  // The expression language's functions are DuckDB's own names.
+  call: (fn, args) => sql`${raw(fn)}(${join(args)})`,
   jsonField: (json, key) => sql`json_extract_string(${json}, ${`$.${JSON.stringify(key)}`})`,
   classifyAddresses: (addresses, internal) => {
     const key = raw('key');

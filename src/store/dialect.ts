@@ -24,6 +24,8 @@ export interface Dialect extends Renderer {
   regexMatch(value: Sql, pattern: Sql): Sql;
   /** The start of the `seconds`-long bucket holding `ts` (buckets aligned on 1970-01-01). */
   timeBucket(seconds: number, ts: Sql): Sql;
+  /** A call of one of the expression language's functions (expr/check.ts FUNCTIONS), in this engine's words. */
+  call(fn: string, args: Sql[]): Sql;
   /** A top-level field of a JSON text column, as a string (NULL when absent). */
   jsonField(json: Sql, key: string): Sql;
   /**

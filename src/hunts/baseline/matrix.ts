@@ -5,6 +5,8 @@
  * (every row of the user's that day in activity, events and http). A day without activity is a
  * row of zeros, not a missing row: an empty day is part of the routine.
  */
+import { renderBound } from '../../expr/bound.ts';
+import { checkRuleSql } from '../../rules/sqlcheck.ts';
 import { PEER_KEYS, type BaselineFeature } from '../../config.ts';
 import { NORMALISE_USER, SERVICE_ACCOUNTS } from '../../model/entities.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
@@ -57,7 +59,10 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
     const aggregates = spec.features
       .filter((f) => f.table === table)
       // The feature's where and value were checked against its table's columns (config.ts).
-      .map((f) => `CAST(${f.value} FILTER (WHERE coalesce((${f.where}), false)) AS DOUBLE) AS ${quoteIdent(f.name)}`);
+      .map(
+        (f) =>
+          `CAST(${f.value} FILTER (WHERE coalesce(${renderBound(checkRuleSql(f.where, f.table), bind)}, false)) AS DOUBLE) AS ${quoteIdent(f.name)}`,
+      );
     return `${alias(table)} AS (SELECT ${user} AS u, CAST(ts AS DATE) AS day, ${[...aggregates, 'count(*) AS n'].join(', ')}
       FROM ${quoteIdent(table)} WHERE ${window} GROUP BY ALL)`;
   });
