@@ -23,7 +23,9 @@ import type { BinaryOp, Expr } from './ast.ts';
 
 // Chevrotain's own single-file build: its package entry loads lodash-es as hundreds of modules
 // (0.4 s at every start of a command that reads a rule or a config); the bundle loads in ~25 ms.
-const { createToken, EmbeddedActionsParser, Lexer } = (await import(new URL('../chevrotain.min.mjs', import.meta.resolve('chevrotain')).href)) as typeof Chevrotain;
+const { createToken, EmbeddedActionsParser, Lexer } = (await import(
+  new URL('../chevrotain.min.mjs', import.meta.resolve('chevrotain')).href
+)) as typeof Chevrotain;
 
 /** An expression that does not parse: the message says where. */
 export class ExpressionSyntaxError extends Error {}
