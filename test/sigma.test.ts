@@ -8,7 +8,7 @@ import { ingest } from '../src/ingest/ingest.ts';
 import { planRules, runRules } from '../src/rules/engine.ts';
 import { tacticsOf, techniquesOf } from '../src/rules/model.ts';
 import { expandPattern, parseCondition } from '../src/rules/sigma/condition.ts';
-import { compileDetection, sigmaToLike } from '../src/rules/sigma/compile.ts';
+import { compileDetection, detectionCond, SIGMA_OPERATORS, sigmaToLike } from '../src/rules/sigma/compile.ts';
 import { detectionAnchors } from '../src/rules/sigma/anchors.ts';
 import { parseSigmaFile } from '../src/rules/sigma/load.ts';
 import { base64Offsets, windashVariants } from '../src/rules/sigma/values.ts';
@@ -50,23 +50,55 @@ test('conditions: not binds tightest, then and, then or; "of" over patterns and 
   assert.throws(() => parseCondition('2 of them'), /only "1 of" and "all of"/);
 });
 
-test('compiled SQL: values are parameters, fields come from the resolver, lists OR, maps AND', () => {
-  const params: unknown[] = [];
-  const sql = compileDetection(
-    { sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' },
-    {
-      field: (name) => `F(${name})`,
-      fullText: () => 'T',
-      bind: (v) => `$${params.push(v)}`,
-    },
-  );
-  // NULL (a missing field) is false to AND and OR; only under NOT must it be made false first.
-  assert.equal(
-    sql,
-    "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))",
-  );
-  assert.deepEqual(params, ['%\\cmd.exe', 'x.exe', 'whoami']);
+/** The golden SQL of one detection in each dialect Sigma renders for: a new dialect must add its own. */
+const GOLDEN: Record<string, { sql: string; params: unknown[] }> = {
+  duckdb: {
+    sql: "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))",
+    params: ['%\\cmd.exe', 'x.exe', 'whoami'],
+  },
+};
+
+test('compiled SQL, per dialect: values are parameters, fields come from the resolver, lists OR, maps AND', () => {
+  assert.deepEqual(Object.keys(SIGMA_OPERATORS), Object.keys(GOLDEN), 'every dialect with a Sigma rendering has its golden SQL');
+  for (const [dialect, golden] of Object.entries(GOLDEN)) {
+    const params: unknown[] = [];
+    const sql = compileDetection(
+      { sel: { Image: ['*\\cmd.exe', 'x.exe'], CommandLine: 'whoami' }, filter: { User: null }, condition: 'sel and not filter' },
+      {
+        field: (name) => `F(${name})`,
+        fullText: () => 'T',
+        bind: (v) => `$${params.push(v)}`,
+      },
+      dialect as 'duckdb',
+    );
+    // NULL (a missing field) is false to AND and OR; only under NOT must it be made false first.
+    assert.equal(sql, golden.sql, dialect);
+    assert.deepEqual(params, golden.params, dialect);
+  }
   assert.deepEqual(sigmaToLike('a\\*b*c?d%_!'), { pattern: 'a*b%c_d!%!_!!', wildcard: true });
+});
+
+test("Sigma's intermediate form: every test is data, |cidr, |fieldref and |expand included", () => {
+  const cond = detectionCond(
+    {
+      sel: {
+        'DestinationIp|cidr': '10.0.0.0/8',
+        'Image|fieldref|endswith': 'ParentImage',
+        'User|expand': '%admins%',
+        'Tag|expand': '%nobody%',
+      },
+      condition: 'sel',
+    },
+    { field: (name) => `F(${name})`, fullText: () => 'T', bind: () => '?', placeholders: { admins: ['root', 'Admin*'] } },
+  );
+  const tests = (cond as { items: { atoms: { test: unknown; data?: unknown }[] }[] }).items.flatMap((i) => i.atoms.map((a) => a.test));
+  assert.deepEqual(tests, [
+    { op: 'cidr', field: 'DestinationIp', network: '10.0.0.0/8' },
+    { op: 'fieldref', field: 'Image', other: 'ParentImage', match: 'ends_with', cased: false },
+    { op: '=', field: 'User', cased: false, value: 'root', num: null },
+    { op: 'like', field: 'User', cased: false, value: 'admin%', num: null },
+    { op: 'false', field: 'Tag' },
+  ]);
 });
 
 test('value encodings: base64offset, windash', () => {

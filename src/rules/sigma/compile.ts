@@ -6,6 +6,7 @@
 import type { SqlValue } from '../../store/sql.ts';
 import { parseCidr } from '../../net/network.ts';
 import { HuntbookError } from '../../errors.ts';
+import type { Dialect } from '../../store/dialect.ts';
 import { expandPattern, parseCondition, type ConditionNode } from './condition.ts';
 import { base64, base64Offsets, encodeForModifiers, windashVariants } from './values.ts';
 
@@ -143,9 +144,24 @@ export interface AtomData {
   num: number | null;
 }
 
-/** One test of a field: its SQL, and the same test as data where it can be (not |cidr, |fieldref, |expand). */
+/**
+ * Every test a Sigma rule makes, as data: the compiler's intermediate form. The engine's SQL is
+ * rendered from it through a dialect's operator table (SIGMA_OPERATORS), as pySigma's backends
+ * render one rule tree for many query languages; the data path runs the plain string tests
+ * (AtomData) straight from a table of them.
+ */
+export type SigmaTest =
+  | AtomData
+  | { op: 'cidr'; field: string | null; network: string }
+  | { op: 'fieldref'; field: string | null; other: string; match: '=' | 'contains' | 'starts_with' | 'ends_with'; cased: boolean }
+  /** |expand of a placeholder nobody configured: matches nothing. */
+  | { op: 'false'; field: string | null };
+
+/** One test of a field: the test as data, its SQL for the engine, and the data path's form where it has one. */
 export interface Atom {
+  test: SigmaTest;
   sql: string;
+  /** The test as the data path runs it (not |cidr, |fieldref, an unconfigured |expand). */
   data?: AtomData;
   /** A plain string test, which a list of values of the same test renders as one expression. */
   simple?: Simple;
@@ -157,18 +173,78 @@ export interface Atom {
  */
 export type Cond = { type: 'any'; atoms: Atom[] } | { type: 'and' | 'or'; items: Cond[] } | { type: 'not'; item: Cond };
 
-function atom(sql: string, data?: AtomData): Atom {
-  return data ? { sql, data } : { sql };
+const DATA_OPS: ReadonlySet<string> = new Set([
+  '=',
+  'contains',
+  'starts_with',
+  'ends_with',
+  'like',
+  'null',
+  'notnull',
+  're',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+]);
+
+/** What an operator renders with: the field as written and lower-cased, the context's binds and fields. */
+interface Operand {
+  expr: string;
+  lowered: string;
+  ctx: CompileContext;
 }
 
-function matchOne(
-  field: string | null,
-  expr: string,
-  lowered: string,
-  raw: Scalar,
-  modifiers: string[],
-  ctx: CompileContext,
-): Atom | Atom[] {
+/** One dialect's SQL for each test: a plain string test gives its Simple (grouped into lists), the others their text. */
+type TestOf<Op> = Op extends AtomData['op'] ? AtomData : Extract<SigmaTest, { op: Op }>;
+type OperatorTable = { [Op in SigmaTest['op']]: (test: TestOf<Op>, o: Operand) => string | Simple };
+
+const COMPARE = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
+
+const plain = (t: AtomData, o: Operand, op: Simple['op']): Simple => ({
+  op,
+  target: t.cased ? o.expr : o.lowered,
+  value: o.ctx.bind(t.value),
+});
+
+/** DuckDB: the workspace's engine. */
+const DUCKDB_OPERATORS: OperatorTable = {
+  null: (_t, o) => `${o.expr} IS NULL`,
+  notnull: (_t, o) => `${o.expr} IS NOT NULL`,
+  '=': (t, o) => plain(t, o, '='),
+  contains: (t, o) => plain(t, o, 'contains'),
+  starts_with: (t, o) => plain(t, o, 'starts_with'),
+  ends_with: (t, o) => plain(t, o, 'ends_with'),
+  like: (t, o) => plain(t, o, 'LIKE'),
+  re: (t, o) => `regexp_matches(${o.expr}, ${o.ctx.bind(t.value)})`,
+  lt: (t, o) => `TRY_CAST(${o.expr} AS DOUBLE) ${COMPARE.lt} ${o.ctx.bind(t.num)}`,
+  lte: (t, o) => `TRY_CAST(${o.expr} AS DOUBLE) ${COMPARE.lte} ${o.ctx.bind(t.num)}`,
+  gt: (t, o) => `TRY_CAST(${o.expr} AS DOUBLE) ${COMPARE.gt} ${o.ctx.bind(t.num)}`,
+  gte: (t, o) => `TRY_CAST(${o.expr} AS DOUBLE) ${COMPARE.gte} ${o.ctx.bind(t.num)}`,
+  cidr: (t, o) => cidrSql(o.expr, t.network, o.ctx),
+  fieldref: (t, o) => {
+    const other = o.ctx.field(t.other);
+    if (t.match !== '=') return `${t.match}(lower(${o.expr}), lower(${other}))`;
+    return t.cased ? `${o.expr} = ${other}` : `lower(${o.expr}) = lower(${other})`;
+  },
+  false: () => 'false',
+};
+
+/** The operator table of each dialect a rule renders for (ClickHouse's comes with the pushed-down rules). */
+export const SIGMA_OPERATORS: Partial<Record<Dialect['name'], OperatorTable>> = { duckdb: DUCKDB_OPERATORS };
+
+/** A test as an atom: rendered through the dialect's table, with its data form where the data path runs it. */
+export function renderTest(test: SigmaTest, o: Operand, dialect: Dialect['name'] = 'duckdb'): Atom {
+  const table = SIGMA_OPERATORS[dialect];
+  if (!table) throw new UnsupportedError(`Sigma rules have no ${dialect} rendering yet`);
+  const rendered = (table[test.op] as (t: SigmaTest, o: Operand) => string | Simple)(test, o);
+  const data = DATA_OPS.has(test.op) ? (test as AtomData) : undefined;
+  if (typeof rendered === 'string') return data ? { test, sql: rendered, data } : { test, sql: rendered };
+  return { test, sql: renderOne(rendered), simple: rendered, ...(data ? { data } : {}) };
+}
+
+/** The tests one value of a field makes (several for encodings, |windash, |expand). */
+function matchOne(field: string | null, raw: Scalar, modifiers: string[], ctx: CompileContext): SigmaTest[] {
   const has = (m: string) => modifiers.includes(m);
   const data = (op: AtomData['op'], value: string | null = null, num: number | null = null, cased = true): AtomData => ({
     op,
@@ -177,87 +253,67 @@ function matchOne(
     value,
     num,
   });
-  if (raw === null) return atom(`${expr} IS NULL`, data('null'));
+  if (raw === null) return [data('null')];
   if (has('exists')) {
     const wanted = raw === true || String(raw).toLowerCase() === 'true';
-    return wanted ? atom(`${expr} IS NOT NULL`, data('notnull')) : atom(`${expr} IS NULL`, data('null'));
+    return [data(wanted ? 'notnull' : 'null')];
   }
   if (has('fieldref')) {
-    const other = ctx.field(String(raw));
-    const cmp = has('cased') ? `${expr} = ${other}` : `lower(${expr}) = lower(${other})`;
     const modifier = (['startswith', 'endswith', 'contains'] as const).find(has);
-    const fn = modifier && ({ startswith: 'starts_with', endswith: 'ends_with', contains: 'contains' } as const)[modifier];
-    return atom(fn ? `${fn}(lower(${expr}), lower(${other}))` : cmp);
+    const match = modifier ? ({ startswith: 'starts_with', endswith: 'ends_with', contains: 'contains' } as const)[modifier] : '=';
+    return [{ op: 'fieldref', field, other: String(raw), match, cased: has('cased') }];
   }
   for (const op of ['lt', 'lte', 'gt', 'gte'] as const) {
     if (has(op)) {
       if (typeof raw !== 'number' && Number.isNaN(Number(raw))) throw new UnsupportedError(`|${op} needs a number`, String(raw));
-      return atom(
-        `TRY_CAST(${expr} AS DOUBLE) ${{ lt: '<', lte: '<=', gt: '>', gte: '>=' }[op]} ${ctx.bind(Number(raw))}`,
-        data(op, null, Number(raw)),
-      );
+      return [data(op, null, Number(raw))];
     }
   }
-  if (has('cidr')) return atom(cidrSql(expr, String(raw), ctx));
+  if (has('cidr')) {
+    cidrSql('x', String(raw), { ...ctx, bind: () => '' }); // refuses what cannot be rendered, at compile time
+    return [{ op: 'cidr', field, network: String(raw) }];
+  }
   if (has('re')) {
     const flags = ['i', 'm', 's'].filter((f) => has(f)).join('');
     const pattern = `${flags ? `(?${flags})` : ''}${String(raw)}`;
     ctx.regex?.(pattern);
-    return atom(`regexp_matches(${expr}, ${ctx.bind(pattern)})`, data('re', pattern));
+    return [data('re', pattern)];
   }
   const text = String(raw);
   if (has('expand')) {
     const placeholders = [...text.matchAll(/%([A-Za-z0-9_]+)%/g)].map((m) => m[1]);
     const values = ctx.placeholders ?? {};
-    if (placeholders.some((p) => !values[p])) return atom('false'); // unknown placeholder: matches nothing unless configured
+    if (placeholders.some((p) => !values[p])) return [{ op: 'false', field }]; // unknown placeholder: matches nothing unless configured
     let variants = [text];
     for (const p of placeholders) variants = variants.flatMap((v) => values[p].map((value) => v.replaceAll(`%${p}%`, value)));
-    return atom(
-      renderAny(
-        variants.flatMap((v) =>
-          [
-            matchOne(
-              field,
-              expr,
-              lowered,
-              v,
-              modifiers.filter((m) => m !== 'expand'),
-              ctx,
-            ),
-          ].flat(),
-        ),
-      ),
-    );
+    const rest = modifiers.filter((m) => m !== 'expand');
+    return variants.flatMap((v) => matchOne(field, v, rest, ctx));
   }
   // Encodings produce literal strings to look for (no wildcards inside).
   const encodings = modifiers.filter((m) => ['base64', 'base64offset', 'utf16', 'utf16le', 'utf16be', 'wide'].includes(m));
   let needles: string[] | undefined;
   if (encodings.length > 0) {
-    const plain = unescapePlain(text);
-    const wide = encodeForModifiers(plain, has);
+    const plainText = unescapePlain(text);
+    const wide = encodeForModifiers(plainText, has);
     if (has('base64offset')) needles = base64Offsets(wide);
     else if (has('base64')) needles = [base64(wide)];
     else needles = [wide.toString('latin1')];
   }
   const variants = needles ?? (has('windash') ? windashVariants(text) : [text]);
   const cased = has('cased');
-  const target = cased ? expr : lowered;
   const fold = (v: string) => (cased ? v : v.toLowerCase());
-  return variants.map((variant): Atom => {
+  return variants.map((variant): AtomData => {
     const literal = needles !== undefined;
     const value = literal ? variant.replace(/([*?\\])/g, '\\$1') : variant;
     // Without wildcards inside the value, a plain string function: far cheaper than a LIKE matcher.
     if (!sigmaToLike(value).wildcard) {
-      const folded = fold(unescapePlain(value));
       const modifier = (['contains', 'startswith', 'endswith'] as const).find(has);
       const op =
         modifier === undefined ? '=' : ({ contains: 'contains', startswith: 'starts_with', endswith: 'ends_with' } as const)[modifier];
-      const simple: Simple = { op, target, value: ctx.bind(folded) };
-      return { sql: renderOne(simple), simple, data: data(op, folded, null, cased) };
+      return data(op, fold(unescapePlain(value)), null, cased);
     }
     const { pattern } = sigmaToLike(value, has('contains') || has('endswith') ? '%' : '', has('contains') || has('startswith') ? '%' : '');
-    const simple: Simple = { op: 'LIKE', target, value: ctx.bind(fold(pattern)) };
-    return { sql: renderOne(simple), simple, data: data('like', fold(pattern), null, cased) };
+    return data('like', fold(pattern), null, cased);
   });
 }
 
@@ -310,7 +366,7 @@ export function renderCond(cond: Cond): string {
   }
 }
 
-function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext): Cond {
+function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext, dialect: Dialect['name']): Cond {
   const list = Array.isArray(values) ? values : [values];
   if (list.length === 0) throw new UnsupportedError('empty value list');
   for (const v of list) {
@@ -322,8 +378,9 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
   let lowered = `lower(${expr})`;
   if (spec.field !== null && ctx.lowered) lowered = ctx.lowered(spec.field);
   else if (spec.field === null && ctx.loweredText) lowered = ctx.loweredText();
+  const operand: Operand = { expr, lowered, ctx };
   const results = (list as Scalar[]).map((v) =>
-    [matchOne(spec.field, expr, lowered, v, spec.field === null ? [...mods, 'contains'] : mods, ctx)].flat(),
+    matchOne(spec.field, v, spec.field === null ? [...mods, 'contains'] : mods, ctx).map((test) => renderTest(test, operand, dialect)),
   );
   const joined: Cond =
     spec.modifiers.includes('all') && results.length > 1
@@ -335,26 +392,27 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext)
 }
 
 /** One search identifier: a map (AND of fields), a list of maps (OR), or a list of keywords. */
-function compileSearch(name: string, search: unknown, ctx: CompileContext): Cond {
+function compileSearch(name: string, search: unknown, ctx: CompileContext, dialect: Dialect['name']): Cond {
   if (search === null || search === undefined) throw new UnsupportedError('empty search identifier', name);
   if (Array.isArray(search)) {
     if (search.length === 0) throw new UnsupportedError('empty search identifier', name);
     if (search.every((s) => s !== null && typeof s === 'object' && !Array.isArray(s))) {
-      return { type: 'or', items: search.map((s, i) => compileSearch(`${name}[${i}]`, s, ctx)) };
+      return { type: 'or', items: search.map((s, i) => compileSearch(`${name}[${i}]`, s, ctx, dialect)) };
     }
-    if (search.every((s) => s === null || typeof s !== 'object')) return compileFieldItem({ field: null, modifiers: [] }, search, ctx);
+    if (search.every((s) => s === null || typeof s !== 'object'))
+      return compileFieldItem({ field: null, modifiers: [] }, search, ctx, dialect);
     throw new UnsupportedError('mixed list of maps and keywords', name);
   }
   if (typeof search === 'object') {
     const entries = Object.entries(search as Record<string, unknown>);
     if (entries.length === 0) throw new UnsupportedError('empty search identifier', name);
-    return { type: 'and', items: entries.map(([key, values]) => compileFieldItem(parseKey(key), values, ctx)) };
+    return { type: 'and', items: entries.map(([key, values]) => compileFieldItem(parseKey(key), values, ctx, dialect)) };
   }
-  return compileFieldItem({ field: null, modifiers: [] }, [search as Scalar], ctx);
+  return compileFieldItem({ field: null, modifiers: [] }, [search as Scalar], ctx, dialect);
 }
 
 /** A detection's shape and tests; throws UnsupportedError for what huntbook does not run. */
-export function detectionCond(detection: Record<string, unknown>, ctx: CompileContext): Cond {
+export function detectionCond(detection: Record<string, unknown>, ctx: CompileContext, dialect: Dialect['name'] = 'duckdb'): Cond {
   const conditions = detection.condition;
   const texts = Array.isArray(conditions) ? conditions.map(String) : [String(conditions ?? '')];
   if (texts.length === 0 || texts[0] === '' || texts[0] === 'undefined') throw new UnsupportedError('no condition');
@@ -364,7 +422,7 @@ export function detectionCond(detection: Record<string, unknown>, ctx: CompileCo
   const search = (name: string): Cond => {
     if (!compiled.has(name)) {
       if (!(name in detection)) throw new UnsupportedError('condition names an unknown search identifier', name);
-      compiled.set(name, compileSearch(name, detection[name], ctx));
+      compiled.set(name, compileSearch(name, detection[name], ctx, dialect));
     }
     return compiled.get(name)!;
   };
@@ -395,6 +453,6 @@ export function detectionCond(detection: Record<string, unknown>, ctx: CompileCo
   return ast.length === 1 ? walk(ast[0]) : { type: 'or', items: ast.map(walk) };
 }
 
-export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext): string {
-  return renderCond(detectionCond(detection, ctx));
+export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext, dialect: Dialect['name'] = 'duckdb'): string {
+  return renderCond(detectionCond(detection, ctx, dialect));
 }
