@@ -37,21 +37,21 @@ test('no hunt keeps its own run: runs and results are written by the runner alon
   }
 });
 
-test('parameters come from the configuration and the flags alone; every stage renders for DuckDB', () => {
+test('parameters come from the configuration and the flags alone; every stage renders for DuckDB', async () => {
   const config = defaultConfig();
   for (const hunt of HUNTS) {
     const p = hunt.params(config, {});
-    for (const stage of hunt.stage(p, duckdb)) {
+    for (const stage of await hunt.stage(p, duckdb)) {
       const { text } = render(stage.sql, duckdb);
       assert.match(text, /SELECT/i, `${hunt.name} stage ${stage.table}`);
       assert.match(stage.table, /^hb_[a-z_]+$/, "stage tables are the runner's temporary tables");
     }
   }
-  // The stages that read raw logs today: the three beacon hunts.
-  assert.deepEqual(
-    HUNTS.filter((h) => h.stage(h.params(config, {}), duckdb).length > 0).map((h) => h.name),
-    ['beacons.timing', 'beacons.scored', 'beacons.flow'],
-  );
+  // The hunts whose stages read raw logs today: the three beacon hunts and baseline (risk and population read
+  // detections, insider composes the others, social's per-profile aggregation is not yet a stage).
+  const staged: string[] = [];
+  for (const h of HUNTS) if ((await h.stage(h.params(config, {}), duckdb)).length > 0) staged.push(h.name);
+  assert.deepEqual(staged, ['beacons.timing', 'beacons.scored', 'beacons.flow', 'baseline']);
 });
 
 test('a bad --since or --until is a usage error naming the option (exit 2), on every hunt, before the workspace opens', async (t) => {
@@ -95,4 +95,54 @@ test('`hunt` loads neither the Neo4j driver nor the picture decoders (its import
   assert.ok(seen.size > 20, `followed ${seen.size} modules`);
   assert.ok(packages.has('@duckdb/node-api'));
   for (const heavy of ['neo4j-driver', 'jpeg-js', 'pngjs']) assert.ok(!packages.has(heavy), `hunt imports ${heavy}`);
+});
+
+/**
+ * Where SQL only DuckDB speaks may be written: the dialects, and the modules that only ever run
+ * on the workspace (its own DuckDB file) or are one hunt's stage and finisher. Everything else
+ * (the expression language, Sigma's intermediate form, the hunt contract, config, model, net, ml)
+ * stays engine-neutral, so that a stage can be rendered for ClickHouse. A new module that writes
+ * DuckDB-only SQL fails here until it is placed on purpose.
+ */
+const DUCKDB_ONLY =
+  /\bepoch\(|\barg_max\(|\barg_min\(|FILTER \(WHERE|\blist_contains\(|\bregexp_matches\(|\btime_bucket\(|\bjson_extract_string\(|->>/;
+const WORKSPACE_OR_DIALECT = [
+  'src/store/', // the workspace and the dialects
+  'src/hunts/beacons/',
+  'src/hunts/risk/',
+  'src/hunts/baseline/',
+  'src/hunts/insider/',
+  'src/hunts/social/', // each hunt's stage and finisher
+  'src/rules/scan.ts',
+  'src/rules/engine.ts',
+  'src/rules/correlation.ts', // the workspace's rule engine
+  'src/rules/sigma/compile.ts', // holds Sigma's DuckDB operator table (SIGMA_OPERATORS)
+  'src/ingest/', // DuckDB's readers load files into the workspace
+  'src/workbench/',
+  'src/cli/',
+  'src/analyze/', // read the workspace
+  'src/generate/', // writes files, no SQL (its epoch() is a JS helper)
+];
+
+test("DuckDB-only SQL is written only in the dialects, the hunts' stages and finishers, and workspace-side modules", () => {
+  const offenders: string[] = [];
+  for (const file of readdirSync(join(ROOT, 'src'), { recursive: true }).map(String)) {
+    if (!file.endsWith('.ts')) continue;
+    const path = `src/${file.replaceAll('\\', '/')}`;
+    if (WORKSPACE_OR_DIALECT.some((allowed) => path.startsWith(allowed))) continue;
+    const text = readFileSync(join(ROOT, path), 'utf8');
+    const hit = DUCKDB_ONLY.exec(text);
+    if (hit) offenders.push(`${path}: ${hit[0]}`);
+  }
+  assert.deepEqual(offenders, []);
+  // and the dialect-neutral core holds none of it
+  for (const neutral of [
+    'src/expr/render.ts',
+    'src/expr/check.ts',
+    'src/hunts/contract.ts',
+    'src/store/sql-template.ts',
+    'src/store/dialect.ts',
+  ]) {
+    assert.doesNotMatch(readFileSync(join(ROOT, neutral), 'utf8'), DUCKDB_ONLY, neutral);
+  }
 });

@@ -69,7 +69,7 @@ export interface Hunt<P> {
   /** Every column a printed row may have, in order. */
   readonly columns: readonly string[];
   params(config: Config, flags: Flags): P;
-  stage(p: P, dialect: Dialect): Stage[];
+  stage(p: P, dialect: Dialect): Stage[] | Promise<Stage[]>;
   finish(context: HuntContext, p: P): Promise<HuntOutput>;
   thread(row: Row): string;
 }
@@ -80,7 +80,7 @@ export type AnyHunt = Hunt<any>;
 
 export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<HuntOutput> {
   const started = performance.now();
-  const stages = hunt.stage(p, duckdb);
+  const stages = await hunt.stage(p, duckdb);
   try {
     for (const stage of stages) {
       const { text, params } = render(stage.sql, duckdb);

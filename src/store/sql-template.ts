@@ -86,3 +86,22 @@ export function render(statement: Sql, renderer: Renderer, params: SqlValue[] = 
   walk(statement);
   return { text: out.join(''), params };
 }
+
+/**
+ * A statement already written as text with DuckDB's numbered placeholders ($1, $2 …) and its
+ * values, as a statement value (for SQL built before `sql` existed; a quoted literal's text is
+ * left alone). Its text stays DuckDB's: a stage made this way is a DuckDB stage.
+ */
+export function fromNumbered(text: string, values: readonly SqlValue[]): Sql {
+  const parts: string[] = [];
+  const holes: Hole[] = [];
+  let last = 0;
+  for (const m of text.matchAll(/'(?:[^']|'')*'|\$(\d+)\b/g)) {
+    if (m[1] === undefined) continue;
+    parts.push(text.slice(last, m.index));
+    holes.push(new Value(values[Number(m[1]) - 1]));
+    last = m.index + m[0].length;
+  }
+  parts.push(text.slice(last));
+  return new Sql(parts, holes);
+}

@@ -11,11 +11,13 @@ import { UsageError } from '../../errors.ts';
 import { loadRuleSources, SHIPPED_PACKS_DIR } from '../../rules/catalog.ts';
 import { NORMALISE_USER } from '../../model/entities.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
+import type { Dialect } from '../../store/dialect.ts';
+import { fromNumbered } from '../../store/sql-template.ts';
 import type { ResultRow } from '../run.ts';
 import { choice, integer, requireInteger, requireNumber, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { WeightedParams } from '../risk/weighted.ts';
-import { buildMatrix, MATRIX_TABLE, type MatrixShape } from './matrix.ts';
+import { buildMatrix, MATRIX_TABLE, type MatrixShape, type MatrixSpec, matrixShape, matrixStatement } from './matrix.ts';
 import { scoreDays, type DayScore, type Deviation } from './score.ts';
 
 export interface BaselineParams extends BaselineConfig {
@@ -93,16 +95,8 @@ async function ruleIdsOf(packs: readonly string[]): Promise<string[]> {
 }
 
 /** The matrix and every day's score, without keeping a run (hunt insider builds on this). */
-export async function scoreBaseline(ws: Workspace, params: BaselineParams): Promise<BaselineResult> {
-  const ruleIds = await ruleIdsOf(params.packs);
-  const shape = await buildMatrix(ws, {
-    features: params.features,
-    ruleIds,
-    peerKey: params.peerKey,
-    weighted: params.weighted,
-    since: params.since,
-    until: params.until,
-  });
+export async function scoreBaseline(ws: Workspace, params: BaselineParams, options: { staged?: boolean } = {}): Promise<BaselineResult> {
+  const shape = options.staged ? await matrixShape(ws) : await buildMatrix(ws, await matrixSpec(params));
   if (shape.users === 0) {
     throw new UsageError(
       'no user activity to baseline: ingest activity (CERT logon/device/file/email), Windows events or proxy logs with a user field',
@@ -166,7 +160,7 @@ export function historyNote(result: BaselineResult, params: BaselineParams): str
 async function finishBaseline({ ws, record }: HuntContext, p: BaselineOptions): Promise<HuntOutput> {
   const { top, user, ...params } = p;
   const options = { top, user };
-  const result = await scoreBaseline(ws, params);
+  const result = await scoreBaseline(ws, params, { staged: true });
   const { users, dayNames, peerGroups } = result;
   const only = options.user?.toLowerCase();
   const ranked = result.days
@@ -199,12 +193,23 @@ async function finishBaseline({ ws, record }: HuntContext, p: BaselineOptions): 
       reasons: r.reasons.join('; '),
     };
   });
-  await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   return {
     columns: [...BASELINE_COLUMNS],
     rows: printed,
     runId,
     notes: [`${historyNote(result, params)}; ${rows.length} days of interest; run ${runId}`],
+  };
+}
+
+/** What the matrix is made of: the configured features, one column per rule of the packs, peers, the window. */
+async function matrixSpec(params: BaselineParams): Promise<MatrixSpec> {
+  return {
+    features: params.features,
+    ruleIds: await ruleIdsOf(params.packs),
+    peerKey: params.peerKey,
+    weighted: params.weighted,
+    since: params.since,
+    until: params.until,
   };
 }
 
@@ -214,15 +219,7 @@ export async function baselineMatrix(
   params: BaselineParams,
   options: { user?: string } = {},
 ): Promise<{ columns: string[]; rows: Row[] }> {
-  const ruleIds = await ruleIdsOf(params.packs);
-  await buildMatrix(ws, {
-    features: params.features,
-    ruleIds,
-    peerKey: params.peerKey,
-    weighted: params.weighted,
-    since: params.since,
-    until: params.until,
-  });
+  await buildMatrix(ws, await matrixSpec(params));
   const result = await ws.queryWithColumns(
     `SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
     ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`,
@@ -233,9 +230,15 @@ export async function baselineMatrix(
 }
 
 /**
- * Baseline builds its daily matrix from events, activity and detections in the workspace
- * (matrix.ts); that build is not yet a stage of its own.
+ * The stage: the daily matrix (matrix.ts), aggregated per user and day from activity, events,
+ * http and detections; still DuckDB text (windows, generate_series), made a statement value.
  */
+async function baselineStages(p: BaselineOptions, dialect: Dialect): Promise<Stage[]> {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the baseline stage has no ${dialect.name} SQL yet`);
+  const statement = matrixStatement(await matrixSpec(p));
+  return [{ table: MATRIX_TABLE, sql: fromNumbered(statement.text, statement.values) }];
+}
+
 export const BASELINE: Hunt<BaselineOptions> = {
   name: 'baseline',
   columns: BASELINE_COLUMNS,
@@ -244,7 +247,7 @@ export const BASELINE: Hunt<BaselineOptions> = {
     top: integer(flags, 'top', '--top', 20, 1),
     user: text(flags, 'user'),
   }),
-  stage: () => [],
+  stage: baselineStages,
   finish: finishBaseline,
   thread: (row) => String(row.user),
 };

@@ -9,7 +9,7 @@ import { renderBound } from '../../expr/bound.ts';
 import { checkRuleSql } from '../../rules/sqlcheck.ts';
 import { PEER_KEYS, type BaselineFeature } from '../../config.ts';
 import { NORMALISE_USER, SERVICE_ACCOUNTS } from '../../model/entities.ts';
-import { Bindings, timeWindow } from '../../store/sql.ts';
+import { Bindings, type SqlValue, timeWindow } from '../../store/sql.ts';
 import { quoteIdent } from '../../store/schema.ts';
 import { listValue, type Workspace } from '../../store/workspace.ts';
 import { weightedAggregates, type WeightedParams } from '../risk/weighted.ts';
@@ -48,6 +48,13 @@ export interface MatrixShape {
  * by user and day.
  */
 export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<MatrixShape> {
+  const statement = matrixStatement(spec);
+  await ws.run(`CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS ${statement.text}`, statement.values);
+  return matrixShape(ws);
+}
+
+/** The matrix's statement (its bound text and values): hunt baseline's stage, or buildMatrix's. */
+export function matrixStatement(spec: MatrixSpec): { text: string; values: SqlValue[] } {
   const { values, bind } = new Bindings();
   const user = NORMALISE_USER('"user"');
   const window = ['ts IS NOT NULL', ...timeWindow(bind, spec)].join(' AND ');
@@ -102,7 +109,6 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
   ctes.push(
     'days AS (SELECT CAST(d AS DATE) AS day FROM span, generate_series(CAST(lo AS TIMESTAMP), CAST(hi AS TIMESTAMP), INTERVAL 1 DAY) t(d))',
   );
-  const columns = [...spec.features.map((f) => f.name), ...FIRST_TIME_COLUMNS, ...spec.ruleIds, 'weighted', 'day_count'];
   const select = [
     ...spec.features.map((f) => `coalesce(${alias(f.table)}.${quoteIdent(f.name)}, 0) AS ${quoteIdent(f.name)}`),
     ...FIRST_TIME_COLUMNS.map((c) => `CAST(coalesce(t_first.${c}, 0) AS DOUBLE) AS ${c}`),
@@ -113,14 +119,18 @@ export async function buildMatrix(ws: Workspace, spec: MatrixSpec): Promise<Matr
   const joins = [...tables, 'detections', 'first'].map(
     (t) => `LEFT JOIN ${alias(t)} ON ${alias(t)}.u = users.u AND ${alias(t)}.day = days.day`,
   );
-  await ws.run(
-    `CREATE OR REPLACE TEMP TABLE ${MATRIX_TABLE} AS
-    WITH ${ctes.join(',\n')}
+  return {
+    text: `WITH ${ctes.join(',\n')}
     SELECT users.u AS "user", days.day, ${select.join(', ')}
     FROM users CROSS JOIN days ${joins.join(' ')}
     ORDER BY "user", days.day`,
     values,
-  );
+  };
+}
+
+/** The matrix in the workspace, described: its feature columns (after user and day, in order), users and days. */
+export async function matrixShape(ws: Workspace): Promise<MatrixShape> {
+  const columns = (await ws.query(`SELECT column_name FROM (DESCRIBE ${MATRIX_TABLE})`)).map((r) => String(r.column_name)).slice(2);
   const [shape] = await ws.query(
     `SELECT count(DISTINCT "user") AS users, count(DISTINCT day) AS days, CAST(min(day) AS VARCHAR) AS first, CAST(max(day) AS VARCHAR) AS last FROM ${MATRIX_TABLE}`,
   );
