@@ -22,7 +22,7 @@ import type { Dialect } from '../store/dialect.ts';
 import { quoteIdent } from '../store/schema.ts';
 import { render, type Sql } from '../store/sql-template.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
-import { recordRun, recordRunFromTable, type ResultRow } from './run.ts';
+import { recordRun, recordRunFromQuery, type ResultRow } from './run.ts';
 
 export interface HuntOutput {
   columns: string[];
@@ -38,11 +38,11 @@ export interface Stage {
 }
 
 /**
- * Ranked rows held in a workspace table (a hunt that ranks in SQL): columns rank, entity, score,
- * features (JSON), reasons (VARCHAR[]), evidence (JSON).
+ * Ranked rows a hunt made in SQL: a query over its workspace tables giving rank, entity, score,
+ * features (JSON), reasons (VARCHAR[]), evidence (JSON); kept straight from it, never through JS.
  */
-export interface ResultTable {
-  table: string;
+export interface ResultQuery {
+  query: string;
   entityType: string;
   count: number;
 }
@@ -52,7 +52,7 @@ export interface RunRecord {
   window?: { start?: string | null; end?: string | null };
   /** What the run record says it ran with (default: the hunt's parameters). */
   parameters?: unknown;
-  results: readonly ResultRow[] | ResultTable;
+  results: readonly ResultRow[] | ResultQuery;
   /** Runs inside the run's transaction, with its id. */
   keep?: (runId: number) => Promise<void>;
 }
@@ -90,8 +90,8 @@ export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<Hu
       const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
       return ws.transaction(async () => {
         const runId =
-          'table' in run.results
-            ? await recordRunFromTable(ws, { ...kept, table: run.results })
+          'query' in run.results
+            ? await recordRunFromQuery(ws, { ...kept, ranked: run.results })
             : await recordRun(ws, { ...kept, rows: run.results });
         if (run.keep) await run.keep(runId);
         return runId;

@@ -17,7 +17,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { quoteIdent } from '../store/schema.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 
 export interface ResultRow {
@@ -164,25 +163,25 @@ export async function previousFeatures(ws: Workspace, hunt: string, period: { st
  * A run whose ranked rows a hunt made in SQL (a workspace table with rank, entity, score,
  * features, reasons, evidence): kept without a trip through JS.
  */
-export async function recordRunFromTable(
+export async function recordRunFromQuery(
   ws: Workspace,
   run: {
     hunt: string;
     parameters: unknown;
     window?: { start?: string | null; end?: string | null };
     started: number;
-    table: { table: string; entityType: string; count: number };
+    ranked: { query: string; entityType: string; count: number };
   },
 ): Promise<number> {
   return ws.transaction(async () => {
     const started = await startRun(ws, run.hunt, run.parameters, run.window);
     await ws.run(
-      `INSERT INTO results SELECT $1, $2, rank, $3, entity, score, features, to_json(reasons), evidence FROM ${quoteIdent(run.table.table)}`,
-      [started.runId, run.hunt, run.table.entityType],
+      `INSERT INTO results SELECT $1, $2, rank, $3, entity, score, features, to_json(reasons), evidence FROM (${run.ranked.query})`,
+      [started.runId, run.hunt, run.ranked.entityType],
     );
     await ws.run('UPDATE hunt_runs SET seconds = $1, result_count = $2 WHERE run_id = $3', [
       (performance.now() - run.started) / 1000,
-      run.table.count,
+      run.ranked.count,
       started.runId,
     ]);
     return started.runId;

@@ -34,6 +34,31 @@ function aliased(e: Expr): Expr {
   }
 }
 
+function arithmetic(op: string, a: number, b: number): number {
+  switch (op) {
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return b === 0 ? 0 : a / b;
+    case '>':
+      return Number(a > b);
+    case '>=':
+      return Number(a >= b);
+    case '<':
+      return Number(a < b);
+    case '<=':
+      return Number(a <= b);
+    case '=':
+      return Number(a === b);
+    default:
+      return Number(a !== b);
+  }
+}
+
 function value(e: Expr, m: Record<string, number>): number {
   switch (e.kind) {
     case 'num':
@@ -49,19 +74,7 @@ function value(e: Expr, m: Record<string, number>): number {
       if (e.op === 'and') return a && value(e.right, m) ? 1 : 0;
       if (e.op === 'or') return a || value(e.right, m) ? 1 : 0;
       const b = value(e.right, m);
-      const results: Record<string, () => number> = {
-        '+': () => a + b,
-        '-': () => a - b,
-        '*': () => a * b,
-        '/': () => (b === 0 ? 0 : a / b),
-        '>': () => Number(a > b),
-        '>=': () => Number(a >= b),
-        '<': () => Number(a < b),
-        '<=': () => Number(a <= b),
-        '=': () => Number(a === b),
-        '<>': () => Number(a !== b),
-      };
-      return results[e.op]();
+      return arithmetic(e.op, a, b);
     }
     default:
       return 0; // alertProblem() admits no other node

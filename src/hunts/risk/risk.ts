@@ -240,15 +240,15 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`,
   );
   const total = Number(await ws.scalar('SELECT count(*) FROM hb_risk_rows'));
   // What a result keeps: the risk score, the metrics as features, the window and its heaviest rules as evidence.
-  await ws.run(`CREATE OR REPLACE TEMP TABLE hb_risk_results AS SELECT rank, entity, risk AS score,
+  const ranked = `SELECT rank, entity, risk AS score,
       json_object(${HISTORY_FIELDS.map((f) => `'${f}', ${f}`).join(', ')}) AS features, reasons, json_object('window_start', window_start, 'rules', CAST(rules AS JSON)) AS evidence
-    FROM hb_risk_rows`);
+    FROM hb_risk_rows`;
   // The run, its rows and the entities' history land together, or not at all.
   const { top: _top, ...parameters } = params;
   const runId = await record({
     parameters,
     window: { start: params.since, end: params.until },
-    results: { table: 'hb_risk_results', entityType: params.by, count: total },
+    results: { query: ranked, entityType: params.by, count: total },
     keep: (id) => keepHistory(ws, id, params),
   });
   const printed = await ws.query(
@@ -256,7 +256,7 @@ FROM scored WINDOW win AS (PARTITION BY window_start)`,
     FROM hb_risk_rows ORDER BY rank LIMIT $1`,
     [top],
   );
-  for (const table of ['hb_risk', 'hb_risk_scores', 'hb_risk_rows', 'hb_risk_results']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
+  for (const table of ['hb_risk', 'hb_risk_scores', 'hb_risk_rows']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
   return {
     columns: [...RISK_COLUMNS],
     rows: printed,
