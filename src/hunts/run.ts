@@ -119,21 +119,21 @@ export async function finishRun(
   }
 }
 
+/** What a run record says besides its rows: the hunt, what it ran with, over which window, since when. */
+export interface RunMeta {
+  hunt: string;
+  parameters: unknown;
+  window?: { start?: string | null; end?: string | null };
+  /** performance.now() when the hunt started (the run keeps how long it took). */
+  started: number;
+}
+
 /**
  * A finished hunt's run record and its ranked rows, written together in one transaction, and only
  * after the hunt has checked its inputs and computed everything: a refused or failed hunt leaves
  * no run behind.
  */
-export async function recordRun(
-  ws: Workspace,
-  run: {
-    hunt: string;
-    parameters: unknown;
-    window?: { start?: string | null; end?: string | null };
-    started: number;
-    rows: readonly ResultRow[];
-  },
-): Promise<number> {
+export async function recordRun(ws: Workspace, run: RunMeta & { rows: readonly ResultRow[] }): Promise<number> {
   return ws.transaction(async () => {
     const started = await startRun(ws, run.hunt, run.parameters, run.window);
     await finishRun(ws, { runId: started.runId, started: run.started }, run.hunt, run.rows);
@@ -160,18 +160,12 @@ export async function previousFeatures(ws: Workspace, hunt: string, period: { st
 }
 
 /**
- * A run whose ranked rows a hunt made in SQL (a workspace table with rank, entity, score,
- * features, reasons, evidence): kept without a trip through JS.
+ * A run whose ranked rows a hunt made in SQL (a query giving rank, entity, score, features,
+ * reasons, evidence): kept without a trip through JS.
  */
 export async function recordRunFromQuery(
   ws: Workspace,
-  run: {
-    hunt: string;
-    parameters: unknown;
-    window?: { start?: string | null; end?: string | null };
-    started: number;
-    ranked: { query: string; entityType: string; count: number };
-  },
+  run: RunMeta & { ranked: { query: string; entityType: string; count: number } },
 ): Promise<number> {
   return ws.transaction(async () => {
     const started = await startRun(ws, run.hunt, run.parameters, run.window);
