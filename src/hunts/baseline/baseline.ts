@@ -233,7 +233,7 @@ export async function baselineMatrix(
  * The stage: the daily matrix (matrix.ts), aggregated per user and day from activity, events,
  * http and detections; still DuckDB text (windows, generate_series), made a statement value.
  */
-async function baselineStages(p: BaselineOptions, dialect: Dialect): Promise<Stage[]> {
+export async function baselineStages(p: BaselineParams, dialect: Dialect): Promise<Stage[]> {
   if (dialect.name !== 'duckdb') throw new UsageError(`the baseline stage has no ${dialect.name} SQL yet`);
   const statement = matrixStatement(await matrixSpec(p));
   return [{ table: MATRIX_TABLE, sql: fromNumbered(statement.text, statement.values) }];

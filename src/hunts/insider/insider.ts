@@ -19,7 +19,14 @@ import { Bindings, timeWindow } from '../../store/sql.ts';
 import { listValue, type Row, type Workspace } from '../../store/workspace.ts';
 import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
 import { integer, text, timeRange, type Flags } from '../../model/flags.ts';
-import { scoreBaseline, describeDeviation, historyNote, readBaselineFlags, type BaselineParams } from '../baseline/baseline.ts';
+import {
+  baselineStages,
+  scoreBaseline,
+  describeDeviation,
+  historyNote,
+  readBaselineFlags,
+  type BaselineParams,
+} from '../baseline/baseline.ts';
 import { MATRIX_TABLE } from '../baseline/matrix.ts';
 import { populationHunt, type PopulationOptions } from '../risk/population.ts';
 import { riskHunt, riskParams, type RiskParams } from '../risk/risk.ts';
@@ -75,7 +82,7 @@ interface Candidate {
 async function finishInsider({ ws, record }: HuntContext, options: InsiderOptions): Promise<HuntOutput> {
   const { top, ...params } = options;
   const weights = params.weights ?? defaultConfig().insider;
-  const baseline = await scoreBaseline(ws, { ...params.baseline, since: params.since, until: params.until });
+  const baseline = await scoreBaseline(ws, { ...params.baseline, since: params.since, until: params.until }, { staged: true });
   await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
   const byUser = new Map<string, Candidate>();
   const candidate = (user: string): Candidate => {
@@ -289,15 +296,14 @@ function readInsiderFlags(config: Config, flags: Flags): InsiderOptions {
 }
 
 /**
- * Insider composes the others: baseline's days (its matrix built from events and activity, as
- * hunt baseline builds it; not yet a stage), and risk and population as runs of their own
- * (through runHunt).
+ * Insider composes the others: baseline's days (its stage is baseline's: the daily matrix), and
+ * risk and population as runs of their own (through runHunt).
  */
 export const INSIDER: Hunt<InsiderOptions> = {
   name: 'insider',
   columns: INSIDER_COLUMNS,
   params: readInsiderFlags,
-  stage: () => [],
+  stage: (p, dialect) => baselineStages({ ...p.baseline, since: p.since, until: p.until }, dialect),
   finish: finishInsider,
   thread: (row) => String(row.user),
 };

@@ -18,7 +18,9 @@ import { IsolationForest } from '../../ml/iforest.ts';
 import { NORMALISE_USER } from '../../model/entities.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
-import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
+import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
+import type { Dialect } from '../../store/dialect.ts';
+import { fromNumbered } from '../../store/sql-template.ts';
 import type { ResultRow } from '../run.ts';
 import { integer, timeRange } from '../../model/flags.ts';
 import { SAME_PICTURE_BITS } from '../../ml/phash.ts';
@@ -96,12 +98,19 @@ export function interactionsSql(where: string): string {
     GROUP BY ${INTERACTION_KEY('i')}`;
 }
 
-async function finishSocial({ ws, record }: HuntContext, options: SocialOptions): Promise<HuntOutput> {
-  const { top, ...params } = options;
+const PROFILE_STAGE = 'hb_social_profiles';
+const ATTRS_STAGE = 'hb_social_attrs';
+
+/**
+ * The stages: per profile, what its interactions say (from the notices and exports, each
+ * interaction once, its targets' departments and titles from the directory), and what the
+ * profile exports say of the accounts themselves.
+ */
+function socialStages(params: SocialParams, dialect: Dialect): Stage[] {
+  if (dialect.name !== 'duckdb') throw new UsageError(`the social stage has no ${dialect.name} SQL yet`);
   const { values, bind } = new Bindings();
   const where = ['true', ...timeWindow(bind, params, 'i.ts')].join(' AND ');
-  const rows = await ws.query(
-    `
+  const perProfile = `
 WITH i AS (${interactionsSql(where)}),
 accepted AS (SELECT profile_id, u, min(ts) AS at FROM i WHERE kind = 'connect_accept' GROUP BY ALL),
 followed AS (SELECT a.profile_id, count(DISTINCT a.u) AS n FROM accepted a JOIN i ON i.profile_id = a.profile_id AND i.u = a.u AND i.kind = 'message' AND i.ts >= a.at GROUP BY ALL),
@@ -111,15 +120,26 @@ p AS (
     count(DISTINCT title) AS titles, count(*) FILTER (WHERE kind = 'message') AS messages, count(DISTINCT u) FILTER (WHERE kind = 'connect_accept') AS accepts,
     CAST(min(ts) AS VARCHAR) AS first_seen, CAST(max(ts) AS VARCHAR) AS last_seen
   FROM i GROUP BY profile_id
-), attrs AS (${ATTRS_SQL}), labelled AS (
+)
+SELECT p.*, f.n AS followed FROM p LEFT JOIN followed f USING (profile_id)`;
+  return [
+    { table: PROFILE_STAGE, sql: fromNumbered(perProfile, values) },
+    { table: ATTRS_STAGE, sql: fromNumbered(ATTRS_SQL, []) },
+  ];
+}
+
+async function finishSocial({ ws, record }: HuntContext, options: SocialOptions): Promise<HuntOutput> {
+  const { top, ...params } = options;
+  const rows = await ws.query(
+    `
+WITH labelled AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
 ), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
-SELECT p.*, round(p.interactions / p.users, 3) AS per_user, coalesce(round(f.n / nullif(p.accepts, 0), 3), 0) AS followup,
+SELECT p.* EXCLUDE (followed), round(p.interactions / p.users, 3) AS per_user, coalesce(round(p.followed / nullif(p.accepts, 0), 3), 0) AS followup,
   ${profileFeatures('a', 'CAST(p.last_seen AS TIMESTAMP)')}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
   CASE WHEN pc.image_distance IS NOT NULL THEN CAST(pc.image_distance <= ${SAME_PICTURE_BITS} AS INTEGER) END AS image_match
-FROM p LEFT JOIN followed f USING (profile_id) LEFT JOIN attrs a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
+FROM ${PROFILE_STAGE} p LEFT JOIN ${ATTRS_STAGE} a USING (profile_id) LEFT JOIN labelled l USING (profile_id) LEFT JOIN pictures pc USING (profile_id)
 ORDER BY profile_id`,
-    values,
   );
   if (rows.length === 0) return profileHunt(ws, record, params, top);
   // Profile attributes join the forest only when every profile has them (an export of them all).
@@ -206,7 +226,7 @@ function profileFeatures(a: string, at: string): string {
  */
 async function profileHunt(ws: Workspace, record: HuntContext['record'], params: SocialParams, top: number): Promise<HuntOutput> {
   const rows = await ws.query(`
-WITH a AS (${ATTRS_SQL}), labelled AS (
+WITH a AS (SELECT * FROM ${ATTRS_STAGE}), labelled AS (
   SELECT lower(target) AS profile_id, string_agg(label, ', ' ORDER BY label) AS label FROM labels WHERE target_kind = 'profile' AND removed_at IS NULL GROUP BY 1
 ), pictures AS (SELECT profile_id, distance AS image_distance, nearest_ref, detector_score FROM picture_checks)
 SELECT a.profile_id, a.name, a.headline, a.seen, ${profileFeatures('a', 'coalesce(CAST(a.seen AS TIMESTAMP), now()::TIMESTAMP)')}, l.label, pc.image_distance, pc.nearest_ref, pc.detector_score,
@@ -301,10 +321,7 @@ function rankProfiles(rows: Row[], names: readonly string[], seed: number) {
   return { scores, order, isolated, why };
 }
 
-/**
- * Social reads interactions (from notification e-mails and exports) and the directory, all in
- * the workspace; its per-profile aggregation is not yet a stage of its own.
- */
+/** Social's stages read the interactions, the directory and the profile exports; the finisher adds labels and picture checks. */
 export const SOCIAL: Hunt<SocialOptions> = {
   name: 'social',
   columns: [...new Set([...SOCIAL_COLUMNS, ...PROFILE_COLUMNS])],
@@ -313,7 +330,7 @@ export const SOCIAL: Hunt<SocialOptions> = {
     seed: integer(flags, 'seed', '--seed', 1, 0),
     top: integer(flags, 'top', '--top', 20, 1),
   }),
-  stage: () => [],
+  stage: (p, dialect) => socialStages(p, dialect),
   finish: finishSocial,
   thread: (row) => String(row.profile_id),
 };
