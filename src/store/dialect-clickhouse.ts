@@ -1,0 +1,106 @@
+/**
+ * ClickHouse, where a stage runs when the logs live on a cluster. Every value is written into the
+ * statement as a literal by one audited function (clickhouseLiteral): the ClickHouse servers still
+ * on premises (18.16, Debian's) take no server-side query parameters, and one quoting path for
+ * every server is easier to trust than two. The SQL keeps to what 18.16 already had: plain
+ * functions and -If combinators, no window functions, no CTEs.
+ */
+import { DuckDBListValue } from '@duckdb/node-api';
+import type { Dialect } from './dialect.ts';
+import type { SqlValue } from './sql.ts';
+import { join, raw, type Sql, sql } from './sql-template.ts';
+
+/** A value this engine cannot take as a literal: the statement is refused, never written. */
+export class LiteralError extends Error {}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A string literal: backslash and quote escaped, every control character (NUL included) as \xHH;
+ * other characters as they are (UTF-8). Nothing inside can end the literal or start a parameter
+ * ({x:String} is text inside quotes).
+ */
+function stringLiteral(text: string): string {
+  let out = "'";
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === "'") out += "\\'";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return `${out}'`;
+}
+
+/** The one way a value reaches ClickHouse SQL: strings, numbers, booleans, NULL, and lists of them. */
+export function clickhouseLiteral(value: SqlValue): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'string') return stringLiteral(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'boolean') return value ? '1' : '0'; // 18.16 has no true/false
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new LiteralError(`${value} is not a number ClickHouse can be given`);
+    return Object.is(value, -0) ? '0' : String(value);
+  }
+  if (value instanceof DuckDBListValue) return `[${value.items.map((v) => clickhouseLiteral(v)).join(', ')}]`;
+  throw new LiteralError(`a ${value.constructor.name} cannot be written as a ClickHouse literal`);
+}
+
+/** An identifier: a plain name only (the callers' whitelists give nothing else), in backquotes. */
+export function clickhouseIdent(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new LiteralError(`"${name}" is not a plain identifier`);
+  return `\`${name}\``;
+}
+
+const lit = (value: SqlValue) => raw(clickhouseLiteral(value));
+
+/** The expression language's functions in ClickHouse's words (DuckDB's semantics kept). */
+const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
+  lower: ([a]) => sql`lower(${a})`,
+  upper: ([a]) => sql`upper(${a})`,
+  length: ([a]) => sql`lengthUTF8(${a})`,
+  strlen: ([a]) => sql`length(${a})`,
+  contains: ([a, b]) => sql`(position(${a}, ${b}) > 0)`,
+  starts_with: ([a, b]) => sql`startsWith(${a}, ${b})`,
+  ends_with: ([a, b]) => sql`endsWith(${a}, ${b})`,
+  regexp_matches: ([a, b]) => sql`match(${a}, ${b})`,
+  regexp_full_match: ([a, b]) => sql`match(${a}, concat('^(?:', ${b}, ')$'))`,
+  coalesce: (args) => sql`coalesce(${join(args)})`,
+  nullif: ([a, b]) => sql`nullIf(${a}, ${b})`,
+  abs: ([a]) => sql`abs(${a})`,
+  hour: ([a]) => sql`toHour(${a})`,
+  // DuckDB counts from Sunday = 0; ClickHouse from Monday = 1.
+  dayofweek: ([a]) => sql`(toDayOfWeek(${a}) % 7)`,
+  trim: ([a]) => sql`trimBoth(${a})`,
+  left: ([a, n]) => sql`substringUTF8(${a}, 1, ${n})`,
+  split_part: ([a, sep, n]) => sql`splitByString(${sep}, ${a})[${n}]`,
+  list_contains: ([l, v]) => sql`has(${l}, ${v})`,
+  len: ([l]) => sql`length(${l})`,
+};
+
+export const clickhouse: Dialect = {
+  name: 'clickhouse',
+  value: (value) => clickhouseLiteral(value),
+  ident: clickhouseIdent,
+  epochSeconds: (ts) => sql`toInt64(toUnixTimestamp(${ts}))`,
+  countIf: (condition) => sql`countIf(${condition})`,
+  argMax: (value, by) => sql`argMax(${value}, ${by})`,
+  argMin: (value, by) => sql`argMin(${value}, ${by})`,
+  listAgg: (value, orderBy) =>
+    orderBy
+      ? sql`arrayMap(x -> tupleElement(x, 2), arraySort(x -> tupleElement(x, 1), groupArray(tuple(${orderBy}, ${value}))))`
+      : sql`groupArray(${value})`,
+  listContains: (list, value) => sql`has(${list}, ${value})`,
+  regexMatch: (value, pattern) => sql`match(${value}, ${pattern})`,
+  // toStartOfInterval came after 18.16: whole seconds, floored to the bucket.
+  timeBucket: (seconds, ts) => sql`toDateTime(intDiv(toUInt32(${ts}), ${lit(seconds)}) * ${lit(seconds)}, 'UTC')`,
+  jsonField: (json, key) => sql`if(visitParamHas(${json}, ${lit(key)}), visitParamExtractString(${json}, ${lit(key)}), NULL)`,
+  call: (fn, args) => {
+    const render = FUNCTIONS[fn];
+    if (!render) throw new LiteralError(`${fn}() has no ClickHouse rendering`);
+    return render(args);
+  },
+  classifyAddresses: () => {
+    throw new LiteralError('address classes have no ClickHouse rendering yet');
+  },
+};

@@ -1,0 +1,100 @@
+/**
+ * Real ClickHouse for the tests: Debian's clickhouse-server (18.16, the oldest server huntbook
+ * supports) started in a temporary folder on a free loopback port, and chdb (ClickHouse 26.x in
+ * this process). Each is used when it is installed and said to be missing otherwise (.ci/run
+ * installs both: apt-get install clickhouse-server; npm install --no-save chdb).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** Runs one statement and returns its rows (JSONEachRow). */
+export type RunOnClickHouse = (statement: string) => Promise<Record<string, unknown>[]>;
+
+export interface ClickHouseUnderTest {
+  name: string;
+  version: string;
+  run: RunOnClickHouse;
+  stop: () => void;
+}
+
+function parseRows(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function hasServer(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v clickhouse-server'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Debian's clickhouse-server in `dir`, or why not. */
+export async function startServer(dir: string): Promise<ClickHouseUnderTest | string> {
+  if (!hasServer()) return 'clickhouse-server is not installed (apt-get install clickhouse-server; .ci/run does)';
+  const [http, tcp] = [await freePort(), await freePort()];
+  for (const sub of ['data', 'tmp', 'log', 'user_files', 'format_schemas']) mkdirSync(join(dir, sub), { recursive: true });
+  const config = join(dir, 'config.xml');
+  writeFileSync(
+    config,
+    `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${dir}/log/server.log</log><errorlog>${dir}/log/error.log</errorlog><console>0</console></logger>
+  <http_port>${http}</http_port><tcp_port>${tcp}</tcp_port><listen_host>127.0.0.1</listen_host>
+  <path>${dir}/data/</path><tmp_path>${dir}/tmp/</tmp_path><user_files_path>${dir}/user_files/</user_files_path>
+  <format_schema_path>${dir}/format_schemas/</format_schema_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size>
+</yandex>
+`,
+  );
+  const child: ChildProcess = spawn('clickhouse-server', [`--config-file=${config}`], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${http}/`;
+  const run: RunOnClickHouse = async (statement) => {
+    const response = await fetch(url, { method: 'POST', body: `${statement} FORMAT JSONEachRow` });
+    const text = await response.text();
+    if (!response.ok) throw new Error(text.trim());
+    return parseRows(text);
+  };
+  for (let i = 0; i < 100; i++) {
+    try {
+      const [row] = await run('SELECT version() AS v');
+      return { name: 'clickhouse-server', version: String(row.v), run, stop: () => child.kill('SIGTERM') };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  child.kill('SIGKILL');
+  return `clickhouse-server did not answer on ${url} within 20 s (see ${dir}/log)`;
+}
+
+/** chdb in this process, or why not. */
+export async function startChdb(): Promise<ClickHouseUnderTest | string> {
+  let chdb: { query: (q: string, format: string) => string };
+  try {
+    chdb = (await import('chdb' as string)) as typeof chdb;
+  } catch {
+    return "chdb is not installed (npm install --no-save chdb; .ci/run does; about 0.5 GB, so not in a newcomer's npm install)";
+  }
+  const run: RunOnClickHouse = async (statement) => parseRows(chdb.query(statement, 'JSONEachRow'));
+  const [row] = await run('SELECT version() AS v');
+  return { name: 'chdb', version: String(row.v), run, stop: () => undefined };
+}
