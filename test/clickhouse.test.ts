@@ -30,6 +30,7 @@ const HOSTILE = [
   '\\x41 is not A',
   '%_*?',
   '',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${…} is the point: it must stay text
   '$1 ${x} `id`',
 ];
 
