@@ -69,7 +69,9 @@ export async function startServer(dir: string): Promise<ClickHouseUnderTest | st
   const child: ChildProcess = spawn('clickhouse-server', [`--config-file=${config}`], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${http}/`;
   const run: RunOnClickHouse = async (statement) => {
-    const response = await fetch(url, { method: 'POST', body: `${statement} FORMAT JSONEachRow` });
+    // Only a query answers in rows (an INSERT's data follows its own FORMAT).
+    const body = /^\s*(SELECT|WITH)\b/i.test(statement) ? `${statement} FORMAT JSONEachRow` : statement;
+    const response = await fetch(url, { method: 'POST', body });
     const text = await response.text();
     if (!response.ok) throw new Error(text.trim());
     return parseRows(text);

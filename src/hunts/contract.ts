@@ -17,10 +17,9 @@
  */
 import type { Config } from '../config.ts';
 import type { Flags } from '../model/flags.ts';
-import { duckdb } from '../store/dialect-duckdb.ts';
 import type { Dialect } from '../store/dialect.ts';
+import { type LogStore, type Stage, WORKSPACE_LOGS } from '../store/logs.ts';
 import { quoteIdent } from '../store/schema.ts';
-import { render, type Sql } from '../store/sql-template.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { recordRun, recordRunFromQuery, type ResultRow } from './run.ts';
 
@@ -31,11 +30,7 @@ export interface HuntOutput {
   notes: string[];
 }
 
-/** One stage statement: its result becomes temporary table `table` in the workspace. */
-export interface Stage {
-  table: string;
-  sql: Sql;
-}
+export type { Stage };
 
 /**
  * Ranked rows a hunt made in SQL: a query over its workspace tables giving rank, entity, score,
@@ -78,14 +73,15 @@ export interface Hunt<P> {
 // biome-ignore lint/suspicious/noExplicitAny: a registry of hunts with different parameter types; each is used with its own params() result
 export type AnyHunt = Hunt<any>;
 
-export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P): Promise<HuntOutput> {
+/**
+ * Runs a hunt: its stages where the logs are (`logs`: the workspace by default, or ClickHouse),
+ * landing in the workspace; then its finisher; every ranked list kept through record().
+ */
+export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P, logs: LogStore = WORKSPACE_LOGS): Promise<HuntOutput> {
   const started = performance.now();
-  const stages = await hunt.stage(p, duckdb);
+  const stages = await hunt.stage(p, logs.dialect);
   try {
-    for (const stage of stages) {
-      const { text, params } = render(stage.sql, duckdb);
-      await ws.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(stage.table)} AS ${text}`, params);
-    }
+    for (const stage of stages) await logs.land(ws, stage);
     const record = (run: RunRecord) => {
       const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
       return ws.transaction(async () => {

@@ -54,6 +54,9 @@ export function clickhouseIdent(name: string): string {
 
 const lit = (value: SqlValue) => raw(clickhouseLiteral(value));
 
+/** A zone after a time of day ('09:00:00Z', '09:00+02:00'); a date's own '-04' is not one. */
+const TIME_ZONE_SUFFIX = '(\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)(Z|[+-]\\d{2}(:?\\d{2})?)$';
+
 /** The expression language's functions in ClickHouse's words (DuckDB's semantics kept). */
 const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
   lower: ([a]) => sql`lower(${a})`,
@@ -78,10 +81,20 @@ const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
   len: ([l]) => sql`length(${l})`,
 };
 
+/** ClickHouse with the log tables in `database`. */
+export function clickhouseFor(database: string): Dialect {
+  const db = clickhouseIdent(database);
+  return { ...clickhouse, table: (name) => raw(`${db}.${clickhouseIdent(name)}`) };
+}
+
 export const clickhouse: Dialect = {
   name: 'clickhouse',
   value: (value) => clickhouseLiteral(value),
   ident: clickhouseIdent,
+  table: (name) => raw(clickhouseIdent(name)),
+  // The workspace reads '2024-03-04T09:00:00+02:00' as 09:00 (DuckDB's TIMESTAMP cast drops the
+  // zone): the zone is dropped here too, so both engines cut a window at the same second.
+  timestamp: (text) => sql`parseDateTimeBestEffort(replaceRegexpOne(${text}, ${TIME_ZONE_SUFFIX}, ${'\\1'}), 'UTC')`,
   epochSeconds: (ts) => sql`toInt64(toUnixTimestamp(${ts}))`,
   countIf: (condition) => sql`countIf(${condition})`,
   argMax: (value, by) => sql`argMax(${value}, ${by})`,

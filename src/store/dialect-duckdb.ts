@@ -2,7 +2,7 @@
 import { parseCidr, SPECIAL_NETWORKS } from '../net/network.ts';
 import type { Dialect } from './dialect.ts';
 import { quoteIdent } from './schema.ts';
-import { join, raw, sql, type Sql } from './sql-template.ts';
+import { ident, join, raw, sql, type Sql } from './sql-template.ts';
 
 /** An address's sort key: '4:' + 8 hex digits or '6:' + 32; a network is a range of keys. */
 function keyRange(cidr: string): [string, string] {
@@ -68,6 +68,8 @@ export const duckdb: Dialect = {
   name: 'duckdb',
   value: (value, params) => `$${params.push(value)}`,
   ident: quoteIdent,
+  table: (name) => sql`${ident(name)}`,
+  timestamp: (text) => sql`CAST(${text} AS TIMESTAMP)`,
   epochSeconds: (ts) => sql`CAST(floor(epoch(${ts})) AS BIGINT)`,
   countIf: (condition) => sql`count(*) FILTER (WHERE ${condition})`,
   argMax: (value, by) => sql`arg_max(${value}, ${by})`,

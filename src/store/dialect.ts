@@ -9,6 +9,10 @@ import type { Renderer, Sql } from './sql-template.ts';
 
 export interface Dialect extends Renderer {
   readonly name: 'duckdb' | 'clickhouse';
+  /** A canonical log table where this engine keeps it (ClickHouse: in the configured database). */
+  table(name: string): Sql;
+  /** A time written as text ('2024-03-04 09:00:00'), as the engine's timestamp (UTC). */
+  timestamp(text: Sql): Sql;
   /** Whole seconds since 1970 of a timestamp (floored), as a 64-bit integer. */
   epochSeconds(ts: Sql): Sql;
   /** count(*) of the rows where `condition` holds, within a GROUP BY. */

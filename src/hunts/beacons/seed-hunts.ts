@@ -136,22 +136,35 @@ const FLOW_LOGINS = 'hb_flow_logins';
 const FLOW_COUNT = 'hb_flow_count';
 
 /** The stages: per (src_ip, dest_ip, bytes_out) beacon_count and incount; per dest_ip login_count; the table's size. */
-function flowStages(options: FlowOptions, dialect: Dialect): Stage[] {
-  if (dialect.name !== 'duckdb') throw new UsageError(`the flow beacon stage has no ${dialect.name} SQL yet`);
+function flowStages(options: FlowOptions, d: Dialect): Stage[] {
+  // One text for both engines: plain GROUP BY lists, count(DISTINCT), no windows (those are the finisher's).
+  const flows = d.table('flows');
   const filters = [sql`src_ip IS NOT NULL`, sql`dest_ip IS NOT NULL`, sql`bytes_out IS NOT NULL`];
   if (options.params.ports.length > 0) filters.push(sql`dest_port IN (${join(options.params.ports)})`);
-  filters.push(...timeRangeSql(options));
+  filters.push(...timeRangeSql(options, d));
+  const beaconCount = d.name === 'duckdb' ? sql`CAST(sum(n) AS BIGINT)` : sql`toInt64(sum(n))`;
   return [
-    { table: FLOW_COUNT, sql: sql`SELECT count(*) AS n FROM flows` },
+    { table: FLOW_COUNT, sql: sql`SELECT count(*) AS n FROM ${flows}`, columns: [['n', 'BIGINT']] },
     {
       table: FLOW_STAGE,
-      sql: sql`
-WITH sizes AS (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM flows WHERE ${join(filters, ' AND ')} GROUP BY ALL)
-SELECT src_ip, dest_ip, bytes_out, sum(n)::BIGINT AS beacon_count, count(bytes_in) AS incount FROM sizes GROUP BY ALL`,
+      sql: sql`SELECT src_ip, dest_ip, bytes_out, ${beaconCount} AS beacon_count, count(bytes_in) AS incount
+FROM (SELECT src_ip, dest_ip, bytes_out, bytes_in, count(*) AS n FROM ${flows} WHERE ${join(filters, ' AND ')} GROUP BY src_ip, dest_ip, bytes_out, bytes_in) sizes
+GROUP BY src_ip, dest_ip, bytes_out`,
+      columns: [
+        ['src_ip', 'VARCHAR'],
+        ['dest_ip', 'VARCHAR'],
+        ['bytes_out', 'BIGINT'],
+        ['beacon_count', 'BIGINT'],
+        ['incount', 'BIGINT'],
+      ],
     },
     {
       table: FLOW_LOGINS,
-      sql: sql`SELECT dest_ip, count(DISTINCT "user") AS login_count FROM flows WHERE dest_ip IS NOT NULL GROUP BY ALL`,
+      sql: sql`SELECT dest_ip, count(DISTINCT ${ident('user')}) AS login_count FROM ${flows} WHERE dest_ip IS NOT NULL GROUP BY dest_ip`,
+      columns: [
+        ['dest_ip', 'VARCHAR'],
+        ['login_count', 'BIGINT'],
+      ],
     },
   ];
 }

@@ -1,0 +1,76 @@
+/**
+ * Where the log tables live: the workspace itself (the default), or a ClickHouse database. A
+ * hunt's stage is rendered for the store's dialect and run there; only what it yields lands in
+ * the workspace, as a temporary table the finisher reads. The one place that knows the difference.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { duckdb } from './dialect-duckdb.ts';
+import type { Dialect } from './dialect.ts';
+import { quoteIdent, quoteLiteral, type SqlType } from './schema.ts';
+import { render, type Sql } from './sql-template.ts';
+import type { Workspace } from './workspace.ts';
+
+/** One stage statement: its result becomes temporary table `table` in the workspace. */
+export interface Stage {
+  table: string;
+  sql: Sql;
+  /** The result's columns and types: what a stage run elsewhere lands as (required to run it on ClickHouse). */
+  columns?: readonly (readonly [string, SqlType])[];
+}
+
+export interface LogStore {
+  readonly dialect: Dialect;
+  /** Where the logs are, for messages ("the workspace", "ClickHouse default@host/db"). */
+  readonly where: string;
+  /** Runs the stage where the logs are and lands its rows in the workspace; returns how many came back. */
+  land(ws: Workspace, stage: Stage): Promise<number>;
+}
+
+/** The logs are the workspace's own tables: a stage is a temporary table made in place. */
+export const WORKSPACE_LOGS: LogStore = {
+  dialect: duckdb,
+  where: 'the workspace',
+  async land(ws, stage) {
+    const { text, params } = render(stage.sql, duckdb);
+    await ws.run(`CREATE OR REPLACE TEMP TABLE ${quoteIdent(stage.table)} AS ${text}`, params);
+    return Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(stage.table)}`));
+  },
+};
+
+/** A statement's rows from ClickHouse (JSONEachRow objects). */
+export type ClickHouseRunner = (statement: string) => Promise<Record<string, unknown>[]>;
+
+/**
+ * The logs are in ClickHouse: a stage runs there, its rows come back (never more than the stage
+ * yields: one per pair or user-day) and land through one NDJSON file, typed by the stage's columns.
+ */
+export function clickhouseLogs(dialect: Dialect, run: ClickHouseRunner, where: string): LogStore {
+  return {
+    dialect,
+    where,
+    async land(ws, stage) {
+      if (!stage.columns) throw new Error(`stage ${stage.table} says no columns: it cannot run on ClickHouse`);
+      const rows = await run(render(stage.sql, dialect).text);
+      const table = quoteIdent(stage.table);
+      await ws.run(`CREATE OR REPLACE TEMP TABLE ${table} (${stage.columns.map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')})`);
+      if (rows.length === 0) return 0;
+      const dir = await mkdtemp(join(tmpdir(), 'huntbook-stage-'));
+      try {
+        const file = join(dir, 'rows.ndjson');
+        const out = createWriteStream(file);
+        for (const row of rows) out.write(`${JSON.stringify(row)}\n`);
+        out.end();
+        await finished(out);
+        const columns = stage.columns.map(([n, t]) => `${quoteLiteral(n)}: ${quoteLiteral(t)}`).join(', ');
+        await ws.run(`INSERT INTO ${table} SELECT * FROM read_json($1, format = 'newline_delimited', columns = {${columns}})`, [file]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return rows.length;
+    },
+  };
+}
