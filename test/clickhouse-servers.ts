@@ -16,6 +16,8 @@ export interface ClickHouseUnderTest {
   name: string;
   version: string;
   run: RunOnClickHouse;
+  /** host:port of its HTTP interface, when it has one (chdb has none). */
+  http?: string;
   stop: () => void;
 }
 
@@ -79,7 +81,7 @@ export async function startServer(dir: string): Promise<ClickHouseUnderTest | st
   for (let i = 0; i < 100; i++) {
     try {
       const [row] = await run('SELECT version() AS v');
-      return { name: 'clickhouse-server', version: String(row.v), run, stop: () => child.kill('SIGTERM') };
+      return { name: 'clickhouse-server', version: String(row.v), run, http: `127.0.0.1:${http}`, stop: () => child.kill('SIGTERM') };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -13,9 +13,9 @@ import { clickhouse, clickhouseFor, clickhouseIdent, clickhouseLiteral, LiteralE
 import { duckdb } from '../src/store/dialect-duckdb.ts';
 import type { Dialect } from '../src/store/dialect.ts';
 import { raw, render, type Sql, sql } from '../src/store/sql-template.ts';
-import type { Workspace } from '../src/store/workspace.ts';
 import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
-import { openWorkspace, testData } from './helpers.ts';
+import { cli, openWorkspace, testData } from './helpers.ts';
+import { Workspace } from '../src/store/workspace.ts';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
 import { FLOW } from '../src/hunts/registry.ts';
@@ -170,4 +170,103 @@ test('hunt beacons --mode flow with the logs in ClickHouse: the stage runs there
       assert.deepEqual(pushed.rows, onDuckdb[i].rows, `${server.name}: ${JSON.stringify(flags)}`);
     }
   }
+});
+
+test('huntbook clickhouse init and hunt --logs against a server: tables made (twice), the flow hunt the same as on the workspace, failures one line each, nothing half-written', async (t) => {
+  const server = each(t).find((s) => s.http);
+  if (!server) return t.skip('needs clickhouse-server (its HTTP port)');
+  const dir = mkdtempSync(join(tmpdir(), 'huntbook-ch-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'w.duckdb');
+  const logs = `clickhouse://default@${server.http}/hb_cli`;
+  const printed = await cli('clickhouse', 'init', '--logs', 'clickhouse://x@127.0.0.1:1/somewhere', '--print');
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.equal(printed.stdout.trim().split('\n').length, 10, 'a database and nine tables, printed without connecting');
+  for (let i = 0; i < 2; i++) {
+    const init = await cli('clickhouse', 'init', '--logs', logs);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stderr, /9 tables ready in clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_cli \(ClickHouse 18\.16/);
+  }
+  const [tables] = await server.run("SELECT count() AS n FROM system.tables WHERE database = 'hb_cli'");
+  assert.equal(Number(tables.n), 9);
+  assert.equal(
+    (await cli('ingest', testData('zeek', 'stratosphere', '008-zeek-mixed', 'data', 'conn.log.labeled'), '--db', db, '-q')).code,
+    0,
+  );
+  const ws = await Workspace.open(db);
+  const rows = await ws.query(
+    `SELECT file_id, rec, ${CANONICAL_COLUMNS.flows.map((c) => (c.name === 'ts' ? `strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts` : quoteIdent(c.name))).join(', ')}, CAST(extra AS VARCHAR) AS extra FROM flows`,
+  );
+  ws.close();
+  await server.run(`INSERT INTO hb_cli.flows FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
+  const local = await cli('hunt', 'beacons', '--mode', 'flow', '--ports', 'all', '--top', '500', '--db', db, '--format', 'json');
+  const pushed = await cli(
+    'hunt',
+    'beacons',
+    '--mode',
+    'flow',
+    '--ports',
+    'all',
+    '--top',
+    '500',
+    '--db',
+    db,
+    '--format',
+    'json',
+    '--logs',
+    logs,
+  );
+  assert.equal(pushed.code, 0, pushed.stderr);
+  assert.match(pushed.stderr, /logs: ClickHouse 18\.16\.1 at clickhouse:\/\/default@/);
+  assert.ok(JSON.parse(local.stdout).length > 100);
+  assert.equal(pushed.stdout, local.stdout, 'the same ranked rows, printed the same');
+  const runs = async () => {
+    const w = await Workspace.open(db, { readOnly: true });
+    try {
+      return Number(await w.scalar('SELECT count(*) FROM hunt_runs'));
+    } finally {
+      w.close();
+    }
+  };
+  const before = await runs();
+  const failures: [string[], number, RegExp][] = [
+    [
+      ['--logs', 'clickhouse://default@127.0.0.1:1/hb_cli'],
+      1,
+      /^huntbook: cannot reach ClickHouse at clickhouse:\/\/default@127\.0\.0\.1:1\/hb_cli \(ECONNREFUSED\)/m,
+    ],
+    [
+      ['--logs', `clickhouse://nobody@${server.http}/hb_cli`],
+      1,
+      /refused user nobody: wrong user or password \(\$HUNTBOOK_CLICKHOUSE_PASSWORD\)/,
+    ],
+    [
+      ['--logs', `clickhouse://default@${server.http}/hb_missing`],
+      1,
+      /does not exist; create the tables with: huntbook clickhouse init --logs/,
+    ],
+    [
+      ['--logs', `clickhouse://default:secret@${server.http}/hb_cli`],
+      2,
+      /no password in the address; put it in \$HUNTBOOK_CLICKHOUSE_PASSWORD/,
+    ],
+    [['--logs', 'postgres://x@y/z'], 2, /only clickhouse:\/\/ \(HTTP\) and clickhouses:\/\/ \(HTTPS\)/],
+  ];
+  for (const [extra, code, message] of failures) {
+    const failed = await cli('hunt', 'beacons', '--mode', 'flow', '--db', db, ...extra);
+    assert.equal(failed.code, code, `${extra.join(' ')}: ${failed.stderr}`);
+    assert.match(failed.stderr, message, extra.join(' '));
+    assert.equal(
+      failed.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('huntbook:')).length,
+      1,
+      'one line',
+    );
+  }
+  const timing = await cli('hunt', 'beacons', '--db', db, '--logs', logs);
+  assert.equal(timing.code, 2, timing.stderr);
+  assert.match(timing.stderr, /the timing beacon stage has no clickhouse SQL yet/);
+  assert.equal(await runs(), before, 'no run kept by a failed hunt');
 });

@@ -1,13 +1,17 @@
 import { loadConfig } from '../config.ts';
-import { runHunt, type AnyHunt } from '../hunts/contract.ts';
-import type { Flags } from '../model/flags.ts';
-import type { CommandIO } from './io.ts';
+import { type AnyHunt, runHunt } from '../hunts/contract.ts';
+import { type Flags, text } from '../model/flags.ts';
+import { type ClickHouseConnection, clickhouseStore, connectClickHouse, parseLogsUrl } from '../store/clickhouse-client.ts';
+import { WORKSPACE_LOGS } from '../store/logs.ts';
 import { announceConfig, commonOptions, honourTriage, printRows, withProgress, withWorkspace } from './common.ts';
+import type { CommandIO } from './io.ts';
 
 /**
  * Every `hunt` subcommand: the configuration in force, the hunt's parameters read from it and
- * the flags (a bad flag stops here, before the workspace opens), one run through runHunt(), the
- * rows of threads discarded in triage set apart, the rows printed and the notes said.
+ * the flags (a bad flag stops here, before the workspace opens), where the logs are (--logs: the
+ * workspace, or ClickHouse, reached before the workspace opens so a failure leaves nothing), one
+ * run through runHunt(), the rows of threads discarded in triage set apart, the rows printed and
+ * the notes said.
  */
 export async function huntCommand(
   io: CommandIO,
@@ -20,9 +24,19 @@ export async function huntCommand(
   const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
   if (options.config !== false) announceConfig(io, config, common.quiet);
   const params: unknown = hunt.params(config, raw);
-  const output = await withWorkspace(common.db, (ws) =>
-    withProgress(title, !common.quiet, ws, async () => honourTriage(ws, hunt.name, await runHunt(ws, hunt, params), hunt.thread)),
-  );
-  printRows(io, common.format, output.columns, output.rows);
-  if (!common.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+  const logsUrl = text(raw, 'logs');
+  const target = logsUrl === undefined ? undefined : parseLogsUrl(logsUrl);
+  let connection: ClickHouseConnection | undefined;
+  try {
+    if (target) connection = await connectClickHouse(target);
+    const logs = connection ? clickhouseStore(connection) : WORKSPACE_LOGS;
+    if (connection && !common.quiet) io.stderr.write(`logs: ${logs.where}\n`);
+    const output = await withWorkspace(common.db, (ws) =>
+      withProgress(title, !common.quiet, ws, async () => honourTriage(ws, hunt.name, await runHunt(ws, hunt, params, logs), hunt.thread)),
+    );
+    printRows(io, common.format, output.columns, output.rows);
+    if (!common.quiet) for (const note of output.notes) io.stderr.write(`${note}\n`);
+  } finally {
+    await connection?.close();
+  }
 }

@@ -45,6 +45,10 @@ export function registerHunt(program: Command, io: CommandIO): void {
     .option('--include-allowed', 'timing mode: also print allow-listed pairs (they rank last)')
     .option('--each-day', 'timing mode: score every UTC day of the data (or of --since/--until) as its own window, not only the last 24 h')
     .option('--no-allowlist', 'timing mode: ignore the allow-list')
+    .option(
+      '--logs <url>',
+      `where the log tables are: clickhouse://USER@HOST:8123/DATABASE runs the hunt's stage there (flow mode so far; password in $HUNTBOOK_CLICKHOUSE_PASSWORD); default: the workspace`,
+    )
     .addHelpText(
       'after',
       `

@@ -27,6 +27,7 @@ export const COMMAND_MODULES: { names: string[]; load: () => Promise<Register[]>
   { names: ['rules'], load: async () => [(await import('./rules.ts')).registerRules] },
   { names: ['entity'], load: async () => [(await import('./entity.ts')).registerEntity] },
   { names: ['config'], load: async () => [(await import('./config.ts')).registerConfig] },
+  { names: ['clickhouse'], load: async () => [(await import('./clickhouse.ts')).registerClickHouse] },
   { names: ['label', 'images', 'graph'], load: async () => [(await import('./social.ts')).registerSocial] },
   {
     names: ['report', 'threads', 'triage', 'serve'],

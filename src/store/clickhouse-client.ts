@@ -1,0 +1,134 @@
+/**
+ * Reaching ClickHouse: `clickhouse://USER@HOST:8123/DB` (the HTTP port; https:// with
+ * clickhouses://), the password from $HUNTBOOK_CLICKHOUSE_PASSWORD and never on the command line
+ * or in a file huntbook writes. Through the official @clickhouse/client; every failure becomes one
+ * line that says what to do, whatever the server's age (18.16 gives its errors as text only).
+ */
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { HuntbookError, UsageError } from '../errors.ts';
+import { clickhouseFor } from './dialect-clickhouse.ts';
+import { type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
+
+export const PASSWORD_VARIABLE = 'HUNTBOOK_CLICKHOUSE_PASSWORD';
+
+/** The oldest server the stages are written for. */
+const OLDEST = [18, 16];
+
+export interface ClickHouseTarget {
+  /** http(s)://host:port, for the client. */
+  url: string;
+  username: string;
+  database: string;
+  /** clickhouse://user@host:port/db, for messages (never a password). */
+  display: string;
+}
+
+/** A failure talking to ClickHouse: one line, exit 1. */
+export class ClickHouseError extends HuntbookError {}
+
+export function parseLogsUrl(text: string): ClickHouseTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--logs must look like clickhouse://USER@HOST:8123/DATABASE, got "${text}"`);
+  }
+  if (url.protocol !== 'clickhouse:' && url.protocol !== 'clickhouses:') {
+    throw new UsageError(`--logs: only clickhouse:// (HTTP) and clickhouses:// (HTTPS) are known, got "${url.protocol}//"`);
+  }
+  if (url.password) throw new UsageError(`--logs: no password in the address; put it in $${PASSWORD_VARIABLE}`);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'default';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UsageError(`--logs: "${database}" is not a plain database name`);
+  const username = decodeURIComponent(url.username) || 'default';
+  const https = url.protocol === 'clickhouses:';
+  const port = url.port || (https ? '8443' : '8123');
+  return {
+    url: `${https ? 'https' : 'http'}://${url.hostname}:${port}`,
+    username,
+    database,
+    display: `${url.protocol}//${username}@${url.hostname}:${port}/${database}`,
+  };
+}
+
+/** The server's words turned into what to do. */
+function explain(error: unknown, target: ClickHouseTarget): ClickHouseError {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code ?? /Code: (\d+)/.exec(message)?.[1];
+  const at = target.display;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
+    return new ClickHouseError(`cannot reach ClickHouse at ${at} (${code}): is the server up, and is that its HTTP port?`, {
+      cause: error,
+    });
+  }
+  if (code === '192' || code === '193' || code === '516' || /Authentication failed|Unknown user|Wrong password/i.test(message)) {
+    return new ClickHouseError(`ClickHouse at ${at} refused user ${target.username}: wrong user or password ($${PASSWORD_VARIABLE})`, {
+      cause: error,
+    });
+  }
+  if (code === '60' || code === '81' || /doesn't exist|does not exist/.test(message)) {
+    const what = /(Table|Database) ([\w.`]+) (?:doesn't|does not) exist/.exec(message);
+    return new ClickHouseError(
+      `ClickHouse at ${at}: ${what ? `${what[1].toLowerCase()} ${what[2]} does not exist` : 'a table does not exist'}; create the tables with: huntbook clickhouse init --logs ${at}`,
+      { cause: error },
+    );
+  }
+  return new ClickHouseError(`ClickHouse at ${at}: ${message.split('\n')[0].replace(/, e\.what\(\) = .*$/, '')}`, { cause: error });
+}
+
+export interface ClickHouseConnection {
+  target: ClickHouseTarget;
+  version: string;
+  run: ClickHouseRunner;
+  /** A statement that answers nothing (DDL, INSERT). */
+  exec: (statement: string) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/** A connection that has answered: the server's version checked (18.16 or later). */
+export async function connectClickHouse(target: ClickHouseTarget): Promise<ClickHouseConnection> {
+  const client = createClient({
+    url: target.url,
+    username: target.username,
+    password: process.env[PASSWORD_VARIABLE] ?? '',
+    database: 'default',
+    request_timeout: 600_000,
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  const run: ClickHouseRunner = async (query) => {
+    try {
+      const result = await client.query({ query, format: 'JSONEachRow' });
+      return (await result.json()) as Record<string, unknown>[];
+    } catch (error) {
+      throw explain(error, target);
+    }
+  };
+  const exec = async (query: string) => {
+    try {
+      await client.command({ query });
+    } catch (error) {
+      throw explain(error, target);
+    }
+  };
+  let version: string;
+  try {
+    version = String((await run('SELECT version() AS v'))[0]?.v ?? '');
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const [major, minor] = version.split('.').map(Number);
+  if (major < OLDEST[0] || (major === OLDEST[0] && minor < OLDEST[1])) {
+    await client.close();
+    throw new ClickHouseError(`ClickHouse at ${target.display} is ${version}; huntbook needs ${OLDEST.join('.')} or later`);
+  }
+  return { target, version, run, exec, close: () => client.close() };
+}
+
+/** The log store of a connection: stages rendered for its database and run there. */
+export function clickhouseStore(connection: ClickHouseConnection): LogStore {
+  return clickhouseLogs(
+    clickhouseFor(connection.target.database),
+    connection.run,
+    `ClickHouse ${connection.version} at ${connection.target.display}`,
+  );
+}
