@@ -22,6 +22,7 @@ import type { Comparison, Multiplier } from './model/tiers.ts';
 import type { AllowList } from './net/allowlist.ts';
 import { parseCidr } from './net/network.ts';
 import { checkRuleSql } from './rules/sqlcheck.ts';
+import { parseLogsUrl } from './store/logs-url.ts';
 import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable } from './store/schema.ts';
 import { editDistance } from './text.ts';
 
@@ -55,6 +56,8 @@ export interface Config {
     /** A CSV the hunter keeps (user,date,flag[,weight]): each row a red-flag detection on rules run. */
     watchlist?: string;
   };
+  /** Where the log tables are, when not in the workspace: clickhouse://USER@HOST:8123/DB (the password from the environment). */
+  logs?: string;
   /** The files in force, defaults first; every hunt says which. */
   files: string[];
   /** The same, as one string for messages. */
@@ -163,6 +166,7 @@ const SHAPE: Shape = {
     features: '*',
   },
   rules: { level_weights: '*', placeholders: '*', watchlist: 'leaf' },
+  logs: 'leaf',
 };
 
 const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte', 'eq'];
@@ -292,7 +296,7 @@ class Reader {
 }
 
 /** Keys a file may leave out even when it is the shipped defaults (mappings the user names, an optional file). */
-const OPTIONAL_KEYS = new Set(['rules.watchlist', 'rules.placeholders', 'rules.level_weights']);
+const OPTIONAL_KEYS = new Set(['rules.watchlist', 'rules.placeholders', 'rules.level_weights', 'logs']);
 
 /**
  * The shipped defaults (config/huntbook.yml) set every key: the one place each default number
@@ -474,9 +478,22 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
           ? base?.rules.watchlist
           : reader.text(rules.watchlist, ['rules', 'watchlist'], ''),
     },
+    ...logsOf(top.logs, reader, base),
     files,
     source: files.join(' + '),
   };
+}
+
+/** `logs:` a clickhouse:// address, checked as --logs is (no password in it: that is the environment's). */
+function logsOf(value: unknown, reader: Reader, base?: Config): { logs?: string } {
+  if (value === undefined || value === null) return base?.logs ? { logs: base.logs } : {};
+  const text = reader.text(value, ['logs'], '');
+  try {
+    parseLogsUrl(text);
+  } catch (error) {
+    reader.problem(['logs'], (error as Error).message.replace(/^--logs:? ?/, ''));
+  }
+  return { logs: text };
 }
 
 /** Feature names become column names: a plain identifier, and not one of the built-in columns. */

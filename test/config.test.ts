@@ -218,3 +218,14 @@ test("./notifications.yml is said when in force and checked: public suffixes as 
     process.chdir(cwd);
   }
 });
+
+test('logs: a ClickHouse address in the configuration, checked as --logs is; a password in it is refused', () => {
+  const base = loadConfig();
+  assert.equal(base.logs, undefined, 'the shipped configuration keeps the logs in the workspace');
+  assert.equal(normaliseConfig({ logs: 'clickhouse://hunter@ch1:8123/logs' }, 'mine.yml', base).logs, 'clickhouse://hunter@ch1:8123/logs');
+  assert.throws(
+    () => normaliseConfig({ logs: 'clickhouse://hunter:secret@ch1:8123/logs' }, 'mine.yml', base),
+    /logs: no password in the address; put it in \$HUNTBOOK_CLICKHOUSE_PASSWORD/,
+  );
+  assert.throws(() => normaliseConfig({ logs: 'mysql://x@y/z' }, 'mine.yml', base), /logs: only clickhouse:\/\//);
+});

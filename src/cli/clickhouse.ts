@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { type Flags, text } from '../model/flags.ts';
 import { clickhouseTables } from '../store/clickhouse-ddl.ts';
-import { connectClickHouse, PASSWORD_VARIABLE, parseLogsUrl } from '../store/clickhouse-client.ts';
+import { connectClickHouse } from '../store/clickhouse-client.ts';
+import { PASSWORD_VARIABLE, parseLogsUrl } from '../store/logs-url.ts';
 import { UsageError } from '../errors.ts';
 import { act } from './common.ts';
 import type { CommandIO } from './io.ts';

@@ -1,54 +1,19 @@
 /**
- * Reaching ClickHouse: `clickhouse://USER@HOST:8123/DB` (the HTTP port; https:// with
- * clickhouses://), the password from $HUNTBOOK_CLICKHOUSE_PASSWORD and never on the command line
- * or in a file huntbook writes. Through the official @clickhouse/client; every failure becomes one
- * line that says what to do, whatever the server's age (18.16 gives its errors as text only).
+ * Reaching ClickHouse (the address: logs-url.ts), through the official @clickhouse/client; every
+ * failure becomes one line that says what to do, whatever the server's age (18.16 gives its
+ * errors as text only). Loaded only when a command names a ClickHouse.
  */
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { HuntbookError, UsageError } from '../errors.ts';
+import { HuntbookError } from '../errors.ts';
+import { type ClickHouseTarget, PASSWORD_VARIABLE } from './logs-url.ts';
 import { clickhouseFor } from './dialect-clickhouse.ts';
 import { type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
-
-export const PASSWORD_VARIABLE = 'HUNTBOOK_CLICKHOUSE_PASSWORD';
 
 /** The oldest server the stages are written for. */
 const OLDEST = [18, 16];
 
-export interface ClickHouseTarget {
-  /** http(s)://host:port, for the client. */
-  url: string;
-  username: string;
-  database: string;
-  /** clickhouse://user@host:port/db, for messages (never a password). */
-  display: string;
-}
-
 /** A failure talking to ClickHouse: one line, exit 1. */
 export class ClickHouseError extends HuntbookError {}
-
-export function parseLogsUrl(text: string): ClickHouseTarget {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`--logs must look like clickhouse://USER@HOST:8123/DATABASE, got "${text}"`);
-  }
-  if (url.protocol !== 'clickhouse:' && url.protocol !== 'clickhouses:') {
-    throw new UsageError(`--logs: only clickhouse:// (HTTP) and clickhouses:// (HTTPS) are known, got "${url.protocol}//"`);
-  }
-  if (url.password) throw new UsageError(`--logs: no password in the address; put it in $${PASSWORD_VARIABLE}`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'default';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UsageError(`--logs: "${database}" is not a plain database name`);
-  const username = decodeURIComponent(url.username) || 'default';
-  const https = url.protocol === 'clickhouses:';
-  const port = url.port || (https ? '8443' : '8123');
-  return {
-    url: `${https ? 'https' : 'http'}://${url.hostname}:${port}`,
-    username,
-    database,
-    display: `${url.protocol}//${username}@${url.hostname}:${port}/${database}`,
-  };
-}
 
 /** The server's words turned into what to do. */
 function explain(error: unknown, target: ClickHouseTarget): ClickHouseError {
