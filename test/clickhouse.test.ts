@@ -15,6 +15,8 @@ import type { Dialect } from '../src/store/dialect.ts';
 import { raw, render, type Sql, sql } from '../src/store/sql-template.ts';
 import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
+import { compileDetection } from '../src/rules/sigma/compile.ts';
+import type { SqlValue } from '../src/store/sql.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
@@ -269,4 +271,86 @@ test('huntbook clickhouse init and hunt --logs against a server: tables made (tw
   assert.equal(timing.code, 2, timing.stderr);
   assert.match(timing.stderr, /the timing beacon stage has no clickhouse SQL yet/);
   assert.equal(await runs(), before, 'no run kept by a failed hunt');
+});
+
+const SIGMA_EVENTS = [
+  { host: 'h-contains', Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'cmd /c whoami /all', User: 'alice' },
+  { host: 'h-re', Image: 'C:\\Tools\\x.exe', CommandLine: 'line1\nSECRET=42' },
+  { host: 'h-cidr', Image: 'C:\\a.exe', DestinationIp: '10.1.2.3', User: 'root' },
+  { host: 'h-cidr-out', Image: 'C:\\a.exe', DestinationIp: '11.1.2.3', User: 'Administrator' },
+  {
+    host: 'h-b64',
+    Image: 'C:\\p.exe',
+    CommandLine: `powershell -e ${Buffer.from('  IEX (New-Object Net.WebClient)', 'utf16le').toString('base64')}`,
+  },
+  { host: 'h-dash', Image: 'C:\\p.exe', CommandLine: 'powershell \u2013enc AAAA' },
+  { host: 'h-num', Image: 'C:\\n.exe', Count: '17', Other: 'C:\\n.exe' },
+  { host: 'h-case', Image: 'C:\\CasE.exe', Tag: '%ADMIN%' },
+  { host: 'h-pct', Image: 'C:\\q.exe', CommandLine: 'discount 50% off école' },
+  { host: 'h-pct2', Image: 'C:\\q.exe', CommandLine: 'discount 50x off' },
+];
+const SIGMA_FIELDS = ['host', 'Image', 'CommandLine', 'DestinationIp', 'User', 'Count', 'Other', 'Tag'];
+const SIGMA_DETECTIONS: Record<string, unknown>[] = [
+  { sel: { 'CommandLine|contains|all': ['WHOAMI', '/ALL'] }, condition: 'sel' },
+  { sel: { 'Image|endswith': '\\cmd.exe' }, condition: 'sel' },
+  { sel: { 'Image|startswith': 'C:\\Tools' }, condition: 'sel' },
+  { sel: { 'CommandLine|re': 'SECRET=\\d+' }, condition: 'sel' },
+  { sel: { 'CommandLine|re|i': 'secret=4' }, condition: 'sel' },
+  { sel: { 'DestinationIp|cidr': ['10.0.0.0/8', '192.168.0.0/16'] }, condition: 'sel' },
+  { sel: { 'CommandLine|wide|base64offset|contains': 'IEX (New-Object' }, condition: 'sel' },
+  { sel: { 'CommandLine|windash|contains': ' -enc ' }, condition: 'sel' },
+  { sel: { 'Count|gt': 10 }, condition: 'sel' },
+  { sel: { 'Image|fieldref': 'Other' }, condition: 'sel' },
+  { sel: { 'Tag|exists': true }, condition: 'sel' },
+  { sel: { 'Tag|exists': false }, condition: 'sel' },
+  { sel: { 'User|expand': '%admins%' }, condition: 'sel' },
+  { sel: { 'Image|cased': 'C:\\CasE.exe' }, condition: 'sel' },
+  { sel: { Image: 'c:\\case.EXE' }, condition: 'sel' },
+  { keywords: ['whoami', 'SECRET'], condition: 'keywords' },
+  { sel: { Image: '*\\?.exe' }, filter: { User: null }, condition: 'sel and not filter' },
+  { sel: { CommandLine: '*50%*' }, condition: 'sel' },
+  { sel: { 'CommandLine|contains': 'ÉCOLE' }, condition: 'sel' },
+  { sel: { CommandLine: ['*whoami*', '*SECRET*', '*enc*'] }, condition: '1 of sel' },
+];
+
+test('Sigma rendered for ClickHouse matches the events DuckDB matches, modifier by modifier, on every server', async (t) => {
+  const ws: Workspace = await openWorkspace(t);
+  await ws.run(`CREATE TABLE ev (${SIGMA_FIELDS.map((f) => `${quoteIdent(f)} VARCHAR`).join(', ')})`);
+  await ws.append(
+    'ev',
+    SIGMA_EVENTS.map((e) => SIGMA_FIELDS.map((f) => (e as Record<string, string | undefined>)[f] ?? null)),
+  );
+  const placeholders = { admins: ['root', 'Admin*'] };
+  const field = (quote: (n: string) => string) => (name: string) => (SIGMA_FIELDS.includes(name) ? quote(name) : 'NULL');
+  const expected: string[][] = [];
+  for (const detection of SIGMA_DETECTIONS) {
+    const params: SqlValue[] = [];
+    const cond = compileDetection(
+      detection,
+      { field: field(quoteIdent), fullText: () => '"CommandLine"', bind: (v) => `$${params.push(v)}`, placeholders },
+      'duckdb',
+    );
+    expected.push((await ws.query(`SELECT host FROM ev WHERE coalesce(${cond}, false) ORDER BY host`, params)).map((r) => String(r.host)));
+  }
+  assert.ok(
+    expected.filter((hosts) => hosts.length > 0).length >= SIGMA_DETECTIONS.length - 1,
+    `rules that match on DuckDB: ${JSON.stringify(expected)}`,
+  );
+  for (const server of each(t)) {
+    await server.run('CREATE DATABASE IF NOT EXISTS hb_sigma');
+    await server.run('DROP TABLE IF EXISTS hb_sigma.ev');
+    await server.run(
+      `CREATE TABLE hb_sigma.ev (${SIGMA_FIELDS.map((f) => `${clickhouseIdent(f)} Nullable(String)`).join(', ')}) ENGINE = Memory`,
+    );
+    await server.run(`INSERT INTO hb_sigma.ev FORMAT JSONEachRow\n${SIGMA_EVENTS.map((e) => JSON.stringify(e)).join('\n')}`);
+    for (const [i, detection] of SIGMA_DETECTIONS.entries()) {
+      const cond = compileDetection(
+        detection,
+        { field: field(clickhouseIdent), fullText: () => '`CommandLine`', bind: clickhouseLiteral, placeholders },
+        'clickhouse',
+      );
+      const hosts = (await server.run(`SELECT host FROM hb_sigma.ev WHERE coalesce(${cond}, 0) ORDER BY host`)).map((r) => String(r.host));
+      assert.deepEqual(hosts, expected[i], `${server.name} ${server.version}: ${JSON.stringify(detection)}`);
+    }
+  }
 });

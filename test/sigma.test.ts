@@ -56,6 +56,10 @@ const GOLDEN: Record<string, { sql: string; params: unknown[] }> = {
     sql: "(((lower(F(Image)) LIKE $1 ESCAPE '!' OR lower(F(Image)) = $2) AND lower(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), false))",
     params: ['%\\cmd.exe', 'x.exe', 'whoami'],
   },
+  clickhouse: {
+    sql: '(((like(lowerUTF8(F(Image)), $1) OR lowerUTF8(F(Image)) = $2) AND lowerUTF8(F(CommandLine)) = $3) AND NOT coalesce((F(User) IS NULL), 0))',
+    params: ['%\\\\cmd.exe', 'x.exe', 'whoami'],
+  },
 };
 
 test('compiled SQL, per dialect: values are parameters, fields come from the resolver, lists OR, maps AND', () => {
@@ -69,7 +73,7 @@ test('compiled SQL, per dialect: values are parameters, fields come from the res
         fullText: () => 'T',
         bind: (v) => `$${params.push(v)}`,
       },
-      dialect as 'duckdb',
+      dialect as 'duckdb' | 'clickhouse',
     );
     // NULL (a missing field) is false to AND and OR; only under NOT must it be made false first.
     assert.equal(sql, golden.sql, dialect);

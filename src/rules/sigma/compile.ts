@@ -230,8 +230,55 @@ const DUCKDB_OPERATORS: OperatorTable = {
   false: () => 'false',
 };
 
-/** The operator table of each dialect a rule renders for (ClickHouse's comes with the pushed-down rules). */
-export const SIGMA_OPERATORS: Partial<Record<Dialect['name'], OperatorTable>> = { duckdb: DUCKDB_OPERATORS };
+/** A LIKE pattern with '!' as its escape (sigmaToLike) as ClickHouse reads one: backslash escapes, no ESCAPE clause. */
+export function likeForClickHouse(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '!' && i + 1 < pattern.length) {
+      const next = pattern[++i];
+      out += next === '!' ? '!' : `\\${next}`;
+    } else out += ch === '\\' ? '\\\\' : ch;
+  }
+  return out;
+}
+
+/** ClickHouse (18.16 and later): plain functions; numbers as 0/1 where DuckDB has booleans. */
+const CLICKHOUSE_OPERATORS: OperatorTable = {
+  null: (_t, o) => `${o.expr} IS NULL`,
+  notnull: (_t, o) => `${o.expr} IS NOT NULL`,
+  '=': (t, o) => `${t.cased ? o.expr : o.lowered} = ${o.ctx.bind(t.value)}`,
+  contains: (t, o) => `position(${t.cased ? o.expr : o.lowered}, ${o.ctx.bind(t.value)}) > 0`,
+  starts_with: (t, o) => `startsWith(${t.cased ? o.expr : o.lowered}, ${o.ctx.bind(t.value)})`,
+  ends_with: (t, o) => `endsWith(${t.cased ? o.expr : o.lowered}, ${o.ctx.bind(t.value)})`,
+  like: (t, o) => `like(${t.cased ? o.expr : o.lowered}, ${o.ctx.bind(likeForClickHouse(t.value ?? ''))})`,
+  // Flags as a group, (?i:…): 18.16 reads a leading (?i) as text when it looks for the pattern's literal part.
+  re: (t, o) => `match(${o.expr}, ${o.ctx.bind((t.value ?? '').replace(/^\(\?([a-z]+)\)([\s\S]*)$/, '(?$1:$2)'))})`,
+  lt: (t, o) => `toFloat64OrNull(${o.expr}) ${COMPARE.lt} ${o.ctx.bind(t.num)}`,
+  lte: (t, o) => `toFloat64OrNull(${o.expr}) ${COMPARE.lte} ${o.ctx.bind(t.num)}`,
+  gt: (t, o) => `toFloat64OrNull(${o.expr}) ${COMPARE.gt} ${o.ctx.bind(t.num)}`,
+  gte: (t, o) => `toFloat64OrNull(${o.expr}) ${COMPARE.gte} ${o.ctx.bind(t.num)}`,
+  cidr: (t, o) => {
+    const v4 = ipv4Range(t.network);
+    if (!v4) throw new UnsupportedError('IPv6 |cidr on ClickHouse', t.network);
+    const dotted = o.ctx.bind('^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$');
+    return `(match(${o.expr}, ${dotted}) AND IPv4StringToNum(${o.expr}) BETWEEN ${o.ctx.bind(v4[0])} AND ${o.ctx.bind(v4[1])})`;
+  },
+  fieldref: (t, o) => {
+    const other = o.ctx.field(t.other);
+    const fn = { contains: 'position', starts_with: 'startsWith', ends_with: 'endsWith' } as const;
+    if (t.match === 'contains') return `position(lowerUTF8(${o.expr}), lowerUTF8(${other})) > 0`;
+    if (t.match !== '=') return `${fn[t.match]}(lowerUTF8(${o.expr}), lowerUTF8(${other}))`;
+    return t.cased ? `${o.expr} = ${other}` : `lowerUTF8(${o.expr}) = lowerUTF8(${other})`;
+  },
+  false: () => '0',
+};
+
+/** The operator table of each dialect a rule renders for. */
+export const SIGMA_OPERATORS: Partial<Record<Dialect['name'], OperatorTable>> = {
+  duckdb: DUCKDB_OPERATORS,
+  clickhouse: CLICKHOUSE_OPERATORS,
+};
 
 /** A test as an atom: rendered through the dialect's table, with its data form where the data path runs it. */
 export function renderTest(test: SigmaTest, o: Operand, dialect: Dialect['name'] = 'duckdb'): Atom {
@@ -353,16 +400,18 @@ function renderAny(items: Atom[]): string {
 }
 
 /** The SQL of a detection's shape: a missing field gives NULL, which AND, OR and WHERE read as false; only a negation must be told (coalesce). */
-export function renderCond(cond: Cond): string {
+export function renderCond(cond: Cond, dialect: Dialect['name'] = 'duckdb'): string {
+  const r = (c: Cond) => renderCond(c, dialect);
   switch (cond.type) {
     case 'any':
       return renderAny(cond.atoms);
     case 'not':
-      return `NOT coalesce(${renderCond(cond.item)}, false)`;
+      // 18.16 has no false literal: 0 is ClickHouse's
+      return `NOT coalesce(${r(cond.item)}, ${dialect === 'duckdb' ? 'false' : '0'})`;
     case 'and':
-      return `(${cond.items.map(renderCond).join(' AND ')})`;
+      return `(${cond.items.map(r).join(' AND ')})`;
     case 'or':
-      return `(${cond.items.map(renderCond).join(' OR ')})`;
+      return `(${cond.items.map(r).join(' OR ')})`;
   }
 }
 
@@ -375,7 +424,8 @@ function compileFieldItem(spec: FieldSpec, values: unknown, ctx: CompileContext,
   const negate = spec.modifiers.includes('neq');
   const mods = spec.modifiers.filter((m) => m !== 'neq' && m !== 'all');
   const expr = spec.field === null ? ctx.fullText() : ctx.field(spec.field);
-  let lowered = `lower(${expr})`;
+  // ClickHouse's lower() is ASCII only; values are folded as Unicode (toLowerCase), as DuckDB's lower() does.
+  let lowered = dialect === 'duckdb' ? `lower(${expr})` : `lowerUTF8(${expr})`;
   if (spec.field !== null && ctx.lowered) lowered = ctx.lowered(spec.field);
   else if (spec.field === null && ctx.loweredText) lowered = ctx.loweredText();
   const operand: Operand = { expr, lowered, ctx };
@@ -454,5 +504,5 @@ export function detectionCond(detection: Record<string, unknown>, ctx: CompileCo
 }
 
 export function compileDetection(detection: Record<string, unknown>, ctx: CompileContext, dialect: Dialect['name'] = 'duckdb'): string {
-  return renderCond(detectionCond(detection, ctx, dialect));
+  return renderCond(detectionCond(detection, ctx, dialect), dialect);
 }
