@@ -16,6 +16,11 @@ import { raw, render, type Sql, sql } from '../src/store/sql-template.ts';
 import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
 import { compileDetection } from '../src/rules/sigma/compile.ts';
+import { renderBound } from '../src/expr/bound.ts';
+import { renderExpr } from '../src/expr/render.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { checkRuleSql } from '../src/rules/sqlcheck.ts';
+import { Bindings } from '../src/store/sql.ts';
 import type { SqlValue } from '../src/store/sql.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { defaultConfig } from '../src/config.ts';
@@ -25,7 +30,7 @@ import { ingest } from '../src/ingest/ingest.ts';
 import type { Flags } from '../src/model/flags.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
 import { clickhouseLogs } from '../src/store/logs.ts';
-import { CANONICAL_COLUMNS, quoteIdent } from '../src/store/schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent } from '../src/store/schema.ts';
 
 const HOSTILE = [
   "it's",
@@ -351,6 +356,54 @@ test('Sigma rendered for ClickHouse matches the events DuckDB matches, modifier 
       );
       const hosts = (await server.run(`SELECT host FROM hb_sigma.ev WHERE coalesce(${cond}, 0) ORDER BY host`)).map((r) => String(r.host));
       assert.deepEqual(hosts, expected[i], `${server.name} ${server.version}: ${JSON.stringify(detection)}`);
+    }
+  }
+});
+
+test('the expression language rendered for ClickHouse: every shipped rule and feature condition selects the rows DuckDB selects (CERT-layout data)', async (t) => {
+  const ws: Workspace = await openWorkspace(t);
+  await ingest(ws, [testData('cert-layout', 'r4.2')]);
+  const { rules } = await loadRuleSources([], []);
+  const conditions = [
+    ...rules.filter((r) => r.sql !== undefined).map((r) => ({ id: r.id, table: r.table, text: r.sql! })),
+    ...defaultConfig().baseline.features.map((f) => ({ id: `feature ${f.name}`, table: f.table, text: f.where })),
+  ];
+  const tables = [...new Set(conditions.map((c) => c.table))];
+  const expected: number[] = [];
+  for (const c of conditions) {
+    const { values, bind } = new Bindings();
+    expected.push(
+      Number(
+        await ws.scalar(
+          `SELECT count(*) FROM ${quoteIdent(c.table)} WHERE coalesce(${renderBound(checkRuleSql(c.text, c.table), bind)}, false)`,
+          values,
+        ),
+      ),
+    );
+  }
+  assert.ok(expected.filter((n) => n > 0).length >= 5, `conditions that select rows: ${expected}`);
+  for (const server of each(t)) {
+    for (const statement of clickhouseTables({ database: 'hb_expr' })) await server.run(statement);
+    for (const table of tables) {
+      await server.run(`TRUNCATE TABLE hb_expr.${table}`);
+      const columns = ['file_id', 'rec', ...CANONICAL_COLUMNS[table].map((c) => c.name)];
+      const extra = CANONICAL_COLUMNS[table].some((c) => c.name === EXTRA_COLUMN[table]) ? [] : [EXTRA_COLUMN[table]];
+      const select = [...columns, ...extra].map((c) => {
+        const type = CANONICAL_COLUMNS[table].find((d) => d.name === c)?.type;
+        if (type === 'TIMESTAMP') return `strftime(${quoteIdent(c)}, '%Y-%m-%d %H:%M:%S') AS ${quoteIdent(c)}`;
+        if (type === 'JSON' || extra.includes(c)) return `CAST(${quoteIdent(c)} AS VARCHAR) AS ${quoteIdent(c)}`;
+        if (type === 'BOOLEAN') return `CAST(${quoteIdent(c)} AS INTEGER) AS ${quoteIdent(c)}`;
+        return quoteIdent(c);
+      });
+      const rows = await ws.query(`SELECT ${select.join(', ')} FROM ${quoteIdent(table)}`);
+      if (rows.length > 0)
+        await server.run(`INSERT INTO hb_expr.${table} FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
+    }
+    const dialect = clickhouseFor('hb_expr');
+    for (const [i, c] of conditions.entries()) {
+      const where = render(renderExpr(checkRuleSql(c.text, c.table), dialect), dialect).text;
+      const [row] = await server.run(`SELECT count() AS n FROM hb_expr.${c.table} WHERE coalesce(${where}, 0)`);
+      assert.equal(Number(row.n), expected[i], `${server.name} ${server.version}: ${c.id}`);
     }
   }
 });

@@ -57,6 +57,17 @@ const lit = (value: SqlValue) => raw(clickhouseLiteral(value));
 /** A zone after a time of day ('09:00:00Z', '09:00+02:00'); a date's own '-04' is not one. */
 const TIME_ZONE_SUFFIX = '(\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)(Z|[+-]\\d{2}(:?\\d{2})?)$';
 
+/** The expression language's types in ClickHouse's words. */
+const CAST_TYPES: Record<string, string> = {
+  VARCHAR: 'String',
+  BIGINT: 'Int64',
+  INTEGER: 'Int32',
+  DOUBLE: 'Float64',
+  BOOLEAN: 'UInt8',
+  TIMESTAMP: 'DateTime',
+  JSON: 'String',
+};
+
 /** The expression language's functions in ClickHouse's words (DuckDB's semantics kept). */
 const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
   lower: ([a]) => sql`lower(${a})`,
@@ -95,6 +106,26 @@ export const clickhouse: Dialect = {
   // The workspace reads '2024-03-04T09:00:00+02:00' as 09:00 (DuckDB's TIMESTAMP cast drops the
   // zone): the zone is dropped here too, so both engines cut a window at the same second.
   timestamp: (text) => sql`parseDateTimeBestEffort(replaceRegexpOne(${text}, ${TIME_ZONE_SUFFIX}, ${'\\1'}), 'UTC')`,
+  bool: (value) => raw(value ? '1' : '0'),
+  cast: (value, type, tryCast) => {
+    const target = CAST_TYPES[type];
+    if (!target) throw new LiteralError(`CAST to ${type} has no ClickHouse rendering`);
+    return tryCast ? sql`${raw(`to${target}OrNull`)}(toString(${value}))` : sql`CAST(${value} AS ${raw(target)})`;
+  },
+  like: (value, pattern, o) => {
+    // DuckDB's LIKE has no escape character unless ESCAPE names one; ClickHouse's is always the
+    // backslash: the pattern is rewritten so both read it alike.
+    let converted = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const ch = pattern[i];
+      if (o.escape !== undefined && ch === o.escape && i + 1 < pattern.length) {
+        const next = pattern[++i];
+        converted += next === '%' || next === '_' ? `\\${next}` : next === '\\' ? '\\\\' : next;
+      } else converted += ch === '\\' ? '\\\\' : ch;
+    }
+    const test = o.caseInsensitive ? sql`like(lowerUTF8(${value}), lowerUTF8(${lit(converted)}))` : sql`like(${value}, ${lit(converted)})`;
+    return o.negated ? sql`(NOT ${test})` : test;
+  },
   epochSeconds: (ts) => sql`toInt64(toUnixTimestamp(${ts}))`,
   countIf: (condition) => sql`countIf(${condition})`,
   argMax: (value, by) => sql`argMax(${value}, ${by})`,

@@ -78,6 +78,10 @@ export const duckdb: Dialect = {
   listContains: (list, value) => sql`list_contains(${list}, ${value})`,
   regexMatch: (value, pattern) => sql`regexp_matches(${value}, ${pattern})`,
   timeBucket: (seconds, ts) => sql`time_bucket(to_seconds(${seconds}::BIGINT), ${ts})`,
+  bool: (value) => raw(value ? 'TRUE' : 'FALSE'),
+  cast: (value, type, tryCast) => sql`${raw(tryCast ? 'TRY_CAST' : 'CAST')}(${value} AS ${raw(type)})`,
+  like: (value, pattern, o) =>
+    sql`(${value} ${raw(o.negated ? 'NOT ' : '')}${raw(o.caseInsensitive ? 'ILIKE' : 'LIKE')} ${pattern}${o.escape === undefined ? raw('') : sql` ESCAPE ${o.escape}`})`,
   // The expression language's functions are DuckDB's own names.
   call: (fn, args) => sql`${raw(fn)}(${join(args)})`,
   jsonField: (json, key) => sql`json_extract_string(${json}, ${`$.${JSON.stringify(key)}`})`,

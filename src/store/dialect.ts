@@ -28,6 +28,12 @@ export interface Dialect extends Renderer {
   regexMatch(value: Sql, pattern: Sql): Sql;
   /** The start of the `seconds`-long bucket holding `ts` (buckets aligned on 1970-01-01). */
   timeBucket(seconds: number, ts: Sql): Sql;
+  /** A boolean constant (18.16 has none: 1 and 0). */
+  bool(value: boolean): Sql;
+  /** CAST (or TRY_CAST: NULL when it cannot) to one of the expression language's types (expr/check.ts TYPES). */
+  cast(value: Sql, type: string, tryCast: boolean): Sql;
+  /** [NOT] LIKE / ILIKE with a pattern given as text, its escape character (SQL's ESCAPE clause) or none. */
+  like(value: Sql, pattern: string, options: { caseInsensitive: boolean; negated: boolean; escape?: string }): Sql;
   /** A call of one of the expression language's functions (expr/check.ts FUNCTIONS), in this engine's words. */
   call(fn: string, args: Sql[]): Sql;
   /** A top-level field of a JSON text column, as a string (NULL when absent). */
