@@ -25,11 +25,12 @@ import type { SqlValue } from '../src/store/sql.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
-import { FLOW } from '../src/hunts/registry.ts';
+import { FLOW, SCORED } from '../src/hunts/registry.ts';
+import { generate } from '../src/generate/generate.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import type { Flags } from '../src/model/flags.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
-import { clickhouseLogs } from '../src/store/logs.ts';
+import { clickhouseLogs, type LogStore } from '../src/store/logs.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent } from '../src/store/schema.ts';
 
 const HOSTILE = [
@@ -404,6 +405,48 @@ test('the expression language rendered for ClickHouse: every shipped rule and fe
       const where = render(renderExpr(checkRuleSql(c.text, c.table), dialect), dialect).text;
       const [row] = await server.run(`SELECT count() AS n FROM hb_expr.${c.table} WHERE coalesce(${where}, 0)`);
       assert.equal(Number(row.n), expected[i], `${server.name} ${server.version}: ${c.id}`);
+    }
+  }
+});
+
+test('hunt beacons --mode scored with the logs in ClickHouse: the same features, ranks and reasons as on DuckDB (generated proxy logs)', async (t) => {
+  const ws: Workspace = await openWorkspace(t);
+  const out = join(dir, 'scored-data');
+  generate({ seed: 5, users: 60, days: 3, out });
+  await ingest(ws, [join(out, 'proxy.csv')]);
+  const columns = ['file_id', 'rec', ...CANONICAL_COLUMNS.http.map((c) => c.name), 'extra'];
+  const select = columns.map((c) => {
+    if (c === 'ts') return `strftime(ts, '%Y-%m-%d %H:%M:%S') AS ts`;
+    return c === 'extra' ? 'CAST(extra AS VARCHAR) AS extra' : quoteIdent(c);
+  });
+  const rows = await ws.query(`SELECT ${select.join(', ')} FROM http`);
+  // Whole seconds on both sides: 18.16's DateTime keeps no fraction.
+  await ws.run("UPDATE http SET ts = date_trunc('second', ts)");
+  const cases: Flags[] = [{ all: true }, { all: true, model: 'kmeans' }, { all: true, since: '2026-01-06' }];
+  // Each run alone: earlier periods' pairs would join the model as history.
+  const alone = async (logs?: LogStore, flags: Flags = {}) => {
+    await ws.run('DELETE FROM results');
+    await ws.run('DELETE FROM hunt_runs');
+    return runHunt(ws, SCORED, SCORED.params(defaultConfig(), flags), logs);
+  };
+  const onDuckdb = [];
+  for (const flags of cases) onDuckdb.push(await alone(undefined, flags));
+  assert.ok(onDuckdb[0].rows.length >= 10, `${onDuckdb[0].rows.length} pairs scored`);
+  for (const server of each(t)) {
+    for (const statement of clickhouseTables({ database: 'hb_scored' })) await server.run(statement);
+    await server.run('TRUNCATE TABLE hb_scored.http');
+    for (let i = 0; i < rows.length; i += 20_000) {
+      await server.run(
+        `INSERT INTO hb_scored.http FORMAT JSONEachRow\n${rows
+          .slice(i, i + 20_000)
+          .map((r) => JSON.stringify(r))
+          .join('\n')}`,
+      );
+    }
+    const logs = clickhouseLogs(clickhouseFor('hb_scored'), server.run, `${server.name} ${server.version}`);
+    for (const [i, flags] of cases.entries()) {
+      const pushed = await alone(logs, flags);
+      assert.deepEqual(pushed.rows, onDuckdb[i].rows, `${server.name}: ${JSON.stringify(flags)}`);
     }
   }
 });

@@ -81,7 +81,7 @@ function checkMultipliers(params: ScoredParams): void {
  * source-destination-size: what a cluster would send back instead of the rows.
  */
 export function scoredStage(source: ScoredSource, params: ScoredParams, dialect: Dialect): Sql {
-  if (dialect.name !== 'duckdb') throw new UsageError(`the scored beacon stage has no ${dialect.name} SQL yet`);
+  if (dialect.name !== 'duckdb') return scoredStageClickHouse(source, params, dialect);
   checkMultipliers(params);
   // Flows have no host name or URL: the destination is the address, and urlmult has nothing to test.
   const proxy = source.table === 'http';
@@ -122,6 +122,55 @@ SELECT s.*, rare.dest_ip, rare.dest, distinct_url_count, distinct_event_count, t
 FROM s JOIN rare USING (did) JOIN per_dest USING (did)`;
 }
 
+/** The stage's columns, as it lands in the workspace when it runs elsewhere. */
+export const SCORED_STAGE_COLUMNS = [
+  ['src_ip', 'VARCHAR'],
+  ['dest_ip', 'VARCHAR'],
+  ['dest', 'VARCHAR'],
+  ['bytes_out', 'BIGINT'],
+  ['i_bytecount', 'BIGINT'],
+  ['incount', 'BIGINT'],
+  ['distinct_url_count', 'BIGINT'],
+  ['distinct_event_count', 'BIGINT'],
+  ['time_count', 'BIGINT'],
+  ['login_count', 'BIGINT'],
+] as const;
+
+/**
+ * The same stage on ClickHouse, in SQL 18.16 runs: two GROUP BYs over the raw rows (per
+ * source-destination-size, and per destination with its users, URLs, events and hours), joined on
+ * the destination; no windows, no CTEs. The rare-destination test (login_count) is the second
+ * one's HAVING, so only rows of rare destinations come back.
+ */
+function scoredStageClickHouse(source: ScoredSource, params: ScoredParams, d: Dialect): Sql {
+  if (params.join === 'splunk')
+    throw new UsageError(`--join splunk has no ${d.name} stage (it reproduces a Splunk quirk; use the workspace)`);
+  checkMultipliers(params);
+  const table = d.table(source.table);
+  const proxy = source.table === 'http';
+  const dest = raw(proxy ? 'dest' : 'dest_ip');
+  const url = raw(proxy ? 'url' : 'CAST(NULL AS Nullable(String))');
+  const window = join(
+    timeRangeSql(source, d).map((w) => sql` AND ${w}`),
+    '',
+  );
+  const rows = sql`dest_ip IS NOT NULL AND ${dest} IS NOT NULL${window}`;
+  return sql`SELECT s.src_ip AS src_ip, s.dest_ip AS dest_ip, s.dest AS dest, s.bytes_out AS bytes_out, s.i_bytecount AS i_bytecount, s.incount AS incount,
+  p.distinct_url_count AS distinct_url_count, p.distinct_event_count AS distinct_event_count, p.time_count AS time_count, p.login_count AS login_count
+FROM (
+  SELECT assumeNotNull(dest_ip) AS k_ip, assumeNotNull(${dest}) AS k_dest, src_ip, dest_ip, ${dest} AS dest, bytes_out,
+         count() AS i_bytecount, uniqExact(bytes_in) AS incount
+  FROM ${table} WHERE ${rows} AND src_ip IS NOT NULL AND bytes_out IS NOT NULL
+  GROUP BY k_ip, k_dest, src_ip, dest_ip, dest, bytes_out
+) AS s
+ALL INNER JOIN (
+  SELECT assumeNotNull(dest_ip) AS k_ip, assumeNotNull(${dest}) AS k_dest, uniqExact(${url}) AS distinct_url_count, count() AS distinct_event_count,
+         uniqExact(toStartOfHour(ts)) + max(ts IS NULL) AS time_count, uniqExact(${ident('user')}) AS login_count
+  FROM ${table} WHERE ${rows}
+  GROUP BY k_ip, k_dest HAVING login_count < ${params.maxUsers}
+) AS p USING (k_ip, k_dest)`;
+}
+
 /**
  * The finisher over the staged rows, in the workspace: per pair t_bytecount and
  * distinct_byte_count, the kept rows, o_average and above over all of them, the multipliers,
@@ -143,7 +192,7 @@ export function scoredFinishSql(
   const sql = `
 WITH s2 AS (
   SELECT *, sum(i_bytecount) OVER pair ::BIGINT AS t_bytecount, count(*) OVER pair AS distinct_byte_count
-  FROM ${staged} WINDOW pair AS (PARTITION BY src_ip, did)
+  FROM ${staged} WINDOW pair AS (PARTITION BY src_ip, dest_ip, dest)
 ), kept AS (
   SELECT * FROM s2 WHERE t_bytecount > ${bind(params.minConnections)}
 ), averaged AS (

@@ -6,7 +6,7 @@ import { Bindings } from '../../store/sql.ts';
 import { UsageError } from '../../errors.ts';
 import type { Config } from '../../config.ts';
 import type { Dialect } from '../../store/dialect.ts';
-import { ident, join, sql } from '../../store/sql-template.ts';
+import { ident, join, type Sql, sql } from '../../store/sql-template.ts';
 import { timeRangeSql } from '../../store/time-range.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { choice, integer, text, timeRange, type Flags } from '../../model/flags.ts';
@@ -15,7 +15,7 @@ import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } fro
 import { explainMultiplier } from '../../model/tiers.ts';
 import { correlate } from './correlate.ts';
 import { DEFAULT_FLOW, scoredParams, type FlowParams, type ScoredParams } from './params.ts';
-import { SCORED_COLUMNS, SCORED_STAGE, scoredFinishSql, scoredStage, type ScoredSource } from './scored.ts';
+import { SCORED_COLUMNS, SCORED_STAGE, SCORED_STAGE_COLUMNS, scoredFinishSql, scoredStage, type ScoredSource } from './scored.ts';
 
 export type { HuntOutput } from '../contract.ts';
 
@@ -30,12 +30,17 @@ const SCORED_PERIOD = 'hb_scored_period';
 
 /** How many rows the table holds, and the period its rows cover within --since/--until (a stage: it reads the raw table). */
 function periodStage(source: ScoredSource, dialect: Dialect): Stage {
-  if (dialect.name !== 'duckdb') throw new UsageError(`the scored beacon stage has no ${dialect.name} SQL yet`);
-  const table = ident(source.table);
-  const filters = join([sql`dest_ip IS NOT NULL`, ...timeRangeSql(source)], ' AND ');
+  const table = dialect.table(source.table);
+  const filters = join([sql`dest_ip IS NOT NULL`, ...timeRangeSql(source, dialect)], ' AND ');
+  const text = (x: Sql) => (dialect.name === 'duckdb' ? sql`CAST(${x} AS VARCHAR)` : sql`toString(${x})`);
   return {
     table: SCORED_PERIOD,
-    sql: sql`SELECT (SELECT count(*) FROM ${table}) AS table_rows, CAST(min(ts) AS VARCHAR) AS start, CAST(max(ts) AS VARCHAR) AS "end" FROM ${table} WHERE ${filters}`,
+    sql: sql`SELECT (SELECT count(*) FROM ${table}) AS table_rows, ${text(sql`min(ts)`)} AS start, ${text(sql`max(ts)`)} AS ${ident('end')} FROM ${table} WHERE ${filters}`,
+    columns: [
+      ['table_rows', 'BIGINT'],
+      ['start', 'VARCHAR'],
+      ['end', 'VARCHAR'],
+    ],
   };
 }
 
@@ -223,7 +228,10 @@ export const SCORED: Hunt<ScoredOptions> = {
     seed: integer(flags, 'seed', '--seed', 1, 0),
     all: flags.all === true,
   }),
-  stage: (p, dialect) => [periodStage(p, dialect), { table: SCORED_STAGE, sql: scoredStage(p, p.params, dialect) }],
+  stage: (p, dialect) => [
+    periodStage(p, dialect),
+    { table: SCORED_STAGE, sql: scoredStage(p, p.params, dialect), columns: SCORED_STAGE_COLUMNS },
+  ],
   finish: finishScored,
   thread: beaconThread,
 };
