@@ -97,6 +97,7 @@ const ROWS = [
   { host: 'a', ts: '2024-03-04 10:30:00', size: 30, doc: '{"user":"bob"}' },
   { host: 'b', ts: '2024-03-04 09:59:59', size: 20, doc: '{"n":"2"}' },
   { host: 'a', ts: '2024-03-05 00:00:00', size: 5, doc: '{}' },
+  { host: 'b', ts: '2024-03-05 01:00:00', size: 7, doc: '{"note":"c:\\\\temp 50% _x_"}' },
 ];
 
 function source(d: Dialect): Sql {
@@ -121,7 +122,11 @@ function features(d: Dialect): Sql {
     ${d.countIf(sql`${d.jsonField(doc, 'missing')} IS NULL`)} AS absent,
     ${d.countIf(d.call('starts_with', [host, sql`${'a'}`]))} AS starts_a,
     ${d.countIf(d.call('contains', [doc, sql`${'user'}`]))} AS contains_user,
-    max(${d.call('length', [doc])}) AS longest
+    max(${d.call('length', [doc])}) AS longest,
+    ${d.countIf(d.like(doc, '%50!%%', { caseInsensitive: false, negated: false, escape: '!' }))} AS like_escaped,
+    ${d.countIf(d.like(doc, '%C:\\\\TEMP%', { caseInsensitive: true, negated: false }))} AS ilike_backslash,
+    ${d.countIf(d.like(doc, '%!_x!_%', { caseInsensitive: false, negated: true, escape: '!' }))} AS not_like,
+    ${d.countIf(d.like(doc, '%user%', { caseInsensitive: false, negated: false }))} AS like_plain
   FROM ${source(d)} GROUP BY host ORDER BY host`;
 }
 
@@ -142,6 +147,11 @@ test('ClickHouse dialect: every function gives what DuckDB gives on the same row
   const want = normalise(await ws.query(expected.text, expected.params));
   assert.equal(want.length, 2);
   assert.deepEqual(want[0].sizes, [10, 30, 5], 'ordered list');
+  assert.deepEqual(
+    [want[1].like_escaped, want[1].ilike_backslash, want[1].not_like, want[0].like_plain],
+    [1, 1, 1, 2],
+    'the LIKE cases test something',
+  );
   for (const server of each(t)) {
     const { text, params } = render(features(clickhouse), clickhouse);
     assert.deepEqual(params, [], 'ClickHouse takes every value as a literal');

@@ -115,13 +115,13 @@ export const clickhouse: Dialect = {
   like: (value, pattern, o) => {
     // DuckDB's LIKE has no escape character unless ESCAPE names one; ClickHouse's is always the
     // backslash: the pattern is rewritten so both read it alike.
+    // A literal character: a backslash doubled, a wildcard escaped, anything else as it is.
+    const literal = (ch: string) => (ch === '\\' || ch === '%' || ch === '_' ? `\\${ch}` : ch);
     let converted = '';
     for (let i = 0; i < pattern.length; i++) {
       const ch = pattern[i];
-      if (o.escape !== undefined && ch === o.escape && i + 1 < pattern.length) {
-        const next = pattern[++i];
-        converted += next === '%' || next === '_' ? `\\${next}` : next === '\\' ? '\\\\' : next;
-      } else converted += ch === '\\' ? '\\\\' : ch;
+      if (o.escape !== undefined && ch === o.escape && i + 1 < pattern.length) converted += literal(pattern[++i]);
+      else converted += ch === '\\' ? '\\\\' : ch;
     }
     const test = o.caseInsensitive ? sql`like(lowerUTF8(${value}), lowerUTF8(${lit(converted)}))` : sql`like(${value}, ${lit(converted)})`;
     return o.negated ? sql`(NOT ${test})` : test;
