@@ -40,12 +40,20 @@ if (!existsSync(csv)) {
   ]);
 }
 const chdb = (await import('chdb' as string)) as { query: (q: string, format: string) => string };
-const run: ClickHouseRunner = async (statement) =>
-  chdb
-    .query(statement, 'JSONEachRow')
+/** Seconds in ClickHouse itself, and in reading its answer, for the last hunt. */
+const spent = { query: 0, parse: 0 };
+const run: ClickHouseRunner = async (statement) => {
+  const t0 = performance.now();
+  const text = chdb.query(statement, 'JSONEachRow');
+  const t1 = performance.now();
+  const rows = text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+  spent.query += (t1 - t0) / 1000;
+  spent.parse += (performance.now() - t1) / 1000;
+  return rows;
+};
 
 const db = join(dir, 'w.duckdb');
 rmSync(db, { force: true });
@@ -75,6 +83,8 @@ function counting(inner: LogStore, returned: Record<string, number>): LogStore {
 
 const params = SCORED.params(defaultConfig(), { all: true });
 const alone = async (logs?: LogStore) => {
+  spent.query = 0;
+  spent.parse = 0;
   await ws.run('DELETE FROM results');
   await ws.run('DELETE FROM hunt_runs');
   const started = performance.now();
@@ -86,6 +96,7 @@ const returned: Record<string, number> = {};
 const ch = await alone(counting(clickhouseLogs(clickhouseFor('hb_bench'), run, 'chdb'), returned));
 const duck2 = await alone();
 const ch2 = await alone(counting(clickhouseLogs(clickhouseFor('hb_bench'), run, 'chdb'), returned));
+const inClickHouse = { ...spent };
 const scanned = Number(await ws.scalar('SELECT count(*) FROM http'));
 const pairs = Number(await ws.scalar('SELECT count(DISTINCT (src_ip, dest)) FROM http'));
 ws.close();
@@ -97,6 +108,8 @@ const result = {
   load_chdb_s: +loadS.toFixed(3),
   scored_duckdb_s: +best(duck.seconds, duck2.seconds).toFixed(3),
   scored_chdb_s: +best(ch.seconds, ch2.seconds).toFixed(3),
+  chdb_stage_query_s: +inClickHouse.query.toFixed(3),
+  chdb_answer_parse_s: +inClickHouse.parse.toFixed(3),
   ratio_chdb_vs_duckdb: +(best(ch.seconds, ch2.seconds) / best(duck.seconds, duck2.seconds)).toFixed(2),
   rows_scanned: scanned,
   rows_returned: returned,

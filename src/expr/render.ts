@@ -23,11 +23,11 @@ export function renderExpr(e: Expr, dialect: Dialect): Sql {
     case 'call':
       // Checked where the expression was read; checked again here, since a name becomes SQL text.
       if (!FUNCTIONS.has(e.fn)) throw new Error(`function ${e.fn}() is not allowed`);
-      // json_extract_string(col, '$.key'): a top-level field, which every dialect can read
+      // json_extract_string of a literal '$.key' path: a top-level field, which every dialect can read
       if (e.fn === 'json_extract_string' && dialect.name !== 'duckdb') {
         const path = e.args[1];
         const key = path?.kind === 'str' ? /^\$\.("?)([^."]+)\1$/.exec(path.value)?.[2] : undefined;
-        if (key === undefined) throw new Error(`json_extract_string() on ${dialect.name} takes a literal top-level path like '$.key'`);
+        if (key === undefined) throw new Error(`json_extract_string on ${dialect.name} takes a literal top-level path like '$.key'`);
         return dialect.jsonField(r(e.args[0]), key);
       }
       return dialect.call(e.fn, e.args.map(r));
