@@ -155,13 +155,12 @@ function scoredStageClickHouse(source: ScoredSource, params: ScoredParams, d: Di
     '',
   );
   const rows = sql`dest_ip IS NOT NULL AND ${dest} IS NOT NULL${window}`;
-  return sql`SELECT s.src_ip AS src_ip, s.dest_ip AS dest_ip, s.dest AS dest, s.bytes_out AS bytes_out, s.i_bytecount AS i_bytecount, s.incount AS incount,
+  return sql`SELECT s.src_ip AS src_ip, s.k_ip AS dest_ip, s.k_dest AS dest, s.bytes_out AS bytes_out, s.i_bytecount AS i_bytecount, s.incount AS incount,
   p.distinct_url_count AS distinct_url_count, p.distinct_event_count AS distinct_event_count, p.time_count AS time_count, p.login_count AS login_count
 FROM (
-  SELECT assumeNotNull(dest_ip) AS k_ip, assumeNotNull(${dest}) AS k_dest, src_ip, dest_ip, ${dest} AS dest, bytes_out,
-         count() AS i_bytecount, uniqExact(bytes_in) AS incount
+  SELECT assumeNotNull(dest_ip) AS k_ip, assumeNotNull(${dest}) AS k_dest, src_ip, bytes_out, count() AS i_bytecount, uniqExact(bytes_in) AS incount
   FROM ${table} WHERE ${rows} AND src_ip IS NOT NULL AND bytes_out IS NOT NULL
-  GROUP BY k_ip, k_dest, src_ip, dest_ip, dest, bytes_out
+  GROUP BY k_ip, k_dest, src_ip, bytes_out
 ) AS s
 ALL INNER JOIN (
   SELECT assumeNotNull(dest_ip) AS k_ip, assumeNotNull(${dest}) AS k_dest, uniqExact(${url}) AS distinct_url_count, count() AS distinct_event_count,
