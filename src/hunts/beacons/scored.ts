@@ -26,37 +26,14 @@ import { UsageError } from '../../errors.ts';
 import { quoteIdent } from '../../store/schema.ts';
 import { multiplierSql } from '../../model/tiers.ts';
 import type { ScoredParams } from './params.ts';
+import { SCORED_MULTIPLIERS, SCORED_TIER_FEATURES } from '../../model/features.ts';
 
-export const SCORED_COLUMNS = [
-  'dest',
-  'src_ip',
-  'dest_ip',
-  'bytes_out',
-  'distinct_url_count',
-  'distinct_event_count',
-  'i_bytecount',
-  'distinct_byte_count',
-  'avgcount',
-  't_bytecount',
-  'incount',
-  'login_count',
-  'time_count',
-  'o_average',
-  'above',
-  'avgurl',
-  'usermult',
-  'evtmult',
-  'beaconmult',
-  'urlmult',
-  'timemult',
-  'addedweight',
-] as const;
+/** The scored search's columns: the pair, the features (model/features.ts names them once), the multipliers, their sum. */
+export const SCORED_COLUMNS = ['dest', 'src_ip', 'dest_ip', ...SCORED_TIER_FEATURES, ...SCORED_MULTIPLIERS, 'addedweight'] as const;
 
 /** The multipliers the scored search adds up, and the features their tiers may test. */
-const MULTIPLIER_NAMES = ['usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult'];
-const TIERED_FEATURES = SCORED_COLUMNS.filter(
-  (c) => !MULTIPLIER_NAMES.includes(c) && !['dest', 'src_ip', 'dest_ip', 'addedweight'].includes(c),
-);
+const MULTIPLIER_NAMES: readonly string[] = SCORED_MULTIPLIERS;
+const TIERED_FEATURES: readonly string[] = SCORED_TIER_FEATURES;
 
 export interface ScoredSource {
   table: 'http' | 'flows';
