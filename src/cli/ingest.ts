@@ -7,6 +7,10 @@ import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
 import { stdoutClosed, type CliIO, type CommandIO } from './io.ts';
 import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
+import { loadConfig } from '../config.ts';
+import type { Flags } from '../model/flags.ts';
+import type { Workspace } from '../store/workspace.ts';
+import { type LogsDestination, openLogs } from './logs.ts';
 
 export function registerIngest(program: Command, io: CommandIO): void {
   withCommon(program.command('ingest'), { rows: false })
@@ -18,6 +22,11 @@ export function registerIngest(program: Command, io: CommandIO): void {
     .option('--map <pairs>', 'rename source fields onto canonical columns: dest=src,... e.g. src_ip=client,dest=site')
     .option('--force', 'load files again even when the same content was ingested before')
     .option('--json', 'print the summary as JSON (same as --output json)')
+    .option(
+      '--logs <url>',
+      "keep the rows in ClickHouse (clickhouse://USER@HOST:8123/DB, made by 'huntbook clickhouse init'); default: the configuration's logs:, else the workspace",
+    )
+    .option('--config <file>', 'configuration file (its logs: is where the rows go)')
     .addHelpText(
       'after',
       `
@@ -30,8 +39,13 @@ Every file reports read = loaded + rejected. Rejected rows are kept with file, l
 reason:  huntbook sql "SELECT * FROM rejects"
 Exit code: 0 when every file loaded, 1 when any file failed.
 
+With --logs (or logs: in the configuration) the rows go to ClickHouse once each file has been
+read and counted here: the workspace keeps the accounting and the rejects, ClickHouse the rows;
+a stopped ingest is finished by running it again (no row is sent twice).
+
 Examples:
   huntbook ingest zeek/ --db case.duckdb
+  HUNTBOOK_CLICKHOUSE_PASSWORD=... huntbook ingest proxy/ --logs clickhouse://hunter@ch1:8123/logs
   huntbook ingest export.csv --as http --map dest=site,user=login`,
     )
     .action(
@@ -42,11 +56,17 @@ Examples:
         const table = options.format === 'table';
         const finished: FileReport[] = [];
         let reports: FileReport[];
+        const config = raw.logs === undefined ? loadConfig(typeof raw.config === 'string' ? raw.config : undefined) : undefined;
+        const logs = await openLogs(raw as Flags, config);
+        const destination = logs.destination;
+        if (destination && !options.quiet) io.stderr.write(`logs: ${logs.store.where}\n`);
         try {
           reports = await withWorkspace(
             options.db,
-            (ws) =>
-              ingest(ws, paths, {
+            async (ws) => {
+              if (destination) await finishStopped(io, ws, destination, Boolean(options.quiet));
+              return ingest(ws, paths, {
+                destination,
                 table: raw.as as string | undefined,
                 format: parseFormat(raw.format as string),
                 map: raw.map as string | undefined,
@@ -57,7 +77,8 @@ Examples:
                   finished.push(report);
                   if (table) printFileLine(io, report, Boolean(options.quiet));
                 },
-              }),
+              });
+            },
             false,
             { create: true },
           );
@@ -66,6 +87,8 @@ Examples:
           if (error instanceof InterruptedError)
             io.stderr.write(`huntbook: ${summary(finished)} before the stop; the file in progress and the rest were not loaded\n`);
           throw error;
+        } finally {
+          await logs.close();
         }
         printReports(io, options.format, reports);
         // The reader of stdout left early (| head): the outcome still reaches the terminal.
@@ -74,6 +97,15 @@ Examples:
         return reports.some((r) => r.status === 'failed') ? 1 : 0;
       }),
     );
+}
+
+/** Files an earlier, stopped ingest left half-sent: their missing batches go first. */
+async function finishStopped(io: CliIO, ws: Workspace, destination: LogsDestination, quiet: boolean): Promise<void> {
+  for (const fileId of await destination.unfinished(ws)) {
+    const rows = await destination.ship(ws, fileId, () => undefined);
+    if (!quiet)
+      io.stderr.write(`finished sending file ${fileId} from an earlier, stopped ingest: ${rows ?? 0} rows in ${destination.where}\n`);
+  }
 }
 
 /** One file's outcome as it finishes; -q keeps only failures. Log text is escaped for the terminal. */
@@ -94,6 +126,7 @@ function printFileLine(io: CliIO, r: FileReport, quiet: boolean): void {
     for (const reject of r.rejects.slice(0, 5))
       say(`  ${r.path}:${reject.line ?? '?'}${reject.field ? ` field ${reject.field}` : ''}: ${reject.reason}`);
     if (r.rejects.length > 5) say(`  ... ${r.rejects.length - 5} more in the rejects table`);
+    if (r.stored) say(`  ${r.stored.rows} rows now in ${r.stored.where} (the workspace keeps the accounting and rejects)`);
     for (const warning of r.warnings ?? []) say(`  warning: ${warning}`);
   } else {
     say(`${r.path}: not loaded: ${r.message}`);

@@ -79,7 +79,7 @@ export type AnyHunt = Hunt<any>;
  */
 export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P, logs: LogStore = WORKSPACE_LOGS): Promise<HuntOutput> {
   const started = performance.now();
-  const stages = await hunt.stage(p, logs.dialect);
+  const stages = await hunt.stage(p, logs.dialectFor ? await logs.dialectFor(ws) : logs.dialect);
   try {
     for (const stage of stages) await logs.land(ws, stage);
     const record = (run: RunRecord) => {

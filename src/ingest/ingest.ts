@@ -32,6 +32,20 @@ export interface IngestOptions {
   progress?: Progress;
   /** Called as each file finishes, so long runs report as they go. */
   onFile?: (report: FileReport) => void;
+  /** Where the rows go once the load has committed (ingest --logs); the workspace keeps them otherwise. */
+  destination?: RowDestination;
+}
+
+/**
+ * Somewhere else for a file's rows (ClickHouse: store/clickhouse-ship.ts). The file is read into
+ * the workspace as always; `claim` runs inside its load's transaction (with the ids of the
+ * copies --force replaced), `ship` after the commit, and may run again on a stopped file.
+ */
+export interface RowDestination {
+  where: string;
+  claim(ws: Workspace, fileId: number, targets: readonly string[], replaced: readonly number[]): Promise<void>;
+  /** The rows sent; undefined when none of the file's tables goes there (they stay in the workspace). */
+  ship(ws: Workspace, fileId: number, onProgress: (rows: number) => void): Promise<number | undefined>;
 }
 
 export type FileStatus = 'loaded' | 'skipped' | 'failed';
@@ -52,6 +66,8 @@ export interface FileReport {
   warnings?: string[];
   /** Rows per table, when the file's records went to several. */
   tables?: Record<string, number>;
+  /** Rows sent on to the destination (ingest --logs), and where. */
+  stored?: { rows: number; where: string };
 }
 
 interface SourceFile {
@@ -351,6 +367,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     }
     const warnings: string[] = [];
     let tables: Record<string, number> | undefined;
+    let loadedId = 0;
     const outcome = await ws.transaction(async () => {
       for (const old of previous) {
         const dropped = await forget(ws, Number(old.file_id), String(old.target_table));
@@ -408,10 +425,21 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         tables = Object.fromEntries(counts.map((row) => [targets[Number(row.i)], Number(row.n)]));
       }
       warnings.push(...(await sameRecordsElsewhere(ws, fileId, targets)));
+      await options.destination?.claim(
+        ws,
+        fileId,
+        targets,
+        previous.map((old) => Number(old.file_id)),
+      );
+      loadedId = fileId;
       return result;
     });
+    const stored = options.destination && (await sendOn(ws, options.destination, loadedId, label, progress));
+    if (options.destination && !stored)
+      warnings.push(`${outcome.target} is not a table ${options.destination.where} keeps: the rows stay in the workspace`);
     return {
       ...report,
+      stored,
       status: 'loaded',
       table: outcome.target,
       read: outcome.read,
@@ -429,6 +457,20 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     return { ...report, status, message: error.describe(), seconds: elapsed(started) };
   } finally {
     progress.done();
+  }
+}
+
+/** After the commit: the file's rows to the destination; a failure there says how to finish. */
+async function sendOn(ws: Workspace, destination: RowDestination, fileId: number, label: string, progress: Progress) {
+  try {
+    const rows = await destination.ship(ws, fileId, (n) => progress.update(`${label}: ${n.toLocaleString('en-US')} rows sent on`));
+    return rows === undefined ? undefined : { rows, where: destination.where };
+  } catch (error) {
+    if (!(error instanceof HuntbookError)) throw error;
+    throw new HuntbookError(
+      `loaded into the workspace, but not all rows reached ${destination.where}: ${error.message}; the same ingest command again sends the rest (hunts there leave the file out until then)`,
+      { cause: error },
+    );
   }
 }
 

@@ -3,11 +3,14 @@
  * failure becomes one line that says what to do, whatever the server's age (18.16 gives its
  * errors as text only). Loaded only when a command names a ClickHouse.
  */
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { HuntbookError } from '../errors.ts';
 import { type ClickHouseTarget, PASSWORD_VARIABLE } from './logs-url.ts';
 import { clickhouseFor } from './dialect-clickhouse.ts';
-import { type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
+import { hiddenFiles } from './clickhouse-ship.ts';
+import { type ClickHouseInserter, type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
 
 /** The oldest server the stages are written for. */
 const OLDEST = [18, 16];
@@ -46,6 +49,8 @@ export interface ClickHouseConnection {
   run: ClickHouseRunner;
   /** A statement that answers nothing (DDL, INSERT). */
   exec: (statement: string) => Promise<void>;
+  /** Rows as JSONEachRow text into a table (`db`.`t`), synchronously through a Distributed table. */
+  insert: ClickHouseInserter;
   close: () => Promise<void>;
 }
 
@@ -74,6 +79,21 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
       throw explain(error, target);
     }
   };
+  const insert: ClickHouseInserter = async (table, ndjson) => {
+    try {
+      // The rows travel as the request body, the statement as a parameter: no row is ever SQL.
+      const result = await client.exec({
+        query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+        values: Readable.from([ndjson]),
+        // A Distributed table otherwise answers before its shards hold the rows (18.16 knows the setting).
+        clickhouse_settings: { insert_distributed_sync: 1 },
+      });
+      result.stream.resume();
+      await finished(result.stream);
+    } catch (error) {
+      throw explain(error, target);
+    }
+  };
   let version: string;
   try {
     version = String((await run('SELECT version() AS v'))[0]?.v ?? '');
@@ -86,14 +106,19 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
     await client.close();
     throw new ClickHouseError(`ClickHouse at ${target.display} is ${version}; huntbook needs ${OLDEST.join('.')} or later`);
   }
-  return { target, version, run, exec, close: () => client.close() };
+  return { target, version, run, exec, insert, close: () => client.close() };
 }
 
-/** The log store of a connection: stages rendered for its database and run there. */
+/**
+ * The log store of a connection: stages rendered for its database and run there, leaving out the
+ * rows of files this workspace has not finished sending or has replaced (clickhouse-ship.ts).
+ */
 export function clickhouseStore(connection: ClickHouseConnection): LogStore {
+  const { database, key } = connection.target;
   return clickhouseLogs(
-    clickhouseFor(connection.target.database),
+    clickhouseFor(database),
     connection.run,
     `ClickHouse ${connection.version} at ${connection.target.display}`,
+    async (ws) => clickhouseFor(database, await hiddenFiles(ws, key)),
   );
 }

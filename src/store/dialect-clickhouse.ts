@@ -92,10 +92,16 @@ const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
   len: ([l]) => sql`length(${l})`,
 };
 
-/** ClickHouse with the log tables in `database`. */
-export function clickhouseFor(database: string): Dialect {
+/**
+ * ClickHouse with the log tables in `database`. Rows of the `hidden` files (loads not finished,
+ * copies --force replaced: ingest --logs) are left out of every table a stage reads.
+ */
+export function clickhouseFor(database: string, hidden: readonly number[] = []): Dialect {
   const db = clickhouseIdent(database);
-  return { ...clickhouse, table: (name) => raw(`${db}.${clickhouseIdent(name)}`) };
+  const table = (name: string) => `${db}.${clickhouseIdent(name)}`;
+  if (hidden.length === 0) return { ...clickhouse, table: (name) => raw(table(name)) };
+  const ids = hidden.map((id) => clickhouseLiteral(id)).join(', ');
+  return { ...clickhouse, table: (name) => raw(`(SELECT * FROM ${table(name)} WHERE \`file_id\` NOT IN (${ids}))`) };
 }
 
 export const clickhouse: Dialect = {

@@ -14,6 +14,8 @@ export interface ClickHouseTarget {
   database: string;
   /** clickhouse://user@host:port/db, for messages (never a password). */
   display: string;
+  /** host:port/db: which ClickHouse database the workspace's files went to, whoever connects. */
+  key: string;
 }
 
 export function parseLogsUrl(text: string): ClickHouseTarget {
@@ -37,5 +39,6 @@ export function parseLogsUrl(text: string): ClickHouseTarget {
     username,
     database,
     display: `${url.protocol}//${username}@${url.hostname}:${port}/${database}`,
+    key: `${url.hostname}:${port}/${database}`,
   };
 }

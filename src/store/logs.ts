@@ -24,6 +24,8 @@ export interface Stage {
 
 export interface LogStore {
   readonly dialect: Dialect;
+  /** The dialect a stage is written in for this workspace, when the workspace changes it (files it hides). */
+  dialectFor?(ws: Workspace): Promise<Dialect>;
   /** Where the logs are, for messages ("the workspace", "ClickHouse default@host/db"). */
   readonly where: string;
   /** Runs the stage where the logs are and lands its rows in the workspace; returns how many came back. */
@@ -43,15 +45,18 @@ export const WORKSPACE_LOGS: LogStore = {
 
 /** A statement's rows from ClickHouse (JSONEachRow objects). */
 export type ClickHouseRunner = (statement: string) => Promise<Record<string, unknown>[]>;
+/** Rows, one JSON object per line, into a ClickHouse table (`db`.`table`, already quoted). */
+export type ClickHouseInserter = (table: string, ndjson: string) => Promise<void>;
 
 /**
  * The logs are in ClickHouse: a stage runs there, its rows come back (never more than the stage
  * yields: one per pair or user-day) and land through one NDJSON file, typed by the stage's columns.
  */
-export function clickhouseLogs(dialect: Dialect, run: ClickHouseRunner, where: string): LogStore {
+export function clickhouseLogs(dialect: Dialect, run: ClickHouseRunner, where: string, dialectFor?: LogStore['dialectFor']): LogStore {
   return {
     dialect,
     where,
+    dialectFor,
     async land(ws, stage) {
       if (!stage.columns) throw new Error(`stage ${stage.table} says no columns: it cannot run on ClickHouse`);
       const rows = await run(render(stage.sql, dialect).text);

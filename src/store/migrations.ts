@@ -182,6 +182,17 @@ UPDATE detections d SET event_ref = split_part(d.event_ref, ':', 1) || ':' || t.
   WHERE d.source_table = 'profiles' AND t.file_id = TRY_CAST(split_part(d.event_ref, ':', 1) AS INTEGER) AND t.rowid = TRY_CAST(split_part(d.event_ref, ':', 2) AS BIGINT);
 `;
 
+// Files whose rows went to ClickHouse (ingest --logs): the workspace keeps their accounting and
+// rejects, ClickHouse their rows. A file is 'shipping' from the commit of its load until every
+// batch is there (a crash leaves it so, and the next ingest finishes it), then 'stored';
+// 'replaced' once --force loaded its content again. Hunts on ClickHouse read only stored files'
+// rows (and rows huntbook did not load: file ids it never gave out).
+const clickhouseFiles = `
+CREATE TABLE clickhouse_files (
+  file_id INTEGER PRIMARY KEY, logs VARCHAR NOT NULL, tables VARCHAR NOT NULL, state VARCHAR NOT NULL, rows BIGINT NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'canonical tables', sql: canonical },
   { version: 2, name: 'dns table', sql: dnsAndMembers },
@@ -190,4 +201,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'picture checks', sql: pictures },
   { version: 6, name: 'triage', sql: triage },
   { version: 7, name: 'stable record keys', sql: recordKeys },
+  { version: 8, name: 'files in ClickHouse', sql: clickhouseFiles },
 ];

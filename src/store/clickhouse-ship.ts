@@ -1,0 +1,202 @@
+/**
+ * `ingest --logs clickhouse://…`: a file is read by the same readers into the workspace (same
+ * accounting, rejects kept there), and once its load has committed its rows move to ClickHouse
+ * batch by batch and leave the workspace. The workspace remembers every such file
+ * (clickhouse_files): 'shipping' until the last batch is there, then 'stored'; 'replaced' once
+ * --force loaded its content again. Hunts on ClickHouse hide the rows of files not 'stored'.
+ *
+ * Nothing doubles, on any server since 18.16 (which has no insert deduplication tokens): a
+ * file's rows carry its file id and their record keys (rec), fixed at load; a batch is a run of
+ * consecutive keys; a batch is sent again (after a lost answer, or when a stopped ingest is
+ * finished) only when ClickHouse holds none of its keys, skipped when it holds all of them.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { HuntbookError } from '../errors.ts';
+import { clickhouseIdent, clickhouseLiteral } from './dialect-clickhouse.ts';
+import type { ClickHouseInserter, ClickHouseRunner } from './logs.ts';
+import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable, EXTRA_COLUMN, quoteIdent, quoteLiteral } from './schema.ts';
+import type { Workspace } from './workspace.ts';
+
+/** Where a workspace sends its files' rows. */
+export interface ClickHouseWriter {
+  /** host:port/db (ClickHouseTarget.key): the files the workspace keeps there are listed under it. */
+  key: string;
+  database: string;
+  /** For messages. */
+  where: string;
+  run: ClickHouseRunner;
+  insert: ClickHouseInserter;
+  /** A statement that answers nothing (ALTER … DELETE). */
+  exec: (statement: string) => Promise<void>;
+}
+
+/** Rows per INSERT: big enough for ClickHouse to like it, small enough to hold as text (a few MB). */
+export const BATCH_ROWS = 50_000;
+
+const isCanonical = (table: string): table is CanonicalTable => (CANONICAL_TABLES as readonly string[]).includes(table);
+
+/** Files whose rows a hunt on this ClickHouse must not see: loads not finished, copies replaced. */
+export async function hiddenFiles(ws: Workspace, key: string): Promise<number[]> {
+  const rows = await ws.query("SELECT file_id FROM clickhouse_files WHERE logs = $1 AND state <> 'stored' ORDER BY file_id", [key]);
+  return rows.map((row) => Number(row.file_id));
+}
+
+/**
+ * Inside the load's transaction: the file's rows are bound for ClickHouse (the canonical tables
+ * among `targets`; any other table, zeek_weird say, stays in the workspace), and the copies
+ * --force replaced are hidden from hunts there from now on.
+ */
+export async function claimFile(ws: Workspace, key: string, fileId: number, targets: readonly string[], replaced: readonly number[]) {
+  for (const old of replaced) await ws.run("UPDATE clickhouse_files SET state = 'replaced' WHERE file_id = $1", [old]);
+  const tables = targets.filter(isCanonical);
+  if (tables.length === 0) return;
+  await ws.run("INSERT INTO clickhouse_files VALUES ($1, $2, $3, 'shipping', 0)", [fileId, key, tables.join(',')]);
+}
+
+/** A column as ClickHouse's JSONEachRow reads it on every server: whole-second times, 0/1, JSON as text. */
+function exported(name: string, type: string): string {
+  const column = quoteIdent(name);
+  if (type === 'TIMESTAMP') return `strftime(${column}, '%Y-%m-%d %H:%M:%S') AS ${column}`;
+  if (type === 'BOOLEAN') return `CAST(${column} AS INTEGER) AS ${column}`;
+  if (type === 'JSON') return `CAST(${column} AS VARCHAR) AS ${column}`;
+  return column;
+}
+
+function exportColumns(table: CanonicalTable): string {
+  const columns = CANONICAL_COLUMNS[table].map((c) => exported(c.name, c.type));
+  if (!CANONICAL_COLUMNS[table].some((c) => c.name === EXTRA_COLUMN[table])) columns.push(exported(EXTRA_COLUMN[table], 'JSON'));
+  return ['file_id', 'rec', ...columns].join(', ');
+}
+
+/** A batch's first and last record keys (the lines are the export's, in key order). */
+function keysOf(lines: readonly string[]): [number, number] {
+  const rec = (line: string) => Number((JSON.parse(line) as { rec: number }).rec);
+  return [rec(lines[0]), rec(lines[lines.length - 1])];
+}
+
+/** The file's rows in one table, sent batch by batch; how many ClickHouse now holds. */
+async function shipTable(
+  ws: Workspace,
+  writer: ClickHouseWriter,
+  fileId: number,
+  table: CanonicalTable,
+  dir: string,
+  onBatch: (rows: number) => void,
+): Promise<number> {
+  const file = join(dir, `${table}.ndjson`);
+  await ws.run(
+    `COPY (SELECT ${exportColumns(table)} FROM ${quoteIdent(table)} WHERE file_id = ${Number(fileId)} ORDER BY rec) TO ${quoteLiteral(file)} (FORMAT JSON)`,
+  );
+  const target = `${clickhouseIdent(writer.database)}.${clickhouseIdent(table)}`;
+  const held = async (lo: number, hi: number) => {
+    const [row] = await writer.run(
+      `SELECT count() AS n FROM ${target} WHERE file_id = ${clickhouseLiteral(fileId)} AND rec >= ${clickhouseLiteral(lo)} AND rec <= ${clickhouseLiteral(hi)}`,
+    );
+    return Number(row?.n ?? 0);
+  };
+  const send = async (lines: string[]) => {
+    const [lo, hi] = keysOf(lines);
+    const before = await held(lo, hi);
+    if (before === lines.length) return; // there already: a batch of an earlier, stopped ingest
+    if (before > 0)
+      throw new HuntbookError(
+        `${writer.where}: ${table} holds ${before} of the ${lines.length} rows of file ${fileId}'s records ${lo}–${hi} (a batch half-written by an earlier failure); delete them there (ALTER TABLE … DELETE WHERE file_id = ${fileId}) and ingest again`,
+      );
+    try {
+      await writer.insert(target, `${lines.join('\n')}\n`);
+    } catch (error) {
+      // The answer may be lost after the rows landed: look before sending them again.
+      const after = await held(lo, hi).catch(() => -1);
+      if (after === lines.length) return;
+      if (after !== 0) throw error;
+      await writer.insert(target, `${lines.join('\n')}\n`);
+    }
+  };
+  let shipped = 0;
+  let batch: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
+    if (line === '') continue;
+    batch.push(line);
+    if (batch.length < BATCH_ROWS) continue;
+    await send(batch);
+    shipped += batch.length;
+    onBatch(shipped);
+    batch = [];
+  }
+  if (batch.length > 0) {
+    await send(batch);
+    shipped += batch.length;
+    onBatch(shipped);
+  }
+  return shipped;
+}
+
+/**
+ * After the load committed: every row of the file goes to ClickHouse, then leaves the workspace,
+ * and the file is 'stored'. Run again on a file left 'shipping' (a stopped ingest), it sends only
+ * the batches ClickHouse lacks. Returns the rows ClickHouse holds for the file (undefined: none of
+ * its tables is kept there).
+ */
+export async function shipFile(
+  ws: Workspace,
+  writer: ClickHouseWriter,
+  fileId: number,
+  onProgress: (rows: number) => void = () => undefined,
+): Promise<number | undefined> {
+  const [claim] = await ws.query('SELECT tables FROM clickhouse_files WHERE file_id = $1 AND logs = $2', [fileId, writer.key]);
+  if (!claim) return undefined;
+  const tables = String(claim.tables).split(',').filter(isCanonical);
+  const dir = await mkdtemp(join(tmpdir(), 'huntbook-ship-'));
+  let rows = 0;
+  try {
+    for (const table of tables) {
+      const before = rows;
+      rows += await shipTable(ws, writer, fileId, table, dir, (n) => onProgress(before + n));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await ws.transaction(async () => {
+    for (const table of tables) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
+    await ws.run("UPDATE clickhouse_files SET state = 'stored', rows = $2 WHERE file_id = $1", [fileId, rows]);
+  });
+  await deleteReplaced(ws, writer);
+  return rows;
+}
+
+/**
+ * The rows of copies --force replaced are hidden from hunts at once; here they are also deleted
+ * (an asynchronous ALTER … DELETE, 18.16 has it) from tables on this server. A Distributed
+ * table's rows live in its shards' local tables, which only ON CLUSTER reaches: there they stay
+ * hidden (a cluster's administrator drops them with ALTER TABLE …_local ON CLUSTER … DELETE).
+ */
+async function deleteReplaced(ws: Workspace, writer: ClickHouseWriter): Promise<void> {
+  const replaced = await ws.query("SELECT file_id, tables FROM clickhouse_files WHERE logs = $1 AND state = 'replaced'", [writer.key]);
+  if (replaced.length === 0) return;
+  const engines = new Map(
+    (
+      await writer.run(
+        `SELECT name, engine FROM system.tables WHERE database = ${clickhouseLiteral(writer.database)} AND name IN (${CANONICAL_TABLES.map((t) => clickhouseLiteral(t)).join(', ')})`,
+      )
+    ).map((row) => [String(row.name), String(row.engine)]),
+  );
+  for (const file of replaced) {
+    const tables = String(file.tables).split(',').filter(isCanonical);
+    if (!tables.every((t) => engines.get(t)?.endsWith('MergeTree'))) continue;
+    for (const table of tables)
+      await writer.exec(
+        `ALTER TABLE ${clickhouseIdent(writer.database)}.${clickhouseIdent(table)} DELETE WHERE file_id = ${clickhouseLiteral(Number(file.file_id))}`,
+      );
+    await ws.run("UPDATE clickhouse_files SET state = 'deleted' WHERE file_id = $1", [Number(file.file_id)]);
+  }
+}
+
+/** Files a stopped ingest left half-sent to this ClickHouse: the next ingest finishes them first. */
+export async function unfinishedFiles(ws: Workspace, key: string): Promise<number[]> {
+  const rows = await ws.query("SELECT file_id FROM clickhouse_files WHERE logs = $1 AND state = 'shipping' ORDER BY file_id", [key]);
+  return rows.map((row) => Number(row.file_id));
+}
