@@ -466,7 +466,9 @@ async function sendOn(ws: Workspace, destination: RowDestination, fileId: number
     const rows = await destination.ship(ws, fileId, (n) => progress.update(`${label}: ${n.toLocaleString('en-US')} rows sent on`));
     return rows === undefined ? undefined : { rows, where: destination.where };
   } catch (error) {
-    if (!(error instanceof HuntbookError)) throw error;
+    // Whatever stopped the sending (a lost connection is not always the client's own error), the
+    // load has committed: the file fails with the way to finish it.
+    if (error instanceof InterruptedError || !(error instanceof Error)) throw error;
     throw new HuntbookError(
       `loaded into the workspace, but not all rows reached ${destination.where}: ${error.message}; the same ingest command again sends the rest (hunts there leave the file out until then)`,
       { cause: error },

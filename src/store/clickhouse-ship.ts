@@ -32,6 +32,8 @@ export interface ClickHouseWriter {
   insert: ClickHouseInserter;
   /** A statement that answers nothing (ALTER … DELETE). */
   exec: (statement: string) => Promise<void>;
+  /** Rows per INSERT (default BATCH_ROWS). */
+  batchRows?: number;
 }
 
 /** Rows per INSERT: big enough for ClickHouse to like it, small enough to hold as text (a few MB). */
@@ -121,7 +123,7 @@ async function shipTable(
   for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })) {
     if (line === '') continue;
     batch.push(line);
-    if (batch.length < BATCH_ROWS) continue;
+    if (batch.length < (writer.batchRows ?? BATCH_ROWS)) continue;
     await send(batch);
     shipped += batch.length;
     onBatch(shipped);
@@ -147,8 +149,11 @@ export async function shipFile(
   fileId: number,
   onProgress: (rows: number) => void = () => undefined,
 ): Promise<number | undefined> {
-  const [claim] = await ws.query('SELECT tables FROM clickhouse_files WHERE file_id = $1 AND logs = $2', [fileId, writer.key]);
-  if (!claim) return undefined;
+  const [claim] = await ws.query("SELECT tables FROM clickhouse_files WHERE file_id = $1 AND logs = $2 AND state = 'shipping'", [
+    fileId,
+    writer.key,
+  ]);
+  if (!claim) return undefined; // none of its tables goes there, or it is there already
   const tables = String(claim.tables).split(',').filter(isCanonical);
   const dir = await mkdtemp(join(tmpdir(), 'huntbook-ship-'));
   let rows = 0;

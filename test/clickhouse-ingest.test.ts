@@ -1,0 +1,181 @@
+/**
+ * `ingest --logs clickhouse://…` against real ClickHouse (Debian's 18.16 server, and chdb when
+ * installed): rows read and counted in the workspace, then kept in ClickHouse; a stopped ingest
+ * finished without a row twice; --force replacing a file's rows; hunts there giving what the
+ * workspace gives on the same files.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
+import { cli, openWorkspace, testData } from './helpers.ts';
+import { ingest, type RowDestination } from '../src/ingest/ingest.ts';
+import { claimFile, type ClickHouseWriter, hiddenFiles, shipFile } from '../src/store/clickhouse-ship.ts';
+import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
+import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
+import { clickhouseLogs } from '../src/store/logs.ts';
+import { runHunt } from '../src/hunts/contract.ts';
+import { FLOW } from '../src/hunts/registry.ts';
+import { defaultConfig } from '../src/config.ts';
+import { Workspace } from '../src/store/workspace.ts';
+
+const servers: ClickHouseUnderTest[] = [];
+const missing: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'huntbook-chi-'));
+
+before(async () => {
+  for (const started of [await startServer(dir), await startChdb()]) {
+    if (typeof started === 'string') missing.push(started);
+    else servers.push(started);
+  }
+});
+
+after(() => {
+  for (const s of servers) s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function each(t: { skip: (message: string) => void; diagnostic: (message: string) => void }): ClickHouseUnderTest[] {
+  for (const why of missing) t.diagnostic(`not tested: ${why}`);
+  for (const s of servers) t.diagnostic(`tested on ${s.name} ${s.version}`);
+  if (servers.length === 0) t.skip(missing.join('; '));
+  return servers;
+}
+
+const ZEEK = (name: string) => testData('zeek', 'stratosphere', '008-zeek-mixed', 'data', name);
+
+async function count(server: ClickHouseUnderTest, query: string): Promise<number> {
+  const [row] = await server.run(query);
+  return Number(Object.values(row)[0]);
+}
+
+test('ingest --logs: each file read and counted here, its rows kept in ClickHouse (18.16), --force replaces them, hunts there give what the workspace gives', async (t) => {
+  const server = each(t).find((s) => s.http);
+  if (!server) return t.skip('needs clickhouse-server (its HTTP port)');
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chi-cli-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const [db, plain] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb')];
+  const logs = `clickhouse://default@${server.http}/hb_ingest`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  const files = [ZEEK('conn.log.labeled'), ZEEK('http.log.labeled'), ZEEK('ssl.log.labeled'), ZEEK('notice.log.labeled')];
+
+  const sent = await cli('ingest', ...files, '--db', db, '--logs', logs);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.match(
+    sent.stdout,
+    /conn\.log\.labeled → flows \(zeek\): read 5663, loaded 5663, rejected 0 .*\n {2}5663 rows now in ClickHouse clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_ingest/,
+  );
+  assert.match(
+    sent.stdout,
+    /notice\.log\.labeled → zeek_notice .*\n {2}warning: zeek_notice is not a table ClickHouse .* keeps: the rows stay in the workspace/,
+  );
+  assert.equal(await count(server, 'SELECT count() FROM hb_ingest.flows'), 5663);
+  assert.equal(await count(server, 'SELECT count() FROM hb_ingest.http'), 342);
+  assert.equal(await count(server, 'SELECT count() FROM hb_ingest.tls'), 545);
+  const ws = await Workspace.open(db, { readOnly: true });
+  try {
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM flows')), 0, 'the rows left the workspace');
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM zeek_notice')), 16, 'a table ClickHouse has not stays here');
+    assert.deepEqual(
+      (await ws.query('SELECT target_table, read, loaded, rejected FROM ingested_files ORDER BY file_id')).map((r) =>
+        Object.values(r).map(String),
+      ),
+      [
+        ['flows', '5663', '5663', '0'],
+        ['http', '342', '342', '0'],
+        ['tls', '545', '545', '0'],
+        ['zeek_notice', '16', '16', '0'],
+      ],
+      'the accounting stays in the workspace',
+    );
+    assert.deepEqual(
+      (await ws.query('SELECT tables, state, rows FROM clickhouse_files ORDER BY file_id')).map((r) => Object.values(r).map(String)),
+      [
+        ['flows', 'stored', '5663'],
+        ['http', 'stored', '342'],
+        ['tls', 'stored', '545'],
+      ],
+    );
+  } finally {
+    ws.close();
+  }
+  // Record keys and values made the trip: one row checked field by field against the workspace's copy.
+  assert.equal((await cli('ingest', ZEEK('conn.log.labeled'), '--db', plain, '-q')).code, 0);
+  const flow = ['hunt', 'beacons', '--mode', 'flow', '--ports', 'all', '--top', '500', '--format', 'json'];
+  const local = await cli(...flow, '--db', plain);
+  const pushed = await cli(...flow, '--db', db, '--logs', logs);
+  assert.equal(pushed.code, 0, pushed.stderr);
+  assert.ok(JSON.parse(local.stdout).length > 100);
+  assert.equal(pushed.stdout, local.stdout, 'the same ranked rows from the rows ingest sent');
+
+  // The same content again without --force: skipped; with it: the earlier copy hidden at once and deleted there.
+  const again = await cli('ingest', ZEEK('conn.log.labeled'), '--db', db, '--logs', logs);
+  assert.match(again.stdout, /not loaded: already ingested/);
+  assert.equal(await count(server, 'SELECT count() FROM hb_ingest.flows'), 5663);
+  const forced = await cli('ingest', ZEEK('conn.log.labeled'), '--db', db, '--logs', logs, '--force');
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(forced.stdout, /replaced the earlier copy/);
+  const deleted = async () => count(server, "SELECT count() FROM system.mutations WHERE database = 'hb_ingest' AND is_done = 0");
+  for (let i = 0; i < 50 && (await deleted()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(await server.run('SELECT file_id, count() AS n FROM hb_ingest.flows GROUP BY file_id'), [{ file_id: 5, n: '5663' }]);
+  assert.equal((await cli(...flow, '--db', db, '--logs', logs)).stdout, local.stdout, 'the same after --force');
+});
+
+test('a stopped ingest --logs: the file is hidden from hunts there, and the same ingest finishes it without sending a row twice (18.16 and chdb)', async (t) => {
+  for (const server of each(t)) {
+    const database = `hb_stop_${server.name.replace(/\W/g, '_')}`;
+    for (const statement of clickhouseTables({ database })) await server.run(statement);
+    const ws = await openWorkspace(t);
+    let inserts = 0;
+    const writer: ClickHouseWriter = {
+      key: `${server.name}/${database}`,
+      database,
+      where: server.name,
+      batchRows: 1000,
+      run: server.run,
+      exec: async (statement) => void (await server.run(statement)),
+      insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
+    };
+    // The connection drops after the third batch of six.
+    const failing: ClickHouseWriter = {
+      ...writer,
+      insert: async (table, ndjson) => {
+        if (++inserts > 3) throw new Error('connection reset');
+        await writer.insert(table, ndjson);
+      },
+      run: async (statement) => {
+        if (inserts > 3) throw new Error('connection reset');
+        return writer.run(statement);
+      },
+    };
+    const destination = (w: ClickHouseWriter): RowDestination => ({
+      where: server.name,
+      claim: (x, fileId, targets, replaced) => claimFile(x, w.key, fileId, targets, replaced),
+      ship: (x, fileId, progress) => shipFile(x, w, fileId, progress),
+    });
+    const [stopped] = await ingest(ws, [ZEEK('conn.log.labeled')], { destination: destination(failing) });
+    assert.equal(stopped.status, 'failed', server.name);
+    assert.match(
+      stopped.message ?? '',
+      /loaded into the workspace, but not all rows reached .*: connection reset; the same ingest command again sends the rest/,
+    );
+    assert.equal(await count(server, `SELECT count() FROM ${database}.flows`), 3000, 'three batches landed');
+    assert.deepEqual(await hiddenFiles(ws, writer.key), [1], 'hunts there leave the half-sent file out');
+    const store = clickhouseLogs(clickhouseFor(database), server.run, server.name, async (w) =>
+      clickhouseFor(database, await hiddenFiles(w, writer.key)),
+    );
+    const hidden = await runHunt(ws, FLOW, FLOW.params(defaultConfig(), { ports: 'all' }), store).catch((error: Error) => error);
+    assert.match(String(hidden), /empty|no flows/i, `${server.name}: the hunt sees no flows while the file is half-sent`);
+
+    assert.equal(await shipFile(ws, writer, 1), 5663, 'finished: every row accounted');
+    assert.equal(await count(server, `SELECT count() FROM ${database}.flows`), 5663, `${server.name}: no row twice`);
+    assert.equal(await count(server, `SELECT uniqExact(rec) FROM ${database}.flows`), 5663);
+    assert.deepEqual(await hiddenFiles(ws, writer.key), []);
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM flows')), 0);
+    // Once more (a second retry): nothing is sent.
+    assert.equal(await shipFile(ws, writer, 1), undefined, 'a stored file has nothing left to send');
+    assert.equal(await count(server, `SELECT count() FROM ${database}.flows`), 5663);
+  }
+});
