@@ -48,10 +48,12 @@ function hasServer(): boolean {
   }
 }
 
-/** Debian's clickhouse-server in `dir`, or why not. */
-export async function startServer(dir: string): Promise<ClickHouseUnderTest | string> {
-  if (!hasServer()) return 'clickhouse-server is not installed (apt-get install clickhouse-server; .ci/run does)';
-  const [http, tcp] = [await freePort(), await freePort()];
+const NOT_INSTALLED = 'clickhouse-server is not installed (apt-get install clickhouse-server; .ci/run does)';
+
+/** Debian's clickhouse-server in `dir`, or why not; `extra` is more of its configuration (remote_servers). */
+export async function startServer(dir: string, ports?: { http: number; tcp: number }, extra = ''): Promise<ClickHouseUnderTest | string> {
+  if (!hasServer()) return NOT_INSTALLED;
+  const { http, tcp } = ports ?? { http: await freePort(), tcp: await freePort() };
   for (const sub of ['data', 'tmp', 'log', 'user_files', 'format_schemas']) mkdirSync(join(dir, sub), { recursive: true });
   const config = join(dir, 'config.xml');
   writeFileSync(
@@ -64,7 +66,7 @@ export async function startServer(dir: string): Promise<ClickHouseUnderTest | st
   <format_schema_path>${dir}/format_schemas/</format_schema_path>
   <users_config>/etc/clickhouse-server/users.xml</users_config>
   <default_profile>default</default_profile><default_database>default</default_database>
-  <mark_cache_size>5368709</mark_cache_size>
+  <mark_cache_size>5368709</mark_cache_size>${extra}
 </yandex>
 `,
   );
@@ -101,4 +103,34 @@ export async function startChdb(): Promise<ClickHouseUnderTest | string> {
   const run: RunOnClickHouse = async (statement) => parseRows(chdb.query(statement, 'JSONEachRow'));
   const [row] = await run('SELECT version() AS v');
   return { name: 'chdb', version: String(row.v), run, stop: () => undefined };
+}
+
+/** The cluster the two-shard tests name in huntbook's --cluster. */
+export const CLUSTER = 'hb_two_shards';
+
+/**
+ * Two clickhouse-server instances on loopback, each its own ports and folder, both knowing the
+ * same two-shard cluster (remote_servers, one replica per shard), or why not. No ZooKeeper:
+ * tables are made on each server (huntbook clickhouse init --cluster … --each-server).
+ */
+export async function startCluster(dir: string): Promise<ClickHouseUnderTest[] | string> {
+  if (!hasServer()) return NOT_INSTALLED;
+  const ports = [
+    { http: await freePort(), tcp: await freePort() },
+    { http: await freePort(), tcp: await freePort() },
+  ];
+  const shards = ports.map((p) => `<shard><replica><host>127.0.0.1</host><port>${p.tcp}</port></replica></shard>`).join('');
+  const extra = `\n  <remote_servers><${CLUSTER}>${shards}</${CLUSTER}></remote_servers>`;
+  const started: ClickHouseUnderTest[] = [];
+  for (const [i, p] of ports.entries()) {
+    const shardDir = join(dir, `shard${i + 1}`);
+    mkdirSync(shardDir, { recursive: true });
+    const server = await startServer(shardDir, p, extra);
+    if (typeof server === 'string') {
+      for (const s of started) s.stop();
+      return server;
+    }
+    started.push({ ...server, name: `shard ${i + 1}` });
+  }
+  return started;
 }

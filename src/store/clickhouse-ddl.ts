@@ -38,6 +38,11 @@ export interface ClickHouseLayout {
   database: string;
   /** A cluster of remote_servers: local tables on every shard and a Distributed table over them. */
   cluster?: string;
+  /**
+   * Make them on the connected server only, not ON CLUSTER (which needs the cluster's distributed
+   * DDL: ZooKeeper or ClickHouse Keeper); then run it against every server of the cluster.
+   */
+  thisServer?: boolean;
 }
 
 function columnsOf(table: CanonicalTable): string {
@@ -55,7 +60,7 @@ function columnsOf(table: CanonicalTable): string {
 /** The statements that create the database and every canonical table; each may run again (IF NOT EXISTS). */
 export function clickhouseTables(layout: ClickHouseLayout): string[] {
   const db = clickhouseIdent(layout.database);
-  const onCluster = layout.cluster ? ` ON CLUSTER ${clickhouseIdent(layout.cluster)}` : '';
+  const onCluster = layout.cluster && !layout.thisServer ? ` ON CLUSTER ${clickhouseIdent(layout.cluster)}` : '';
   const statements = [`CREATE DATABASE IF NOT EXISTS ${db}${onCluster}`];
   for (const table of CANONICAL_TABLES) {
     const hasTs = CANONICAL_COLUMNS[table].some((c) => c.name === 'ts');
