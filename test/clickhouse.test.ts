@@ -294,6 +294,9 @@ const SIGMA_EVENTS = [
   { host: 'h-re', Image: 'C:\\Tools\\x.exe', CommandLine: 'line1\nSECRET=42' },
   { host: 'h-cidr', Image: 'C:\\a.exe', DestinationIp: '10.1.2.3', User: 'root' },
   { host: 'h-cidr-out', Image: 'C:\\a.exe', DestinationIp: '11.1.2.3', User: 'Administrator' },
+  { host: 'h-v6-loop', Image: 'C:\\a.exe', DestinationIp: '::1' },
+  { host: 'h-v6-link', Image: 'C:\\a.exe', DestinationIp: 'FE80::abcd' },
+  { host: 'h-v6-ula', Image: 'C:\\a.exe', DestinationIp: 'fd12:3456::1' },
   {
     host: 'h-b64',
     Image: 'C:\\p.exe',
@@ -313,6 +316,8 @@ const SIGMA_DETECTIONS: Record<string, unknown>[] = [
   { sel: { 'CommandLine|re': 'SECRET=\\d+' }, condition: 'sel' },
   { sel: { 'CommandLine|re|i': 'secret=4' }, condition: 'sel' },
   { sel: { 'DestinationIp|cidr': ['10.0.0.0/8', '192.168.0.0/16'] }, condition: 'sel' },
+  { sel: { 'DestinationIp|cidr': ['::1/128', 'fc00::/7'] }, condition: 'sel' },
+  { sel: { 'DestinationIp|cidr': 'fe80::/10' }, filter: { 'DestinationIp|cidr': '::1/128' }, condition: 'sel or not filter' },
   { sel: { 'CommandLine|wide|base64offset|contains': 'IEX (New-Object' }, condition: 'sel' },
   { sel: { 'CommandLine|windash|contains': ' -enc ' }, condition: 'sel' },
   { sel: { 'Count|gt': 10 }, condition: 'sel' },

@@ -11,6 +11,10 @@ import type { CommandIO } from './io.ts';
 import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 import { ruleStats } from '../rules/stats.ts';
 import { UsageError } from '../errors.ts';
+import type { Flags } from '../model/flags.ts';
+import { landRuleCandidates } from '../rules/pushdown.ts';
+import { WORKSPACE_LOGS } from '../store/logs.ts';
+import { openLogs } from './logs.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -105,6 +109,10 @@ Examples:
     .option('--sigma <path>', 'Sigma rules: a .yml file, a directory or a .tar.gz (repeatable)', collect, [])
     .option('--config <file>', 'configuration (level weights, |expand placeholders); default ./huntbook.yml over config/huntbook.yml')
     .option('--watchlist <csv>', 'a watch list you keep (user,date,flag[,weight]): each row a red-flag detection (config rules.watchlist)')
+    .option(
+      '--logs <url>',
+      'the logs are in ClickHouse (clickhouse://USER@HOST:8123/DB): the rows some rule matches come back, the detections land here',
+    )
     .option('--memory-limit <size>', `DuckDB memory for the run, e.g. 4GB: more caches more of a big table (default ${RULES_MEMORY_LIMIT})`)
     .addHelpText(
       'after',
@@ -134,24 +142,35 @@ Examples:
         const broken = problems.filter((x) => x.severity === 'error');
         for (const p of broken) io.stderr.write(`huntbook: ${escapeControl(`${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`)}\n`);
         const progress = createProgress(process.stderr, !options.quiet);
+        const logs = await openLogs(raw as Flags, config);
+        if (logs.store !== WORKSPACE_LOGS && !options.quiet) io.stderr.write(`logs: ${logs.store.where}\n`);
         await withWorkspace(options.db, async (ws) => {
+          // Logs in ClickHouse: the rows some rule matches come back first, standing in for the
+          // workspace's tables. Before the transaction: rows a transaction adds carry row ids past
+          // 2^62, and the engine cuts its batches by row id.
+          const pushed =
+            logs.store === WORKSPACE_LOGS ? undefined : await landRuleCandidates(ws, loaded, logs.store, config.rules.placeholders);
           // One transaction: an interrupted run (Ctrl-C, a crash) leaves no detections and no run record.
-          const { run, report } = await ws.transaction(async () => {
-            const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
-            const report = await runRules(ws, loaded, {
-              runId: run.runId,
-              placeholders: config.rules.placeholders,
-              memoryLimit: memoryLimit(raw.memoryLimit as string | undefined),
-              watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
-              onProgress: ({ eventsDone, eventsTotal }) =>
-                progress.update('rules', eventsTotal > 0 ? eventsDone / eventsTotal : undefined, {
-                  done: Math.round(eventsDone),
-                  unit: 'events',
-                }),
-            });
-            await finishRun(ws, run, 'rules', []);
-            return { run, report };
-          });
+          const { run, report } = await ws
+            .transaction(async () => {
+              const run = await startRun(ws, 'rules', { packs, sigma: raw.sigma });
+              const report = await runRules(ws, pushed?.rules ?? loaded, {
+                lanes: pushed ? 1 : undefined,
+                runId: run.runId,
+                placeholders: config.rules.placeholders,
+                memoryLimit: memoryLimit(raw.memoryLimit as string | undefined),
+                watchlist: (raw.watchlist as string | undefined) ?? config.rules.watchlist,
+                onProgress: ({ eventsDone, eventsTotal }) =>
+                  progress.update('rules', eventsTotal > 0 ? eventsDone / eventsTotal : undefined, {
+                    done: Math.round(eventsDone),
+                    unit: 'events',
+                  }),
+              });
+              report.skipped.push(...(pushed?.skipped ?? []));
+              await finishRun(ws, run, 'rules', []);
+              return { run, report };
+            })
+            .finally(() => pushed?.release());
           progress.done();
           const counts = await ws.query(
             'SELECT rule_id, any_value(rule) AS rule, any_value(phase) AS phase, any_value(weight) AS weight, count(*) AS detections, count(DISTINCT entity) AS entities FROM detections WHERE run_id = $1 GROUP BY rule_id ORDER BY detections DESC, rule_id',
@@ -173,11 +192,15 @@ Examples:
             for (const s of report.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
             if (broken.length > 0)
               io.stderr.write(`${broken.length} rule${broken.length === 1 ? '' : 's'} could not be loaded (above); the rest ran\n`);
+            if (pushed)
+              io.stderr.write(
+                `${logs.store.where}: ${pushed.scanned.toLocaleString('en-US')} rows of the tables the rules read; ${pushed.returned.toLocaleString('en-US')} came back (rows some rule matched, and the directory)\n`,
+              );
             io.stderr.write(
               `${report.rules} rules run in ${report.groups} scans (${report.seconds.toFixed(1)} s); ${report.inserted} new detections; ${report.skipped.length} skipped${reasons.size ? ` (${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')})` : ''}; run ${run.runId}\n`,
             );
           }
-        });
+        }).finally(() => logs.close());
         return broken.length > 0 ? 1 : 0;
       }),
     );

@@ -144,7 +144,12 @@ export const clickhouse: Dialect = {
   regexMatch: (value, pattern) => sql`match(${value}, ${pattern})`,
   // toStartOfInterval came after 18.16: whole seconds, floored to the bucket.
   timeBucket: (seconds, ts) => sql`toDateTime(intDiv(toUInt32(${ts}), ${lit(seconds)}) * ${lit(seconds)}, 'UTC')`,
-  jsonField: (json, key) => sql`if(visitParamHas(${json}, ${lit(key)}), visitParamExtractString(${json}, ${lit(key)}), NULL)`,
+  // DuckDB's json_extract_string gives a number or boolean as its text, JSON null as NULL: the
+  // raw text where the value is no string, read as a string where it is.
+  jsonField: (json, key) => {
+    const [j, k] = [json, lit(key)];
+    return sql`if(visitParamHas(${j}, ${k}), if(startsWith(visitParamExtractRaw(${j}, ${k}), '"'), visitParamExtractString(${j}, ${k}), nullIf(visitParamExtractRaw(${j}, ${k}), 'null')), NULL)`;
+  },
   call: (fn, args) => {
     const render = FUNCTIONS[fn];
     if (!render) throw new LiteralError(`${fn}() has no ClickHouse rendering`);

@@ -260,9 +260,20 @@ const CLICKHOUSE_OPERATORS: OperatorTable = {
   gte: (t, o) => `toFloat64OrNull(${o.expr}) ${COMPARE.gte} ${o.ctx.bind(t.num)}`,
   cidr: (t, o) => {
     const v4 = ipv4Range(t.network);
-    if (!v4) throw new UnsupportedError('IPv6 |cidr on ClickHouse', t.network);
+    if (!v4) {
+      // As DuckDB reads it (cidrSql): /128 an exact address, up to /16 the first group's leading bits.
+      const c = parseCidr(t.network);
+      if (c.prefix === 128) return `lowerUTF8(${o.expr}) = ${o.ctx.bind(t.network.split('/')[0].toLowerCase())}`;
+      if (c.prefix > 16) throw new UnsupportedError('IPv6 |cidr longer than /16 (other than /128)', t.network);
+      const shift = 16 - c.prefix;
+      // The first group's hex read by hand (no parser that throws on odd text, on any server).
+      const group = `splitByChar(':', ifNull(${o.expr}, ''))[1]`;
+      const value = `reinterpretAsUInt16(reverse(unhex(concat(substring('0000', 1, 4 - length(${group})), ${group}))))`;
+      return `(position(${o.expr}, ':') > 0 AND if(match(${group}, '^[0-9a-fA-F]{1,4}$'), bitShiftRight(${value}, ${shift}) = ${o.ctx.bind(Number(c.bits >> 112n) >> shift)}, NULL))`;
+    }
     const dotted = o.ctx.bind('^\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$');
-    return `(match(${o.expr}, ${dotted}) AND IPv4StringToNum(${o.expr}) BETWEEN ${o.ctx.bind(v4[0])} AND ${o.ctx.bind(v4[1])})`;
+    // Only a dotted quad reaches the parser: newer servers throw on other text, even behind AND or if().
+    return `(match(${o.expr}, ${dotted}) AND IPv4StringToNum(if(match(${o.expr}, ${dotted}), ${o.expr}, '0.0.0.0')) BETWEEN ${o.ctx.bind(v4[0])} AND ${o.ctx.bind(v4[1])})`;
   },
   fieldref: (t, o) => {
     const other = o.ctx.field(t.other);
