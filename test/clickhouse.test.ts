@@ -332,6 +332,18 @@ const SIGMA_DETECTIONS: Record<string, unknown>[] = [
   { sel: { CommandLine: '*50%*' }, condition: 'sel' },
   { sel: { 'CommandLine|contains': 'ÉCOLE' }, condition: 'sel' },
   { sel: { CommandLine: ['*whoami*', '*SECRET*', '*enc*'] }, condition: '1 of sel' },
+  // Two values (a short list) beside another field: the list's OR must stay inside the AND.
+  { sel: { 'Image|endswith': ['\\a.exe', '\\n.exe'], User: 'root' }, condition: 'sel' },
+  { sel: { Image: ['C:\\a.exe', 'C:\\q.exe'], CommandLine: '*50*' }, condition: 'sel' },
+  // A long list (one IN, one regular expression) beside another field.
+  {
+    sel: { 'Image|endswith': ['\\a.exe', '\\n.exe', '\\x.exe', '\\p.exe'], 'DestinationIp|startswith': ['10.', '11.', '12.'] },
+    condition: 'sel',
+  },
+  {
+    sel: { Image: ['c:\\a.exe', 'C:\\Q.exe', 'c:\\tools\\x.exe', 'nothing'], 'CommandLine|contains': ['50', 'line', '(x', '.+'] },
+    condition: 'sel',
+  },
 ];
 
 test('Sigma rendered for ClickHouse matches the events DuckDB matches, modifier by modifier, on every server', async (t) => {

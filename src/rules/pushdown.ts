@@ -108,26 +108,32 @@ export async function landRuleCandidates(
   const plan = planRules(rules.filter((r) => !r.correlation));
   const checked = await refuseBadRegexes(plan.planned);
   const skipped: Skipped[] = [];
-  const byTable = new Map<CanonicalTable, { p: Planned; condition: string }[]>();
-  const fieldsOf = new Map<CanonicalTable, Fields>();
+  // Rules grouped by log source: a statement reads only its source's rows (PREWHERE), so the
+  // fields are worked out for those alone.
+  const groups = new Map<string, { table: CanonicalTable; where: string; fields: Fields; conditions: string[] }>();
   for (const p of checked.planned) {
-    let condition: string;
     const table = p.source.table;
-    if (!fieldsOf.has(table)) fieldsOf.set(table, new Fields(dialect, dialect.ident(EXTRA_COLUMN[table])));
+    const key = `${table}\u0000${p.source.group}`;
+    let group = groups.get(key);
     try {
-      // The log sources' predicates are fixed text huntbook writes, plain enough for both engines
-      // but for the constant true (18.16 has no booleans).
-      const where = p.source.where(() => {
-        throw new Error('a log source that binds values');
-      });
-      condition = `((${where === 'true' ? '1' : where}) AND coalesce(${conditionOf(p, dialect, fieldsOf.get(table)!, placeholders)}, 0))`;
+      if (!group) {
+        // The log sources' predicates are fixed text huntbook writes, plain enough for both
+        // engines but for the constant true (18.16 has no booleans).
+        const where = p.source.where(() => {
+          throw new Error('a log source that binds values');
+        });
+        group = {
+          table,
+          where: where === 'true' ? '1' : where,
+          fields: new Fields(dialect, dialect.ident(EXTRA_COLUMN[table])),
+          conditions: [],
+        };
+        groups.set(key, group);
+      }
+      group.conditions.push(`coalesce(${conditionOf(p, dialect, group.fields, placeholders)}, 0)`);
     } catch (error) {
       skipped.push({ rule: p.rule, reason: NO_CLICKHOUSE, detail: error instanceof Error ? error.message : String(error) });
-      continue;
     }
-    const list = byTable.get(p.source.table) ?? [];
-    list.push({ p, condition });
-    byTable.set(p.source.table, list);
   }
   const refused = new Set(skipped.map((s) => s.rule));
   const made: string[] = [];
@@ -161,21 +167,22 @@ export async function landRuleCandidates(
       const columns = columnsOf(table).map(([n]) => dialect.ident(n));
       return `SELECT ${columns.join(', ')} FROM ${render(dialect.table(table), dialect).text}`;
     };
-    for (const [table, members] of byTable) {
-      const [row] = await countRows(ws, logs, dialect, table);
-      scanned += row;
-      const fields = fieldsOf.get(table)!;
-      // The fields the statement's conditions read, worked out in a subquery; only the table's columns come back.
-      const statement = (conditions: string[]) => {
-        const used = [...fields.defs].filter(([, alias]) => conditions.some((c) => new RegExp(`\\b${alias}\\b`).test(c)));
+    const byTable = new Map<CanonicalTable, Sql[]>();
+    for (const { table, where, fields, conditions } of groups.values()) {
+      const source = render(dialect.table(table), dialect).text;
+      // PREWHERE reads the source's columns first and the rest only for its rows; a table hiding
+      // files is a subquery, which takes a WHERE.
+      const filter = `${source.startsWith('(') ? 'WHERE' : 'PREWHERE'} ${where}`;
+      const statement = (chunk: string[]) => {
+        const used = [...fields.defs].filter(([, alias]) => chunk.some((c) => new RegExp(`\\b${alias}\\b`).test(c)));
         const columns = columnsOf(table).map(([n]) => dialect.ident(n));
-        const inner = `SELECT *${used.map(([expression, alias]) => `, ${expression} AS ${alias}`).join('')} FROM ${render(dialect.table(table), dialect).text}`;
-        return raw(`SELECT ${columns.join(', ')} FROM (${inner}) WHERE ${conditions.join(' OR ')}`);
+        const inner = `SELECT *${used.map(([expression, alias]) => `, ${expression} AS ${alias}`).join('')} FROM ${source} ${filter}`;
+        return raw(`SELECT ${columns.join(', ')} FROM (${inner}) WHERE ${chunk.join(' OR ')}`);
       };
-      const statements: Sql[] = [];
+      const statements = byTable.get(table) ?? [];
       let chunk: string[] = [];
       let size = 0;
-      for (const { condition } of members) {
+      for (const condition of conditions) {
         if (chunk.length > 0 && size + condition.length > STATEMENT_CHARS) {
           statements.push(statement(chunk));
           [chunk, size] = [[], 0];
@@ -184,6 +191,10 @@ export async function landRuleCandidates(
         size += condition.length;
       }
       if (chunk.length > 0) statements.push(statement(chunk));
+      byTable.set(table, statements);
+    }
+    for (const [table, statements] of byTable) {
+      scanned += await countRows(ws, logs, dialect, table);
       await stand(table, statements);
     }
     // The directory's red flags (leavers, role changes) read it whole; it is small (people × months).
@@ -202,10 +213,10 @@ export async function landRuleCandidates(
 }
 
 /** Rows of a table in ClickHouse (the files hidden from hunts left out). */
-async function countRows(ws: Workspace, logs: LogStore, dialect: Dialect, table: CanonicalTable): Promise<[number]> {
+async function countRows(ws: Workspace, logs: LogStore, dialect: Dialect, table: CanonicalTable): Promise<number> {
   const name = `hb_rows_count_${table}`;
   await logs.land(ws, { table: name, sql: sql`SELECT count() AS n FROM ${dialect.table(table)}`, columns: [['n', 'BIGINT']] });
   const n = Number(await ws.scalar(`SELECT n FROM ${quoteIdent(name)}`));
   await ws.run(`DROP TABLE ${quoteIdent(name)}`);
-  return [n];
+  return n;
 }

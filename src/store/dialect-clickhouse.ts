@@ -145,10 +145,13 @@ export const clickhouse: Dialect = {
   // toStartOfInterval came after 18.16: whole seconds, floored to the bucket.
   timeBucket: (seconds, ts) => sql`toDateTime(intDiv(toUInt32(${ts}), ${lit(seconds)}) * ${lit(seconds)}, 'UTC')`,
   // DuckDB's json_extract_string gives a number or boolean as its text, JSON null as NULL: the
-  // raw text where the value is no string, read as a string where it is.
+  // raw text where the value is no string, read as a string where it is. The raw text is empty
+  // only when the key is absent (an empty string is '""'), so one pass finds both; the server
+  // computes the repeated call once.
   jsonField: (json, key) => {
     const [j, k] = [json, lit(key)];
-    return sql`if(visitParamHas(${j}, ${k}), if(startsWith(visitParamExtractRaw(${j}, ${k}), '"'), visitParamExtractString(${j}, ${k}), nullIf(visitParamExtractRaw(${j}, ${k}), 'null')), NULL)`;
+    const rawText = sql`visitParamExtractRaw(${j}, ${k})`;
+    return sql`if(${rawText} = '', NULL, if(startsWith(${rawText}, '"'), visitParamExtractString(${j}, ${k}), nullIf(${rawText}, 'null')))`;
   },
   call: (fn, args) => {
     const render = FUNCTIONS[fn];

@@ -165,6 +165,37 @@ export interface Atom {
   data?: AtomData;
   /** A plain string test, which a list of values of the same test renders as one expression. */
   simple?: Simple;
+  /** The same for ClickHouse: many values of one test become one IN or one regular expression. */
+  listed?: Listed;
+}
+
+/** A ClickHouse string test of one value, kept apart so a rule's list of them renders as one test. */
+interface Listed {
+  op: '=' | 'contains' | 'starts_with' | 'ends_with';
+  target: string;
+  value: string;
+  bind: (value: SqlValue) => string;
+}
+
+/** A value as a regular expression matching itself (RE2's metacharacters escaped). */
+const reQuote = (text: string) => text.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+
+/**
+ * A list of one ClickHouse test's values as one expression: 18.16 has no multiSearchAny, and
+ * plans a thousand-term OR (a Sigma rule of hashes) in tens of seconds; one IN or one RE2
+ * alternation is planned at once and runs as one automaton.
+ */
+function renderListed(group: Listed[]): string {
+  const { op, target, bind } = group[0];
+  if (op === '=') return `${target} IN (${group.map((x) => bind(x.value)).join(', ')})`;
+  const alternatives = `(?:${group.map((x) => reQuote(x.value)).join('|')})`;
+  const pattern = { contains: alternatives, starts_with: `^${alternatives}`, ends_with: `${alternatives}$` }[op];
+  return `match(${target}, ${bind(pattern)})`;
+}
+
+function renderOneListed(x: Listed): string {
+  const test: AtomData = { op: x.op, field: null, cased: true, value: x.value, num: null };
+  return CLICKHOUSE_OPERATORS[x.op](test, { expr: x.target, lowered: x.target, ctx: { bind: x.bind } as CompileContext }) as string;
 }
 
 /**
@@ -297,6 +328,10 @@ export function renderTest(test: SigmaTest, o: Operand, dialect: Dialect['name']
   if (!table) throw new UnsupportedError(`Sigma rules have no ${dialect} rendering yet`);
   const rendered = (table[test.op] as (t: SigmaTest, o: Operand) => string | Simple)(test, o);
   const data = DATA_OPS.has(test.op) ? (test as AtomData) : undefined;
+  if (dialect === 'clickhouse' && typeof rendered === 'string' && data?.value != null && LISTED_OPS.has(data.op)) {
+    const listed = { op: data.op as Listed['op'], target: data.cased ? o.expr : o.lowered, value: data.value, bind: o.ctx.bind };
+    return { test, sql: rendered, data, listed };
+  }
   if (typeof rendered === 'string') return data ? { test, sql: rendered, data } : { test, sql: rendered };
   return { test, sql: renderOne(rendered), simple: rendered, ...(data ? { data } : {}) };
 }
@@ -390,8 +425,27 @@ function renderOne({ op, target, value }: Simple): string {
   return op === 'LIKE' ? `${target} LIKE ${value} ESCAPE '!'` : `${op}(${target}, ${value})`;
 }
 
+const LISTED_OPS = new Set(['=', 'contains', 'starts_with', 'ends_with']);
+
 /** OR of the tests, in their order; many values of the same test and field become one list test. */
 function renderAny(items: Atom[]): string {
+  const listed = new Map<string, Listed[]>();
+  const rest: Atom[] = [];
+  for (const item of items) {
+    if (!item.listed) rest.push(item);
+    else {
+      const key = `${item.listed.op}\u0000${item.listed.target}`;
+      listed.set(key, [...(listed.get(key) ?? []), item.listed]);
+    }
+  }
+  if (listed.size > 0) {
+    // A short list stays one test per value, parenthesised: it may sit inside an AND.
+    const parts = [...listed.values()].map((group) =>
+      group.length < LIST_FROM ? `(${group.map((x) => renderOneListed(x)).join(' OR ')})` : renderListed(group),
+    );
+    if (rest.length > 0) parts.push(renderAny(rest));
+    return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
+  }
   const groups = new Map<string, Atom[]>();
   items.forEach((item, i) => {
     const key = item.simple === undefined ? `#${i}` : `${item.simple.op}\u0000${item.simple.target}`;
