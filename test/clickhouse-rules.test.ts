@@ -1,0 +1,132 @@
+/**
+ * `rules run --logs clickhouse://…`: the same detections, row for row, as the rules run over the
+ * workspace's own tables, for SigmaHQ's rules over real Windows events (OTRF) and the shipped
+ * native packs over CERT-layout activity; on Debian's 18.16 server (the CLI) and on chdb.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
+import { cli, openWorkspace, testData } from './helpers.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { claimFile, type ClickHouseWriter, shipFile } from '../src/store/clickhouse-ship.ts';
+import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
+import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
+import { clickhouseLogs } from '../src/store/logs.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { runRules } from '../src/rules/engine.ts';
+import { landRuleCandidates } from '../src/rules/pushdown.ts';
+import { Workspace } from '../src/store/workspace.ts';
+
+const servers: ClickHouseUnderTest[] = [];
+const missing: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'huntbook-chr-'));
+
+before(async () => {
+  for (const started of [await startServer(dir), await startChdb()]) {
+    if (typeof started === 'string') missing.push(started);
+    else servers.push(started);
+  }
+});
+
+after(() => {
+  for (const s of servers) s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const WINDOWS = testData('windows', 'otrf-atomic');
+const SIGMA = testData('sigma', 'sigma-rules.tar.gz');
+const CERT = testData('cert-layout', 'r4.2');
+
+/**
+ * Every detection as text, in one order. Times to the second: 18.16 keeps DateTime in whole
+ * seconds, so an event's time in ClickHouse has lost its fraction.
+ */
+async function detections(ws: Workspace): Promise<string[]> {
+  const rows = await ws.query(
+    `SELECT strftime(date_trunc('second', ts), '%Y-%m-%d %H:%M:%S') AS ts, rule_id, phase, weight, entity_type, entity, source_table, event_ref, CAST(details AS VARCHAR) AS details
+       FROM detections ORDER BY rule_id, event_ref, entity_type, entity`,
+  );
+  return rows.map((r) => JSON.stringify(r));
+}
+
+test('rules run --logs on clickhouse-server 18.16: SigmaHQ over OTRF Windows events and the native packs over CERT activity give the detections the workspace gives, row for row', async (t) => {
+  const server = servers.find((s) => s.http);
+  if (!server) return t.skip(missing.join('; ') || 'needs clickhouse-server');
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chr-cli-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const logs = `clickhouse://default@${server.http}/hb_rules`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  const [db, plain] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb')];
+  for (const path of [WINDOWS, CERT]) {
+    assert.equal((await cli('ingest', path, '--db', db, '--logs', logs, '-q')).code, 0);
+    assert.equal((await cli('ingest', path, '--db', plain, '-q')).code, 0);
+  }
+  const run = async (...args: string[]) => {
+    const result = await cli('rules', 'run', ...args);
+    assert.equal(result.code, 0, result.stderr);
+    return result;
+  };
+  await run('--sigma', SIGMA, '--db', plain, '-q');
+  await run('--db', plain, '-q');
+  const sigma = await run('--sigma', SIGMA, '--db', db, '--logs', logs);
+  assert.match(
+    sigma.stderr,
+    /ClickHouse 18\.16\.1 at clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_rules: [\d,]+ rows of the tables the rules read; [\d,]+ came back/,
+  );
+  const scanned = Number(/: ([\d,]+) rows of the tables/.exec(sigma.stderr)?.[1].replaceAll(',', ''));
+  const returned = Number(/; ([\d,]+) came back/.exec(sigma.stderr)?.[1].replaceAll(',', ''));
+  assert.ok(returned < scanned / 10, `only the rows some rule matched come back: ${returned} of ${scanned}`);
+  assert.doesNotMatch(sigma.stderr, /no ClickHouse rendering/, 'every rule the workspace runs, ClickHouse filters for');
+  await run('--db', db, '--logs', logs, '-q');
+  const [pushed, local] = [await Workspace.open(db, { readOnly: true }), await Workspace.open(plain, { readOnly: true })];
+  try {
+    const [there, here] = [await detections(pushed), await detections(local)];
+    assert.ok(here.length > 500, `${here.length} detections on the workspace`);
+    assert.deepEqual(there, here, 'the same detections, row for row');
+    assert.equal(Number(await pushed.scalar('SELECT count(*) FROM events')), 0, 'no event row stayed in the workspace');
+  } finally {
+    pushed.close();
+    local.close();
+  }
+});
+
+test('rules run with the logs in chdb (ClickHouse 26): the same Sigma detections as the workspace', async (t) => {
+  const server = servers.find((s) => !s.http);
+  if (!server) return t.skip(missing.join('; ') || 'needs chdb');
+  t.diagnostic(`tested on ${server.name} ${server.version}`);
+  const database = 'hb_rules_chdb';
+  for (const statement of clickhouseTables({ database })) await server.run(statement);
+  const writer: ClickHouseWriter = {
+    key: `chdb/${database}`,
+    database,
+    where: 'chdb',
+    run: server.run,
+    exec: async (statement) => void (await server.run(statement)),
+    insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
+  };
+  const [pushed, local] = [await openWorkspace(t), await openWorkspace(t)];
+  await ingest(pushed, [WINDOWS], {
+    destination: {
+      where: 'chdb',
+      claim: (ws, fileId, targets, replaced) => claimFile(ws, writer.key, fileId, targets, replaced),
+      ship: (ws, fileId, progress) => shipFile(ws, writer, fileId, progress),
+    },
+  });
+  await ingest(local, [WINDOWS]);
+  const { rules } = await loadRuleSources([], [SIGMA]);
+  await runRules(local, rules);
+  const store = clickhouseLogs(clickhouseFor(database), server.run, 'chdb');
+  const candidates = await landRuleCandidates(pushed, rules, store);
+  try {
+    assert.deepEqual(candidates.skipped, []);
+    await runRules(pushed, candidates.rules, { lanes: 1 });
+  } finally {
+    await candidates.release();
+  }
+  const here = await detections(local);
+  assert.ok(here.length > 500);
+  assert.deepEqual(await detections(pushed), here);
+});
