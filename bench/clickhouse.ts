@@ -1,25 +1,37 @@
 /**
- * bench/clickhouse: the scored beacon hunt with the logs in ClickHouse (chdb, ClickHouse 26 in
- * this process) next to the same hunt on the workspace, on the same generated proxy rows
- * (shared/peers/gen_proxy.py), in one run: seconds for each, rows the stage read vs rows it sent
- * back to the workspace, and whether the ranked rows are identical.
+ * bench/clickhouse: generated proxy rows (shared/peers/gen_proxy.py) from CSV to a ranked scored
+ * beacon list three ways, in one run:
+ *   workspace  ingest into DuckDB, hunt there (the baseline);
+ *   chdb       ingest --logs into chdb (ClickHouse 26 in this process), hunt with the stage there;
+ *   cluster    ingest --logs through the Distributed tables of two clickhouse-server 18.16 shards
+ *              (separate processes), hunt with the stage there.
+ * For each: seconds (ingest, hunt, CSV → ranked), rows the stages read vs rows they sent back,
+ * whether the ranked rows equal the workspace's, and this process's peak RSS while hunting on
+ * the cluster (the servers hold the rows; the workspace gets one row per pair). Then the Sigma
+ * rules over the same rows on chdb: rows scanned vs rows that came back.
  *
  *   npm run bench:clickhouse -- [rows=2000000]
- * Needs chdb (npm install --no-save chdb) and Debian's python3 for the generator.
- * Not yet here (issue 25): the timing hunt, the two-shard server cluster, the 10 M-row memory curve.
+ * Needs chdb (npm install --no-save chdb), clickhouse-server (apt) and Debian's python3.
+ * The timing beacon hunt has no ClickHouse stage yet: it is not measured here.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
 import { SCORED } from '../src/hunts/registry.ts';
-import { ingest } from '../src/ingest/ingest.ts';
+import { ingest, type RowDestination } from '../src/ingest/ingest.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { landRuleCandidates } from '../src/rules/pushdown.ts';
+import { clickhouseStore, connectClickHouse } from '../src/store/clickhouse-client.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
+import { claimFile, type ClickHouseWriter, hiddenFiles, shipFile } from '../src/store/clickhouse-ship.ts';
 import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
+import { parseLogsUrl } from '../src/store/logs-url.ts';
 import { type ClickHouseRunner, clickhouseLogs, type LogStore, type Stage } from '../src/store/logs.ts';
-import { CANONICAL_COLUMNS } from '../src/store/schema.ts';
 import { Workspace } from '../src/store/workspace.ts';
+import { CLUSTER, startCluster } from '../test/clickhouse-servers.ts';
 
 const rows = Number(process.argv[2] ?? 2_000_000);
 const root = process.cwd();
@@ -39,42 +51,22 @@ if (!existsSync(csv)) {
     csv,
   ]);
 }
-const chdb = (await import('chdb' as string)) as { query: (q: string, format: string) => string };
-/** Seconds in ClickHouse itself, and in reading its answer, for the last hunt. */
-const spent = { query: 0, parse: 0 };
-const run: ClickHouseRunner = async (statement) => {
-  const t0 = performance.now();
-  const text = chdb.query(statement, 'JSONEachRow');
-  const t1 = performance.now();
-  const rows = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  spent.query += (t1 - t0) / 1000;
-  spent.parse += (performance.now() - t1) / 1000;
-  return rows;
-};
+const seconds = (since: number) => +((performance.now() - since) / 1000).toFixed(2);
 
-const db = join(dir, 'w.duckdb');
-rmSync(db, { force: true });
-rmSync(`${db}.wal`, { force: true });
-const ws = await Workspace.open(db);
-let t = performance.now();
-await ingest(ws, [csv]);
-const ingestS = (performance.now() - t) / 1000;
-await ws.run("UPDATE http SET ts = date_trunc('second', ts)"); // ClickHouse keeps whole seconds: both sides alike
+async function workspace(name: string): Promise<Workspace> {
+  const db = join(dir, `${name}.duckdb`);
+  rmSync(db, { force: true });
+  rmSync(`${db}.wal`, { force: true });
+  return Workspace.open(db);
+}
 
-// The same rows into ClickHouse, through a Parquet file (chdb reads it directly).
-const parquet = join(dir, 'http.parquet');
-const columns = ['file_id', 'rec', ...CANONICAL_COLUMNS.http.map((c) => c.name), 'extra'];
-await ws.run(
-  `COPY (SELECT ${columns.map((c) => (c === 'extra' ? 'CAST(extra AS VARCHAR) AS extra' : `"${c}"`)).join(', ')} FROM http) TO '${parquet}' (FORMAT PARQUET)`,
-);
-for (const statement of clickhouseTables({ database: 'hb_bench' })) await run(statement);
-await run('TRUNCATE TABLE hb_bench.http');
-t = performance.now();
-chdb.query(`INSERT INTO hb_bench.http SELECT ${columns.map((c) => `\`${c}\``).join(', ')} FROM file('${parquet}', Parquet)`, 'CSV');
-const loadS = (performance.now() - t) / 1000;
+function destination(writer: ClickHouseWriter): RowDestination {
+  return {
+    where: writer.where,
+    claim: (ws, fileId, targets, replaced) => claimFile(ws, writer.key, fileId, targets, replaced),
+    ship: (ws, fileId, progress) => shipFile(ws, writer, fileId, progress),
+  };
+}
 
 /** A store that counts what each stage sent back. */
 function counting(inner: LogStore, returned: Record<string, number>): LogStore {
@@ -82,44 +74,140 @@ function counting(inner: LogStore, returned: Record<string, number>): LogStore {
 }
 
 const params = SCORED.params(defaultConfig(), { all: true });
-const alone = async (logs?: LogStore) => {
-  spent.query = 0;
-  spent.parse = 0;
+/** The hunt alone (earlier runs would join the model as history), timed, with this process's peak RSS while it ran. */
+async function hunt(ws: Workspace, logs?: LogStore) {
   await ws.run('DELETE FROM results');
   await ws.run('DELETE FROM hunt_runs');
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const started = performance.now();
-  const out = await runHunt(ws, SCORED, params, logs);
-  return { out, seconds: (performance.now() - started) / 1000 };
+  try {
+    const out = await runHunt(ws, SCORED, params, logs);
+    return { out, seconds: seconds(started), peakRssMb: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+/** Best of two: these machines are noisy. */
+async function best(ws: Workspace, logs?: LogStore) {
+  const [a, b] = [await hunt(ws, logs), await hunt(ws, logs)];
+  return a.seconds <= b.seconds ? a : b;
+}
+
+// 1. The workspace alone.
+const local = await workspace('local');
+let t = performance.now();
+const [loaded] = await ingest(local, [csv]);
+const localIngest = seconds(t);
+const localHunt = await best(local);
+const pairs = Number(await local.scalar('SELECT count(DISTINCT (src_ip, dest)) FROM http'));
+local.close();
+
+// 2. chdb: the same CSV through ingest --logs, the stage in chdb.
+const chdb = (await import('chdb' as string)) as { query: (q: string, format: string) => string };
+const chdbRun: ClickHouseRunner = async (statement) =>
+  chdb
+    .query(statement, 'JSONEachRow')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+for (const statement of clickhouseTables({ database: 'hb_bench' })) await chdbRun(statement);
+await chdbRun('TRUNCATE TABLE hb_bench.http');
+const chdbWriter: ClickHouseWriter = {
+  key: 'chdb/hb_bench',
+  database: 'hb_bench',
+  where: 'chdb',
+  run: chdbRun,
+  exec: async (s) => void (await chdbRun(s)),
+  insert: async (table, ndjson) => void chdb.query(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`, 'CSV'),
 };
-const duck = await alone();
-const returned: Record<string, number> = {};
-const ch = await alone(counting(clickhouseLogs(clickhouseFor('hb_bench'), run, 'chdb'), returned));
-const duck2 = await alone();
-const ch2 = await alone(counting(clickhouseLogs(clickhouseFor('hb_bench'), run, 'chdb'), returned));
-const inClickHouse = { ...spent };
-const scanned = Number(await ws.scalar('SELECT count(*) FROM http'));
-const pairs = Number(await ws.scalar('SELECT count(DISTINCT (src_ip, dest)) FROM http'));
-ws.close();
-const best = (a: number, b: number) => Math.min(a, b);
+const viaChdb = await workspace('chdb');
+t = performance.now();
+await ingest(viaChdb, [csv], { destination: destination(chdbWriter) });
+const chdbIngest = seconds(t);
+const chdbReturned: Record<string, number> = {};
+const chdbStore = counting(
+  clickhouseLogs(clickhouseFor('hb_bench'), chdbRun, 'chdb', async (w) => clickhouseFor('hb_bench', await hiddenFiles(w, chdbWriter.key))),
+  chdbReturned,
+);
+const chdbHunt = await best(viaChdb, chdbStore);
+// The Sigma rules over the same rows: what ClickHouse scans, what comes back.
+const { rules } = await loadRuleSources([], [join(root, 'test', 'data', 'sigma', 'sigma-rules.tar.gz')]);
+t = performance.now();
+const candidates = await landRuleCandidates(viaChdb, rules, clickhouseLogs(clickhouseFor('hb_bench'), chdbRun, 'chdb'));
+const rulesPushdown = { seconds: seconds(t), scanned: candidates.scanned, returned: candidates.returned };
+await candidates.release();
+viaChdb.close();
+
+// 3. Two shards of clickhouse-server 18.16, through the Distributed tables.
+const clusterDir = mkdtempSync(join(tmpdir(), 'huntbook-bench-cluster-'));
+const shards = await startCluster(clusterDir);
+let cluster: Record<string, unknown> = { skipped: typeof shards === 'string' ? shards : undefined };
+if (typeof shards !== 'string') {
+  try {
+    const target = parseLogsUrl(`clickhouse://default@${shards[0].http}/hb_bench`);
+    for (const shard of shards)
+      for (const statement of clickhouseTables({ database: 'hb_bench', cluster: CLUSTER, thisServer: true })) await shard.run(statement);
+    const connection = await connectClickHouse(target);
+    const writer: ClickHouseWriter = {
+      key: target.key,
+      database: target.database,
+      where: target.display,
+      run: connection.run,
+      insert: connection.insert,
+      exec: connection.exec,
+    };
+    const viaCluster = await workspace('cluster');
+    t = performance.now();
+    await ingest(viaCluster, [csv], { destination: destination(writer) });
+    const clusterIngest = seconds(t);
+    const returned: Record<string, number> = {};
+    const clusterHunt = await best(viaCluster, counting(clickhouseStore(connection), returned));
+    const perShard = await Promise.all(shards.map(async (s) => Number((await s.run('SELECT count() AS n FROM hb_bench.http_local'))[0].n)));
+    viaCluster.close();
+    await connection.close();
+    cluster = {
+      ingest_s: clusterIngest,
+      hunt_s: clusterHunt.seconds,
+      csv_to_ranked_s: +(clusterIngest + clusterHunt.seconds).toFixed(2),
+      ratio_vs_workspace: +((clusterIngest + clusterHunt.seconds) / (localIngest + localHunt.seconds)).toFixed(2),
+      rows_per_shard: perShard,
+      rows_returned: returned,
+      identical_ranked_rows: JSON.stringify(clusterHunt.out.rows) === JSON.stringify(localHunt.out.rows),
+      peak_rss_mb_while_hunting: clusterHunt.peakRssMb,
+    };
+  } finally {
+    for (const s of shards) s.stop();
+    rmSync(clusterDir, { recursive: true, force: true });
+  }
+}
+
 const result = {
   bench: 'clickhouse',
   rows,
-  ingest_workspace_s: +ingestS.toFixed(3),
-  load_chdb_s: +loadS.toFixed(3),
-  scored_duckdb_s: +best(duck.seconds, duck2.seconds).toFixed(3),
-  scored_chdb_s: +best(ch.seconds, ch2.seconds).toFixed(3),
-  chdb_stage_query_s: +inClickHouse.query.toFixed(3),
-  chdb_answer_parse_s: +inClickHouse.parse.toFixed(3),
-  ratio_chdb_vs_duckdb: +(best(ch.seconds, ch2.seconds) / best(duck.seconds, duck2.seconds)).toFixed(2),
-  rows_scanned: scanned,
-  rows_returned: returned,
+  read: loaded.read,
   src_dest_pairs: pairs,
-  identical_ranked_rows: JSON.stringify(duck.out.rows) === JSON.stringify(ch.out.rows),
-  scored_pairs: duck.out.rows.length,
-  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  workspace: {
+    ingest_s: localIngest,
+    hunt_s: localHunt.seconds,
+    csv_to_ranked_s: +(localIngest + localHunt.seconds).toFixed(2),
+    peak_rss_mb_while_hunting: localHunt.peakRssMb,
+  },
+  chdb: {
+    ingest_s: chdbIngest,
+    hunt_s: chdbHunt.seconds,
+    csv_to_ranked_s: +(chdbIngest + chdbHunt.seconds).toFixed(2),
+    ratio_vs_workspace: +((chdbIngest + chdbHunt.seconds) / (localIngest + localHunt.seconds)).toFixed(2),
+    hunt_ratio_vs_workspace: +(chdbHunt.seconds / localHunt.seconds).toFixed(2),
+    rows_returned: chdbReturned,
+    identical_ranked_rows: JSON.stringify(chdbHunt.out.rows) === JSON.stringify(localHunt.out.rows),
+  },
+  cluster,
+  sigma_rules_on_chdb: rulesPushdown,
 };
 console.log(
-  `scored hunt on ${rows} proxy rows: DuckDB ${result.scored_duckdb_s} s, chdb ${result.scored_chdb_s} s (${result.ratio_chdb_vs_duckdb}×); ` +
-    `stage read ${scanned} rows, sent back ${JSON.stringify(returned)} (pairs: ${pairs}); identical: ${result.identical_ranked_rows}`,
+  `scored hunt, ${rows} proxy rows (${pairs} src-dest pairs), CSV → ranked: workspace ${result.workspace.csv_to_ranked_s} s; ` +
+    `chdb ${result.chdb.csv_to_ranked_s} s (${result.chdb.ratio_vs_workspace}×, hunt alone ${result.chdb.hunt_ratio_vs_workspace}×); ` +
+    `cluster ${String(cluster.csv_to_ranked_s ?? 'skipped')} s (${String(cluster.ratio_vs_workspace ?? '-')}×)`,
 );
 console.log(JSON.stringify(result));
