@@ -24,7 +24,8 @@ export async function huntCommand(
   const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
   if (options.config !== false) announceConfig(io, config, common.quiet);
   const params: unknown = hunt.params(config, raw);
-  const logs = await openLogs(raw, config);
+  // A hunt over detections needs no connection: a configured logs: is not its concern.
+  const logs = await openLogs(raw, hunt.readsLogs === false ? undefined : config);
   try {
     if (logs.store !== WORKSPACE_LOGS && !common.quiet) io.stderr.write(`logs: ${logs.store.where}\n`);
     const output = await withWorkspace(common.db, (ws) =>

@@ -65,6 +65,8 @@ export interface Hunt<P> {
   readonly columns: readonly string[];
   params(config: Config, flags: Flags): P;
   stage(p: P, dialect: Dialect): Stage[] | Promise<Stage[]>;
+  /** false for a hunt with no stage (it reads what the workspace derived): --logs is no business of it. */
+  readonly readsLogs?: boolean;
   finish(context: HuntContext, p: P): Promise<HuntOutput>;
   thread(row: Row): string;
 }

@@ -165,6 +165,7 @@ export const POPULATION: Hunt<PopulationOptions> = {
   columns: POPULATION_COLUMNS,
   params: readPopulationFlags,
   stage: () => [],
+  readsLogs: false,
   finish: finishPopulation,
   thread: (row) => String(row.user),
 };

@@ -302,6 +302,7 @@ export const RISK: Hunt<RiskOptions> = {
   columns: RISK_COLUMNS,
   params: readRiskFlags,
   stage: () => [],
+  readsLogs: false,
   finish: (context, p) => finishRisk(context, p),
   thread: (row) => String(row.entity),
 };
