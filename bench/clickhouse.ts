@@ -21,12 +21,12 @@ import { join, resolve } from 'node:path';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
 import { SCORED } from '../src/hunts/registry.ts';
-import { ingest, type RowDestination } from '../src/ingest/ingest.ts';
+import { ingest } from '../src/ingest/ingest.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
 import { landRuleCandidates } from '../src/rules/pushdown.ts';
-import { clickhouseStore, connectClickHouse } from '../src/store/clickhouse-client.ts';
+import { clickhouseStore, connectClickHouse, writerOf } from '../src/store/clickhouse-client.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
-import { claimFile, type ClickHouseWriter, hiddenFiles, shipFile } from '../src/store/clickhouse-ship.ts';
+import { type ClickHouseWriter, hiddenFiles, shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
 import { parseLogsUrl } from '../src/store/logs-url.ts';
 import { type ClickHouseRunner, clickhouseLogs, type LogStore, type Stage } from '../src/store/logs.ts';
@@ -58,14 +58,6 @@ async function workspace(name: string): Promise<Workspace> {
   rmSync(db, { force: true });
   rmSync(`${db}.wal`, { force: true });
   return Workspace.open(db);
-}
-
-function destination(writer: ClickHouseWriter): RowDestination {
-  return {
-    where: writer.where,
-    claim: (ws, fileId, targets, replaced) => claimFile(ws, writer.key, fileId, targets, replaced),
-    ship: (ws, fileId, progress) => shipFile(ws, writer, fileId, progress),
-  };
 }
 
 /** A store that counts what each stage sent back. */
@@ -123,7 +115,7 @@ const chdbWriter: ClickHouseWriter = {
 };
 const viaChdb = await workspace('chdb');
 t = performance.now();
-await ingest(viaChdb, [csv], { destination: destination(chdbWriter) });
+await ingest(viaChdb, [csv], { destination: shipTo(chdbWriter) });
 const chdbIngest = seconds(t);
 const chdbReturned: Record<string, number> = {};
 const chdbStore = counting(
@@ -149,17 +141,10 @@ if (typeof shards !== 'string') {
     for (const shard of shards)
       for (const statement of clickhouseTables({ database: 'hb_bench', cluster: CLUSTER, thisServer: true })) await shard.run(statement);
     const connection = await connectClickHouse(target);
-    const writer: ClickHouseWriter = {
-      key: target.key,
-      database: target.database,
-      where: target.display,
-      run: connection.run,
-      insert: connection.insert,
-      exec: connection.exec,
-    };
+    const writer = writerOf(connection);
     const viaCluster = await workspace('cluster');
     t = performance.now();
-    await ingest(viaCluster, [csv], { destination: destination(writer) });
+    await ingest(viaCluster, [csv], { destination: shipTo(writer) });
     const clusterIngest = seconds(t);
     const returned: Record<string, number> = {};
     const clusterHunt = await best(viaCluster, counting(clickhouseStore(connection), returned));

@@ -5,14 +5,14 @@
  * workspace gives on the same files.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
+import { type ClickHouseUnderTest, runnerWriter, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
-import { ingest, type RowDestination } from '../src/ingest/ingest.ts';
-import { claimFile, type ClickHouseWriter, hiddenFiles, shipFile } from '../src/store/clickhouse-ship.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { type ClickHouseWriter, hiddenFiles, shipFile, shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
 import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
 import { clickhouseLogs } from '../src/store/logs.ts';
@@ -21,28 +21,7 @@ import { FLOW } from '../src/hunts/registry.ts';
 import { defaultConfig } from '../src/config.ts';
 import { Workspace } from '../src/store/workspace.ts';
 
-const servers: ClickHouseUnderTest[] = [];
-const missing: string[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'huntbook-chi-'));
-
-before(async () => {
-  for (const started of [await startServer(dir), await startChdb()]) {
-    if (typeof started === 'string') missing.push(started);
-    else servers.push(started);
-  }
-});
-
-after(() => {
-  for (const s of servers) s.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function each(t: { skip: (message: string) => void; diagnostic: (message: string) => void }): ClickHouseUnderTest[] {
-  for (const why of missing) t.diagnostic(`not tested: ${why}`);
-  for (const s of servers) t.diagnostic(`tested on ${s.name} ${s.version}`);
-  if (servers.length === 0) t.skip(missing.join('; '));
-  return servers;
-}
+const { each } = useServers();
 
 const ZEEK = (name: string) => testData('zeek', 'stratosphere', '008-zeek-mixed', 'data', name);
 
@@ -129,15 +108,7 @@ test('a stopped ingest --logs: the file is hidden from hunts there, and the same
     for (const statement of clickhouseTables({ database })) await server.run(statement);
     const ws = await openWorkspace(t);
     let inserts = 0;
-    const writer: ClickHouseWriter = {
-      key: `${server.name}/${database}`,
-      database,
-      where: server.name,
-      batchRows: 1000,
-      run: server.run,
-      exec: async (statement) => void (await server.run(statement)),
-      insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
-    };
+    const writer = { ...runnerWriter(server, database), batchRows: 1000 };
     // The connection drops after the third batch of six.
     const failing: ClickHouseWriter = {
       ...writer,
@@ -150,12 +121,7 @@ test('a stopped ingest --logs: the file is hidden from hunts there, and the same
         return writer.run(statement);
       },
     };
-    const destination = (w: ClickHouseWriter): RowDestination => ({
-      where: server.name,
-      claim: (x, fileId, targets, replaced) => claimFile(x, w.key, fileId, targets, replaced),
-      ship: (x, fileId, progress) => shipFile(x, w, fileId, progress),
-    });
-    const [stopped] = await ingest(ws, [ZEEK('conn.log.labeled')], { destination: destination(failing) });
+    const [stopped] = await ingest(ws, [ZEEK('conn.log.labeled')], { destination: shipTo(failing) });
     assert.equal(stopped.status, 'failed', server.name);
     assert.match(
       stopped.message ?? '',

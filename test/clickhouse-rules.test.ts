@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
+import { test } from 'node:test';
+import { runnerWriter, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
 import { ingest } from '../src/ingest/ingest.ts';
-import { claimFile, type ClickHouseWriter, shipFile } from '../src/store/clickhouse-ship.ts';
+import { shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
 import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
 import { clickhouseLogs } from '../src/store/logs.ts';
@@ -20,21 +20,7 @@ import { runRules } from '../src/rules/engine.ts';
 import { landRuleCandidates } from '../src/rules/pushdown.ts';
 import { Workspace } from '../src/store/workspace.ts';
 
-const servers: ClickHouseUnderTest[] = [];
-const missing: string[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'huntbook-chr-'));
-
-before(async () => {
-  for (const started of [await startServer(dir), await startChdb()]) {
-    if (typeof started === 'string') missing.push(started);
-    else servers.push(started);
-  }
-});
-
-after(() => {
-  for (const s of servers) s.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { servers, missing } = useServers();
 
 const WINDOWS = testData('windows', 'otrf-atomic');
 const SIGMA = testData('sigma', 'sigma-rules.tar.gz');
@@ -108,22 +94,9 @@ test('rules run with the logs in chdb (ClickHouse 26): the same Sigma detections
   t.diagnostic(`tested on ${server.name} ${server.version}`);
   const database = 'hb_rules_chdb';
   for (const statement of clickhouseTables({ database })) await server.run(statement);
-  const writer: ClickHouseWriter = {
-    key: `chdb/${database}`,
-    database,
-    where: 'chdb',
-    run: server.run,
-    exec: async (statement) => void (await server.run(statement)),
-    insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
-  };
+  const writer = runnerWriter(server, database);
   const [pushed, local] = [await openWorkspace(t), await openWorkspace(t)];
-  await ingest(pushed, [WINDOWS], {
-    destination: {
-      where: 'chdb',
-      claim: (ws, fileId, targets, replaced) => claimFile(ws, writer.key, fileId, targets, replaced),
-      ship: (ws, fileId, progress) => shipFile(ws, writer, fileId, progress),
-    },
-  });
+  await ingest(pushed, [WINDOWS], { destination: shipTo(writer) });
   await ingest(local, [WINDOWS]);
   const { rules } = await loadRuleSources([], [SIGMA]);
   await runRules(local, rules);

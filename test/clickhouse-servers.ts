@@ -5,9 +5,12 @@
  * installs both: apt-get install clickhouse-server; npm install --no-save chdb).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import type { ClickHouseWriter } from '../src/store/clickhouse-ship.ts';
 
 /** Runs one statement and returns its rows (JSONEachRow). */
 export type RunOnClickHouse = (statement: string) => Promise<Record<string, unknown>[]>;
@@ -133,4 +136,48 @@ export async function startCluster(dir: string): Promise<ClickHouseUnderTest[] |
     started.push({ ...server, name: `shard ${i + 1}` });
   }
   return started;
+}
+
+/**
+ * The servers of a test file: Debian's server (started in a temporary folder) and chdb, each when
+ * installed; `each(t)` says in the test's output which were tested and why any was not, and
+ * skips the test when none is there.
+ */
+export function useServers(): {
+  servers: ClickHouseUnderTest[];
+  missing: string[];
+  each: (t: { skip: (message: string) => void; diagnostic: (message: string) => void }) => ClickHouseUnderTest[];
+} {
+  const servers: ClickHouseUnderTest[] = [];
+  const missing: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'huntbook-ch-'));
+  before(async () => {
+    for (const started of [await startServer(dir), await startChdb()]) {
+      if (typeof started === 'string') missing.push(started);
+      else servers.push(started);
+    }
+  });
+  after(() => {
+    for (const s of servers) s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const each = (t: { skip: (message: string) => void; diagnostic: (message: string) => void }) => {
+    for (const why of missing) t.diagnostic(`not tested: ${why}`);
+    for (const s of servers) t.diagnostic(`tested on ${s.name} ${s.version}`);
+    if (servers.length === 0) t.skip(missing.join('; '));
+    return servers;
+  };
+  return { servers, missing, each };
+}
+
+/** ingest's writer over a server's plain runner (chdb has no HTTP, so not the client's). */
+export function runnerWriter(server: ClickHouseUnderTest, database: string): ClickHouseWriter {
+  return {
+    key: `${server.name}/${database}`,
+    database,
+    where: server.name,
+    run: server.run,
+    exec: async (statement) => void (await server.run(statement)),
+    insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
+  };
 }

@@ -4,7 +4,7 @@
  * said by name, and its half of the test is skipped with the reason; .ci/run installs both.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { clickhouse, clickhouseFor, clickhouseIdent, clickhouseLiteral, LiteralE
 import { duckdb } from '../src/store/dialect-duckdb.ts';
 import type { Dialect } from '../src/store/dialect.ts';
 import { raw, render, type Sql, sql } from '../src/store/sql-template.ts';
-import { type ClickHouseUnderTest, startChdb, startServer } from './clickhouse-servers.ts';
+import { useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
 import { compileDetection } from '../src/rules/sigma/compile.ts';
 import { renderBound } from '../src/expr/bound.ts';
@@ -50,28 +50,9 @@ const HOSTILE = [
   '$1 ${x} `id`',
 ];
 
-const servers: ClickHouseUnderTest[] = [];
-const missing: string[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'huntbook-ch-'));
-
-before(async () => {
-  for (const started of [await startServer(dir), await startChdb()]) {
-    if (typeof started === 'string') missing.push(started);
-    else servers.push(started);
-  }
-});
-
-after(() => {
-  for (const s of servers) s.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function each(t: { skip: (message: string) => void; diagnostic: (message: string) => void }): ClickHouseUnderTest[] {
-  for (const why of missing) t.diagnostic(`not tested: ${why}`);
-  for (const s of servers) t.diagnostic(`tested on ${s.name} ${s.version}`);
-  if (servers.length === 0) t.skip(missing.join('; '));
-  return servers;
-}
+const { each } = useServers();
+const dir = mkdtempSync(join(tmpdir(), 'huntbook-ch-data-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('ClickHouse literals: hostile strings come back exactly as they went in, on every server', async (t) => {
   for (const server of each(t)) {

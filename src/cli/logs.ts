@@ -27,23 +27,10 @@ export async function openLogs(raw: Flags, config: Pick<Config, 'logs'> | undefi
   const url = text(raw, 'logs') ?? config?.logs;
   if (url === undefined) return { store: WORKSPACE_LOGS, close: async () => undefined };
   const target = parseLogsUrl(url);
-  const { clickhouseStore, connectClickHouse } = await import('../store/clickhouse-client.ts');
-  const { claimFile, shipFile, unfinishedFiles } = await import('../store/clickhouse-ship.ts');
+  const { clickhouseStore, connectClickHouse, writerOf } = await import('../store/clickhouse-client.ts');
+  const { shipTo } = await import('../store/clickhouse-ship.ts');
   const connection: ClickHouseConnection = await connectClickHouse(target);
   const store = clickhouseStore(connection);
-  const writer = {
-    key: target.key,
-    database: target.database,
-    where: target.display,
-    run: connection.run,
-    insert: connection.insert,
-    exec: connection.exec,
-  };
-  const destination = {
-    where: `ClickHouse ${target.display}`,
-    claim: (ws, fileId, targets, replaced) => claimFile(ws, target.key, fileId, targets, replaced),
-    ship: (ws, fileId, onProgress) => shipFile(ws, writer, fileId, onProgress),
-    unfinished: (ws) => unfinishedFiles(ws, target.key),
-  } satisfies LogsDestination;
+  const destination: LogsDestination = shipTo(writerOf(connection));
   return { store, destination, close: () => connection.close() };
 }

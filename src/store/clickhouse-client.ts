@@ -9,7 +9,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { HuntbookError } from '../errors.ts';
 import { type ClickHouseTarget, PASSWORD_VARIABLE } from './logs-url.ts';
 import { clickhouseFor } from './dialect-clickhouse.ts';
-import { hiddenFiles } from './clickhouse-ship.ts';
+import { type ClickHouseWriter, hiddenFiles } from './clickhouse-ship.ts';
 import { type ClickHouseInserter, type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
 
 /** The oldest server the stages are written for. */
@@ -123,4 +123,10 @@ export function clickhouseStore(connection: ClickHouseConnection): LogStore {
     `ClickHouse ${connection.version} at ${connection.target.display}`,
     async (ws) => clickhouseFor(database, await hiddenFiles(ws, key)),
   );
+}
+
+/** What ingest --logs writes through: this connection's database, named for messages. */
+export function writerOf(connection: ClickHouseConnection): ClickHouseWriter {
+  const { key, database, display } = connection.target;
+  return { key, database, where: `ClickHouse ${display}`, run: connection.run, insert: connection.insert, exec: connection.exec };
 }

@@ -205,3 +205,17 @@ export async function unfinishedFiles(ws: Workspace, key: string): Promise<numbe
   const rows = await ws.query("SELECT file_id FROM clickhouse_files WHERE logs = $1 AND state = 'shipping' ORDER BY file_id", [key]);
   return rows.map((row) => Number(row.file_id));
 }
+
+/**
+ * Ingest's destination for a writer (the RowDestination of ingest.ts, by shape): claim in the
+ * load's transaction, ship after it, and the files a stopped ingest left half-sent.
+ */
+export function shipTo(writer: ClickHouseWriter) {
+  return {
+    where: writer.where,
+    claim: (ws: Workspace, fileId: number, targets: readonly string[], replaced: readonly number[]) =>
+      claimFile(ws, writer.key, fileId, targets, replaced),
+    ship: (ws: Workspace, fileId: number, onProgress?: (rows: number) => void) => shipFile(ws, writer, fileId, onProgress),
+    unfinished: (ws: Workspace) => unfinishedFiles(ws, writer.key),
+  };
+}
