@@ -111,7 +111,7 @@ const chdbWriter: ClickHouseWriter = {
   where: 'chdb',
   run: chdbRun,
   exec: async (s) => void (await chdbRun(s)),
-  insert: async (table, ndjson) => void chdb.query(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`, 'CSV'),
+  insert: async (statement, body) => void chdb.query(`${statement}\n${body}`, 'CSV'),
 };
 const viaChdb = await workspace('chdb');
 t = performance.now();

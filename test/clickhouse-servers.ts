@@ -178,6 +178,6 @@ export function runnerWriter(server: ClickHouseUnderTest, database: string): Cli
     where: server.name,
     run: server.run,
     exec: async (statement) => void (await server.run(statement)),
-    insert: async (table, ndjson) => void (await server.run(`INSERT INTO ${table} FORMAT JSONEachRow\n${ndjson}`)),
+    insert: async (statement, body) => void (await server.run(`${statement}\n${body}`)),
   };
 }

@@ -3,14 +3,15 @@
  * failure becomes one line that says what to do, whatever the server's age (18.16 gives its
  * errors as text only). Loaded only when a command names a ClickHouse.
  */
+import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { HuntbookError } from '../errors.ts';
 import { type ClickHouseTarget, PASSWORD_VARIABLE } from './logs-url.ts';
 import { clickhouseFor } from './dialect-clickhouse.ts';
 import { type ClickHouseWriter, hiddenFiles } from './clickhouse-ship.ts';
-import { type ClickHouseInserter, type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
+import { type ClickHouseDownload, type ClickHouseInserter, type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
 
 /** The oldest server the stages are written for. */
 const OLDEST = [18, 16];
@@ -43,13 +44,20 @@ function explain(error: unknown, target: ClickHouseTarget): ClickHouseError {
   return new ClickHouseError(`ClickHouse at ${at}: ${message.split('\n')[0].replace(/, e\.what\(\) = .*$/, '')}`, { cause: error });
 }
 
+/** A statement longer than the default max_query_size (256 KiB: a Sigma rule of a thousand hashes) asks for room. */
+function room(query: string): { clickhouse_settings?: { max_query_size: string } } {
+  return query.length > 200_000 ? { clickhouse_settings: { max_query_size: String(query.length * 2) } } : {};
+}
+
 export interface ClickHouseConnection {
   target: ClickHouseTarget;
   version: string;
   run: ClickHouseRunner;
+  /** A statement's answer streamed into a file (JSONEachRow). */
+  download: ClickHouseDownload;
   /** A statement that answers nothing (DDL, INSERT). */
   exec: (statement: string) => Promise<void>;
-  /** Rows as JSONEachRow text into a table (`db`.`t`), synchronously through a Distributed table. */
+  /** Rows into a table, synchronously through a Distributed table. */
   insert: ClickHouseInserter;
   close: () => Promise<void>;
 }
@@ -66,9 +74,7 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
   });
   const run: ClickHouseRunner = async (query) => {
     try {
-      // A statement longer than the default max_query_size (256 KiB: a Sigma rule of a thousand hashes) asks for room.
-      const room = query.length > 200_000 ? { clickhouse_settings: { max_query_size: String(query.length * 2) } } : {};
-      const result = await client.query({ query, format: 'JSONEachRow', ...room });
+      const result = await client.query({ query, format: 'JSONEachRow', ...room(query) });
       return (await result.json()) as Record<string, unknown>[];
     } catch (error) {
       throw explain(error, target);
@@ -81,17 +87,25 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
       throw explain(error, target);
     }
   };
-  const insert: ClickHouseInserter = async (table, ndjson) => {
+  const insert: ClickHouseInserter = async (statement, body) => {
     try {
-      // The rows travel as the request body, the statement as a parameter: no row is ever SQL.
+      // The rows travel as the request body, the statement as a parameter.
       const result = await client.exec({
-        query: `INSERT INTO ${table} FORMAT JSONEachRow`,
-        values: Readable.from([ndjson]),
+        query: statement,
+        values: Readable.from([body]),
         // A Distributed table otherwise answers before its shards hold the rows (18.16 knows the setting).
         clickhouse_settings: { insert_distributed_sync: 1 },
       });
       result.stream.resume();
       await finished(result.stream);
+    } catch (error) {
+      throw explain(error, target);
+    }
+  };
+  const download: ClickHouseDownload = async (query, file) => {
+    try {
+      const result = await client.exec({ query: `${query} FORMAT JSONEachRow`, ...room(query) });
+      await pipeline(result.stream, createWriteStream(file));
     } catch (error) {
       throw explain(error, target);
     }
@@ -108,7 +122,7 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
     await client.close();
     throw new ClickHouseError(`ClickHouse at ${target.display} is ${version}; huntbook needs ${OLDEST.join('.')} or later`);
   }
-  return { target, version, run, exec, insert, close: () => client.close() };
+  return { target, version, run, download, exec, insert, close: () => client.close() };
 }
 
 /**
@@ -122,6 +136,7 @@ export function clickhouseStore(connection: ClickHouseConnection): LogStore {
     connection.run,
     `ClickHouse ${connection.version} at ${connection.target.display}`,
     async (ws) => clickhouseFor(database, await hiddenFiles(ws, key)),
+    connection.download,
   );
 }
 

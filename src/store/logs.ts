@@ -4,7 +4,7 @@
  * the workspace, as a temporary table the finisher reads. The one place that knows the difference.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -45,37 +45,55 @@ export const WORKSPACE_LOGS: LogStore = {
 
 /** A statement's rows from ClickHouse (JSONEachRow objects). */
 export type ClickHouseRunner = (statement: string) => Promise<Record<string, unknown>[]>;
-/** Rows, one JSON object per line, into a ClickHouse table (`db`.`table`, already quoted). */
-export type ClickHouseInserter = (table: string, ndjson: string) => Promise<void>;
+/**
+ * Rows into ClickHouse: `statement` is the INSERT … FORMAT huntbook wrote (names quoted by it),
+ * `body` the rows in that format; they travel apart, so no row is ever read as SQL.
+ */
+export type ClickHouseInserter = (statement: string, body: string) => Promise<void>;
 
 /**
  * The logs are in ClickHouse: a stage runs there, its rows come back (never more than the stage
- * yields: one per pair or user-day) and land through one NDJSON file, typed by the stage's columns.
+ * yields: one per pair or user-day) and land through one NDJSON file, typed by the stage's columns;
+ * with `download`, the answer goes to that file as the server streams it, so memory stays flat
+ * however many rows come back.
  */
-export function clickhouseLogs(dialect: Dialect, run: ClickHouseRunner, where: string, dialectFor?: LogStore['dialectFor']): LogStore {
+/** A statement's answer, as ClickHouse wrote it (JSONEachRow), streamed into a file: never parsed in JS. */
+export type ClickHouseDownload = (statement: string, file: string) => Promise<void>;
+
+export function clickhouseLogs(
+  dialect: Dialect,
+  run: ClickHouseRunner,
+  where: string,
+  dialectFor?: LogStore['dialectFor'],
+  download?: ClickHouseDownload,
+): LogStore {
+  /** The answer into `file`: straight from the server when it can stream, else written from the runner's rows. */
+  const fetch = async (statement: string, file: string) => {
+    if (download) return download(statement, file);
+    const out = createWriteStream(file);
+    for (const row of await run(statement)) out.write(`${JSON.stringify(row)}\n`);
+    out.end();
+    await finished(out);
+  };
   return {
     dialect,
     where,
     dialectFor,
     async land(ws, stage) {
       if (!stage.columns) throw new Error(`stage ${stage.table} says no columns: it cannot run on ClickHouse`);
-      const rows = await run(render(stage.sql, dialect).text);
       const table = quoteIdent(stage.table);
       await ws.run(`CREATE OR REPLACE TEMP TABLE ${table} (${stage.columns.map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ')})`);
-      if (rows.length === 0) return 0;
       const dir = await mkdtemp(join(tmpdir(), 'huntbook-stage-'));
       try {
         const file = join(dir, 'rows.ndjson');
-        const out = createWriteStream(file);
-        for (const row of rows) out.write(`${JSON.stringify(row)}\n`);
-        out.end();
-        await finished(out);
+        await fetch(render(stage.sql, dialect).text, file);
+        if ((await stat(file)).size === 0) return 0;
         const columns = stage.columns.map(([n, t]) => `${quoteLiteral(n)}: ${quoteLiteral(t)}`).join(', ');
         await ws.run(`INSERT INTO ${table} SELECT * FROM read_json($1, format = 'newline_delimited', columns = {${columns}})`, [file]);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-      return rows.length;
+      return Number(await ws.scalar(`SELECT count(*) FROM ${table}`));
     },
   };
 }
