@@ -34,8 +34,8 @@ export interface ClickHouseWriter {
   batchRows?: number;
 }
 
-/** Rows per INSERT: big enough for ClickHouse to like it, small enough to hold as text (a few MB). */
-export const BATCH_ROWS = 50_000;
+/** Rows per INSERT: one part per batch on the server (fewer is faster: 2 M rows to two 18.16 shards in 8.7 s at 200,000, 11.7 s at 50,000), and a batch is held as text (~60 MB of proxy rows). */
+export const BATCH_ROWS = 200_000;
 
 const isCanonical = (table: string): table is CanonicalTable => (CANONICAL_TABLES as readonly string[]).includes(table);
 
