@@ -193,9 +193,33 @@ function renderListed(group: Listed[]): string {
   return `match(${target}, ${bind(pattern)})`;
 }
 
-function renderOneListed(x: Listed): string {
-  const test: AtomData = { op: x.op, field: null, cased: true, value: x.value, num: null };
-  return CLICKHOUSE_OPERATORS[x.op](test, { expr: x.target, lowered: x.target, ctx: { bind: x.bind } as CompileContext }) as string;
+/**
+ * ClickHouse's OR of tests, in their order: the values of one test of one field, from LIST_FROM
+ * on, as one test where the first of them stood; a short list as its tests, parenthesised (it
+ * may sit inside an AND).
+ */
+function renderAnyListed(items: Atom[]): string {
+  const parts: (Atom | Atom[])[] = [];
+  const groups = new Map<string, Atom[]>();
+  for (const item of items) {
+    if (!item.listed) {
+      parts.push(item);
+      continue;
+    }
+    const key = `${item.listed.op}\u0000${item.listed.target}`;
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else {
+      groups.set(key, [item]);
+      parts.push(groups.get(key)!);
+    }
+  }
+  const texts = parts.map((part) => {
+    if (!Array.isArray(part)) return part.sql;
+    if (part.length >= LIST_FROM) return renderListed(part.map((a) => a.listed!));
+    return part.length === 1 ? part[0].sql : `(${part.map((a) => a.sql).join(' OR ')})`;
+  });
+  return texts.length === 1 ? texts[0] : `(${texts.join(' OR ')})`;
 }
 
 /**
@@ -326,12 +350,25 @@ export const SIGMA_OPERATORS: Partial<Record<Dialect['name'], OperatorTable>> = 
 export function renderTest(test: SigmaTest, o: Operand, dialect: Dialect['name'] = 'duckdb'): Atom {
   const table = SIGMA_OPERATORS[dialect];
   if (!table) throw new UnsupportedError(`Sigma rules have no ${dialect} rendering yet`);
-  const rendered = (table[test.op] as (t: SigmaTest, o: Operand) => string | Simple)(test, o);
-  const data = DATA_OPS.has(test.op) ? (test as AtomData) : undefined;
-  if (dialect === 'clickhouse' && typeof rendered === 'string' && data?.value != null && LISTED_OPS.has(data.op)) {
-    const listed = { op: data.op as Listed['op'], target: data.cased ? o.expr : o.lowered, value: data.value, bind: o.ctx.bind };
-    return { test, sql: rendered, data, listed };
+  const render = () => (table[test.op] as (t: SigmaTest, o: Operand) => string | Simple)(test, o);
+  if (dialect === 'clickhouse' && LISTED_OPS.has(test.op) && (test as AtomData).value != null) {
+    // Its SQL is written (and its value bound) only if it is not part of a list rendered as one test.
+    const data = test as AtomData;
+    const listed: Listed = { op: data.op as Listed['op'], target: data.cased ? o.expr : o.lowered, value: data.value!, bind: o.ctx.bind };
+    let sql: string | undefined;
+    return {
+      test,
+      data,
+      listed,
+      get sql() {
+        sql ??= render() as string;
+        return sql;
+      },
+    };
   }
+  const rendered = render();
+  const data = DATA_OPS.has(test.op) ? (test as AtomData) : undefined;
+
   if (typeof rendered === 'string') return data ? { test, sql: rendered, data } : { test, sql: rendered };
   return { test, sql: renderOne(rendered), simple: rendered, ...(data ? { data } : {}) };
 }
@@ -429,23 +466,7 @@ const LISTED_OPS = new Set(['=', 'contains', 'starts_with', 'ends_with']);
 
 /** OR of the tests, in their order; many values of the same test and field become one list test. */
 function renderAny(items: Atom[]): string {
-  const listed = new Map<string, Listed[]>();
-  const rest: Atom[] = [];
-  for (const item of items) {
-    if (!item.listed) rest.push(item);
-    else {
-      const key = `${item.listed.op}\u0000${item.listed.target}`;
-      listed.set(key, [...(listed.get(key) ?? []), item.listed]);
-    }
-  }
-  if (listed.size > 0) {
-    // A short list stays one test per value, parenthesised: it may sit inside an AND.
-    const parts = [...listed.values()].map((group) =>
-      group.length < LIST_FROM ? `(${group.map((x) => renderOneListed(x)).join(' OR ')})` : renderListed(group),
-    );
-    if (rest.length > 0) parts.push(renderAny(rest));
-    return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
-  }
+  if (items.some((item) => item.listed)) return renderAnyListed(items);
   const groups = new Map<string, Atom[]>();
   items.forEach((item, i) => {
     const key = item.simple === undefined ? `#${i}` : `${item.simple.op}\u0000${item.simple.target}`;
