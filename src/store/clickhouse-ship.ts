@@ -100,39 +100,60 @@ async function shipTable(
     );
     return Number(row?.n ?? 0);
   };
-  const file = join(dir, `${table}.batch`);
   const size = writer.batchRows ?? BATCH_ROWS;
-  let shipped = 0;
-  for (let lo = Number(range.lo); lo <= Number(range.hi); lo += size) {
+  const first = Number(range.lo);
+  // Every batch's rows, counted in one pass: [first key, rows].
+  const batches = (
+    await ws.query(`SELECT (rec - $2) // $3 AS b, count(*) AS n FROM ${quoteIdent(table)} WHERE file_id = $1 GROUP BY b ORDER BY b`, [
+      fileId,
+      first,
+      size,
+    ])
+  ).map((row) => [first + Number(row.b) * size, Number(row.n)] as const);
+  const statement = `INSERT INTO ${target} (${names}) FORMAT ${format}`;
+  /** A batch's rows as the body of its INSERT; null when ClickHouse holds them already (an earlier, stopped ingest). */
+  const prepare = async ([lo, rows]: readonly [number, number], slot: number): Promise<string | null> => {
     const hi = lo + size;
-    const inBatch = `file_id = ${Number(fileId)} AND rec >= ${lo} AND rec < ${hi}`;
-    const rows = Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE ${inBatch}`));
-    if (rows === 0) continue;
     const before = await held(lo, hi);
-    if (before > 0 && before !== rows)
+    if (before === rows) return null;
+    if (before > 0)
       throw new HuntbookError(
         `${writer.where}: ${table} holds ${before} of the ${rows} rows of file ${fileId}'s records ${lo}–${hi - 1} (a batch half-written by an earlier failure); delete them there (ALTER TABLE … DELETE WHERE file_id = ${fileId}) and ingest again`,
       );
-    // Not there yet (there already: a batch of an earlier, stopped ingest).
-    if (before === 0) {
-      const select = `SELECT ${columns.map(([, sql]) => sql).join(', ')} FROM ${quoteIdent(table)} WHERE ${inBatch} ORDER BY rec`;
-      const options = json ? 'FORMAT JSON' : "FORMAT CSV, HEADER false, NULLSTR '\\N', FORCE_QUOTE *";
-      await ws.run(`COPY (${select}) TO ${quoteLiteral(file)} (${options})`);
-      const body = await readFile(file, 'utf8');
-      const statement = `INSERT INTO ${target} (${names}) FORMAT ${format}`;
-      try {
-        await writer.insert(statement, body);
-      } catch (error) {
-        // The answer may be lost after the rows landed: look before sending them again.
-        const after = await held(lo, hi).catch(() => -1);
-        if (after !== rows) {
-          if (after !== 0) throw error;
+    const file = join(dir, `${table}.${slot}.batch`);
+    const select = `SELECT ${columns.map(([, sql]) => sql).join(', ')} FROM ${quoteIdent(table)} WHERE file_id = ${Number(fileId)} AND rec >= ${lo} AND rec < ${hi} ORDER BY rec`;
+    const options = json ? 'FORMAT JSON' : "FORMAT CSV, HEADER false, NULLSTR '\\N', FORCE_QUOTE *";
+    await ws.run(`COPY (${select}) TO ${quoteLiteral(file)} (${options})`);
+    return readFile(file, 'utf8');
+  };
+  let shipped = 0;
+  // The next batch is written out while this one travels: DuckDB and the server work at once.
+  let next = batches.length > 0 ? prepare(batches[0], 0) : undefined;
+  try {
+    for (const [i, [lo, rows]] of batches.entries()) {
+      const body = await next!;
+      next = i + 1 < batches.length ? prepare(batches[i + 1], (i + 1) % 2) : undefined;
+      // A failed prepare of the next batch is met when it is awaited; it must not go unhandled meanwhile.
+      next?.catch(() => undefined);
+      if (body !== null) {
+        try {
           await writer.insert(statement, body);
+        } catch (error) {
+          // The answer may be lost after the rows landed: look before sending them again.
+          const after = await held(lo, lo + size).catch(() => -1);
+          if (after !== rows) {
+            if (after !== 0) throw error;
+            await writer.insert(statement, body);
+          }
         }
       }
+      shipped += rows;
+      onBatch(shipped);
     }
-    shipped += rows;
-    onBatch(shipped);
+  } catch (error) {
+    // The workspace is not left with a COPY still running behind the error.
+    await next?.catch(() => undefined);
+    throw error;
   }
   return shipped;
 }
