@@ -93,35 +93,32 @@ function conditionOf(p: Planned, dialect: Dialect, fields: Fields, placeholders:
   );
 }
 
-/**
- * Lands, for each table the rules read, the rows some rule matches in ClickHouse, as a temporary
- * table of the same name and columns; the directory comes whole. Call release() when done.
- */
-export async function landRuleCandidates(
-  ws: Workspace,
-  rules: readonly Rule[],
-  logs: LogStore,
-  placeholders?: Record<string, string[]>,
-): Promise<Pushdown> {
-  if (logs.dialect.name !== 'clickhouse') throw new UsageError('rules run --logs needs a ClickHouse address');
-  const dialect = logs.dialectFor ? await logs.dialectFor(ws) : logs.dialect;
-  const plan = planRules(rules.filter((r) => !r.correlation));
-  const checked = await refuseBadRegexes(plan.planned);
+interface SourceGroup {
+  table: CanonicalTable;
+  /** The log source's predicate (fixed text huntbook writes, plain enough for both engines). */
+  where: string;
+  fields: Fields;
+  conditions: string[];
+}
+
+/** The rules by log source, each condition rendered for ClickHouse; a rule that cannot be is set aside with the reason. */
+function groupBySource(
+  planned: readonly Planned[],
+  dialect: Dialect,
+  placeholders: Record<string, string[]> | undefined,
+): { groups: SourceGroup[]; skipped: Skipped[] } {
+  const groups = new Map<string, SourceGroup>();
   const skipped: Skipped[] = [];
-  // Rules grouped by log source: a statement reads only its source's rows (PREWHERE), so the
-  // fields are worked out for those alone.
-  const groups = new Map<string, { table: CanonicalTable; where: string; fields: Fields; conditions: string[] }>();
-  for (const p of checked.planned) {
+  for (const p of planned) {
     const table = p.source.table;
     const key = `${table}\u0000${p.source.group}`;
-    let group = groups.get(key);
     try {
+      let group = groups.get(key);
       if (!group) {
-        // The log sources' predicates are fixed text huntbook writes, plain enough for both
-        // engines but for the constant true (18.16 has no booleans).
         const where = p.source.where(() => {
           throw new Error('a log source that binds values');
         });
+        // 18.16 has no boolean constants.
         group = {
           table,
           where: where === 'true' ? '1' : where,
@@ -135,81 +132,96 @@ export async function landRuleCandidates(
       skipped.push({ rule: p.rule, reason: NO_CLICKHOUSE, detail: error instanceof Error ? error.message : String(error) });
     }
   }
-  const refused = new Set(skipped.map((s) => s.rule));
+  return { groups: [...groups.values()], skipped };
+}
+
+/**
+ * A source's statements: its rows only (PREWHERE its predicate: the other columns are read for
+ * those alone; a table hiding files is a subquery, which takes a WHERE), the fields its
+ * conditions read worked out once in a subquery, the conditions OR-ed, STATEMENT_CHARS at most
+ * each; only the table's own columns come back.
+ */
+function statementsOf({ table, where, fields, conditions }: SourceGroup, dialect: Dialect): Sql[] {
+  const source = render(dialect.table(table), dialect).text;
+  const filter = `${source.startsWith('(') ? 'WHERE' : 'PREWHERE'} ${where}`;
+  const columns = columnsOf(table).map(([n]) => dialect.ident(n));
+  const statement = (chunk: string[]) => {
+    const used = [...fields.defs].filter(([, alias]) => chunk.some((c) => new RegExp(`\\b${alias}\\b`).test(c)));
+    const inner = `SELECT *${used.map(([expression, alias]) => `, ${expression} AS ${alias}`).join('')} FROM ${source} ${filter}`;
+    return raw(`SELECT ${columns.join(', ')} FROM (${inner}) WHERE ${chunk.join(' OR ')}`);
+  };
+  const statements: Sql[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  for (const condition of conditions) {
+    if (chunk.length > 0 && size + condition.length > STATEMENT_CHARS) {
+      statements.push(statement(chunk));
+      [chunk, size] = [[], 0];
+    }
+    chunk.push(condition);
+    size += condition.length;
+  }
+  if (chunk.length > 0) statements.push(statement(chunk));
+  return statements;
+}
+
+/**
+ * Lands, for each table the rules read, the rows some rule matches in ClickHouse, as a temporary
+ * table of the same name and columns; the directory comes whole. Call release() when done.
+ */
+export async function landRuleCandidates(
+  ws: Workspace,
+  rules: readonly Rule[],
+  logs: LogStore,
+  placeholders?: Record<string, string[]>,
+): Promise<Pushdown> {
+  if (logs.dialect.name !== 'clickhouse') throw new UsageError('rules run --logs needs a ClickHouse address');
+  const dialect = logs.dialectFor ? await logs.dialectFor(ws) : logs.dialect;
+  const plan = planRules(rules.filter((r) => !r.correlation));
+  const { groups, skipped } = groupBySource((await refuseBadRegexes(plan.planned)).planned, dialect, placeholders);
   const made: string[] = [];
   let [scanned, returned] = [0, 0];
   const release = async () => {
     for (const table of made) await ws.run(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
   };
-  try {
-    const stand = async (table: CanonicalTable, statements: Sql[]) => {
-      const columns = columnsOf(table);
-      const parts: string[] = [];
-      for (const [i, statement] of statements.entries()) {
-        const part = `hb_rows_${table}_${i}`;
-        returned += await logs.land(ws, { table: part, sql: statement, columns: columns.map(([n, t]) => [n, landingType(t)] as const) });
-        parts.push(part);
-        made.push(part);
-      }
-      // The stand-in: the workspace table's columns, the rows that came back once each.
-      await ws.run(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
-      await ws.run(`CREATE TEMP TABLE ${quoteIdent(table)} AS SELECT * FROM ${quoteIdent(table)} LIMIT 0`);
-      made.push(table);
-      if (parts.length === 0) return;
-      const cast = columns.map(([n, t]) =>
-        t === 'JSON' || t === 'BOOLEAN' ? `CAST(${quoteIdent(n)} AS ${t}) AS ${quoteIdent(n)}` : quoteIdent(n),
-      );
-      await ws.run(
-        `INSERT INTO temp.${quoteIdent(table)} BY NAME SELECT DISTINCT ON (file_id, rec) ${cast.join(', ')} FROM (${parts.map((p) => `SELECT * FROM ${quoteIdent(p)}`).join(' UNION ALL ')}) ORDER BY file_id, rec`,
-      );
-    };
-    const select = (table: CanonicalTable) => {
-      const columns = columnsOf(table).map(([n]) => dialect.ident(n));
-      return `SELECT ${columns.join(', ')} FROM ${render(dialect.table(table), dialect).text}`;
-    };
-    const byTable = new Map<CanonicalTable, Sql[]>();
-    for (const { table, where, fields, conditions } of groups.values()) {
-      const source = render(dialect.table(table), dialect).text;
-      // PREWHERE reads the source's columns first and the rest only for its rows; a table hiding
-      // files is a subquery, which takes a WHERE.
-      const filter = `${source.startsWith('(') ? 'WHERE' : 'PREWHERE'} ${where}`;
-      const statement = (chunk: string[]) => {
-        const used = [...fields.defs].filter(([, alias]) => chunk.some((c) => new RegExp(`\\b${alias}\\b`).test(c)));
-        const columns = columnsOf(table).map(([n]) => dialect.ident(n));
-        const inner = `SELECT *${used.map(([expression, alias]) => `, ${expression} AS ${alias}`).join('')} FROM ${source} ${filter}`;
-        return raw(`SELECT ${columns.join(', ')} FROM (${inner}) WHERE ${chunk.join(' OR ')}`);
-      };
-      const statements = byTable.get(table) ?? [];
-      let chunk: string[] = [];
-      let size = 0;
-      for (const condition of conditions) {
-        if (chunk.length > 0 && size + condition.length > STATEMENT_CHARS) {
-          statements.push(statement(chunk));
-          [chunk, size] = [[], 0];
-        }
-        chunk.push(condition);
-        size += condition.length;
-      }
-      if (chunk.length > 0) statements.push(statement(chunk));
-      byTable.set(table, statements);
+  /** The stand-in for `table`: the workspace table's columns, the rows the statements brought back, once each. */
+  const stand = async (table: CanonicalTable, statements: Sql[]) => {
+    const columns = columnsOf(table);
+    const parts: string[] = [];
+    for (const [i, statement] of statements.entries()) {
+      const part = `hb_rows_${table}_${i}`;
+      parts.push(part);
+      made.push(part);
+      returned += await logs.land(ws, { table: part, sql: statement, columns: columns.map(([n, t]) => [n, landingType(t)] as const) });
     }
+    await ws.run(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
+    await ws.run(`CREATE TEMP TABLE ${quoteIdent(table)} AS SELECT * FROM ${quoteIdent(table)} LIMIT 0`);
+    made.push(table);
+    if (parts.length === 0) return;
+    const cast = columns.map(([n, t]) =>
+      t === 'JSON' || t === 'BOOLEAN' ? `CAST(${quoteIdent(n)} AS ${t}) AS ${quoteIdent(n)}` : quoteIdent(n),
+    );
+    await ws.run(
+      `INSERT INTO temp.${quoteIdent(table)} BY NAME SELECT DISTINCT ON (file_id, rec) ${cast.join(', ')} FROM (${parts.map((p) => `SELECT * FROM ${quoteIdent(p)}`).join(' UNION ALL ')}) ORDER BY file_id, rec`,
+    );
+    for (const part of parts) await ws.run(`DROP TABLE ${quoteIdent(part)}`);
+  };
+  try {
+    const byTable = new Map<CanonicalTable, Sql[]>();
+    for (const group of groups) byTable.set(group.table, [...(byTable.get(group.table) ?? []), ...statementsOf(group, dialect)]);
     for (const [table, statements] of byTable) {
       scanned += await countRows(ws, logs, dialect, table);
       await stand(table, statements);
     }
     // The directory's red flags (leavers, role changes) read it whole; it is small (people × months).
-    await stand('directory', [raw(select('directory'))]);
+    const directory = columnsOf('directory').map(([n]) => dialect.ident(n));
+    await stand('directory', [raw(`SELECT ${directory.join(', ')} FROM ${render(dialect.table('directory'), dialect).text}`)]);
   } catch (error) {
     await release();
     throw error;
   }
-  return {
-    rules: rules.filter((r) => !refused.has(r)),
-    skipped,
-    scanned,
-    returned,
-    release,
-  };
+  const refused = new Set(skipped.map((s) => s.rule));
+  return { rules: rules.filter((r) => !refused.has(r)), skipped, scanned, returned, release };
 }
 
 /** Rows of a table in ClickHouse (the files hidden from hunts left out). */
