@@ -14,7 +14,8 @@ import { cli, openWorkspace, testData } from './helpers.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { type ClickHouseWriter, hiddenFiles, shipFile, shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
-import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
+import { clickhouseFor, clickhouseIdent } from '../src/store/dialect-clickhouse.ts';
+import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, quoteIdent } from '../src/store/schema.ts';
 import { clickhouseLogs } from '../src/store/logs.ts';
 import { runHunt } from '../src/hunts/contract.ts';
 import { FLOW } from '../src/hunts/registry.ts';
@@ -143,5 +144,48 @@ test('a stopped ingest --logs: the file is hidden from hunts there, and the same
     // Once more (a second retry): nothing is sent.
     assert.equal(await shipFile(ws, writer, 1), undefined, 'a stored file has nothing left to send');
     assert.equal(await count(server, `SELECT count() FROM ${database}.flows`), 5663);
+  }
+});
+
+test('hostile field values (quotes, backslashes, NUL, ANSI escapes, bidi overrides, formula cells, a 200 kB URL) reach ClickHouse exactly as the workspace holds them (18.16 and chdb)', async (t) => {
+  const files = ['proxy-hostile.csv', 'events-hostile.ndjson', 'conn-hostile.log'].map((f) => testData('hostile', f));
+  const plain = await openWorkspace(t);
+  await ingest(plain, files);
+  const text = (table: CanonicalTable) =>
+    [...CANONICAL_COLUMNS[table].filter((c) => c.type === 'VARCHAR' || c.type === 'JSON').map((c) => c.name), EXTRA_COLUMN[table]].filter(
+      (c, i, all) => all.indexOf(c) === i,
+    );
+  const expected = new Map<CanonicalTable, string[]>();
+  for (const table of ['http', 'events', 'flows'] as const) {
+    const rows = await plain.query(
+      `SELECT ${text(table)
+        .map((c) => `CAST(${quoteIdent(c)} AS VARCHAR) AS ${quoteIdent(c)}`)
+        .join(', ')} FROM ${quoteIdent(table)}`,
+    );
+    expected.set(table, rows.map((r) => JSON.stringify(r)).sort());
+    assert.ok(rows.length > 0, `${table}: hostile rows loaded`);
+  }
+  assert.ok(
+    [...expected.values()].flat().some((r) => r.includes('\\u001b') || r.includes('=cmd')),
+    'the hostile values are there to test',
+  );
+  for (const server of each(t)) {
+    const database = `hb_hostile_${server.name.replace(/\W/g, '_')}`;
+    for (const statement of clickhouseTables({ database })) await server.run(statement);
+    const ws = await openWorkspace(t);
+    const reports = await ingest(ws, files, { destination: shipTo(runnerWriter(server, database)) });
+    assert.deepEqual(
+      reports.map((r) => r.status),
+      ['loaded', 'loaded', 'loaded'],
+      JSON.stringify(reports.map((r) => r.message)),
+    );
+    for (const [table, rows] of expected) {
+      const there = await server.run(
+        `SELECT ${text(table)
+          .map((c) => clickhouseIdent(c))
+          .join(', ')} FROM ${database}.${table}`,
+      );
+      assert.deepEqual(there.map((r) => JSON.stringify(r)).sort(), rows, `${server.name}: ${table}`);
+    }
   }
 });

@@ -170,14 +170,30 @@ export function useServers(): {
   return { servers, missing, each };
 }
 
-/** ingest's writer over a server's plain runner (chdb has no HTTP, so not the client's). */
+/**
+ * ingest's writer over a server's plain runner (chdb has no HTTP, so not the client's). chdb
+ * takes a statement as a C string, which ends at the first NUL: its rows go through a file
+ * (FROM INFILE), as a server's go through the request body.
+ */
 export function runnerWriter(server: ClickHouseUnderTest, database: string): ClickHouseWriter {
+  const insert = server.http
+    ? async (statement: string, body: string) => void (await server.run(`${statement}\n${body}`))
+    : async (statement: string, body: string) => {
+        const dir = mkdtempSync(join(tmpdir(), 'huntbook-chdb-rows-'));
+        try {
+          const file = join(dir, 'rows');
+          writeFileSync(file, body);
+          await server.run(statement.replace(/ FORMAT (\w+)$/, ` FROM INFILE '${file}' FORMAT $1`));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
   return {
     key: `${server.name}/${database}`,
     database,
     where: server.name,
     run: server.run,
     exec: async (statement) => void (await server.run(statement)),
-    insert: async (statement, body) => void (await server.run(`${statement}\n${body}`)),
+    insert,
   };
 }
