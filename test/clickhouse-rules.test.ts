@@ -86,6 +86,10 @@ test('rules run --logs on clickhouse-server 18.16: SigmaHQ over OTRF Windows eve
     pushed.close();
     local.close();
   }
+  assert.doesNotMatch(sigma.stderr, /not read with --logs/);
+  // A workspace holding rows of its own is told they are not read when the rules run on ClickHouse.
+  const mixed = await run('--sigma', SIGMA, '--db', plain, '--logs', logs);
+  assert.match(mixed.stderr, /note: the workspace itself holds \d+ http rows, \d+ events rows, .*not read with --logs/);
 });
 
 test('rules run with the logs in chdb (ClickHouse 26): the same Sigma detections as the workspace', async (t) => {

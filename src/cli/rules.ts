@@ -192,6 +192,11 @@ Examples:
             for (const s of report.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
             if (broken.length > 0)
               io.stderr.write(`${broken.length} rule${broken.length === 1 ? '' : 's'} could not be loaded (above); the rest ran\n`);
+            const unread = Object.entries(pushed?.unread ?? {});
+            if (unread.length > 0)
+              io.stderr.write(
+                `note: the workspace itself holds ${unread.map(([t, n]) => `${n} ${t} rows`).join(', ')}, not read with --logs (run rules without --logs for them)\n`,
+              );
             if (pushed)
               io.stderr.write(
                 `${logs.store.where}: ${pushed.scanned.toLocaleString('en-US')} rows of the tables the rules read; ${pushed.returned.toLocaleString('en-US')} came back (rows some rule matched, and the directory)\n`,

@@ -33,6 +33,8 @@ export interface Pushdown {
   scanned: number;
   /** Rows that came back: those some rule matched (and the directory, which the red flags read whole). */
   returned: number;
+  /** Rows the workspace holds itself in the tables the stand-ins hide (not read by this run), by table. */
+  unread: Record<string, number>;
   /** Drops the stand-in tables: the workspace's own are seen again. */
   release: () => Promise<void>;
 }
@@ -181,6 +183,7 @@ export async function landRuleCandidates(
   const { groups, skipped } = groupBySource((await refuseBadRegexes(plan.planned)).planned, dialect, placeholders);
   const made: string[] = [];
   let [scanned, returned] = [0, 0];
+  const unread: Record<string, number> = {};
   const release = async () => {
     for (const table of made) await ws.run(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
   };
@@ -195,6 +198,8 @@ export async function landRuleCandidates(
       returned += await logs.land(ws, { table: part, sql: statement, columns: columns.map(([n, t]) => [n, landingType(t)] as const) });
     }
     await ws.run(`DROP TABLE IF EXISTS temp.${quoteIdent(table)}`);
+    const own = Number(await ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)}`));
+    if (own > 0) unread[table] = own;
     await ws.run(`CREATE TEMP TABLE ${quoteIdent(table)} AS SELECT * FROM ${quoteIdent(table)} LIMIT 0`);
     made.push(table);
     if (parts.length === 0) return;
@@ -221,7 +226,7 @@ export async function landRuleCandidates(
     throw error;
   }
   const refused = new Set(skipped.map((s) => s.rule));
-  return { rules: rules.filter((r) => !refused.has(r)), skipped, scanned, returned, release };
+  return { rules: rules.filter((r) => !refused.has(r)), skipped, scanned, returned, unread, release };
 }
 
 /** Rows of a table in ClickHouse (the files hidden from hunts left out). */
