@@ -83,7 +83,7 @@ export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P, logs: LogSt
   const started = performance.now();
   const stages = await hunt.stage(p, logs.dialectFor ? await logs.dialectFor(ws) : logs.dialect);
   try {
-    for (const stage of stages) await logs.land(ws, stage);
+    for (const stage of stages) await (stage.local ? WORKSPACE_LOGS : logs).land(ws, stage);
     const record = (run: RunRecord) => {
       const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
       return ws.transaction(async () => {

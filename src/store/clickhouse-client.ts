@@ -44,9 +44,20 @@ function explain(error: unknown, target: ClickHouseTarget): ClickHouseError {
   return new ClickHouseError(`ClickHouse at ${at}: ${message.split('\n')[0].replace(/, e\.what\(\) = .*$/, '')}`, { cause: error });
 }
 
-/** A statement longer than the default max_query_size (256 KiB: a Sigma rule of a thousand hashes) asks for room. */
-function room(query: string): { clickhouse_settings?: { max_query_size: string } } {
-  return query.length > 200_000 ? { clickhouse_settings: { max_query_size: String(query.length * 2) } } : {};
+/**
+ * The settings every select runs with. A statement longer than the default max_query_size (256
+ * KiB: a Sigma rule of a thousand hashes) asks for room. A subquery over a Distributed table inside
+ * a query sent to the shards reads the shard's own table (distributed_product_mode = 'local'):
+ * the hunts' IN and JOIN subqueries match rows of one source address, which the sharding key keeps
+ * on one shard, so no shard needs another's rows (the default refuses such a query outright).
+ */
+function room(query: string): { clickhouse_settings: { max_query_size?: string; distributed_product_mode: 'local' } } {
+  return {
+    clickhouse_settings: {
+      distributed_product_mode: 'local',
+      ...(query.length > 200_000 ? { max_query_size: String(query.length * 2) } : {}),
+    },
+  };
 }
 
 export interface ClickHouseConnection {

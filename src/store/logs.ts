@@ -20,6 +20,8 @@ export interface Stage {
   sql: Sql;
   /** The result's columns and types: what a stage run elsewhere lands as (required to run it on ClickHouse). */
   columns?: readonly (readonly [string, SqlType])[];
+  /** Runs in the workspace wherever the logs are: it reads what earlier stages landed (a stage run elsewhere sends back arrays; this unrolls them). */
+  local?: boolean;
 }
 
 export interface LogStore {

@@ -14,6 +14,7 @@ import { AddressClassifier } from '../../net/network.ts';
 import type { ResultRow } from '../run.ts';
 import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
 import type { Dialect } from '../../store/dialect.ts';
+import { timingStagesClickHouse } from './timing-clickhouse.ts';
 import { allowListMatch, type AllowList } from '../../net/allowlist.ts';
 import { analysisWindow, jitterScore, R, seriesStart, timingScore, type TimingScore, type Window } from './timing-score.ts';
 
@@ -162,14 +163,24 @@ const namesStage = (): Stage => ({
 /** What the proxy says each destination is (a known category, or nothing). */
 const categoriesStage = (): Stage => ({
   table: CATEGORIES,
-  sql: sql`SELECT lower(dest) AS dest, mode(category) AS category FROM http
+  // The most frequent category, the first by name on a tie (mode() would pick by row order).
+  sql: sql`SELECT dest, first(category ORDER BY n DESC, category) AS category FROM (
+      SELECT lower(dest) AS dest, category, count(*) AS n FROM http
       WHERE dest IS NOT NULL AND category IS NOT NULL AND lower(trim(category)) NOT IN ('', '-', 'uncategorized', 'unknown', 'none', 'unrated', 'not rated')
-      GROUP BY 1`,
+      GROUP BY 1, 2) GROUP BY 1`,
 });
 
 /** The stages, in order (each may read the ones before): sizes of the tables, address classes, connections, records, names, categories. */
 function timingStages(options: TimingOptions, dialect: Dialect): Stage[] {
-  if (dialect.name !== 'duckdb') throw new UsageError(`the timing beacon stage has no ${dialect.name} SQL yet`);
+  if (dialect.name !== 'duckdb')
+    return timingStagesClickHouse(options.params.internal, dialect, {
+      counts: COUNTS,
+      ipclass: IPCLASS,
+      conn: CONN,
+      records: RECORDS,
+      names: NAMES,
+      categories: CATEGORIES,
+    });
   return [
     {
       table: COUNTS,
