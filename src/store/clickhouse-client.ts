@@ -48,7 +48,7 @@ function explain(error: unknown, target: ClickHouseTarget): ClickHouseError {
  * The settings every select runs with. A statement longer than the default max_query_size (256
  * KiB: a Sigma rule of a thousand hashes) asks for room. A subquery over a Distributed table inside
  * a query sent to the shards reads the shard's own table (distributed_product_mode = 'local'):
- * the hunts' IN and JOIN subqueries match rows of one source address, which the sharding key keeps
+ * the IN and JOIN subqueries of the hunts match rows of one source address, which the sharding key keeps
  * on one shard, so no shard needs another's rows (the default refuses such a query outright).
  */
 function room(query: string): { clickhouse_settings: { max_query_size?: string; distributed_product_mode: 'local' } } {
