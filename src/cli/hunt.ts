@@ -47,7 +47,7 @@ export function registerHunt(program: Command, io: CommandIO): void {
     .option('--no-allowlist', 'timing mode: ignore the allow-list')
     .option(
       '--logs <url>',
-      `where the log tables are: clickhouse://USER@HOST:8123/DATABASE runs the hunt's stage there (flow mode so far; password in $HUNTBOOK_CLICKHOUSE_PASSWORD); default: the workspace`,
+      `where the log tables are: clickhouse://USER@HOST:8123/DATABASE runs the hunt's stage there (timing, scored and flow modes; password in $HUNTBOOK_CLICKHOUSE_PASSWORD); default: the workspace`,
     )
     .addHelpText(
       'after',
