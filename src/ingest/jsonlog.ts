@@ -90,6 +90,7 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
   const readerRefused = await readerRejects(ctx.ws, () => null);
   const stats = await ctx.ws.query(`SELECT count(j) AS records, count(*) FILTER (WHERE json_type(j) = 'OBJECT') AS objects FROM ${STAGE}`);
   const records = Number(stats[0].records);
+  const allObjects = Number(stats[0].objects) === records;
   if (records > 0 && Number(stats[0].objects) === 0) {
     throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', {
       location: { file: ctx.display },
@@ -99,8 +100,8 @@ export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' 
   const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
   const rejects: Reject[] = [...readerRefused];
   let loaded = 0;
-  for (const { table, where, params } of routes) {
-    const result = await loadRoute(ctx, profile, table, where, params);
+  for (const { table, where, params, keys } of routes) {
+    const result = await loadRoute(ctx, profile, table, keys, where, params, allObjects);
     loaded += result.loaded;
     for (const row of result.refused) {
       const index = Number(row.rn);
@@ -123,39 +124,60 @@ interface Route {
   /** Which staged records go to `table` (SQL over j, rn). */
   where: string;
   params: SqlValue[];
+  /** The keys its records carry, most frequent first. */
+  keys: string[];
 }
 
 /**
  * Where each record goes. Zeek JSON is routed record by record, by the log name the record
  * carries (`_path`, or a shipper's `@stream`), else by the file's (or archive member's) name: a
  * shipper's export mixes conn, dns, weird... in one file. Everything else goes to one table.
+ * The log names and each one's keys come from one pass over the records.
  */
 async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
   if (ctx.table || profile !== 'zeek') {
-    return [{ table: await chooseTable(ctx, profile, await sampleKeys(ctx, 'true', [])), where: 'true', params: [] }];
+    const keys = await sampleKeys(ctx);
+    return [{ table: await chooseTable(ctx, profile, keys), where: 'true', params: [], keys }];
   }
   const fallback = zeekLogName(ctx.display);
-  const name = `lower(coalesce(${LOG_NAME_KEYS.map((k) => `nullif(json_extract_string(j, ${quoteLiteral(`$."${k}"`)}), '')`).join(', ')}, $1))`;
-  const names = await ctx.ws.query(
-    `SELECT ${name} AS log, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY log ORDER BY log`,
+  // (one parse of the record for all the name keys)
+  const names = `json_extract_string(j, [${LOG_NAME_KEYS.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])`;
+  const name = `lower(coalesce(${LOG_NAME_KEYS.map((_, i) => `nullif(${names}[${i + 1}], '')`).join(', ')}, $1))`;
+  // Records grouped by log name and key list first: a file has few distinct key lists, so the
+  // keys are unnested from those, not from every record.
+  const found = await ctx.ws.query(
+    `SELECT log, k, sum(n) AS n FROM (SELECT log, unnest(ks) AS k, n FROM (
+       SELECT ${name} AS log, json_keys(j) AS ks, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY ALL))
+     GROUP BY log, k ORDER BY log, n DESC, k`,
     [fallback],
   );
-  const routes: Route[] = names.map((row) => ({
-    table: targetForZeekPath(String(row.log), ctx.display, undefined),
+  const byLog = new Map<string, string[]>();
+  for (const row of found) {
+    const log = String(row.log);
+    const keys = byLog.get(log) ?? [];
+    if (keys.length < MAX_KEYS) keys.push(String(row.k));
+    byLog.set(log, keys);
+  }
+  const routes: Route[] = [...byLog].map(([log, keys]) => ({
+    table: targetForZeekPath(log, ctx.display, undefined),
     where: `${name} = $2`,
-    params: [fallback, String(row.log)],
+    params: [fallback, log],
+    keys,
   }));
-  // Records that are not objects are refused by the first route's load, with their lines.
-  if (routes.length === 0) routes.push({ table: targetForZeekPath(undefined, ctx.display, undefined), where: 'true', params: [] });
+  // Records that are not objects are refused by the first route's load, with their lines; with
+  // one log in the file every record is that route's, and no record's name need be read again.
+  if (routes.length === 0)
+    routes.push({ table: targetForZeekPath(undefined, ctx.display, undefined), where: 'true', params: [], keys: [] });
+  else if (routes.length === 1) Object.assign(routes[0], { where: 'true', params: [] });
   else routes[0].where = `(${routes[0].where} OR json_type(j) <> 'OBJECT')`;
   return routes;
 }
 
-async function sampleKeys(ctx: LoadContext, where: string, params: SqlValue[]): Promise<string[]> {
+async function sampleKeys(ctx: LoadContext): Promise<string[]> {
   return (
     await ctx.ws.query(
-      `SELECT k FROM (SELECT unnest(json_keys(j)) AS k FROM ${STAGE} WHERE json_type(j) = 'OBJECT' AND ${where}) GROUP BY k ORDER BY count(*) DESC, k LIMIT ${MAX_KEYS}`,
-      params,
+      `SELECT k FROM (SELECT unnest(ks) AS k, n FROM (SELECT json_keys(j) AS ks, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY ks))
+       GROUP BY k ORDER BY sum(n) DESC, k LIMIT ${MAX_KEYS}`,
     )
   ).map((row) => String(row.k));
 }
@@ -164,26 +186,29 @@ async function loadRoute(
   ctx: LoadContext,
   profile: JsonProfile,
   table: string,
+  keys: string[],
   where: string,
   whereParams: SqlValue[],
+  allObjects: boolean,
 ): Promise<{ loaded: number; refused: Row[] }> {
-  const keys = await sampleKeys(ctx, where, whereParams);
   const params: SqlValue[] = [...whereParams];
   const bind = (value: SqlValue) => {
     params.push(value);
     return `$${params.length}`;
   };
   // Keys with quotes or backslashes are never used as paths (they stay in the raw JSON), so the
-  // quoted literal below cannot be broken out of.
-  const text = (key: string) => `json_extract_string(j, ${quoteLiteral(`$."${key}"`)})`;
+  // quoted literals below cannot be broken out of.
+  const path = (key: string) => quoteLiteral(`$."${key}"`);
   const usable = keys.filter((key) => !/["\\]/.test(key));
-  const staged = `(SELECT * FROM ${STAGE} WHERE ${where})`;
 
-  let insertColumns: string[];
-  let convertExprs: { name: string; expr: string; check?: string; field: string }[];
+  // Which keys fill which column, decided first: every value is then pulled out of a record in
+  // one parse of it (a list of paths), not one parse per key.
+  let plan: { name: string; type: SqlType; keys: string[] }[];
+  let rest: string[] = [];
+  let whole = false;
   if (isCanonicalTable(table)) {
     const overrides = parseMapOption(ctx.map, table);
-    convertExprs = [];
+    plan = [];
     const used = new Set<string>();
     // A column's first key is its source; later keys only fill rows that lack it, so they are
     // kept in extra too (a Twitter export has both id_str and screen_name: both survive).
@@ -193,42 +218,62 @@ async function loadRoute(
       if (sourceKeys.length === 0) continue;
       for (const k of sourceKeys) used.add(k);
       primary.add(sourceKeys[0]);
-      const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
-      const converted = await convert(ctx, raw, type, name === 'ts', staged, whereParams);
-      convertExprs.push({ name, expr: converted, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
+      plan.push({ name, type, keys: sourceKeys });
     }
     // Events keep the whole record (Sigma rules name any of its fields); other tables keep what no
     // column took, as the TSV and CSV readers do, less the log name that chose the table.
     // A key with a quote or backslash cannot be named in a JSON path safely: then the whole record is kept.
-    const rest = keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k));
-    const whole =
-      table === 'events' || rest.length !== keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k) && !/["\\]/.test(k)).length;
+    rest = keys.filter((k) => !primary.has(k) && !LOG_NAME_KEYS.includes(k));
+    whole = table === 'events' || rest.length !== rest.filter((k) => !/["\\]/.test(k)).length;
+  } else {
+    // A Zeek JSON log with no canonical table: its own table, every field as text but ts.
+    plan = usable
+      .filter((k) => !LOG_NAME_KEYS.includes(k))
+      .map((key) => ({ name: sanitizeName(key), type: key === 'ts' ? 'TIMESTAMP' : 'VARCHAR', keys: [key] }));
+  }
+  const slots = [...new Set(plan.flatMap((p) => p.keys))];
+  const kept = whole ? [] : rest;
+  // One parse of each record for every value: json_transform into a struct named by the keys
+  // (values as text, kept ones as JSON). Struct names ignore case, so when two keys differ only
+  // in case, or one key is both a value and kept, lists of paths are used instead (two parses).
+  const names = [...slots, ...kept].map((k) => k.toLowerCase());
+  let pulled = '';
+  let text: (key: string) => string;
+  let keptValue: (key: string) => string;
+  if (new Set(names).size === names.length) {
+    const structure = `{${[...slots.map((k) => `${JSON.stringify(k)}:"VARCHAR"`), ...kept.map((k) => `${JSON.stringify(k)}:"JSON"`)].join(',')}}`;
+    if (names.length > 0) pulled = `, json_transform(j, ${quoteLiteral(structure)}) AS x`;
+    text = (key) => `x[${quoteLiteral(key)}]`;
+    keptValue = text;
+  } else {
+    if (slots.length > 0) pulled += `, json_extract_string(j, [${slots.map(path).join(', ')}]) AS x`;
+    if (kept.length > 0) pulled += `, json_extract(j, [${kept.map(path).join(', ')}]) AS e`;
+    text = (key) => `x[${slots.indexOf(key) + 1}]`;
+    keptValue = (key) => `e[${kept.indexOf(key) + 1}]`;
+  }
+  const staged = `(SELECT rn, j${pulled} FROM ${STAGE} WHERE ${where})`;
+
+  const convertExprs: { name: string; expr: string; check?: string; field: string }[] = [];
+  for (const { name, type, keys: sourceKeys } of plan) {
+    const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
+    const expr = await convert(ctx, raw, type, name === 'ts', staged, whereParams);
+    convertExprs.push({ name, expr, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
+  }
+  if (isCanonicalTable(table)) {
     // (bind() adds a parameter: the object is built only when it is the one used)
     let extra = 'NULL::JSON';
     if (whole) extra = 'j';
     else if (rest.length > 0)
-      extra = `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, j->${quoteLiteral(`$."${k}"`)}`).join(', ')})), '{}'::JSON)`;
+      extra = `nullif(json_merge_patch('{}'::JSON, json_object(${rest.map((k) => `${bind(k)}, ${keptValue(k)}`).join(', ')})), '{}'::JSON)`;
     convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '' });
-    insertColumns = convertExprs.map((c) => c.name);
   } else {
-    // A Zeek JSON log with no canonical table: its own table, every field as text but ts.
-    const fields = usable.filter((k) => !LOG_NAME_KEYS.includes(k));
-    const names = fields.map(sanitizeName);
-    convertExprs = await Promise.all(
-      fields.map(async (key, i) => ({
-        name: names[i],
-        expr: key === 'ts' ? await convert(ctx, text(key), 'TIMESTAMP', true, staged, whereParams) : text(key),
-        check: key === 'ts' ? text(key) : undefined,
-        field: key,
-      })),
-    );
     await ensureTextTable(
       ctx,
       table,
       convertExprs.map((c) => c.name),
     );
-    insertColumns = convertExprs.map((c) => c.name);
   }
+  const insertColumns = convertExprs.map((c) => c.name);
 
   const reasonCases = convertExprs
     .filter((c) => c.check)
@@ -236,14 +281,16 @@ async function loadRoute(
       (c) =>
         `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`,
     );
+  // (json_type parses the record again: asked only when some record is not an object)
+  if (!allObjects) reasonCases.unshift("WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'");
+  const reason = reasonCases.length > 0 ? `CASE ${reasonCases.join(' ')} END` : 'NULL::VARCHAR';
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
   await ctx.watch(
     'converting',
     ctx.ws.run(
       `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
-       CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' ${reasonCases.join(' ')} END AS reason,
-       left(CAST(j AS VARCHAR), 300) AS text
-     FROM ${STAGE} WHERE j IS NOT NULL AND ${where}`,
+       ${reason} AS reason
+     FROM ${staged} WHERE j IS NOT NULL`,
       params,
     ),
   );
@@ -256,7 +303,14 @@ async function loadRoute(
     ),
   );
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
-  const refused = await ctx.ws.query(`SELECT rn, reason, text FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`);
+  // The refused records' text is read back only when there are some (most files have none).
+  const anyRefused = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${CONVERTED} WHERE reason IS NOT NULL`)) > 0;
+  const refused = anyRefused
+    ? await ctx.ws.query(
+        `SELECT rn, reason, left(CAST(j AS VARCHAR), 300) AS text FROM (SELECT rn, reason FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000)
+         JOIN ${STAGE} USING (rn) ORDER BY rn`,
+      )
+    : [];
   await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
   return { loaded, refused };
 }

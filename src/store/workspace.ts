@@ -307,6 +307,9 @@ const TRACING = process.env.HUNTBOOK_TRACE === '1';
 function trace(sql: string, started: number): void {
   if (TRACING)
     process.stderr.write(
-      `[trace] ${(performance.now() - started).toFixed(0).padStart(6)} ms  ${sql.replace(/\s+/g, ' ').trim().slice(0, 110)}\n`,
+      `[trace] ${(performance.now() - started).toFixed(0).padStart(6)} ms  ${sql
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, Number(process.env.HUNTBOOK_TRACE_WIDTH ?? 110))}\n`,
     );
 }
