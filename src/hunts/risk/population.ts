@@ -12,10 +12,8 @@
  */
 import { UsageError } from '../../errors.ts';
 import { clusterStandardised } from '../../ml/kmeans.ts';
-import { fromRecords } from '../../ml/matrix.ts';
-import type { Row, Workspace } from '../../store/workspace.ts';
+import type { Workspace } from '../../store/workspace.ts';
 import { runHunt, type Hunt, type HuntContext, type HuntOutput } from '../contract.ts';
-import type { ResultRow } from '../run.ts';
 import { integer, requireInteger, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { Config } from '../../config.ts';
 import { Bindings, timeWindow } from '../../store/sql.ts';
@@ -68,8 +66,12 @@ async function finishPopulation({ ws, record }: HuntContext, options: Population
     throw new UsageError('no user detections: run rules first (huntbook rules run)');
   }
   const tiers = multipliers.map((m) => `${multiplierSql(m, bind, POPULATION_TIER_FEATURES)} AS ${quoteIdent(m.name)}`);
-  const rows = await ws.query(
-    `
+  const added = multipliers.length > 0 ? multipliers.map((m) => quoteIdent(m.name)).join(' + ') : '0';
+  // Features in SQL, into a temporary table; only the numbers k-means needs come to JS (typed
+  // columns, users in name order as the clustering's seed expects), its labels go back to SQL,
+  // and reasons, ranks and the kept rows are made there: 100 k users are never 100 k JS objects.
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE hb_population AS
 WITH u AS (
   SELECT entity AS "user", list(DISTINCT phase ORDER BY phase) AS phases, count(phase) AS detection_count,
          count(DISTINCT phase) AS dc_phase_count, list(DISTINCT rule_id ORDER BY rule_id) AS sources, count(DISTINCT rule_id) AS dc_detection_count
@@ -78,72 +80,90 @@ WITH u AS (
   SELECT *, array_to_string(phases, chr(10)) AS phase_id, array_to_string(sources, chr(10)) AS source_id FROM u
 ), c AS (
   SELECT *, count(*) OVER (PARTITION BY phase_id) AS user_count, count(*) OVER (PARTITION BY source_id) AS user_source_count FROM h
+), t AS (
+  SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_id) AS source_hash, phase_id, source_id,
+         user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count, ${tiers.join(', ')}
+  FROM c
 )
-SELECT "user", md5("user") AS userhash, md5(phase_id) AS phase_hash, md5(source_id) AS source_hash, phase_id, source_id,
-       user_count, user_source_count, detection_count, dc_phase_count, dc_detection_count, ${tiers.join(', ')}
-FROM c ORDER BY "user"`,
+SELECT (row_number() OVER (ORDER BY "user") - 1)::INTEGER AS i, *, ${added} AS addedweight FROM t`,
     values,
   );
-  if (rows.length === 0) throw new UsageError('no user detections in this time range');
-  for (const r of rows) r.addedweight = multipliers.reduce((sum, m) => sum + Number(r[m.name]), 0);
-  const { labels, k } = clusterUsers(rows, options);
-  const risk = new Map<number, { sum: number; n: number }>();
-  rows.forEach((r, i) => {
-    const c = risk.get(labels[i]) ?? { sum: 0, n: 0 };
-    risk.set(labels[i], { sum: c.sum + Number(r.addedweight), n: c.n + 1 });
-  });
-  const clusterRisk = (c: number) => Math.round((risk.get(c)!.sum / risk.get(c)!.n) * 10) / 10;
-  const outlier = [...risk.keys()].sort((a, b) => clusterRisk(b) - clusterRisk(a) || risk.get(a)!.n - risk.get(b)!.n)[0];
-  const out = rows.map((r, i) => {
-    const reasons = [
-      `${r.user_count === 1 ? 'the only user' : `one of ${r.user_count} users`} with phases {${String(r.phase_id).replaceAll('\n', ', ')}} (+${r.user_count_mult})`,
-      `${r.dc_phase_count} phase${Number(r.dc_phase_count) === 1 ? '' : 's'} (+${r.dc_phase_count_mult})`,
-      `${r.dc_detection_count} distinct rule${Number(r.dc_detection_count) === 1 ? '' : 's'} (+${r.dc_detection_count_mult})`,
-      `cluster ${labels[i]} of ${k}: risk score ${clusterRisk(labels[i])}${labels[i] === outlier ? ' (the outlier cluster)' : ''}`,
-    ];
-    return {
-      row: { ...r, cluster: labels[i], cluster_risk: clusterRisk(labels[i]), outlier_cluster: labels[i] === outlier } as Row,
-      reasons,
-    };
-  });
-  out.sort((x, y) => {
-    const a = x.row;
-    const b = y.row;
-    return (
-      Number(b.cluster_risk) - Number(a.cluster_risk) ||
-      Number(b.addedweight) - Number(a.addedweight) ||
-      Number(b.detection_count) - Number(a.detection_count) ||
-      String(a.user).localeCompare(String(b.user))
-    );
-  });
-  const results: ResultRow[] = out.map(({ row: r, reasons }, i) => ({
-    rank: i + 1,
-    entityType: 'user',
-    entity: String(r.user),
-    score: Number(r.addedweight),
-    features: Object.fromEntries(FEATURES.map((f) => [f, r[f]])),
-    reasons,
-    evidence: { phases: r.phase_id, sources: r.source_id, cluster: r.cluster },
-  }));
+  const n = Number(await ws.scalar('SELECT count(*) FROM hb_population'));
+  if (n === 0) throw new UsageError('no user detections in this time range');
+  const features = await ws.columns(`SELECT ${FEATURES.join(', ')} FROM hb_population ORDER BY i`);
+  const { labels, k } = clusterUsers(n, features, options);
+  await ws.run('CREATE OR REPLACE TEMP TABLE hb_population_labels (i INTEGER, cluster INTEGER)');
+  await ws.append(
+    'hb_population_labels',
+    Array.from(labels, (label, i) => [i, label]),
+  );
+  // A cluster's risk score is its users' mean addedweight; the outlier cluster has the highest,
+  // the smaller one on a tie, then the one whose first user comes first.
+  const clusters = await ws.query(
+    `SELECT cluster, round(sum(addedweight) / count(*) * 10) / 10 AS risk, count(*) AS n, min(i) AS first
+     FROM hb_population JOIN hb_population_labels USING (i) GROUP BY cluster ORDER BY risk DESC, n, first`,
+  );
+  const outlier = Number(clusters[0].cluster);
+  const outlierRisk = Number(clusters[0].risk);
+  const num = (x: string) => `rtrim(rtrim(printf('%.6f', CAST(${x} AS DOUBLE)), '0'), '.')`;
+  const plural = (x: string) => `CASE WHEN ${x} = 1 THEN '' ELSE 's' END`;
+  await ws.run(
+    `CREATE OR REPLACE TEMP TABLE hb_population_rows AS
+WITH r AS (
+  SELECT p.*, l.cluster, round(sum(addedweight) OVER (PARTITION BY l.cluster) / count(*) OVER (PARTITION BY l.cluster) * 10) / 10 AS cluster_risk,
+         l.cluster = $1 AS outlier_cluster
+  FROM hb_population p JOIN hb_population_labels l USING (i)
+)
+SELECT row_number() OVER (ORDER BY cluster_risk DESC, addedweight DESC, detection_count DESC, "user") AS rank, * EXCLUDE (i),
+  [CASE WHEN user_count = 1 THEN 'the only user' ELSE 'one of ' || user_count || ' users' END || ' with phases {' || replace(phase_id, chr(10), ', ') || '} (+' || ${num('user_count_mult')} || ')',
+   dc_phase_count || ' phase' || ${plural('dc_phase_count')} || ' (+' || ${num('dc_phase_count_mult')} || ')',
+   dc_detection_count || ' distinct rule' || ${plural('dc_detection_count')} || ' (+' || ${num('dc_detection_count_mult')} || ')',
+   'cluster ' || cluster || ' of ' || $2 || ': risk score ' || ${num('cluster_risk')} || CASE WHEN outlier_cluster THEN ' (the outlier cluster)' ELSE '' END] AS reasons
+FROM r`,
+    [outlier, k],
+  );
+  // (a whole addedweight is kept as an integer, as JSON written from JS numbers has it)
+  const feature = (f: string) =>
+    f === 'addedweight' ? 'CASE WHEN addedweight = trunc(addedweight) THEN to_json(addedweight::BIGINT) ELSE to_json(addedweight) END' : f;
+  const ranked = `SELECT rank, "user" AS entity, addedweight AS score, json_object(${FEATURES.map((f) => `'${f}', ${feature(f)}`).join(', ')}) AS features, reasons,
+      json_object('phases', phase_id, 'sources', source_id, 'cluster', cluster) AS evidence FROM hb_population_rows`;
   const runId = await record({
     parameters: { ...options, multipliers },
     window: { start: options.since, end: options.until },
-    results: results,
+    results: { query: ranked, entityType: 'user', count: n },
   });
-  const members = out.filter((r) => r.row.outlier_cluster).map((r) => r.row.user);
+  const printed = await ws.query(
+    `SELECT ${POPULATION_COLUMNS.filter((c) => c !== 'reasons')
+      .map(quoteIdent)
+      .join(', ')}, array_to_string(reasons, '; ') AS reasons FROM hb_population_rows ORDER BY rank LIMIT $1`,
+    [options.top ?? n],
+  );
+  const members = (await ws.query('SELECT "user" FROM hb_population_rows WHERE outlier_cluster ORDER BY rank LIMIT 11')).map((r) =>
+    String(r.user),
+  );
+  for (const table of ['hb_population', 'hb_population_labels', 'hb_population_rows']) await ws.run(`DROP TABLE IF EXISTS ${table}`);
   return {
     columns: [...POPULATION_COLUMNS],
-    rows: out.slice(0, options.top ?? out.length).map(({ row, reasons }, i) => ({ rank: i + 1, ...row, reasons: reasons.join('; ') })),
+    rows: printed,
     runId,
     notes: [
-      `${out.length} users in ${k} clusters; outlier cluster ${outlier} (risk score ${clusterRisk(outlier)}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${runId}`,
+      `${n} users in ${k} clusters; outlier cluster ${outlier} (risk score ${outlierRisk}): ${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''}; run ${runId}`,
     ],
   };
 }
 
-function clusterUsers(rows: Row[], options: { k: number | 'auto'; seed: number }): { labels: number[]; k: number } {
-  const result = rows.length < 3 ? undefined : clusterStandardised(fromRecords(rows, FEATURES), { k: options.k, seed: options.seed });
-  return result ? { labels: Array.from(result.labels), k: result.k } : { labels: rows.map(() => 0), k: 1 };
+function clusterUsers(
+  n: number,
+  features: Float64Array[],
+  options: { k: number | 'auto'; seed: number },
+): { labels: Int32Array; k: number } {
+  const data = new Float64Array(n * features.length);
+  for (let r = 0; r < n; r++) for (let c = 0; c < features.length; c++) data[r * features.length + c] = features[c][r];
+  const result =
+    n < 3
+      ? undefined
+      : clusterStandardised({ rows: n, cols: features.length, data, names: FEATURES }, { k: options.k, seed: options.seed });
+  return result ? { labels: Int32Array.from(result.labels), k: result.k } : { labels: new Int32Array(n), k: 1 };
 }
 
 /** `hunt population`: the flags over the configuration in force. */
