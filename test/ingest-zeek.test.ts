@@ -142,3 +142,49 @@ test('Zeek JSON: dotted and underscored keys, ISO and epoch ts land in the same 
   assert.deepEqual(second, first);
   assert.deepEqual(first[0], { ts: '2018-03-24 17:15:20.615923', src_ip: '10.164.94.120', dest_port: 443, established: true });
 });
+
+test('a mixed Zeek JSON export: each record to its log, a line that is not an object refused once, counts reconcile', async (t) => {
+  const ws = await openWorkspace(t);
+  const dir = tempDir(t);
+  const conn = (i: number) =>
+    JSON.stringify({
+      ts: 1700000000 + i,
+      uid: `C${i}`,
+      'id.orig_h': '10.0.0.1',
+      'id.orig_p': 40000 + i,
+      'id.resp_h': '192.0.2.8',
+      'id.resp_p': 443,
+      proto: 'tcp',
+      history: 'ShAD',
+    });
+  const lines = [
+    conn(1),
+    conn(2),
+    conn(3),
+    '[1,2]',
+    JSON.stringify({ ts: 'garbage', uid: 'C9', 'id.orig_h': '10.0.0.2' }),
+    '{"ts":1700000001, "uid": "C3", bad json',
+    JSON.stringify({ _path: 'dns', ts: 1700000002, uid: 'D1', query: 'example.org', 'id.orig_h': '10.0.0.3' }),
+  ];
+  const file = join(dir, 'conn.json'); // records without _path go where the file's name says
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const [report] = await ingest(ws, [file], { format: 'zeek-json' });
+  assert.equal(report.status, 'loaded', report.message);
+  assert.equal(report.read, 7);
+  assert.equal(report.loaded, 4);
+  assert.deepEqual(
+    report.rejects.map((r) => [r.line, r.field, r.reason.slice(0, 22)]),
+    [
+      [4, null, 'not a JSON object'],
+      [5, 'ts', 'ts: cannot read "garba'],
+      [6, null, report.rejects[2]?.reason.slice(0, 22)],
+    ],
+  );
+  const rows = await ws.query(
+    `SELECT 'flows' AS t, uid, extra->>'history' AS x FROM flows UNION ALL SELECT 'dns', uid, query FROM dns ORDER BY t, uid`,
+  );
+  assert.deepEqual(
+    rows.map((r) => `${r.t} ${r.uid} ${r.x}`),
+    ['dns D1 example.org', 'flows C1 ShAD', 'flows C2 ShAD', 'flows C3 ShAD'],
+  );
+});

@@ -15,7 +15,7 @@ import { quoteIdent } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
-import { loadJson } from './jsonlog.ts';
+import { loadJson, stageJson } from './jsonlog.ts';
 import { loadMail } from './mail.ts';
 import type { LoadContext, LoadOutcome, Reject } from './load.ts';
 import { prescan, readSample, type Prescan } from './prescan.ts';
@@ -200,14 +200,28 @@ function jsonShapeOf(sample: Buffer): 'ndjson' | 'document' {
 
 const READERS: Record<Format, Reader> = {
   zeek: (ctx, scan) => loadZeekTsv(ctx, scan),
-  'zeek-json': (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'zeek'),
-  windows: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'windows'),
-  ndjson: (ctx, scan) => loadJson(ctx, scan, 'ndjson', 'generic'),
-  json: (ctx, scan) => loadJson(ctx, scan, jsonShape(scan), 'generic'),
+  'zeek-json': (ctx, scan) => loadJson(ctx, jsonShape(scan), 'zeek'),
+  windows: (ctx, scan) => loadJson(ctx, jsonShape(scan), 'windows'),
+  ndjson: (ctx) => loadJson(ctx, 'ndjson', 'generic'),
+  json: (ctx, scan) => loadJson(ctx, jsonShape(scan), 'generic'),
   csv: (ctx, scan) => loadTabular(ctx, scan),
   cert: (ctx, scan) => loadCert(ctx, scan),
   eml: (ctx) => loadMail(ctx, 'eml'),
   mbox: (ctx) => loadMail(ctx, 'mbox'),
+};
+
+/**
+ * What a reader does before its file's transaction: temporary scratch tables only (nothing the
+ * workspace keeps, so a crash still leaves it as it was). DuckDB scans a table made inside an
+ * open transaction about half as fast as one made before it (2 M Zeek JSON records: the survey
+ * pass 3.3 s → 1.7 s), and JSON readers pass over their staged records several times.
+ */
+type Stager = (ctx: Pick<LoadContext, 'ws' | 'display' | 'localPath' | 'watch'>, scan: Prescan) => Promise<void>;
+const STAGERS: Partial<Record<Format, Stager>> = {
+  'zeek-json': (ctx, scan) => stageJson(ctx, scan, jsonShape(scan), 'zeek'),
+  windows: (ctx, scan) => stageJson(ctx, scan, jsonShape(scan), 'windows'),
+  ndjson: (ctx, scan) => stageJson(ctx, scan, 'ndjson', 'generic'),
+  json: (ctx, scan) => stageJson(ctx, scan, jsonShape(scan), 'generic'),
 };
 
 export async function ingest(ws: Workspace, paths: readonly string[], options: IngestOptions = {}): Promise<FileReport[]> {
@@ -368,6 +382,8 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
     const warnings: string[] = [];
     let tables: Record<string, number> | undefined;
     let loadedId = 0;
+    const watching = <T>(what: string, work: Promise<T>) => watch(ws, progress, `${label}: ${what}`, work);
+    await STAGERS[format]?.({ ws, display: file.display, localPath: file.local, watch: watching }, scan);
     const outcome = await ws.transaction(async () => {
       for (const old of previous) {
         const dropped = await forget(ws, Number(old.file_id), String(old.target_table));
@@ -383,7 +399,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         localPath: file.local,
         table: options.table,
         map: options.map,
-        watch: (what, work) => watch(ws, progress, `${label}: ${what}`, work),
+        watch: watching,
       };
       let result: LoadOutcome;
       try {

@@ -38,7 +38,6 @@ import { sanitizeName, targetForZeekPath, zeekLogName } from './zeek-names.ts';
 export type JsonProfile = 'generic' | 'windows' | 'zeek';
 
 const STAGE = 'hb_stage';
-const CONVERTED = 'hb_converted';
 const MAX_KEYS = 4000;
 
 /**
@@ -85,23 +84,25 @@ const WINDOWS_ALIASES: Partial<Record<string, string[]>> = {
 /** Keys Zeek's writers and log shippers add to a record to say which log it belongs to. */
 const LOG_NAME_KEYS = ['_path', '@stream'];
 
-export async function loadJson(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<LoadOutcome> {
-  await stage(ctx, scan, shape, profile);
+/**
+ * Loads what stageJson staged (ingest stages before the file's transaction: see STAGERS there).
+ */
+export async function loadJson(ctx: LoadContext, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<LoadOutcome> {
   const readerRefused = await readerRejects(ctx.ws, () => null);
-  const stats = await ctx.ws.query(`SELECT count(j) AS records, count(*) FILTER (WHERE json_type(j) = 'OBJECT') AS objects FROM ${STAGE}`);
-  const records = Number(stats[0].records);
-  const allObjects = Number(stats[0].objects) === records;
-  if (records > 0 && Number(stats[0].objects) === 0) {
+  const survey = await surveyRecords(ctx, profile);
+  if (survey.records > 0 && survey.objects === 0) {
     throw new InputError('no JSON objects in this file (expected one object per line, or an array of objects)', {
       location: { file: ctx.display },
     });
   }
-  const routes = await route(ctx, profile);
+  const records = survey.records;
+  const allObjects = survey.objects === records;
+  const routes = await route(ctx, profile, survey);
   const refusedLines = readerRefused.map((r) => r.line ?? 0).sort((a, b) => a - b);
   const rejects: Reject[] = [...readerRefused];
   let loaded = 0;
-  for (const { table, where, params, keys } of routes) {
-    const result = await loadRoute(ctx, profile, table, keys, where, params, allObjects);
+  for (const { table, where, params, keys, records: held } of routes) {
+    const result = await loadRoute(ctx, profile, table, keys, where, params, allObjects, held);
     loaded += result.loaded;
     for (const row of result.refused) {
       const index = Number(row.rn);
@@ -126,6 +127,8 @@ interface Route {
   params: SqlValue[];
   /** The keys its records carry, most frequent first. */
   keys: string[];
+  /** How many staged records it holds. */
+  records: number;
 }
 
 /**
@@ -134,52 +137,108 @@ interface Route {
  * shipper's export mixes conn, dns, weird... in one file. Everything else goes to one table.
  * The log names and each one's keys come from one pass over the records.
  */
-async function route(ctx: LoadContext, profile: JsonProfile): Promise<Route[]> {
+/**
+ * A record is an object when its text starts with `{` (valid JSON that does: the stage cast
+ * checked it), which needs no parse; the log-name keys are parsed only in records that name them.
+ */
+const IS_OBJECT = "starts_with(ltrim(CAST(j AS VARCHAR), ' \t\r\n'), '{')";
+const NAMES_LOG = LOG_NAME_KEYS.map((k) => `contains(CAST(j AS VARCHAR), ${quoteLiteral(JSON.stringify(k))})`).join(' OR ');
+const LOG_NAMES = `json_extract_string(j, [${LOG_NAME_KEYS.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])`;
+/**
+ * The log a Zeek record names, else the file's: lower-cased, as routing compares it. (The file's
+ * name is a quoted literal, not a parameter: DuckDB then folds the common case to a constant.)
+ */
+const logName = (fallback: string) => {
+  const file = quoteLiteral(fallback);
+  return `lower(CASE WHEN ${NAMES_LOG} THEN coalesce(${LOG_NAME_KEYS.map((_, i) => `nullif(${LOG_NAMES}[${i + 1}], '')`).join(', ')}, ${file}) ELSE ${file} END)`;
+};
+
+interface Survey {
+  records: number;
+  objects: number;
+  /** Per log name (one, '', outside Zeek), its records' keys, most frequent first. */
+  keysByLog: Map<string, string[]>;
+  /** Per log name, its object records. */
+  objectsByLog: Map<string, number>;
+}
+
+/**
+ * One pass over the staged records: how many, how many objects, and the keys of each log's
+ * records, counted over the distinct key lists (a file has few) rather than over every record.
+ */
+async function surveyRecords(ctx: LoadContext, profile: JsonProfile): Promise<Survey> {
+  const routed = !ctx.table && profile === 'zeek';
+  const rows = await ctx.ws.query(
+    `SELECT obj, log, ks, count(*) AS n FROM (
+       SELECT ${IS_OBJECT} AS obj, ${routed ? `CASE WHEN obj THEN ${logName(zeekLogName(ctx.display))} END` : "''"} AS log, CASE WHEN obj THEN json_keys(j) END AS ks
+       FROM ${STAGE} WHERE j IS NOT NULL) GROUP BY ALL`,
+  );
+  let records = 0;
+  let objects = 0;
+  const counts = new Map<string, Map<string, number>>();
+  const objectsByLog = new Map<string, number>();
+  for (const row of rows) {
+    const n = Number(row.n);
+    records += n;
+    if (row.obj !== true) continue;
+    objects += n;
+    const log = String(row.log);
+    objectsByLog.set(log, (objectsByLog.get(log) ?? 0) + n);
+    const keyCounts = counts.get(log) ?? new Map<string, number>();
+    counts.set(log, keyCounts);
+    for (const key of row.ks as string[]) keyCounts.set(key, (keyCounts.get(key) ?? 0) + n);
+  }
+  // Most frequent first, then by name in byte order (as SQL orders text): the same file gives the same columns.
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const keysByLog = new Map(
+    [...counts]
+      .sort(([a], [b]) => byteOrder(a, b))
+      .map(([log, keyCounts]) => [
+        log,
+        [...keyCounts]
+          .sort(([a, x], [b, y]) => y - x || byteOrder(a, b))
+          .slice(0, MAX_KEYS)
+          .map(([k]) => k),
+      ]),
+  );
+  return { records, objects, keysByLog, objectsByLog };
+}
+
+/**
+ * Where each record goes. Zeek JSON is routed record by record, by the log name the record
+ * carries (`_path`, or a shipper's `@stream`), else by the file's (or archive member's) name: a
+ * shipper's export mixes conn, dns, weird... in one file. Everything else goes to one table.
+ */
+async function route(ctx: LoadContext, profile: JsonProfile, survey: Survey): Promise<Route[]> {
   if (ctx.table || profile !== 'zeek') {
-    const keys = await sampleKeys(ctx);
-    return [{ table: await chooseTable(ctx, profile, keys), where: 'true', params: [], keys }];
+    const keys = survey.keysByLog.get('') ?? [];
+    return [{ table: await chooseTable(ctx, profile, keys), where: 'true', params: [], keys, records: survey.records }];
   }
   const fallback = zeekLogName(ctx.display);
-  // (one parse of the record for all the name keys)
-  const names = `json_extract_string(j, [${LOG_NAME_KEYS.map((k) => quoteLiteral(`$."${k}"`)).join(', ')}])`;
-  const name = `lower(coalesce(${LOG_NAME_KEYS.map((_, i) => `nullif(${names}[${i + 1}], '')`).join(', ')}, $1))`;
-  // Records grouped by log name and key list first: a file has few distinct key lists, so the
-  // keys are unnested from those, not from every record.
-  const found = await ctx.ws.query(
-    `SELECT log, k, sum(n) AS n FROM (SELECT log, unnest(ks) AS k, n FROM (
-       SELECT ${name} AS log, json_keys(j) AS ks, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY ALL))
-     GROUP BY log, k ORDER BY log, n DESC, k`,
-    [fallback],
-  );
-  const byLog = new Map<string, string[]>();
-  for (const row of found) {
-    const log = String(row.log);
-    const keys = byLog.get(log) ?? [];
-    if (keys.length < MAX_KEYS) keys.push(String(row.k));
-    byLog.set(log, keys);
-  }
-  const routes: Route[] = [...byLog].map(([log, keys]) => ({
+  const routes: Route[] = [...survey.keysByLog].map(([log, keys]) => ({
     table: targetForZeekPath(log, ctx.display, undefined),
-    where: `${name} = $2`,
-    params: [fallback, log],
+    // (a record that is not an object has the file's name too: it is the first route's alone)
+    where: `${IS_OBJECT} AND ${logName(fallback)} = $1`,
+    params: [log],
     keys,
+    records: survey.objectsByLog.get(log) ?? 0,
   }));
   // Records that are not objects are refused by the first route's load, with their lines; with
   // one log in the file every record is that route's, and no record's name need be read again.
   if (routes.length === 0)
-    routes.push({ table: targetForZeekPath(undefined, ctx.display, undefined), where: 'true', params: [], keys: [] });
-  else if (routes.length === 1) Object.assign(routes[0], { where: 'true', params: [] });
-  else routes[0].where = `(${routes[0].where} OR json_type(j) <> 'OBJECT')`;
+    routes.push({
+      table: targetForZeekPath(undefined, ctx.display, undefined),
+      where: 'true',
+      params: [],
+      keys: [],
+      records: survey.records,
+    });
+  else if (routes.length === 1) Object.assign(routes[0], { where: 'true', params: [], records: survey.records });
+  else {
+    routes[0].where = `(${logName(fallback)} = $1 OR NOT ${IS_OBJECT})`;
+    routes[0].records += survey.records - survey.objects;
+  }
   return routes;
-}
-
-async function sampleKeys(ctx: LoadContext): Promise<string[]> {
-  return (
-    await ctx.ws.query(
-      `SELECT k FROM (SELECT unnest(ks) AS k, n FROM (SELECT json_keys(j) AS ks, count(*) AS n FROM ${STAGE} WHERE json_type(j) = 'OBJECT' GROUP BY ks))
-       GROUP BY k ORDER BY sum(n) DESC, k LIMIT ${MAX_KEYS}`,
-    )
-  ).map((row) => String(row.k));
 }
 
 async function loadRoute(
@@ -190,6 +249,7 @@ async function loadRoute(
   where: string,
   whereParams: SqlValue[],
   allObjects: boolean,
+  records: number,
 ): Promise<{ loaded: number; refused: Row[] }> {
   const params: SqlValue[] = [...whereParams];
   const bind = (value: SqlValue) => {
@@ -281,41 +341,40 @@ async function loadRoute(
       (c) =>
         `WHEN ${c.check} IS NOT NULL AND ${c.check} <> '' AND ${c.expr} IS NULL THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`,
     );
-  // (json_type parses the record again: asked only when some record is not an object)
-  if (!allObjects) reasonCases.unshift("WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'");
+  // (asked only when some record is not an object)
+  if (!allObjects) reasonCases.unshift(`WHEN NOT ${IS_OBJECT} THEN 'not a JSON object'`);
   const reason = reasonCases.length > 0 ? `CASE ${reasonCases.join(' ')} END` : 'NULL::VARCHAR';
-  await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
-  await ctx.watch(
-    'converting',
-    ctx.ws.run(
-      `CREATE TEMP TABLE ${CONVERTED} AS SELECT rn, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')},
-       ${reason} AS reason
-     FROM ${staged} WHERE j IS NOT NULL`,
-      params,
-    ),
-  );
+  // Converted and inserted in one statement; the refused records (their reasons and text) are
+  // looked for again only when fewer records loaded than the route holds: most files have none.
+  const converted = `(SELECT rn, j, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')}, ${reason} AS reason
+     FROM ${staged} WHERE j IS NOT NULL)`;
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   await ctx.watch(
     `loading ${table}`,
     ctx.ws.run(
       `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id, rec)
-     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${CONVERTED} WHERE reason IS NULL ORDER BY rn`,
+     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${NEXT_RECORD} FROM ${converted} WHERE reason IS NULL ORDER BY rn`,
+      params,
     ),
   );
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
-  // The refused records' text is read back only when there are some (most files have none).
-  const anyRefused = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${CONVERTED} WHERE reason IS NOT NULL`)) > 0;
-  const refused = anyRefused
-    ? await ctx.ws.query(
-        `SELECT rn, reason, left(CAST(j AS VARCHAR), 300) AS text FROM (SELECT rn, reason FROM ${CONVERTED} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000)
-         JOIN ${STAGE} USING (rn) ORDER BY rn`,
-      )
-    : [];
-  await ctx.ws.run(`DROP TABLE IF EXISTS ${CONVERTED}`);
+  const refused =
+    loaded < records
+      ? await ctx.ws.query(
+          `SELECT rn, reason, left(CAST(j AS VARCHAR), 300) AS text FROM ${converted} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`,
+          params,
+        )
+      : [];
   return { loaded, refused };
 }
 
-async function stage(ctx: LoadContext, scan: Prescan, shape: 'ndjson' | 'document', profile: JsonProfile): Promise<void> {
+/** Reads every record of the file into a temporary table (rn, j): nothing the workspace keeps. */
+export async function stageJson(
+  ctx: Pick<LoadContext, 'ws' | 'display' | 'localPath' | 'watch'>,
+  scan: Prescan,
+  shape: 'ndjson' | 'document',
+  profile: JsonProfile,
+): Promise<void> {
   await resetReaderRejects(ctx.ws);
   await ctx.ws.run(`DROP TABLE IF EXISTS ${STAGE}`);
   const path = quoteLiteral(ctx.localPath);
