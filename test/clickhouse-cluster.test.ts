@@ -40,7 +40,7 @@ async function rows(shard: ClickHouseUnderTest, query: string): Promise<Record<s
   return (await shard.run(query)) as Record<string, string>[];
 }
 
-test('a two-shard cluster (18.16, no ZooKeeper): tables on each server, ingest through the Distributed tables, each shard holds and aggregates its own sources, hunts give what the workspace gives', async (t) => {
+test('a two-shard cluster (18.16, no ZooKeeper): tables on each server, ingest through the Distributed tables, each shard holds and aggregates its own sources, hunts (risk, flow, scored, timing) give what the workspace gives', async (t) => {
   if (shards.length === 0) return t.skip(missing);
   t.diagnostic(`two shards of clickhouse-server ${shards[0].version} at ${shards.map((s) => s.http).join(' and ')}`);
   const work = mkdtempSync(join(tmpdir(), 'huntbook-cluster-cli-'));
@@ -146,6 +146,8 @@ test('a two-shard cluster (18.16, no ZooKeeper): tables on each server, ingest t
     ['hunt', 'risk', '--format', 'json'],
     ['hunt', 'beacons', '--mode', 'flow', '--ports', 'all', '--top', '500', '--format', 'json'],
     ['hunt', 'beacons', '--mode', 'scored', '--all', '--format', 'json'],
+    // timing: the generated proxy requests grouped per pair on the shard that holds their source
+    ['hunt', 'beacons', '--top', '100000', '--format', 'json'],
   ];
   for (const hunt of hunts) {
     const here = await cli(...hunt, '--db', plain);
