@@ -98,6 +98,17 @@ async function best(ws: Workspace, logs?: LogStore, kind: 'scored' | 'timing' = 
   return a.seconds <= b.seconds ? a : b;
 }
 
+/** The timing hunt through a log store, next to the workspace's (localIngest, localTiming). */
+function timingFigures(ingestSeconds: number, run: Awaited<ReturnType<typeof best>>, returned: Record<string, number>) {
+  return {
+    hunt_s: run.seconds,
+    csv_to_ranked_s: +(ingestSeconds + run.seconds).toFixed(2),
+    ratio_vs_workspace: +((ingestSeconds + run.seconds) / (localIngest + localTiming.seconds)).toFixed(2),
+    rows_returned: returned,
+    identical_ranked_rows: JSON.stringify(run.out.rows) === JSON.stringify(localTiming.out.rows),
+  };
+}
+
 // 1. The workspace alone.
 const local = await workspace('local');
 let t = performance.now();
@@ -134,20 +145,8 @@ const chdbIngest = seconds(t);
 const chdbReturned: Record<string, number> = {};
 // As the server path streams its answer to the landing file, chdb's answer goes there as text (no parse in JS).
 const chdbDownload = async (statement: string, file: string) => writeFile(file, chdb.query(statement, 'JSONEachRow'));
-const chdbStore = counting(
-  clickhouseLogs(
-    clickhouseFor('hb_bench'),
-    chdbRun,
-    'chdb',
-    async (w) => clickhouseFor('hb_bench', await hiddenFiles(w, chdbWriter.key)),
-    chdbDownload,
-  ),
-  chdbReturned,
-);
-const chdbHunt = await best(viaChdb, chdbStore);
-const chdbTimingReturned: Record<string, number> = {};
-const chdbTiming = await best(
-  viaChdb,
+/** chdb as the hunts' log store, counting what each stage sent back into `returned`. */
+const chdbStore = (returned: Record<string, number>) =>
   counting(
     clickhouseLogs(
       clickhouseFor('hb_bench'),
@@ -156,10 +155,11 @@ const chdbTiming = await best(
       async (w) => clickhouseFor('hb_bench', await hiddenFiles(w, chdbWriter.key)),
       chdbDownload,
     ),
-    chdbTimingReturned,
-  ),
-  'timing',
-);
+    returned,
+  );
+const chdbHunt = await best(viaChdb, chdbStore(chdbReturned));
+const chdbTimingReturned: Record<string, number> = {};
+const chdbTiming = await best(viaChdb, chdbStore(chdbTimingReturned), 'timing');
 // The Sigma rules over the same rows: what ClickHouse scans, what comes back.
 const { rules } = await loadRuleSources([], [join(root, 'test', 'data', 'sigma', 'sigma-rules.tar.gz')]);
 t = performance.now();
@@ -200,13 +200,7 @@ if (typeof shards !== 'string') {
       rows_returned: returned,
       identical_ranked_rows: JSON.stringify(clusterHunt.out.rows) === JSON.stringify(localHunt.out.rows),
       hunt_process: clusterProcess,
-      timing: {
-        hunt_s: clusterTiming.seconds,
-        csv_to_ranked_s: +(clusterIngest + clusterTiming.seconds).toFixed(2),
-        ratio_vs_workspace: +((clusterIngest + clusterTiming.seconds) / (localIngest + localTiming.seconds)).toFixed(2),
-        rows_returned: timingReturned,
-        identical_ranked_rows: JSON.stringify(clusterTiming.out.rows) === JSON.stringify(localTiming.out.rows),
-      },
+      timing: timingFigures(clusterIngest, clusterTiming, timingReturned),
     };
   } finally {
     for (const s of shards) s.stop();
@@ -238,13 +232,7 @@ const result = {
     hunt_ratio_vs_workspace: +(chdbHunt.seconds / localHunt.seconds).toFixed(2),
     rows_returned: chdbReturned,
     identical_ranked_rows: JSON.stringify(chdbHunt.out.rows) === JSON.stringify(localHunt.out.rows),
-    timing: {
-      hunt_s: chdbTiming.seconds,
-      csv_to_ranked_s: +(chdbIngest + chdbTiming.seconds).toFixed(2),
-      ratio_vs_workspace: +((chdbIngest + chdbTiming.seconds) / (localIngest + localTiming.seconds)).toFixed(2),
-      rows_returned: chdbTimingReturned,
-      identical_ranked_rows: JSON.stringify(chdbTiming.out.rows) === JSON.stringify(localTiming.out.rows),
-    },
+    timing: timingFigures(chdbIngest, chdbTiming, chdbTimingReturned),
   },
   cluster,
   sigma_rules_on_chdb: rulesPushdown,
