@@ -29,7 +29,7 @@ import { loadRuleSources } from '../src/rules/catalog.ts';
 import { landRuleCandidates } from '../src/rules/pushdown.ts';
 import { clickhouseStore, connectClickHouse, writerOf } from '../src/store/clickhouse-client.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
-import { type ClickHouseWriter, hiddenFiles, shipTo } from '../src/store/clickhouse-ship.ts';
+import { type ClickHouseWriter, hiddenFiles, insertFromInfile, shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseFor } from '../src/store/dialect-clickhouse.ts';
 import { parseLogsUrl } from '../src/store/logs-url.ts';
 import { type ClickHouseRunner, clickhouseLogs, type LogStore, type Stage } from '../src/store/logs.ts';
@@ -136,7 +136,8 @@ const chdbWriter: ClickHouseWriter = {
   where: 'chdb',
   run: chdbRun,
   exec: async (s) => void (await chdbRun(s)),
-  insert: async (statement, body) => void chdb.query(`${statement}\n${body}`, 'CSV'),
+  insert: insertFromInfile(chdbRun),
+  parquet: process.env.HUNTBOOK_SHIP_TEXT !== '1',
 };
 const viaChdb = await workspace('chdb');
 t = performance.now();

@@ -113,9 +113,9 @@ test('a stopped ingest --logs: the file is hidden from hunts there, and the same
     // The connection drops after the third batch of six.
     const failing: ClickHouseWriter = {
       ...writer,
-      insert: async (table, ndjson) => {
+      insert: async (into, format, file) => {
         if (++inserts > 3) throw new Error('connection reset');
-        await writer.insert(table, ndjson);
+        await writer.insert(into, format, file);
       },
       run: async (statement) => {
         if (inserts > 3) throw new Error('connection reset');

@@ -5,12 +5,13 @@
  * installs both: apt-get install clickhouse-server; npm install --no-save chdb).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import type { ClickHouseWriter } from '../src/store/clickhouse-ship.ts';
+import { type ClickHouseWriter, insertFromInfile } from '../src/store/clickhouse-ship.ts';
+import type { ClickHouseInserter } from '../src/store/logs.ts';
 
 /** Runs one statement and returns its rows (JSONEachRow). */
 export type RunOnClickHouse = (statement: string) => Promise<Record<string, unknown>[]>;
@@ -171,23 +172,14 @@ export function useServers(): {
 }
 
 /**
- * ingest's writer over a server's plain runner (chdb has no HTTP, so not the client's). chdb
- * takes a statement as a C string, which ends at the first NUL: its rows go through a file
- * (FROM INFILE), as a server's go through the request body.
+ * ingest's writer over a server's plain runner (chdb has no HTTP, so not the client's): the
+ * server gets the file's text after its statement (18.16 reads CSV and JSON only), chdb reads
+ * the file itself, as Parquet (as the client sends Parquet to servers from 23.3).
  */
 export function runnerWriter(server: ClickHouseUnderTest, database: string): ClickHouseWriter {
-  const insert = server.http
-    ? async (statement: string, body: string) => void (await server.run(`${statement}\n${body}`))
-    : async (statement: string, body: string) => {
-        const dir = mkdtempSync(join(tmpdir(), 'huntbook-chdb-rows-'));
-        try {
-          const file = join(dir, 'rows');
-          writeFileSync(file, body);
-          await server.run(statement.replace(/ FORMAT (\w+)$/, ` FROM INFILE '${file}' FORMAT $1`));
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      };
+  const insert: ClickHouseInserter = server.http
+    ? async (into, format, file) => void (await server.run(`INSERT INTO ${into} FORMAT ${format}\n${readFileSync(file, 'utf8')}`))
+    : insertFromInfile(server.run);
   return {
     key: `${server.name}/${database}`,
     database,
@@ -195,5 +187,6 @@ export function runnerWriter(server: ClickHouseUnderTest, database: string): Cli
     run: server.run,
     exec: async (statement) => void (await server.run(statement)),
     insert,
+    parquet: !server.http,
   };
 }

@@ -3,8 +3,7 @@
  * failure becomes one line that says what to do, whatever the server's age (18.16 gives its
  * errors as text only). Loaded only when a command names a ClickHouse.
  */
-import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { finished, pipeline } from 'node:stream/promises';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { HuntbookError } from '../errors.ts';
@@ -15,6 +14,15 @@ import { type ClickHouseDownload, type ClickHouseInserter, type ClickHouseRunner
 
 /** The oldest server the stages are written for. */
 const OLDEST = [18, 16];
+/**
+ * The oldest server ingest sends Parquet to (an LTS; Parquet input is older, but its reading of
+ * DuckDB's files is tested on 26 through chdb only): older ones get CSV.
+ */
+const PARQUET = [23, 3];
+const atLeast = (version: string, [major, minor]: number[]) => {
+  const [a, b] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+};
 
 /** A failure talking to ClickHouse: one line, exit 1. */
 export class ClickHouseError extends HuntbookError {}
@@ -98,12 +106,12 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
       throw explain(error, target);
     }
   };
-  const insert: ClickHouseInserter = async (statement, body) => {
+  const insert: ClickHouseInserter = async (into, format, file) => {
     try {
       // The rows travel as the request body, the statement as a parameter.
       const result = await client.exec({
-        query: statement,
-        values: Readable.from([body]),
+        query: `INSERT INTO ${into} FORMAT ${format}`,
+        values: createReadStream(file),
         // A Distributed table otherwise answers before its shards hold the rows (18.16 knows the setting).
         clickhouse_settings: { insert_distributed_sync: 1 },
       });
@@ -128,8 +136,7 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
     await client.close();
     throw error;
   }
-  const [major, minor] = version.split('.').map(Number);
-  if (major < OLDEST[0] || (major === OLDEST[0] && minor < OLDEST[1])) {
+  if (!atLeast(version, OLDEST)) {
     await client.close();
     throw new ClickHouseError(`ClickHouse at ${target.display} is ${version}; huntbook needs ${OLDEST.join('.')} or later`);
   }
@@ -154,5 +161,13 @@ export function clickhouseStore(connection: ClickHouseConnection): LogStore {
 /** What ingest --logs writes through: this connection's database, named for messages. */
 export function writerOf(connection: ClickHouseConnection): ClickHouseWriter {
   const { key, database, display } = connection.target;
-  return { key, database, where: `ClickHouse ${display}`, run: connection.run, insert: connection.insert, exec: connection.exec };
+  return {
+    key,
+    database,
+    where: `ClickHouse ${display}`,
+    run: connection.run,
+    insert: connection.insert,
+    exec: connection.exec,
+    parquet: atLeast(connection.version, PARQUET),
+  };
 }

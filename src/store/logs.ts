@@ -47,11 +47,14 @@ export const WORKSPACE_LOGS: LogStore = {
 
 /** A statement's rows from ClickHouse (JSONEachRow objects). */
 export type ClickHouseRunner = (statement: string) => Promise<Record<string, unknown>[]>;
+/** The formats ingest sends rows in: text every server reads, Parquet where the writer takes it. */
+export type ShipFormat = 'CSV' | 'JSONEachRow' | 'Parquet';
 /**
- * Rows into ClickHouse: `statement` is the INSERT … FORMAT huntbook wrote (names quoted by it),
- * `body` the rows in that format; they travel apart, so no row is ever read as SQL.
+ * Rows into ClickHouse: `into` is the table and its columns as huntbook wrote them (names quoted by
+ * it: `db.table (a, b)`), `file` holds the rows in `format`; statement and rows travel apart (a
+ * server gets the file as the request body, chdb reads it FROM INFILE), so no row is ever read as SQL.
  */
-export type ClickHouseInserter = (statement: string, body: string) => Promise<void>;
+export type ClickHouseInserter = (into: string, format: ShipFormat, file: string) => Promise<void>;
 
 /**
  * The logs are in ClickHouse: a stage runs there, its rows come back (never more than the stage
