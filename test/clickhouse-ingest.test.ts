@@ -189,3 +189,43 @@ test('hostile field values (quotes, backslashes, NUL, ANSI escapes, bidi overrid
     }
   }
 });
+
+test('hunt baseline, insider and baseline --matrix with --logs after ingest --logs and rules run --logs (18.16): the same as on the workspace (CERT layout)', async (t) => {
+  const server = each(t).find((s) => s.http);
+  if (!server) return t.skip('needs clickhouse-server (its HTTP port)');
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chi-baseline-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const [db, plain] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb')];
+  const logs = `clickhouse://default@${server.http}/hb_cert`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  const cert = testData('cert-layout', 'r4.2');
+  for (const [where, extra] of [
+    [db, ['--logs', logs]],
+    [plain, []],
+  ] as const) {
+    const loaded = await cli('ingest', cert, '--db', where, '-q', ...extra);
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const rules = await cli('rules', 'run', '--db', where, '-q', ...extra);
+    assert.equal(rules.code, 0, rules.stderr);
+  }
+  assert.ok((await count(server, 'SELECT count() FROM hb_cert.activity')) > 1000, 'the activity is in ClickHouse');
+  const ws = await Workspace.open(db, { readOnly: true });
+  try {
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM activity')), 0, 'and not in the workspace');
+    assert.ok(Number(await ws.scalar('SELECT count(*) FROM detections')) > 0, 'the detections are');
+  } finally {
+    ws.close();
+  }
+  for (const args of [
+    ['hunt', 'baseline', '--format', 'csv'],
+    ['hunt', 'baseline', '--matrix', '--format', 'csv'],
+    ['hunt', 'insider', '--format', 'csv'],
+  ]) {
+    const local = await cli(...args, '--db', plain, '-q');
+    assert.equal(local.code, 0, local.stderr);
+    assert.ok(local.stdout.split('\n').length > 3, `${args.join(' ')}: rows on the workspace`);
+    const pushed = await cli(...args, '--db', db, '-q', '--logs', logs);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal(pushed.stdout, local.stdout, args.join(' '));
+  }
+});

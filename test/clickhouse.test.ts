@@ -13,25 +13,26 @@ import { clickhouse, clickhouseFor, clickhouseIdent, clickhouseLiteral, LiteralE
 import { duckdb } from '../src/store/dialect-duckdb.ts';
 import type { Dialect } from '../src/store/dialect.ts';
 import { raw, render, type Sql, sql } from '../src/store/sql-template.ts';
-import { useServers } from './clickhouse-servers.ts';
+import { type ClickHouseUnderTest, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
 import { compileDetection } from '../src/rules/sigma/compile.ts';
 import { renderBound } from '../src/expr/bound.ts';
 import { renderExpr } from '../src/expr/render.ts';
 import { loadRuleSources } from '../src/rules/catalog.ts';
+import { runRules } from '../src/rules/engine.ts';
 import { checkRuleSql } from '../src/rules/sqlcheck.ts';
 import { Bindings } from '../src/store/sql.ts';
 import type { SqlValue } from '../src/store/sql.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
-import { FLOW, SCORED, TIMING } from '../src/hunts/registry.ts';
+import { BASELINE, FLOW, INSIDER, SCORED, TIMING } from '../src/hunts/registry.ts';
 import { generate } from '../src/generate/generate.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import type { Flags } from '../src/model/flags.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
 import { clickhouseLogs, type LogStore } from '../src/store/logs.ts';
-import { CANONICAL_COLUMNS, EXTRA_COLUMN, quoteIdent } from '../src/store/schema.ts';
+import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, quoteIdent } from '../src/store/schema.ts';
 
 const HOSTILE = [
   "it's",
@@ -51,6 +52,31 @@ const HOSTILE = [
 ];
 
 const { each } = useServers();
+
+/**
+ * The workspace's rows of `tables` into fresh tables of `database` on a server, as ingest --logs
+ * sends them (whole-second times as text, JSON as text, booleans as 0/1).
+ */
+async function copyToClickHouse(ws: Workspace, server: ClickHouseUnderTest, database: string, tables: readonly CanonicalTable[]) {
+  for (const statement of clickhouseTables({ database })) await server.run(statement);
+  for (const table of tables) {
+    await server.run(`TRUNCATE TABLE ${database}.${table}`);
+    const columns = ['file_id', 'rec', ...CANONICAL_COLUMNS[table].map((c) => c.name)];
+    const extra = CANONICAL_COLUMNS[table].some((c) => c.name === EXTRA_COLUMN[table]) ? [] : [EXTRA_COLUMN[table]];
+    const select = [...columns, ...extra].map((c) => {
+      const type = CANONICAL_COLUMNS[table].find((d) => d.name === c)?.type;
+      if (type === 'TIMESTAMP') return `strftime(${quoteIdent(c)}, '%Y-%m-%d %H:%M:%S') AS ${quoteIdent(c)}`;
+      if (type === 'JSON' || extra.includes(c)) return `CAST(${quoteIdent(c)} AS VARCHAR) AS ${quoteIdent(c)}`;
+      if (type === 'BOOLEAN') return `CAST(${quoteIdent(c)} AS INTEGER) AS ${quoteIdent(c)}`;
+      return quoteIdent(c);
+    });
+    const rows = await ws.query(`SELECT ${select.join(', ')} FROM ${quoteIdent(table)}`);
+    for (let i = 0; i < rows.length; i += 20_000) {
+      const batch = rows.slice(i, i + 20_000).map((r) => JSON.stringify(r));
+      await server.run(`INSERT INTO ${database}.${table} FORMAT JSONEachRow\n${batch.join('\n')}`);
+    }
+  }
+}
 const dir = mkdtempSync(join(tmpdir(), 'huntbook-ch-data-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -397,22 +423,7 @@ test('the expression language rendered for ClickHouse: every shipped rule and fe
   }
   assert.ok(expected.filter((n) => n > 0).length >= 5, `conditions that select rows: ${expected}`);
   for (const server of each(t)) {
-    for (const statement of clickhouseTables({ database: 'hb_expr' })) await server.run(statement);
-    for (const table of tables) {
-      await server.run(`TRUNCATE TABLE hb_expr.${table}`);
-      const columns = ['file_id', 'rec', ...CANONICAL_COLUMNS[table].map((c) => c.name)];
-      const extra = CANONICAL_COLUMNS[table].some((c) => c.name === EXTRA_COLUMN[table]) ? [] : [EXTRA_COLUMN[table]];
-      const select = [...columns, ...extra].map((c) => {
-        const type = CANONICAL_COLUMNS[table].find((d) => d.name === c)?.type;
-        if (type === 'TIMESTAMP') return `strftime(${quoteIdent(c)}, '%Y-%m-%d %H:%M:%S') AS ${quoteIdent(c)}`;
-        if (type === 'JSON' || extra.includes(c)) return `CAST(${quoteIdent(c)} AS VARCHAR) AS ${quoteIdent(c)}`;
-        if (type === 'BOOLEAN') return `CAST(${quoteIdent(c)} AS INTEGER) AS ${quoteIdent(c)}`;
-        return quoteIdent(c);
-      });
-      const rows = await ws.query(`SELECT ${select.join(', ')} FROM ${quoteIdent(table)}`);
-      if (rows.length > 0)
-        await server.run(`INSERT INTO hb_expr.${table} FORMAT JSONEachRow\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
-    }
+    await copyToClickHouse(ws, server, 'hb_expr', tables);
     const dialect = clickhouseFor('hb_expr');
     for (const [i, c] of conditions.entries()) {
       const where = render(renderExpr(checkRuleSql(c.text, c.table), dialect), dialect).text;
@@ -521,5 +532,51 @@ test('hunt beacons (timing) with the logs in ClickHouse: conn, http and ssl join
         onDuckdb[i].notes.map((n) => n.replace(/run \d+/, 'run N')),
       );
     }
+  }
+});
+
+test('hunt baseline with the logs in ClickHouse: user-days, first times and peers aggregated there, detections from the workspace; the same days of interest, reasons and notes as on DuckDB (generated enterprise)', async (t) => {
+  const ws: Workspace = await openWorkspace(t);
+  const out = join(dir, 'baseline-data');
+  generate({ seed: 3, users: 40, days: 18, scale: 0.03, out });
+  await ingest(ws, [out]);
+  const tables = ['activity', 'events', 'http', 'directory'] as const;
+  // Whole seconds on both sides: 18.16's DateTime keeps no fraction.
+  for (const table of tables) if (table !== 'directory') await ws.run(`UPDATE ${table} SET ts = date_trunc('second', ts)`);
+  const report = await runRules(ws, (await loadRuleSources([], [])).rules);
+  assert.ok(report.inserted > 0, 'the rules made detections');
+  const cases: Flags[] = [{ top: '1000' }, { top: '1000', peerKey: 'department' }, { top: '1000', since: '2026-01-09' }];
+  const onDuckdb = [];
+  for (const flags of cases) onDuckdb.push(await runHunt(ws, BASELINE, BASELINE.params(defaultConfig(), flags)));
+  assert.ok(onDuckdb[0].rows.length >= 5, `${onDuckdb[0].rows.length} days of interest`);
+  assert.notDeepEqual(onDuckdb[2].rows, onDuckdb[0].rows, '--since cuts the history');
+  // hunt insider's stage is baseline's: it goes along.
+  const insiderOnDuckdb = await runHunt(ws, INSIDER, INSIDER.params(defaultConfig(), { top: '1000' }));
+  assert.ok(insiderOnDuckdb.rows.length > 0);
+  const userDays = Number(await ws.scalar('SELECT count(*) FROM (SELECT DISTINCT "user", CAST(ts AS DATE) FROM activity)'));
+  const servers = each(t);
+  for (const server of servers) await copyToClickHouse(ws, server, 'hb_baseline', tables);
+  // The raw rows leave the workspace, as ingest --logs sends them: nothing may read them here.
+  for (const table of tables) await ws.run(`DELETE FROM ${table}`);
+  for (const server of servers) {
+    const returned: Record<string, number> = {};
+    const inner = clickhouseLogs(clickhouseFor('hb_baseline'), server.run, `${server.name} ${server.version}`);
+    const logs: LogStore = { ...inner, land: async (w, stage) => (returned[stage.table] = await inner.land(w, stage)) };
+    for (const [i, flags] of cases.entries()) {
+      const pushed = await runHunt(ws, BASELINE, BASELINE.params(defaultConfig(), flags), logs);
+      assert.deepEqual(pushed.rows, onDuckdb[i].rows, `${server.name}: ${JSON.stringify(flags)}`);
+      assert.deepEqual(
+        pushed.notes.map((n) => n.replace(/run \d+/, 'run N')),
+        onDuckdb[i].notes.map((n) => n.replace(/run \d+/, 'run N')),
+      );
+    }
+    t.diagnostic(
+      `${server.name}: rows back ${JSON.stringify(returned)}; days of interest ${onDuckdb.map((o) => o.rows.length).join(', ')}`,
+    );
+    // What came back: user-days, never raw rows (the workspace built the matrix from them).
+    assert.ok(
+      returned.hb_bl_t_activity > 0 && returned.hb_bl_t_activity <= userDays + 40,
+      `${JSON.stringify(returned)} vs ${userDays} user-days`,
+    );
   }
 });

@@ -4,6 +4,7 @@ import { baselineMatrix, defaultBaseline, readBaselineFlags } from '../hunts/bas
 import { BASELINE, INSIDER } from '../hunts/registry.ts';
 import { text, type Flags } from '../model/flags.ts';
 import { huntCommand } from './hunt-command.ts';
+import { openLogs } from './logs.ts';
 import type { CommandIO } from './io.ts';
 import { act, announceConfig, commonOptions, printRows, withCommon, withProgress, withWorkspace } from './common.ts';
 
@@ -31,7 +32,11 @@ function addBaselineOptions(command: Command): Command {
       `rule packs whose rules are columns, comma-separated names or files (config baseline.packs: ${defaultBaseline().packs.join(',')})`,
     )
     .option('--seed <n>', 'random seed for the per-user forests (default 1)')
-    .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)');
+    .option('--config <file>', 'configuration file (default ./huntbook.yml if present, over config/huntbook.yml)')
+    .option(
+      '--logs <url>',
+      "where the log tables are: clickhouse://USER@HOST:8123/DATABASE aggregates the user-days there (detections stay here; password in $HUNTBOOK_CLICKHOUSE_PASSWORD); default: the configuration's logs:, else the workspace",
+    );
 }
 
 export function registerInsiderHunts(hunt: Command, io: CommandIO): void {
@@ -71,10 +76,17 @@ Examples:
         const config = loadConfig(text(raw, 'config'));
         announceConfig(io, config, options.quiet);
         const params = readBaselineFlags(config, raw);
-        const matrix = await withWorkspace(options.db, (ws) =>
-          withProgress('hunt baseline --matrix', !options.quiet, ws, () => baselineMatrix(ws, params, { user: text(raw, 'user') })),
-        );
-        printRows(io, options.format, matrix.columns, matrix.rows);
+        const logs = await openLogs(raw, config);
+        try {
+          const matrix = await withWorkspace(options.db, (ws) =>
+            withProgress('hunt baseline --matrix', !options.quiet, ws, () =>
+              baselineMatrix(ws, params, { user: text(raw, 'user'), logs: logs.store }),
+            ),
+          );
+          printRows(io, options.format, matrix.columns, matrix.rows);
+        } finally {
+          await logs.close();
+        }
       }),
     );
 

@@ -18,7 +18,7 @@
 import type { Config } from '../config.ts';
 import type { Flags } from '../model/flags.ts';
 import type { Dialect } from '../store/dialect.ts';
-import { type LogStore, type Stage, WORKSPACE_LOGS } from '../store/logs.ts';
+import { type LogStore, landStages, type Stage, stageDialect, WORKSPACE_LOGS } from '../store/logs.ts';
 import { quoteIdent } from '../store/schema.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import { recordRun, recordRunFromQuery, type ResultRow } from './run.ts';
@@ -81,9 +81,9 @@ export type AnyHunt = Hunt<any>;
  */
 export async function runHunt<P>(ws: Workspace, hunt: Hunt<P>, p: P, logs: LogStore = WORKSPACE_LOGS): Promise<HuntOutput> {
   const started = performance.now();
-  const stages = await hunt.stage(p, logs.dialectFor ? await logs.dialectFor(ws) : logs.dialect);
+  const stages = await hunt.stage(p, await stageDialect(ws, logs));
   try {
-    for (const stage of stages) await (stage.local ? WORKSPACE_LOGS : logs).land(ws, stage);
+    await landStages(ws, stages, logs);
     const record = (run: RunRecord) => {
       const kept = { hunt: hunt.name, parameters: run.parameters ?? p, window: run.window, started };
       return ws.transaction(async () => {

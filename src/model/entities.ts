@@ -6,6 +6,9 @@
 /** Entity values, normalised so that DOMAIN\alice, alice@corp.example and ALICE are one user. */
 export const NORMALISE_USER = (expr: string) =>
   `nullif(regexp_replace(regexp_replace(lower(trim(${expr})), '^.*\\\\', ''), '@.*$', ''), '')`;
+/** NORMALISE_USER's two patterns as values (DOMAIN\ and @realm), for stages written for any dialect. */
+export const USER_DOMAIN = '^.*\\\\';
+export const USER_REALM = '@.*$';
 /** Host names to their first label (WS-01.corp.example → ws-01); an IP address stays whole. */
 export const NORMALISE_HOST = (expr: string) =>
   `nullif(CASE WHEN regexp_full_match(trim(${expr}), '[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*') THEN lower(trim(${expr})) ELSE split_part(lower(trim(${expr})), '.', 1) END, '')`;

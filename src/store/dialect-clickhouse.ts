@@ -6,7 +6,7 @@
  * functions and -If combinators, no window functions, no CTEs.
  */
 import { DuckDBListValue } from '@duckdb/node-api';
-import type { Dialect } from './dialect.ts';
+import type { Dialect, FilteredAggregate } from './dialect.ts';
 import type { SqlValue } from './sql.ts';
 import { join, raw, type Sql, sql } from './sql-template.ts';
 
@@ -85,11 +85,22 @@ const FUNCTIONS: Record<string, (args: Sql[]) => Sql> = {
   hour: ([a]) => sql`toHour(${a})`,
   // DuckDB counts from Sunday = 0; ClickHouse from Monday = 1.
   dayofweek: ([a]) => sql`(toDayOfWeek(${a}) % 7)`,
-  trim: ([a]) => sql`trimBoth(${a})`,
+  // DuckDB's trim drops spaces only; trimBoth came after 18.16.
+  trim: ([a]) => sql`replaceRegexpAll(${a}, ${'^ +| +$'}, '')`,
   left: ([a, n]) => sql`substringUTF8(${a}, 1, ${n})`,
   split_part: ([a, sep, n]) => sql`splitByString(${sep}, ${a})[${n}]`,
+  // DuckDB's regexp_replace without options replaces the first match, as replaceRegexpOne does.
+  regexp_replace: ([a, pattern, replacement]) => sql`replaceRegexpOne(${a}, ${pattern}, ${replacement})`,
   list_contains: ([l, v]) => sql`has(${l}, ${v})`,
   len: ([l]) => sql`length(${l})`,
+};
+
+/** The filtered aggregates in ClickHouse's words (the -If combinator). */
+const CLICKHOUSE_AGGREGATES: Record<FilteredAggregate, string> = {
+  count_distinct: 'uniqExactIf',
+  sum: 'sumIf',
+  max: 'maxIf',
+  min: 'minIf',
 };
 
 /**
@@ -134,6 +145,8 @@ export const clickhouse: Dialect = {
   },
   epochSeconds: (ts) => sql`toInt64(toUnixTimestamp(${ts}))`,
   countIf: (condition) => sql`countIf(${condition})`,
+  aggregateIf: (fn, value, condition) => sql`${raw(CLICKHOUSE_AGGREGATES[fn])}(${value}, ${condition})`,
+  day: (ts) => sql`toDate(${ts})`,
   argMax: (value, by) => sql`argMax(${value}, ${by})`,
   argMin: (value, by) => sql`argMin(${value}, ${by})`,
   listAgg: (value, orderBy) =>

@@ -72,6 +72,11 @@ export const duckdb: Dialect = {
   timestamp: (text) => sql`CAST(${text} AS TIMESTAMP)`,
   epochSeconds: (ts) => sql`CAST(floor(epoch(${ts})) AS BIGINT)`,
   countIf: (condition) => sql`count(*) FILTER (WHERE ${condition})`,
+  aggregateIf: (fn, value, condition) =>
+    fn === 'count_distinct'
+      ? sql`count(DISTINCT ${value}) FILTER (WHERE ${condition})`
+      : sql`${raw(fn)}(${value}) FILTER (WHERE ${condition})`,
+  day: (ts) => sql`CAST(${ts} AS DATE)`,
   argMax: (value, by) => sql`arg_max(${value}, ${by})`,
   argMin: (value, by) => sql`arg_min(${value}, ${by})`,
   listAgg: (value, orderBy) => (orderBy ? sql`list(${value} ORDER BY ${orderBy})` : sql`list(${value})`),

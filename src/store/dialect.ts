@@ -7,6 +7,9 @@
  */
 import type { Renderer, Sql } from './sql-template.ts';
 
+/** The aggregates a filtered aggregate may be (Dialect.aggregateIf). */
+export type FilteredAggregate = 'count_distinct' | 'sum' | 'max' | 'min';
+
 export interface Dialect extends Renderer {
   readonly name: 'duckdb' | 'clickhouse';
   /** A canonical log table where this engine keeps it (ClickHouse: in the configured database). */
@@ -17,6 +20,13 @@ export interface Dialect extends Renderer {
   epochSeconds(ts: Sql): Sql;
   /** count(*) of the rows where `condition` holds, within a GROUP BY. */
   countIf(condition: Sql): Sql;
+  /**
+   * An aggregate over the group's rows where `condition` holds: count_distinct, sum, max or min of
+   * `value`. NULL or 0 where no row holds (engines differ; callers coalesce to 0).
+   */
+  aggregateIf(fn: FilteredAggregate, value: Sql, condition: Sql): Sql;
+  /** The calendar day (UTC) of a timestamp. */
+  day(ts: Sql): Sql;
   /** The value of `value` on the row with the largest (smallest) `by` in the group. */
   argMax(value: Sql, by: Sql): Sql;
   argMin(value: Sql, by: Sql): Sql;

@@ -45,6 +45,16 @@ export const WORKSPACE_LOGS: LogStore = {
   },
 };
 
+/** Lands stages in order: a local one in the workspace, the others where the logs are. */
+export async function landStages(ws: Workspace, stages: readonly Stage[], logs: LogStore = WORKSPACE_LOGS): Promise<void> {
+  for (const stage of stages) await (stage.local ? WORKSPACE_LOGS : logs).land(ws, stage);
+}
+
+/** The dialect a hunt's stages are written in for this workspace and store. */
+export async function stageDialect(ws: Workspace, logs: LogStore = WORKSPACE_LOGS): Promise<Dialect> {
+  return logs.dialectFor ? logs.dialectFor(ws) : logs.dialect;
+}
+
 /** A statement's rows from ClickHouse (JSONEachRow objects). */
 export type ClickHouseRunner = (statement: string) => Promise<Record<string, unknown>[]>;
 /** The formats ingest sends rows in: text every server reads, Parquet where the writer takes it. */

@@ -9,15 +9,23 @@ import { join } from 'node:path';
 import { defaultConfig, PEER_KEYS, type BaselineConfig, type Config } from '../../config.ts';
 import { UsageError } from '../../errors.ts';
 import { loadRuleSources, SHIPPED_PACKS_DIR } from '../../rules/catalog.ts';
-import { NORMALISE_USER } from '../../model/entities.ts';
 import type { Row, Workspace } from '../../store/workspace.ts';
 import { runHunt, type Hunt, type HuntContext, type HuntOutput, type Stage } from '../contract.ts';
 import type { Dialect } from '../../store/dialect.ts';
-import { fromNumbered } from '../../store/sql-template.ts';
+import type { LogStore } from '../../store/logs.ts';
 import type { ResultRow } from '../run.ts';
 import { choice, integer, requireInteger, requireNumber, text, timeRange, type Flags } from '../../model/flags.ts';
 import type { WeightedParams } from '../risk/weighted.ts';
-import { buildMatrix, MATRIX_TABLE, type MatrixShape, type MatrixSpec, matrixShape, matrixStatement } from './matrix.ts';
+import {
+  buildMatrix,
+  MATRIX_TABLE,
+  type MatrixShape,
+  type MatrixSpec,
+  matrixShape,
+  matrixStages,
+  PEER_TABLE,
+  dropMatrix,
+} from './matrix.ts';
 import { scoreDays, type DayScore, type Deviation } from './score.ts';
 
 export interface BaselineParams extends BaselineConfig {
@@ -109,11 +117,8 @@ export async function scoreBaseline(ws: Workspace, params: BaselineParams, optio
   const values = await ws.columns(
     `SELECT ${shape.columns.map((c) => `CAST("${c.replaceAll('"', '""')}" AS DOUBLE)`).join(', ')} FROM ${MATRIX_TABLE} ORDER BY "user", day`,
   );
-  // Peer groups from the directory: each user's latest row (the configured column: role by default).
-  const key = params.peerKey;
-  const peerRows =
-    await ws.query(`SELECT ${NORMALISE_USER('"user"')} AS u, max_by(${key}, coalesce(valid_from, TIMESTAMP '1970-01-01')) AS g
-    FROM directory WHERE ${key} IS NOT NULL GROUP BY 1`);
+  // Peer groups: each user's latest directory row (the configured column: role by default), as the stage landed them.
+  const peerRows = await ws.query(`SELECT u, g FROM ${PEER_TABLE} WHERE u IS NOT NULL`);
   const groupOf = new Map(peerRows.map((r) => [String(r.u), String(r.g)]));
   const groupNames = [...new Set(groupOf.values())].sort();
   const peerGroups = users.map((u) => groupOf.get(u) ?? null);
@@ -217,26 +222,24 @@ async function matrixSpec(params: BaselineParams): Promise<MatrixSpec> {
 export async function baselineMatrix(
   ws: Workspace,
   params: BaselineParams,
-  options: { user?: string } = {},
+  options: { user?: string; logs?: LogStore } = {},
 ): Promise<{ columns: string[]; rows: Row[] }> {
-  await buildMatrix(ws, await matrixSpec(params));
+  await buildMatrix(ws, await matrixSpec(params), options.logs);
   const result = await ws.queryWithColumns(
     `SELECT "user", CAST(day AS VARCHAR) AS day, * EXCLUDE ("user", day) FROM ${MATRIX_TABLE}
     ${options.user ? 'WHERE "user" = lower($1)' : ''} ORDER BY "user", day`,
     options.user ? [options.user] : [],
   );
-  await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
+  await dropMatrix(ws);
   return result;
 }
 
 /**
- * The stage: the daily matrix (matrix.ts), aggregated per user and day from activity, events,
- * http and detections; still DuckDB text (windows, generate_series), made a statement value.
+ * The stages: the daily matrix (matrix.ts), aggregated per user and day where the logs are
+ * (activity, events, http, directory), finished in the workspace with the detections.
  */
 export async function baselineStages(p: BaselineParams, dialect: Dialect): Promise<Stage[]> {
-  if (dialect.name !== 'duckdb') throw new UsageError(`the baseline stage has no ${dialect.name} SQL yet`);
-  const statement = matrixStatement(await matrixSpec(p));
-  return [{ table: MATRIX_TABLE, sql: fromNumbered(statement.text, statement.values) }];
+  return matrixStages(await matrixSpec(p), dialect);
 }
 
 export const BASELINE: Hunt<BaselineOptions> = {

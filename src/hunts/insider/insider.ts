@@ -27,7 +27,7 @@ import {
   readBaselineFlags,
   type BaselineParams,
 } from '../baseline/baseline.ts';
-import { MATRIX_TABLE } from '../baseline/matrix.ts';
+import { dropMatrix } from '../baseline/matrix.ts';
 import { populationHunt, type PopulationOptions } from '../risk/population.ts';
 import { riskHunt, riskParams, type RiskParams } from '../risk/risk.ts';
 import type { ResultRow } from '../run.ts';
@@ -83,7 +83,7 @@ async function finishInsider({ ws, record }: HuntContext, options: InsiderOption
   const { top, ...params } = options;
   const weights = params.weights ?? defaultConfig().insider;
   const baseline = await scoreBaseline(ws, { ...params.baseline, since: params.since, until: params.until }, { staged: true });
-  await ws.run(`DROP TABLE IF EXISTS ${MATRIX_TABLE}`);
+  await dropMatrix(ws);
   const byUser = new Map<string, Candidate>();
   const candidate = (user: string): Candidate => {
     let c = byUser.get(user);
