@@ -135,10 +135,19 @@ async function shipTable(
     ])
   ).map((row) => [first + Number(row.b) * size, Number(row.n)] as const);
   const into = `${target} (${names})`;
+  // What ClickHouse holds of every batch already (an earlier, stopped ingest), asked once: so a
+  // batch's file is written while the previous batch travels, even where the insert blocks (chdb).
+  const heldBefore = new Map(
+    (
+      await writer.run(
+        `SELECT intDiv(rec - ${clickhouseLiteral(first)}, ${clickhouseLiteral(size)}) AS b, count() AS n FROM ${target} WHERE file_id = ${clickhouseLiteral(fileId)} AND rec >= ${clickhouseLiteral(first)} GROUP BY b`,
+      )
+    ).map((row) => [first + Number(row.b) * size, Number(row.n)] as const),
+  );
   /** The file of a batch's rows; null when ClickHouse holds them already (an earlier, stopped ingest). */
   const prepare = async ([lo, rows]: readonly [number, number], slot: number): Promise<string | null> => {
     const hi = lo + size;
-    const before = await held(lo, hi);
+    const before = heldBefore.get(lo) ?? 0;
     if (before === rows) return null;
     if (before > 0)
       throw new HuntbookError(
