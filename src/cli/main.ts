@@ -22,6 +22,7 @@ export const COMMAND_MODULES: { names: string[]; load: () => Promise<Register[]>
   { names: ['generate'], load: async () => [(await import('./generate.ts')).registerGenerate] },
   { names: ['ingest'], load: async () => [(await import('./ingest.ts')).registerIngest] },
   { names: ['sql'], load: async () => [(await import('./sql.ts')).registerSql] },
+  { names: ['spl'], load: async () => [(await import('./spl.ts')).registerSpl] },
   { names: ['outliers', 'cluster'], load: async () => [(await import('./analyze.ts')).registerAnalyze] },
   { names: ['hunt'], load: async () => [(await import('./hunt.ts')).registerHunt] },
   { names: ['rules'], load: async () => [(await import('./rules.ts')).registerRules] },

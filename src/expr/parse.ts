@@ -17,15 +17,11 @@
  * No statements, comments, subqueries or quoted names but "user": they do not lex or parse.
  * (Rule names avoid or/and/many/option/consume/subrule: Chevrotain uses those names itself.)
  */
-import type * as Chevrotain from 'chevrotain';
 import type { IParserErrorMessageProvider, TokenType } from 'chevrotain';
 import type { BinaryOp, Expr } from './ast.ts';
+import { chevrotain } from './chevrotain.ts';
 
-// Chevrotain's own single-file build: its package entry loads lodash-es as hundreds of modules
-// (0.4 s at every start of a command that reads a rule or a config); the bundle loads in ~25 ms.
-const { createToken, EmbeddedActionsParser, Lexer } = (await import(
-  new URL('../chevrotain.min.mjs', import.meta.resolve('chevrotain')).href
-)) as typeof Chevrotain;
+const { createToken, EmbeddedActionsParser, Lexer } = chevrotain;
 
 /** An expression that does not parse: the message says where. */
 export class ExpressionSyntaxError extends Error {}

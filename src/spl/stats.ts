@@ -1,0 +1,112 @@
+/**
+ * The stats functions of the subset (stats, eventstats), as Splunk's documentation describes them:
+ * values() distinct and sorted lexicographically, list() in event order (at most 100), dc() the
+ * distinct count, stdev/var the sample ones, first/last in event order, earliest/latest by _time.
+ * A function of a multivalue field reads each of its values.
+ */
+import { raw, type Sql, sql } from '../store/sql-template.ts';
+import { asList, asNumber, asText, type Kind, type Typed } from './values.ts';
+
+export interface StatsCall {
+  fn: string;
+  /** Undefined for count with no field. */
+  field?: Typed;
+  /** Percentile of perc/pNN/exactperc/upperperc. */
+  percentile?: number;
+}
+
+/** The event order (for list/first/last): earlier rows first. */
+const ORDER = raw('__seq, __tie');
+
+/** An aggregate over a group's rows; `over` makes it a window (eventstats). */
+export function statsAggregate(call: StatsCall, over: Sql | undefined, time: Sql): Typed {
+  const w = (aggregate: Sql) => (over ? sql`${aggregate} OVER (${over})` : aggregate);
+  const f = call.field;
+  const n = f ? asNumber(f) : raw('NULL');
+  const t = f ? asText(f) : raw('NULL');
+  const each = f?.kind === 'mv';
+  switch (call.fn) {
+    case 'count':
+      if (!f) return { sql: w(raw('count(*)')), kind: 'num' };
+      return { sql: each ? w(sql`sum(len(${asList(f)}))`) : w(sql`count(${t})`), kind: 'num' };
+    case 'dc':
+    case 'distinct_count':
+      return { sql: each ? sql`len(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))` : w(sql`count(DISTINCT ${t})`), kind: 'num' };
+    case 'sum':
+      return { sql: w(sql`sum(${n})`), kind: 'num' };
+    case 'avg':
+    case 'mean':
+      return { sql: w(sql`avg(${n})`), kind: 'num' };
+    case 'min':
+      return { sql: w(sql`min(${n})`), kind: 'num' };
+    case 'max':
+      return { sql: w(sql`max(${n})`), kind: 'num' };
+    case 'range':
+      return { sql: sql`(${w(sql`max(${n})`)} - ${w(sql`min(${n})`)})`, kind: 'num' };
+    case 'median':
+      return { sql: w(sql`quantile_disc(${n}, 0.5)`), kind: 'num' };
+    case 'stdev':
+      return { sql: w(sql`stddev_samp(${n})`), kind: 'num' };
+    case 'stdevp':
+      return { sql: w(sql`stddev_pop(${n})`), kind: 'num' };
+    case 'var':
+      return { sql: w(sql`var_samp(${n})`), kind: 'num' };
+    case 'varp':
+      return { sql: w(sql`var_pop(${n})`), kind: 'num' };
+    case 'mode':
+      return { sql: w(sql`mode(${t})`), kind: 'str' };
+    case 'perc':
+    case 'exactperc':
+      return { sql: w(sql`quantile_cont(${n}, ${call.percentile! / 100})`), kind: 'num' };
+    case 'upperperc':
+      return { sql: w(sql`quantile_disc(${n}, ${call.percentile! / 100})`), kind: 'num' };
+    case 'values': {
+      const all = each ? sql`flatten(list(${asList(f!)}))` : sql`list(${t})`;
+      return { sql: sql`list_sort(list_distinct(${w(all)}))`, kind: 'mv' };
+    }
+    case 'list': {
+      const all = each
+        ? w(sql`flatten(list(${asList(f!)} ORDER BY ${ORDER}))`)
+        : w(sql`list(${t} ORDER BY ${ORDER}) FILTER (WHERE ${t} IS NOT NULL)`);
+      return { sql: sql`${all}[1:100]`, kind: 'mv' };
+    }
+    case 'first':
+      return { sql: w(sql`arg_min(${t}, (__seq, __tie)) FILTER (WHERE ${t} IS NOT NULL)`), kind: kindOf(f) };
+    case 'last':
+      return { sql: w(sql`arg_max(${t}, (__seq, __tie)) FILTER (WHERE ${t} IS NOT NULL)`), kind: kindOf(f) };
+    case 'earliest':
+      return { sql: w(sql`arg_min(${t}, ${time}) FILTER (WHERE ${t} IS NOT NULL)`), kind: kindOf(f) };
+    case 'latest':
+      return { sql: w(sql`arg_max(${t}, ${time}) FILTER (WHERE ${t} IS NOT NULL)`), kind: kindOf(f) };
+    default:
+      throw new Error(`stats function ${call.fn}() is not supported`);
+  }
+}
+
+/** first/last/earliest/latest give a field's value back as it was written: text (Splunk's values are). */
+const kindOf = (_f: Typed | undefined): Kind => 'str';
+
+/** The stats function names of the subset (pNN and percNN are read apart). */
+export const STATS_FUNCTIONS = new Set([
+  'count',
+  'dc',
+  'distinct_count',
+  'sum',
+  'avg',
+  'mean',
+  'min',
+  'max',
+  'range',
+  'median',
+  'stdev',
+  'stdevp',
+  'var',
+  'varp',
+  'mode',
+  'values',
+  'list',
+  'first',
+  'last',
+  'earliest',
+  'latest',
+]);
