@@ -6,12 +6,12 @@ import type { Workspace } from '../store/workspace.ts';
 import type { CommandIO } from './io.ts';
 import { act, commonOptions, printRows, withCommon, withWorkspace } from './common.ts';
 
-/** --now: a time (ISO 8601), 'now' (the default), or 'latest' (the newest event in the workspace: old logs as if live). */
+/** --now: a time (ISO 8601), 'now' (the default), or 'latest' (the newest log event in the workspace: old logs as if live; detections may be dated later). */
 async function nowOf(ws: Workspace | undefined, value: string | undefined): Promise<Date> {
   if (value === undefined || value === 'now') return new Date();
   if (value === 'latest') {
     if (!ws) return new Date();
-    const tables = ['flows', 'http', 'dns', 'tls', 'events', 'activity', 'detections'];
+    const tables = ['flows', 'http', 'dns', 'tls', 'events', 'activity'];
     const latest = await ws.scalar(
       `SELECT CAST(max(t) AS VARCHAR) FROM (${tables.map((t) => `SELECT max(ts) AS t FROM ${t}`).join(' UNION ALL ')})`,
     );

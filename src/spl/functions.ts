@@ -117,7 +117,12 @@ export const EVAL_FUNCTIONS: Record<string, EvalFunction> = {
   },
   tonumber: {
     args: [1, 2],
-    fn: ([a, base]) => (base ? num(sql`TRY_CAST(('0x' || ${asText(a)}) AS BIGINT)`) : num(sql`TRY_CAST(trim(${asText(a)}) AS DOUBLE)`)),
+    // Base 10 (a number), 16 or 2 (whole numbers).
+    fn: ([a, base]) =>
+      base
+        ? num(sql`(CASE CAST(${asNumber(base)} AS INTEGER) WHEN 16 THEN TRY_CAST(('0x' || trim(${asText(a)})) AS BIGINT)
+            WHEN 2 THEN TRY_CAST(('0b' || trim(${asText(a)})) AS BIGINT) WHEN 10 THEN TRY_CAST(trim(${asText(a)}) AS DOUBLE) END)`)
+        : num(sql`TRY_CAST(trim(${asText(a)}) AS DOUBLE)`),
   },
   // Multivalue
   split: { args: [2, 2], fn: ([a, d]) => mvOrNull(sql`string_split(${asText(a)}, ${asText(d)})`) },
@@ -138,7 +143,8 @@ export const EVAL_FUNCTIONS: Record<string, EvalFunction> = {
     fn: ([a, d]) => str(sql`(CASE WHEN len(${asList(a)}) > 0 THEN array_to_string(${asList(a)}, ${asText(d)}) END)`),
   },
   mvappend: { args: [1, many], fn: (a) => mvOrNull(sql`flatten([${join(a.map(asList))}])`) },
-  mvdedup: { args: [1, 1], fn: ([a]) => mvOrNull(sql`list_distinct(${asList(a)})`) },
+  // The first of each value, in order.
+  mvdedup: { args: [1, 1], fn: ([a]) => mvOrNull(sql`list_filter(${asList(a)}, (x, i) -> list_position(${asList(a)}, x) = i)`) },
   mvsort: { args: [1, 1], fn: ([a]) => mvOrNull(sql`list_sort(${asList(a)})`) },
   // Time (epoch seconds)
   now: { args: [0, 0], fn: () => num(raw('epoch(current_timestamp)')) },
