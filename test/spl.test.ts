@@ -19,7 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSpl } from '../src/spl/run.ts';
 import { Workspace } from '../src/store/workspace.ts';
-import { cli } from './helpers.ts';
+import { cli, testData } from './helpers.ts';
+import { generate } from '../src/generate/generate.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { loadRuleSources } from '../src/rules/catalog.ts';
+import { runRules } from '../src/rules/engine.ts';
+import { readFileSync } from 'node:fs';
 
 const EVENTS = [
   ['2024-03-01 10:00:00', '10.0.0.1', 'alice', 'a.example.com', '1.1.1.1', 100, 1000, 'GET', 200, '/a'],
@@ -407,4 +412,54 @@ test('huntbook spl: the CLI prints the table in every format, --explain shows th
   assert.match(bad.stderr, /spl:1:26: command "transaction" is not supported/);
   const none = await cli('spl', '--db', db);
   assert.match(none.stderr, /give the search as an argument or with -f FILE/);
+});
+
+test("the seed's three SPL searches run unchanged on generated enterprise data and find what it hides", async () => {
+  const out = join(dir, 'enterprise');
+  const truth = generate({ seed: 3, users: 40, days: 16, scale: 0.03, out });
+  const demo = await Workspace.open(join(dir, 'enterprise.duckdb'));
+  try {
+    await ingest(demo, [out]);
+    await runRules(demo, (await loadRuleSources([], [])).rules);
+    const seed = (name: string) => readFileSync(testData('spl', name), 'utf8');
+    const facts = JSON.parse(readFileSync(join(out, 'truth.json'), 'utf8')) as {
+      insider: { user: string };
+      beacons: { channel: string; dest: string; src_ip: string; dest_ip: string }[];
+    };
+    assert.ok(truth);
+
+    // Population: the insider's row carries the highest addedweight.
+    const population = await runSpl(demo, seed('seed-population.spl'), { now: NOW });
+    assert.ok(population.rows.length > 10, `${population.rows.length} users`);
+    const top = Math.max(...population.rows.map((r) => Number(r.addedweight)));
+    assert.ok(
+      population.rows.some((r) => r.user === facts.insider.user && Number(r.addedweight) === top),
+      `the insider ${facts.insider.user} has the top addedweight ${top}`,
+    );
+
+    // Scored beacons (earliest=-1d from the newest event): every row above 250, a hidden proxy beacon among them.
+    const latest = new Date(`${String(await demo.scalar('SELECT CAST(max(ts) AS VARCHAR) FROM http')).replace(' ', 'T')}Z`);
+    const scored = await runSpl(demo, seed('seed-scored-beacons.spl'), { now: latest });
+    assert.ok(scored.rows.length > 0);
+    assert.ok(scored.rows.every((r) => Number(r.addedweight) > 250));
+    const proxyBeacons = new Set(facts.beacons.filter((b) => b.channel === 'proxy').map((b) => b.dest));
+    assert.ok(
+      scored.rows.some((r) => proxyBeacons.has(String(r.dest))),
+      `a proxy beacon among ${scored.rows.map((r) => r.dest).join(', ')}`,
+    );
+    // As written, case() takes the first true branch: evtmult never reaches 100, beaconmult never 200.
+    assert.ok(scored.rows.every((r) => r.evtmult !== '100' && r.beaconmult !== '200'));
+
+    // Flow beacons: sorted by beacon_percentage, highest first; login is a Stream field huntbook has not (null, said).
+    const flow = await runSpl(demo, seed('seed-flow-beacons.spl'), { now: NOW });
+    assert.deepEqual(flow.warnings, ['login']);
+    const percentages = flow.rows.map((r) => Number(r.beacon_percentage));
+    assert.ok(percentages.length > 0);
+    assert.deepEqual(
+      percentages,
+      [...percentages].sort((a, b) => b - a),
+    );
+  } finally {
+    demo.close();
+  }
 });
