@@ -1,0 +1,164 @@
+/**
+ * The transforming commands: stats, eventstats, top, rare (their functions: stats.ts).
+ */
+import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
+import { STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
+import { Args, type Fields, type Translate, type Translator } from './translator.ts';
+import { asText, type Kind, type Typed } from './values.ts';
+
+interface Aggregation {
+  call: StatsCall;
+  as: string;
+  at: number;
+}
+
+/** stats/eventstats arguments: functions with optional AS, then BY fields. */
+function aggregations(t: Translate, a: Args): { aggs: Aggregation[]; by: string[] } {
+  const aggs: Aggregation[] = [];
+  while (!a.done() && !a.isWord('by')) {
+    if (a.peek()?.type === 'comma') {
+      a.i++;
+      continue;
+    }
+    const head = a.next('a stats function');
+    if (head.type !== 'word') t.fail(head.at, `${a.command.name}: a stats function expected, not "${head.image}"`);
+    const written = head.value;
+    let fn = written.toLowerCase();
+    let percentile: number | undefined;
+    const perc = /^(?:p|perc|exactperc|upperperc)(\d+(?:\.\d+)?)$/.exec(fn);
+    if (perc) {
+      percentile = Number(perc[1]);
+      fn = ['upperperc', 'exactperc'].find((p) => fn.startsWith(p)) ?? 'perc';
+    } else if (!STATS_FUNCTIONS.has(fn)) {
+      t.fail(head.at, `${a.command.name}: function "${written}" is not supported`);
+    }
+    let field: string | undefined;
+    let label = written;
+    if (a.peek()?.type === 'lparen') {
+      a.i++;
+      const f = a.next('a field');
+      if (f.type === 'word' && /^eval$/i.test(f.value))
+        t.fail(f.at, `${a.command.name}: ${written}(eval(…)) is not supported; eval the field first`);
+      field = f.value;
+      if (a.next('")"').type !== 'rparen') t.fail(f.at, `${a.command.name}: one field in ${written}( )`);
+      label = `${written}(${field})`;
+    } else if (fn !== 'count') {
+      t.fail(head.at, `${a.command.name}: ${written} needs a field: ${written}(field)`);
+    }
+    if (a.isWord('as')) {
+      a.i++;
+      label = a.name('a name after AS');
+    }
+    aggs.push({ call: { fn, percentile, field: undefined }, as: label, at: head.at, ...(field ? { field } : {}) } as Aggregation & {
+      field?: string;
+    });
+  }
+  if (aggs.length === 0) t.fail(a.command.at, `${a.command.name}: a stats function expected (count, dc(x), values(x), …)`);
+  let by: string[] = [];
+  if (a.isWord('by')) {
+    a.i++;
+    by = a.fieldList();
+    if (by.length === 0) t.fail(a.command.text[1], `${a.command.name}: fields after BY`);
+  }
+  a.end();
+  return { aggs, by };
+}
+
+export const stats: Translator = (t, rel, command) => {
+  const { aggs, by } = aggregations(t, new Args(t, command));
+  const groups = by.map((name) => t.field(rel, name));
+  const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
+  const columns: Sql[] = [];
+  const fields: Fields = new Map();
+  for (const [i, name] of by.entries()) {
+    columns.push(sql`${groups[i].sql} AS ${ident(name)}`);
+    fields.set(name, groups[i].kind === 'null' ? 'str' : groups[i].kind);
+  }
+  for (const agg of aggs) {
+    const f = (agg as Aggregation & { field?: string }).field;
+    const value = statsAggregate({ ...agg.call, field: f === undefined ? undefined : t.field(rel, f) }, undefined, time);
+    columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
+    fields.delete(agg.as);
+    fields.set(agg.as, value.kind);
+  }
+  // Events without a by-field are not counted (Splunk's stats); groups in by-field order.
+  const present = groups.map((g) =>
+    g.kind === 'mv' ? sql`len(${g.sql}) > 0` : sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`,
+  );
+  const whereClause = present.length ? sql` WHERE ${join(present, ' AND ')}` : raw('');
+  const groupBy = by.length ? sql` GROUP BY ${join(by.map((_, i) => raw(String(i + 1))))}` : raw('');
+  const grouped = t.step(sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}${whereClause}${groupBy}`, fields);
+  const order = by.length ? join(by.map((name) => sql`${ident(name)}`)) : raw('1');
+  return t.step(
+    sql`SELECT ${join([...fields.keys()].map((name) => sql`${ident(name)}`))}, row_number() OVER (ORDER BY ${order}) AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`,
+    fields,
+  );
+};
+
+export const eventstats: Translator = (t, rel, command) => {
+  const { aggs, by } = aggregations(t, new Args(t, command));
+  const groups = by.map((name) => t.field(rel, name));
+  const partition = by.length ? sql`PARTITION BY ${join(groups.map((g) => g.sql))}` : raw('');
+  const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
+  const present = groups.map((g) => sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`);
+  const replace = new Map<string, Typed>();
+  for (const agg of aggs) {
+    const f = (agg as Aggregation & { field?: string }).field;
+    const value = statsAggregate({ ...agg.call, field: f === undefined ? undefined : t.field(rel, f) }, partition, time);
+    // A row without a by-field gets no value.
+    replace.set(
+      agg.as,
+      present.length ? { sql: sql`(CASE WHEN ${join(present, ' AND ')} THEN ${value.sql} END)`, kind: value.kind } : value,
+    );
+  }
+  const { columns, fields } = t.select(rel, replace);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, fields);
+};
+
+export const topOrRare =
+  (rare: boolean): Translator =>
+  (t, rel, command) => {
+    const a = new Args(t, command);
+    let limit = 10;
+    const first = a.peek();
+    if (first?.type === 'word' && /^\d+$/.test(first.value)) {
+      limit = Number(first.value);
+      a.i++;
+    }
+    const options = a.options(['limit', 'countfield', 'percentfield', 'showcount', 'showperc']);
+    if (options.get('limit')) limit = Number(options.get('limit')!.value);
+    const names = a.fieldList(['by']);
+    let by: string[] = [];
+    if (a.isWord('by')) {
+      a.i++;
+      by = a.fieldList();
+    }
+    a.end();
+    if (names.length === 0) t.fail(command.at, `${command.name}: a field expected`);
+    const countField = options.get('countfield')?.value ?? 'count';
+    const percentField = options.get('percentfield')?.value ?? 'percent';
+    const keys = [...by, ...names].map((n) => ({ name: n, f: t.field(rel, n) }));
+    const present = keys.map(({ f }) => sql`${f.kind === 'null' ? raw('NULL') : asText(f)} IS NOT NULL`);
+    const byKeys = by.map((n) => sql`${ident(n)}`);
+    const out: Fields = new Map(keys.map(({ name }) => [name, 'str' as Kind]));
+    out.set(countField, 'num');
+    out.set(percentField, 'num');
+    const counted = t.step(
+      sql`SELECT ${join(keys.map(({ name, f }) => sql`${asText(f)} AS ${ident(name)}`))}, count(*) AS ${ident(countField)},
+        count(*) * 100.0 / sum(count(*)) OVER (${by.length ? sql`PARTITION BY ${join(byKeys)}` : raw('')}) AS ${ident(percentField)}, 0 AS __seq, 0 AS __tie
+        FROM ${ident(rel.name)} WHERE ${join(present, ' AND ')} GROUP BY ${join(keys.map((_, i) => raw(String(i + 1))))}`,
+      out,
+    );
+    const direction = raw(rare ? 'ASC' : 'DESC');
+    const names_ = join(names.map((n) => sql`${ident(n)}`));
+    const ranked = t.step(
+      sql`SELECT * EXCLUDE (__seq, __tie), row_number() OVER (${by.length ? sql`PARTITION BY ${join(byKeys)} ` : raw('')}ORDER BY ${ident(countField)} ${direction}, ${names_}) AS __r,
+        0 AS __tie FROM ${ident(counted.name)}`,
+      out,
+    );
+    const order = by.length ? sql`${join(byKeys)}, __r` : raw('__r');
+    return t.step(
+      sql`SELECT * EXCLUDE (__r, __tie), row_number() OVER (ORDER BY ${order}) AS __seq, 0 AS __tie FROM ${ident(ranked.name)}${limit > 0 ? sql` WHERE __r <= ${limit}` : raw('')}`,
+      out,
+    );
+  };

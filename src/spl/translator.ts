@@ -1,0 +1,276 @@
+/**
+ * What every command's translator shares: the relation a command reads (a CTE with its fields
+ * and the hidden event order __seq, __tie), the translation state (its CTEs, the fields found
+ * nowhere), eval expressions and search terms as SQL, and the arguments' cursor.
+ */
+import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
+import type { SqlValue } from '../store/sql.ts';
+import type { ArgToken, Command, Pipeline, SearchExpr, SplExpr } from './ast.ts';
+import { EVAL_FUNCTIONS } from './functions.ts';
+import { SplError } from './parse.ts';
+import { asBool, asList, asNumber, asText, compare, type Kind, type Typed } from './values.ts';
+
+export interface SplOptions {
+  /** What earliest=-1d counts back from. */
+  now: Date;
+}
+
+export interface Translation {
+  /** The statement and its values. */
+  text: string;
+  values: SqlValue[];
+  /** Output field names, in order. */
+  fields: string[];
+  /** Fields named but found nowhere (null, as in Splunk). */
+  warnings: string[];
+}
+
+export type Fields = Map<string, Kind>;
+
+export interface Rel {
+  name: string;
+  fields: Fields;
+}
+
+/** The commands of the subset, each its translator. */
+export type Translator = (t: Translate, rel: Rel, command: Command) => Rel;
+
+export class Translate {
+  readonly steps: Sql[] = [];
+  readonly missing = new Set<string>();
+  private n = 0;
+  constructor(
+    readonly text: string,
+    readonly options: SplOptions,
+    /** A subsearch's pipeline as a relation (join, append). */
+    readonly subsearch: (pipeline: Pipeline) => Rel,
+  ) {}
+
+  fail(at: number, message: string): never {
+    throw new SplError(this.text, at, message);
+  }
+
+  /** A new CTE; its columns are `fields` (in order) and __seq, __tie. */
+  step(body: Sql, fields: Fields): Rel {
+    const name = `s${this.n++}`;
+    this.steps.push(sql`${ident(name)} AS (${body})`);
+    return { name, fields };
+  }
+
+  /** A field of a relation; one that is not there is NULL (and said once). */
+  field(rel: Rel, name: string, prefix = ''): Typed {
+    const kind = rel.fields.get(name);
+    if (kind === undefined) {
+      this.missing.add(name);
+      return { sql: raw('NULL'), kind: 'null' };
+    }
+    return { sql: prefix ? sql`${raw(prefix)}.${ident(name)}` : sql`${ident(name)}`, kind };
+  }
+
+  /** Every field as it is, but those in `replace` (in place) and then `add` (at the end). */
+  select(rel: Rel, replace: Map<string, Typed>, drop: ReadonlySet<string> = new Set()): { columns: Sql[]; fields: Fields } {
+    const columns: Sql[] = [];
+    const fields: Fields = new Map();
+    for (const [name, kind] of rel.fields) {
+      if (drop.has(name)) continue;
+      const v = replace.get(name);
+      columns.push(v ? sql`${v.sql} AS ${ident(name)}` : sql`${ident(name)}`);
+      fields.set(name, v ? v.kind : kind);
+    }
+    for (const [name, v] of replace) {
+      if (rel.fields.has(name) || drop.has(name)) continue;
+      columns.push(sql`${v.sql} AS ${ident(name)}`);
+      fields.set(name, v.kind);
+    }
+    return { columns: [...columns, raw('__seq'), raw('__tie')], fields };
+  }
+
+  expr(rel: Rel, e: SplExpr): Typed {
+    switch (e.kind) {
+      case 'num':
+        return { sql: raw(String(e.value)), kind: 'num' };
+      case 'str':
+        return { sql: sql`${e.value}`, kind: 'str' };
+      case 'bool':
+        return { sql: raw(e.value ? 'true' : 'false'), kind: 'bool' };
+      case 'null':
+        return { sql: raw('NULL'), kind: 'null' };
+      case 'field':
+        return this.field(rel, e.name);
+      case 'not':
+        return { sql: sql`(NOT ${asBool(this.expr(rel, e.expr))})`, kind: 'bool' };
+      case 'neg':
+        return { sql: sql`(- ${asNumber(this.expr(rel, e.expr))})`, kind: 'num' };
+      case 'like':
+        return { sql: sql`(${asText(this.expr(rel, e.expr))} LIKE ${asText(this.expr(rel, e.pattern))})`, kind: 'bool' };
+      case 'call': {
+        const fn = EVAL_FUNCTIONS[e.fn];
+        if (!fn) this.fail(e.at, `function "${e.fn}" is not supported`);
+        const [lo, hi] = fn.args;
+        if (e.args.length < lo || e.args.length > hi) this.fail(e.at, `${e.fn}() takes ${arity(lo, hi)} arguments`);
+        try {
+          return fn.fn(e.args.map((a) => this.expr(rel, a)));
+        } catch (error) {
+          return this.fail(e.at, (error as Error).message);
+        }
+      }
+      case 'bin': {
+        const [a, b] = [this.expr(rel, e.left), this.expr(rel, e.right)];
+        switch (e.op) {
+          case 'AND':
+          case 'OR':
+            return { sql: sql`(${asBool(a)} ${raw(e.op)} ${asBool(b)})`, kind: 'bool' };
+          case 'XOR':
+            return { sql: sql`(${asBool(a)} <> ${asBool(b)})`, kind: 'bool' };
+          case '.':
+            return { sql: sql`(${asText(a)} || ${asText(b)})`, kind: 'str' };
+          case '+':
+            // Two texts are joined; otherwise numbers are added.
+            if (a.kind === 'str' && b.kind === 'str') return { sql: sql`(${a.sql} || ${b.sql})`, kind: 'str' };
+            return { sql: sql`(${asNumber(a)} + ${asNumber(b)})`, kind: 'num' };
+          case '-':
+          case '*':
+          case '%':
+            return { sql: sql`(${asNumber(a)} ${raw(e.op)} ${asNumber(b)})`, kind: 'num' };
+          case '/':
+            return { sql: sql`(${asNumber(a)} / nullif(${asNumber(b)}, 0))`, kind: 'num' };
+          default:
+            return { sql: compare(e.op, a, b), kind: 'bool' };
+        }
+      }
+    }
+  }
+
+  /** A search command's terms as a condition over a relation's fields (or a table's columns, at the start). */
+  search(e: SearchExpr, fieldOf: (name: string) => Typed): Sql {
+    switch (e.kind) {
+      case 'and':
+        return e.items.length === 0
+          ? raw('true')
+          : sql`(${join(
+              e.items.map((i) => this.search(i, fieldOf)),
+              ' AND ',
+            )})`;
+      case 'or':
+        return sql`(${join(
+          e.items.map((i) => this.search(i, fieldOf)),
+          ' OR ',
+        )})`;
+      case 'not':
+        return sql`(NOT ${this.search(e.item, fieldOf)})`;
+      case 'term':
+        if (e.value === '*') return raw('true');
+        return this.fail(e.at, `free-text term "${e.value}" is not supported (there is no _raw to search): name the field, field=value`);
+      case 'in':
+        return sql`(${join(
+          e.values.map((v) => matches(fieldOf(e.field), v)),
+          ' OR ',
+        )})`;
+      case 'test': {
+        const f = fieldOf(e.field);
+        if (e.op === '=') return matches(f, e.value);
+        // field!=value: the field is there and is not the value.
+        if (e.op === '!=') return sql`(${present(f)} AND NOT ${matches(f, e.value)})`;
+        return sql`coalesce(${compare(e.op, f, literal(e.value))}, false)`;
+      }
+    }
+  }
+}
+
+const arity = (lo: number, hi: number): string => {
+  if (lo === hi) return String(lo);
+  return hi === Number.POSITIVE_INFINITY ? `${lo} or more` : `${lo} to ${hi}`;
+};
+
+/** The SQL type of a kind (a NULL column that must have one). */
+export const SQL_TYPE: Record<Kind, string> = { num: 'DOUBLE', mv: 'VARCHAR[]', str: 'VARCHAR', bool: 'BOOLEAN', null: 'VARCHAR' };
+
+export const literal = (value: string): Typed =>
+  /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(value)
+    ? { sql: raw(String(Number(value))), kind: 'num' }
+    : { sql: sql`${value}`, kind: 'str' };
+
+export const present = (f: Typed): Sql => {
+  if (f.kind === 'null') return raw('false');
+  return f.kind === 'mv' ? sql`(len(${asList(f)}) > 0)` : sql`(${f.sql} IS NOT NULL)`;
+};
+
+/** field=value in a search: case-insensitive, * a wildcard; a multivalue field matches when one of its values does. */
+function matches(f: Typed, value: string): Sql {
+  if (f.kind === 'null') return raw('false');
+  const wildcard = value.includes('*');
+  if (!wildcard && f.kind === 'num' && literal(value).kind === 'num') return sql`coalesce(${f.sql} = ${Number(value)}, false)`;
+  const pattern = value.replace(/[\\%_]/g, (c) => `\\${c}`).replaceAll('*', '%');
+  if (f.kind === 'mv') return sql`coalesce(len(list_filter(${f.sql}, v -> v ILIKE ${pattern} ESCAPE '\\')) > 0, false)`;
+  if (!wildcard) return sql`coalesce(lower(${asText(f)}) = lower(${value}), false)`;
+  return sql`coalesce(${asText(f)} ILIKE ${pattern} ESCAPE '\\', false)`;
+}
+
+/** Arguments as a cursor: words, options (name=value), field lists. */
+export class Args {
+  i = 0;
+  constructor(
+    readonly t: Translate,
+    readonly command: Command,
+  ) {}
+  get tokens(): ArgToken[] {
+    return this.command.args;
+  }
+  peek(): ArgToken | undefined {
+    return this.tokens[this.i];
+  }
+  done(): boolean {
+    return this.i >= this.tokens.length;
+  }
+  next(what: string): ArgToken {
+    const t = this.peek();
+    if (!t) return this.t.fail(this.command.text[1], `${this.command.name}: ${what} expected`);
+    this.i++;
+    return t;
+  }
+  /** A field name: a word or a quoted string. */
+  name(what = 'a field name'): string {
+    const t = this.next(what);
+    if (t.type !== 'word' && t.type !== 'string') this.t.fail(t.at, `${this.command.name}: ${what} expected, not "${t.image}"`);
+    return t.value;
+  }
+  isWord(word: string): boolean {
+    const t = this.peek();
+    return t?.type === 'word' && t.value.toLowerCase() === word;
+  }
+  /** name=value options at the cursor (only those in `known`). */
+  options(known: readonly string[]): Map<string, ArgToken> {
+    const out = new Map<string, ArgToken>();
+    while (this.peek()?.type === 'word' && this.tokens[this.i + 1]?.type === 'op' && this.tokens[this.i + 1].image === '=') {
+      const key = this.peek()!.value.toLowerCase();
+      if (!known.includes(key)) break;
+      this.i += 2;
+      out.set(key, this.next(`a value for ${key}`));
+    }
+    return out;
+  }
+  /** Field names separated by commas or spaces, up to a stop word or the end. */
+  fieldList(stop: readonly string[] = []): string[] {
+    const out: string[] = [];
+    while (!this.done() && !stop.some((w) => this.isWord(w))) {
+      if (this.peek()?.type === 'comma') {
+        this.i++;
+        continue;
+      }
+      out.push(this.name());
+    }
+    return out;
+  }
+  end(): void {
+    const t = this.peek();
+    if (t) this.t.fail(t.at, `${this.command.name}: unexpected "${t.image}"`);
+  }
+}
+
+export const wildcard = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
