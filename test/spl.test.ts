@@ -278,6 +278,102 @@ const CASES: [string, string[], unknown[][]][] = [
       ['10.0.0.3', '1', null],
     ],
   ],
+  // streamstats: running values in event order
+  [
+    `${HTTP} | streamstats count as n | table url n | head 3`,
+    ['url', 'n'],
+    [
+      ['/a', '1'],
+      ['/d', '2'],
+      ['/a', '3'],
+    ],
+  ],
+  [
+    `${HTTP} | streamstats count as n by src_ip | table src_ip n`,
+    ['src_ip', 'n'],
+    [
+      ['10.0.0.3', '1'],
+      ['10.0.0.2', '1'],
+      ['10.0.0.2', '2'],
+      ['10.0.0.1', '1'],
+      ['10.0.0.1', '2'],
+      ['10.0.0.1', '3'],
+    ],
+  ],
+  [`${HTTP} | streamstats window=2 current=false sum(bytes_out) as s | table s`, ['s'], [[null], ['9'], ['59'], ['150'], ['350'], ['350']]],
+  // timechart: every bucket from the first to the last, an empty one counted 0
+  [
+    `${HTTP} | timechart span=1d count`,
+    ['_time', 'count'],
+    [
+      ['2024-03-01T00:00:00', '5'],
+      ['2024-03-02T00:00:00', '1'],
+    ],
+  ],
+  [
+    `${HTTP} | timechart span=6h count max(bytes_out) as m`,
+    ['_time', 'count', 'm'],
+    [
+      ['2024-03-01T06:00:00', '4', '250'],
+      ['2024-03-01T12:00:00', '1', '50'],
+      ['2024-03-01T18:00:00', '0', null],
+      ['2024-03-02T00:00:00', '0', null],
+      ['2024-03-02T06:00:00', '1', '9'],
+    ],
+  ],
+  [
+    `${HTTP} | chart count over src_ip`,
+    ['src_ip', 'count'],
+    [
+      ['10.0.0.1', '3'],
+      ['10.0.0.2', '2'],
+      ['10.0.0.3', '1'],
+    ],
+  ],
+  // rex: named groups from the first match; mode=sed
+  [
+    `${HTTP} | rex field=dest "^(?<sub>[^.]+)\\.(?<rest>.+)$" | table sub rest | head 2`,
+    ['sub', 'rest'],
+    [
+      ['a', 'example.com'],
+      ['c', 'test'],
+    ],
+  ],
+  [`${HTTP} | rex field=dest mode=sed "s/example/ex/" | table dest | head 1`, ['dest'], [['a.ex.com']]],
+  [
+    `${HTTP} | rex field=url "^/(?<page>[b-c])$" | stats count by page`,
+    ['page', 'count'],
+    [
+      ['b', '1'],
+      ['c', '1'],
+    ],
+  ],
+  // mvexpand, makemv, mvfilter
+  [
+    `${HTTP} | stats values(dest) as d by src_ip | mvexpand d | table src_ip d`,
+    ['src_ip', 'd'],
+    [
+      ['10.0.0.1', 'a.example.com'],
+      ['10.0.0.1', 'b.example.org'],
+      ['10.0.0.2', 'a.example.com'],
+      ['10.0.0.2', 'c.test'],
+      ['10.0.0.3', 'a.example.com'],
+    ],
+  ],
+  [`${HTTP} | head 1 | eval l="a,,b" | makemv delim="," l | eval n=mvcount(l) | table n`, ['n'], [['2']]],
+  [`${HTTP} | head 1 | eval l="a b  c" | makemv l | eval n=mvcount(l) | table n`, ['n'], [['3']]],
+  [`${HTTP} | head 1 | eval l=split("a,b,bc", ",") | eval v=mvfilter(match(l, "^b")) | table v`, ['v'], [[['b', 'bc']]]],
+  // append: the subsearch's rows after this search's
+  [
+    `${HTTP} | stats count by src_ip | append [search ${HTTP} | stats count as total]`,
+    ['src_ip', 'count', 'total'],
+    [
+      ['10.0.0.1', '3', null],
+      ['10.0.0.2', '2', null],
+      ['10.0.0.3', '1', null],
+      [null, null, '6'],
+    ],
+  ],
 ];
 
 /** eval functions, one value each (on the newest event: 10.0.0.3, no user, bytes_in 10). */
@@ -321,6 +417,12 @@ const EVALS: [string, unknown][] = [
   ['case(1=2, "a", 1=1, "b")', 'b'],
   ['bytes_in * 2', '20'],
   ["'bytes_in' + 'bytes_out'", '19'],
+  ['strftime(relative_time(strptime("2024-03-06 15:30:00", "%Y-%m-%d %H:%M:%S"), "-1d@w1"), "%Y-%m-%d %H:%M")', '2024-03-04 00:00'],
+  ['strftime(relative_time(strptime("2024-03-06 15:30:00", "%Y-%m-%d %H:%M:%S"), "+1mon@d"), "%Y-%m-%d %H:%M")', '2024-04-06 00:00'],
+  ['cidrmatch("10.0.0.0/24", src_ip)', 'true'],
+  ['cidrmatch("10.0.1.0/24", src_ip)', 'false'],
+  ['cidrmatch("0.0.0.0/0", "8.8.8.8")', 'true'],
+  ['cidrmatch("10.0.0.0/8", "not an address")', 'false'],
 ];
 
 test('spl: commands and stats functions give what Splunk gives on six hand-checked events', async () => {
@@ -375,7 +477,13 @@ test('spl: what is outside the subset is refused with its place, never approxima
     [`${HTTP} earliest=-3x`, /"x" in "-3x" is not a time unit/],
     [`${HTTP} | join [search ${HTTP}]`, /join: the fields to join on are required/],
     [`${HTTP} | head 2 ]`, /a "\]" without its "\["/],
-    [`${HTTP}\n| stats count\n| streamstats count`, /^spl:3:3: command "streamstats" is not supported$/],
+    [`${HTTP}\n| stats count\n| transaction x`, /^spl:3:3: command "transaction" is not supported$/],
+    [`${HTTP} | timechart span=1h count by user`, /timechart: a split by field is not supported/],
+    [`${HTTP} | timechart count`, /timechart: span= is required/],
+    [`${HTTP} | chart count over src_ip by user`, /chart: over … by … .* is not supported/],
+    [`${HTTP} | rex "(?<a>x)"`, /rex: field= is required/],
+    [`${HTTP} | streamstats reset_on_change=true count`, /streamstats: option reset_on_change= is not supported/],
+    [`${HTTP} | eval v=relative_time(now(), x)`, /relative_time\(\) takes a time and a literal modifier/],
   ];
   for (const [query, message] of refusals) {
     await assert.rejects(runSpl(ws, query, { now: NOW }), (error: Error) => {

@@ -1,8 +1,8 @@
 /**
- * Commands that bring in another search: join (its subsearch in [ ]).
+ * Commands that bring in another search (its subsearch in [ ]): join, append.
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
-import { Args, type Fields, type Translator } from './translator.ts';
+import { Args, type Fields, SQL_TYPE, type Translator } from './translator.ts';
 import { as, asText, common } from './values.ts';
 
 export const joinCommand: Translator = (t, rel, command) => {
@@ -56,3 +56,29 @@ export const joinCommand: Translator = (t, rel, command) => {
 };
 
 /** top/rare [N] [limit=N] field… [by field…]: the most (least) common values, count and percent. */
+
+/** append [subsearch]: the subsearch's rows after this search's; a field both have, in one kind. */
+export const append: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  a.end();
+  if (command.subsearches.length !== 1) t.fail(command.at, 'append: one subsearch in [ ] expected');
+  const sub = t.subsearch(command.subsearches[0]);
+  const out: Fields = new Map(rel.fields);
+  for (const [name, kind] of sub.fields) {
+    const mine = out.get(name);
+    out.set(name, mine === undefined || mine === kind ? kind : common([mine, kind, 'str']));
+  }
+  const side = (r: typeof rel, part: number) =>
+    sql`SELECT ${join(
+      [...out].map(([name, kind]) => {
+        const have = r.fields.get(name);
+        if (have === undefined) return sql`CAST(NULL AS ${raw(SQL_TYPE[kind])}) AS ${ident(name)}`;
+        return sql`${as({ sql: sql`${ident(name)}`, kind: have }, kind)} AS ${ident(name)}`;
+      }),
+    )}, ${part} AS __part, __seq AS __s, __tie AS __t FROM ${ident(r.name)}`;
+  const both = t.step(sql`${side(rel, 0)} UNION ALL ${side(sub, 1)}`, out);
+  return t.step(
+    sql`SELECT ${join([...out.keys()].map((n) => sql`${ident(n)}`))}, row_number() OVER (ORDER BY __part, __s, __t) AS __seq, 0 AS __tie FROM ${ident(both.name)}`,
+    out,
+  );
+};

@@ -1,10 +1,11 @@
 /**
- * Commands that filter or compute per event: search, where, eval, nomv, bin/bucket, fillnull.
+ * Commands that filter or compute per event: search, where, eval, nomv, bin/bucket, fillnull,
+ * rex, mvexpand, makemv.
  */
-import { ident, join, raw, sql } from '../store/sql-template.ts';
+import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { parseEval, parseSearch } from './parse.ts';
-import { Args, literal, type Translator } from './translator.ts';
-import { asBool, asNumber, asText, type Kind, type Typed } from './values.ts';
+import { Args, literal, spanSeconds, type Translator } from './translator.ts';
+import { asBool, asList, asNumber, asText, type Kind, type Typed } from './values.ts';
 
 export const search: Translator = (t, rel, command) => {
   const terms = parseSearch(t.text, command.args);
@@ -62,8 +63,6 @@ export const nomv: Translator = (t, rel, command) => {
   return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
 };
 
-const SPAN_SECONDS: Record<string, number> = { s: 1, sec: 1, m: 60, min: 60, h: 3600, hr: 3600, d: 86400, day: 86400, w: 604800 };
-
 /** bin/bucket field span=N[unit] (times) or span=N (numbers): each value to the start of its bin. */
 export const bin: Translator = (t, rel, command) => {
   const a = new Args(t, command);
@@ -78,12 +77,7 @@ export const bin: Translator = (t, rel, command) => {
   a.end();
   const span = options.get('span');
   if (!span) return t.fail(command.at, `${command.name}: span= is required (bins= is not supported)`);
-  const m = /^(\d+(?:\.\d+)?)([a-z]*)$/i.exec(span.value);
-  if (!m) return t.fail(span.at, `${command.name}: span "${span.value}" is not a number with an optional unit (1h, 10m, 1d)`);
-  const unit = m[2].toLowerCase();
-  const width =
-    Number(m[1]) *
-    (unit === '' ? 1 : (SPAN_SECONDS[unit] ?? t.fail(span.at, `${command.name}: span unit "${m[2]}" is not supported (s, m, h, d, w)`)));
+  const width = spanSeconds(t, span.value, span.at, command.name);
   const f = t.field(rel, name);
   const value = { sql: sql`floor(${asNumber(f)} / ${width}) * ${width}`, kind: 'num' as Kind };
   const { columns, fields: out } = t.select(rel, new Map([[target, value]]));
@@ -109,3 +103,129 @@ export const fillnull: Translator = (t, rel, command) => {
 };
 
 /** join [type=inner|left|outer] [max=N] [overwrite=bool] fields [subsearch]: rows matched on the fields' values. */
+
+/**
+ * The capture groups of a regular expression, in order: a name for a named group ((?<n>…) or
+ * (?P<n>…)), null for an unnamed one. Escapes and character classes are skipped.
+ */
+export function captureGroups(pattern: string): (string | null)[] {
+  const groups: (string | null)[] = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      continue;
+    }
+    if (ch === '[') {
+      inClass = true;
+      continue;
+    }
+    if (ch !== '(') continue;
+    if (pattern[i + 1] !== '?') {
+      groups.push(null);
+      continue;
+    }
+    const named = /^\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(pattern.slice(i + 1));
+    if (named) groups.push(named[1]);
+  }
+  return groups;
+}
+
+/**
+ * rex field=F "(?<name>…)": each named group a field, from the first match (a field keeps its
+ * value where the expression does not match); rex field=F mode=sed "s/re/replacement/[g]".
+ */
+export const rex: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  const known = ['field', 'mode', 'max_match', 'offset_field'];
+  let options = a.options(known);
+  const patternToken = a.next('a regular expression in quotes');
+  if (patternToken.type !== 'string') t.fail(patternToken.at, 'rex: the regular expression in double quotes');
+  options = new Map([...options, ...a.options(known)]);
+  a.end();
+  for (const [name, token] of options) if (name === 'offset_field') t.fail(token.at, 'rex: offset_field= is not supported');
+  const fieldName = options.get('field')?.value;
+  if (!fieldName) return t.fail(command.at, 'rex: field= is required (huntbook keeps no _raw to extract from)');
+  const source = t.field(rel, fieldName);
+  const text = asText(source);
+  const maxMatch = options.get('max_match')?.value ?? '1';
+  if (maxMatch !== '1') t.fail(options.get('max_match')!.at, 'rex: max_match other than 1 is not supported');
+  if (options.get('mode')?.value.toLowerCase() === 'sed') {
+    const sed = /^s\/((?:[^/\\]|\\.)*)\/((?:[^/\\]|\\.)*)\/(g?)$/.exec(patternToken.value);
+    if (!sed)
+      return t.fail(
+        patternToken.at,
+        'rex mode=sed: "s/regex/replacement/" or "s/regex/replacement/g" (y/// and other flags are not supported)',
+      );
+    const [, re, replacement, global] = sed;
+    const value: Typed = {
+      sql: sql`regexp_replace(${text}, ${re}, ${replacement.replaceAll('\\/', '/')}${global ? sql`, 'g'` : raw('')})`,
+      kind: 'str',
+    };
+    const { columns, fields: out } = t.select(rel, new Map([[fieldName, value]]));
+    return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  }
+  // RE2 reads (?P<name>…); PCRE's (?<name>…) is the same group.
+  const re = patternToken.value.replace(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P<$1>');
+  const groups = captureGroups(re);
+  if (!groups.some((g) => g !== null)) t.fail(patternToken.at, 'rex: the expression names no group (?<name>…) to extract');
+  const replace = new Map<string, Typed>();
+  for (const [i, name] of groups.entries()) {
+    if (name === null) continue;
+    const old = rel.fields.has(name) ? asText(t.field(rel, name)) : raw('CAST(NULL AS VARCHAR)');
+    replace.set(name, {
+      sql: sql`(CASE WHEN regexp_matches(${text}, ${re}) THEN nullif(regexp_extract(${text}, ${re}, ${i + 1}), '') ELSE ${old} END)`,
+      kind: 'str',
+    });
+  }
+  const { columns, fields: out } = t.select(rel, replace);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+};
+
+/** mvexpand field [limit=N]: one row per value of the field (rows without a value dropped). */
+export const mvexpand: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  let options = a.options(['limit']);
+  const name = a.name();
+  options = new Map([...options, ...a.options(['limit'])]);
+  a.end();
+  const f = t.field(rel, name);
+  const list = asList(f);
+  const limit = options.get('limit')?.value;
+  const values = limit && /^\d+$/.test(limit) ? sql`${list}[1:${Number(limit)}]` : list;
+  const { columns, fields: out } = t.select(rel, new Map([[name, { sql: sql`unnest(${values})`, kind: 'str' as Kind }]]));
+  const expanded = t.step(
+    sql`SELECT ${join(columns.slice(0, -2))}, __seq AS __s, __tie AS __t, unnest(range(len(${values}))) AS __i, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}`,
+    out,
+  );
+  return t.step(
+    sql`SELECT ${join([...out.keys()].map((n) => sql`${ident(n)}`))}, row_number() OVER (ORDER BY __s, __t, __i) AS __seq, 0 AS __tie FROM ${ident(expanded.name)}`,
+    out,
+  );
+};
+
+/** makemv [delim="x" | tokenizer="re"] [allowempty=bool] field: a text field split into values. */
+export const makemv: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  const known = ['delim', 'tokenizer', 'allowempty', 'setsv'];
+  let options = a.options(known);
+  const name = a.name();
+  options = new Map([...options, ...a.options(known)]);
+  a.end();
+  if (options.has('setsv')) t.fail(options.get('setsv')!.at, 'makemv: setsv= is not supported');
+  const text = asText(t.field(rel, name));
+  const tokenizer = options.get('tokenizer')?.value;
+  const allowEmpty = options.get('allowempty')?.value.toLowerCase() === 'true';
+  let list: Sql;
+  if (tokenizer !== undefined) list = sql`regexp_extract_all(${text}, ${tokenizer}, 1)`;
+  else list = sql`string_split(${text}, ${options.get('delim')?.value ?? ' '})`;
+  if (!allowEmpty) list = sql`list_filter(${list}, v -> v <> '')`;
+  const value: Typed = { sql: sql`(CASE WHEN len(${list}) > 0 THEN ${list} END)`, kind: 'mv' };
+  const { columns, fields: out } = t.select(rel, new Map([[name, value]]));
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+};

@@ -3,13 +3,15 @@
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
-import { Args, type Fields, type Translate, type Translator } from './translator.ts';
+import { Args, type Fields, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
 interface Aggregation {
   call: StatsCall;
   as: string;
   at: number;
+  /** The field the function reads (none: count). */
+  field?: string;
 }
 
 /** stats/eventstats arguments: functions with optional AS, then BY fields. */
@@ -75,7 +77,7 @@ export const stats: Translator = (t, rel, command) => {
     fields.set(name, groups[i].kind === 'null' ? 'str' : groups[i].kind);
   }
   for (const agg of aggs) {
-    const f = (agg as Aggregation & { field?: string }).field;
+    const f = agg.field;
     const value = statsAggregate({ ...agg.call, field: f === undefined ? undefined : t.field(rel, f) }, undefined, time);
     columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
     fields.delete(agg.as);
@@ -95,17 +97,19 @@ export const stats: Translator = (t, rel, command) => {
   );
 };
 
-export const eventstats: Translator = (t, rel, command) => {
-  const { aggs, by } = aggregations(t, new Args(t, command));
+/**
+ * Aggregates over each row's group (eventstats: the whole group; streamstats: the rows before it,
+ * `frame` in event order); a row without a by-field gets no value.
+ */
+function windowed(t: Translate, rel: Rel, aggs: Aggregation[], by: string[], frame?: Sql): Rel {
   const groups = by.map((name) => t.field(rel, name));
   const partition = by.length ? sql`PARTITION BY ${join(groups.map((g) => g.sql))}` : raw('');
+  const over = frame ? sql`${partition} ORDER BY __seq, __tie ${frame}` : partition;
   const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
   const present = groups.map((g) => sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`);
   const replace = new Map<string, Typed>();
   for (const agg of aggs) {
-    const f = (agg as Aggregation & { field?: string }).field;
-    const value = statsAggregate({ ...agg.call, field: f === undefined ? undefined : t.field(rel, f) }, partition, time);
-    // A row without a by-field gets no value.
+    const value = statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, over, time);
     replace.set(
       agg.as,
       present.length ? { sql: sql`(CASE WHEN ${join(present, ' AND ')} THEN ${value.sql} END)`, kind: value.kind } : value,
@@ -113,8 +117,97 @@ export const eventstats: Translator = (t, rel, command) => {
   }
   const { columns, fields } = t.select(rel, replace);
   return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, fields);
+}
+
+export const eventstats: Translator = (t, rel, command) => {
+  const { aggs, by } = aggregations(t, new Args(t, command));
+  return windowed(t, rel, aggs, by);
 };
 
+/** streamstats [current=bool] [window=N] aggregates [by fields]: running values in event order. */
+export const streamstats: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  const options = a.options(['current', 'window', 'global', 'reset_on_change', 'reset_before', 'reset_after', 'time_window', 'allnum']);
+  for (const [name, token] of options) {
+    if (name !== 'current' && name !== 'window') t.fail(token.at, `streamstats: option ${name}= is not supported`);
+  }
+  const current = (options.get('current')?.value ?? 'true').toLowerCase();
+  const includeCurrent = current === 'true' || current === 't';
+  const windowText = options.get('window')?.value ?? '0';
+  if (!/^\d+$/.test(windowText)) t.fail(options.get('window')!.at, `streamstats: window=${windowText} is not a count`);
+  const size = Number(windowText);
+  const { aggs, by } = aggregations(t, a);
+  const end = raw(includeCurrent ? 'CURRENT ROW' : '1 PRECEDING');
+  let start: Sql = raw('UNBOUNDED PRECEDING');
+  if (size > 0) start = raw(`${includeCurrent ? size - 1 : size} PRECEDING`);
+  return windowed(t, rel, aggs, by, sql`ROWS BETWEEN ${start} AND ${end}`);
+};
+
+/**
+ * timechart span=N[unit] aggregates: one row per time bucket from the first to the last, empty
+ * buckets counted 0 (split by a field is not supported: refused).
+ */
+export const timechart: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  const options = a.options(['span', 'limit', 'useother', 'usenull', 'cont', 'partial', 'fixedrange', 'bins']);
+  for (const [name, token] of options) if (name !== 'span') t.fail(token.at, `timechart: option ${name}= is not supported`);
+  const span = options.get('span');
+  if (!span) return t.fail(command.at, 'timechart: span= is required (e.g. span=1h)');
+  const width = spanSeconds(t, span.value, span.at, 'timechart');
+  const { aggs, by } = aggregations(t, a);
+  if (by.length > 0) t.fail(command.at, 'timechart: a split by field is not supported (use stats … by _time, field)');
+  const time = t.field(rel, '_time');
+  const bucket = sql`floor(${time.sql} / ${width}) * ${width}`;
+  const columns: Sql[] = [sql`${bucket} AS "_time"`];
+  const fields: Fields = new Map([['_time', 'num' as Kind]]);
+  for (const agg of aggs) {
+    const value = statsAggregate(
+      { ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) },
+      undefined,
+      raw('"_time"'),
+    );
+    columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
+    fields.set(agg.as, value.kind);
+  }
+  const grouped = t.step(
+    sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)} WHERE "_time" IS NOT NULL GROUP BY 1`,
+    fields,
+  );
+  // Every bucket between the first and the last; counts of an empty one are 0.
+  const filled = [...fields.keys()].map((name) => {
+    if (name === '_time') return sql`b."_time"`;
+    const isCount = aggs.some(
+      (agg) => agg.as === name && (agg.call.fn === 'count' || agg.call.fn === 'dc' || agg.call.fn === 'distinct_count'),
+    );
+    return isCount ? sql`coalesce(g.${ident(name)}, 0) AS ${ident(name)}` : sql`g.${ident(name)} AS ${ident(name)}`;
+  });
+  return t.step(
+    sql`SELECT ${join(filled)}, row_number() OVER (ORDER BY b."_time") AS __seq, 0 AS __tie
+      FROM (SELECT unnest(range(CAST(min("_time") AS BIGINT), CAST(max("_time") AS BIGINT) + 1, ${width})) AS "_time" FROM ${ident(grouped.name)}) b
+      LEFT JOIN ${ident(grouped.name)} g ON g."_time" = b."_time"`,
+    fields,
+  );
+};
+
+/** chart aggregates [over field | by field]: one row per value (two split fields would pivot: refused). */
+export const chart: Translator = (t, rel, command) => {
+  const args = command.args;
+  const over = args.findIndex((x) => x.type === 'word' && x.value.toLowerCase() === 'over');
+  if (over >= 0) {
+    const rest = args.slice(over + 2);
+    if (rest.length > 0)
+      t.fail(rest[0].at, 'chart: over … by … (a table of one column per value) is not supported; use stats … by both fields');
+    // chart f over x is stats f by x.
+    const rewritten = { ...command, args: [...args.slice(0, over), { ...args[over], image: 'by', value: 'by' }, ...args.slice(over + 1)] };
+    return stats(t, rel, rewritten);
+  }
+  const { by } = aggregations(t, new Args(t, command));
+  if (by.length > 1)
+    t.fail(command.at, 'chart: a second split field (a table of one column per value) is not supported; use stats … by both fields');
+  return stats(t, rel, command);
+};
+
+/** top/rare [N] [limit=N] field… [by field…]: the most (least) common values, count and percent. */
 export const topOrRare =
   (rare: boolean): Translator =>
   (t, rel, command) => {

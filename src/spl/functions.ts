@@ -3,6 +3,8 @@
  * Arguments arrive compiled (values.ts kinds); a function outside this table is refused by name.
  */
 import { join, raw, type Sql, sql } from '../store/sql-template.ts';
+import type { SplExpr } from './ast.ts';
+import { parseRelative } from './time.ts';
 import { as, asBool, asList, asNumber, asText, common, type Kind, type Typed } from './values.ts';
 
 type EvalFunction = { args: [number, number]; fn: (a: Typed[]) => Typed };
@@ -156,5 +158,63 @@ export const EVAL_FUNCTIONS: Record<string, EvalFunction> = {
   strptime: {
     args: [2, 2],
     fn: ([s, f]) => num(sql`epoch(try_strptime(${asText(s)}, ${asText(f)}))`),
+  },
+};
+
+/** An IPv4 address as a number (NULL for anything else). */
+const ipv4 = (
+  text: Sql,
+) => sql`(CASE WHEN regexp_full_match(${text}, '(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])([.](25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}')
+  THEN (CAST(split_part(${text}, '.', 1) AS BIGINT) << 24) + (CAST(split_part(${text}, '.', 2) AS BIGINT) << 16)
+     + (CAST(split_part(${text}, '.', 3) AS BIGINT) << 8) + CAST(split_part(${text}, '.', 4) AS BIGINT) END)`;
+
+EVAL_FUNCTIONS.cidrmatch = {
+  args: [2, 2],
+  // IPv4: true when the address falls in the network (false for anything that is not one).
+  fn: ([cidr, ip]) => {
+    const c = asText(cidr);
+    const bits = sql`coalesce(TRY_CAST(nullif(split_part(${c}, '/', 2), '') AS INTEGER), 32)`;
+    const shift = sql`(32 - least(greatest(${bits}, 0), 32))`;
+    return bool(sql`coalesce((${ipv4(asText(ip))} >> ${shift}) = (${ipv4(sql`split_part(${c}, '/', 1)`)} >> ${shift}), false)`);
+  },
+};
+
+/** Functions that read their arguments as written (a literal, or an expression over each value). */
+type Compile = (e: SplExpr, bound?: ReadonlyMap<string, Typed>) => Typed;
+export const SPECIAL_FUNCTIONS: Record<string, (args: SplExpr[], compile: Compile) => Typed> = {
+  /** relative_time(t, "-1d@d"): the time moved as earliest=/latest= move now (the modifier a literal). */
+  relative_time: (args, compile) => {
+    if (args.length !== 2 || args[1].kind !== 'str')
+      throw new Error('relative_time() takes a time and a literal modifier, e.g. relative_time(now(), "-1d@d")');
+    let ts = sql`(to_timestamp(${asNumber(compile(args[0]))}) AT TIME ZONE 'UTC')`;
+    const seconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+    const months: Record<string, number> = { mon: 1, q: 3, y: 12 };
+    const trunc: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', mon: 'month', q: 'quarter', y: 'year' };
+    for (const move of parseRelative(args[1].value)) {
+      if (move.kind === 'step' && move.unit in seconds) ts = sql`(${ts} + to_seconds(${move.count * seconds[move.unit]}))`;
+      else if (move.kind === 'step') ts = sql`(${ts} + to_months(${move.count * months[move.unit]}))`;
+      else if (move.unit === 'w')
+        ts = sql`(date_trunc('day', ${ts}) - to_days(CAST((dayofweek(${ts}) - ${move.weekday ?? 0} + 7) % 7 AS INTEGER)))`;
+      else ts = sql`date_trunc(${trunc[move.unit]}, ${ts})`;
+    }
+    return num(sql`epoch(${ts})`);
+  },
+  /** mvfilter(test): the values of the one multivalue field the test names for which it holds. */
+  mvfilter: (args, compile) => {
+    if (args.length !== 1) throw new Error('mvfilter() takes one test over one field, e.g. mvfilter(match(email, "@example"))');
+    const names = new Set<string>();
+    const walk = (e: SplExpr): void => {
+      if (e.kind === 'field') names.add(e.name);
+      else if (e.kind === 'call') e.args.forEach(walk);
+      else if (e.kind === 'bin') [e.left, e.right].forEach(walk);
+      else if (e.kind === 'not' || e.kind === 'neg') walk(e.expr);
+      else if (e.kind === 'like') [e.expr, e.pattern].forEach(walk);
+    };
+    walk(args[0]);
+    if (names.size !== 1) throw new Error(`mvfilter() tests one field; this test names ${names.size}`);
+    const [name] = names;
+    const list = asList(compile({ kind: 'field', name, at: 0 }));
+    const test = compile(args[0], new Map([[name, { sql: raw('__v'), kind: 'str' }]]));
+    return mvOrNull(sql`list_filter(${list}, __v -> coalesce(${asBool(test)}, false))`);
   },
 };

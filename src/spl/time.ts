@@ -42,7 +42,7 @@ const UNITS: Record<string, 's' | 'm' | 'h' | 'd' | 'w' | 'mon' | 'q' | 'y'> = {
 
 const SECONDS = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 } as const;
 
-function step(date: Date, n: number, unit: (typeof UNITS)[string]): Date {
+function step(date: Date, n: number, unit: Unit): Date {
   const d = new Date(date);
   if (unit in SECONDS) return new Date(d.getTime() + n * 1000 * SECONDS[unit as keyof typeof SECONDS]);
   const months = n * { mon: 1, q: 3 }[unit as 'mon' | 'q'] || 12 * n;
@@ -50,7 +50,7 @@ function step(date: Date, n: number, unit: (typeof UNITS)[string]): Date {
   return d;
 }
 
-function snap(date: Date, unit: (typeof UNITS)[string], weekday: number | undefined): Date {
+function snap(date: Date, unit: Unit, weekday: number | undefined): Date {
   const d = new Date(date);
   const [y, mo, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
   switch (unit) {
@@ -91,23 +91,37 @@ export function splTime(value: string, now: Date): number {
     const ms = Date.parse(/[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
     if (!Number.isNaN(ms)) return ms / 1000;
   }
-  // Relative: steps, then at most one snap.
+  let date = now;
+  for (const move of parseRelative(value)) {
+    date = move.kind === 'step' ? step(date, move.count, move.unit) : snap(date, move.unit, move.weekday);
+  }
+  return date.getTime() / 1000;
+}
+
+export type Unit = (typeof UNITS)[string];
+/** One move of a relative time: a step of count units, or a snap back to the start of a unit. */
+export type Move = { kind: 'step'; count: number; unit: Unit } | { kind: 'snap'; unit: Unit; weekday?: number };
+
+/** A relative time (-1d@d, +2h, @w1) as its moves, in order; an Error saying what is wrong. */
+export function parseRelative(value: string): Move[] {
+  const text = value.trim();
+  // Steps, then at most one snap, then steps.
   const relative = /^((?:[+-]\d*[a-z]+)*)(?:@([a-z]+?)(\d)?)?((?:[+-]\d*[a-z]+)*)$/i.exec(text);
   if (!relative || text === '') throw new Error(`"${value}" is not a time Splunk reads (e.g. -24h, -1d@d, 0, 03/01/2024:00:00:00)`);
-  let date = now;
-  const apply = (steps: string) => {
-    for (const [, sign, count, name] of steps.matchAll(/([+-])(\d*)([a-z]+)/gi)) {
+  const moves: Move[] = [];
+  const steps = (part: string) => {
+    for (const [, sign, count, name] of part.matchAll(/([+-])(\d*)([a-z]+)/gi)) {
       const unit = UNITS[name.toLowerCase()];
       if (!unit) throw new Error(`"${name}" in "${value}" is not a time unit (s, m, h, d, w, mon, q, y)`);
-      date = step(date, (sign === '-' ? -1 : 1) * (count === '' ? 1 : Number(count)), unit);
+      moves.push({ kind: 'step', count: (sign === '-' ? -1 : 1) * (count === '' ? 1 : Number(count)), unit });
     }
   };
-  apply(relative[1]);
+  steps(relative[1]);
   if (relative[2]) {
     const unit = UNITS[relative[2].toLowerCase()];
     if (!unit) throw new Error(`"@${relative[2]}" in "${value}" is not a time unit to snap to`);
-    date = snap(date, unit, relative[3] === undefined ? undefined : Number(relative[3]));
+    moves.push({ kind: 'snap', unit, weekday: relative[3] === undefined ? undefined : Number(relative[3]) });
   }
-  apply(relative[4]);
-  return date.getTime() / 1000;
+  steps(relative[4]);
+  return moves;
 }

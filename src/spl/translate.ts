@@ -7,10 +7,10 @@
 import { duckdb } from '../store/dialect-duckdb.ts';
 import { ident, join, raw, render, sql } from '../store/sql-template.ts';
 import type { Pipeline } from './ast.ts';
-import { joinCommand } from './commands-join.ts';
-import { bin, evaluate, fillnull, nomv, search, where } from './commands-rows.ts';
+import { append, joinCommand } from './commands-join.ts';
+import { bin, evaluate, fillnull, makemv, mvexpand, nomv, rex, search, where } from './commands-rows.ts';
 import { dedup, fields, headOrTail, rename, sort, table } from './commands-shape.ts';
-import { eventstats, stats, topOrRare } from './commands-stats.ts';
+import { chart, eventstats, stats, streamstats, timechart, topOrRare } from './commands-stats.ts';
 import { events } from './events.ts';
 import { type Rel, type SplOptions, Translate, type Translation, type Translator } from './translator.ts';
 import { as } from './values.ts';
@@ -37,6 +37,13 @@ const COMMANDS: Record<string, Translator> = {
   join: joinCommand,
   top: topOrRare(false),
   rare: topOrRare(true),
+  streamstats,
+  timechart,
+  chart,
+  rex,
+  mvexpand,
+  makemv,
+  append,
 };
 
 /** The SPL commands huntbook runs. */

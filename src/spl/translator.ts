@@ -6,7 +6,7 @@
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import type { SqlValue } from '../store/sql.ts';
 import type { ArgToken, Command, Pipeline, SearchExpr, SplExpr } from './ast.ts';
-import { EVAL_FUNCTIONS } from './functions.ts';
+import { EVAL_FUNCTIONS, SPECIAL_FUNCTIONS } from './functions.ts';
 import { SplError } from './parse.ts';
 import { asBool, asList, asNumber, asText, compare, type Kind, type Typed } from './values.ts';
 
@@ -85,7 +85,8 @@ export class Translate {
     return { columns: [...columns, raw('__seq'), raw('__tie')], fields };
   }
 
-  expr(rel: Rel, e: SplExpr): Typed {
+  /** An eval expression as SQL; `bound` names values that stand for fields (mvfilter's each value). */
+  expr(rel: Rel, e: SplExpr, bound: ReadonlyMap<string, Typed> = new Map()): Typed {
     switch (e.kind) {
       case 'num':
         return { sql: raw(String(e.value)), kind: 'num' };
@@ -96,26 +97,35 @@ export class Translate {
       case 'null':
         return { sql: raw('NULL'), kind: 'null' };
       case 'field':
-        return this.field(rel, e.name);
+        return bound.get(e.name) ?? this.field(rel, e.name);
       case 'not':
-        return { sql: sql`(NOT ${asBool(this.expr(rel, e.expr))})`, kind: 'bool' };
+        return { sql: sql`(NOT ${asBool(this.expr(rel, e.expr, bound))})`, kind: 'bool' };
       case 'neg':
-        return { sql: sql`(- ${asNumber(this.expr(rel, e.expr))})`, kind: 'num' };
+        return { sql: sql`(- ${asNumber(this.expr(rel, e.expr, bound))})`, kind: 'num' };
       case 'like':
-        return { sql: sql`(${asText(this.expr(rel, e.expr))} LIKE ${asText(this.expr(rel, e.pattern))})`, kind: 'bool' };
+        return { sql: sql`(${asText(this.expr(rel, e.expr, bound))} LIKE ${asText(this.expr(rel, e.pattern, bound))})`, kind: 'bool' };
       case 'call': {
+        const special = SPECIAL_FUNCTIONS[e.fn];
+        if (special) {
+          try {
+            return special(e.args, (x, more) => this.expr(rel, x, new Map([...bound, ...(more ?? [])])));
+          } catch (error) {
+            if (error instanceof SplError) throw error;
+            return this.fail(e.at, (error as Error).message);
+          }
+        }
         const fn = EVAL_FUNCTIONS[e.fn];
         if (!fn) this.fail(e.at, `function "${e.fn}" is not supported`);
         const [lo, hi] = fn.args;
         if (e.args.length < lo || e.args.length > hi) this.fail(e.at, `${e.fn}() takes ${arity(lo, hi)} arguments`);
         try {
-          return fn.fn(e.args.map((a) => this.expr(rel, a)));
+          return fn.fn(e.args.map((a) => this.expr(rel, a, bound)));
         } catch (error) {
           return this.fail(e.at, (error as Error).message);
         }
       }
       case 'bin': {
-        const [a, b] = [this.expr(rel, e.left), this.expr(rel, e.right)];
+        const [a, b] = [this.expr(rel, e.left, bound), this.expr(rel, e.right, bound)];
         switch (e.op) {
           case 'AND':
           case 'OR':
@@ -274,3 +284,30 @@ export const wildcard = (pattern: string) =>
       .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*')}$`,
   );
+
+/** A span (10, 30s, 1h, 1d) in seconds. */
+export function spanSeconds(t: Translate, text: string, at: number, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)([a-z]*)$/i.exec(text);
+  if (!m) return t.fail(at, `${name}: span "${text}" is not a number with an optional unit (1h, 10m, 1d)`);
+  const unit = m[2].toLowerCase();
+  if (unit === '') return Number(m[1]);
+  const seconds = SPAN_SECONDS[unit];
+  if (seconds === undefined) return t.fail(at, `${name}: span unit "${m[2]}" is not supported (s, m, h, d, w)`);
+  return Number(m[1]) * seconds;
+}
+
+const SPAN_SECONDS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  secs: 1,
+  m: 60,
+  min: 60,
+  mins: 60,
+  h: 3600,
+  hr: 3600,
+  hrs: 3600,
+  d: 86400,
+  day: 86400,
+  days: 86400,
+  w: 604800,
+};
