@@ -56,6 +56,8 @@ export interface Config {
     /** A CSV the hunter keeps (user,date,flag[,weight]): each row a red-flag detection on rules run. */
     watchlist?: string;
   };
+  /** huntbook spl: which table a Splunk sourcetype or index names (lower case). */
+  spl: { sourcetypes: Record<string, string>; indexes: Record<string, string> };
   /** Where the log tables are, when not in the workspace: clickhouse://USER@HOST:8123/DB (the password from the environment). */
   logs?: string;
   /** The files in force, defaults first; every hunt says which. */
@@ -166,6 +168,7 @@ const SHAPE: Shape = {
     features: '*',
   },
   rules: { level_weights: '*', placeholders: '*', watchlist: 'leaf' },
+  spl: { sourcetypes: '*', indexes: '*' },
   logs: 'leaf',
 };
 
@@ -478,10 +481,28 @@ function normalise(raw: unknown, reader: Reader, base?: Config): Config {
           ? base?.rules.watchlist
           : reader.text(rules.watchlist, ['rules', 'watchlist'], ''),
     },
+    spl: splOf(top.spl, reader, base),
     ...logsOf(top.logs, reader, base),
     files,
     source: files.join(' + '),
   };
+}
+
+/** The tables an SPL search may read through index= and sourcetype=. */
+const SPL_TABLES = [...CANONICAL_TABLES, 'detections'];
+
+/** `spl:` sourcetype and index names (case-insensitive) → the table they name; a file's entries over the shipped ones. */
+function splOf(value: unknown, reader: Reader, base?: Config): Config['spl'] {
+  const spl = reader.object(value, ['spl']);
+  const out = { sourcetypes: { ...(base?.spl.sourcetypes ?? {}) }, indexes: { ...(base?.spl.indexes ?? {}) } };
+  for (const kind of ['sourcetypes', 'indexes'] as const) {
+    for (const [name, table] of Object.entries(reader.object(spl[kind], ['spl', kind]))) {
+      const text = reader.text(table, ['spl', kind, name], '');
+      if (!SPL_TABLES.includes(text)) reader.problem(['spl', kind, name], `must be one of ${SPL_TABLES.join(', ')}`);
+      else out[kind][name.toLowerCase()] = text;
+    }
+  }
+  return out;
 }
 
 /** `logs:` a clickhouse:// address, checked as --logs is (no password in it: that is the environment's). */

@@ -18,6 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSpl } from '../src/spl/run.ts';
+import { defaultConfig } from '../src/config.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, testData } from './helpers.ts';
 import { generate } from '../src/generate/generate.ts';
@@ -52,11 +53,12 @@ before(async () => {
 });
 
 const NOW = new Date('2024-03-02T12:00:00Z');
+const MAPPING = { sourcetypes: defaultConfig().spl.sourcetypes, indexes: defaultConfig().spl.indexes };
 const HTTP = 'sourcetype=stream:http';
 
 /** The rows as lists of their values in the output's field order. */
 async function spl(query: string): Promise<{ columns: string[]; rows: unknown[][] }> {
-  const result = await runSpl(ws, query, { now: NOW });
+  const result = await runSpl(ws, query, { now: NOW, ...MAPPING });
   return { columns: result.columns, rows: result.rows.map((r) => result.columns.map((c) => r[c])) };
 }
 
@@ -454,6 +456,7 @@ test('spl: the seed population search shape: values by user, eventstats over a m
 test('spl: a field that exists nowhere is null and named in the warnings', async () => {
   const result = await runSpl(ws, `${HTTP} | stats values(login) as login by dest_ip | eval n=mvcount(login) | table dest_ip n | head 1`, {
     now: NOW,
+    ...MAPPING,
   });
   assert.deepEqual(result.warnings, ['login']);
   assert.deepEqual(
@@ -486,7 +489,7 @@ test('spl: what is outside the subset is refused with its place, never approxima
     [`${HTTP} | eval v=relative_time(now(), x)`, /relative_time\(\) takes a time and a literal modifier/],
   ];
   for (const [query, message] of refusals) {
-    await assert.rejects(runSpl(ws, query, { now: NOW }), (error: Error) => {
+    await assert.rejects(runSpl(ws, query, { now: NOW, ...MAPPING }), (error: Error) => {
       assert.match(error.message, message, query);
       return true;
     });
@@ -537,7 +540,7 @@ test("the seed's three SPL searches run unchanged on generated enterprise data a
     assert.ok(truth);
 
     // Population: the insider's row carries the highest addedweight.
-    const population = await runSpl(demo, seed('seed-population.spl'), { now: NOW });
+    const population = await runSpl(demo, seed('seed-population.spl'), { now: NOW, ...MAPPING });
     assert.ok(population.rows.length > 10, `${population.rows.length} users`);
     const top = Math.max(...population.rows.map((r) => Number(r.addedweight)));
     assert.ok(
@@ -547,7 +550,7 @@ test("the seed's three SPL searches run unchanged on generated enterprise data a
 
     // Scored beacons (earliest=-1d from the newest event): every row above 250, a hidden proxy beacon among them.
     const latest = new Date(`${String(await demo.scalar('SELECT CAST(max(ts) AS VARCHAR) FROM http')).replace(' ', 'T')}Z`);
-    const scored = await runSpl(demo, seed('seed-scored-beacons.spl'), { now: latest });
+    const scored = await runSpl(demo, seed('seed-scored-beacons.spl'), { now: latest, ...MAPPING });
     assert.ok(scored.rows.length > 0);
     assert.ok(scored.rows.every((r) => Number(r.addedweight) > 250));
     const proxyBeacons = new Set(facts.beacons.filter((b) => b.channel === 'proxy').map((b) => b.dest));
@@ -559,7 +562,7 @@ test("the seed's three SPL searches run unchanged on generated enterprise data a
     assert.ok(scored.rows.every((r) => r.evtmult !== '100' && r.beaconmult !== '200'));
 
     // Flow beacons: sorted by beacon_percentage, highest first; login is a Stream field huntbook has not (null, said).
-    const flow = await runSpl(demo, seed('seed-flow-beacons.spl'), { now: NOW });
+    const flow = await runSpl(demo, seed('seed-flow-beacons.spl'), { now: NOW, ...MAPPING });
     assert.deepEqual(flow.warnings, ['login']);
     const percentages = flow.rows.map((r) => Number(r.beacon_percentage));
     assert.ok(percentages.length > 0);
@@ -570,4 +573,19 @@ test("the seed's three SPL searches run unchanged on generated enterprise data a
   } finally {
     demo.close();
   }
+});
+
+test('spl: sourcetypes and indexes map to tables through the configuration (a hunter adds their own; a wrong table is a config problem)', async () => {
+  const config = join(dir, 'huntbook.yml');
+  writeFileSync(config, 'spl:\n  sourcetypes:\n    "My:Firewall": http\n  indexes:\n    netfw: http\n');
+  const own = await cli('spl', 'sourcetype=my:firewall | stats count', '--db', db, '--config', config, '--format', 'csv', '-q');
+  assert.equal(own.stdout, 'count\n6\n', own.stderr);
+  const index = await cli('spl', 'index=netfw | stats dc(src_ip) as n', '--db', db, '--config', config, '--format', 'csv', '-q');
+  assert.equal(index.stdout, 'n\n3\n', index.stderr);
+  const shipped = await cli('spl', 'sourcetype=my:firewall | stats count', '--db', db, '-q');
+  assert.match(shipped.stderr, /sourcetype "my:firewall" maps to no table \(config spl\.sourcetypes/);
+  writeFileSync(config, 'spl:\n  sourcetypes:\n    "my:fw": firewall\n');
+  const bad = await cli('spl', 'sourcetype=my:fw | stats count', '--db', db, '--config', config);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /spl\.sourcetypes\.my:fw.*must be one of flows, http/);
 });

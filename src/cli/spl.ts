@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import type { SplOptions } from '../spl/translate.ts';
 import type { Workspace } from '../store/workspace.ts';
@@ -28,6 +29,7 @@ export function registerSpl(program: Command, io: CommandIO): void {
     .argument('[query]', "the search, e.g. 'sourcetype=stream:http | stats count by src_ip, dest | where count > 100'")
     .option('-f, --file <path>', 'read the search from a file (e.g. hunt.spl)')
     .option('--explain', 'print the SQL the search runs as (and its values), do not run it')
+    .option('--config <file>', 'configuration file (its spl: section maps sourcetypes and indexes to tables)')
     .option(
       '--now <time>',
       'what relative times (earliest=-1d) count back from: a time (ISO 8601), now (default) or latest (the newest event in the workspace)',
@@ -35,9 +37,9 @@ export function registerSpl(program: Command, io: CommandIO): void {
     .addHelpText(
       'after',
       `
-Where the events are: index= and sourcetype= name the workspace's tables (stream:tcp, bro:conn:json
-→ flows; stream:http, proxy sourcetypes → http; stream:dns → dns; xmlwineventlog → events;
-index=a_summary_index → detections). Fields are the tables' columns, _time the event time, and
+Where the events are: index= and sourcetype= name the workspace's tables through the configuration's
+spl: section (stream:tcp, bro:conn:json → flows; stream:http, proxy sourcetypes → http; stream:dns →
+dns; xmlwineventlog → events; index=a_summary_index → detections; add your own in huntbook.yml). Fields are the tables' columns, _time the event time, and
 CIM names (src, dest, phase_id, source_id …). A field that exists nowhere is null, as in Splunk,
 and said on stderr.
 
@@ -60,8 +62,10 @@ Examples:
         const text = file ? readFileSync(file, 'utf8') : String(query);
         const now = typeof raw.now === 'string' ? raw.now : undefined;
         const { explainSpl, runSpl } = await import('../spl/run.ts');
+        const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
+        const mapping = { sourcetypes: config.spl.sourcetypes, indexes: config.spl.indexes };
         if (raw.explain) {
-          const spl: SplOptions = { now: await nowOf(undefined, now === 'latest' ? undefined : now) };
+          const spl: SplOptions = { now: await nowOf(undefined, now === 'latest' ? undefined : now), ...mapping };
           const plan = explainSpl(text, spl);
           io.stdout.write(`${plan.text}\n`);
           if (plan.values.length > 0)
@@ -71,7 +75,7 @@ Examples:
         await withWorkspace(
           options.db,
           async (ws) => {
-            const result = await runSpl(ws, text, { now: await nowOf(ws, now) });
+            const result = await runSpl(ws, text, { now: await nowOf(ws, now), ...mapping });
             if (result.warnings.length > 0 && !options.quiet)
               io.stderr.write(`warning: field(s) found nowhere, null as in Splunk: ${result.warnings.join(', ')}\n`);
             printRows(io, options.format, result.columns, result.rows);

@@ -5,7 +5,7 @@
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import type { Command, SearchExpr } from './ast.ts';
 import { parseSearch } from './parse.ts';
-import { INDEXES, SOURCETYPES, type SplSource, type SplTable, sourceOf } from './sources.ts';
+import { type SplSource, type SplTable, sourceOf } from './sources.ts';
 import { splTime } from './time.ts';
 import { type Fields, type Rel, SQL_TYPE, type Translate } from './translator.ts';
 import type { Kind, Typed } from './values.ts';
@@ -45,12 +45,12 @@ function tablesOf(t: Translate, e: SearchExpr, found: Set<SplTable>): void {
     const values = e.kind === 'in' ? e.values : [e.value];
     for (const value of values) {
       const key = value.toLowerCase();
-      const table = e.field.toLowerCase() === 'sourcetype' ? SOURCETYPES[key] : INDEXES[key];
+      const table = (e.field.toLowerCase() === 'sourcetype' ? t.options.sourcetypes[key] : t.options.indexes[key]) as SplTable | undefined;
       if (table) found.add(table);
       else if (e.field.toLowerCase() === 'sourcetype')
         t.fail(
           e.at,
-          `sourcetype "${value}" maps to no table huntbook keeps (known: ${Object.keys(SOURCETYPES).slice(0, 12).join(', ')}, …)`,
+          `sourcetype "${value}" maps to no table (config spl.sourcetypes; known: ${Object.keys(t.options.sourcetypes).slice(0, 8).join(', ')}, …)`,
         );
     }
   }
@@ -103,7 +103,7 @@ export function events(t: Translate, command: Command): Rel {
       t.missing.add(name);
       return { sql: raw('NULL'), kind: 'null' };
     };
-    const condition = t.search(mapSourceTerms(rest, source.table), fieldOf);
+    const condition = t.search(mapSourceTerms(t, rest, source.table), fieldOf);
     const range = [
       ...(earliest !== undefined ? [sql`ts >= to_timestamp(${earliest})::TIMESTAMP`] : []),
       ...(latest !== undefined ? [sql`ts < to_timestamp(${latest})::TIMESTAMP`] : []),
@@ -120,23 +120,23 @@ export function events(t: Translate, command: Command): Rel {
 }
 
 /** The terms with index=/sourcetype= decided for one table: true where they name it. */
-function mapSourceTerms(e: SearchExpr, table: SplTable): SearchExpr {
+function mapSourceTerms(t: Translate, e: SearchExpr, table: SplTable): SearchExpr {
   const yes: SearchExpr = { kind: 'and', items: [] };
   const no: SearchExpr = { kind: 'not', item: yes };
   switch (e.kind) {
     case 'and':
     case 'or':
-      return { kind: e.kind, items: e.items.map((i) => mapSourceTerms(i, table)) };
+      return { kind: e.kind, items: e.items.map((i) => mapSourceTerms(t, i, table)) };
     case 'not':
-      return { kind: 'not', item: mapSourceTerms(e.item, table) };
+      return { kind: 'not', item: mapSourceTerms(t, e.item, table) };
     case 'test':
     case 'in': {
       const field = e.field.toLowerCase();
       if (field !== 'index' && field !== 'sourcetype') return e;
       const values = e.kind === 'in' ? e.values : [e.value];
-      const names = values.some((v) => (field === 'sourcetype' ? SOURCETYPES[v.toLowerCase()] : INDEXES[v.toLowerCase()]) === table);
+      const names = values.some((v) => (field === 'sourcetype' ? t.options.sourcetypes : t.options.indexes)[v.toLowerCase()] === table);
       // An index that maps to no one table holds every table (the sourcetype decides).
-      const any = field === 'index' && values.some((v) => INDEXES[v.toLowerCase()] === undefined);
+      const any = field === 'index' && values.some((v) => t.options.indexes[v.toLowerCase()] === undefined);
       const holds = names || any;
       if (e.kind === 'test' && e.op === '!=') return holds ? no : yes;
       return holds ? yes : no;

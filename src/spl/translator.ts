@@ -13,6 +13,9 @@ import { asBool, asList, asNumber, asText, compare, type Kind, type Typed } from
 export interface SplOptions {
   /** What earliest=-1d counts back from. */
   now: Date;
+  /** Where sourcetype= and index= point (lower-case names → tables): the configuration's spl: section. */
+  sourcetypes: Readonly<Record<string, string>>;
+  indexes: Readonly<Record<string, string>>;
 }
 
 export interface Translation {
