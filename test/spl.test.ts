@@ -589,3 +589,45 @@ test('spl: sourcetypes and indexes map to tables through the configuration (a hu
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /spl\.sourcetypes\.my:fw.*must be one of flows, http/);
 });
+
+test('spl: lookup, inputlookup and makeresults over a CSV ingested with --as lookup:NAME', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-spl-lookup-'));
+  const copy = join(work, 'case.duckdb');
+  writeFileSync(copy, readFileSync(db));
+  const csv = join(work, 'assets.csv');
+  writeFileSync(csv, 'ip,owner,site\n10.0.0.1,alice,HQ\n10.0.0.2,bob,Lab\n10.0.0.2,bob2,Lab\n');
+  const loaded = await cli('ingest', csv, '--as', 'lookup:assets', '--db', copy);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  assert.match(loaded.stdout, /assets\.csv → lookup_assets \(csv\): read 3, loaded 3, rejected 0/);
+  const run = async (query: string) => {
+    const out = await cli('spl', query, '--db', copy, '--format', 'json', '-q', '--now', '2024-03-02T12:00:00');
+    assert.equal(out.code, 0, `${query}: ${out.stderr}`);
+    return JSON.parse(out.stdout) as Record<string, unknown>[];
+  };
+  assert.deepEqual(await run('| inputlookup assets | stats count by site'), [
+    { site: 'HQ', count: '1' },
+    { site: 'Lab', count: '2' },
+  ]);
+  // Several matches: a multivalue, in the file's order; no match: nothing added.
+  assert.deepEqual(await run(`${HTTP} | stats count by src_ip | lookup assets ip AS src_ip OUTPUT owner AS who`), [
+    { src_ip: '10.0.0.1', count: '3', who: 'alice' },
+    { src_ip: '10.0.0.2', count: '2', who: ['bob', 'bob2'] },
+    { src_ip: '10.0.0.3', count: '1', who: null },
+  ]);
+  // Without OUTPUT, every other field of the lookup; OUTPUTNEW leaves a field that has a value.
+  assert.deepEqual(await run(`${HTTP} | stats count by src_ip | lookup assets ip AS src_ip | table src_ip owner site | head 1`), [
+    { src_ip: '10.0.0.1', owner: 'alice', site: 'HQ' },
+  ]);
+  assert.deepEqual(
+    await run(`${HTTP} | stats count by src_ip | eval site="kept" | lookup assets ip AS src_ip OUTPUTNEW site | table site | head 1`),
+    [{ site: 'kept' }],
+  );
+  assert.deepEqual(await run('| makeresults count=2 | eval x=1 | table _time x'), [
+    { _time: '2024-03-02T12:00:00', x: '1' },
+    { _time: '2024-03-02T12:00:00', x: '1' },
+  ]);
+  const missing = await cli('spl', `${HTTP} | lookup nosuch ip`, '--db', copy);
+  assert.match(missing.stderr, /spl:1:33: lookup "nosuch" is not in the workspace: huntbook ingest FILE\.csv --as lookup:nosuch/);
+  const field = await cli('spl', `${HTTP} | lookup assets nosuch`, '--db', copy);
+  assert.match(field.stderr, /lookup assets: it has no field "nosuch" \(it has ip, owner, site\)/);
+});

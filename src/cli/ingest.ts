@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { HuntbookError } from '../errors.ts';
+import { HuntbookError, UsageError } from '../errors.ts';
 import { InterruptedError } from '../interrupt.ts';
 import { FORMATS, parseFormat } from '../ingest/detect.ts';
 import { ingest, type FileReport } from '../ingest/ingest.ts';
+import { ingestLookup, lookupName } from '../ingest/lookup.ts';
 import { createProgress } from '../progress.ts';
 import { escapeControl } from '../report/format.ts';
 import { stdoutClosed, type CliIO, type CommandIO } from './io.ts';
@@ -16,7 +17,10 @@ export function registerIngest(program: Command, io: CommandIO): void {
   withCommon(program.command('ingest'), { rows: false })
     .description('load log files, directories (recursively) and .zip archives into the workspace')
     .argument('<paths...>', 'files or directories; - reads standard input')
-    .option('--as <table>', 'target table (flows, http, tls, events, activity, directory, interactions, zeek_<log>)')
+    .option(
+      '--as <table>',
+      'target table (flows, http, tls, events, activity, directory, interactions, zeek_<log>), or lookup:NAME for a CSV lookup (huntbook spl: lookup NAME …, inputlookup NAME)',
+    )
     .option('--format <fmt>', `input format: auto, ${FORMATS.join(', ')}`, 'auto')
     .option('--output <fmt>', 'summary format: table, json, csv, ndjson', 'table')
     .option('--map <pairs>', 'rename source fields onto canonical columns: dest=src,... e.g. src_ip=client,dest=site')
@@ -46,7 +50,8 @@ a stopped ingest is finished by running it again (no row is sent twice).
 Examples:
   huntbook ingest zeek/ --db case.duckdb
   HUNTBOOK_CLICKHOUSE_PASSWORD=... huntbook ingest proxy/ --logs clickhouse://hunter@ch1:8123/logs
-  huntbook ingest export.csv --as http --map dest=site,user=login`,
+  huntbook ingest export.csv --as http --map dest=site,user=login
+  huntbook ingest assets.csv --as lookup:assets     (then: huntbook spl '… | lookup assets ip AS src_ip OUTPUT owner')`,
     )
     .action(
       act(io, async (paths: string[], raw: Record<string, unknown>) => {
@@ -65,6 +70,14 @@ Examples:
             options.db,
             async (ws) => {
               if (destination) await finishStopped(io, ws, destination, Boolean(options.quiet));
+              const lookup = lookupName(raw.as as string | undefined);
+              if (lookup !== undefined) {
+                if (paths.length !== 1) throw new UsageError('--as lookup:NAME takes one CSV file');
+                const report = await ingestLookup(ws, paths[0], lookup);
+                finished.push(report);
+                if (table) printFileLine(io, report, Boolean(options.quiet));
+                return [report];
+              }
               return ingest(ws, paths, {
                 destination,
                 table: raw.as as string | undefined,

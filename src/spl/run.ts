@@ -4,6 +4,7 @@
  * multivalue field as a list (one value: that value).
  */
 import type { Row, Workspace } from '../store/workspace.ts';
+import type { Pipeline } from './ast.ts';
 import { parsePipeline } from './parse.ts';
 import { type SplOptions, translate } from './translate.ts';
 
@@ -22,8 +23,32 @@ export function explainSpl(text: string, options: SplOptions): SplResult['sql'] 
   return { text: translation.text, values: translation.values, fields: translation.fields, warnings: translation.warnings };
 }
 
+/** The lookups a pipeline names (lookup NAME, | inputlookup NAME), anywhere in it. */
+function lookupNames(pipeline: Pipeline): string[] {
+  const names: string[] = [];
+  for (const command of pipeline.commands) {
+    if ((command.name === 'lookup' || command.name === 'inputlookup') && command.args[0]) names.push(command.args[0].value.toLowerCase());
+    for (const sub of command.subsearches) names.push(...lookupNames(sub));
+  }
+  return names;
+}
+
+/** The workspace's lookups a pipeline uses, with their columns (those not there are left out: the translator says so). */
+async function lookupsOf(ws: Workspace, pipeline: Pipeline): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const name of new Set(lookupNames(pipeline))) {
+    const rows = await ws.query(
+      "SELECT column_name FROM duckdb_columns() WHERE table_name = $1 AND schema_name = 'main' ORDER BY column_index",
+      [`lookup_${name}`],
+    );
+    if (rows.length > 0) out[name] = rows.map((r) => String(r.column_name));
+  }
+  return out;
+}
+
 export async function runSpl(ws: Workspace, text: string, options: SplOptions): Promise<SplResult> {
-  const translation = translate(text, parsePipeline(text), options);
+  const pipeline = parsePipeline(text);
+  const translation = translate(text, pipeline, { ...options, lookups: await lookupsOf(ws, pipeline) });
   const rows = await ws.query(translation.text, translation.values);
   for (const row of rows) {
     for (const [key, value] of Object.entries(row)) if (Array.isArray(value) && value.length === 1) row[key] = value[0];

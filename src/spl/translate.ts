@@ -6,8 +6,9 @@
  */
 import { duckdb } from '../store/dialect-duckdb.ts';
 import { ident, join, raw, render, sql } from '../store/sql-template.ts';
-import type { Pipeline } from './ast.ts';
+import type { Command, Pipeline } from './ast.ts';
 import { append, joinCommand } from './commands-join.ts';
+import { inputlookup, lookup, makeresults } from './commands-lookup.ts';
 import { bin, evaluate, fillnull, makemv, mvexpand, nomv, rex, search, where } from './commands-rows.ts';
 import { dedup, fields, headOrTail, rename, sort, table } from './commands-shape.ts';
 import { chart, eventstats, stats, streamstats, timechart, topOrRare } from './commands-stats.ts';
@@ -44,15 +45,27 @@ const COMMANDS: Record<string, Translator> = {
   mvexpand,
   makemv,
   append,
+  lookup,
 };
+
+/** Commands that make the events a search starts with (after a leading pipe). */
+const GENERATING: Record<string, (t: Translate, command: Command) => Rel> = { search: events, inputlookup, makeresults };
 
 /** The SPL commands huntbook runs. */
 export const SUPPORTED_COMMANDS = Object.keys(COMMANDS);
 
 function pipelineRel(t: Translate, pipeline: Pipeline): Rel {
   const [first, ...rest] = pipeline.commands;
-  if (first.name !== 'search') t.fail(first.at, `a search must start with its events (search …), not "${first.name}"`);
-  let rel = events(t, first);
+  const generate = GENERATING[first.name];
+  if (!generate) {
+    t.fail(
+      first.at,
+      COMMANDS[first.name]
+        ? `a search must start with its events (search …, | inputlookup, | makeresults), not "${first.name}"`
+        : `command "${first.name}" is not supported`,
+    );
+  }
+  let rel = generate(t, first);
   for (const command of rest) {
     const translator = COMMANDS[command.name];
     if (!translator) t.fail(command.at, `command "${command.name}" is not supported`);

@@ -16,6 +16,8 @@ export interface SplOptions {
   /** Where sourcetype= and index= point (lower-case names → tables): the configuration's spl: section. */
   sourcetypes: Readonly<Record<string, string>>;
   indexes: Readonly<Record<string, string>>;
+  /** The workspace's lookups (name → columns), for lookup and inputlookup. */
+  lookups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Translation {
