@@ -1,0 +1,83 @@
+/**
+ * bench/spl: the seed's scored beacon search (test/data/spl/seed-scored-beacons.spl, as written)
+ * through `huntbook spl`, next to the native scored hunt's feature stage (the same aggregation
+ * as one tuned statement, --join splunk) on the same workspace, in one run: seconds each (best
+ * of `repeat`), the ratio (goal ≤ 1.5×), rows out, peak memory.
+ *
+ *   npm run bench:spl -- [rows=2000000] [repeat=2]
+ * Rows are the peers' generated proxy CSV (shared/peers/gen_proxy.py, Debian's python3), ingested
+ * once into .bench/spl/. The search's earliest=-1d counts back from the newest event; when the
+ * data spans more than a day the bench says so (the native stage reads every row).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defaultConfig } from '../src/config.ts';
+import { defaultScored } from '../src/hunts/beacons/params.ts';
+import { scoredSql } from '../src/hunts/beacons/scored.ts';
+import { ingest } from '../src/ingest/ingest.ts';
+import { runSpl } from '../src/spl/run.ts';
+import { Workspace } from '../src/store/workspace.ts';
+
+const rows = Number(process.argv[2] ?? 2_000_000);
+const repeat = Number(process.argv[3] ?? 2);
+const root = process.cwd();
+mkdirSync(join(root, '.bench', 'beacons'), { recursive: true });
+mkdirSync(join(root, '.bench', 'spl'), { recursive: true });
+const csv = join(root, '.bench', 'beacons', `proxy-${rows}.csv`);
+if (!existsSync(csv)) {
+  console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
+  execFileSync('/usr/bin/python3', [resolve(root, '..', 'shared', 'peers', 'gen_proxy.py'), '--rows', String(rows), '--seed', '1', '--out', csv]);
+}
+const db = join(root, '.bench', 'spl', `proxy-${rows}.duckdb`);
+const ws = await Workspace.open(db);
+if (Number(await ws.scalar('SELECT count(*) FROM http')) !== rows) {
+  await ws.run('DELETE FROM http');
+  console.log(`ingesting ${csv} ...`);
+  const [report] = await ingest(ws, [csv], { force: true });
+  if (report.status !== 'loaded') throw new Error(`ingest: ${report.message}`);
+}
+const seconds = (since: number) => +((performance.now() - since) / 1000).toFixed(3);
+const best = async <T>(work: () => Promise<T>): Promise<{ seconds: number; out: T }> => {
+  let result: { seconds: number; out: T } | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const t = performance.now();
+    const out = await work();
+    const s = seconds(t);
+    if (!result || s < result.seconds) result = { seconds: s, out };
+  }
+  return result!;
+};
+
+// The native feature stage, as bench:beacons times it (here with the seed's join).
+const params = { ...defaultScored(), join: 'splunk' as const };
+const native = await best(async () => {
+  const { sql, params: values } = scoredSql({ table: 'http' }, params);
+  await ws.run(`CREATE OR REPLACE TEMP TABLE feats AS ${sql}`, values);
+  return Number(await ws.scalar('SELECT count(*) FROM feats'));
+});
+
+const search = readFileSync(join(root, 'test', 'data', 'spl', 'seed-scored-beacons.spl'), 'utf8');
+const [span] = await ws.query('SELECT CAST(max(ts) AS VARCHAR) AS last, epoch(max(ts)) - epoch(min(ts)) AS seconds FROM http');
+const now = new Date(`${String(span.last).replace(' ', 'T')}Z`);
+const config = defaultConfig();
+const spl = await best(() => runSpl(ws, search, { now, sourcetypes: config.spl.sourcetypes, indexes: config.spl.indexes }));
+ws.close();
+
+const result = {
+  bench: 'spl',
+  rows,
+  data_span_hours: +(Number(span.seconds) / 3600).toFixed(1),
+  earliest_minus_1d_covers_all: Number(span.seconds) <= 86400,
+  native_feature_stage_s: native.seconds,
+  native_feature_rows: native.out,
+  spl_seed_scored_search_s: spl.seconds,
+  spl_rows_out: spl.out.rows.length,
+  ratio_spl_vs_native_features: +(spl.seconds / native.seconds).toFixed(2),
+  peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+};
+console.log(
+  `seed scored search via huntbook spl ${result.spl_seed_scored_search_s} s vs native feature stage ${result.native_feature_stage_s} s: ` +
+    `${result.ratio_spl_vs_native_features}x (goal <= 1.5x), ${rows} rows`,
+);
+console.log(JSON.stringify(result));
