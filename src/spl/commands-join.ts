@@ -48,8 +48,13 @@ export const joinCommand: Translator = (t, rel, command) => {
   }
   const how = raw(type === 'inner' ? 'JOIN' : 'LEFT JOIN');
   const limit = max > 0 ? sql` AND s.__n <= ${max}` : raw('');
+  // A row keeps its place; with max=N its matches follow it in the subsearch's order. (Renumbering
+  // every row with a window instead sorts the rows with their lists: 100 s on 1.5 M rows.)
+  let tie = raw('m.__tie AS __tie');
+  if (max > 1) tie = sql`m.__tie * ${max + 1} + coalesce(s.__n, 0) AS __tie`;
+  else if (max === 0) tie = raw('row_number() OVER (ORDER BY m.__seq, m.__tie, s.__seq, s.__tie) AS __tie');
   return t.step(
-    sql`SELECT ${join([...columns, raw('m.__seq AS __seq'), raw('row_number() OVER (ORDER BY m.__seq, m.__tie, s.__seq, s.__tie) AS __tie')])}
+    sql`SELECT ${join([...columns, raw('m.__seq AS __seq'), tie])}
       FROM ${ident(rel.name)} m ${how} ${ident(ranked.name)} s ON ${join(on, ' AND ')}${limit}`,
     out,
   );
