@@ -280,6 +280,20 @@ const CASES: [string, string[], unknown[][]][] = [
       ['10.0.0.3', '1', null],
     ],
   ],
+  // stats by fields that already tell the rows apart: each group one row (values of one value, counts of 1)
+  [
+    `${HTTP} | stats count by src_ip, dest | eval x=count*10 | stats values(count) as v dc(count) as d count(count) as n sum(x) as s first(dest) as f by src_ip, dest | head 2`,
+    ['src_ip', 'dest', 'v', 'd', 'n', 's', 'f'],
+    [
+      ['10.0.0.1', 'a.example.com', '2', '1', '1', '20', 'a.example.com'],
+      ['10.0.0.1', 'b.example.org', '1', '1', '1', '10', 'b.example.org'],
+    ],
+  ],
+  [
+    `${HTTP} | stats values(bytes_in) as b by src_ip | stats values(b) as v count(b) as n by src_ip | head 1`,
+    ['src_ip', 'v', 'n'],
+    [['10.0.0.1', ['1000', '2000', '500'], '3']],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,

@@ -28,6 +28,7 @@ export const joinCommand: Translator = (t, rel, command) => {
   const on = keys.map((k) => sql`${asText(t.field(rel, k, 'm'))} = ${asText(t.field(sub, k, 's'))}`);
   const columns: Sql[] = [];
   const out: Fields = new Map();
+  const overwritten = new Set<string>();
   for (const [name, kind] of rel.fields) {
     const subKind = sub.fields.get(name);
     if (subKind === undefined || keys.includes(name) || !overwrite) {
@@ -39,6 +40,7 @@ export const joinCommand: Translator = (t, rel, command) => {
       const theirs = { sql: sql`s.${ident(name)}`, kind: subKind };
       columns.push(sql`(CASE WHEN s.__n IS NOT NULL THEN ${as(theirs, both)} ELSE ${as(mine, both)} END) AS ${ident(name)}`);
       out.set(name, both);
+      overwritten.add(name);
     }
   }
   for (const [name, kind] of sub.fields) {
@@ -57,6 +59,13 @@ export const joinCommand: Translator = (t, rel, command) => {
     sql`SELECT ${join([...columns, raw('m.__seq AS __seq'), tie])}
       FROM ${ident(rel.name)} m ${how} ${ident(ranked.name)} s ON ${join(on, ' AND ')}${limit}`,
     out,
+    // With one match at most, each row stays one row in its place: keys and order hold unless overwritten.
+    max === 1
+      ? {
+          unique: rel.carry?.unique?.some((k) => overwritten.has(k)) ? undefined : rel.carry?.unique,
+          sortedBy: rel.carry?.sortedBy?.some((k) => overwritten.has(k)) ? undefined : rel.carry?.sortedBy,
+        }
+      : undefined,
   );
 };
 

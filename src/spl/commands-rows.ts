@@ -10,15 +10,15 @@ import { asBool, asList, asNumber, asText, type Kind, type Typed } from './value
 export const search: Translator = (t, rel, command) => {
   const terms = parseSearch(t.text, command.args);
   const condition = t.search(terms, (name) => t.field(rel, name));
-  const { columns, fields } = t.select(rel, new Map());
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)} WHERE ${condition}`, fields);
+  const { columns, fields, carry } = t.select(rel, new Map());
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)} WHERE ${condition}`, fields, carry);
 };
 
 export const where: Translator = (t, rel, command) => {
   if (command.args.length === 0) t.fail(command.at, 'where: an expression expected');
   const e = parseEval(t.text, command.text[0], command.text[1]);
-  const { columns, fields } = t.select(rel, new Map());
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)} WHERE coalesce(${asBool(t.expr(rel, e))}, false)`, fields);
+  const { columns, fields, carry } = t.select(rel, new Map());
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)} WHERE coalesce(${asBool(t.expr(rel, e))}, false)`, fields, carry);
 };
 
 /** eval a=…, b=…: each assignment sees the ones before it. */
@@ -44,11 +44,11 @@ export const evaluate: Translator = (t, rel, command) => {
     const next = starts[k + 1];
     const to = next === undefined ? command.text[1] : args[next - 1].at; // up to the comma before the next assignment
     const value = t.expr(current, parseEval(t.text, from, to));
-    const { columns, fields } = t.select(
+    const { columns, fields, carry } = t.select(
       current,
       new Map([[name, value.kind === 'null' ? { sql: raw('CAST(NULL AS VARCHAR)'), kind: 'str' } : value]]),
     );
-    current = t.step(sql`SELECT ${join(columns)} FROM ${ident(current.name)}`, fields);
+    current = t.step(sql`SELECT ${join(columns)} FROM ${ident(current.name)}`, fields, carry);
   }
   return current;
 };
@@ -59,8 +59,12 @@ export const nomv: Translator = (t, rel, command) => {
   a.end();
   const f = t.field(rel, name);
   if (f.kind !== 'mv') return rel;
-  const { columns, fields: out } = t.select(rel, new Map([[name, { sql: sql`array_to_string(${f.sql}, ${'\n'})`, kind: 'str' as Kind }]]));
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const {
+    columns,
+    fields: out,
+    carry,
+  } = t.select(rel, new Map([[name, { sql: sql`array_to_string(${f.sql}, ${'\n'})`, kind: 'str' as Kind }]]));
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
 /** bin/bucket field span=N[unit] (times) or span=N (numbers): each value to the start of its bin. */
@@ -80,8 +84,8 @@ export const bin: Translator = (t, rel, command) => {
   const width = spanSeconds(t, span.value, span.at, command.name);
   const f = t.field(rel, name);
   const value = { sql: sql`floor(${asNumber(f)} / ${width}) * ${width}`, kind: 'num' as Kind };
-  const { columns, fields: out } = t.select(rel, new Map([[target, value]]));
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const { columns, fields: out, carry } = t.select(rel, new Map([[target, value]]));
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
 /** fillnull [value=X] [fields]: NULL (or no field) becomes X (default 0). */
@@ -98,8 +102,8 @@ export const fillnull: Translator = (t, rel, command) => {
     else if (f.kind === 'num' && v.kind === 'num') replace.set(name, { sql: sql`coalesce(${f.sql}, ${v.sql})`, kind: 'num' });
     else replace.set(name, { sql: sql`coalesce(${asText(f)}, ${asText(v)})`, kind: 'str' });
   }
-  const { columns, fields: out } = t.select(rel, replace);
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const { columns, fields: out, carry } = t.select(rel, replace);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
 /** join [type=inner|left|outer] [max=N] [overwrite=bool] fields [subsearch]: rows matched on the fields' values. */
@@ -167,8 +171,8 @@ export const rex: Translator = (t, rel, command) => {
       sql: sql`regexp_replace(${text}, ${re}, ${replacement.replaceAll('\\/', '/')}${global ? sql`, 'g'` : raw('')})`,
       kind: 'str',
     };
-    const { columns, fields: out } = t.select(rel, new Map([[fieldName, value]]));
-    return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+    const { columns, fields: out, carry } = t.select(rel, new Map([[fieldName, value]]));
+    return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
   }
   // RE2 reads (?P<name>…); PCRE's (?<name>…) is the same group.
   const re = patternToken.value.replace(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g, '(?P<$1>');
@@ -183,8 +187,8 @@ export const rex: Translator = (t, rel, command) => {
       kind: 'str',
     });
   }
-  const { columns, fields: out } = t.select(rel, replace);
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const { columns, fields: out, carry } = t.select(rel, replace);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
 /** mvexpand field [limit=N]: one row per value of the field (rows without a value dropped). */
@@ -226,6 +230,6 @@ export const makemv: Translator = (t, rel, command) => {
   else list = sql`string_split(${text}, ${options.get('delim')?.value ?? ' '})`;
   if (!allowEmpty) list = sql`list_filter(${list}, v -> v <> '')`;
   const value: Typed = { sql: sql`(CASE WHEN len(${list}) > 0 THEN ${list} END)`, kind: 'mv' };
-  const { columns, fields: out } = t.select(rel, new Map([[name, value]]));
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const { columns, fields: out, carry } = t.select(rel, new Map([[name, value]]));
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };

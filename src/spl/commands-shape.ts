@@ -20,7 +20,12 @@ export const table: Translator = (t, rel, command) => {
       fields.set(name, f.kind);
     }
   }
-  return t.step(sql`SELECT ${join([...columns, raw('__seq'), raw('__tie')])} FROM ${ident(rel.name)}`, fields);
+  // The rows stay keyed and ordered by fields the table keeps.
+  const kept = (names: readonly string[] | undefined) => (names?.every((n) => fields.has(n)) ? names : undefined);
+  return t.step(sql`SELECT ${join([...columns, raw('__seq'), raw('__tie')])} FROM ${ident(rel.name)}`, fields, {
+    unique: kept(rel.carry?.unique),
+    sortedBy: kept(rel.carry?.sortedBy),
+  });
 };
 
 export const fields: Translator = (t, rel, command) => {
@@ -31,8 +36,8 @@ export const fields: Translator = (t, rel, command) => {
   const match = (f: string) => names.some((p) => wildcard(p).test(f));
   const keep = new Set([...rel.fields.keys()].filter((f) => (remove ? !match(f) : match(f))));
   const drop = new Set([...rel.fields.keys()].filter((f) => !keep.has(f)));
-  const { columns, fields: out } = t.select(rel, new Map(), drop);
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out);
+  const { columns, fields: out, carry } = t.select(rel, new Map(), drop);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
 export const rename: Translator = (t, rel, command) => {
@@ -154,12 +159,12 @@ export const dedup: Translator = (t, rel, command) => {
   const keys = names.map((n) => t.field(rel, n));
   const keepEmpty = options.get('keepempty')?.value.toLowerCase() === 'true';
   const present = keys.map((k) => sql`${k.kind === 'null' ? raw('NULL') : asText(k)} IS NOT NULL`);
-  const { columns, fields: out } = t.select(rel, new Map());
+  const { columns, fields: out, carry } = t.select(rel, new Map());
   const ranked = t.step(
     sql`SELECT ${join(columns)}, row_number() OVER (PARTITION BY ${join(keys.map((k) => (k.kind === 'null' ? raw('NULL') : asText(k))))} ORDER BY __seq, __tie) AS __n,
       ${join(present, ' AND ')} AS __all FROM ${ident(rel.name)}`,
     out,
   );
   const kept = keepEmpty ? sql`(__n <= ${keep} OR NOT __all)` : sql`(__all AND __n <= ${keep})`;
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(ranked.name)} WHERE ${kept}`, out);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(ranked.name)} WHERE ${kept}`, out, carry);
 };

@@ -2,7 +2,7 @@
  * The transforming commands: stats, eventstats, top, rare (their functions: stats.ts).
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
-import { STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
+import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
 import { Args, type Fields, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
@@ -69,31 +69,51 @@ function aggregations(t: Translate, a: Args): { aggs: Aggregation[]; by: string[
 export const stats: Translator = (t, rel, command) => {
   const { aggs, by } = aggregations(t, new Args(t, command));
   const groups = by.map((name) => t.field(rel, name));
-  const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
-  const columns: Sql[] = [];
-  const fields: Fields = new Map();
-  for (const [i, name] of by.entries()) {
-    columns.push(sql`${groups[i].sql} AS ${ident(name)}`);
-    fields.set(name, groups[i].kind === 'null' ? 'str' : groups[i].kind);
-  }
-  for (const agg of aggs) {
-    const f = agg.field;
-    const value = statsAggregate({ ...agg.call, field: f === undefined ? undefined : t.field(rel, f) }, undefined, time);
-    columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
-    fields.delete(agg.as);
-    fields.set(agg.as, value.kind);
-  }
   // Events without a by-field are not counted (Splunk's stats); groups in by-field order.
   const present = groups.map((g) =>
     g.kind === 'mv' ? sql`len(${g.sql}) > 0` : sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`,
   );
   const whereClause = present.length ? sql` WHERE ${join(present, ' AND ')}` : raw('');
+  const carry = { unique: by, sortedBy: by };
+  const fields: Fields = new Map();
+  for (const [i, name] of by.entries()) fields.set(name, groups[i].kind === 'null' ? 'str' : groups[i].kind);
+  const byColumns = by.map((name, i) => sql`${groups[i].sql} AS ${ident(name)}`);
+  // By fields that already tell the rows apart (the seed's second stats regroups the first's
+  // rows): every group is one row, no grouping needed.
+  const unique = rel.carry?.unique;
+  if (by.length > 0 && unique && unique.every((k) => by.includes(k))) {
+    const values = aggs.map((agg) => oneRowAggregate(agg.call, agg.field === undefined ? undefined : t.field(rel, agg.field)));
+    if (values.every((v) => v !== undefined)) {
+      const columns = [...byColumns];
+      for (const [i, agg] of aggs.entries()) {
+        columns.push(sql`${values[i]!.sql} AS ${ident(agg.as)}`);
+        fields.delete(agg.as);
+        fields.set(agg.as, values[i]!.kind);
+      }
+      const sorted = rel.carry?.sortedBy;
+      // Already in by-field order: the rows keep their places.
+      const inOrder = sorted !== undefined && sorted.length === by.length && sorted.every((f, i) => f === by[i]);
+      const order = inOrder
+        ? raw('__seq, __tie')
+        : sql`row_number() OVER (ORDER BY ${join(by.map((name) => sql`${ident(name)}`))}) AS __seq, 0 AS __tie`;
+      return t.step(sql`SELECT ${join(columns)}, ${order} FROM ${ident(rel.name)}${whereClause}`, fields, carry);
+    }
+  }
+  const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
+  const columns: Sql[] = [...byColumns];
+  for (const agg of aggs) {
+    const value = statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, undefined, time);
+    columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
+    fields.delete(agg.as);
+    fields.set(agg.as, value.kind);
+  }
   const groupBy = by.length ? sql` GROUP BY ${join(by.map((_, i) => raw(String(i + 1))))}` : raw('');
   const grouped = t.step(sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}${whereClause}${groupBy}`, fields);
   const order = by.length ? join(by.map((name) => sql`${ident(name)}`)) : raw('1');
   return t.step(
     sql`SELECT ${join([...fields.keys()].map((name) => sql`${ident(name)}`))}, row_number() OVER (ORDER BY ${order}) AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`,
     fields,
+    carry,
   );
 };
 
@@ -115,8 +135,8 @@ function windowed(t: Translate, rel: Rel, aggs: Aggregation[], by: string[], fra
       present.length ? { sql: sql`(CASE WHEN ${join(present, ' AND ')} THEN ${value.sql} END)`, kind: value.kind } : value,
     );
   }
-  const { columns, fields } = t.select(rel, replace);
-  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, fields);
+  const { columns, fields, carry } = t.select(rel, replace);
+  return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, fields, carry);
 }
 
 export const eventstats: Translator = (t, rel, command) => {

@@ -30,8 +30,11 @@ export function statsAggregate(call: StatsCall, over: Sql | undefined, time: Sql
       if (!f) return { sql: w(raw('count(*)')), kind: 'num' };
       return { sql: each ? w(sql`sum(len(${asList(f)}))`) : w(sql`count(${t})`), kind: 'num' };
     case 'dc':
-    case 'distinct_count':
-      return { sql: each ? sql`len(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))` : w(sql`count(DISTINCT ${t})`), kind: 'num' };
+    case 'distinct_count': {
+      if (each) return { sql: sql`len(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))`, kind: 'num' };
+      // Distinct numbers are distinct texts: no text made per row.
+      return { sql: w(sql`count(DISTINCT ${f?.kind === 'num' ? f.sql : t})`), kind: 'num' };
+    }
     case 'sum':
       return { sql: w(sql`sum(${n})`), kind: 'num' };
     case 'avg':
@@ -110,3 +113,51 @@ export const STATS_FUNCTIONS = new Set([
   'earliest',
   'latest',
 ]);
+
+/**
+ * The aggregate over a group of exactly one row (stats by fields that already tell the rows
+ * apart: the seed's second stats regroups the first's rows), as a plain expression; undefined
+ * where only the aggregate itself says it (a number function of a multivalue field).
+ */
+export function oneRowAggregate(call: StatsCall, f: Typed | undefined): Typed | undefined {
+  if (!f) return call.fn === 'count' ? { sql: raw('1'), kind: 'num' } : undefined;
+  const there = f.kind === 'mv' ? sql`(len(${asList(f)}) > 0)` : sql`(${asText(f)} IS NOT NULL)`;
+  const text = asText(f);
+  switch (call.fn) {
+    case 'count':
+      return { sql: f.kind === 'mv' ? sql`len(${asList(f)})` : sql`CAST(${there} AS INTEGER)`, kind: 'num' };
+    case 'dc':
+    case 'distinct_count':
+      return { sql: f.kind === 'mv' ? sql`len(list_distinct(${asList(f)}))` : sql`CAST(${there} AS INTEGER)`, kind: 'num' };
+    case 'values': {
+      const list = f.kind === 'mv' ? sql`list_sort(list_distinct(${asList(f)}))` : sql`[${text}]`;
+      return { sql: sql`(CASE WHEN ${there} THEN ${list} END)`, kind: 'mv' };
+    }
+    case 'list':
+      return { sql: sql`(CASE WHEN ${there} THEN ${f.kind === 'mv' ? sql`${asList(f)}[1:100]` : sql`[${text}]`} END)`, kind: 'mv' };
+  }
+  if (f.kind === 'mv') return undefined;
+  switch (call.fn) {
+    case 'sum':
+    case 'avg':
+    case 'mean':
+    case 'min':
+    case 'max':
+    case 'median':
+    case 'perc':
+    case 'exactperc':
+    case 'upperperc':
+      return { sql: asNumber(f), kind: 'num' };
+    case 'range':
+      return { sql: sql`(CASE WHEN ${asNumber(f)} IS NOT NULL THEN 0 END)`, kind: 'num' };
+    case 'stdev':
+    case 'var':
+      return { sql: raw('CAST(NULL AS DOUBLE)'), kind: 'num' };
+    case 'stdevp':
+    case 'varp':
+      return { sql: sql`(CASE WHEN ${asNumber(f)} IS NOT NULL THEN 0 END)`, kind: 'num' };
+    default:
+      // mode, first, last, earliest, latest: the value itself, as text.
+      return { sql: text, kind: 'str' };
+  }
+}

@@ -35,6 +35,15 @@ export type Fields = Map<string, Kind>;
 export interface Rel {
   name: string;
   fields: Fields;
+  /** What a later stats can lean on: fields whose values tell the rows apart, and the fields the rows are in order of. */
+  carry?: Carry;
+}
+
+export interface Carry {
+  /** No two rows share these fields' values (stats … by them made the rows). */
+  unique?: readonly string[];
+  /** The rows are in the order of these fields' values (and __seq counts that order). */
+  sortedBy?: readonly string[];
 }
 
 /** The commands of the subset, each its translator. */
@@ -56,10 +65,10 @@ export class Translate {
   }
 
   /** A new CTE; its columns are `fields` (in order) and __seq, __tie. */
-  step(body: Sql, fields: Fields): Rel {
+  step(body: Sql, fields: Fields, carry?: Carry): Rel {
     const name = `s${this.n++}`;
     this.steps.push(sql`${ident(name)} AS (${body})`);
-    return { name, fields };
+    return { name, fields, carry };
   }
 
   /** A field of a relation; one that is not there is NULL (and said once). */
@@ -73,7 +82,7 @@ export class Translate {
   }
 
   /** Every field as it is, but those in `replace` (in place) and then `add` (at the end). */
-  select(rel: Rel, replace: Map<string, Typed>, drop: ReadonlySet<string> = new Set()): { columns: Sql[]; fields: Fields } {
+  select(rel: Rel, replace: Map<string, Typed>, drop: ReadonlySet<string> = new Set()): { columns: Sql[]; fields: Fields; carry: Carry } {
     const columns: Sql[] = [];
     const fields: Fields = new Map();
     for (const [name, kind] of rel.fields) {
@@ -87,7 +96,10 @@ export class Translate {
       columns.push(sql`${v.sql} AS ${ident(name)}`);
       fields.set(name, v.kind);
     }
-    return { columns: [...columns, raw('__seq'), raw('__tie')], fields };
+    // What the rows were keyed and ordered by holds while those fields stay as they were.
+    const untouched = (names: readonly string[] | undefined) => (names?.every((n) => !replace.has(n) && !drop.has(n)) ? names : undefined);
+    const carry = { unique: untouched(rel.carry?.unique), sortedBy: untouched(rel.carry?.sortedBy) };
+    return { columns: [...columns, raw('__seq'), raw('__tie')], fields, carry };
   }
 
   /** An eval expression as SQL; `bound` names values that stand for fields (mvfilter's each value). */
