@@ -294,6 +294,78 @@ const CASES: [string, string[], unknown[][]][] = [
     ['src_ip', 'v', 'n'],
     [['10.0.0.1', ['1000', '2000', '500'], '3']],
   ],
+  // more commands and options, worked out the same way
+  [`${HTTP} | stats mode(method) as m`, ['m'], [['GET']]],
+  [
+    `${HTTP} | stats count by src_ip, method | sort -count src_ip`,
+    ['src_ip', 'method', 'count'],
+    [
+      ['10.0.0.1', 'GET', '2'],
+      ['10.0.0.2', 'GET', '2'],
+      ['10.0.0.1', 'POST', '1'],
+      ['10.0.0.3', 'GET', '1'],
+    ],
+  ],
+  [`${HTTP} | head limit=2 | table url`, ['url'], [['/a'], ['/d']]],
+  [`${HTTP} | rename src_ip as s, dest as d | table s d | head 1`, ['s', 'd'], [['10.0.0.3', 'a.example.com']]],
+  // XOR, and a test of a missing field is no truth: if() takes its else
+  [
+    `${HTTP} | eval x=if(user="alice" XOR bytes_out>99, "y", "n") | stats count by x`,
+    ['x', 'count'],
+    [
+      ['n', '5'],
+      ['y', '1'],
+    ],
+  ],
+  [`${HTTP} | where like(dest, "%.example.%") | stats count`, ['count'], [['5']]],
+  [`${HTTP} | where match(url, "^/[ab]$") | stats count`, ['count'], [['4']]],
+  [`${HTTP} | eventstats values(method) as ms by src_ip | table src_ip ms | head 1`, ['src_ip', 'ms'], [['10.0.0.3', 'GET']]],
+  [
+    `${HTTP} | dedup 2 src_ip | table src_ip url`,
+    ['src_ip', 'url'],
+    [
+      ['10.0.0.3', '/a'],
+      ['10.0.0.2', '/d'],
+      ['10.0.0.2', '/a'],
+      ['10.0.0.1', '/c'],
+      ['10.0.0.1', '/b'],
+    ],
+  ],
+  [`${HTTP} | dedup keepempty=true user | table url`, ['url'], [['/a'], ['/d'], ['/c']]],
+  [
+    `${HTTP} | top limit=1 src_ip by method | fields method src_ip count`,
+    ['method', 'src_ip', 'count'],
+    [
+      ['GET', '10.0.0.1', '2'],
+      ['POST', '10.0.0.1', '1'],
+    ],
+  ],
+  [`${HTTP} | fillnull bytes_in | stats sum(bytes_in) as s count(bytes_in) as n`, ['s', 'n'], [['4510', '6']]],
+  [
+    `${HTTP} | bin span=100 bytes_out as b | stats count by b`,
+    ['b', 'count'],
+    [
+      ['0', '2'],
+      ['100', '3'],
+      ['200', '1'],
+    ],
+  ],
+  [
+    `${HTTP} | bucket _time span=30m | stats count by _time | head 2`,
+    ['_time', 'count'],
+    [
+      ['2024-03-01T10:00:00', '1'],
+      ['2024-03-01T10:30:00', '1'],
+    ],
+  ],
+  [`${HTTP} | stats perc50(bytes_out) as p`, ['p'], [['100']]],
+  [`${HTTP} user=b* | stats count`, ['count'], [['2']]],
+  [`${HTTP} url="/a" OR url="/b" | stats count`, ['count'], [['4']]],
+  [`${HTTP} NOT (user=alice OR user=bob) | stats count`, ['count'], [['1']]],
+  [`${HTTP} | where isnull(user) | table src_ip`, ['src_ip'], [['10.0.0.3']]],
+  [`${HTTP} | eval t=strftime(_time, "%H:%M") | table t | head 2`, ['t'], [['09:00'], ['12:00']]],
+  [`${HTTP} | stats earliest(url) as e latest(url) as l by src_ip | head 1`, ['src_ip', 'e', 'l'], [['10.0.0.1', '/a', '/c']]],
+  [`${HTTP} | stats list(status) as s by user | head 1`, ['user', 's'], [['alice', ['404', '200', '200']]]],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,
@@ -499,6 +571,8 @@ test('spl: what is outside the subset is refused with its place, never approxima
     [`${HTTP} | timechart count`, /timechart: span= is required/],
     [`${HTTP} | chart count over src_ip by user`, /chart: over … by … .* is not supported/],
     [`${HTTP} | rex "(?<a>x)"`, /rex: field= is required/],
+    [`${HTTP} | dedup src_ip sortby -_time`, /dedup: sortby is not supported/],
+    [`${HTTP} | dedup consecutive=true src_ip`, /dedup: option consecutive= is not supported/],
     [`${HTTP} | streamstats reset_on_change=true count`, /streamstats: option reset_on_change= is not supported/],
     [`${HTTP} | eval v=relative_time(now(), x)`, /relative_time\(\) takes a time and a literal modifier/],
   ];

@@ -152,9 +152,13 @@ export const dedup: Translator = (t, rel, command) => {
     keep = Number(first.value);
     a.i++;
   }
-  const names = a.fieldList(['keepempty', 'sortby']);
-  const options = a.options(['keepempty']);
+  const known = ['keepempty', 'consecutive', 'keepevents'];
+  const before = a.options(known);
+  const names = a.fieldList([...known, 'sortby']);
+  const options = new Map([...before, ...a.options(known)]);
+  if (a.isWord('sortby')) t.fail(a.peek()!.at, 'dedup: sortby is not supported (sort first)');
   a.end();
+  for (const [name, token] of options) if (name !== 'keepempty') t.fail(token.at, `dedup: option ${name}= is not supported`);
   if (names.length === 0) t.fail(command.at, 'dedup: field names expected');
   const keys = names.map((n) => t.field(rel, n));
   const keepEmpty = options.get('keepempty')?.value.toLowerCase() === 'true';
