@@ -28,7 +28,15 @@ mkdirSync(join(root, '.bench', 'spl'), { recursive: true });
 const csv = join(root, '.bench', 'beacons', `proxy-${rows}.csv`);
 if (!existsSync(csv)) {
   console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
-  execFileSync('/usr/bin/python3', [resolve(root, '..', 'shared', 'peers', 'gen_proxy.py'), '--rows', String(rows), '--seed', '1', '--out', csv]);
+  execFileSync('/usr/bin/python3', [
+    resolve(root, '..', 'shared', 'peers', 'gen_proxy.py'),
+    '--rows',
+    String(rows),
+    '--seed',
+    '1',
+    '--out',
+    csv,
+  ]);
 }
 const db = join(root, '.bench', 'spl', `proxy-${rows}.duckdb`);
 const ws = await Workspace.open(db);
