@@ -16,11 +16,11 @@
  * The timing beacon hunt is measured the same way (hunt seconds, rows sent back: one row per pair
  * with its times as arrays, which timing must score; identical rows).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { defaultConfig } from '../src/config.ts';
 import { runHunt } from '../src/hunts/contract.ts';
 import { SCORED, TIMING } from '../src/hunts/registry.ts';
@@ -35,25 +35,13 @@ import { parseLogsUrl } from '../src/store/logs-url.ts';
 import { type ClickHouseRunner, clickhouseLogs, type LogStore, type Stage } from '../src/store/logs.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { CLUSTER, startCluster } from '../test/clickhouse-servers.ts';
+import { proxyCsv } from './proxy-csv.ts';
 
 const rows = Number(process.argv[2] ?? 2_000_000);
 const root = process.cwd();
 const dir = join(root, '.bench', 'clickhouse');
 mkdirSync(dir, { recursive: true });
-const csv = join(root, '.bench', 'beacons', `proxy-${rows}.csv`);
-if (!existsSync(csv)) {
-  mkdirSync(join(root, '.bench', 'beacons'), { recursive: true });
-  console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
-  execFileSync('/usr/bin/python3', [
-    resolve(root, '..', 'shared', 'peers', 'gen_proxy.py'),
-    '--rows',
-    String(rows),
-    '--seed',
-    '1',
-    '--out',
-    csv,
-  ]);
-}
+const csv = proxyCsv(rows, root);
 const seconds = (since: number) => +((performance.now() - since) / 1000).toFixed(2);
 
 async function workspace(name: string): Promise<Workspace> {

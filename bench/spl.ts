@@ -1,43 +1,18 @@
-/**
- * bench/spl: the seed's scored beacon search (test/data/spl/seed-scored-beacons.spl, as written)
- * through `huntbook spl`, next to the native scored hunt's feature stage (the same aggregation
- * as one tuned statement, --join splunk) on the same workspace, in one run: seconds each (best
- * of `repeat`), the ratio (goal ≤ 1.5×), rows out, peak memory. The ratio is taken with the
- * search's earliest=-1d read as earliest=0, so that both read every row; the search as written
- * (the last day of the data) is timed too.
- *
- *   npm run bench:spl -- [rows=2000000] [repeat=2]
- * Rows are the peers' generated proxy CSV (shared/peers/gen_proxy.py, Debian's python3), ingested
- * once into .bench/spl/. The search's earliest=-1d counts back from the newest event.
- */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultConfig } from '../src/config.ts';
 import { defaultScored } from '../src/hunts/beacons/params.ts';
 import { scoredSql } from '../src/hunts/beacons/scored.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { runSpl } from '../src/spl/run.ts';
 import { Workspace } from '../src/store/workspace.ts';
+import { proxyCsv } from './proxy-csv.ts';
 
 const rows = Number(process.argv[2] ?? 2_000_000);
 const repeat = Number(process.argv[3] ?? 2);
 const root = process.cwd();
-mkdirSync(join(root, '.bench', 'beacons'), { recursive: true });
 mkdirSync(join(root, '.bench', 'spl'), { recursive: true });
-const csv = join(root, '.bench', 'beacons', `proxy-${rows}.csv`);
-if (!existsSync(csv)) {
-  console.log(`generating ${rows} rows with peers/gen_proxy.py ...`);
-  execFileSync('/usr/bin/python3', [
-    resolve(root, '..', 'shared', 'peers', 'gen_proxy.py'),
-    '--rows',
-    String(rows),
-    '--seed',
-    '1',
-    '--out',
-    csv,
-  ]);
-}
+const csv = proxyCsv(rows, root);
 const db = join(root, '.bench', 'spl', `proxy-${rows}.duckdb`);
 const ws = await Workspace.open(db);
 if (Number(await ws.scalar('SELECT count(*) FROM http')) !== rows) {

@@ -68,12 +68,7 @@ export const rename: Translator = (t, rel, command) => {
 /** sort [N] [limit=N] [+|-]field … [desc|d]: at most 10,000 rows unless a count says otherwise (0: all). */
 export const sort: Translator = (t, rel, command) => {
   const a = new Args(t, command);
-  let limit = 10_000;
-  const first = a.peek();
-  if (first?.type === 'word' && /^\d+$/.test(first.value)) {
-    limit = Number(first.value);
-    a.i++;
-  }
+  let limit = a.leadingCount(10_000);
   const option = a.options(['limit']).get('limit');
   if (option) limit = Number(option.value);
   const keys: { name: string; desc: boolean; how?: string }[] = [];
@@ -146,12 +141,7 @@ export const headOrTail =
 /** dedup [N] fields [keepempty=bool] [consecutive=…]: the first row of each combination; rows without a field dropped. */
 export const dedup: Translator = (t, rel, command) => {
   const a = new Args(t, command);
-  let keep = 1;
-  const first = a.peek();
-  if (first?.type === 'word' && /^\d+$/.test(first.value)) {
-    keep = Number(first.value);
-    a.i++;
-  }
+  const keep = a.leadingCount(1);
   const known = ['keepempty', 'consecutive', 'keepevents'];
   const before = a.options(known);
   const names = a.fieldList([...known, 'sortby']);

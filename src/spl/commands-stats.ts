@@ -232,12 +232,7 @@ export const topOrRare =
   (rare: boolean): Translator =>
   (t, rel, command) => {
     const a = new Args(t, command);
-    let limit = 10;
-    const first = a.peek();
-    if (first?.type === 'word' && /^\d+$/.test(first.value)) {
-      limit = Number(first.value);
-      a.i++;
-    }
+    let limit = a.leadingCount(10);
     const options = a.options(['limit', 'countfield', 'percentfield', 'showcount', 'showperc']);
     if (options.get('limit')) limit = Number(options.get('limit')!.value);
     const names = a.fieldList(['by']);

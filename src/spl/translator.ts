@@ -265,6 +265,13 @@ export class Args {
     const t = this.peek();
     return t?.type === 'word' && t.value.toLowerCase() === word;
   }
+  /** A count written first (sort 100 …, dedup 2 …, top 5 …), or `fallback`. */
+  leadingCount(fallback: number): number {
+    const first = this.peek();
+    if (first?.type !== 'word' || !/^\d+$/.test(first.value)) return fallback;
+    this.i++;
+    return Number(first.value);
+  }
   /** name=value options at the cursor (only those in `known`). */
   options(known: readonly string[]): Map<string, ArgToken> {
     const out = new Map<string, ArgToken>();
