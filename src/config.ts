@@ -128,7 +128,8 @@ export class ConfigError extends HuntbookError {
  * placeholder names). A key not listed is a typo until proven otherwise.
  */
 type Shape = { [key: string]: Shape | 'leaf' | '*' };
-const multiplierShape = (names: readonly string[]): Shape => Object.fromEntries(names.map((n) => [n, { metric: 'leaf', tiers: 'leaf' }]));
+const multiplierShape = (names: readonly string[]): Shape =>
+  Object.fromEntries(names.map((n) => [n, { metric: 'leaf', tiers: 'leaf', otherwise: 'leaf' }]));
 const SHAPE: Shape = {
   networks: { internal: 'leaf' },
   beacons: {
@@ -251,25 +252,28 @@ class Reader {
       const metric = this.text(entry.metric, [...at, 'metric'], m.metric);
       if (!features.includes(metric))
         this.problem([...at, 'metric'], `"${metric}" is not a feature of this hunt (features: ${features.join(', ')})`);
-      if (entry.tiers === undefined) return { ...m, metric };
+      // otherwise: null makes a row no tier holds for null (Splunk's case() as written); a number gives that.
+      let otherwise = m.otherwise;
+      if (entry.otherwise === null) otherwise = null;
+      else if (entry.otherwise !== undefined) otherwise = this.number(entry.otherwise, [...at, 'otherwise'], 0, -1e9, 1e9);
+      if (entry.tiers === undefined) return { ...m, metric, otherwise };
       if (!Array.isArray(entry.tiers)) {
         this.problem([...at, 'tiers'], 'must be a list like [{gt: 300, weight: 100}, {gt: 60, weight: 50}]');
         return m;
       }
       const tiers = entry.tiers.flatMap((tier: unknown, i: number) => {
         const t = this.object(tier, [...at, 'tiers']);
-        const ops = Object.keys(t).filter((k) => k !== 'weight');
-        const op = ops[0] as Comparison;
-        if (ops.length !== 1 || !COMPARISONS.includes(op) || typeof t[op] !== 'number' || typeof t.weight !== 'number') {
+        const ops = Object.keys(t).filter((k) => k !== 'weight') as Comparison[];
+        if (ops.length === 0 || ops.some((op) => !COMPARISONS.includes(op) || typeof t[op] !== 'number') || typeof t.weight !== 'number') {
           this.problem(
             [...at, 'tiers'],
-            `tier ${i + 1} must be one comparison (${COMPARISONS.join(', ')}) with a number, and a weight: {gt: 300, weight: 100}`,
+            `tier ${i + 1} must be comparisons (${COMPARISONS.join(', ')}) with numbers, all of which must hold, and a weight: {gt: 300, weight: 100} or {gt: 0.06, lt: 0.94, weight: 0}`,
           );
           return [];
         }
-        return [{ when: op, value: t[op] as number, weight: t.weight }];
+        return [{ conditions: ops.map((op) => ({ when: op, value: t[op] as number })), weight: t.weight }];
       });
-      return { name: m.name, metric, tiers };
+      return { name: m.name, metric, tiers, otherwise };
     });
   }
 
@@ -308,7 +312,8 @@ const OPTIONAL_KEYS = new Set(['rules.watchlist', 'rules.placeholders', 'rules.l
 function requireEveryKey(reader: Reader, value: unknown, shape: Shape, path: string[]): void {
   for (const [key, child] of Object.entries(shape)) {
     const at = [...path, key];
-    if (OPTIONAL_KEYS.has(at.join('.'))) continue;
+    // A multiplier's otherwise: is 0 unless set (Splunk's null for the seed's tiers as written).
+    if (OPTIONAL_KEYS.has(at.join('.')) || key === 'otherwise') continue;
     const v = value !== null && typeof value === 'object' ? (value as Obj)[key] : undefined;
     if (v === undefined) reader.problem(at, 'missing from the shipped defaults (every key has its default there)');
     else if (typeof child === 'object') requireEveryKey(reader, v, child, at);

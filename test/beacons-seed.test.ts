@@ -45,10 +45,10 @@ test("scored mode: every field of the seed's search on a hand-checked input", as
       tiers:
         (
           {
-            evtmult: [{ when: 'gt', value: 5, weight: 50 }],
-            beaconmult: [{ when: 'gt', value: 1, weight: 100 }],
-            urlmult: [{ when: 'lt', value: 0.4, weight: 100 }],
-            timemult: [{ when: 'gt', value: 2, weight: 100 }],
+            evtmult: [{ conditions: [{ when: 'gt', value: 5 }], weight: 50 }],
+            beaconmult: [{ conditions: [{ when: 'gt', value: 1 }], weight: 100 }],
+            urlmult: [{ conditions: [{ when: 'lt', value: 0.4 }], weight: 100 }],
+            timemult: [{ conditions: [{ when: 'gt', value: 2 }], weight: 100 }],
           } as Record<string, ScoredParams['multipliers'][number]['tiers']>
         )[m.name] ?? m.tiers,
     })),
@@ -200,7 +200,7 @@ test("a tier's metric is a column name: one that is not a feature of the hunt is
   const hostile = {
     name: 'evtmult',
     metric: 'distinct_event_count); DROP TABLE flows; --',
-    tiers: [{ when: 'gt' as const, value: 1, weight: 1 }],
+    tiers: [{ conditions: [{ when: 'gt' as const, value: 1 }], weight: 1 }],
   };
   assert.throws(
     () => multiplierSql(hostile, () => '?', ['distinct_event_count']),

@@ -719,3 +719,65 @@ test('spl: lookup, inputlookup and makeresults over a CSV ingested with --as loo
   const field = await cli('spl', `${HTTP} | lookup assets nosuch`, '--db', copy);
   assert.match(field.stderr, /lookup assets: it has no field "nosuch" \(it has ip, owner, site\)/);
 });
+
+test("spl: the seed's scored beacon search as written gives the rows hunt beacons --mode scored --join splunk gives with the seed's tiers as written", async () => {
+  const out = join(dir, 'scored');
+  generate({ seed: 5, users: 60, days: 3, out });
+  const file = join(dir, 'scored.duckdb');
+  const loaded = await cli('ingest', join(out, 'proxy.csv'), '--db', file, '-q');
+  assert.equal(loaded.code, 0, loaded.stderr);
+  const probe = await Workspace.open(file, { readOnly: true });
+  // The search's earliest=-1d counted from the newest event, as --now latest does.
+  const since = String(await probe.scalar('SELECT CAST(max(ts) - INTERVAL 1 DAY AS VARCHAR) FROM http'));
+  probe.close();
+  const tiers = testData('spl', 'seed-tiers-as-written.yml');
+  const native = await cli(
+    'hunt',
+    'beacons',
+    '--mode',
+    'scored',
+    '--join',
+    'splunk',
+    '--all',
+    '--config',
+    tiers,
+    '--since',
+    since,
+    '--db',
+    file,
+    '--format',
+    'json',
+    '-q',
+  );
+  assert.equal(native.code, 0, native.stderr);
+  const spl = await cli('spl', '-f', testData('spl', 'seed-scored-beacons.spl'), '--now', 'latest', '--db', file, '--format', 'json', '-q');
+  assert.equal(spl.code, 0, spl.stderr);
+  const byDest = (rows: Record<string, unknown>[]) => new Map(rows.map((r) => [String(r.dest), r]));
+  const [fromHunt, fromSpl] = [byDest(JSON.parse(native.stdout)), byDest(JSON.parse(spl.stdout))];
+  assert.ok(fromSpl.size >= 5, `${fromSpl.size} rows`);
+  assert.deepEqual([...fromSpl.keys()].sort(), [...fromHunt.keys()].sort(), 'the same destinations kept');
+  const exact = [
+    'src_ip',
+    'dest_ip',
+    'bytes_out',
+    'distinct_url_count',
+    'distinct_event_count',
+    'i_bytecount',
+    'distinct_byte_count',
+    't_bytecount',
+    'incount',
+    'login_count',
+    'time_count',
+  ];
+  const multipliers = ['usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult', 'addedweight'];
+  const close = ['avgcount', 'o_average', 'above', 'avgurl'];
+  for (const [dest, s] of fromSpl) {
+    const h = fromHunt.get(dest)!;
+    for (const f of exact) assert.equal(String(s[f]), String(h[f]), `${dest} ${f}`);
+    for (const f of multipliers) assert.equal(Number(s[f]), Number(h[f]), `${dest} ${f}`);
+    for (const f of close)
+      assert.ok(Math.abs(Number(s[f]) - Number(h[f])) <= 1e-9 * Math.abs(Number(h[f])), `${dest} ${f}: ${s[f]} vs ${h[f]}`);
+  }
+  // As written, evtmult is never 100 and beaconmult never 200 (the lower tier is tested first).
+  assert.ok([...fromSpl.values()].every((r) => r.evtmult !== '100' && r.beaconmult !== '200'));
+});
