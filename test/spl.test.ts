@@ -366,6 +366,18 @@ const CASES: [string, string[], unknown[][]][] = [
   [`${HTTP} | eval t=strftime(_time, "%H:%M") | table t | head 2`, ['t'], [['09:00'], ['12:00']]],
   [`${HTTP} | stats earliest(url) as e latest(url) as l by src_ip | head 1`, ['src_ip', 'e', 'l'], [['10.0.0.1', '/a', '/c']]],
   [`${HTTP} | stats list(status) as s by user | head 1`, ['user', 's'], [['alice', ['404', '200', '200']]]],
+  // eventstats dc(): a count where the rows are distinct in that field already, a distinct count where not
+  [
+    `${HTTP} | stats count by src_ip, dest | eventstats dc(dest) as n dc(count) as c by src_ip | table src_ip dest n c`,
+    ['src_ip', 'dest', 'n', 'c'],
+    [
+      ['10.0.0.1', 'a.example.com', '2', '2'],
+      ['10.0.0.1', 'b.example.org', '2', '2'],
+      ['10.0.0.2', 'a.example.com', '2', '1'],
+      ['10.0.0.2', 'c.test', '2', '1'],
+      ['10.0.0.3', 'a.example.com', '1', '1'],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,

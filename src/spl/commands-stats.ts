@@ -129,7 +129,13 @@ function windowed(t: Translate, rel: Rel, aggs: Aggregation[], by: string[], fra
   const present = groups.map((g) => sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`);
   const replace = new Map<string, Typed>();
   for (const agg of aggs) {
-    const value = statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, over, time);
+    const field = agg.field === undefined ? undefined : t.field(rel, agg.field);
+    // Rows told apart by the by-fields and this one: within a group its values are distinct
+    // already, so dc() is a count (no distinct window: the seed's dc(bytes_out) by pair).
+    const distinctAlready =
+      !frame && field !== undefined && field.kind !== 'mv' && rel.carry?.unique?.every((k) => by.includes(k) || k === agg.field);
+    const call = distinctAlready && (agg.call.fn === 'dc' || agg.call.fn === 'distinct_count') ? { ...agg.call, fn: 'count' } : agg.call;
+    const value = statsAggregate({ ...call, field }, over, time);
     replace.set(
       agg.as,
       present.length ? { sql: sql`(CASE WHEN ${join(present, ' AND ')} THEN ${value.sql} END)`, kind: value.kind } : value,
