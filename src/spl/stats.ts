@@ -5,7 +5,7 @@
  * A function of a multivalue field reads each of its values.
  */
 import { raw, type Sql, sql } from '../store/sql-template.ts';
-import { asList, asNumber, asText, type Kind, type Typed } from './values.ts';
+import { asList, asNumber, asText, type Kind, numberText, type Typed } from './values.ts';
 
 export interface StatsCall {
   fn: string;
@@ -28,7 +28,8 @@ export function statsAggregate(call: StatsCall, over: Sql | undefined, time: Sql
   switch (call.fn) {
     case 'count':
       if (!f) return { sql: w(raw('count(*)')), kind: 'num' };
-      return { sql: each ? w(sql`sum(len(${asList(f)}))`) : w(sql`count(${t})`), kind: 'num' };
+      // A number is there when its text is: counted without making texts.
+      return { sql: each ? w(sql`sum(len(${asList(f)}))`) : w(sql`count(${f.kind === 'num' ? f.sql : t})`), kind: 'num' };
     case 'dc':
     case 'distinct_count': {
       if (each) return { sql: sql`len(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))`, kind: 'num' };
@@ -64,8 +65,16 @@ export function statsAggregate(call: StatsCall, over: Sql | undefined, time: Sql
     case 'upperperc':
       return { sql: w(sql`quantile_disc(${n}, ${call.percentile! / 100})`), kind: 'num' };
     case 'values': {
-      const all = each ? sql`flatten(list(${asList(f!)}))` : sql`list(${t})`;
-      return { sql: sql`list_sort(list_distinct(${w(all)}))`, kind: 'mv' };
+      if (each) return { sql: sql`list_sort(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))`, kind: 'mv' };
+      // Distinct while aggregating (windows cannot: there the list is made distinct after), and a
+      // number made text only once per distinct value; sorted as text, as Splunk sorts values().
+      if (over) return { sql: sql`list_sort(list_distinct(${w(sql`list(${t})`)}))`, kind: 'mv' };
+      if (f?.kind === 'num')
+        return {
+          sql: sql`list_sort(list_transform(list(DISTINCT ${f.sql}) FILTER (WHERE ${f.sql} IS NOT NULL), v -> ${numberText(raw('v'))}))`,
+          kind: 'mv',
+        };
+      return { sql: sql`list_sort(list(DISTINCT ${t}) FILTER (WHERE ${t} IS NOT NULL))`, kind: 'mv' };
     }
     case 'list': {
       const all = each
