@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConfig } from '../src/config.ts';
+import { defaultConfig, loadConfig } from '../src/config.ts';
 import { defaultScored } from '../src/hunts/beacons/params.ts';
 import { scoredSql } from '../src/hunts/beacons/scored.ts';
 import { ingest } from '../src/ingest/ingest.ts';
@@ -49,6 +49,15 @@ const options = { now, sourcetypes: config.spl.sourcetypes, indexes: config.spl.
 // As written (earliest=-1d: the last day), and over every row as the native stage reads them (earliest=0).
 const asWritten = await best(() => runSpl(ws, search, options));
 const spl = await best(() => runSpl(ws, search.replaceAll('earliest=-1d', 'earliest=0'), options));
+
+// The search as written against the native hunt with the seed's tiers as written over the same last day: the same rows?
+const asWrittenConfig = loadConfig(join(root, 'test', 'data', 'spl', 'seed-tiers-as-written.yml'));
+const since = String(await ws.scalar('SELECT CAST(max(ts) - INTERVAL 1 DAY AS VARCHAR) FROM http'));
+const seedParams = { ...defaultScored(), ...asWrittenConfig.beacons.scored, join: 'splunk' as const };
+const seedNative = scoredSql({ table: 'http', since }, seedParams);
+const nativeRows = await ws.query(seedNative.sql, seedNative.params);
+const key = (r: Record<string, unknown>) => `${r.dest}|${r.src_ip}|${r.bytes_out}|${Number(r.addedweight)}`;
+const sameRows = JSON.stringify(nativeRows.map(key).sort()) === JSON.stringify(asWritten.out.rows.map((r) => key(r)).sort());
 ws.close();
 
 const result = {
@@ -60,6 +69,8 @@ const result = {
   native_feature_rows: native.out,
   spl_as_written_last_day_s: asWritten.seconds,
   spl_as_written_rows_out: asWritten.out.rows.length,
+  native_with_seed_tiers_as_written_rows: nativeRows.length,
+  same_rows_as_native_with_seed_tiers: sameRows,
   spl_all_rows_s: spl.seconds,
   spl_all_rows_out: spl.out.rows.length,
   ratio_spl_vs_native_features: +(spl.seconds / native.seconds).toFixed(2),
