@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSpl } from '../src/spl/run.ts';
 import { defaultConfig } from '../src/config.ts';
+import { SCORED_MULTIPLIERS, SCORED_TIER_FEATURES } from '../src/model/features.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, testData } from './helpers.ts';
 import { generate } from '../src/generate/generate.ts';
@@ -768,21 +769,9 @@ test("spl: the seed's scored beacon search as written gives the rows hunt beacon
   const [fromHunt, fromSpl] = [byDest(JSON.parse(native.stdout)), byDest(JSON.parse(spl.stdout))];
   assert.ok(fromSpl.size >= 5, `${fromSpl.size} rows`);
   assert.deepEqual([...fromSpl.keys()].sort(), [...fromHunt.keys()].sort(), 'the same destinations kept');
-  const exact = [
-    'src_ip',
-    'dest_ip',
-    'bytes_out',
-    'distinct_url_count',
-    'distinct_event_count',
-    'i_bytecount',
-    'distinct_byte_count',
-    't_bytecount',
-    'incount',
-    'login_count',
-    'time_count',
-  ];
-  const multipliers = ['usermult', 'evtmult', 'beaconmult', 'urlmult', 'timemult', 'addedweight'];
   const close = ['avgcount', 'o_average', 'above', 'avgurl'];
+  const exact = ['src_ip', 'dest_ip', ...SCORED_TIER_FEATURES.filter((f) => !close.includes(f))];
+  const multipliers = [...SCORED_MULTIPLIERS, 'addedweight'];
   for (const [dest, s] of fromSpl) {
     const h = fromHunt.get(dest)!;
     for (const f of exact) assert.equal(String(s[f]), String(h[f]), `${dest} ${f}`);
