@@ -379,6 +379,16 @@ const CASES: [string, string[], unknown[][]][] = [
       ['10.0.0.3', 'a.example.com', '1', '1'],
     ],
   ],
+  // stats by a multivalue field: a group per value
+  [
+    `${HTTP} | stats values(dest) as d by src_ip | stats count by d`,
+    ['d', 'count'],
+    [
+      ['a.example.com', '3'],
+      ['b.example.org', '1'],
+      ['c.test', '1'],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,
@@ -615,6 +625,9 @@ test('huntbook spl: the CLI prints the table in every format, --explain shows th
   assert.match(explain.stdout, /^WITH "s0" AS \(SELECT/);
   assert.match(explain.stdout, /-- values: \[.*"x'y".*\]/);
   assert.doesNotMatch(explain.stdout.split('\n-- values')[0], /x'y/, 'the value is bound, not in the text');
+  const capped = await cli('spl', `${HTTP} | table url`, '--db', db, '--format', 'csv', '--max-rows', '2');
+  assert.equal(capped.stdout, 'url\n/a\n/d\n');
+  assert.match(capped.stderr, /warning: 4 more row\(s\) not printed \(--max-rows 2\)/);
   const file = join(dir, 'hunt.spl');
   writeFileSync(file, `${HTTP}\n| stats dc(dest) as n by src_ip\n| where n > 1\n`);
   const fromFile = await cli('spl', '-f', file, '--db', db, '--format', 'csv');

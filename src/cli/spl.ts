@@ -29,6 +29,7 @@ export function registerSpl(program: Command, io: CommandIO): void {
     .argument('[query]', "the search, e.g. 'sourcetype=stream:http | stats count by src_ip, dest | where count > 100'")
     .option('-f, --file <path>', 'read the search from a file (e.g. hunt.spl)')
     .option('--explain', 'print the SQL the search runs as (and its values), do not run it')
+    .option('--max-rows <n>', 'print at most this many rows (default 100000; 0: all, which must fit in memory)', '100000')
     .option('--config <file>', 'configuration file (its spl: section maps sourcetypes and indexes to tables)')
     .option(
       '--now <time>',
@@ -75,10 +76,16 @@ Examples:
         await withWorkspace(
           options.db,
           async (ws) => {
-            const result = await runSpl(ws, text, { now: await nowOf(ws, now), ...mapping });
+            const maxRows = Number(raw.maxRows);
+            if (!Number.isInteger(maxRows) || maxRows < 0) throw new UsageError(`--max-rows ${String(raw.maxRows)} is not a count`);
+            const result = await runSpl(ws, text, { now: await nowOf(ws, now), ...mapping, maxRows });
             if (result.warnings.length > 0 && !options.quiet)
               io.stderr.write(`warning: field(s) found nowhere, null as in Splunk: ${result.warnings.join(', ')}\n`);
             printRows(io, options.format, result.columns, result.rows);
+            if (result.more > 0)
+              io.stderr.write(
+                `warning: ${result.more} more row(s) not printed (--max-rows ${maxRows}); narrow the search (| stats, | head) or raise --max-rows\n`,
+              );
           },
           true,
           { externalAccess: false },

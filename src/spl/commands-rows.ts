@@ -4,7 +4,7 @@
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { parseEval, parseSearch } from './parse.ts';
-import { Args, literal, spanSeconds, type Translator } from './translator.ts';
+import { Args, literal, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asBool, asList, asNumber, asText, type Kind, type Typed } from './values.ts';
 
 export const search: Translator = (t, rel, command) => {
@@ -191,17 +191,10 @@ export const rex: Translator = (t, rel, command) => {
   return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, out, carry);
 };
 
-/** mvexpand field [limit=N]: one row per value of the field (rows without a value dropped). */
-export const mvexpand: Translator = (t, rel, command) => {
-  const a = new Args(t, command);
-  let options = a.options(['limit']);
-  const name = a.name();
-  options = new Map([...options, ...a.options(['limit'])]);
-  a.end();
-  const f = t.field(rel, name);
-  const list = asList(f);
-  const limit = options.get('limit')?.value;
-  const values = limit && /^\d+$/.test(limit) ? sql`${list}[1:${Number(limit)}]` : list;
+/** One row per value of a field, in place of the row (rows without a value dropped); at most `limit` values each. */
+export function expandValues(t: Translate, rel: Rel, name: string, limit?: number): Rel {
+  const list = asList(t.field(rel, name));
+  const values = limit !== undefined ? sql`${list}[1:${limit}]` : list;
   const { columns, fields: out } = t.select(rel, new Map([[name, { sql: sql`unnest(${values})`, kind: 'str' as Kind }]]));
   const expanded = t.step(
     sql`SELECT ${join(columns.slice(0, -2))}, __seq AS __s, __tie AS __t, unnest(range(len(${values}))) AS __i, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}`,
@@ -211,6 +204,17 @@ export const mvexpand: Translator = (t, rel, command) => {
     sql`SELECT ${join([...out.keys()].map((n) => sql`${ident(n)}`))}, row_number() OVER (ORDER BY __s, __t, __i) AS __seq, 0 AS __tie FROM ${ident(expanded.name)}`,
     out,
   );
+}
+
+/** mvexpand field [limit=N]: one row per value of the field (rows without a value dropped). */
+export const mvexpand: Translator = (t, rel, command) => {
+  const a = new Args(t, command);
+  let options = a.options(['limit']);
+  const name = a.name();
+  options = new Map([...options, ...a.options(['limit'])]);
+  a.end();
+  const limit = options.get('limit')?.value;
+  return expandValues(t, rel, name, limit && /^\d+$/.test(limit) ? Number(limit) : undefined);
 };
 
 /** makemv [delim="x" | tokenizer="re"] [allowempty=bool] field: a text field split into values. */

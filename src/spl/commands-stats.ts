@@ -2,6 +2,7 @@
  * The transforming commands: stats, eventstats, top, rare (their functions: stats.ts).
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
+import { expandValues } from './commands-rows.ts';
 import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
 import { Args, type Fields, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
@@ -66,8 +67,11 @@ function aggregations(t: Translate, a: Args): { aggs: Aggregation[]; by: string[
   return { aggs, by };
 }
 
-export const stats: Translator = (t, rel, command) => {
+export const stats: Translator = (t, input, command) => {
   const { aggs, by } = aggregations(t, new Args(t, command));
+  // A multivalue by-field groups by each of its values (an event counts in each of its groups).
+  let rel = input;
+  for (const name of by) if (rel.fields.get(name) === 'mv') rel = expandValues(t, rel, name);
   const groups = by.map((name) => t.field(rel, name));
   // Events without a by-field are not counted (Splunk's stats); groups in by-field order.
   const present = groups.map((g) =>

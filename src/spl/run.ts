@@ -11,6 +11,8 @@ import { type SplOptions, translate } from './translate.ts';
 export interface SplResult {
   columns: string[];
   rows: Row[];
+  /** Rows past maxRows, left out. */
+  more: number;
   /** Fields the search named that exist nowhere (null, as in Splunk). */
   warnings: string[];
   /** The statement it ran, with its values. */
@@ -46,16 +48,31 @@ async function lookupsOf(ws: Workspace, pipeline: Pipeline): Promise<Record<stri
   return out;
 }
 
-export async function runSpl(ws: Workspace, text: string, options: SplOptions): Promise<SplResult> {
+/**
+ * Runs a search. With `maxRows`, at most that many rows come back (the rest are counted, not
+ * held: a search without stats over a day of proxy logs is millions of events, which would not
+ * fit in memory as objects); `more` says how many were left out.
+ */
+export async function runSpl(ws: Workspace, text: string, options: SplOptions & { maxRows?: number }): Promise<SplResult> {
   const pipeline = parsePipeline(text);
   const translation = translate(text, pipeline, { ...options, lookups: await lookupsOf(ws, pipeline) });
-  const rows = await ws.query(translation.text, translation.values);
+  const limit = options.maxRows;
+  const rows =
+    limit === undefined || limit <= 0
+      ? await ws.query(translation.text, translation.values)
+      : await ws.query(`${translation.text} LIMIT ${Math.floor(limit) + 1}`, translation.values);
+  let more = 0;
+  if (limit !== undefined && limit > 0 && rows.length > limit) {
+    rows.length = limit;
+    more = Number(await ws.scalar(`SELECT count(*) - ${Math.floor(limit)} FROM (${translation.text})`, translation.values));
+  }
   for (const row of rows) {
     for (const [key, value] of Object.entries(row)) if (Array.isArray(value) && value.length === 1) row[key] = value[0];
   }
   return {
     columns: translation.fields,
     rows,
+    more,
     warnings: translation.warnings,
     sql: { text: translation.text, values: translation.values },
   };
