@@ -66,15 +66,15 @@ export function statsAggregate(call: StatsCall, over: Sql | undefined, time: Sql
       return { sql: w(sql`quantile_disc(${n}, ${call.percentile! / 100})`), kind: 'num' };
     case 'values': {
       if (each) return { sql: sql`list_sort(list_distinct(${w(sql`flatten(list(${asList(f!)}))`)}))`, kind: 'mv' };
-      // Distinct while aggregating (windows cannot: there the list is made distinct after), and a
-      // number made text only once per distinct value; sorted as text, as Splunk sorts values().
+      // A number made text only once per distinct value (not once per event); sorted as text, as
+      // Splunk sorts values().
       if (over) return { sql: sql`list_sort(list_distinct(${w(sql`list(${t})`)}))`, kind: 'mv' };
       if (f?.kind === 'num')
         return {
-          sql: sql`list_sort(list_transform(list(DISTINCT ${f.sql}) FILTER (WHERE ${f.sql} IS NOT NULL), v -> ${numberText(raw('v'))}))`,
+          sql: sql`list_sort(list_transform(list_distinct(list(${f.sql}) FILTER (WHERE ${f.sql} IS NOT NULL)), v -> ${numberText(raw('v'))}))`,
           kind: 'mv',
         };
-      return { sql: sql`list_sort(list(DISTINCT ${t}) FILTER (WHERE ${t} IS NOT NULL))`, kind: 'mv' };
+      return { sql: sql`list_sort(list_distinct(list(${t}) FILTER (WHERE ${t} IS NOT NULL)))`, kind: 'mv' };
     }
     case 'list': {
       const all = each
