@@ -89,7 +89,7 @@ export const append: Translator = (t, rel, command) => {
         if (have === undefined) return sql`CAST(NULL AS ${raw(SQL_TYPE[kind])}) AS ${ident(name)}`;
         return sql`${as({ sql: sql`${ident(name)}`, kind: have }, kind)} AS ${ident(name)}`;
       }),
-    )}, ${part} AS __part, __seq AS __s, __tie AS __t FROM ${ident(r.name)}`;
+    )}, ${part} AS __part, row_number() OVER (ORDER BY __seq, __tie) AS __s, 0 AS __t FROM ${ident(r.name)}`;
   const both = t.step(sql`${side(rel, 0)} UNION ALL ${side(sub, 1)}`, out);
   return t.step(
     sql`SELECT ${join([...out.keys()].map((n) => sql`${ident(n)}`))}, row_number() OVER (ORDER BY __part, __s, __t) AS __seq, 0 AS __tie FROM ${ident(both.name)}`,

@@ -113,9 +113,14 @@ export const stats: Translator = (t, input, command) => {
   }
   const groupBy = by.length ? sql` GROUP BY ${join(by.map((_, i) => raw(String(i + 1))))}` : raw('');
   const grouped = t.step(sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}${whereClause}${groupBy}`, fields);
-  const order = by.length ? join(by.map((name) => sql`${ident(name)}`)) : raw('1');
+  // The groups' order is their by-fields' values: __seq is those values themselves (a row of
+  // them for several), which orders as they do without numbering every group (a sort of every
+  // group: 2.7 s of 15 at 10 M rows).
+  let order: Sql = raw('1');
+  if (by.length === 1) order = sql`${ident(by[0])}`;
+  else if (by.length > 1) order = sql`row(${join(by.map((name) => sql`${ident(name)}`))})`;
   return t.step(
-    sql`SELECT ${join([...fields.keys()].map((name) => sql`${ident(name)}`))}, row_number() OVER (ORDER BY ${order}) AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`,
+    sql`SELECT ${join([...fields.keys()].map((name) => sql`${ident(name)}`))}, ${order} AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`,
     fields,
     carry,
   );

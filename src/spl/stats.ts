@@ -138,12 +138,14 @@ export function oneRowAggregate(call: StatsCall, f: Typed | undefined): Typed | 
     case 'dc':
     case 'distinct_count':
       return { sql: f.kind === 'mv' ? sql`len(list_distinct(${asList(f)}))` : sql`CAST(${there} AS INTEGER)`, kind: 'num' };
-    case 'values': {
-      const list = f.kind === 'mv' ? sql`list_sort(list_distinct(${asList(f)}))` : sql`[${text}]`;
-      return { sql: sql`(CASE WHEN ${there} THEN ${list} END)`, kind: 'mv' };
-    }
+    case 'values':
     case 'list':
-      return { sql: sql`(CASE WHEN ${there} THEN ${f.kind === 'mv' ? sql`${asList(f)}[1:100]` : sql`[${text}]`} END)`, kind: 'mv' };
+      // One value is a single value (as Splunk gives it): the field itself.
+      if (f.kind !== 'mv') return f.kind === 'null' ? { sql: raw('CAST(NULL AS VARCHAR)'), kind: 'str' } : f;
+      return {
+        sql: sql`(CASE WHEN ${there} THEN ${call.fn === 'values' ? sql`list_sort(list_distinct(${asList(f)}))` : sql`${asList(f)}[1:100]`} END)`,
+        kind: 'mv',
+      };
   }
   if (f.kind === 'mv') return undefined;
   switch (call.fn) {
