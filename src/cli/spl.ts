@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { UsageError } from '../errors.ts';
@@ -44,8 +44,9 @@ dns; xmlwineventlog → events; index=a_summary_index → detections; add your o
 CIM names (src, dest, phase_id, source_id …). A field that exists nowhere is null, as in Splunk,
 and said on stderr.
 
-Commands: search, where, eval, stats, eventstats, table, fields, rename, sort, head, tail, dedup,
-nomv, bin/bucket, fillnull, join (subsearch in [ ]), top, rare. Anything else is refused with its
+Commands: search, where, eval, stats, eventstats, streamstats, timechart (… by), chart, table,
+fields, rename, sort, head, tail, dedup, nomv, bin/bucket, fillnull, rex, mvexpand, makemv, join
+and append (subsearch in [ ]), lookup, | inputlookup, | makeresults, top, rare. Anything else is refused with its
 place (spl:LINE:COL: command "transaction" is not supported), never approximated.
 
 Examples:
@@ -66,11 +67,16 @@ Examples:
         const config = loadConfig(typeof raw.config === 'string' ? raw.config : undefined);
         const mapping = { sourcetypes: config.spl.sourcetypes, indexes: config.spl.indexes };
         if (raw.explain) {
-          const spl: SplOptions = { now: await nowOf(undefined, now === 'latest' ? undefined : now), ...mapping };
-          const plan = explainSpl(text, spl);
-          io.stdout.write(`${plan.text}\n`);
-          if (plan.values.length > 0)
-            io.stdout.write(`-- values: ${JSON.stringify(plan.values.map((v) => (typeof v === 'bigint' ? String(v) : v)))}\n`);
+          // The workspace when there is one (lookups, timechart's series, --now latest); the SQL alone otherwise.
+          const explain = async (ws: Workspace | undefined) => {
+            const spl: SplOptions = { now: await nowOf(ws, now === 'latest' && !ws ? undefined : now), ...mapping };
+            const plan = await explainSpl(ws, text, spl);
+            io.stdout.write(`${plan.text}\n`);
+            if (plan.values.length > 0)
+              io.stdout.write(`-- values: ${JSON.stringify(plan.values.map((v) => (typeof v === 'bigint' ? String(v) : v)))}\n`);
+          };
+          if (existsSync(options.db)) await withWorkspace(options.db, explain, true, { externalAccess: false });
+          else await explain(undefined);
           return;
         }
         await withWorkspace(

@@ -4,7 +4,8 @@
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { expandValues } from './commands-rows.ts';
 import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
-import { Args, type Fields, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
+import type { ArgToken } from './ast.ts';
+import { Args, type Fields, PivotNeeded, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
 interface Aggregation {
@@ -15,8 +16,15 @@ interface Aggregation {
   field?: string;
 }
 
-/** stats/eventstats arguments: functions with optional AS, then BY fields. */
-function aggregations(t: Translate, a: Args): { aggs: Aggregation[]; by: string[] } {
+/**
+ * stats/eventstats arguments: functions with optional AS, then BY fields, then (timechart) options
+ * named in `trailing` (… by user limit=5).
+ */
+function aggregations(
+  t: Translate,
+  a: Args,
+  trailing: readonly string[] = [],
+): { aggs: Aggregation[]; by: string[]; options: Map<string, ArgToken> } {
   const aggs: Aggregation[] = [];
   while (!a.done() && !a.isWord('by')) {
     if (a.peek()?.type === 'comma') {
@@ -52,19 +60,18 @@ function aggregations(t: Translate, a: Args): { aggs: Aggregation[]; by: string[
       a.i++;
       label = a.name('a name after AS');
     }
-    aggs.push({ call: { fn, percentile, field: undefined }, as: label, at: head.at, ...(field ? { field } : {}) } as Aggregation & {
-      field?: string;
-    });
+    aggs.push({ call: { fn, percentile }, as: label, at: head.at, field });
   }
   if (aggs.length === 0) t.fail(a.command.at, `${a.command.name}: a stats function expected (count, dc(x), values(x), …)`);
   let by: string[] = [];
   if (a.isWord('by')) {
     a.i++;
-    by = a.fieldList();
+    by = a.fieldList(trailing);
     if (by.length === 0) t.fail(a.command.text[1], `${a.command.name}: fields after BY`);
   }
+  const options = a.options(trailing);
   a.end();
-  return { aggs, by };
+  return { aggs, by, options };
 }
 
 export const stats: Translator = (t, input, command) => {
@@ -179,47 +186,90 @@ export const streamstats: Translator = (t, rel, command) => {
 };
 
 /**
- * timechart span=N[unit] aggregates: one row per time bucket from the first to the last, empty
- * buckets counted 0 (split by a field is not supported: refused).
+ * timechart span=N[unit] aggregates [by field [limit=N] [useother=bool] [usenull=bool]]: one row
+ * per time bucket from the first to the last (empty buckets counted 0); with a split field, one
+ * column per value: the `limit` series with the highest totals (10), the rest summed up as OTHER,
+ * events without the field as NULL.
  */
 export const timechart: Translator = (t, rel, command) => {
   const a = new Args(t, command);
-  const options = a.options(['span', 'limit', 'useother', 'usenull', 'cont', 'partial', 'fixedrange', 'bins']);
-  for (const [name, token] of options) if (name !== 'span') t.fail(token.at, `timechart: option ${name}= is not supported`);
+  const known = ['span', 'limit', 'useother', 'usenull', 'cont', 'partial', 'fixedrange', 'bins'];
+  const options = a.options(known);
+  const { aggs, by, options: after } = aggregations(t, a, known);
+  for (const [name, token] of [...options, ...after]) {
+    if (!['span', 'limit', 'useother', 'usenull'].includes(name)) t.fail(token.at, `timechart: option ${name}= is not supported`);
+    options.set(name, token);
+  }
   const span = options.get('span');
   if (!span) return t.fail(command.at, 'timechart: span= is required (e.g. span=1h)');
   const width = spanSeconds(t, span.value, span.at, 'timechart');
-  const { aggs, by } = aggregations(t, a);
-  if (by.length > 0) t.fail(command.at, 'timechart: a split by field is not supported (use stats … by _time, field)');
+  if (by.length > 1) t.fail(command.at, 'timechart: one split field at most');
+  if (by.length === 1 && aggs.length > 1) t.fail(command.at, 'timechart: one function with a split field');
   const time = t.field(rel, '_time');
   const bucket = sql`floor(${time.sql} / ${width}) * ${width}`;
-  const columns: Sql[] = [sql`${bucket} AS "_time"`];
-  const fields: Fields = new Map([['_time', 'num' as Kind]]);
-  for (const agg of aggs) {
-    const value = statsAggregate(
-      { ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) },
-      undefined,
-      raw('"_time"'),
+  const isCount = (fn: string) => fn === 'count' || fn === 'dc' || fn === 'distinct_count';
+  const aggregate = (agg: Aggregation) =>
+    statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, undefined, raw('"_time"'));
+  const buckets = (from: string) =>
+    sql`(SELECT unnest(range(CAST(min("_time") AS BIGINT), CAST(max("_time") AS BIGINT) + 1, ${width})) AS "_time" FROM ${ident(from)}) b`;
+  if (by.length === 0) {
+    const columns: Sql[] = [sql`${bucket} AS "_time"`];
+    const fields: Fields = new Map([['_time', 'num' as Kind]]);
+    for (const agg of aggs) {
+      const value = aggregate(agg);
+      columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
+      fields.set(agg.as, value.kind);
+    }
+    const grouped = t.step(
+      sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)} WHERE "_time" IS NOT NULL GROUP BY 1`,
+      fields,
     );
-    columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
-    fields.set(agg.as, value.kind);
+    // Every bucket between the first and the last; counts of an empty one are 0.
+    const filled = [...fields.keys()].map((name) => {
+      if (name === '_time') return sql`b."_time"`;
+      const count = aggs.some((agg) => agg.as === name && isCount(agg.call.fn));
+      return count ? sql`coalesce(g.${ident(name)}, 0) AS ${ident(name)}` : sql`g.${ident(name)} AS ${ident(name)}`;
+    });
+    return t.step(
+      sql`SELECT ${join(filled)}, row_number() OVER (ORDER BY b."_time") AS __seq, 0 AS __tie
+        FROM ${buckets(grouped.name)} LEFT JOIN ${ident(grouped.name)} g ON g."_time" = b."_time"`,
+      fields,
+    );
   }
+  const [agg] = aggs;
+  const value = aggregate(agg);
+  const series = asText(t.field(rel, by[0]));
+  const series_ = t.options.pivots?.[command.at];
+  if (!series_) {
+    // The series and their totals (the sum of the function over the buckets), highest first.
+    const ask = t.query(sql`SELECT s, sum(v) AS total FROM (SELECT ${bucket} AS b, ${series} AS s, ${value.sql} AS v FROM ${ident(rel.name)}
+      WHERE "_time" IS NOT NULL GROUP BY 1, 2) GROUP BY s ORDER BY s IS NULL, total DESC NULLS LAST, s`);
+    throw new PivotNeeded(command.at, ask.text, ask.values);
+  }
+  const limit = Number(options.get('limit')?.value ?? 10);
+  if (!Number.isInteger(limit) || limit < 0) t.fail(options.get('limit')!.at, 'timechart: limit= is a count (0: every series)');
+  const flag = (name: string) => (options.get(name)?.value ?? 'true').toLowerCase() !== 'false';
+  const top = limit === 0 ? [...series_.ranked] : series_.ranked.slice(0, limit);
+  const others = series_.ranked.length > top.length && flag('useother');
+  const withNull = series_.hasNull && flag('usenull');
+  const label = sql`(CASE WHEN ${series} IN (${top.length ? join(top.map((v) => sql`${v}`)) : raw('NULL')}) THEN ${series}
+    WHEN ${series} IS NULL THEN ${withNull ? raw("'NULL'") : raw('NULL')} ELSE ${others ? raw("'OTHER'") : raw('NULL')} END)`;
   const grouped = t.step(
-    sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)} WHERE "_time" IS NOT NULL GROUP BY 1`,
-    fields,
+    sql`SELECT ${bucket} AS "_time", ${label} AS __label, ${value.sql} AS __v, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}
+      WHERE "_time" IS NOT NULL GROUP BY 1, 2`,
+    new Map([['_time', 'num' as Kind]]),
   );
-  // Every bucket between the first and the last; counts of an empty one are 0.
-  const filled = [...fields.keys()].map((name) => {
-    if (name === '_time') return sql`b."_time"`;
-    const isCount = aggs.some(
-      (agg) => agg.as === name && (agg.call.fn === 'count' || agg.call.fn === 'dc' || agg.call.fn === 'distinct_count'),
-    );
-    return isCount ? sql`coalesce(g.${ident(name)}, 0) AS ${ident(name)}` : sql`g.${ident(name)} AS ${ident(name)}`;
+  // Columns: the series in text order, then NULL, then OTHER (Splunk's layout).
+  const columnsOf = [...[...top].sort(), ...(withNull ? ['NULL'] : []), ...(others ? ['OTHER'] : [])];
+  const fields: Fields = new Map([['_time', 'num' as Kind]]);
+  const cells = columnsOf.map((name) => {
+    fields.set(name, value.kind);
+    const cell = sql`max(g.__v) FILTER (WHERE g.__label = ${name})`;
+    return isCount(agg.call.fn) ? sql`coalesce(${cell}, 0) AS ${ident(name)}` : sql`${cell} AS ${ident(name)}`;
   });
   return t.step(
-    sql`SELECT ${join(filled)}, row_number() OVER (ORDER BY b."_time") AS __seq, 0 AS __tie
-      FROM (SELECT unnest(range(CAST(min("_time") AS BIGINT), CAST(max("_time") AS BIGINT) + 1, ${width})) AS "_time" FROM ${ident(grouped.name)}) b
-      LEFT JOIN ${ident(grouped.name)} g ON g."_time" = b."_time"`,
+    sql`SELECT b."_time"${cells.length ? sql`, ${join(cells)}` : raw('')}, row_number() OVER (ORDER BY b."_time") AS __seq, 0 AS __tie
+      FROM ${buckets(grouped.name)} LEFT JOIN ${ident(grouped.name)} g ON g."_time" = b."_time" GROUP BY b."_time"`,
     fields,
   );
 };

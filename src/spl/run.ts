@@ -6,7 +6,9 @@
 import type { Row, Workspace } from '../store/workspace.ts';
 import type { Pipeline } from './ast.ts';
 import { parsePipeline } from './parse.ts';
-import { type SplOptions, translate } from './translate.ts';
+import { SplError } from './parse.ts';
+import { type SplOptions, type Translation, translate } from './translate.ts';
+import { PivotNeeded, type Series } from './translator.ts';
 
 export interface SplResult {
   columns: string[];
@@ -19,10 +21,27 @@ export interface SplResult {
   sql: { text: string; values: unknown[] };
 }
 
-/** The statement a search runs as, without running it (--explain). */
-export function explainSpl(text: string, options: SplOptions): SplResult['sql'] & { fields: string[]; warnings: string[] } {
-  const translation = translate(text, parsePipeline(text), options);
-  return { text: translation.text, values: translation.values, fields: translation.fields, warnings: translation.warnings };
+/**
+ * The statement a search runs as (--explain; runSpl runs it). A command whose columns come from
+ * the data (timechart … by) asks the workspace first; without one it cannot be written.
+ */
+export async function explainSpl(ws: Workspace | undefined, text: string, options: SplOptions): Promise<Translation> {
+  const pipeline = parsePipeline(text);
+  const lookups = ws ? await lookupsOf(ws, pipeline) : options.lookups;
+  const pivots: Record<number, Series> = { ...options.pivots };
+  for (;;) {
+    try {
+      return translate(text, pipeline, { ...options, lookups, pivots });
+    } catch (error) {
+      if (!(error instanceof PivotNeeded)) throw error;
+      if (!ws || pivots[error.at]) throw new SplError(text, error.at, 'timechart … by reads its series from the workspace: give --db');
+      const rows = await ws.query(error.text, error.values);
+      pivots[error.at] = {
+        ranked: rows.filter((r) => r.s !== null).map((r) => String(r.s)),
+        hasNull: rows.some((r) => r.s === null),
+      };
+    }
+  }
 }
 
 /** The lookups a pipeline names (lookup NAME, | inputlookup NAME), anywhere in it. */
@@ -54,8 +73,7 @@ async function lookupsOf(ws: Workspace, pipeline: Pipeline): Promise<Record<stri
  * fit in memory as objects); `more` says how many were left out.
  */
 export async function runSpl(ws: Workspace, text: string, options: SplOptions & { maxRows?: number }): Promise<SplResult> {
-  const pipeline = parsePipeline(text);
-  const translation = translate(text, pipeline, { ...options, lookups: await lookupsOf(ws, pipeline) });
+  const translation = await explainSpl(ws, text, options);
   const limit = options.maxRows;
   const rows =
     limit === undefined || limit <= 0

@@ -3,7 +3,8 @@
  * and the hidden event order __seq, __tie), the translation state (its CTEs, the fields found
  * nowhere), eval expressions and search terms as SQL, and the arguments' cursor.
  */
-import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
+import { duckdb } from '../store/dialect-duckdb.ts';
+import { ident, join, raw, render, type Sql, sql } from '../store/sql-template.ts';
 import type { SqlValue } from '../store/sql.ts';
 import type { ArgToken, Command, Pipeline, SearchExpr, SplExpr } from './ast.ts';
 import { EVAL_FUNCTIONS, SPECIAL_FUNCTIONS } from './functions.ts';
@@ -18,6 +19,28 @@ export interface SplOptions {
   indexes: Readonly<Record<string, string>>;
   /** The workspace's lookups (name → columns), for lookup and inputlookup. */
   lookups?: Readonly<Record<string, readonly string[]>>;
+  /** The series of each `timechart … by` (by the command's offset), read from the data first (PivotNeeded). */
+  pivots?: Readonly<Record<number, Series>>;
+}
+
+/** A split field's series, ranked as timechart ranks them (highest total first), and whether some events have none. */
+export interface Series {
+  ranked: readonly string[];
+  hasNull: boolean;
+}
+
+/**
+ * A command needs values from the data before it can be written (timechart … by: its columns are
+ * the split field's values): the statement that lists them. runSpl runs it and translates again.
+ */
+export class PivotNeeded extends Error {
+  constructor(
+    readonly at: number,
+    readonly text: string,
+    readonly values: SqlValue[],
+  ) {
+    super('timechart … by needs the series from the data');
+  }
 }
 
 export interface Translation {
@@ -69,6 +92,12 @@ export class Translate {
     const name = `s${this.n++}`;
     this.steps.push(sql`${ident(name)} AS (${body})`);
     return { name, fields, carry };
+  }
+
+  /** A query over the CTEs made so far, as text and values (to ask the data something mid-translation). */
+  query(select: Sql): { text: string; values: SqlValue[] } {
+    const rendered = render(sql`WITH ${join(this.steps, ',\n')} ${select}`, duckdb);
+    return { text: rendered.text, values: rendered.params };
   }
 
   /** A field of a relation; one that is not there is NULL (and said once). */
