@@ -594,7 +594,7 @@ test('spl: what is outside the subset is refused with its place, never approxima
     [`${HTTP} | timechart span=1h count max(bytes_out) by user`, /timechart: one function with a split field/],
     [`${HTTP} | timechart span=1h count by user cont=false`, /timechart: option cont= is not supported/],
     [`${HTTP} | timechart count`, /timechart: span= is required/],
-    [`${HTTP} | chart count over src_ip by user`, /chart: over … by … .* is not supported/],
+    [`${HTTP} | chart count over src_ip by user method`, /chart: two fields at most/],
     [`${HTTP} | rex "(?<a>x)"`, /rex: field= is required/],
     [`${HTTP} | dedup src_ip sortby -_time`, /dedup: sortby is not supported/],
     [`${HTTP} | dedup consecutive=true src_ip`, /dedup: option consecutive= is not supported/],

@@ -4,7 +4,7 @@
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { expandValues } from './commands-rows.ts';
 import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
-import type { ArgToken } from './ast.ts';
+import type { ArgToken, Command } from './ast.ts';
 import { Args, type Fields, PivotNeeded, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
@@ -236,60 +236,109 @@ export const timechart: Translator = (t, rel, command) => {
       fields,
     );
   }
-  const [agg] = aggs;
-  const value = aggregate(agg);
-  const series = asText(t.field(rel, by[0]));
-  const series_ = t.options.pivots?.[command.at];
-  if (!series_) {
-    // The series and their totals (the sum of the function over the buckets), highest first.
-    const ask = t.query(sql`SELECT s, sum(v) AS total FROM (SELECT ${bucket} AS b, ${series} AS s, ${value.sql} AS v FROM ${ident(rel.name)}
-      WHERE "_time" IS NOT NULL GROUP BY 1, 2) GROUP BY s ORDER BY s IS NULL, total DESC NULLS LAST, s`);
+  const row = { name: '_time', key: bucket, kind: 'num' as Kind, fill: width };
+  return pivot(t, rel, command, row, aggs[0], by[0], options);
+};
+
+/** The rows' key of a pivot (timechart: the time bucket, filled from first to last; chart: the over-field). */
+interface PivotRow {
+  name: string;
+  key: Sql;
+  kind: Kind;
+  /** Every bucket of this width between the first and the last gets a row. */
+  fill?: number;
+}
+
+/**
+ * A table of one column per value of the split field (timechart … by, chart … over … by): the
+ * `limit` series with the highest totals (10; the function summed over the rows), the rest
+ * summed up as OTHER, rows without the field as NULL; columns in text order, then NULL, then
+ * OTHER; empty cells of a count 0. The series are read from the data first (PivotNeeded).
+ */
+function pivot(
+  t: Translate,
+  rel: Rel,
+  command: Command,
+  row: PivotRow,
+  agg: Aggregation,
+  split: string,
+  options: Map<string, ArgToken>,
+): Rel {
+  const value = statsAggregate(
+    { ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) },
+    undefined,
+    raw('"_time"'),
+  );
+  const series = asText(t.field(rel, split));
+  const present = sql`${row.key} IS NOT NULL`;
+  const known = t.options.pivots?.[command.at];
+  if (!known) {
+    const ask =
+      t.query(sql`SELECT s, sum(v) AS total FROM (SELECT ${row.key} AS k, ${series} AS s, ${value.sql} AS v FROM ${ident(rel.name)}
+      WHERE ${present} GROUP BY 1, 2) GROUP BY s ORDER BY s IS NULL, total DESC NULLS LAST, s`);
     throw new PivotNeeded(command.at, ask.text, ask.values);
   }
-  const limit = Number(options.get('limit')?.value ?? 10);
-  if (!Number.isInteger(limit) || limit < 0) t.fail(options.get('limit')!.at, 'timechart: limit= is a count (0: every series)');
+  const limitText = options.get('limit')?.value ?? '10';
+  if (!/^\d+$/.test(limitText)) t.fail(options.get('limit')!.at, `${command.name}: limit= is a count (0: every series)`);
+  const limit = Number(limitText);
   const flag = (name: string) => (options.get(name)?.value ?? 'true').toLowerCase() !== 'false';
-  const top = limit === 0 ? [...series_.ranked] : series_.ranked.slice(0, limit);
-  const others = series_.ranked.length > top.length && flag('useother');
-  const withNull = series_.hasNull && flag('usenull');
+  const top = limit === 0 ? [...known.ranked] : known.ranked.slice(0, limit);
+  const others = known.ranked.length > top.length && flag('useother');
+  const withNull = known.hasNull && flag('usenull');
   const label = sql`(CASE WHEN ${series} IN (${top.length ? join(top.map((v) => sql`${v}`)) : raw('NULL')}) THEN ${series}
     WHEN ${series} IS NULL THEN ${withNull ? raw("'NULL'") : raw('NULL')} ELSE ${others ? raw("'OTHER'") : raw('NULL')} END)`;
   const grouped = t.step(
-    sql`SELECT ${bucket} AS "_time", ${label} AS __label, ${value.sql} AS __v, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}
-      WHERE "_time" IS NOT NULL GROUP BY 1, 2`,
-    new Map([['_time', 'num' as Kind]]),
+    sql`SELECT ${row.key} AS __k, ${label} AS __label, ${value.sql} AS __v, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}
+      WHERE ${present} GROUP BY 1, 2`,
+    new Map(),
   );
-  // Columns: the series in text order, then NULL, then OTHER (Splunk's layout).
-  const columnsOf = [...[...top].sort(), ...(withNull ? ['NULL'] : []), ...(others ? ['OTHER'] : [])];
-  const fields: Fields = new Map([['_time', 'num' as Kind]]);
-  const cells = columnsOf.map((name) => {
+  const columns = [...[...top].sort(), ...(withNull ? ['NULL'] : []), ...(others ? ['OTHER'] : [])].filter((c) => c !== row.name);
+  const fields: Fields = new Map([[row.name, row.kind]]);
+  const count = ['count', 'dc', 'distinct_count'].includes(agg.call.fn);
+  const cells = columns.map((name) => {
     fields.set(name, value.kind);
     const cell = sql`max(g.__v) FILTER (WHERE g.__label = ${name})`;
-    return isCount(agg.call.fn) ? sql`coalesce(${cell}, 0) AS ${ident(name)}` : sql`${cell} AS ${ident(name)}`;
+    return count ? sql`coalesce(${cell}, 0) AS ${ident(name)}` : sql`${cell} AS ${ident(name)}`;
   });
+  const keys = row.fill
+    ? sql`(SELECT unnest(range(CAST(min(__k) AS BIGINT), CAST(max(__k) AS BIGINT) + 1, ${row.fill})) AS __k FROM ${ident(grouped.name)}) b`
+    : sql`(SELECT DISTINCT __k FROM ${ident(grouped.name)}) b`;
   return t.step(
-    sql`SELECT b."_time"${cells.length ? sql`, ${join(cells)}` : raw('')}, row_number() OVER (ORDER BY b."_time") AS __seq, 0 AS __tie
-      FROM ${buckets(grouped.name)} LEFT JOIN ${ident(grouped.name)} g ON g."_time" = b."_time" GROUP BY b."_time"`,
+    sql`SELECT b.__k AS ${ident(row.name)}${cells.length ? sql`, ${join(cells)}` : raw('')}, b.__k AS __seq, 0 AS __tie
+      FROM ${keys} LEFT JOIN ${ident(grouped.name)} g ON g.__k = b.__k GROUP BY b.__k`,
     fields,
   );
-};
+}
 
-/** chart aggregates [over field | by field]: one row per value (two split fields would pivot: refused). */
+/**
+ * chart aggregate over X [by Y] | chart aggregate by X [Y]: one row per X (in X's order); with a
+ * second field, one column per value of it (as timechart … by).
+ */
 export const chart: Translator = (t, rel, command) => {
+  const known = ['limit', 'useother', 'usenull'];
   const args = command.args;
-  const over = args.findIndex((x) => x.type === 'word' && x.value.toLowerCase() === 'over');
-  if (over >= 0) {
-    const rest = args.slice(over + 2);
-    if (rest.length > 0)
-      t.fail(rest[0].at, 'chart: over … by … (a table of one column per value) is not supported; use stats … by both fields');
-    // chart f over x is stats f by x.
-    const rewritten = { ...command, args: [...args.slice(0, over), { ...args[over], image: 'by', value: 'by' }, ...args.slice(over + 1)] };
-    return stats(t, rel, rewritten);
-  }
-  const { by } = aggregations(t, new Args(t, command));
-  if (by.length > 1)
-    t.fail(command.at, 'chart: a second split field (a table of one column per value) is not supported; use stats … by both fields');
-  return stats(t, rel, command);
+  const overAt = args.findIndex((x) => x.type === 'word' && x.value.toLowerCase() === 'over');
+  // chart f over x [by y] reads as chart f by x [y].
+  const rewritten =
+    overAt < 0
+      ? command
+      : {
+          ...command,
+          args: args
+            .filter((_, i) => i !== overAt + 2 || args[i].value.toLowerCase() !== 'by')
+            .map((x, i) => (i === overAt ? { ...x, image: 'by', value: 'by' } : x)),
+        };
+  const a = new Args(t, rewritten);
+  const before = a.options(known);
+  const { aggs, by, options: after } = aggregations(t, a, known);
+  const options = new Map([...before, ...after]);
+  if (by.length > 2) t.fail(command.at, 'chart: two fields at most (over X by Y)');
+  if (by.length < 2)
+    return stats(t, rel, { ...rewritten, args: rewritten.args.filter((x) => !known.some((k) => x.value.toLowerCase() === k)) });
+  if (aggs.length > 1) t.fail(command.at, 'chart: one function with a split field');
+  const over = t.field(rel, by[0]);
+  const row = { name: by[0], key: over.kind === 'null' ? raw('NULL') : over.sql, kind: over.kind === 'null' ? ('str' as Kind) : over.kind };
+  return pivot(t, rel, command, row, aggs[0], by[1], options);
 };
 
 /** top/rare [N] [limit=N] field… [by field…]: the most (least) common values, count and percent. */
