@@ -389,6 +389,58 @@ const CASES: [string, string[], unknown[][]][] = [
       ['c.test', '1'],
     ],
   ],
+  // timechart by: a column per series (text order, then NULL and OTHER), empty cells of a count 0
+  [
+    `${HTTP} | timechart span=12h count by user`,
+    ['_time', 'alice', 'bob', 'NULL'],
+    [
+      ['2024-03-01T00:00:00', '3', '1', '0'],
+      ['2024-03-01T12:00:00', '0', '1', '0'],
+      ['2024-03-02T00:00:00', '0', '0', '1'],
+    ],
+  ],
+  [
+    `${HTTP} | timechart span=1d count by src_ip limit=1`,
+    ['_time', '10.0.0.1', 'OTHER'],
+    [
+      ['2024-03-01T00:00:00', '3', '2'],
+      ['2024-03-02T00:00:00', '0', '1'],
+    ],
+  ],
+  [
+    `${HTTP} | timechart span=1d max(bytes_out) by method`,
+    ['_time', 'GET', 'POST'],
+    [
+      ['2024-03-01T00:00:00', '100', '250'],
+      ['2024-03-02T00:00:00', '9', null],
+    ],
+  ],
+  [
+    `${HTTP} | timechart span=1d count by user limit=1 useother=false usenull=false`,
+    ['_time', 'alice'],
+    [
+      ['2024-03-01T00:00:00', '3'],
+      ['2024-03-02T00:00:00', '0'],
+    ],
+  ],
+  // chart over X by Y: a row per X, a column per Y
+  [
+    `${HTTP} | chart count over src_ip by method`,
+    ['src_ip', 'GET', 'POST'],
+    [
+      ['10.0.0.1', '2', '1'],
+      ['10.0.0.2', '2', '0'],
+      ['10.0.0.3', '1', '0'],
+    ],
+  ],
+  [
+    `${HTTP} | chart sum(bytes_out) by user method`,
+    ['user', 'GET', 'POST'],
+    [
+      ['alice', '200', '250'],
+      ['bob', '150', null],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,
