@@ -849,3 +849,36 @@ test("spl: the seed's scored beacon search as written gives the rows hunt beacon
   // As written, evtmult is never 100 and beaconmult never 200 (the lower tier is tested first).
   assert.ok([...fromSpl.values()].every((r) => r.evtmult !== '100' && r.beaconmult !== '200'));
 });
+
+test("spl: a field no column holds is read from the event's own JSON (Zeek's history), through search, eval and stats; one no event has is said", async () => {
+  const file = join(dir, 'zeek.duckdb');
+  const loaded = await cli('ingest', testData('zeek', 'stratosphere', '008-zeek-mixed', 'data', 'conn.log.labeled'), '--db', file, '-q');
+  assert.equal(loaded.code, 0, loaded.stderr);
+  const zeek = await Workspace.open(file, { readOnly: true });
+  try {
+    // What the JSON holds, counted in SQL: the expected answers.
+    const expected = await zeek.query(
+      "SELECT json_extract_string(extra, '$.history') AS h, count(*) AS n FROM flows GROUP BY 1 ORDER BY n DESC, h LIMIT 3",
+    );
+    const syn = Number(await zeek.scalar("SELECT count(*) FROM flows WHERE json_extract_string(extra, '$.history') ILIKE 'S%'"));
+    const top = await runSpl(zeek, 'sourcetype=bro:conn:json | stats count by history | sort - count history | head 3', {
+      now: NOW,
+      ...MAPPING,
+    });
+    assert.deepEqual(
+      top.rows.map((r) => [r.history, Number(r.count)]),
+      expected.map((r) => [r.h, Number(r.n)]),
+    );
+    assert.deepEqual(top.warnings, []);
+    const filtered = await runSpl(zeek, 'sourcetype=bro:conn:json history=S* | eval h=lower(history) | stats count', {
+      now: NOW,
+      ...MAPPING,
+    });
+    assert.deepEqual(filtered.rows, [{ count: String(syn) }]);
+    const nowhere = await runSpl(zeek, 'sourcetype=bro:conn:json | stats dc(no_such_key) as n', { now: NOW, ...MAPPING });
+    assert.deepEqual(nowhere.warnings, ['no_such_key']);
+    assert.deepEqual(nowhere.rows, [{ n: '0' }]);
+  } finally {
+    zeek.close();
+  }
+});

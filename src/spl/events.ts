@@ -90,6 +90,7 @@ export function events(t: Translate, command: Command): Rel {
   }
   const { rest, earliest, latest } = timeRange(t, terms);
   const sources = [...tables].map(sourceOf);
+  for (const source of sources) t.sources.set(source.table, source.extra);
   const fields: Fields = new Map();
   const perSource = sources.map((source) => sourceFields(source));
   for (const map of perSource) for (const [name, f] of map) if (!fields.has(name)) fields.set(name, f.kind);
@@ -100,8 +101,9 @@ export function events(t: Translate, command: Command): Rel {
       if (lower === 'index' || lower === 'sourcetype') return { sql: raw('NULL'), kind: 'null' };
       const f = own.get(name);
       if (f) return f;
-      t.missing.add(name);
-      return { sql: raw('NULL'), kind: 'null' };
+      // A field no column holds: the event's own, in its JSON column (as later commands read it).
+      t.fromExtra.add(name);
+      return { sql: sql`json_extract_string(${ident(source.extra)}, ${`$.${JSON.stringify(name)}`})`, kind: 'str' };
     };
     const condition = t.search(mapSourceTerms(t, rest, source.table), fieldOf);
     const range = [
@@ -113,10 +115,10 @@ export function events(t: Translate, command: Command): Rel {
       return f ? sql`${f.sql} AS ${ident(name)}` : sql`CAST(NULL AS ${raw(SQL_TYPE[kind])}) AS ${ident(name)}`;
     });
     const tie = source.tie ? sql`${ident(source.tie)}` : raw('0');
-    return sql`SELECT ${join(columns)}, -epoch_us(ts) AS __seq, ${tie} AS __tie FROM ${ident(source.table)}
+    return sql`SELECT ${join(columns)}, ${ident(source.extra)} AS __extra, -epoch_us(ts) AS __seq, ${tie} AS __tie FROM ${ident(source.table)}
       WHERE ts IS NOT NULL AND ${join([condition, ...range], ' AND ')}`;
   });
-  return t.step(join(selects, ' UNION ALL BY NAME '), fields);
+  return t.step(join(selects, ' UNION ALL BY NAME '), fields, { extra: true });
 }
 
 /** The terms with index=/sourcetype= decided for one table: true where they name it. */

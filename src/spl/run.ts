@@ -3,6 +3,7 @@
  * reach: the same sandbox as `huntbook sql`); rows as Splunk gives them, every value as text, a
  * multivalue field as a list (one value: that value).
  */
+import { quoteIdent } from '../store/schema.ts';
 import type { Row, Workspace } from '../store/workspace.ts';
 import type { Pipeline } from './ast.ts';
 import { parsePipeline } from './parse.ts';
@@ -87,11 +88,26 @@ export async function runSpl(ws: Workspace, text: string, options: SplOptions & 
   for (const row of rows) {
     for (const [key, value] of Object.entries(row)) if (Array.isArray(value) && value.length === 1) row[key] = value[0];
   }
+  // A field read from the events' JSON that no event has is one that exists nowhere (said, as a missing column is).
+  const nowhere: string[] = [];
+  for (const name of translation.fromExtra.fields) {
+    let found = false;
+    for (const [table, column] of translation.fromExtra.sources) {
+      const hit = await ws.query(`SELECT 1 FROM ${quoteIdent(table)} WHERE json_exists(${quoteIdent(column)}, $1) LIMIT 1`, [
+        `$.${JSON.stringify(name)}`,
+      ]);
+      if (hit.length > 0) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) nowhere.push(name);
+  }
   return {
     columns: translation.fields,
     rows,
     more,
-    warnings: translation.warnings,
+    warnings: [...new Set([...translation.warnings, ...nowhere])].sort(),
     sql: { text: translation.text, values: translation.values },
   };
 }

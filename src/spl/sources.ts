@@ -3,7 +3,7 @@
  * spl: section, config/huntbook.yml): their fields are the table's columns, `_time` its event time,
  * and the CIM names the seed uses where the table calls them otherwise (aliases).
  */
-import { CANONICAL_COLUMNS, type CanonicalTable, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, type SqlType } from '../store/schema.ts';
 
 /** A table an SPL search may read: the canonical log tables and the detections. */
 export type SplTable = CanonicalTable | 'detections';
@@ -16,6 +16,8 @@ export interface SplSource {
   aliases: Readonly<Record<string, string>>;
   /** A column that orders equal times (the load's record key), if the table has one. */
   tie?: string;
+  /** The JSON column holding each event's other fields (Zeek's and Sysmon's that no column names). */
+  extra: string;
 }
 
 const DETECTION_COLUMNS: SplSource['columns'] = [
@@ -38,6 +40,6 @@ const ALIASES: Partial<Record<SplTable, Record<string, string>>> = {
 };
 
 export function sourceOf(table: SplTable): SplSource {
-  if (table === 'detections') return { table, columns: DETECTION_COLUMNS, aliases: ALIASES.detections ?? {} };
-  return { table, columns: CANONICAL_COLUMNS[table], aliases: ALIASES[table] ?? {}, tie: 'rec' };
+  if (table === 'detections') return { table, columns: DETECTION_COLUMNS, aliases: ALIASES.detections ?? {}, extra: 'details' };
+  return { table, columns: CANONICAL_COLUMNS[table], aliases: ALIASES[table] ?? {}, tie: 'rec', extra: EXTRA_COLUMN[table] };
 }

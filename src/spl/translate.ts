@@ -88,5 +88,11 @@ export function translate(text: string, pipeline: Pipeline, options: SplOptions)
   const statement = sql`WITH ${join(t.steps, ',\n')}
 SELECT ${out.length ? join(out) : raw('NULL AS "_empty"')} FROM ${ident(rel.name)} ORDER BY __seq, __tie`;
   const rendered = render(statement, duckdb);
-  return { text: rendered.text, values: rendered.params, fields: [...rel.fields.keys()], warnings: [...t.missing].sort() };
+  return {
+    text: rendered.text,
+    values: rendered.params,
+    fields: [...rel.fields.keys()],
+    warnings: [...t.missing].sort(),
+    fromExtra: { fields: [...t.fromExtra].sort(), sources: [...t.sources] },
+  };
 }

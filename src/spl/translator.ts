@@ -51,6 +51,8 @@ export interface Translation {
   fields: string[];
   /** Fields named but found nowhere (null, as in Splunk). */
   warnings: string[];
+  /** Fields read from the events' JSON, and the tables and JSON columns they may be in (runSpl says which exist nowhere). */
+  fromExtra: { fields: string[]; sources: [string, string][] };
 }
 
 export type Fields = Map<string, Kind>;
@@ -67,6 +69,8 @@ export interface Carry {
   unique?: readonly string[];
   /** The rows are in the order of these fields' values (and __seq counts that order). */
   sortedBy?: readonly string[];
+  /** The rows still carry their events' other fields (__extra, the table's JSON column): a field no column holds is read there. */
+  extra?: boolean;
 }
 
 /** The commands of the subset, each its translator. */
@@ -75,6 +79,10 @@ export type Translator = (t: Translate, rel: Rel, command: Command) => Rel;
 export class Translate {
   readonly steps: Sql[] = [];
   readonly missing = new Set<string>();
+  /** Fields read from the events' JSON (no column holds them). */
+  readonly fromExtra = new Set<string>();
+  /** The tables the events came from, with their JSON column (to look for those fields). */
+  readonly sources = new Map<string, string>();
   private n = 0;
   constructor(
     readonly text: string,
@@ -100,10 +108,18 @@ export class Translate {
     return { text: rendered.text, values: rendered.params };
   }
 
-  /** A field of a relation; one that is not there is NULL (and said once). */
+  /**
+   * A field of a relation: its column; else, while the rows still carry their events' other
+   * fields, that key of the event's JSON (Zeek's history, a Sysmon field …); else NULL, said once.
+   */
   field(rel: Rel, name: string, prefix = ''): Typed {
     const kind = rel.fields.get(name);
     if (kind === undefined) {
+      if (rel.carry?.extra) {
+        this.fromExtra.add(name);
+        const column = prefix ? sql`${raw(prefix)}.__extra` : raw('__extra');
+        return { sql: sql`json_extract_string(${column}, ${`$.${JSON.stringify(name)}`})`, kind: 'str' };
+      }
       this.missing.add(name);
       return { sql: raw('NULL'), kind: 'null' };
     }
@@ -127,8 +143,8 @@ export class Translate {
     }
     // What the rows were keyed and ordered by holds while those fields stay as they were.
     const untouched = (names: readonly string[] | undefined) => (names?.every((n) => !replace.has(n) && !drop.has(n)) ? names : undefined);
-    const carry = { unique: untouched(rel.carry?.unique), sortedBy: untouched(rel.carry?.sortedBy) };
-    return { columns: [...columns, raw('__seq'), raw('__tie')], fields, carry };
+    const carry = { unique: untouched(rel.carry?.unique), sortedBy: untouched(rel.carry?.sortedBy), extra: rel.carry?.extra };
+    return { columns: [...columns, ...(carry.extra ? [raw('__extra')] : []), raw('__seq'), raw('__tie')], fields, carry };
   }
 
   /** An eval expression as SQL; `bound` names values that stand for fields (mvfilter's each value). */
