@@ -441,6 +441,7 @@ const CASES: [string, string[], unknown[][]][] = [
       ['bob', '150', null],
     ],
   ],
+  [`${HTTP} | rename *_ip AS ip_* | table ip_src ip_dest | head 1`, ['ip_src', 'ip_dest'], [['10.0.0.3', '1.1.1.1']]],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,

@@ -53,7 +53,31 @@ export const rename: Translator = (t, rel, command) => {
     a.i++;
     pairs.push([from, a.name('a new name')]);
   }
-  const renamed = new Map(pairs);
+  // A wildcard renames every field it matches, the new name taking what * stood for (*_ip AS ip_*).
+  const renamed = new Map<string, string>();
+  for (const [from, to] of pairs) {
+    if (!from.includes('*')) {
+      renamed.set(from, to);
+      continue;
+    }
+    const stars = (from.match(/\*/g) ?? []).length;
+    if ((to.match(/\*/g) ?? []).length !== stars) t.fail(command.at, `rename: "${from}" and "${to}" need as many * each`);
+    const pattern = new RegExp(
+      `^${from
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('(.*)')}$`,
+    );
+    for (const name of rel.fields.keys()) {
+      const m = pattern.exec(name);
+      if (!m) continue;
+      let i = 1;
+      renamed.set(
+        name,
+        to.replace(/\*/g, () => m[i++]),
+      );
+    }
+  }
   const columns: Sql[] = [];
   const out: Fields = new Map();
   for (const [name, kind] of rel.fields) {
