@@ -4,7 +4,8 @@
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
 import { expandValues } from './commands-rows.ts';
 import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
-import type { ArgToken, Command } from './ast.ts';
+import type { ArgToken, Command, SplExpr } from './ast.ts';
+import { parseEval } from './parse.ts';
 import { Args, type Fields, PivotNeeded, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
@@ -14,6 +15,20 @@ interface Aggregation {
   at: number;
   /** The field the function reads (none: count). */
   field?: string;
+  /** Or an expression: count(eval(status>=400)). */
+  expr?: SplExpr;
+}
+
+/**
+ * What an aggregation reads: its field, or its eval expression (a test counts where it holds:
+ * false is no value, as Splunk's count(eval(x>1)) counts).
+ */
+function aggField(t: Translate, rel: Rel, agg: Aggregation): Typed | undefined {
+  if (agg.expr) {
+    const value = t.expr(rel, agg.expr);
+    return value.kind === 'bool' ? { sql: sql`(CASE WHEN ${value.sql} THEN 1 END)`, kind: 'num' } : value;
+  }
+  return agg.field === undefined ? undefined : t.field(rel, agg.field);
 }
 
 /**
@@ -44,15 +59,30 @@ function aggregations(
       t.fail(head.at, `${a.command.name}: function "${written}" is not supported`);
     }
     let field: string | undefined;
+    let expr: SplExpr | undefined;
     let label = written;
     if (a.peek()?.type === 'lparen') {
       a.i++;
       const f = a.next('a field');
-      if (f.type === 'word' && /^eval$/i.test(f.value))
-        t.fail(f.at, `${a.command.name}: ${written}(eval(…)) is not supported; eval the field first`);
-      field = f.value;
-      if (a.next('")"').type !== 'rparen') t.fail(f.at, `${a.command.name}: one field in ${written}( )`);
-      label = `${written}(${field})`;
+      if (f.type === 'word' && /^eval$/i.test(f.value) && a.peek()?.type === 'lparen') {
+        // f(eval(expression)): the expression runs to the parenthesis that closes eval's.
+        const start = a.next('(');
+        let depth = 1;
+        while (!a.done() && depth > 0) {
+          const token = a.next(')');
+          if (token.type === 'lparen') depth++;
+          else if (token.type === 'rparen') depth--;
+        }
+        if (depth > 0) t.fail(start.at, `${a.command.name}: eval( without its )`);
+        const close = a.tokens[a.i - 1];
+        expr = parseEval(t.text, start.at + 1, close.at);
+        if (a.next('")"').type !== 'rparen') t.fail(close.at, `${a.command.name}: one expression in ${written}(eval( ))`);
+        label = t.text.slice(head.at, a.tokens[a.i - 1].at + 1);
+      } else {
+        field = f.value;
+        if (a.next('")"').type !== 'rparen') t.fail(f.at, `${a.command.name}: one field in ${written}( )`);
+        label = `${written}(${field})`;
+      }
     } else if (fn !== 'count') {
       t.fail(head.at, `${a.command.name}: ${written} needs a field: ${written}(field)`);
     }
@@ -60,7 +90,7 @@ function aggregations(
       a.i++;
       label = a.name('a name after AS');
     }
-    aggs.push({ call: { fn, percentile }, as: label, at: head.at, field });
+    aggs.push({ call: { fn, percentile }, as: label, at: head.at, field, expr });
   }
   if (aggs.length === 0) t.fail(a.command.at, `${a.command.name}: a stats function expected (count, dc(x), values(x), …)`);
   let by: string[] = [];
@@ -93,7 +123,7 @@ export const stats: Translator = (t, input, command) => {
   // rows): every group is one row, no grouping needed.
   const unique = rel.carry?.unique;
   if (by.length > 0 && unique && unique.every((k) => by.includes(k))) {
-    const values = aggs.map((agg) => oneRowAggregate(agg.call, agg.field === undefined ? undefined : t.field(rel, agg.field)));
+    const values = aggs.map((agg) => oneRowAggregate(agg.call, aggField(t, rel, agg)));
     if (values.every((v) => v !== undefined)) {
       const columns = [...byColumns];
       for (const [i, agg] of aggs.entries()) {
@@ -113,7 +143,7 @@ export const stats: Translator = (t, input, command) => {
   const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
   const columns: Sql[] = [...byColumns];
   for (const agg of aggs) {
-    const value = statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, undefined, time);
+    const value = statsAggregate({ ...agg.call, field: aggField(t, rel, agg) }, undefined, time);
     columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
     fields.delete(agg.as);
     fields.set(agg.as, value.kind);
@@ -145,7 +175,7 @@ function windowed(t: Translate, rel: Rel, aggs: Aggregation[], by: string[], fra
   const present = groups.map((g) => sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`);
   const replace = new Map<string, Typed>();
   for (const agg of aggs) {
-    const field = agg.field === undefined ? undefined : t.field(rel, agg.field);
+    const field = aggField(t, rel, agg);
     // Rows told apart by the by-fields and this one: within a group its values are distinct
     // already, so dc() is a count (no distinct window: the seed's dc(bytes_out) by pair).
     const distinctAlready =
@@ -208,8 +238,7 @@ export const timechart: Translator = (t, rel, command) => {
   const time = t.field(rel, '_time');
   const bucket = sql`floor(${time.sql} / ${width}) * ${width}`;
   const isCount = (fn: string) => fn === 'count' || fn === 'dc' || fn === 'distinct_count';
-  const aggregate = (agg: Aggregation) =>
-    statsAggregate({ ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) }, undefined, raw('"_time"'));
+  const aggregate = (agg: Aggregation) => statsAggregate({ ...agg.call, field: aggField(t, rel, agg) }, undefined, raw('"_time"'));
   const buckets = (from: string) =>
     sql`(SELECT unnest(range(CAST(min("_time") AS BIGINT), CAST(max("_time") AS BIGINT) + 1, ${width})) AS "_time" FROM ${ident(from)}) b`;
   if (by.length === 0) {
@@ -264,11 +293,7 @@ function pivot(
   split: string,
   options: Map<string, ArgToken>,
 ): Rel {
-  const value = statsAggregate(
-    { ...agg.call, field: agg.field === undefined ? undefined : t.field(rel, agg.field) },
-    undefined,
-    raw('"_time"'),
-  );
+  const value = statsAggregate({ ...agg.call, field: aggField(t, rel, agg) }, undefined, raw('"_time"'));
   const series = asText(t.field(rel, split));
   const present = sql`${row.key} IS NOT NULL`;
   const known = t.options.pivots?.[command.at];
