@@ -17,7 +17,7 @@ import { before, test } from 'node:test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSpl } from '../src/spl/run.ts';
+import { explainSpl, runSpl } from '../src/spl/run.ts';
 import { defaultConfig } from '../src/config.ts';
 import { SCORED_MULTIPLIERS, SCORED_TIER_FEATURES } from '../src/model/features.ts';
 import { Workspace } from '../src/store/workspace.ts';
@@ -460,6 +460,40 @@ const CASES: [string, string[], unknown[][]][] = [
       ['10.0.0.2', '2'],
     ],
   ],
+  // join, then a filter on the subsearch's fields: the filter tests the row the join took (each
+  // key's first), not any row of the key (10.0.0.2 is 1.1.1.1's second row: not taken)
+  [
+    `${HTTP} | stats count by dest_ip | join dest_ip [search ${HTTP} | stats count as n by dest_ip, src_ip] | search src_ip=10.0.0.2`,
+    ['dest_ip', 'count', 'src_ip', 'n'],
+    [['3.3.3.3', '1', '10.0.0.2', '1']],
+  ],
+  // an eventstats over every event before the join: total counts all six, not only the kept key's
+  [
+    `${HTTP} | eventstats count as total | stats max(total) as total count by dest_ip | join dest_ip [search ${HTTP} | stats dc(src_ip) as srcs by dest_ip] | search srcs>1`,
+    ['dest_ip', 'total', 'count', 'srcs'],
+    [['1.1.1.1', '6', '4', '3']],
+  ],
+  // overwrite=false: count stays the main search's (4), the subsearch's (2) does not decide
+  [
+    `${HTTP} | stats count by dest_ip | join overwrite=false dest_ip [search ${HTTP} | stats count by dest_ip, src_ip] | search count=4`,
+    ['dest_ip', 'count', 'src_ip'],
+    [['1.1.1.1', '4', '10.0.0.1']],
+  ],
+  // where after the join, on a multivalue of the subsearch
+  [
+    `${HTTP} | stats sum(bytes_out) as out by dest_ip | join dest_ip [search ${HTTP} | stats values(user) as users by dest_ip] | where mvcount(users) >= 2`,
+    ['dest_ip', 'out', 'users'],
+    [['1.1.1.1', '309', ['alice', 'bob']]],
+  ],
+  // eventstats by the key and dedup of the key keep events of other keys apart: newest first
+  [
+    `${HTTP} | eventstats count as per_dest by dest_ip | dedup dest_ip | join dest_ip [search ${HTTP} | stats dc(src_ip) as srcs by dest_ip] | search srcs=1 | table dest_ip, per_dest, srcs`,
+    ['dest_ip', 'per_dest', 'srcs'],
+    [
+      ['3.3.3.3', '1', '1'],
+      ['2.2.2.2', '1', '1'],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,
@@ -613,6 +647,25 @@ test('spl: commands and stats functions give what Splunk gives on six hand-check
     assert.deepEqual(got.columns, columns, query);
     assert.deepEqual(got.rows, rows, query);
   }
+});
+
+test('spl: a join reads only the events whose keys it can match, and gives the rows it gives written as it stands', async () => {
+  const joins = CASES.filter(([query]) => / join /.test(query));
+  assert.ok(joins.length >= 6);
+  for (const [query] of joins) {
+    const narrowed = await runSpl(ws, query, { now: NOW, ...MAPPING });
+    const plain = await runSpl(ws, query, { now: NOW, ...MAPPING, pushdown: false });
+    assert.deepEqual(narrowed.rows, plain.rows, query);
+    assert.doesNotMatch(plain.sql.text, / IN \(SELECT /, query);
+  }
+  const restricted = async (query: string) =>
+    / IN \(SELECT "k0" FROM /.test((await explainSpl(undefined, query, { now: NOW, ...MAPPING })).text);
+  // The search's events are narrowed where the rows keep their keys apart …
+  assert.ok(await restricted(joins.find(([q]) => q.includes('dedup dest_ip | join'))![0]));
+  assert.ok(await restricted(readFileSync('test/data/spl/seed-scored-beacons.spl', 'utf8')));
+  // … and not where an eventstats over every event (or a left join) needs the others.
+  assert.ok(!(await restricted(joins.find(([q]) => q.includes('eventstats count as total'))![0])));
+  assert.ok(!(await restricted(joins.find(([q]) => q.includes('type=left'))![0])));
 });
 
 test('spl: eval functions', async () => {

@@ -2,10 +2,19 @@
  * Commands that bring in another search (its subsearch in [ ]): join, append.
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
-import { Args, type Fields, SQL_TYPE, type Translator } from './translator.ts';
-import { as, asText, common } from './values.ts';
+import type { Command, SearchExpr, SplExpr } from './ast.ts';
+import { parseEval, parseSearch } from './parse.ts';
+import { Args, type Fields, type Rel, SQL_TYPE, type Translate, type Translator } from './translator.ts';
+import { as, asBool, asText, common } from './values.ts';
 
-export const joinCommand: Translator = (t, rel, command) => {
+interface JoinSpec {
+  keys: string[];
+  type: string;
+  max: number;
+  overwrite: boolean;
+}
+
+function joinSpec(t: Translate, command: Command): JoinSpec {
   const a = new Args(t, command);
   const options = a.options(['type', 'max', 'overwrite', 'usetime', 'earlier']);
   const keys = a.fieldList(['type', 'max', 'overwrite']);
@@ -18,13 +27,51 @@ export const joinCommand: Translator = (t, rel, command) => {
   if (!['inner', 'left', 'outer'].includes(type)) t.fail(options.get('type')!.at, `join: type "${type}" is not inner, left or outer`);
   const max = Number(options.get('max')?.value ?? 1);
   const overwrite = (options.get('overwrite')?.value ?? 'true').toLowerCase() !== 'false';
+  return { keys, type, max, overwrite };
+}
+
+/** A join's subsearch, translated before the search it joins (prepareJoin), and what follows the join. */
+interface PreparedJoin {
+  spec: JoinSpec;
+  sub: Rel;
+  /** The subsearch's rows numbered within each key (__n), in its order. */
+  ranked: Rel;
+  /** Where, among the steps, the keys the join can match go: before the search's own events. */
+  at: number;
+  after: readonly Command[];
+}
+
+const prepared = new WeakMap<Translate, Map<Command, PreparedJoin>>();
+
+/**
+ * Translates a join's subsearch ahead of the search that joins it, so that the search can read
+ * only the events whose keys the subsearch has (join, below). `after`: the commands after the join.
+ */
+export function prepareJoin(t: Translate, command: Command, after: readonly Command[]): void {
+  const spec = joinSpec(t, command);
   const sub = t.subsearch(command.subsearches[0]);
-  // Each key's first max rows of the subsearch (max=0: all of them).
+  const ranked = rank(t, sub, spec.keys);
+  const map = prepared.get(t) ?? new Map<Command, PreparedJoin>();
+  map.set(command, { spec, sub, ranked, at: t.steps.length, after });
+  prepared.set(t, map);
+}
+
+/** Each key's rows of the subsearch, numbered in its order (max=N keeps the first N). */
+function rank(t: Translate, sub: Rel, keys: readonly string[]): Rel {
   const subKeys = keys.map((k) => asText(t.field(sub, k)));
-  const ranked = t.step(
+  return t.step(
     sql`SELECT *, row_number() OVER (PARTITION BY ${join(subKeys)} ORDER BY __seq, __tie) AS __n FROM ${ident(sub.name)}`,
     sub.fields,
   );
+}
+
+export const joinCommand: Translator = (t, rel, command) => {
+  const ready = prepared.get(t)?.get(command);
+  const spec = ready?.spec ?? joinSpec(t, command);
+  const { keys, type, max, overwrite } = spec;
+  const sub = ready?.sub ?? t.subsearch(command.subsearches[0]);
+  // Each key's first max rows of the subsearch (max=0: all of them).
+  const ranked = ready?.ranked ?? rank(t, sub, keys);
   const on = keys.map((k) => sql`${asText(t.field(rel, k, 'm'))} = ${asText(t.field(sub, k, 's'))}`);
   const columns: Sql[] = [];
   const out: Fields = new Map();
@@ -48,6 +95,7 @@ export const joinCommand: Translator = (t, rel, command) => {
     columns.push(sql`s.${ident(name)} AS ${ident(name)}`);
     out.set(name, kind);
   }
+  if (ready && type === 'inner') readOnlyMatches(t, rel, ready, out);
   const how = raw(type === 'inner' ? 'JOIN' : 'LEFT JOIN');
   const limit = max > 0 ? sql` AND s.__n <= ${max}` : raw('');
   // A row keeps its place; with max=N its matches follow it in the subsearch's order. (Renumbering
@@ -68,6 +116,111 @@ export const joinCommand: Translator = (t, rel, command) => {
       : undefined,
   );
 };
+
+/**
+ * An inner join keeps only the rows whose keys the subsearch has (among each key's first max
+ * rows), and of those only the ones the filters right after the join let through, where they test
+ * the subsearch's fields alone. When the search's rows so far keep their events' join keys apart
+ * (lineage), its events are read for those keys only: the seed's scored search aggregates the
+ * events of the destinations its `login_count < 3` keeps, not every event (its join, then
+ * `table …`, then `search t_bytecount > 1 login_count < 3`). The join and the filters still run
+ * as written: this only leaves out events whose rows they would drop.
+ */
+function readOnlyMatches(t: Translate, rel: Rel, ready: PreparedJoin, out: Fields): void {
+  const { keys, max, overwrite } = ready.spec;
+  const lineage = rel.carry?.lineage;
+  if (!lineage || !keys.every((k) => lineage.fields.includes(k))) return;
+  // Fields whose value after the join is the subsearch's, as it was there.
+  const theirs = (name: string) =>
+    !keys.includes(name) &&
+    ready.sub.fields.has(name) &&
+    out.get(name) === ready.sub.fields.get(name) &&
+    (!rel.fields.has(name) || overwrite);
+  const conditions = [...(max > 0 ? [sql`__n <= ${max}`] : []), ...filtersOn(t, ready, theirs)];
+  const subKeys = keys.map((k, i) => sql`${asText(t.field(ready.ranked, k))} AS ${ident(`k${i}`)}`);
+  const matched = t.stepAt(
+    ready.at,
+    sql`SELECT DISTINCT ${join(subKeys)} FROM ${ident(ready.ranked.name)}${conditions.length ? sql` WHERE ${join(conditions, ' AND ')}` : raw('')}`,
+    new Map(),
+  );
+  const mine = keys.map((k) => asText(t.field(lineage.base, k)));
+  const theirKeys = keys.map((_, i) => sql`${ident(`k${i}`)}`);
+  t.restrict(
+    lineage.base,
+    keys.length === 1
+      ? sql`${mine[0]} IN (SELECT ${theirKeys[0]} FROM ${ident(matched.name)})`
+      : sql`(${join(mine)}) IN (SELECT ${join(theirKeys)} FROM ${ident(matched.name)})`,
+  );
+}
+
+/**
+ * The parts (ANDed) of the search / where commands right after the join (table and fields between
+ * them only drop fields) that test the subsearch's fields alone, as conditions over its rows.
+ */
+function filtersOn(t: Translate, ready: PreparedJoin, theirs: (name: string) => boolean): Sql[] {
+  const conditions: Sql[] = [];
+  try {
+    for (const command of ready.after) {
+      if (command.name === 'table' || command.name === 'fields') continue;
+      if (command.name === 'search') {
+        const parts = andParts(parseSearch(t.text, command.args));
+        for (const part of parts)
+          if (searchFields(part)?.every(theirs)) conditions.push(t.search(part, (name) => t.field(ready.ranked, name)));
+      } else if (command.name === 'where') {
+        const parts = evalAndParts(parseEval(t.text, command.text[0], command.text[1]));
+        for (const part of parts)
+          if (evalFields(part).every(theirs)) conditions.push(sql`coalesce(${asBool(t.expr(ready.ranked, part))}, false)`);
+      } else break;
+    }
+  } catch {
+    // A filter that does not translate is met (and reported) where it stands.
+    return [];
+  }
+  return conditions;
+}
+
+function andParts(e: SearchExpr): SearchExpr[] {
+  return e.kind === 'and' ? e.items.flatMap(andParts) : [e];
+}
+
+/** The fields a search expression tests; undefined when it also holds a free-text term (which tests no field: never pushed). */
+function searchFields(e: SearchExpr): string[] | undefined {
+  switch (e.kind) {
+    case 'and':
+    case 'or': {
+      const each = e.items.map(searchFields);
+      return each.every((f) => f !== undefined) ? each.flat() : undefined;
+    }
+    case 'not':
+      return searchFields(e.item);
+    case 'term':
+      return undefined;
+    default:
+      return [e.field];
+  }
+}
+
+function evalAndParts(e: SplExpr): SplExpr[] {
+  return e.kind === 'bin' && e.op === 'AND' ? [...evalAndParts(e.left), ...evalAndParts(e.right)] : [e];
+}
+
+function evalFields(e: SplExpr): string[] {
+  switch (e.kind) {
+    case 'field':
+      return [e.name];
+    case 'call':
+      return e.args.flatMap(evalFields);
+    case 'not':
+    case 'neg':
+      return evalFields(e.expr);
+    case 'bin':
+      return [...evalFields(e.left), ...evalFields(e.right)];
+    case 'like':
+      return [...evalFields(e.expr), ...evalFields(e.pattern)];
+    default:
+      return [];
+  }
+}
 
 /** top/rare [N] [limit=N] field… [by field…]: the most (least) common values, count and percent. */
 

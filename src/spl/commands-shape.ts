@@ -2,7 +2,7 @@
  * Commands that choose, name and order rows and fields: table, fields, rename, sort, head, tail, dedup.
  */
 import { ident, join, raw, type Sql, sql } from '../store/sql-template.ts';
-import { Args, type Fields, type Translator, wildcard } from './translator.ts';
+import { Args, type Fields, narrowed, type Translator, wildcard } from './translator.ts';
 import { asNumber, asText } from './values.ts';
 
 export const table: Translator = (t, rel, command) => {
@@ -25,6 +25,7 @@ export const table: Translator = (t, rel, command) => {
   return t.step(sql`SELECT ${join([...columns, raw('__seq'), raw('__tie')])} FROM ${ident(rel.name)}`, fields, {
     unique: kept(rel.carry?.unique),
     sortedBy: kept(rel.carry?.sortedBy),
+    lineage: narrowed(rel.carry?.lineage, (n) => fields.has(n)),
   });
 };
 
@@ -184,5 +185,7 @@ export const dedup: Translator = (t, rel, command) => {
     out,
   );
   const kept = keepEmpty ? sql`(__n <= ${keep} OR NOT __all)` : sql`(__all AND __n <= ${keep})`;
+  // Which row is first depends on the other rows of its combination: only the dedup fields keep others apart.
+  carry.lineage = narrowed(carry.lineage, (n) => names.includes(n));
   return t.step(sql`SELECT ${join(columns)} FROM ${ident(ranked.name)} WHERE ${kept}`, out, carry);
 };

@@ -6,7 +6,17 @@ import { expandValues } from './commands-rows.ts';
 import { oneRowAggregate, STATS_FUNCTIONS, type StatsCall, statsAggregate } from './stats.ts';
 import type { ArgToken, Command, SplExpr } from './ast.ts';
 import { parseEval } from './parse.ts';
-import { Args, type Fields, PivotNeeded, type Rel, spanSeconds, type Translate, type Translator } from './translator.ts';
+import {
+  Args,
+  type Carry,
+  type Fields,
+  narrowed,
+  PivotNeeded,
+  type Rel,
+  spanSeconds,
+  type Translate,
+  type Translator,
+} from './translator.ts';
 import { asText, type Kind, type Typed } from './values.ts';
 
 interface Aggregation {
@@ -115,7 +125,8 @@ export const stats: Translator = (t, input, command) => {
     g.kind === 'mv' ? sql`len(${g.sql}) > 0` : sql`${g.kind === 'null' ? raw('NULL') : g.sql} IS NOT NULL`,
   );
   const whereClause = present.length ? sql` WHERE ${join(present, ' AND ')}` : raw('');
-  const carry = { unique: by, sortedBy: by };
+  // The groups come from events with their by-fields' values: those of the lineage stay apart.
+  const carry: Carry = { unique: by, sortedBy: by, lineage: narrowed(rel.carry?.lineage, (n) => by.includes(n)) };
   const fields: Fields = new Map();
   for (const [i, name] of by.entries()) fields.set(name, groups[i].kind === 'null' ? 'str' : groups[i].kind);
   const byColumns = by.map((name, i) => sql`${groups[i].sql} AS ${ident(name)}`);
@@ -188,6 +199,8 @@ function windowed(t: Translate, rel: Rel, aggs: Aggregation[], by: string[], fra
     );
   }
   const { columns, fields, carry } = t.select(rel, replace);
+  // A group's aggregate mixes its rows: only the by-fields keep rows of other values apart.
+  carry.lineage = narrowed(carry.lineage, (n) => by.includes(n));
   return t.step(sql`SELECT ${join(columns)} FROM ${ident(rel.name)}`, fields, carry);
 }
 

@@ -118,7 +118,10 @@ export function events(t: Translate, command: Command): Rel {
     return sql`SELECT ${join(columns)}, ${ident(source.extra)} AS __extra, -epoch_us(ts) AS __seq, ${tie} AS __tie FROM ${ident(source.table)}
       WHERE ts IS NOT NULL AND ${join([condition, ...range], ' AND ')}`;
   });
-  return t.step(join(selects, ' UNION ALL BY NAME '), fields, { extra: true });
+  const rel = t.step(join(selects, ' UNION ALL BY NAME '), fields, { extra: true });
+  // Each row is its event: every column field holds the event's own value.
+  rel.carry!.lineage = { base: rel, fields: [...fields.keys()] };
+  return rel;
 }
 
 /** The terms with index=/sourcetype= decided for one table: true where they name it. */

@@ -7,7 +7,7 @@
 import { duckdb } from '../store/dialect-duckdb.ts';
 import { ident, join, raw, render, sql } from '../store/sql-template.ts';
 import type { Command, Pipeline } from './ast.ts';
-import { append, joinCommand } from './commands-join.ts';
+import { append, joinCommand, prepareJoin } from './commands-join.ts';
 import { inputlookup, lookup, makeresults } from './commands-lookup.ts';
 import { bin, evaluate, fillnull, makemv, mvexpand, nomv, rex, search, where } from './commands-rows.ts';
 import { dedup, fields, headOrTail, rename, sort, table } from './commands-shape.ts';
@@ -64,6 +64,17 @@ function pipelineRel(t: Translate, pipeline: Pipeline): Rel {
         ? `a search must start with its events (search …, | inputlookup, | makeresults), not "${first.name}"`
         : `command "${first.name}" is not supported`,
     );
+  }
+  // A join's subsearch first, where the events a search starts with can be narrowed to its keys (commands-join.ts).
+  const joinAt = rest.findIndex((c) => c.name === 'join');
+  if (first.name === 'search' && joinAt >= 0 && t.options.pushdown !== false) {
+    const mark = t.mark();
+    try {
+      prepareJoin(t, rest[joinAt], rest.slice(joinAt + 1));
+    } catch {
+      // Translated in its place instead, which says what is wrong with it in the search's order.
+      t.reset(mark);
+    }
   }
   let rel = generate(t, first);
   for (const command of rest) {

@@ -19,6 +19,11 @@ export interface SplOptions {
   indexes: Readonly<Record<string, string>>;
   /** The workspace's lookups (name → columns), for lookup and inputlookup. */
   lookups?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Read only the events a join can match (commands-join.ts: readOnlyMatches); on unless false,
+   * which writes every command as it stands (the tests compare the two).
+   */
+  pushdown?: boolean;
   /** The series of each `timechart … by` (by the command's offset), read from the data first (PivotNeeded). */
   pivots?: Readonly<Record<number, Series>>;
 }
@@ -71,6 +76,24 @@ export interface Carry {
   sortedBy?: readonly string[];
   /** The rows still carry their events' other fields (__extra, the table's JSON column): a field no column holds is read there. */
   extra?: boolean;
+  /**
+   * Fields that still hold the values of the events they came from (the search's step `base`),
+   * and that no command so far has mixed: every row comes from events with its own values of
+   * them. Leaving out the events with some values of these fields then leaves out exactly the
+   * rows with those values, the others unchanged (stats, eventstats, dedup keep a field here only
+   * when they group by it). A join leans on it to read only the events it can match.
+   */
+  lineage?: Lineage;
+}
+
+export interface Lineage {
+  base: Rel;
+  fields: readonly string[];
+}
+
+/** A lineage narrowed to the fields `keep` allows. */
+export function narrowed(lineage: Lineage | undefined, keep: (name: string) => boolean): Lineage | undefined {
+  return lineage ? { base: lineage.base, fields: lineage.fields.filter(keep) } : undefined;
 }
 
 /** The commands of the subset, each its translator. */
@@ -78,6 +101,9 @@ export type Translator = (t: Translate, rel: Rel, command: Command) => Rel;
 
 export class Translate {
   readonly steps: Sql[] = [];
+  /** Each step's name and body, as in `steps`. */
+  private readonly names: string[] = [];
+  private readonly bodies: Sql[] = [];
   readonly missing = new Set<string>();
   /** Fields read from the events' JSON (no column holds them). */
   readonly fromExtra = new Set<string>();
@@ -97,9 +123,43 @@ export class Translate {
 
   /** A new CTE; its columns are `fields` (in order) and __seq, __tie. */
   step(body: Sql, fields: Fields, carry?: Carry): Rel {
+    return this.stepAt(this.steps.length, body, fields, carry);
+  }
+
+  /** A new CTE placed at `at` among those made so far (before the steps that will read it). */
+  stepAt(at: number, body: Sql, fields: Fields, carry?: Carry): Rel {
     const name = `s${this.n++}`;
-    this.steps.push(sql`${ident(name)} AS (${body})`);
+    this.steps.splice(at, 0, sql`${ident(name)} AS (${body})`);
+    this.names.splice(at, 0, name);
+    this.bodies.splice(at, 0, body);
     return { name, fields, carry };
+  }
+
+  /** Only the rows of a step that meet `condition` (over its fields) go on to the steps that read it. */
+  restrict(rel: Rel, condition: Sql): void {
+    const i = this.names.indexOf(rel.name);
+    const body = sql`SELECT * FROM (${this.bodies[i]}) WHERE ${condition}`;
+    this.bodies[i] = body;
+    this.steps[i] = sql`${ident(rel.name)} AS (${body})`;
+  }
+
+  /** The translation so far, to go back to (reset) when a way of writing it does not work out. */
+  mark(): { steps: number; n: number; missing: string[]; fromExtra: string[]; sources: [string, string][] } {
+    return { steps: this.steps.length, n: this.n, missing: [...this.missing], fromExtra: [...this.fromExtra], sources: [...this.sources] };
+  }
+
+  reset(mark: ReturnType<Translate['mark']>): void {
+    for (const list of [this.steps, this.names, this.bodies]) list.length = mark.steps;
+    this.n = mark.n;
+    for (const [set, was] of [
+      [this.missing, mark.missing],
+      [this.fromExtra, mark.fromExtra],
+    ] as const) {
+      set.clear();
+      for (const v of was) set.add(v);
+    }
+    this.sources.clear();
+    for (const [k, v] of mark.sources) this.sources.set(k, v);
   }
 
   /** A query over the CTEs made so far, as text and values (to ask the data something mid-translation). */
@@ -143,7 +203,12 @@ export class Translate {
     }
     // What the rows were keyed and ordered by holds while those fields stay as they were.
     const untouched = (names: readonly string[] | undefined) => (names?.every((n) => !replace.has(n) && !drop.has(n)) ? names : undefined);
-    const carry = { unique: untouched(rel.carry?.unique), sortedBy: untouched(rel.carry?.sortedBy), extra: rel.carry?.extra };
+    const carry: Carry = {
+      unique: untouched(rel.carry?.unique),
+      sortedBy: untouched(rel.carry?.sortedBy),
+      extra: rel.carry?.extra,
+      lineage: narrowed(rel.carry?.lineage, (n) => !replace.has(n) && !drop.has(n)),
+    };
     return { columns: [...columns, ...(carry.extra ? [raw('__extra')] : []), raw('__seq'), raw('__tie')], fields, carry };
   }
 
