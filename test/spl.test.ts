@@ -467,6 +467,16 @@ const CASES: [string, string[], unknown[][]][] = [
     ['dest_ip', 'count', 'src_ip', 'n'],
     [['3.3.3.3', '1', '10.0.0.2', '1']],
   ],
+  // max=2: each key's first two rows, then the filter (1.1.1.1's third row, n=1 too, is not taken)
+  [
+    `${HTTP} | stats count by dest_ip | join max=2 dest_ip [search ${HTTP} | stats count as n by dest_ip, src_ip] | search n=1`,
+    ['dest_ip', 'count', 'src_ip', 'n'],
+    [
+      ['1.1.1.1', '4', '10.0.0.2', '1'],
+      ['2.2.2.2', '1', '10.0.0.1', '1'],
+      ['3.3.3.3', '1', '10.0.0.2', '1'],
+    ],
+  ],
   // an eventstats over every event before the join: total counts all six, not only the kept key's
   [
     `${HTTP} | eventstats count as total | stats max(total) as total count by dest_ip | join dest_ip [search ${HTTP} | stats dc(src_ip) as srcs by dest_ip] | search srcs>1`,

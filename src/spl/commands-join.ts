@@ -32,12 +32,11 @@ function joinSpec(t: Translate, command: Command): JoinSpec {
 
 /** A join's subsearch, translated before the search it joins (prepareJoin), and what follows the join. */
 interface PreparedJoin {
+  command: Command;
   spec: JoinSpec;
   sub: Rel;
   /** The subsearch's rows numbered within each key (__n), in its order. */
   ranked: Rel;
-  /** Where, among the steps, the keys the join can match go: before the search's own events. */
-  at: number;
   after: readonly Command[];
 }
 
@@ -52,7 +51,7 @@ export function prepareJoin(t: Translate, command: Command, after: readonly Comm
   const sub = t.subsearch(command.subsearches[0]);
   const ranked = rank(t, sub, spec.keys);
   const map = prepared.get(t) ?? new Map<Command, PreparedJoin>();
-  map.set(command, { spec, sub, ranked, at: t.steps.length, after });
+  map.set(command, { command, spec, sub, ranked, after });
   prepared.set(t, map);
 }
 
@@ -120,56 +119,82 @@ export const joinCommand: Translator = (t, rel, command) => {
 /**
  * An inner join keeps only the rows whose keys the subsearch has (among each key's first max
  * rows), and of those only the ones the filters right after the join let through, where they test
- * the subsearch's fields alone. When the search's rows so far keep their events' join keys apart
- * (lineage), its events are read for those keys only: the seed's scored search aggregates the
- * events of the destinations its `login_count < 3` keeps, not every event (its join, then
- * `table …`, then `search t_bytecount > 1 login_count < 3`). The join and the filters still run
- * as written: this only leaves out events whose rows they would drop.
+ * the subsearch's fields alone. So:
+ * - the subsearch, when its rows are its groups (stats by fields its events hold), aggregates only
+ *   the groups the join can keep: the groups are found first by the subsearch written again (of
+ *   which DuckDB computes only what the filters and the order need), and its events read for them;
+ * - the search, while its rows keep their events' join keys apart (lineage), reads only the events
+ *   of keys the join keeps.
+ * The seed's scored search: its subsearch aggregates URLs and hours only for the destinations its
+ * `login_count < 3` keeps, and its first stats reads only their events. The join and the filters
+ * still run as written: this only leaves out what they would drop.
  */
 function readOnlyMatches(t: Translate, rel: Rel, ready: PreparedJoin, out: Fields): void {
   const { keys, max, overwrite } = ready.spec;
   const lineage = rel.carry?.lineage;
-  if (!lineage || !keys.every((k) => lineage.fields.includes(k))) return;
+  const mainNarrows = lineage !== undefined && keys.every((k) => lineage.fields.includes(k));
   // Fields whose value after the join is the subsearch's, as it was there.
   const theirs = (name: string) =>
     !keys.includes(name) &&
     ready.sub.fields.has(name) &&
     out.get(name) === ready.sub.fields.get(name) &&
     (!rel.fields.has(name) || overwrite);
-  const conditions = [...(max > 0 ? [sql`__n <= ${max}`] : []), ...filtersOn(t, ready, theirs)];
-  const subKeys = keys.map((k, i) => sql`${asText(t.field(ready.ranked, k))} AS ${ident(`k${i}`)}`);
-  const matched = t.stepAt(
-    ready.at,
-    sql`SELECT DISTINCT ${join(subKeys)} FROM ${ident(ready.ranked.name)}${conditions.length ? sql` WHERE ${join(conditions, ' AND ')}` : raw('')}`,
-    new Map(),
-  );
-  const mine = keys.map((k) => asText(t.field(lineage.base, k)));
-  const theirKeys = keys.map((_, i) => sql`${ident(`k${i}`)}`);
-  t.restrict(
-    lineage.base,
-    keys.length === 1
-      ? sql`${mine[0]} IN (SELECT ${theirKeys[0]} FROM ${ident(matched.name)})`
-      : sql`(${join(mine)}) IN (SELECT ${join(theirKeys)} FROM ${ident(matched.name)})`,
-  );
+  const conditions = (ranked: Rel) => [...(max > 0 ? [sql`__n <= ${max}`] : []), ...filtersOn(t, ready, theirs, ranked)];
+  const kept = (ranked: Rel) => {
+    const all = conditions(ranked);
+    return all.length ? sql` WHERE ${join(all, ' AND ')}` : raw('');
+  };
+  const distinct = (from: Rel, names: readonly string[], prefix: string, where: Sql) =>
+    sql`SELECT DISTINCT ${join(names.map((k, i) => sql`${asText(t.field(from, k))} AS ${ident(`${prefix}${i}`)}`))} FROM ${ident(from.name)}${where}`;
+  const tuple = (base: Rel, names: readonly string[], prefix: string, from: Rel) => {
+    const mine = names.map((k) => asText(t.field(base, k)));
+    const theirKeys = names.map((_, i) => sql`${ident(`${prefix}${i}`)}`);
+    return names.length === 1
+      ? sql`${mine[0]} IN (SELECT ${theirKeys[0]} FROM ${ident(from.name)})`
+      : sql`(${join(mine)}) IN (SELECT ${join(theirKeys)} FROM ${ident(from.name)})`;
+  };
+  let keysFrom: Rel | undefined;
+  const groups = ready.sub.carry?.unique;
+  const subLineage = ready.sub.carry?.lineage;
+  // The subsearch's rows are told apart by fields its events hold: the kept rows are those groups' events.
+  const narrowing = conditions(ready.ranked).length > 0;
+  if (narrowing && groups && groups.length > 0 && subLineage && groups.every((g) => subLineage.fields.includes(g))) {
+    const found = t.before(subLineage.base, () => {
+      const again = t.subsearch(ready.command.subsearches[0]);
+      const ranked = rank(t, again, keys);
+      const chosen = t.step(distinct(ranked, groups, 'g', kept(ranked)), new Map());
+      const matchable = keys.every((k) => groups.includes(k))
+        ? t.step(
+            sql`SELECT DISTINCT ${join(keys.map((k, i) => sql`${ident(`g${groups.indexOf(k)}`)} AS ${ident(`k${i}`)}`))} FROM ${ident(chosen.name)}`,
+            new Map(),
+          )
+        : undefined;
+      return { chosen, matchable };
+    });
+    t.restrict(subLineage.base, tuple(subLineage.base, groups, 'g', found.chosen));
+    keysFrom = found.matchable;
+  }
+  if (!mainNarrows) return;
+  keysFrom ??= t.before(lineage.base, () => t.step(distinct(ready.ranked, keys, 'k', kept(ready.ranked)), new Map()));
+  t.restrict(lineage.base, tuple(lineage.base, keys, 'k', keysFrom));
 }
 
 /**
  * The parts (ANDed) of the search / where commands right after the join (table and fields between
  * them only drop fields) that test the subsearch's fields alone, as conditions over its rows.
  */
-function filtersOn(t: Translate, ready: PreparedJoin, theirs: (name: string) => boolean): Sql[] {
+function filtersOn(t: Translate, ready: PreparedJoin, theirs: (name: string) => boolean, ranked: Rel): Sql[] {
   const conditions: Sql[] = [];
   try {
     for (const command of ready.after) {
       if (command.name === 'table' || command.name === 'fields') continue;
       if (command.name === 'search') {
         const parts = andParts(parseSearch(t.text, command.args));
-        for (const part of parts)
-          if (searchFields(part)?.every(theirs)) conditions.push(t.search(part, (name) => t.field(ready.ranked, name)));
+        for (const part of parts) if (searchFields(part)?.every(theirs)) conditions.push(t.search(part, (name) => t.field(ranked, name)));
       } else if (command.name === 'where') {
         const parts = evalAndParts(parseEval(t.text, command.text[0], command.text[1]));
         for (const part of parts)
-          if (evalFields(part).every(theirs)) conditions.push(sql`coalesce(${asBool(t.expr(ready.ranked, part))}, false)`);
+          if (evalFields(part).every(theirs)) conditions.push(sql`coalesce(${asBool(t.expr(ranked, part))}, false)`);
       } else break;
     }
   } catch {

@@ -104,6 +104,8 @@ export class Translate {
   /** Each step's name and body, as in `steps`. */
   private readonly names: string[] = [];
   private readonly bodies: Sql[] = [];
+  /** Where step() puts a new step (before): the end otherwise. */
+  private cursor: number | undefined;
   readonly missing = new Set<string>();
   /** Fields read from the events' JSON (no column holds them). */
   readonly fromExtra = new Set<string>();
@@ -123,7 +125,19 @@ export class Translate {
 
   /** A new CTE; its columns are `fields` (in order) and __seq, __tie. */
   step(body: Sql, fields: Fields, carry?: Carry): Rel {
-    return this.stepAt(this.steps.length, body, fields, carry);
+    if (this.cursor === undefined) return this.stepAt(this.steps.length, body, fields, carry);
+    return this.stepAt(this.cursor++, body, fields, carry);
+  }
+
+  /** Where new steps go while `work` runs: before the step `at` (steps it makes there must not read later ones). */
+  before<T>(at: Rel, work: () => T): T {
+    const was = this.cursor;
+    this.cursor = this.names.indexOf(at.name);
+    try {
+      return work();
+    } finally {
+      this.cursor = was;
+    }
   }
 
   /** A new CTE placed at `at` among those made so far (before the steps that will read it). */
