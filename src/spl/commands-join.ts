@@ -59,7 +59,7 @@ export function prepareJoin(t: Translate, command: Command, after: readonly Comm
 function rank(t: Translate, sub: Rel, keys: readonly string[]): Rel {
   const subKeys = keys.map((k) => asText(t.field(sub, k)));
   return t.step(
-    sql`SELECT *, row_number() OVER (PARTITION BY ${join(subKeys)} ORDER BY __seq, __tie) AS __n FROM ${ident(sub.name)}`,
+    sql`SELECT *, row_number() OVER (PARTITION BY ${join(subKeys)} ORDER BY ${t.eventOrder(sub)}) AS __n FROM ${ident(sub.name)}`,
     sub.fields,
   );
 }

@@ -180,7 +180,7 @@ export const dedup: Translator = (t, rel, command) => {
   const present = keys.map((k) => sql`${k.kind === 'null' ? raw('NULL') : asText(k)} IS NOT NULL`);
   const { columns, fields: out, carry } = t.select(rel, new Map());
   const ranked = t.step(
-    sql`SELECT ${join(columns)}, row_number() OVER (PARTITION BY ${join(keys.map((k) => (k.kind === 'null' ? raw('NULL') : asText(k))))} ORDER BY __seq, __tie) AS __n,
+    sql`SELECT ${join(columns)}, row_number() OVER (PARTITION BY ${join(keys.map((k) => (k.kind === 'null' ? raw('NULL') : asText(k))))} ORDER BY ${t.eventOrder(rel)}) AS __n,
       ${join(present, ' AND ')} AS __all FROM ${ident(rel.name)}`,
     out,
   );
