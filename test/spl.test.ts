@@ -504,6 +504,25 @@ const CASES: [string, string[], unknown[][]][] = [
       ['2.2.2.2', '1', '1'],
     ],
   ],
+  // mvcount of values(): the count of distinct values (none: null), and after the field changes, of what it holds
+  [
+    `${HTTP} | stats values(user) as users values(bytes_in) as b by dest_ip | eval n=mvcount(users), m=mvcount(b)`,
+    ['dest_ip', 'users', 'b', 'n', 'm'],
+    [
+      ['1.1.1.1', ['alice', 'bob'], ['10', '1000', '2000'], '2', '3'],
+      ['2.2.2.2', 'alice', '500', '1', '1'],
+      ['3.3.3.3', 'bob', null, '1', null],
+    ],
+  ],
+  [
+    `${HTTP} | stats values(user) as users by dest_ip | eval users=mvappend(users, "x") | eval n=mvcount(users) | fields dest_ip, n`,
+    ['dest_ip', 'n'],
+    [
+      ['1.1.1.1', '3'],
+      ['2.2.2.2', '2'],
+      ['3.3.3.3', '2'],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,

@@ -153,25 +153,40 @@ export const stats: Translator = (t, input, command) => {
   }
   const time = rel.fields.has('_time') ? raw('"_time"') : raw('__seq');
   const columns: Sql[] = [...byColumns];
+  // values(x) also counts its values (count(DISTINCT x), a hidden column): mvcount() of the field
+  // reads that while the field is as stats made it, and a search that only counts them (the
+  // seed's login_count, time_count) is spared the lists (1.3 s → 0.5 s over 10 M events).
+  const counted = new Map<string, { column: string; sql: Sql }>();
   for (const agg of aggs) {
-    const value = statsAggregate({ ...agg.call, field: aggField(t, rel, agg) }, undefined, time);
+    const field = aggField(t, rel, agg);
+    const value = statsAggregate({ ...agg.call, field }, undefined, time);
     columns.push(sql`${value.sql} AS ${ident(agg.as)}`);
     fields.delete(agg.as);
     fields.set(agg.as, value.kind);
+    counted.delete(agg.as);
+    if (agg.call.fn === 'values' && field && field.kind !== 'mv' && field.kind !== 'null')
+      counted.set(agg.as, { column: t.hidden('count'), sql: sql`count(DISTINCT ${field.kind === 'num' ? field.sql : asText(field)})` });
   }
+  // (a field the search names like a hidden column keeps its name)
+  for (const [name, { column }] of counted) if (fields.has(column)) counted.delete(name);
+  const counts = new Map([...counted].map(([name, { column }]) => [name, column]));
+  const countColumns = [...counted.values()].map((c) => sql`${c.sql} AS ${ident(c.column)}`);
   const groupBy = by.length ? sql` GROUP BY ${join(by.map((_, i) => raw(String(i + 1))))}` : raw('');
-  const grouped = t.step(sql`SELECT ${join(columns)}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}${whereClause}${groupBy}`, fields);
+  const grouped = t.step(
+    sql`SELECT ${join([...columns, ...countColumns])}, 0 AS __seq, 0 AS __tie FROM ${ident(rel.name)}${whereClause}${groupBy}`,
+    fields,
+  );
   // The groups' order is their by-fields' values: __seq is those values themselves (a row of
   // them for several), which orders as they do without numbering every group (a sort of every
   // group: 2.7 s of 15 at 10 M rows).
   let order: Sql = raw('1');
   if (by.length === 1) order = sql`${ident(by[0])}`;
   else if (by.length > 1) order = sql`row(${join(by.map((name) => sql`${ident(name)}`))})`;
-  return t.step(
-    sql`SELECT ${join([...fields.keys()].map((name) => sql`${ident(name)}`))}, ${order} AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`,
-    fields,
-    carry,
-  );
+  const kept = [...fields.keys(), ...counts.values()].map((name) => sql`${ident(name)}`);
+  return t.step(sql`SELECT ${join(kept)}, ${order} AS __seq, 0 AS __tie FROM ${ident(grouped.name)}`, fields, {
+    ...carry,
+    counts: counts.size ? counts : undefined,
+  });
 };
 
 /**

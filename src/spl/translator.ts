@@ -84,6 +84,8 @@ export interface Carry {
    * when they group by it). A join leans on it to read only the events it can match.
    */
   lineage?: Lineage;
+  /** Multivalue fields as stats' values() made them, with the hidden column that counts their values (mvcount reads it). */
+  counts?: ReadonlyMap<string, string>;
 }
 
 export interface Lineage {
@@ -127,6 +129,11 @@ export class Translate {
   step(body: Sql, fields: Fields, carry?: Carry): Rel {
     if (this.cursor === undefined) return this.stepAt(this.steps.length, body, fields, carry);
     return this.stepAt(this.cursor++, body, fields, carry);
+  }
+
+  /** A name for a hidden column (__count_3), unique in the statement. */
+  hidden(what: string): string {
+    return `__${what}_${this.n++}`;
   }
 
   /**
@@ -229,13 +236,19 @@ export class Translate {
     }
     // What the rows were keyed and ordered by holds while those fields stay as they were.
     const untouched = (names: readonly string[] | undefined) => (names?.every((n) => !replace.has(n) && !drop.has(n)) ? names : undefined);
+    // (a field the search names like a hidden column takes its place)
+    const counts = new Map(
+      [...(rel.carry?.counts ?? [])].filter(([name, column]) => !replace.has(name) && !drop.has(name) && !fields.has(column)),
+    );
     const carry: Carry = {
+      counts: counts.size ? counts : undefined,
       unique: untouched(rel.carry?.unique),
       sortedBy: untouched(rel.carry?.sortedBy),
       extra: rel.carry?.extra,
       lineage: narrowed(rel.carry?.lineage, (n) => !replace.has(n) && !drop.has(n)),
     };
-    return { columns: [...columns, ...(carry.extra ? [raw('__extra')] : []), raw('__seq'), raw('__tie')], fields, carry };
+    const hidden = [...counts.values()].map((name) => sql`${ident(name)}`);
+    return { columns: [...columns, ...hidden, ...(carry.extra ? [raw('__extra')] : []), raw('__seq'), raw('__tie')], fields, carry };
   }
 
   /** An eval expression as SQL; `bound` names values that stand for fields (mvfilter's each value). */
@@ -258,6 +271,11 @@ export class Translate {
       case 'like':
         return { sql: sql`(${asText(this.expr(rel, e.expr, bound))} LIKE ${asText(this.expr(rel, e.pattern, bound))})`, kind: 'bool' };
       case 'call': {
+        const [only] = e.args;
+        if (e.fn === 'mvcount' && e.args.length === 1 && only.kind === 'field' && !bound.has(only.name)) {
+          const count = rel.carry?.counts?.get(only.name);
+          if (count) return { sql: sql`(CASE WHEN ${ident(count)} > 0 THEN ${ident(count)} END)`, kind: 'num' };
+        }
         const special = SPECIAL_FUNCTIONS[e.fn];
         if (special) {
           try {
