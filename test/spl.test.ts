@@ -523,6 +523,16 @@ const CASES: [string, string[], unknown[][]][] = [
       ['3.3.3.3', '2'],
     ],
   ],
+  // values() again over rows stats already grouped by the same fields: the same lists, the same counts
+  [
+    `${HTTP} | stats values(bytes_in) as b by dest_ip | stats values(b) as b values(b) as c by dest_ip | eval n=mvcount(c)`,
+    ['dest_ip', 'b', 'c', 'n'],
+    [
+      ['1.1.1.1', ['10', '1000', '2000'], ['10', '1000', '2000'], '3'],
+      ['2.2.2.2', '500', '500', '1'],
+      ['3.3.3.3', null, null, null],
+    ],
+  ],
   // streamstats: running values in event order
   [
     `${HTTP} | streamstats count as n | table url n | head 3`,

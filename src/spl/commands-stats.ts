@@ -134,14 +134,26 @@ export const stats: Translator = (t, input, command) => {
   // rows): every group is one row, no grouping needed.
   const unique = rel.carry?.unique;
   if (by.length > 0 && unique && unique.every((k) => by.includes(k))) {
-    const values = aggs.map((agg) => oneRowAggregate(agg.call, aggField(t, rel, agg)));
+    // values() of a field values() made is that field (sorted and distinct already), with its count.
+    const made = (agg: Aggregation) =>
+      agg.call.fn === 'values' && agg.field !== undefined && !agg.expr ? rel.carry?.counts?.get(agg.field) : undefined;
+    const values = aggs.map((agg) =>
+      made(agg) ? { sql: sql`${ident(agg.field!)}`, kind: 'mv' as Kind } : oneRowAggregate(agg.call, aggField(t, rel, agg)),
+    );
     if (values.every((v) => v !== undefined)) {
       const columns = [...byColumns];
+      const counts = new Map<string, string>();
       for (const [i, agg] of aggs.entries()) {
         columns.push(sql`${values[i]!.sql} AS ${ident(agg.as)}`);
         fields.delete(agg.as);
         fields.set(agg.as, values[i]!.kind);
+        counts.delete(agg.as);
+        const count = made(agg);
+        if (count) counts.set(agg.as, count);
       }
+      for (const [name, column] of counts) if (fields.has(column)) counts.delete(name);
+      columns.push(...[...new Set(counts.values())].map((column) => sql`${ident(column)}`));
+      if (counts.size) carry.counts = counts;
       const sorted = rel.carry?.sortedBy;
       // Already in by-field order: the rows keep their places.
       const inOrder = sorted !== undefined && sorted.length === by.length && sorted.every((f, i) => f === by[i]);
