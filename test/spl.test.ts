@@ -688,10 +688,10 @@ test('spl: commands and stats functions give what Splunk gives on six hand-check
   }
 });
 
-test('spl: a join reads only the events whose keys it can match, and gives the rows it gives written as it stands', async () => {
+test('spl: the statement reads less (a join only the events whose keys it can match) and gives the rows the search written as it stands gives', async () => {
   const joins = CASES.filter(([query]) => / join /.test(query));
   assert.ok(joins.length >= 6);
-  for (const [query] of joins) {
+  for (const [query] of CASES) {
     const narrowed = await runSpl(ws, query, { now: NOW, ...MAPPING });
     const plain = await runSpl(ws, query, { now: NOW, ...MAPPING, pushdown: false });
     assert.deepEqual(narrowed.rows, plain.rows, query);

@@ -176,7 +176,7 @@ export const stats: Translator = (t, input, command) => {
     fields.delete(agg.as);
     fields.set(agg.as, value.kind);
     counted.delete(agg.as);
-    if (agg.call.fn === 'values' && field && field.kind !== 'mv' && field.kind !== 'null')
+    if (t.options.pushdown !== false && agg.call.fn === 'values' && field && field.kind !== 'mv' && field.kind !== 'null')
       counted.set(agg.as, { column: t.hidden('count'), sql: sql`count(DISTINCT ${field.kind === 'num' ? field.sql : asText(field)})` });
   }
   // (a field the search names like a hidden column keeps its name)

@@ -20,8 +20,9 @@ export interface SplOptions {
   /** The workspace's lookups (name → columns), for lookup and inputlookup. */
   lookups?: Readonly<Record<string, readonly string[]>>;
   /**
-   * Read only the events a join can match (commands-join.ts: readOnlyMatches); on unless false,
-   * which writes every command as it stands (the tests compare the two).
+   * Rewrites that read less (a join reads only the events it can match: commands-join.ts; mvcount
+   * of values() counts without the list: commands-stats.ts); on unless false, which writes every
+   * command as it stands (the tests compare the two).
    */
   pushdown?: boolean;
   /** The series of each `timechart … by` (by the command's offset), read from the data first (PivotNeeded). */
