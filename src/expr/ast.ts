@@ -1,6 +1,9 @@
 /**
  * One expression language for everything a user writes as a condition: a native rule's `sql:`,
- * a baseline feature's `where:`, the risk hunt's alert logic (and SPL's where/eval next). Parsed
+ * a baseline feature's `where:`, the risk hunt's alert logic. (SPL's where/eval keep a tree of
+ * their own, src/spl/ast.ts: Splunk's values change kind as they go — text that reads as a number
+ * compares as one, a multivalue of one value is that value, `.` joins — which this tree's SQL
+ * types do not carry; they share the Chevrotain toolkit, the sql template and the dialect.) Parsed
  * once into this tree (parse.ts), checked against what the place allows (check.ts), then
  * rendered for an engine through its dialect (render.ts) or evaluated in JS (alert logic). Text a
  * user wrote never reaches an engine as text: only this tree, re-rendered, with every string bound.
