@@ -5,7 +5,7 @@
  * same content only once, and keep nothing of a file whose every record is refused.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -201,3 +201,29 @@ for (const c of CASES) {
     assert.equal(Number(await ws.scalar('SELECT count(*) FROM ingested_files WHERE path = $1', [allBad])), 0);
   });
 }
+
+test('JSON lines: record keys follow the file and two loads of it number it alike (no INSERT sorts for it)', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'order.ndjson');
+  // Enough lines for DuckDB to convert them on several threads.
+  const lines = Array.from({ length: 300_000 }, (_, n) =>
+    JSON.stringify({ _time: '2024-01-01T00:00:00Z', src_ip: '10.0.0.1', dest: 'a.example', url: '/x', n }),
+  );
+  lines[7] = 'not json';
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const keys: string[] = [];
+  for (const name of ['a', 'b']) {
+    mkdirSync(join(dir, name));
+    const ws = await openWorkspace(t, join(dir, name));
+    const [report] = await ingest(ws, [file]);
+    assert.equal(report.loaded, 299_999, JSON.stringify({ ...report, rejects: undefined }));
+    const [row] = await ws.query(
+      `SELECT count(*) FILTER (WHERE by_key <> by_line) AS out_of_place, min(rec) AS lo FROM (
+         SELECT rec, row_number() OVER (ORDER BY rec) AS by_key,
+                row_number() OVER (ORDER BY CAST(json_extract_string(extra, '$.n') AS BIGINT)) AS by_line FROM http)`,
+    );
+    assert.equal(Number(row.out_of_place), 0);
+    keys.push(String(row.lo));
+  }
+  assert.equal(keys[0], keys[1]);
+});
