@@ -477,6 +477,12 @@ const CASES: [string, string[], unknown[][]][] = [
       ['3.3.3.3', '1', '10.0.0.2', '1'],
     ],
   ],
+  // a join inside the join's subsearch
+  [
+    `${HTTP} | stats count by dest_ip | join dest_ip [search ${HTTP} | stats dc(src_ip) as srcs by dest_ip, dest | join dest [search ${HTTP} | stats count as n by dest | where n > 1]] | search srcs > 1`,
+    ['dest_ip', 'count', 'dest', 'srcs', 'n'],
+    [['1.1.1.1', '4', 'a.example.com', '3', '4']],
+  ],
   // an eventstats over every event before the join: total counts all six, not only the kept key's
   [
     `${HTTP} | eventstats count as total | stats max(total) as total count by dest_ip | join dest_ip [search ${HTTP} | stats dc(src_ip) as srcs by dest_ip] | search srcs>1`,
