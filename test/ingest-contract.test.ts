@@ -227,3 +227,30 @@ test('JSON lines: record keys follow the file and two loads of it number it alik
   }
   assert.equal(keys[0], keys[1]);
 });
+
+test('JSON lines: every key of every record is kept when the file has more kinds of record than the survey numbers', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kinds.ndjson');
+  // 40 key lists: the survey numbers at most 16 it finds in a sample; the rest are grouped by the list itself.
+  const lines = Array.from({ length: 4000 }, (_, n) =>
+    JSON.stringify({
+      _time: '2024-01-01T00:00:00Z',
+      src_ip: '10.0.0.1',
+      dest: 'a.example',
+      url: '/x',
+      [`k${String(n % 40).padStart(2, '0')}`]: n,
+    }),
+  );
+  lines.push(JSON.stringify({ _time: '2024-01-01T00:00:01Z', src_ip: '10.0.0.2', dest: 'b.example', url: '/y', only_here: 'last line' }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const ws = await openWorkspace(t, dir);
+  const [report] = await ingest(ws, [file]);
+  assert.equal(report.loaded, 4001, JSON.stringify({ ...report, rejects: report.rejects.slice(0, 3) }));
+  const keys = await ws.query('SELECT k, count(*) AS n FROM (SELECT unnest(json_keys(extra)) AS k FROM http) GROUP BY k ORDER BY k');
+  assert.deepEqual(
+    keys.map((row) => [row.k, Number(row.n)]),
+    [...Array.from({ length: 40 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 100]), ['only_here', 1]],
+  );
+  const [last] = await ws.query("SELECT src_ip, json_extract_string(extra, '$.only_here') AS v FROM http WHERE dest = 'b.example'");
+  assert.deepEqual({ ...last }, { src_ip: '10.0.0.2', v: 'last line' });
+});
