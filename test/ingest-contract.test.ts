@@ -254,3 +254,30 @@ test('JSON lines: every key of every record is kept when the file has more kinds
   const [last] = await ws.query("SELECT src_ip, json_extract_string(extra, '$.only_here') AS v FROM http WHERE dest = 'b.example'");
   assert.deepEqual({ ...last }, { src_ip: '10.0.0.2', v: 'last line' });
 });
+
+test('JSON lines: blank and refused lines take no other file its record keys', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const row = (n: number) => JSON.stringify({ _time: '2024-01-01T00:00:00Z', src_ip: '10.0.0.1', dest: 'a.example', url: `/${n}` });
+  writeFileSync(join(dir, 'a.ndjson'), `${row(1)}\n\n\n{bad\n${row(2)}\n\n${row(3)}\n`);
+  writeFileSync(join(dir, 'b.ndjson'), `${row(4)}\n${row(5)}\n${row(6)}\n`);
+  const reports = await ingest(ws, [join(dir, 'a.ndjson'), join(dir, 'b.ndjson')]);
+  assert.deepEqual(
+    reports.map((r) => [r.read, r.loaded, r.rejected]),
+    [
+      [4, 3, 1],
+      [3, 3, 0],
+    ],
+  );
+  assert.deepEqual(
+    reports[0].rejects.map((r) => [r.line, r.reason]),
+    [[4, 'not valid JSON']],
+  );
+  const [keys] = await ws.query('SELECT count(*) AS n, count(DISTINCT rec) AS distinct_keys FROM http');
+  assert.deepEqual([Number(keys.n), Number(keys.distinct_keys)], [6, 6]);
+  const order = await ws.query('SELECT url FROM http ORDER BY rec');
+  assert.deepEqual(
+    order.map((r) => r.url),
+    ['/1', '/2', '/3', '/4', '/5', '/6'],
+  );
+});

@@ -101,6 +101,7 @@ function describeReaderError(type: string, message: string, field: string | null
     case 'CAST': {
       const value = /Could not convert string "(.*)" to/s.exec(message)?.[1];
       const target = /to '([^']+)'/.exec(message)?.[1] ?? '';
+      if (target === 'JSON') return 'not valid JSON';
       return value !== undefined
         ? `cannot read "${value.slice(0, 80)}" as ${typeWords(target)}`
         : `cannot read value${field ? ` of ${field}` : ''}`;
