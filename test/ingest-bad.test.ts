@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ingest } from '../src/ingest/ingest.ts';
+import { InterruptedError, requestInterrupt, resetInterrupt } from '../src/interrupt.ts';
 import { Workspace } from '../src/store/workspace.ts';
 import { cli, FIXTURES, ROOT, openWorkspace, tempDir } from './helpers.ts';
 
@@ -328,4 +329,32 @@ test('every way an ingest can stop: SIGTERM mid-zip leaves no temporary folder, 
   const ws = await Workspace.open(db2);
   t.after(() => ws.close());
   assert.equal(Number(await ws.scalar('SELECT count(*) FROM ingested_files')), 11);
+});
+
+test('a stop while a JSON file is hashed and staged at once is a stop (exit 130), not an unreadable file', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const path = join(dir, 'big.ndjson');
+  const line = (n: number) => JSON.stringify({ _time: '2024-01-01T00:00:00Z', src_ip: '10.0.0.1', dest: 'a.example', url: `/${n}` });
+  writeFileSync(path, `${Array.from({ length: 300_000 }, (_, n) => line(n)).join('\n')}\n`);
+  let stopped = false;
+  // The first progress line is the stop's moment: DuckDB is staging the file and this process hashing it.
+  const progress = {
+    update: () => {
+      if (!stopped) requestInterrupt('SIGINT');
+      stopped = true;
+    },
+    done: () => undefined,
+  };
+  try {
+    await assert.rejects(ingest(ws, [path], { progress }), (error: unknown) => {
+      assert.ok(error instanceof InterruptedError, String(error));
+      assert.equal(error.exitCode, 130);
+      return true;
+    });
+  } finally {
+    resetInterrupt();
+  }
+  assert.equal(stopped, true);
+  assert.equal(Number(await ws.scalar('SELECT count(*) FROM ingested_files')), 0);
 });

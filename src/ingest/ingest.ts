@@ -364,7 +364,8 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         file.size,
         (done, total) => {
           checkInterrupted();
-          progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
+          // (while DuckDB stages the file, its progress is the one shown)
+          if (!staging) progress.update(`${label}: reading`, total > 0 ? done / total : undefined);
         },
         { lines, head },
       ),

@@ -7,6 +7,7 @@
  */
 import type { SqlValue } from '../store/sql.ts';
 import { InputError, UnknownTableError, UsageError } from '../errors.ts';
+import { InterruptedError } from '../interrupt.ts';
 import {
   CANONICAL_COLUMNS,
   EXTRA_COLUMN,
@@ -484,6 +485,8 @@ export async function stageJson(
     if (Number(rows) > 0 && Number(last) !== Number(rows) - 1)
       throw new Error(`the staged records are not numbered 0..${Number(rows) - 1}`);
   } catch (error) {
+    // (a Ctrl-C during the read stops the ingest as a stop, not as a bad file)
+    if (error instanceof InterruptedError) throw error;
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new InputError(`not valid JSON: ${message}`, { location: { file: ctx.display }, cause: error });
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.ts';
+import { InterruptedError } from '../interrupt.ts';
 
 export interface HeaderLine {
   /** 1-based line number in the (decompressed) file. */
@@ -155,6 +156,8 @@ export async function prescan(
       }
     }
   } catch (error) {
+    // (a Ctrl-C met in the progress callback is a stop, not an unreadable file)
+    if (error instanceof InterruptedError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     let what = `cannot read file: ${message}`;
     if (/unexpected end of file/i.test(message))
@@ -186,6 +189,7 @@ async function hashOnly(path: string, size: number, head: Head, onProgress?: Pro
       onProgress?.(done, size);
     }
   } catch (error) {
+    if (error instanceof InterruptedError) throw error;
     throw new InputError(`cannot read file: ${(error as Error).message}`, { location: { file: path }, cause: error });
   }
   return {
