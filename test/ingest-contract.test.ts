@@ -281,3 +281,17 @@ test('JSON lines: blank and refused lines take no other file its record keys', a
     ['/1', '/2', '/3', '/4', '/5', '/6'],
   );
 });
+
+test('JSON lines: an empty object is a record with no values, even as the first line the survey samples', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const file = join(dir, 'empty.ndjson');
+  writeFileSync(file, `{}\n${JSON.stringify({ _time: '2024-01-01T00:00:00Z', src_ip: '10.0.0.1', dest: 'a.example', url: '/a' })}\n{}\n`);
+  const [report] = await ingest(ws, [file]);
+  assert.deepEqual([report.status, report.read, report.loaded, report.rejected], ['loaded', 3, 3, 0]);
+  const rows = await ws.query('SELECT url FROM http ORDER BY rec');
+  assert.deepEqual(
+    rows.map((r) => r.url),
+    [null, '/a', null],
+  );
+});

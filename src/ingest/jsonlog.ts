@@ -229,7 +229,12 @@ async function surveyRecords(ctx: LoadContext, profile: JsonProfile): Promise<Su
     `SELECT DISTINCT ks FROM (SELECT try(json_keys(j)) AS ks FROM ${STAGE} WHERE j IS NOT NULL AND ${IS_OBJECT} LIMIT 10000) WHERE ks IS NOT NULL ORDER BY ks LIMIT ${SAMPLED_KEY_LISTS}`,
   );
   const known = sampled.map((row) => row.ks as string[]);
-  const numbered = known.length === 0 ? '0' : `CASE ${known.map((_, i) => `WHEN ks = $${i + 1} THEN ${i + 1}`).join(' ')} ELSE 0 END`;
+  // (an empty list, `{}`, is tested by its length: a bound empty list has no item type)
+  const lists = known.filter((keys) => keys.length > 0);
+  const numbered =
+    known.length === 0
+      ? '0'
+      : `CASE ${known.map((keys, i) => `WHEN ${keys.length === 0 ? 'len(ks) = 0' : `ks = $${lists.indexOf(keys) + 1}`} THEN ${i + 1}`).join(' ')} ELSE 0 END`;
   // A record whose keys are a sampled list without a log name key is the file's log: only the
   // others are looked into (a shipper's export names the log in every record).
   const fallback = zeekLogName(ctx.display);
@@ -244,7 +249,7 @@ async function surveyRecords(ctx: LoadContext, profile: JsonProfile): Promise<Su
        SELECT obj, ${log} AS log, known, CASE WHEN known = 0 THEN ks END AS other FROM (
          SELECT j, ks, CASE WHEN ks IS NULL THEN NULL WHEN len(ks) > 0 THEN true ELSE ${IS_OBJECT} END AS obj, ${numbered} AS known
          FROM (SELECT j, try(json_keys(j)) AS ks FROM ${STAGE} WHERE j IS NOT NULL))) GROUP BY ALL`,
-    known.map((keys) => listValue(keys)),
+    lists.map((keys) => listValue(keys)),
   );
   for (const row of rows) row.ks = Number(row.known) > 0 ? known[Number(row.known) - 1] : row.other;
   let records = 0;
