@@ -141,7 +141,7 @@ async function refuseInvalid(ctx: LoadContext, invalid: number, refusedLines: nu
   if (invalid === 0) return [];
   const bad = `j IS NOT NULL AND try(json_keys(j)) IS NULL`;
   const rows = await ctx.ws.query(
-    `SELECT rowid AS rn, left(CAST(j AS VARCHAR), 300) AS text FROM ${STAGE} WHERE ${bad} ORDER BY rn LIMIT 100000`,
+    `SELECT rowid AS rn, left(CAST(j AS VARCHAR), 300) AS text FROM ${STAGE} WHERE ${bad} ORDER BY rn`,
   );
   await ctx.ws.run(`UPDATE ${STAGE} SET j = NULL WHERE ${bad}`);
   return rows.map((row) => ({
