@@ -175,14 +175,9 @@ interface Route {
 }
 
 /**
- * Where each record goes. Zeek JSON is routed record by record, by the log name the record
- * carries (`_path`, or a shipper's `@stream`), else by the file's (or archive member's) name: a
- * shipper's export mixes conn, dns, weird... in one file. Everything else goes to one table.
- * The log names and each one's keys come from one pass over the records.
- */
-/**
- * A record is an object when its text starts with `{` (valid JSON that does: the stage cast
- * checked it), which needs no parse; the log-name keys are parsed only in records that name them.
+ * A record is an object when its text starts with `{` (asked only of valid JSON: the survey asks
+ * it where json_keys read the record, and refuseInvalid blanks the rest before anything else
+ * reads the stage), which needs no parse; the log-name keys are parsed only in records that name them.
  */
 const IS_OBJECT = "starts_with(ltrim(CAST(j AS VARCHAR), ' \t\r\n'), '{')";
 const NAMES_LOG = LOG_NAME_KEYS.map((k) => `contains(CAST(j AS VARCHAR), ${quoteLiteral(JSON.stringify(k))})`).join(' OR ');
