@@ -140,9 +140,7 @@ export async function loadJson(ctx: LoadContext, shape: 'ndjson' | 'document', p
 async function refuseInvalid(ctx: LoadContext, invalid: number, refusedLines: number[]): Promise<Reject[]> {
   if (invalid === 0) return [];
   const bad = `j IS NOT NULL AND try(json_keys(j)) IS NULL`;
-  const rows = await ctx.ws.query(
-    `SELECT rowid AS rn, left(CAST(j AS VARCHAR), 300) AS text FROM ${STAGE} WHERE ${bad} ORDER BY rn`,
-  );
+  const rows = await ctx.ws.query(`SELECT rowid AS rn, left(CAST(j AS VARCHAR), 300) AS text FROM ${STAGE} WHERE ${bad} ORDER BY rn`);
   await ctx.ws.run(`UPDATE ${STAGE} SET j = NULL WHERE ${bad}`);
   return rows.map((row) => ({
     line: lineOfRecord(Number(row.rn), refusedLines),
