@@ -75,6 +75,53 @@ test('CSV ISO timestamps with zone offsets land as UTC wall time; a bad one is r
   );
 });
 
+test('a zone name in one ISO time is refused and cannot move the times after it; a "UTC" suffix reads as UTC', async (t) => {
+  // DuckDB 1.5's text → TIMESTAMPTZ cast keeps a zone name it parsed for the rest of the vector:
+  // after "… PST", a time with no zone was read as Pacific time, 8 hours off, in any row of the
+  // next 2,047. A log line is attacker-controlled: it must not shift the times of other records.
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const path = join(dir, 'proxy.csv');
+  writeFileSync(
+    path,
+    [
+      '_time,src_ip,dest,url,bytes_out',
+      '2024-03-04T08:00:00Z,10.0.0.1,a.example,/x,1',
+      '2024-03-04T00:00:00 PST,10.0.0.1,a.example,/x,2',
+      '2024-03-04T08:00:00,10.0.0.1,a.example,/x,3',
+      '2024-03-04T09:00:00 Europe/Paris,10.0.0.1,a.example,/x,4',
+      '2024-03-04 08:00:00,10.0.0.1,a.example,/x,5',
+      '2024-03-04 08:00:00 UTC,10.0.0.1,a.example,/x,6',
+      '2024-03-04T08:00:00.5 GMT,10.0.0.1,a.example,/x,7',
+      '2024-03-04,10.0.0.1,a.example,/x,8',
+      '2024-03-04T08:00:00Z,10.0.0.1,a.example,/x,9',
+      '2024-03-04T08:00:00Z,10.0.0.1,a.example,/x,10',
+    ].join('\n'),
+  );
+  const [report] = await ingest(ws, [path]);
+  assert.deepEqual([report.status, report.read, report.loaded, report.rejected], ['loaded', 10, 8, 2]);
+  assert.deepEqual(
+    report.rejects.map((r) => [r.line, r.field, r.reason]),
+    [
+      [3, '_time', 'cannot read "2024-03-04T00:00:00 PST" as a timestamp'],
+      [5, '_time', 'cannot read "2024-03-04T09:00:00 Europe/Paris" as a timestamp'],
+    ],
+  );
+  assert.deepEqual(
+    (await ws.query('SELECT bytes_out, CAST(ts AS VARCHAR) AS ts FROM http ORDER BY bytes_out')).map((r) => [r.bytes_out, r.ts]),
+    [
+      [1, '2024-03-04 08:00:00'],
+      [3, '2024-03-04 08:00:00'],
+      [5, '2024-03-04 08:00:00'],
+      [6, '2024-03-04 08:00:00'],
+      [7, '2024-03-04 08:00:00.5'],
+      [8, '2024-03-04 00:00:00'],
+      [9, '2024-03-04 08:00:00'],
+      [10, '2024-03-04 08:00:00'],
+    ],
+  );
+});
+
 test('JSON arrays and pretty-printed evtx dumps load; Windows events are flattened for Sigma names', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);

@@ -26,7 +26,14 @@ export const STRPTIME_FORMATS = [
   '%a %b %d %H:%M:%S %z %Y',
 ] as const;
 
-const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$/;
+/**
+ * ISO 8601 as huntbook reads it: a date, maybe a time, then Z, UTC, GMT or a numeric offset, never
+ * a zone name. The same pattern picks a file's reading (here) and admits each value to DuckDB's
+ * cast (in SQL, RE2): that cast keeps a zone name it parsed ("… PST", "… Europe/Paris") for the
+ * rest of its vector, so one crafted line would move the times of up to 2,047 records after it.
+ */
+const ISO_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? *(Z|UTC|GMT|[+-]\d{2}(:?\d{2})?)?\s*$`;
+const ISO = new RegExp(ISO_PATTERN);
 const EPOCH = /^\d{9,10}(\.\d+)?$|^\d{1,8}(\.\d+)?$/;
 const EPOCH_MS = /^\d{13}(\.\d+)?$/;
 
@@ -60,8 +67,9 @@ export function timestampFromText(expr: string, reading: TimeReading): string {
     case 'iso':
       // Through epoch microseconds: a TIMESTAMPTZ → TIMESTAMP CAST goes through ICU's calendar
       // row by row (about 2 s per 10 M rows), and the number is the same in both types.
-      // Infinite values come out NULL, so they are refused like any unreadable time.
-      return `make_timestamp(epoch_us(TRY_CAST(${expr} AS TIMESTAMPTZ)))`;
+      // Infinite values come out NULL, so they are refused like any unreadable time; so does
+      // anything ISO_PATTERN does not admit (0.4 s per 10 M rows for the pattern).
+      return `CASE WHEN regexp_full_match(${expr}, '${ISO_PATTERN}') THEN make_timestamp(epoch_us(TRY_CAST(${expr} AS TIMESTAMPTZ))) END`;
     case 'format':
       return `TRY_CAST(try_strptime(${expr}, '${reading.format.replaceAll("'", "''")}') AS TIMESTAMP)`;
   }
