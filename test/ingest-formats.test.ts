@@ -122,6 +122,69 @@ test('a zone name in one ISO time is refused and cannot move the times after it;
   );
 });
 
+test('an epoch time of nan, inf or 1e999 is refused with its line; it does not fail the file (CSV and JSON lines)', async (t) => {
+  // DuckDB reads "nan" as a number; turning it into a timestamp threw, and the whole file failed.
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const csv = join(dir, 'flows.csv');
+  writeFileSync(
+    csv,
+    [
+      'ts,src_ip,dest_ip,duration',
+      '1700000000,10.0.0.1,10.0.0.2,1.5',
+      'nan,10.0.0.1,10.0.0.2,1',
+      '-inf,10.0.0.1,10.0.0.2,1',
+      '1e999,10.0.0.1,10.0.0.2,1',
+      '1700000001.25,10.0.0.1,10.0.0.2,2',
+      'soon,10.0.0.1,10.0.0.2,1',
+      '1700000002,10.0.0.1,10.0.0.2,3',
+      '1700000003,10.0.0.1,10.0.0.2,3',
+      '1700000004,10.0.0.1,10.0.0.2,3',
+    ].join('\n'),
+  );
+  const lines = join(dir, 'flows.ndjson');
+  const flow = (ts: unknown, duration: number) => JSON.stringify({ ts, src_ip: '10.0.0.1', dest_ip: '10.0.0.2', duration });
+  writeFileSync(
+    lines,
+    `${[flow(1700000010, 4), flow('nan', 1), '{"ts":1e999,"src_ip":"10.0.0.1","dest_ip":"10.0.0.2","duration":1}', flow('Infinity', 1), flow(1700000011, 5), flow(1700000012, 5), flow(1700000013, 5)].join('\n')}\n`,
+  );
+  const reports = await ingest(ws, [csv, lines], { table: 'flows' });
+  assert.deepEqual(
+    reports.map((r) => [r.status, r.read, r.loaded, r.rejected]),
+    [
+      ['loaded', 9, 5, 4],
+      ['loaded', 7, 4, 3],
+    ],
+  );
+  assert.deepEqual(
+    reports[0].rejects.map((r) => [r.line, r.field, r.reason]),
+    [
+      [3, 'ts', 'cannot read "nan" as a timestamp'],
+      [4, 'ts', 'cannot read "-inf" as a timestamp'],
+      [5, 'ts', 'cannot read "1e999" as a timestamp'],
+      [7, 'ts', 'cannot read "soon" as a timestamp'],
+    ],
+  );
+  assert.deepEqual(
+    reports[1].rejects.map((r) => r.line),
+    [2, 3, 4],
+  );
+  assert.deepEqual(
+    (await ws.query('SELECT CAST(ts AS VARCHAR) AS ts, duration FROM flows ORDER BY ts')).map((r) => [r.ts, r.duration]),
+    [
+      ['2023-11-14 22:13:20', 1.5],
+      ['2023-11-14 22:13:21.25', 2],
+      ['2023-11-14 22:13:22', 3],
+      ['2023-11-14 22:13:23', 3],
+      ['2023-11-14 22:13:24', 3],
+      ['2023-11-14 22:13:30', 4],
+      ['2023-11-14 22:13:31', 5],
+      ['2023-11-14 22:13:32', 5],
+      ['2023-11-14 22:13:33', 5],
+    ],
+  );
+});
+
 test('JSON arrays and pretty-printed evtx dumps load; Windows events are flattened for Sigma names', async (t) => {
   const dir = tempDir(t);
   const ws = await openWorkspace(t, dir);

@@ -175,9 +175,10 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
     if (found) otherReadings.set(index, found);
   }
   const readerTypes = names.map((_, i) => readerType(table, mapping, i, reading));
-  // ISO times are read as text and parsed here: DuckDB's reader turns an unreadable TIMESTAMPTZ
-  // into NULL without a reject (duckdb#11832), so such rows are marked and refused below.
-  const isoTs = tsIndex !== undefined && reading?.kind === 'iso';
+  // ISO and epoch times are read as text and parsed here: DuckDB's reader turns an unreadable
+  // TIMESTAMPTZ into NULL without a reject (duckdb#11832), and reads "nan" or "1e999" as a number
+  // no TIMESTAMP can hold (the cast threw and failed the file), so such rows are marked and refused below.
+  const textTs = tsIndex !== undefined && (reading?.kind === 'iso' || reading?.kind === 'epoch');
   const { values: params, bind } = new Bindings();
   const columns: string[] = [];
   const exprs: string[] = [];
@@ -190,7 +191,7 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
     } else if (index !== undefined) {
       columns.push(quoteIdent(name));
       exprs.push(
-        index === tsIndex && isoTs
+        index === tsIndex && textTs
           ? 'hb_ts'
           : projection(`c${index}`, type, readerTypes[index], index === tsIndex ? reading : (otherReadings.get(index) ?? null)),
       );
@@ -215,23 +216,23 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
   exprs.push(
     String(ctx.fileId),
     NEXT_RECORD,
-    isoTs
+    textTs
       ? `CASE WHEN hb_ts IS NULL AND c${tsIndex} IS NOT NULL THEN json_object('${UNREADABLE_TS}', c${tsIndex}${extraPairs}) ELSE ${extra} END`
       : extra,
   );
   const typeList = readerTypes.map((type, i) => `'c${i}': '${type}'`).join(', ');
   const formatOption = reading?.kind === 'format' ? `, timestampformat=${quoteLiteral(reading.format)}` : '';
   const reader = `read_csv(${path}, ${dialect}, columns={${typeList}}${formatOption}, ${STORE_REJECTS})`;
-  const source = isoTs ? `(SELECT *, ${isoInstant(`c${tsIndex}`)} AS hb_ts FROM ${reader})` : reader;
+  const source = textTs && reading ? `(SELECT *, ${timestampFromText(`c${tsIndex}`, reading)} AS hb_ts FROM ${reader})` : reader;
   const sql = `INSERT INTO ${quoteIdent(table)} (${columns.join(', ')}) SELECT ${exprs.join(', ')} FROM ${source}`;
 
   await resetReaderRejects(ctx.ws);
   await unorderedInsert(ctx, `loading ${table}`, sql, params);
   const rejects = await readerRejects(ctx.ws, (column) => names[Number(column.slice(1))] ?? column);
-  if (isoTs) {
+  if (textTs && reading) {
     const textList = names.map((_, i) => `'c${i}': 'VARCHAR'`).join(', ');
     const reread = `read_csv(${path}, ${dialect}, columns={${textList}}, ignore_errors=true, max_line_size=${MAX_LINE_BYTES})`;
-    appendAll(rejects, await refuseUnreadableTimes(ctx, table, reread, tsIndex, names[tsIndex], rejects));
+    appendAll(rejects, await refuseUnreadableTimes(ctx, table, reread, tsIndex, names[tsIndex], reading, rejects));
   }
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   return { target: table, read: loaded + rejects.length, loaded, rejects };
@@ -239,11 +240,6 @@ async function loadDelimited(ctx: LoadContext, scan: Prescan, file: string, gzip
 
 /** Key in `extra` marking a row whose timestamp text could not be read (refused after the load). */
 const UNREADABLE_TS = '_unreadable_ts';
-
-/** An ISO 8601 text as the UTC TIMESTAMP the canonical tables hold; NULL when unreadable or infinite. */
-function isoInstant(column: string): string {
-  return timestampFromText(column, { kind: 'iso' });
-}
 
 /**
  * Refuses the loaded rows whose timestamp text was unreadable, with their lines. Rare, so the
@@ -255,6 +251,7 @@ async function refuseUnreadableTimes(
   reread: string,
   tsIndex: number,
   field: string,
+  reading: TimeReading,
   readerRefused: readonly Reject[],
 ): Promise<Reject[]> {
   const marked = `file_id = $1 AND ts IS NULL AND json_exists(${quoteIdent(EXTRA_COLUMN[table])}, '$.${UNREADABLE_TS}')`;
@@ -265,7 +262,7 @@ async function refuseUnreadableTimes(
   // found again here and left out, as they are already refused.
   const rows = await ctx.ws.query(
     `SELECT n, v FROM (SELECT row_number() OVER () AS n, c${tsIndex} AS v FROM ${reread})
-      WHERE v IS NOT NULL AND ${isoInstant('v')} IS NULL ORDER BY n`,
+      WHERE v IS NOT NULL AND ${timestampFromText('v', reading)} IS NULL ORDER BY n`,
   );
   const structural = (await ctx.ws.query(`SELECT DISTINCT line FROM ${REJECTS_TABLE} WHERE error_type <> 'CAST' ORDER BY line`)).map(
     (row) => Number(row.line),
@@ -289,8 +286,8 @@ function readerType(table: CanonicalTable, mapping: FieldMapping, index: number,
   const type = CANONICAL_COLUMNS[table].find((c) => c.name === column)?.type ?? 'VARCHAR';
   if (type === 'TIMESTAMP') {
     if (column !== 'ts' || !reading) return 'VARCHAR';
-    if (reading.kind === 'iso') return 'VARCHAR';
-    return reading.kind === 'epoch' ? 'DOUBLE' : 'TIMESTAMP';
+    // ISO and epoch times are read as text and parsed in SQL (refused rows are marked: see textTs)
+    return reading.kind === 'format' ? 'TIMESTAMP' : 'VARCHAR';
   }
   return type === 'JSON' || isListType(type) ? 'VARCHAR' : type;
 }
@@ -298,7 +295,6 @@ function readerType(table: CanonicalTable, mapping: FieldMapping, index: number,
 function projection(ref: string, type: SqlType, read: SqlType, reading: TimeReading | null): string {
   if (isListType(type)) return listFromText(ref, type);
   if (type !== 'TIMESTAMP') return ref;
-  if (read === 'DOUBLE' && reading?.kind === 'epoch') return `make_timestamp(CAST(round(${ref} * ${1_000_000 / reading.scale}) AS BIGINT))`;
   if (read === 'TIMESTAMP') return ref;
   return timestampFromText(ref, reading ?? { kind: 'iso' });
 }

@@ -59,11 +59,24 @@ export async function chooseTimeReading(ws: Workspace, samples: readonly string[
   return best.fits * 2 > values.length ? best.reading : null;
 }
 
+/**
+ * Epoch seconds no log time can be: beyond ±1e11 (year 5138). Such a value, or nan or inf (which
+ * DuckDB reads as numbers), cannot become a TIMESTAMP: the cast would throw and abort the whole
+ * file's load, so it comes out NULL and its record is refused with its line.
+ */
+export const MAX_EPOCH_SECONDS = 1e11;
+
+/** A DOUBLE of epoch units (1: seconds, 1000: milliseconds) → TIMESTAMP; NULL when no time can be that. */
+export function epochToTimestamp(number: string, scale = 1): string {
+  // (abs(nan) < x is false in DuckDB, as is inf < x)
+  return `CASE WHEN abs(${number}) < ${MAX_EPOCH_SECONDS * scale} THEN make_timestamp(CAST(round(${number} * ${1_000_000 / scale}) AS BIGINT)) END`;
+}
+
 /** SQL turning text `expr` into a UTC TIMESTAMP by the chosen reading (NULL when it does not fit). */
 export function timestampFromText(expr: string, reading: TimeReading): string {
   switch (reading.kind) {
     case 'epoch':
-      return `make_timestamp(CAST(round(TRY_CAST(${expr} AS DOUBLE) * ${1_000_000 / reading.scale}) AS BIGINT))`;
+      return epochToTimestamp(`TRY_CAST(${expr} AS DOUBLE)`, reading.scale);
     case 'iso':
       // Through epoch microseconds: a TIMESTAMPTZ → TIMESTAMP CAST goes through ICU's calendar
       // row by row (about 2 s per 10 M rows), and the number is the same in both types.

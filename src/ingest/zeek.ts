@@ -31,6 +31,7 @@ import {
 } from './load.ts';
 import type { Prescan } from './prescan.ts';
 import { parseZeekHeaders, sameLayout, type ZeekBlock } from './zeek-header.ts';
+import { MAX_EPOCH_SECONDS } from './timeformat.ts';
 
 /** How DuckDB's CSV reader reads a Zeek type. Anything not listed is text. */
 function readerType(zeekType: string): SqlType {
@@ -71,12 +72,11 @@ function epochToTimestamp(expr: string): string {
 }
 
 /**
- * Epoch seconds no log time can be: not finite (nan, inf) or beyond ±1e11 (year 5138). Such a
- * value reads as a DOUBLE but cannot become a TIMESTAMP: the row is held back from the insert
- * (a failed cast would abort the whole load) and refused with its line afterwards.
+ * A time no log can hold (MAX_EPOCH_SECONDS, nan, inf) reads as a DOUBLE but cannot become a
+ * TIMESTAMP: the row is held back from the insert (a failed cast would abort the whole load)
+ * and refused with its line afterwards.
  */
-const MAX_EPOCH = 1e11;
-const saneTime = (ref: string) => `(${ref} IS NULL OR (isfinite(${ref}) AND abs(${ref}) < ${MAX_EPOCH}))`;
+const saneTime = (ref: string) => `(${ref} IS NULL OR (isfinite(${ref}) AND abs(${ref}) < ${MAX_EPOCH_SECONDS}))`;
 const TIME_REJECTS = 'hb_time_rejects';
 const TIME_SCANS = 'hb_time_scans';
 
