@@ -162,7 +162,8 @@ test('NDJSON: malformed lines and non-objects are rejected by line; blank lines 
     ],
   );
   assert.match(report.rejects[1].reason, /not a JSON object/);
-  assert.match(report.rejects[2].reason, /bytes_out: cannot read "many"/);
+  // (the field is the reject's own: a key may hold a colon, so the reason does not start with it)
+  assert.equal(report.rejects[2].reason, 'cannot read "many" as a whole number');
 });
 
 test('re-ingesting identical content is a no-op; --force replaces it without duplicates', async (t) => {

@@ -295,3 +295,18 @@ test('JSON lines: an empty object is a record with no values, even as the first 
     [null, '/a', null],
   );
 });
+
+test('JSON lines: a refused value names its field as the file spells it, colon and all, and says what it should have been', async (t) => {
+  const dir = tempDir(t);
+  const ws = await openWorkspace(t, dir);
+  const file = join(dir, 'proxy.ndjson');
+  const row = (sent: unknown) =>
+    JSON.stringify({ _time: '2024-01-01T00:00:00Z', src_ip: '10.0.0.1', dest: 'a.example', 'sent:bytes': sent });
+  writeFileSync(file, `${[row(12), row('lots'), row(13)].join('\n')}\n`);
+  const [report] = await ingest(ws, [file], { table: 'http', map: 'bytes_out=sent:bytes' });
+  assert.deepEqual([report.status, report.read, report.loaded, report.rejected], ['loaded', 3, 2, 1]);
+  assert.deepEqual(
+    report.rejects.map((r) => [r.line, r.field, r.reason]),
+    [[2, 'sent:bytes', 'cannot read "lots" as a whole number']],
+  );
+});

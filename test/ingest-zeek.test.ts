@@ -176,7 +176,7 @@ test('a mixed Zeek JSON export: each record to its log, a line that is not an ob
     report.rejects.map((r) => [r.line, r.field, r.reason.slice(0, 22)]),
     [
       [4, null, 'not a JSON object'],
-      [5, 'ts', 'ts: cannot read "garba'],
+      [5, 'ts', 'cannot read "garbage" '],
       [6, null, report.rejects[2]?.reason.slice(0, 22)],
     ],
   );

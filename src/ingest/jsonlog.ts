@@ -18,7 +18,7 @@ import {
   type CanonicalTable,
   type SqlType,
 } from '../store/schema.ts';
-import { listValue, type Row, type Workspace } from '../store/workspace.ts';
+import { listValue, type Workspace } from '../store/workspace.ts';
 import { listFromText } from './lists.ts';
 import { FIELD_ALIASES, foldName, parseMapOption } from './fields.ts';
 import {
@@ -28,6 +28,7 @@ import {
   readerRejects,
   resetReaderRejects,
   STORE_REJECTS,
+  typeWords,
   unorderedInsert,
   type LoadContext,
   type LoadOutcome,
@@ -116,14 +117,11 @@ export async function loadJson(ctx: LoadContext, shape: 'ndjson' | 'document', p
   for (const { table, where, params, keys, records: held } of routes) {
     const result = await loadRoute(ctx, profile, table, keys, where, params, allObjects, held, firstKey);
     loaded += result.loaded;
-    for (const row of result.refused) {
-      const index = Number(row.rn);
-      const reason = String(row.reason);
-      const field = reason.startsWith('not a JSON') ? null : reason.slice(0, reason.indexOf(':'));
+    for (const { rn, field, reason, text } of result.refused) {
       rejects.push(
         shape === 'ndjson'
-          ? { line: lineOfRecord(index, refusedLines), field, reason, text: row.text === null ? null : String(row.text) }
-          : { line: null, field, reason: `record ${index + 1}: ${reason}`, text: row.text === null ? null : String(row.text) },
+          ? { line: lineOfRecord(rn, refusedLines), field, reason, text }
+          : { line: null, field, reason: `record ${rn + 1}: ${reason}`, text },
       );
     }
   }
@@ -326,12 +324,8 @@ async function loadRoute(
   allObjects: boolean,
   records: number,
   firstKey: number,
-): Promise<{ loaded: number; refused: Row[] }> {
-  const params: SqlValue[] = [...whereParams];
-  const bind = (value: SqlValue) => {
-    params.push(value);
-    return `$${params.length}`;
-  };
+): Promise<{ loaded: number; refused: { rn: number; field: string | null; reason: string; text: string | null }[] }> {
+  const params = whereParams;
   // Keys with quotes or backslashes are never used as paths (they stay in the raw JSON), so the
   // quoted literals below cannot be broken out of.
   const path = (key: string) => quoteLiteral(`$."${key}"`);
@@ -390,14 +384,13 @@ async function loadRoute(
   }
   const staged = `(SELECT rn, j${pulled} FROM ${STAGED_RECORDS} WHERE ${where})`;
 
-  const convertExprs: { name: string; expr: string; check?: string; field: string }[] = [];
+  const convertExprs: { name: string; expr: string; check?: string; field: string; type: SqlType }[] = [];
   for (const { name, type, keys: sourceKeys } of plan) {
     const raw = sourceKeys.length === 1 ? text(sourceKeys[0]) : `coalesce(${sourceKeys.map(text).join(', ')})`;
     const expr = await convert(ctx, raw, type, name === 'ts', staged, whereParams);
-    convertExprs.push({ name, expr, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|') });
+    convertExprs.push({ name, expr, check: type === 'VARCHAR' ? undefined : raw, field: sourceKeys.join('|'), type });
   }
   if (isCanonicalTable(table)) {
-    // (bind() adds a parameter: the object is built only when it is the one used)
     let extra = 'NULL::JSON';
     if (whole) extra = 'j';
     else if (rest.length > 0)
@@ -406,7 +399,7 @@ async function loadRoute(
       // and dropped nulls inside nested values too). Keys here have no quote or backslash (see
       // `whole`), and JSON.stringify escapes any control character in them.
       extra = `CAST('{' || nullif(concat_ws(',', ${rest.map((k) => `${quoteLiteral(`${JSON.stringify(k)}:`)} || ${keptValue(k)}`).join(', ')}), '') || '}' AS JSON)`;
-    convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '' });
+    convertExprs.push({ name: EXTRA_COLUMN[table], expr: extra, field: '', type: 'JSON' });
   } else {
     await ensureTextTable(
       ctx,
@@ -417,38 +410,48 @@ async function loadRoute(
   const insertColumns = convertExprs.map((c) => c.name);
 
   // A value is refused when its conversion gave nothing from something: tested on the converted
-  // value first, so the text is looked at only where that is null (10 M conn records: 2 s).
-  const reasonCases = convertExprs.flatMap((c, i) =>
-    c.check
-      ? [
-          `WHEN v${i} IS NULL AND ${c.check} IS NOT NULL AND ${c.check} <> '' THEN ${bind(`${c.field}: cannot read "`)} || left(${c.check}, 60) || '"'`,
-        ]
-      : [],
+  // value first, so the text is looked at only where that is null (10 M conn records: 2 s). `bad`
+  // names what was refused: the number of the conversion, or -1 for a record that is no object.
+  const badCases = convertExprs.flatMap((c, i) =>
+    c.check ? [`WHEN v${i} IS NULL AND ${c.check} IS NOT NULL AND ${c.check} <> '' THEN ${i}`] : [],
   );
   // (asked only when some record is not an object)
-  if (!allObjects) reasonCases.unshift(`WHEN NOT ${IS_OBJECT} THEN 'not a JSON object'`);
-  const reason = reasonCases.length > 0 ? `CASE ${reasonCases.join(' ')} END` : 'NULL::VARCHAR';
-  // Converted and inserted in one statement; the refused records (their reasons and text) are
-  // looked for again only when fewer records loaded than the route holds: most files have none.
-  const converted = `(SELECT rn, j, ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${reason} AS reason
-     FROM (SELECT *, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')} FROM ${staged} WHERE j IS NOT NULL))`;
+  if (!allObjects) badCases.unshift(`WHEN NOT ${IS_OBJECT} THEN -1`);
+  const bad = badCases.length > 0 ? `CASE ${badCases.join(' ')} END` : 'NULL::INTEGER';
+  const badValue = `CASE bad ${convertExprs.map((c, i) => (c.check ? `WHEN ${i} THEN left(${c.check}, 80) ` : '')).join('')}END`;
+  // Converted and inserted in one statement; the refused records (what was refused, and the text)
+  // are looked for again only when fewer records loaded than the route holds: most files have none.
+  const converted = (
+    withValue: boolean,
+  ) => `(SELECT rn, j, ${convertExprs.map((_, i) => `v${i}`).join(', ')}, bad${withValue ? `, ${badValue} AS bad_value` : ''}
+     FROM (SELECT *, ${bad} AS bad FROM (SELECT *, ${convertExprs.map((c, i) => `${c.expr} AS v${i}`).join(', ')} FROM ${staged} WHERE j IS NOT NULL)))`;
   const before = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId]));
   // (keys come from positions, so the rows need not be stored in file order)
   await unorderedInsert(
     ctx,
     `loading ${table}`,
     `INSERT INTO ${quoteIdent(table)} (${insertColumns.map(quoteIdent).join(', ')}, file_id, rec)
-     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${Number(firstKey)} + rn FROM ${converted} WHERE reason IS NULL`,
+     SELECT ${convertExprs.map((_, i) => `v${i}`).join(', ')}, ${ctx.fileId}, ${Number(firstKey)} + rn FROM ${converted(false)} WHERE bad IS NULL`,
     params,
   );
   const loaded = Number(await ctx.ws.scalar(`SELECT count(*) FROM ${quoteIdent(table)} WHERE file_id = $1`, [ctx.fileId])) - before;
-  const refused =
+  const rows =
     loaded < records
       ? await ctx.ws.query(
-          `SELECT rn, reason, left(CAST(j AS VARCHAR), 300) AS text FROM ${converted} WHERE reason IS NOT NULL ORDER BY rn LIMIT 100000`,
+          `SELECT rn, bad, bad_value, left(CAST(j AS VARCHAR), 300) AS text FROM ${converted(true)} WHERE bad IS NOT NULL ORDER BY rn LIMIT 100000`,
           params,
         )
       : [];
+  const refused = rows.map((row) => {
+    const conversion = convertExprs[Number(row.bad)];
+    return {
+      rn: Number(row.rn),
+      // (the field as the file names it: the key, or its keys a|b when several fill one column)
+      field: conversion ? conversion.field : null,
+      reason: conversion ? `cannot read "${String(row.bad_value)}" as ${typeWords(conversion.type)}` : 'not a JSON object',
+      text: row.text === null ? null : String(row.text),
+    };
+  });
   return { loaded, refused };
 }
 

@@ -86,7 +86,9 @@ export async function readerRejects(
 }
 
 /** A reader type as a user would say it. */
-function typeWords(type: string): string {
+/** A SQL type as a hunter reads it in a reject ("cannot read … as a whole number"). */
+export function typeWords(type: string): string {
+  if (type.endsWith('[]')) return 'a list';
   if (/^DECIMAL/.test(type)) return 'a time (epoch seconds)';
   if (/INT/.test(type)) return 'a whole number';
   if (type === 'DOUBLE') return 'a number';
