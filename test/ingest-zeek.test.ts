@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ingest } from '../src/ingest/ingest.ts';
-import { FIXTURES, openWorkspace, testData, tempDir } from './helpers.ts';
+import { cli, FIXTURES, openWorkspace, testData, tempDir } from './helpers.ts';
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -187,4 +187,30 @@ test('a mixed Zeek JSON export: each record to its log, a line that is not an ob
     rows.map((r) => `${r.t} ${r.uid} ${r.x}`),
     ['dns D1 example.org', 'flows C1 ShAD', 'flows C2 ShAD', 'flows C3 ShAD'],
   );
+});
+
+test('a capture whose times count from 0 (Stratosphere 001 starts at 1970-01-01 00:00:15) is loaded as dated and said, with the window that hunts it', async (t) => {
+  const db = join(tempDir(t), 'w.duckdb');
+  const relative = testData('zeek', 'stratosphere', '001-zeek-scenario-malicious', 'labeled-conn.log');
+  const dated = testData('zeek', 'slips-test18-remcos', 'test18-malicious-ctu-sme-11-win', 'zeek-labeled', 'conn.log.labeled');
+  const loaded = await cli('ingest', relative, dated, '--db', db);
+  assert.equal(loaded.code, 0, loaded.stderr);
+  const out = loaded.stdout + loaded.stderr;
+  assert.match(
+    out,
+    /labeled-conn\.log → flows[^\n]*\n {2}warning: 992 of 992 flows records are dated before 1990 \(1970-01-01 00:00:15 – 1970-01-01 00:50:23\): times counted from 0 \(a capture replayed with relative times\?\) or a clock never set\. They are kept as dated, so hunts see them then, and a window on the latest day of newer logs leaves them out: --since 1970-01-01 --until 1970-01-02 hunts them\n/,
+  );
+  // The 2023 capture's clock was set: no such warning for it.
+  assert.match(out, /conn\.log\.labeled → flows[^\n]*\n(?! {2}warning)/);
+  assert.equal(out.match(/dated before 1990/g)?.length, 1);
+  // What the warning says, checked: the default timing window (the last 24 h of the data, 2023)
+  // does not see the NjRAT C2 of the 1970 capture; the window the warning gives ranks it first.
+  const latest = await cli('hunt', 'beacons', '--db', db, '--format', 'csv', '-q');
+  assert.equal(latest.code, 0, latest.stderr);
+  assert.doesNotMatch(latest.stdout, /41\.108\.179\.197/);
+  assert.match(latest.stdout, /192\.168\.1\.107,66\.63\.168\.35/);
+  const hinted = await cli('hunt', 'beacons', '--since', '1970-01-01', '--until', '1970-01-02', '--db', db, '--format', 'csv', '-q');
+  assert.equal(hinted.code, 0, hinted.stderr);
+  const first = hinted.stdout.split('\n')[1].split(',');
+  assert.deepEqual([first[0], first[3], first[4]], ['1', '192.168.1.115', '41.108.179.197']);
 });

@@ -13,6 +13,7 @@ import { HuntbookError, InputError, UnknownTableError } from '../errors.ts';
 import { checkInterrupted, InterruptedError } from '../interrupt.ts';
 import { quoteIdent } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
+import { clockNeverSet, sameRecordsElsewhere } from './after-load.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
 import { firstLine, guessDelimiter, splitCsvLine } from './csvline.ts';
 import { dropStage, loadJson, stageJson } from './jsonlog.ts';
@@ -450,7 +451,7 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         );
         tables = Object.fromEntries(counts.map((row) => [targets[Number(row.i)], Number(row.n)]));
       }
-      warnings.push(...(await sameRecordsElsewhere(ws, fileId, targets)));
+      warnings.push(...(await sameRecordsElsewhere(ws, fileId, targets)), ...(await clockNeverSet(ws, fileId, targets)));
       await options.destination?.claim(
         ws,
         fileId,
@@ -500,40 +501,6 @@ async function sendOn(ws: Workspace, destination: RowDestination, fileId: number
       { cause: error },
     );
   }
-}
-
-/** Tables whose rows carry Zeek's uid: the same uid and time from two files is the same record. */
-const UID_TABLES = new Set(['flows', 'http', 'tls', 'dns']);
-
-/**
- * The same records under another file name (conn.log and labeled-conn.log, a re-exported
- * folder) would count twice in every hunt: a sample of this file's (uid, ts) pairs is looked up
- * in the rest of the table, and a warning names the other file.
- */
-async function sameRecordsElsewhere(ws: Workspace, fileId: number, targets: string[]): Promise<string[]> {
-  const warnings: string[] = [];
-  for (const table of targets.filter((t) => UID_TABLES.has(t))) {
-    // Nothing else loaded into this table yet: nothing to compare with (the common first load).
-    const others = await ws.scalar(
-      "SELECT count(*) FROM ingested_files WHERE file_id <> $1 AND list_contains(string_split(target_table, ','), $2)",
-      [fileId, table],
-    );
-    if (Number(others) === 0) continue;
-    const [row] = await ws.query(
-      `WITH mine AS (SELECT uid, ts FROM ${quoteIdent(table)} WHERE file_id = $1 AND uid IS NOT NULL LIMIT 1000)
-      SELECT (SELECT count(*) FROM mine) AS sampled, count(DISTINCT (m.uid, m.ts)) AS seen, min(o.file_id) AS other
-        FROM mine m JOIN ${quoteIdent(table)} o ON o.uid = m.uid AND o.ts = m.ts AND o.file_id <> $1`,
-      [fileId],
-    );
-    if (Number(row.seen) === 0) continue;
-    const [other] = await ws.query("SELECT path || coalesce('!' || member, '') AS path FROM ingested_files WHERE file_id = $1", [
-      Number(row.other),
-    ]);
-    warnings.push(
-      `${row.seen} of ${row.sampled} sampled ${table} records (same uid and time) are already in the workspace from ${other?.path ?? `file ${row.other}`}: the same traffic loaded twice counts twice in every hunt`,
-    );
-  }
-  return warnings;
 }
 
 /**
