@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseUnderTest, runnerWriter, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
+import { writeInstafakeSet } from './instafake.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { type ClickHouseWriter, hiddenFiles, shipFile, shipTo } from '../src/store/clickhouse-ship.ts';
 import { clickhouseTables } from '../src/store/clickhouse-ddl.ts';
@@ -228,4 +229,72 @@ test('hunt baseline, insider and baseline --matrix with --logs after ingest --lo
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal(pushed.stdout, local.stdout, args.join(' '));
   }
+});
+
+test('people data stays in the workspace with --logs: notification e-mails and a follower export load here; hunt social and rules over interactions give what they give without ClickHouse (18.16)', async (t) => {
+  const server = each(t).find((s) => s.http);
+  if (!server) return t.skip('needs clickhouse-server (its HTTP port)');
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chi-people-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const [db, plain] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb')];
+  const logs = `clickhouse://default@${server.http}/hb_people`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  const files = [testData('social-mail'), writeInstafakeSet(work, 1).path, ZEEK('conn.log.labeled')];
+  const sent = await cli('ingest', ...files, '--db', db, '--logs', logs);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.equal((await cli('ingest', ...files, '--db', plain)).code, 0);
+  // The logs go on to ClickHouse; the people tables do not, and the output says nothing odd of them.
+  assert.match(sent.stdout, /conn\.log\.labeled → flows \(zeek\): read 5663, loaded 5663, rejected 0 .*\n {2}5663 rows now in ClickHouse/);
+  assert.match(
+    sent.stdout,
+    /instafake-1\.json → profiles \(json\): read \d+, loaded \d+, rejected 0 [^\n]*\n(?! {2}\d+ rows now in ClickHouse)/,
+  );
+  assert.doesNotMatch(sent.stdout, /is not a table ClickHouse/);
+  assert.equal(await count(server, 'SELECT count() FROM hb_people.flows'), 5663);
+  assert.deepEqual(
+    (await server.run("SELECT name FROM system.tables WHERE database = 'hb_people' ORDER BY name")).map((r) => r.name),
+    ['activity', 'directory', 'dns', 'events', 'flows', 'http', 'tls'],
+    'clickhouse init makes the log tables only',
+  );
+  const tables = async (path: string) => {
+    const ws = await Workspace.open(path, { readOnly: true });
+    try {
+      return await ws.query(
+        'SELECT (SELECT count(*) FROM interactions) AS interactions, (SELECT count(*) FROM profiles) AS profiles, (SELECT count(*) FROM flows) AS flows',
+      );
+    } finally {
+      ws.close();
+    }
+  };
+  const [here] = await tables(db);
+  const [without] = await tables(plain);
+  assert.ok(Number(without.profiles) > 900 && Number(without.interactions) > 0, JSON.stringify(without));
+  assert.deepEqual(here, { ...without, flows: 0 }, 'people rows stay; flows left for ClickHouse');
+  // The social hunt (it has no --logs: it reads the workspace) ranks the same profiles either way.
+  const social = ['hunt', 'social', '--top', '50', '--format', 'json'];
+  const local = await cli(...social, '--db', plain);
+  const withLogs = await cli(...social, '--db', db);
+  assert.equal(withLogs.code, 0, withLogs.stderr);
+  const strip = (text: string) => JSON.stringify((JSON.parse(text) as Record<string, unknown>[]).map(({ run_id, ...row }) => row));
+  // (with notices loaded, the hunt ranks the profiles that reached an employee: the three real ones)
+  assert.deepEqual(
+    (JSON.parse(local.stdout) as { rank: number }[]).map((r) => r.rank),
+    [1, 2, 3],
+  );
+  assert.equal(strip(withLogs.stdout), strip(local.stdout));
+  // A native rule over interactions, run with --logs, reads the workspace's interactions (they are
+  // not in ClickHouse), not an empty stand-in; the same detections as without ClickHouse.
+  const pack = join(work, 'people.yml');
+  writeFileSync(
+    pack,
+    `pack: people\nrules:\n  - id: people.connect\n    name: Connection request from a profile\n    table: interactions\n    phase: deception\n    weight: 10\n    entities: [{ type: user, field: user }]\n    detection:\n      selection:\n        kind: connect_request\n      condition: selection\n`,
+  );
+  const ruled = await cli('rules', 'run', pack, '--db', db, '--logs', logs, '--format', 'json');
+  const ruledPlain = await cli('rules', 'run', pack, '--db', plain, '--format', 'json');
+  assert.equal(ruled.code, 0, ruled.stderr);
+  assert.doesNotMatch(ruled.stderr, /not read with --logs/);
+  const fired = (r: { stdout: string }) =>
+    (JSON.parse(r.stdout) as { rule_id: string; detections: number }[]).map((x) => [x.rule_id, x.detections]);
+  assert.deepEqual(fired(ruled), fired(ruledPlain));
+  assert.deepEqual(fired(ruled), [['people.connect', 2]], 'the two invitations');
 });

@@ -206,14 +206,14 @@ test('huntbook clickhouse init and hunt --logs against a server: tables made (tw
   const logs = `clickhouse://default@${server.http}/hb_cli`;
   const printed = await cli('clickhouse', 'init', '--logs', 'clickhouse://x@127.0.0.1:1/somewhere', '--print');
   assert.equal(printed.code, 0, printed.stderr);
-  assert.equal(printed.stdout.trim().split('\n').length, 10, 'a database and nine tables, printed without connecting');
+  assert.equal(printed.stdout.trim().split('\n').length, 8, 'a database and the seven log tables, printed without connecting');
   for (let i = 0; i < 2; i++) {
     const init = await cli('clickhouse', 'init', '--logs', logs);
     assert.equal(init.code, 0, init.stderr);
-    assert.match(init.stderr, /9 tables ready in clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_cli \(ClickHouse 18\.16/);
+    assert.match(init.stderr, /7 tables ready in clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_cli \(ClickHouse 18\.16/);
   }
   const [tables] = await server.run("SELECT count() AS n FROM system.tables WHERE database = 'hb_cli'");
-  assert.equal(Number(tables.n), 9);
+  assert.equal(Number(tables.n), 7);
   assert.equal(
     (await cli('ingest', testData('zeek', 'stratosphere', '008-zeek-mixed', 'data', 'conn.log.labeled'), '--db', db, '-q')).code,
     0,

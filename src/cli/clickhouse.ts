@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { type Flags, text } from '../model/flags.ts';
 import { clickhouseTables } from '../store/clickhouse-ddl.ts';
-import { CANONICAL_TABLES } from '../store/schema.ts';
+import { LOG_TABLES } from '../store/schema.ts';
 import { type ClickHouseConnection, ClickHouseError, connectClickHouse } from '../store/clickhouse-client.ts';
 import { clickhouseLiteral } from '../store/dialect-clickhouse.ts';
 import { PASSWORD_VARIABLE, parseLogsUrl } from '../store/logs-url.ts';
@@ -42,10 +42,11 @@ export function registerClickHouse(program: Command, io: CommandIO): void {
     .addHelpText(
       'after',
       `
-Each table is a MergeTree partitioned by day and ordered by the entity its hunts group by
-(flows, http, tls, dns: src_ip; events: host; activity, interactions, directory: user); with
---cluster, TABLE_local on every shard and TABLE as a Distributed table sharded by that entity,
-so each shard aggregates its own entities. The password comes from $${PASSWORD_VARIABLE}.
+Each log table is a MergeTree partitioned by day and ordered by the entity its hunts group by
+(flows, http, tls, dns: src_ip; events: host; activity, directory: user); with --cluster,
+TABLE_local on every shard and TABLE as a Distributed table sharded by that entity, so each shard
+aggregates its own entities. The people tables (interactions, profiles: notices and follower
+exports) stay in the workspace. The password comes from $${PASSWORD_VARIABLE}.
 
 Examples:
   huntbook clickhouse init --logs clickhouse://hunter@ch1:8123/logs --print
@@ -75,7 +76,7 @@ Examples:
         }
         if (!raw.quiet)
           io.stderr.write(
-            `${CANONICAL_TABLES.length} tables ready in ${target.display} (ClickHouse ${connection.version})${cluster ? ` on cluster ${cluster}: each a Distributed table over TABLE_local${raw.thisServer ? ' (this server only: the same on every server)' : ''}` : ''}\n`,
+            `${LOG_TABLES.length} tables ready in ${target.display} (ClickHouse ${connection.version})${cluster ? ` on cluster ${cluster}: each a Distributed table over TABLE_local${raw.thisServer ? ' (this server only: the same on every server)' : ''}` : ''}\n`,
           );
       }),
     );

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import { HuntbookError, InputError, UnknownTableError } from '../errors.ts';
 import { checkInterrupted, InterruptedError } from '../interrupt.ts';
-import { quoteIdent } from '../store/schema.ts';
+import { isCanonicalTable, isLogTable, quoteIdent } from '../store/schema.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { clockNeverSet, sameRecordsElsewhere } from './after-load.ts';
 import { certKind, detectFormat, type CertKind, type Format } from './detect.ts';
@@ -462,7 +462,9 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
       return result;
     });
     const stored = options.destination && (await sendOn(ws, options.destination, loadedId, label, progress));
-    if (options.destination && !stored)
+    // People data (notices, follower exports) stays in the workspace by design: nothing to warn of.
+    const people = outcome.target.split(',').every((t) => t === 'mail_notices' || (isCanonicalTable(t) && !isLogTable(t)));
+    if (options.destination && !stored && !people)
       warnings.push(`${outcome.target} is not a table ${options.destination.where} keeps: the rows stay in the workspace`);
     return {
       ...report,

@@ -12,7 +12,7 @@ import { UsageError } from '../errors.ts';
 import { renderExpr } from '../expr/render.ts';
 import type { Dialect } from '../store/dialect.ts';
 import type { LogStore } from '../store/logs.ts';
-import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, quoteIdent, type SqlType } from '../store/schema.ts';
+import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, isLogTable, quoteIdent, type SqlType } from '../store/schema.ts';
 import { raw, render, type Sql, sql } from '../store/sql-template.ts';
 import type { Workspace } from '../store/workspace.ts';
 import { type Planned, planRules, refuseBadRegexes } from './engine.ts';
@@ -213,7 +213,9 @@ export async function landRuleCandidates(
   };
   try {
     const byTable = new Map<CanonicalTable, Sql[]>();
-    for (const group of groups) byTable.set(group.table, [...(byTable.get(group.table) ?? []), ...statementsOf(group, dialect)]);
+    // Rules over the people tables read the workspace's own: those rows never go to ClickHouse.
+    for (const group of groups.filter((g) => isLogTable(g.table)))
+      byTable.set(group.table, [...(byTable.get(group.table) ?? []), ...statementsOf(group, dialect)]);
     for (const [table, statements] of byTable) {
       scanned += await countRows(ws, logs, dialect, table);
       await stand(table, statements);

@@ -1,12 +1,12 @@
 /**
- * The canonical tables in ClickHouse (`huntbook clickhouse init`): MergeTree, partitioned by day,
+ * The log tables in ClickHouse (`huntbook clickhouse init`; the people tables stay in the workspace): MergeTree, partitioned by day,
  * ordered by the entity the hunts group by, so a pair's or a user's rows sit together; on a
  * cluster, a local table per shard and a Distributed table sharded by that entity, so each shard
  * aggregates its own entities. Every column but the ingest keys is Nullable, as in the workspace
  * (a missing field stays NULL, not '' or 0). Written for 18.16 and later: DateTime is whole seconds.
  */
 import { clickhouseIdent } from './dialect-clickhouse.ts';
-import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable, EXTRA_COLUMN, type SqlType } from './schema.ts';
+import { CANONICAL_COLUMNS, EXTRA_COLUMN, LOG_TABLES, type LogTable, type SqlType } from './schema.ts';
 
 const TYPES: Record<SqlType, string> = {
   TIMESTAMP: 'DateTime',
@@ -22,7 +22,7 @@ const TYPES: Record<SqlType, string> = {
 };
 
 /** The entity each table's hunts group by: its rows are ordered, and on a cluster sharded, by it. */
-export const SHARDING_KEY: Record<CanonicalTable, string> = {
+export const SHARDING_KEY: Record<LogTable, string> = {
   flows: 'src_ip',
   http: 'src_ip',
   tls: 'src_ip',
@@ -30,8 +30,6 @@ export const SHARDING_KEY: Record<CanonicalTable, string> = {
   events: 'host',
   activity: 'user',
   directory: 'user',
-  interactions: 'user',
-  profiles: 'profile_id',
 };
 
 export interface ClickHouseLayout {
@@ -45,7 +43,7 @@ export interface ClickHouseLayout {
   thisServer?: boolean;
 }
 
-function columnsOf(table: CanonicalTable): string {
+function columnsOf(table: LogTable): string {
   const columns = CANONICAL_COLUMNS[table].map((c) => {
     const type = TYPES[c.type];
     return `${clickhouseIdent(c.name)} ${type.startsWith('Array') ? type : `Nullable(${type})`}`;
@@ -57,12 +55,12 @@ function columnsOf(table: CanonicalTable): string {
   return ['`file_id` Int32', '`rec` Int64', ...columns, ...extra].join(', ');
 }
 
-/** The statements that create the database and every canonical table; each may run again (IF NOT EXISTS). */
+/** The statements that create the database and every log table; each may run again (IF NOT EXISTS). */
 export function clickhouseTables(layout: ClickHouseLayout): string[] {
   const db = clickhouseIdent(layout.database);
   const onCluster = layout.cluster && !layout.thisServer ? ` ON CLUSTER ${clickhouseIdent(layout.cluster)}` : '';
   const statements = [`CREATE DATABASE IF NOT EXISTS ${db}${onCluster}`];
-  for (const table of CANONICAL_TABLES) {
+  for (const table of LOG_TABLES) {
     const hasTs = CANONICAL_COLUMNS[table].some((c) => c.name === 'ts');
     const key = `ifNull(${clickhouseIdent(SHARDING_KEY[table])}, '')`;
     const partition = hasTs ? 'toYYYYMMDD(ifNull(`ts`, toDateTime(0)))' : 'tuple()';

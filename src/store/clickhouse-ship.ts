@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { HuntbookError } from '../errors.ts';
 import { clickhouseIdent, clickhouseLiteral } from './dialect-clickhouse.ts';
 import type { ClickHouseInserter, ClickHouseRunner, ShipFormat } from './logs.ts';
-import { CANONICAL_COLUMNS, CANONICAL_TABLES, type CanonicalTable, EXTRA_COLUMN, quoteIdent, quoteLiteral } from './schema.ts';
+import { CANONICAL_COLUMNS, type CanonicalTable, EXTRA_COLUMN, isLogTable, LOG_TABLES, quoteIdent, quoteLiteral } from './schema.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Where a workspace sends its files' rows. */
@@ -51,8 +51,6 @@ export function insertFromInfile(run: ClickHouseRunner): ClickHouseInserter {
 /** Rows per INSERT: one part per batch on the server (fewer is faster: 2 M rows to two 18.16 shards in 8.7 s at 200,000, 11.7 s at 50,000), and a batch is held as text (~60 MB of proxy rows). */
 export const BATCH_ROWS = 200_000;
 
-const isCanonical = (table: string): table is CanonicalTable => (CANONICAL_TABLES as readonly string[]).includes(table);
-
 /** Files whose rows a hunt on this ClickHouse must not see: loads not finished, copies replaced. */
 export async function hiddenFiles(ws: Workspace, key: string): Promise<number[]> {
   const rows = await ws.query("SELECT file_id FROM clickhouse_files WHERE logs = $1 AND state <> 'stored' ORDER BY file_id", [key]);
@@ -60,13 +58,13 @@ export async function hiddenFiles(ws: Workspace, key: string): Promise<number[]>
 }
 
 /**
- * Inside the load's transaction: the file's rows are bound for ClickHouse (the canonical tables
- * among `targets`; any other table, zeek_weird say, stays in the workspace), and the copies
+ * Inside the load's transaction: the file's rows are bound for ClickHouse (the log tables among
+ * `targets`; the people tables and any other table, zeek_weird say, stay in the workspace), and the copies
  * --force replaced are hidden from hunts there from now on.
  */
 export async function claimFile(ws: Workspace, key: string, fileId: number, targets: readonly string[], replaced: readonly number[]) {
   for (const old of replaced) await ws.run("UPDATE clickhouse_files SET state = 'replaced' WHERE file_id = $1", [old]);
-  const tables = targets.filter(isCanonical);
+  const tables = targets.filter(isLogTable);
   if (tables.length === 0) return;
   await ws.run("INSERT INTO clickhouse_files VALUES ($1, $2, $3, 'shipping', 0)", [fileId, key, tables.join(',')]);
 }
@@ -207,7 +205,7 @@ export async function shipFile(
     writer.key,
   ]);
   if (!claim) return undefined; // none of its tables goes there, or it is there already
-  const tables = String(claim.tables).split(',').filter(isCanonical);
+  const tables = String(claim.tables).split(',').filter(isLogTable);
   const dir = await mkdtemp(join(tmpdir(), 'huntbook-ship-'));
   let rows = 0;
   try {
@@ -238,12 +236,12 @@ async function deleteReplaced(ws: Workspace, writer: ClickHouseWriter): Promise<
   const engines = new Map(
     (
       await writer.run(
-        `SELECT name, engine FROM system.tables WHERE database = ${clickhouseLiteral(writer.database)} AND name IN (${CANONICAL_TABLES.map((t) => clickhouseLiteral(t)).join(', ')})`,
+        `SELECT name, engine FROM system.tables WHERE database = ${clickhouseLiteral(writer.database)} AND name IN (${LOG_TABLES.map((t) => clickhouseLiteral(t)).join(', ')})`,
       )
     ).map((row) => [String(row.name), String(row.engine)]),
   );
   for (const file of replaced) {
-    const tables = String(file.tables).split(',').filter(isCanonical);
+    const tables = String(file.tables).split(',').filter(isLogTable);
     if (!tables.every((t) => engines.get(t)?.endsWith('MergeTree'))) continue;
     for (const table of tables)
       await writer.exec(

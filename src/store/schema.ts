@@ -184,6 +184,18 @@ export function isCanonicalTable(name: string): name is CanonicalTable {
   return (CANONICAL_TABLES as readonly string[]).includes(name);
 }
 
+/**
+ * The canonical tables that hold logs: the ones that outgrow a laptop, kept in ClickHouse with
+ * --logs. The people tables (interactions, profiles: a row per notice or per profile) stay in the
+ * workspace, where the social hunt, labels, pictures, the graph and the report read them.
+ */
+export const LOG_TABLES = ['flows', 'http', 'tls', 'dns', 'events', 'activity', 'directory'] as const satisfies readonly CanonicalTable[];
+export type LogTable = (typeof LOG_TABLES)[number];
+
+export function isLogTable(name: string): name is LogTable {
+  return (LOG_TABLES as readonly string[]).includes(name);
+}
+
 /** Double-quotes an identifier that has already been checked against a whitelist or pattern. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
