@@ -298,3 +298,53 @@ test('people data stays in the workspace with --logs: notification e-mails and a
   assert.deepEqual(fired(ruled), fired(ruledPlain));
   assert.deepEqual(fired(ruled), [['people.connect', 2]], 'the two invitations');
 });
+
+test("records dated outside what ClickHouse's DateTime holds on every server (1970-01-01 00:00:01 to 2105) stay in the workspace, said, instead of arriving clamped or wrapped (18.16 and chdb)", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'huntbook-chi-range-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const csv = join(dir, 'proxy.csv');
+  writeFileSync(
+    csv,
+    [
+      '_time,src_ip,user,dest,dest_ip,url,bytes_out,bytes_in',
+      '2024-03-04T08:00:00Z,10.0.0.1,alice,a.example,1.1.1.1,http://a.example/,1,2',
+      '1969-12-31T23:59:59Z,10.0.0.2,bob,b.example,2.2.2.2,http://b.example/,3,4',
+      '2105-12-31T23:59:59Z,10.0.0.3,carol,c.example,3.3.3.3,http://c.example/,5,6',
+      '2200-01-01T00:00:00Z,10.0.0.4,dave,d.example,4.4.4.4,http://d.example/,7,8',
+      '1970-01-01T00:00:01Z,10.0.0.5,erin,e.example,5.5.5.5,http://e.example/,9,10',
+      '1970-01-01T00:00:00Z,10.0.0.6,frank,f.example,6.6.6.6,http://f.example/,11,12',
+      '2106-02-07T06:28:15Z,10.0.0.7,grace,g.example,7.7.7.7,http://g.example/,13,14',
+      '',
+    ].join('\n'),
+  );
+  for (const server of each(t)) {
+    const database = `hb_range_${server.name.replace(/\W/g, '_')}`;
+    for (const statement of clickhouseTables({ database })) await server.run(statement);
+    await server.run(`TRUNCATE TABLE ${database}.http`);
+    const ws = await openWorkspace(t);
+    const [report] = await ingest(ws, [csv], { destination: shipTo(runnerWriter(server, database)) });
+    assert.deepEqual([report.status, report.read, report.loaded, report.stored?.rows], ['loaded', 7, 7, 3], server.name);
+    assert.ok(
+      report.warnings?.includes(
+        "4 http records dated outside 1970-01-01 00:00:01 – 2105-12-31 23:59:59 (1969-12-31 23:59:59 – 2200-01-01 00:00:00) stay in the workspace: ClickHouse's DateTime cannot hold their times; hunts without --logs see them",
+      ),
+      `${server.name}: ${JSON.stringify(report.warnings)}`,
+    );
+    // ClickHouse holds the three it can, each at its own time (the edges included), none altered.
+    assert.deepEqual(
+      (await server.run(`SELECT user, toString(ts) AS ts FROM ${database}.http ORDER BY user`)).map((r) => `${r.user} ${r.ts}`),
+      ['alice 2024-03-04 08:00:00', 'carol 2105-12-31 23:59:59', 'erin 1970-01-01 00:00:01'],
+      server.name,
+    );
+    assert.deepEqual(
+      (await ws.query('SELECT "user", CAST(ts AS VARCHAR) AS ts FROM http ORDER BY "user"')).map((r) => `${r.user} ${r.ts}`),
+      ['bob 1969-12-31 23:59:59', 'dave 2200-01-01 00:00:00', 'frank 1970-01-01 00:00:00', 'grace 2106-02-07 06:28:15'],
+      `${server.name}: the other four stay here`,
+    );
+    // Shipping the file again (a resumed ingest) sends nothing twice and keeps them.
+    const fileId = Number(await ws.scalar('SELECT max(file_id) FROM ingested_files'));
+    assert.equal(await shipFile(ws, runnerWriter(server, database), fileId), undefined, 'stored: nothing left to send');
+    assert.equal(await count(server, `SELECT count() FROM ${database}.http`), 3);
+    assert.equal(Number(await ws.scalar('SELECT count(*) FROM http')), 4);
+  }
+});

@@ -44,7 +44,8 @@ export interface IngestOptions {
  */
 export interface RowDestination {
   where: string;
-  claim(ws: Workspace, fileId: number, targets: readonly string[], replaced: readonly number[]): Promise<void>;
+  /** Returns warnings: what of the file stays in the workspace after all, and why. */
+  claim(ws: Workspace, fileId: number, targets: readonly string[], replaced: readonly number[]): Promise<string[]>;
   /** The rows sent; undefined when none of the file's tables goes there (they stay in the workspace). */
   ship(ws: Workspace, fileId: number, onProgress: (rows: number) => void): Promise<number | undefined>;
 }
@@ -452,11 +453,13 @@ async function ingestFile(ws: Workspace, file: SourceFile, options: IngestOption
         tables = Object.fromEntries(counts.map((row) => [targets[Number(row.i)], Number(row.n)]));
       }
       warnings.push(...(await sameRecordsElsewhere(ws, fileId, targets)), ...(await clockNeverSet(ws, fileId, targets)));
-      await options.destination?.claim(
-        ws,
-        fileId,
-        targets,
-        previous.map((old) => Number(old.file_id)),
+      warnings.push(
+        ...((await options.destination?.claim(
+          ws,
+          fileId,
+          targets,
+          previous.map((old) => Number(old.file_id)),
+        )) ?? []),
       );
       loadedId = fileId;
       return result;

@@ -58,15 +58,51 @@ export async function hiddenFiles(ws: Workspace, key: string): Promise<number[]>
 }
 
 /**
- * Inside the load's transaction: the file's rows are bound for ClickHouse (the log tables among
- * `targets`; the people tables and any other table, zeek_weird say, stay in the workspace), and the copies
- * --force replaced are hidden from hunts there from now on.
+ * The times ClickHouse's DateTime holds on every server since 18.16 (seconds since 1970 in a
+ * UInt32; 18.16's calendar ends with 2105, and its second 0 reads back as 0000-00-00 00:00:00).
+ * Outside them a server clamps (26.x: 2200 is stored as 2106-02-07 06:28:15, 1960 as 1970-01-01)
+ * or wraps (18.16: 2106-02-07 06:28:15 comes back as 1970-01-01 06:28:15): a record would change
+ * its time without a word. Such rows are not sent.
  */
-export async function claimFile(ws: Workspace, key: string, fileId: number, targets: readonly string[], replaced: readonly number[]) {
+const DATETIME_FIRST = '1970-01-01 00:00:01';
+const DATETIME_LAST = '2105-12-31 23:59:59.999999';
+
+/** The rows of `table` that ClickHouse can hold as they are (SQL over the workspace table). */
+function holdable(table: CanonicalTable): string {
+  if (!CANONICAL_COLUMNS[table].some((c) => c.name === 'ts')) return 'true';
+  return `("ts" IS NULL OR "ts" BETWEEN TIMESTAMP '${DATETIME_FIRST}' AND TIMESTAMP '${DATETIME_LAST}')`;
+}
+
+/**
+ * Inside the load's transaction: the file's rows are bound for ClickHouse (the log tables among
+ * `targets`; the people tables and any other table, zeek_weird say, stay in the workspace), and
+ * the copies --force replaced are hidden from hunts there from now on. Says which rows stay here
+ * because ClickHouse cannot hold their time.
+ */
+export async function claimFile(
+  ws: Workspace,
+  key: string,
+  fileId: number,
+  targets: readonly string[],
+  replaced: readonly number[],
+): Promise<string[]> {
   for (const old of replaced) await ws.run("UPDATE clickhouse_files SET state = 'replaced' WHERE file_id = $1", [old]);
   const tables = targets.filter(isLogTable);
-  if (tables.length === 0) return;
+  if (tables.length === 0) return [];
   await ws.run("INSERT INTO clickhouse_files VALUES ($1, $2, $3, 'shipping', 0)", [fileId, key, tables.join(',')]);
+  const warnings: string[] = [];
+  for (const table of tables) {
+    if (holdable(table) === 'true') continue;
+    const [row] = await ws.query(
+      `SELECT count(*) AS n, min(ts) AS first, max(ts) AS last FROM ${quoteIdent(table)} WHERE file_id = $1 AND NOT ${holdable(table)}`,
+      [fileId],
+    );
+    if (Number(row.n) === 0) continue;
+    warnings.push(
+      `${row.n} ${table} records dated outside ${DATETIME_FIRST} – ${DATETIME_LAST.slice(0, 19)} (${String(row.first).slice(0, 19)} – ${String(row.last).slice(0, 19)}) stay in the workspace: ClickHouse's DateTime cannot hold their times; hunts without --logs see them`,
+    );
+  }
+  return warnings;
 }
 
 /** A column as ClickHouse reads it from CSV or JSON on every server: whole-second times, 0/1, JSON as text. */
@@ -110,7 +146,8 @@ async function shipTable(
   dir: string,
   onBatch: (rows: number) => void,
 ): Promise<number> {
-  const [range] = await ws.query(`SELECT min(rec) AS lo, max(rec) AS hi FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
+  const sent = `file_id = ${Number(fileId)} AND ${holdable(table)}`;
+  const [range] = await ws.query(`SELECT min(rec) AS lo, max(rec) AS hi FROM ${quoteIdent(table)} WHERE ${sent}`);
   if (range?.lo === null || range?.lo === undefined) return 0;
   const { format, options } = shipFormat(writer, table);
   const columns = exportColumns(table);
@@ -126,8 +163,7 @@ async function shipTable(
   const first = Number(range.lo);
   // Every batch's rows, counted in one pass: [first key, rows].
   const batches = (
-    await ws.query(`SELECT (rec - $2) // $3 AS b, count(*) AS n FROM ${quoteIdent(table)} WHERE file_id = $1 GROUP BY b ORDER BY b`, [
-      fileId,
+    await ws.query(`SELECT (rec - $1) // $2 AS b, count(*) AS n FROM ${quoteIdent(table)} WHERE ${sent} GROUP BY b ORDER BY b`, [
       first,
       size,
     ])
@@ -152,7 +188,7 @@ async function shipTable(
         `${writer.where}: ${table} holds ${before} of the ${rows} rows of file ${fileId}'s records ${lo}–${hi - 1} (a batch half-written by an earlier failure); delete them there (ALTER TABLE … DELETE WHERE file_id = ${fileId}) and ingest again`,
       );
     const file = join(dir, `${table}.${slot}.batch`);
-    const select = `SELECT ${columns.map(([, sql]) => sql).join(', ')} FROM ${quoteIdent(table)} WHERE file_id = ${Number(fileId)} AND rec >= ${lo} AND rec < ${hi} ORDER BY rec`;
+    const select = `SELECT ${columns.map(([, sql]) => sql).join(', ')} FROM ${quoteIdent(table)} WHERE ${sent} AND rec >= ${lo} AND rec < ${hi} ORDER BY rec`;
     await ws.run(`COPY (${select}) TO ${quoteLiteral(file)} (${options})`);
     return file;
   };
@@ -217,7 +253,8 @@ export async function shipFile(
     await rm(dir, { recursive: true, force: true });
   }
   await ws.transaction(async () => {
-    for (const table of tables) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1`, [fileId]);
+    // (rows whose time ClickHouse cannot hold stay: claimFile said so)
+    for (const table of tables) await ws.run(`DELETE FROM ${quoteIdent(table)} WHERE file_id = $1 AND ${holdable(table)}`, [fileId]);
     await ws.run("UPDATE clickhouse_files SET state = 'stored', rows = $2 WHERE file_id = $1", [fileId, rows]);
   });
   await deleteReplaced(ws, writer);
