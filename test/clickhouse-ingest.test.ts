@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClickHouseUnderTest, runnerWriter, useServers } from './clickhouse-servers.ts';
+import { type ClickHouseUnderTest, runnerWriter, startServer, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
 import { writeInstafakeSet } from './instafake.ts';
 import { ingest } from '../src/ingest/ingest.ts';
@@ -347,4 +347,53 @@ test("records dated outside what ClickHouse's DateTime holds on every server (19
     assert.equal(await count(server, `SELECT count() FROM ${database}.http`), 3);
     assert.equal(Number(await ws.scalar('SELECT count(*) FROM http')), 4);
   }
+});
+
+test('a server whose time zone is not UTC (Europe/Berlin): times go in and come back as the workspace has them, and hunts with --since cut where they cut on the workspace', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chi-tz-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const server = await startServer(join(work, 'server'), undefined, '<timezone>Europe/Berlin</timezone>');
+  if (typeof server === 'string') return t.skip(server);
+  t.after(() => server.stop());
+  const [zone] = await server.run('SELECT timezone() AS tz');
+  assert.equal(zone.tz, 'Europe/Berlin');
+  const logs = `clickhouse://default@${server.http}/hb_tz`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  const file = testData('zeek', 'slips-test18-remcos', 'test18-malicious-ctu-sme-11-win', 'zeek-labeled', 'conn.log.labeled');
+  const [db, plain] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb')];
+  assert.equal((await cli('ingest', file, '--db', db, '--logs', logs, '-q')).code, 0);
+  assert.equal((await cli('ingest', file, '--db', plain, '-q')).code, 0);
+  // The first connection: its time as text and as seconds since 1970 are the workspace's.
+  const [first] = await server.run(
+    'SELECT toString(first) AS ts, toUInt32(first) AS epoch FROM (SELECT min(ts) AS first FROM hb_tz.flows)',
+  );
+  const ws = await Workspace.open(plain, { readOnly: true });
+  const [here] = await ws.query(
+    "SELECT strftime(min(ts), '%Y-%m-%d %H:%M:%S') AS ts, CAST(epoch(date_trunc('second', min(ts))) AS BIGINT) AS epoch FROM flows",
+  );
+  ws.close();
+  assert.equal(here.ts, '2023-02-22 00:00:02');
+  assert.deepEqual(first, { ts: here.ts, epoch: Number(here.epoch) });
+  for (const args of [
+    ['hunt', 'beacons'],
+    ['hunt', 'beacons', '--since', '2023-02-21T12:00:00Z', '--until', '2023-02-22T00:05:00Z'],
+    ['hunt', 'beacons', '--mode', 'flow', '--ports', 'all', '--since', '2023-02-22T00:00:00Z'],
+  ]) {
+    const local = await cli(...args, '--format', 'csv', '-q', '--db', plain);
+    const pushed = await cli(...args, '--format', 'csv', '-q', '--db', db, '--logs', logs);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.ok(local.stdout.split('\n').length > 2, `${args.join(' ')}: rows to compare`);
+    assert.equal(pushed.stdout, local.stdout, args.join(' '));
+  }
+  // Tables an earlier init made with a plain DateTime are refused on this server, in one line.
+  await server.run('CREATE DATABASE hb_old');
+  await server.run(
+    'CREATE TABLE hb_old.flows (`file_id` Int32, `rec` Int64, `ts` Nullable(DateTime)) ENGINE = MergeTree() ORDER BY (file_id, rec)',
+  );
+  const old = await cli('hunt', 'beacons', '-q', '--db', plain, '--logs', `clickhouse://default@${server.http}/hb_old`);
+  assert.equal(old.code, 1);
+  assert.match(
+    old.stderr,
+    /^huntbook: ClickHouse at clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_old runs in time zone Europe\/Berlin and its tables flows keep times as a plain DateTime \(made by an earlier huntbook clickhouse init\), which it reads in Europe\/Berlin: every time would move; drop those tables, run huntbook clickhouse init again \(it makes them DateTime\('UTC'\)\) and ingest again\n$/,
+  );
 });

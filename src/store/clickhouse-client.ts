@@ -8,7 +8,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { HuntbookError } from '../errors.ts';
 import { type ClickHouseTarget, PASSWORD_VARIABLE } from './logs-url.ts';
-import { clickhouseFor } from './dialect-clickhouse.ts';
+import { clickhouseFor, clickhouseLiteral } from './dialect-clickhouse.ts';
 import { type ClickHouseWriter, hiddenFiles } from './clickhouse-ship.ts';
 import { type ClickHouseDownload, type ClickHouseInserter, type ClickHouseRunner, clickhouseLogs, type LogStore } from './logs.ts';
 
@@ -140,7 +140,30 @@ export async function connectClickHouse(target: ClickHouseTarget): Promise<Click
     await client.close();
     throw new ClickHouseError(`ClickHouse at ${target.display} is ${version}; huntbook needs ${OLDEST.join('.')} or later`);
   }
+  try {
+    await refuseZonedTimes(run, target);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
   return { target, version, run, download, exec, insert, close: () => client.close() };
+}
+
+/**
+ * Tables made by an earlier `clickhouse init` hold times as a plain DateTime, which a server set to
+ * another zone than UTC reads and shows in its own: every time would be an offset away from the
+ * workspace's, and --since would cut elsewhere. On such a server they are refused, not used.
+ */
+async function refuseZonedTimes(run: ClickHouseRunner, target: ClickHouseTarget): Promise<void> {
+  const [{ tz }] = (await run('SELECT timezone() AS tz')) as [{ tz: string }];
+  if (tz === 'UTC' || tz === 'Etc/UTC' || tz === 'UCT') return;
+  const plain = await run(
+    `SELECT table FROM system.columns WHERE database = ${clickhouseLiteral(target.database)} AND name = 'ts' AND type IN ('DateTime', 'Nullable(DateTime)') ORDER BY table`,
+  );
+  if (plain.length === 0) return;
+  throw new ClickHouseError(
+    `ClickHouse at ${target.display} runs in time zone ${tz} and its tables ${plain.map((r) => String(r.table)).join(', ')} keep times as a plain DateTime (made by an earlier huntbook clickhouse init), which it reads in ${tz}: every time would move; drop those tables, run huntbook clickhouse init again (it makes them DateTime('UTC')) and ingest again`,
+  );
 }
 
 /**

@@ -9,7 +9,9 @@ import { clickhouseIdent } from './dialect-clickhouse.ts';
 import { CANONICAL_COLUMNS, EXTRA_COLUMN, LOG_TABLES, type LogTable, type SqlType } from './schema.ts';
 
 const TYPES: Record<SqlType, string> = {
-  TIMESTAMP: 'DateTime',
+  // In UTC, as the workspace keeps them: a plain DateTime is read and shown in the server's time
+  // zone, so on a server set to Europe/Berlin every time moved an hour and --since cut elsewhere.
+  TIMESTAMP: "DateTime('UTC')",
   VARCHAR: 'String',
   INTEGER: 'Int32',
   BIGINT: 'Int64',
