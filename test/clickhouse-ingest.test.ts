@@ -90,6 +90,14 @@ test('ingest --logs: each file read and counted here, its rows kept in ClickHous
   assert.equal(pushed.code, 0, pushed.stderr);
   assert.ok(JSON.parse(local.stdout).length > 100);
   assert.equal(pushed.stdout, local.stdout, 'the same ranked rows from the rows ingest sent');
+  // The workbench's raw-row lookups read the workspace: where the rows went on, the queue says so.
+  const queued = await cli('threads', '--db', db);
+  assert.equal(queued.code, 0, queued.stderr);
+  assert.match(
+    queued.stderr,
+    /\nnote: the raw rows of 3 files are in ClickHouse \(127\.0\.0\.1:\d+\/hb_ingest\), not here: who is behind a beacon's source, a pair's first and last time and a detection's own row are looked up in the workspace's rows, so they are blank for those\n$/,
+  );
+  assert.doesNotMatch((await cli('threads', '--db', plain)).stderr, /note: the raw rows/);
 
   // The same content again without --force: skipped; with it: the earlier copy hidden at once and deleted there.
   const again = await cli('ingest', ZEEK('conn.log.labeled'), '--db', db, '--logs', logs);

@@ -6,6 +6,7 @@ import { buildReport } from '../workbench/report.ts';
 import { buildCaseReport } from '../workbench/case-report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
 import { queueRows, threadQueue } from '../workbench/queue.ts';
+import { rawRowsElsewhere } from '../workbench/raw-rows.ts';
 import { HuntbookError, UsageError } from '../errors.ts';
 import type { Row } from '../store/workspace.ts';
 import type { CommandIO } from './io.ts';
@@ -50,13 +51,18 @@ Examples:
         const threads = raw.thread as unknown as string[] | undefined;
         if (threads?.length || raw.decision) {
           // A case file: only the threads in scope, nothing about anyone else, no workspace path.
-          const report = await withWorkspace(
+          const [report, elsewhere] = await withWorkspace(
             options.db,
-            (ws) => buildCaseReport(ws, { threads, decision: raw.decision, caseId: raw.case, analyst: raw.analyst, title: raw.title }),
+            async (ws) =>
+              [
+                await buildCaseReport(ws, { threads, decision: raw.decision, caseId: raw.case, analyst: raw.analyst, title: raw.title }),
+                await rawRowsElsewhere(ws),
+              ] as const,
             true,
           );
           writeOutputFile(target, report.html);
           io.stdout.write(`${raw.out}: case report of ${report.findings} thread(s)\n`);
+          if (!options.quiet && elsewhere) io.stderr.write(`note: ${elsewhere}\n`);
           return;
         }
         const report = await withWorkspace(
@@ -98,16 +104,19 @@ Example:
         const decision = raw.decision;
         if (decision && !['act', 'watch', 'discard', 'none'].includes(decision))
           throw new UsageError('--decision is act, watch, discard or none');
-        const queue = await withWorkspace(
+        const [queue, elsewhere] = await withWorkspace(
           options.db,
-          (ws) =>
-            threadQueue(ws, {
-              hunt: raw.hunt,
-              decision,
-              q: raw.q,
-              limit: requireInteger('--top', raw.top, 1, 100_000),
-              offset: requireInteger('--offset', raw.offset, 0),
-            }),
+          async (ws) =>
+            [
+              await threadQueue(ws, {
+                hunt: raw.hunt,
+                decision,
+                q: raw.q,
+                limit: requireInteger('--top', raw.top, 1, 100_000),
+                offset: requireInteger('--offset', raw.offset, 0),
+              }),
+              await rawRowsElsewhere(ws),
+            ] as const,
           true,
         );
         if (options.format === 'json' || options.format === 'ndjson')
@@ -128,6 +137,7 @@ Example:
           io.stderr.write(
             `${queue.threads.length} of ${queue.total} threads${queue.total > queue.threads.length ? ' (--offset pages on)' : ''}\n`,
           );
+        if (!options.quiet && elsewhere) io.stderr.write(`note: ${elsewhere}\n`);
       }),
     );
 
