@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClickHouseUnderTest, runnerWriter, startServer, useServers } from './clickhouse-servers.ts';
 import { cli, openWorkspace, testData } from './helpers.ts';
+import { generate } from '../src/generate/generate.ts';
 import { writeInstafakeSet } from './instafake.ts';
 import { ingest } from '../src/ingest/ingest.ts';
 import { type ClickHouseWriter, hiddenFiles, shipFile, shipTo } from '../src/store/clickhouse-ship.ts';
@@ -95,7 +96,7 @@ test('ingest --logs: each file read and counted here, its rows kept in ClickHous
   assert.equal(queued.code, 0, queued.stderr);
   assert.match(
     queued.stderr,
-    /\nnote: the raw rows of 3 files are in ClickHouse \(127\.0\.0\.1:\d+\/hb_ingest\), not here: who is behind a beacon's source, a pair's first and last time and a detection's own row are looked up in the workspace's rows, so they are blank for those\n$/,
+    /\nnote: the raw rows of 3 files are in ClickHouse \(127\.0\.0\.1:\d+\/hb_ingest\), not here: who is behind a beacon's source, a pair's first and last time and a detection's own row are looked up in the workspace's rows, so they are blank for those \(huntbook threads --logs counts who is behind a source there\)\n$/,
   );
   assert.doesNotMatch((await cli('threads', '--db', plain)).stderr, /note: the raw rows/);
 
@@ -404,4 +405,31 @@ test('a server whose time zone is not UTC (Europe/Berlin): times go in and come 
     old.stderr,
     /^huntbook: ClickHouse at clickhouse:\/\/default@127\.0\.0\.1:\d+\/hb_old runs in time zone Europe\/Berlin and its tables flows keep times as a plain DateTime \(made by an earlier huntbook clickhouse init\), which it reads in Europe\/Berlin: every time would move; drop those tables, run huntbook clickhouse init again \(it makes them DateTime\('UTC'\)\) and ingest again\n$/,
   );
+});
+
+test("threads --logs: who is behind a beacon's source (the user its proxy rows name most, that user's usual host) is counted in ClickHouse, the same as on the workspace (18.16)", async (t) => {
+  const server = each(t).find((s) => s.http);
+  if (!server) return t.skip('needs clickhouse-server (its HTTP port)');
+  const work = mkdtempSync(join(tmpdir(), 'huntbook-chi-threads-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const [db, plain, out] = [join(work, 'case.duckdb'), join(work, 'plain.duckdb'), join(work, 'gen')];
+  generate({ seed: 5, users: 60, days: 3, out });
+  const logs = `clickhouse://default@${server.http}/hb_threads`;
+  assert.equal((await cli('clickhouse', 'init', '--logs', logs)).code, 0);
+  assert.equal((await cli('ingest', out, '--db', db, '--logs', logs, '-q')).code, 0);
+  assert.equal((await cli('ingest', out, '--db', plain, '-q')).code, 0);
+  assert.equal((await cli('hunt', 'beacons', '-q', '--db', plain)).code, 0);
+  assert.equal((await cli('hunt', 'beacons', '-q', '--db', db, '--logs', logs)).code, 0);
+  const queue = ['threads', '--format', 'json', '--top', '50'];
+  const local = JSON.parse((await cli(...queue, '--db', plain)).stdout) as { thread: string; user: string | null; host: string | null }[];
+  const pushed = await cli(...queue, '--db', db, '--logs', logs);
+  assert.equal(pushed.code, 0, pushed.stderr);
+  const pick = (rows: typeof local) => rows.map((r) => [r.thread, r.user, r.host]);
+  assert.deepEqual(pick(JSON.parse(pushed.stdout)), pick(local));
+  const linked = local.filter((r) => r.thread.startsWith('pair:') && r.user !== null && r.host !== null);
+  assert.ok(linked.length >= 1, `a beacon pair with its user and host: ${JSON.stringify(local.slice(0, 5))}`);
+  // Without --logs the same workspace cannot say, and says why.
+  const blind = await cli(...queue, '--db', db);
+  assert.ok((JSON.parse(blind.stdout) as typeof local).every((r) => r.user === null));
+  assert.match(blind.stderr, /note: the raw rows of \d+ files are in ClickHouse/);
 });

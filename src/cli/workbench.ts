@@ -7,6 +7,9 @@ import { buildCaseReport } from '../workbench/case-report.ts';
 import { DECISIONS, listTriage, setTriage, undoTriage } from '../workbench/triage.ts';
 import { queueRows, threadQueue } from '../workbench/queue.ts';
 import { rawRowsElsewhere } from '../workbench/raw-rows.ts';
+import { loadConfig } from '../config.ts';
+import { WORKSPACE_LOGS } from '../store/logs.ts';
+import { openLogs } from './logs.ts';
 import { HuntbookError, UsageError } from '../errors.ts';
 import type { Row } from '../store/workspace.ts';
 import type { CommandIO } from './io.ts';
@@ -84,6 +87,11 @@ Examples:
     .option('--q <text>', 'only threads whose name or reasons hold this text')
     .option('--top <n>', 'how many', '20')
     .option('--offset <n>', 'skip the first n (paging)', '0')
+    .option(
+      '--logs <url>',
+      "where the raw logs are (default: the configuration's logs:, else the workspace): who is behind a beacon's source is counted there",
+    )
+    .option('--config <file>', 'configuration file (its logs: is the default for --logs)')
     .addHelpText(
       'after',
       `
@@ -104,21 +112,18 @@ Example:
         const decision = raw.decision;
         if (decision && !['act', 'watch', 'discard', 'none'].includes(decision))
           throw new UsageError('--decision is act, watch, discard or none');
+        const limit = requireInteger('--top', raw.top, 1, 100_000);
+        const offset = requireInteger('--offset', raw.offset, 0);
+        const logs = await openLogs(raw, loadConfig(raw.config));
         const [queue, elsewhere] = await withWorkspace(
           options.db,
           async (ws) =>
             [
-              await threadQueue(ws, {
-                hunt: raw.hunt,
-                decision,
-                q: raw.q,
-                limit: requireInteger('--top', raw.top, 1, 100_000),
-                offset: requireInteger('--offset', raw.offset, 0),
-              }),
-              await rawRowsElsewhere(ws),
+              await threadQueue(ws, { hunt: raw.hunt, decision, q: raw.q, limit, offset }, logs.store),
+              logs.store === WORKSPACE_LOGS ? await rawRowsElsewhere(ws) : undefined,
             ] as const,
           true,
-        );
+        ).finally(() => logs.close());
         if (options.format === 'json' || options.format === 'ndjson')
           printRows(
             io,

@@ -8,7 +8,9 @@
  * host, IP and flow pairs alike; a flow pair's byte size is not part of it), else `TYPE:ENTITY`.
  * A decision on a thread (triage hunt "thread") applies to every hunt's rows of that entity.
  */
-import { quoteLiteral } from '../store/schema.ts';
+import { type LogStore, stageDialect, WORKSPACE_LOGS } from '../store/logs.ts';
+import { quoteIdent, quoteLiteral } from '../store/schema.ts';
+import { ident, sql } from '../store/sql-template.ts';
 import { listValue, type Row, type Workspace } from '../store/workspace.ts';
 import { RESULT_DECISION, THREAD_KEY, TRIAGE_IN_FORCE } from './triage.ts';
 
@@ -68,7 +70,11 @@ export interface QueueThread {
  * scores keep the hunts' own order (best rank first: the timing hunt's context tie-break holds).
  * Each hunt's own rank, strength and first reason are kept underneath.
  */
-export async function threadQueue(ws: Workspace, options: QueueOptions = {}): Promise<{ total: number; threads: QueueThread[] }> {
+export async function threadQueue(
+  ws: Workspace,
+  options: QueueOptions = {},
+  logs: LogStore = WORKSPACE_LOGS,
+): Promise<{ total: number; threads: QueueThread[] }> {
   const families = Object.entries(FAMILIES)
     .map(([hunt, family]) => `(${quoteLiteral(hunt)}, ${quoteLiteral(family)})`)
     .join(', ');
@@ -123,7 +129,7 @@ ORDER BY score DESC, first_rank, thread LIMIT $4 OFFSET $5`,
       note: r.note === null ? null : String(r.note),
     };
   });
-  await linkSources(ws, threads);
+  await linkSources(ws, threads, logs);
   return { total, threads };
 }
 
@@ -135,26 +141,49 @@ export function pairSource(thread: string): string | undefined {
 
 /**
  * Who is behind a beacon's source address: the user its proxy rows name most, and the host that
- * user logs on to most (CERT logons, Windows events). Only for the threads on the page.
+ * user logs on to most (CERT logons, Windows events); ties go to the first name. Only for the
+ * threads on the page. Both lookups are stages: with the logs in ClickHouse they run there and
+ * send back a count per (source, user) and per (user, host), never raw rows.
  */
-export async function linkSources(ws: Workspace, threads: QueueThread[]): Promise<void> {
+export async function linkSources(ws: Workspace, threads: QueueThread[], logs: LogStore = WORKSPACE_LOGS): Promise<void> {
   const sources = [...new Set(threads.map((t) => pairSource(t.thread)).filter((s): s is string => Boolean(s)))];
   if (sources.length === 0) return;
-  const found = await ws.query(
-    `
-WITH s AS (SELECT unnest($1::VARCHAR[]) AS src),
-u AS (SELECT h.src_ip AS src, mode(lower(h."user")) AS "user" FROM http h JOIN s ON h.src_ip = s.src WHERE h."user" IS NOT NULL AND h."user" <> '' GROUP BY 1),
-hosts AS (SELECT lower("user") AS "user", mode(host) AS host FROM activity WHERE host IS NOT NULL AND "user" IS NOT NULL AND lower("user") IN (SELECT "user" FROM u) GROUP BY 1)
-SELECT u.src, u."user", hosts.host FROM u LEFT JOIN hosts USING ("user")`,
-    [listValue(sources)],
-  );
-  const by = new Map(found.map((r) => [String(r.src), r] as const));
-  for (const t of threads) {
-    const hit = by.get(pairSource(t.thread) ?? '');
-    if (hit) {
-      t.user = hit.user === null ? null : String(hit.user);
-      t.host = hit.host === null ? null : String(hit.host);
+  const dialect = await stageDialect(ws, logs);
+  const user = ident('user');
+  const top = (table: string, key: string, column: string) =>
+    `SELECT ${quoteIdent(key)}, first(${quoteIdent(column)} ORDER BY n DESC, ${quoteIdent(column)}) AS ${quoteIdent(column)} FROM ${quoteIdent(table)} GROUP BY 1`;
+  try {
+    await logs.land(ws, {
+      table: 'hb_source_users',
+      sql: sql`SELECT src_ip AS src, lower(${user}) AS name, count(*) AS n FROM ${dialect.table('http')} WHERE ${dialect.listContains(sql`${listValue(sources)}`, sql`src_ip`)} AND ${user} IS NOT NULL AND ${user} <> '' GROUP BY src_ip, lower(${user})`,
+      columns: [
+        ['src', 'VARCHAR'],
+        ['name', 'VARCHAR'],
+        ['n', 'BIGINT'],
+      ],
+    });
+    const users = (await ws.query(top('hb_source_users', 'src', 'name'))).map((r) => [String(r.src), String(r.name)] as const);
+    if (users.length === 0) return;
+    const names = [...new Set(users.map(([, name]) => name))];
+    await logs.land(ws, {
+      table: 'hb_user_hosts',
+      sql: sql`SELECT lower(${user}) AS name, host, count(*) AS n FROM ${dialect.table('activity')} WHERE host IS NOT NULL AND ${user} IS NOT NULL AND ${dialect.listContains(sql`${listValue(names)}`, sql`lower(${user})`)} GROUP BY lower(${user}), host`,
+      columns: [
+        ['name', 'VARCHAR'],
+        ['host', 'VARCHAR'],
+        ['n', 'BIGINT'],
+      ],
+    });
+    const hosts = new Map((await ws.query(top('hb_user_hosts', 'name', 'host'))).map((r) => [String(r.name), String(r.host)] as const));
+    const by = new Map(users);
+    for (const t of threads) {
+      const name = by.get(pairSource(t.thread) ?? '');
+      if (name === undefined) continue;
+      t.user = name;
+      t.host = hosts.get(name) ?? null;
     }
+  } finally {
+    for (const table of ['hb_source_users', 'hb_user_hosts']) await ws.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
   }
 }
 

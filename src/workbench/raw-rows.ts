@@ -12,5 +12,5 @@ export async function rawRowsElsewhere(ws: Workspace): Promise<string | undefine
   );
   if (kept.length === 0) return undefined;
   const files = kept.reduce((n, r) => n + Number(r.files), 0);
-  return `the raw rows of ${files} file${files === 1 ? '' : 's'} are in ClickHouse (${kept.map((r) => String(r.logs)).join(', ')}), not here: who is behind a beacon's source, a pair's first and last time and a detection's own row are looked up in the workspace's rows, so they are blank for ${files === 1 ? 'it' : 'those'}`;
+  return `the raw rows of ${files} file${files === 1 ? '' : 's'} are in ClickHouse (${kept.map((r) => String(r.logs)).join(', ')}), not here: who is behind a beacon's source, a pair's first and last time and a detection's own row are looked up in the workspace's rows, so they are blank for ${files === 1 ? 'it' : 'those'} (huntbook threads --logs counts who is behind a source there)`;
 }
